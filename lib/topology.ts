@@ -1,0 +1,232 @@
+/**
+ * The one description of c2m's runtime shape: functions, HTTP routes, queues,
+ * event rules, schedules and the table. `lib/aws/` builds CDK constructs from it
+ * (`cdk deploy`); `lib/local/` builds the local runtime from it (`npm start`).
+ * Neither builder may invent a resource that is not described here; the drift
+ * test (tests/infra/drift.test.ts) holds them to that.
+ */
+
+export type FunctionName =
+  | 'authorizer'
+  | 'service-api'
+  | 'campaigns-api'
+  | 'preorders-api'
+  | 'campaign-clock'
+  | 'preorder-intake';
+
+export type QueueName = 'preorder-intake' | 'campaign-clock';
+
+/** What a function may touch. Builders turn this into IAM grants and environment. */
+export interface FunctionAccess {
+  /** Table access; 'read' gets GetItem/Query/BatchGetItem only. */
+  readonly table?: 'read' | 'readwrite';
+  /** Queues this function sends to (env `QUEUE_URL_<NAME>`). */
+  readonly sendTo?: readonly QueueName[];
+  /** Publishes to the event bus (env `EVENT_BUS_NAME`). */
+  readonly publish?: boolean;
+  /**
+   * Creates and deletes one-time schedules in the campaign schedule group that
+   * target the campaign-clock queue (env `SCHEDULE_GROUP`, `SCHEDULER_ROLE_ARN`,
+   * `CLOCK_QUEUE_ARN`).
+   */
+  readonly schedules?: boolean;
+  /** Reads the token signing secret (env `TOKEN_SECRET_ARN` on AWS, `TOKEN_SECRET` locally). */
+  readonly tokenSecret?: boolean;
+}
+
+export interface FunctionSpec {
+  readonly name: FunctionName;
+  /** Module path from the project root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly access: FunctionAccess;
+}
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST';
+  /** API Gateway path syntax: `/v1/campaigns/{campaignId}`. */
+  readonly path: string;
+  readonly fn: FunctionName;
+  /** false only for health and the OpenAPI document. */
+  readonly auth: boolean;
+}
+
+export interface QueueSpec {
+  readonly name: QueueName;
+  readonly consumer: FunctionName;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to the queue's dead-letter queue. */
+  readonly maxReceiveCount: number;
+}
+
+export interface RuleSpec {
+  readonly name: string;
+  readonly description: string;
+  /** EventBridge event pattern (only exact-match arrays are used). */
+  readonly pattern: { readonly source: readonly string[]; readonly 'detail-type': readonly string[] };
+  readonly targetQueue: QueueName;
+}
+
+export interface ScheduleSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly rateMinutes: number;
+  readonly targetQueue: QueueName;
+  /** JSON message body sent to the queue at every tick. */
+  readonly message: Record<string, unknown>;
+}
+
+export const table = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  ttlAttribute: 'expiresAt',
+  indexes: [
+    /** Owner lists: an anchor's campaigns, a buyer's pre-orders, newest first. */
+    { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+    /** The campaign clock: campaigns with a transition due, by due time (sparse). */
+    { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  ],
+} as const;
+
+export const functions: readonly FunctionSpec[] = [
+  {
+    name: 'authorizer',
+    entry: 'functions/handlers/auth/authorizer.ts',
+    description: 'Verifies bearer tokens and names the principal (role and id)',
+    memoryMb: 256,
+    timeoutSeconds: 5,
+    access: { tokenSecret: true },
+  },
+  {
+    name: 'service-api',
+    entry: 'functions/handlers/service/api.ts',
+    description: 'Health and the OpenAPI document',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    access: { table: 'read' },
+  },
+  {
+    name: 'campaigns-api',
+    entry: 'functions/handlers/campaigns/api.ts',
+    description: 'Anchor API: create, read, list and close campaigns; demand',
+    memoryMb: 512,
+    timeoutSeconds: 15,
+    access: { table: 'readwrite', publish: true, schedules: true },
+  },
+  {
+    name: 'preorders-api',
+    entry: 'functions/handlers/preorders/api.ts',
+    description: 'Buyer API: place, read, list and cancel pre-orders',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    access: { table: 'readwrite', sendTo: ['preorder-intake'], publish: true },
+  },
+  {
+    name: 'campaign-clock',
+    entry: 'functions/handlers/campaigns/clock.ts',
+    description: 'Opens and closes campaigns when their time comes; clears schedules of closed campaigns',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    access: { table: 'readwrite', publish: true, schedules: true },
+  },
+  {
+    name: 'preorder-intake',
+    entry: 'functions/handlers/preorders/intake.ts',
+    description: 'Follows accepted pre-orders: publishes preorder.accepted once each',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    access: { table: 'readwrite', publish: true },
+  },
+];
+
+const anchor = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'campaigns-api', auth: true });
+const buyer = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'preorders-api', auth: true });
+
+export const routes: readonly RouteSpec[] = [
+  { method: 'GET', path: '/v1/health', fn: 'service-api', auth: false },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'service-api', auth: false },
+  anchor('POST', '/v1/campaigns'),
+  anchor('GET', '/v1/campaigns'),
+  anchor('GET', '/v1/campaigns/{campaignId}'),
+  anchor('POST', '/v1/campaigns/{campaignId}/close'),
+  anchor('GET', '/v1/campaigns/{campaignId}/demand'),
+  buyer('POST', '/v1/campaigns/{campaignId}/preorders'),
+  buyer('GET', '/v1/preorders'),
+  buyer('GET', '/v1/preorders/{preorderId}'),
+  buyer('POST', '/v1/preorders/{preorderId}/cancel'),
+];
+
+export const queues: readonly QueueSpec[] = [
+  {
+    name: 'preorder-intake',
+    consumer: 'preorder-intake',
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+  },
+  {
+    name: 'campaign-clock',
+    consumer: 'campaign-clock',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    visibilityTimeoutSeconds: 360,
+    maxReceiveCount: 5,
+  },
+];
+
+export const rules: readonly RuleSpec[] = [
+  {
+    name: 'campaign-lifecycle-to-clock',
+    description: 'A closed or failed campaign has its pending one-time schedules deleted',
+    pattern: { source: ['c2m'], 'detail-type': ['campaign.closed', 'campaign.failed'] },
+    targetQueue: 'campaign-clock',
+  },
+];
+
+export const schedules: readonly ScheduleSpec[] = [
+  {
+    name: 'campaign-sweep',
+    description: 'Safety net: transitions any campaign whose one-time schedule was missed',
+    rateMinutes: 5,
+    targetQueue: 'campaign-clock',
+    message: { kind: 'sweep' },
+  },
+];
+
+/**
+ * Stage throttling, sized for live-room bursts: a "3, 2, 1, buy!" moment is a few
+ * seconds of several thousand requests per second. Over this, clients get 429 with
+ * Retry-After.
+ */
+export const throttling = { rateLimit: 3000, burstLimit: 6000 } as const;
+
+/** Largest request body the API accepts; larger is 413 before any handler runs. */
+export const maxBodyBytes = 64 * 1024;
+
+/** Name of the one-time schedule group that holds per-campaign open/close schedules. */
+export const campaignScheduleGroup = 'c2m-campaigns';
+
+export const eventSource = 'c2m';
+
+/** Env var names a function gets for its access, shared by both builders. */
+export const envNames = {
+  table: 'TABLE_NAME',
+  bus: 'EVENT_BUS_NAME',
+  scheduleGroup: 'SCHEDULE_GROUP',
+  schedulerRole: 'SCHEDULER_ROLE_ARN',
+  clockQueueArn: 'CLOCK_QUEUE_ARN',
+  tokenSecretArn: 'TOKEN_SECRET_ARN',
+  tokenSecret: 'TOKEN_SECRET',
+  queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
+} as const;
+
+export const functionSpec = (name: FunctionName): FunctionSpec => {
+  const spec = functions.find((f) => f.name === name);
+  if (!spec) throw new Error(`unknown function ${name}`);
+  return spec;
+};
