@@ -1,0 +1,69 @@
+/**
+ * `npm start`: the whole c2m pipeline on this machine. Data lives under .local/
+ * (--in-memory for a throwaway run); PORT or --port sets the HTTP port.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { startLocalRuntime } from '../lib/local/runtime.ts';
+import { signToken, type Principal } from '../functions/shared/tokens.ts';
+
+const { values } = parseArgs({
+  options: {
+    'in-memory': { type: 'boolean', default: false },
+    port: { type: 'string' },
+    'data-dir': { type: 'string', default: '.local' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const port = Number(values.port ?? process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`PORT must be a port number, got ${values.port ?? process.env.PORT}\n`);
+  process.exit(2);
+}
+const dataDir = values['in-memory'] ? null : resolve(values['data-dir']);
+
+const started = Date.now();
+const runtime = await startLocalRuntime({ dataDir, port, accessLog: !values.quiet, logLevel: values.quiet ? 'WARN' : 'INFO' });
+
+const demo: Principal[] = [
+  { role: 'anchor', id: 'anchor-demo' },
+  { role: 'buyer', id: 'buyer-demo' },
+  { role: 'factory', id: 'factory-demo' },
+  { role: 'liveroom', id: 'liveroom-demo' },
+  { role: 'operator', id: 'operator-demo' },
+];
+const tokens = demo.map((p) => `  ${`${p.role} (${p.id})`.padEnd(26)} ${signToken(runtime.tokenSecret, p)}`);
+process.stdout.write(
+  [
+    '',
+    `c2m local pipeline is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `  API       ${runtime.url}/v1  (health: ${runtime.url}/v1/health)`,
+    `  OpenAPI   ${runtime.url}/v1/openapi.json`,
+    `  Data      ${dataDir ?? 'in memory (gone when this stops)'}`,
+    `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName})`,
+    '',
+    'Tokens (Authorization: Bearer <token>), valid 30 days:',
+    ...tokens,
+    '',
+    'Try:',
+    `  export TOKEN=<the anchor token above>`,
+    `  curl -s ${runtime.url}/v1/campaigns?mine=true -H "Authorization: Bearer $TOKEN"`,
+    '',
+    'Ctrl-C stops everything, DynamoDB Local included.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping…\n`);
+  const force = setTimeout(() => process.exit(1), 10_000);
+  await runtime.stop();
+  clearTimeout(force);
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,268 @@
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { tableName } from '#shared/config.ts';
+import {
+  capSlices,
+  closingStatus,
+  nextTransitionAt,
+  sumDemand,
+  type Campaign,
+  type CampaignStatus,
+  type Demand,
+  type GateCounts,
+} from '#domain/campaign.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor } from './dynamo.ts';
+
+/**
+ * The campaign entity and its gate items.
+ *
+ * Keys:
+ *   campaign  PK=CAMPAIGN#<id>           SK=CAMPAIGN
+ *             GSI1PK=ANCHOR#<anchorId>   GSI1SK=<createdAt>#<id>     (an anchor's campaigns)
+ *             GSI2PK=CLOCK               GSI2SK=<next transition>#<id> (sparse: only while SCHEDULED/OPEN)
+ *   gate k    PK=CAMPAIGN#<id>#GATE#<k>  SK=GATE
+ *             open, remaining (capped campaigns), ordered.<sku>, cancelled.<sku>
+ *
+ * Every pre-order write lands on one random gate (or several when a capped
+ * campaign is nearly sold out), so a burst is spread over `gateShards` items with
+ * distinct partition keys instead of one hot campaign item.
+ */
+export const campaignKey = (campaignId: string) => ({ PK: `CAMPAIGN#${campaignId}`, SK: 'CAMPAIGN' });
+export const gateKey = (campaignId: string, shard: number) => ({ PK: `CAMPAIGN#${campaignId}#GATE#${shard}`, SK: 'GATE' });
+const clockPartition = 'CLOCK';
+
+type Item = Record<string, unknown>;
+
+const clockIndex = (c: Campaign): Item => {
+  const due = nextTransitionAt(c);
+  return due ? { GSI2PK: clockPartition, GSI2SK: `${due}#${c.campaignId}` } : {};
+};
+
+export const toItem = (c: Campaign, requestHash: string): Item => ({
+  ...campaignKey(c.campaignId),
+  type: 'campaign',
+  ...c,
+  requestHash,
+  GSI1PK: `ANCHOR#${c.anchorId}`,
+  GSI1SK: `${c.createdAt}#${c.campaignId}`,
+  ...clockIndex(c),
+});
+
+export const fromItem = (item: Item): Campaign & { requestHash: string } => {
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
+  return rest as unknown as Campaign & { requestHash: string };
+};
+
+const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => ({
+  ...gateKey(c.campaignId, shard),
+  type: 'gate',
+  campaignId: c.campaignId,
+  shard,
+  open: c.status === 'OPEN',
+  ...(cap !== undefined && { remaining: cap }),
+  ordered: Object.fromEntries(c.variants.map((v) => [v.sku, 0])),
+  cancelled: Object.fromEntries(c.variants.map((v) => [v.sku, 0])),
+});
+
+/**
+ * Creates the campaign and its gates in one transaction. When the id already
+ * exists (a retried create with the same Idempotency-Key) nothing is written and
+ * the stored campaign comes back for the caller to compare.
+ */
+export const createCampaign = async (
+  c: Campaign,
+  requestHash: string,
+): Promise<{ created: true } | { created: false; existing: Campaign & { requestHash: string } }> => {
+  const caps = c.maxTotalQuantity === undefined ? undefined : capSlices(c.maxTotalQuantity, c.gateShards);
+  try {
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tableName(), Item: toItem(c, requestHash), ConditionExpression: 'attribute_not_exists(PK)' } },
+          ...Array.from({ length: c.gateShards }, (_, k) => ({
+            Put: { TableName: tableName(), Item: gateItem(c, k, caps?.[k]) },
+          })),
+        ],
+      }),
+    );
+    return { created: true };
+  } catch (err) {
+    if (cancellation(err)?.codes[0] !== 'ConditionalCheckFailed') throw err;
+    const existing = await getCampaign(c.campaignId, true);
+    if (!existing) throw err;
+    return { created: false, existing };
+  }
+};
+
+export const getCampaign = async (campaignId: string, consistent = false) => {
+  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: campaignKey(campaignId), ConsistentRead: consistent }));
+  return out.Item ? fromItem(out.Item) : undefined;
+};
+
+export const listCampaignsForAnchor = async (anchorId: string, limit: number, cursor: string | undefined) => {
+  const start = decodeCursor(cursor);
+  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor' as const;
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': `ANCHOR#${anchorId}` },
+      ScanIndexForward: false,
+      Limit: limit,
+      ...(start && {
+        ExclusiveStartKey: {
+          GSI1PK: `ANCHOR#${anchorId}`,
+          GSI1SK: start.GSI1SK,
+          ...campaignKey(String(start.GSI1SK).split('#')[1] ?? ''),
+        },
+      }),
+    }),
+  );
+  const last = out.LastEvaluatedKey;
+  return {
+    items: (out.Items ?? []).map(fromItem),
+    nextCursor: encodeCursor(last ? { GSI1SK: last.GSI1SK } : undefined),
+  };
+};
+
+/** Campaigns whose next transition is due by `now`, oldest first (the sweep's safety net). */
+export const listCampaignsDue = async (now: Date, limit = 100) => {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK <= :now',
+      ExpressionAttributeValues: { ':pk': clockPartition, ':now': `${now.toISOString()}#\uffff` },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map(fromItem);
+};
+
+interface GateState extends GateCounts {
+  readonly shard: number;
+  readonly open: boolean;
+}
+
+/** Reads every gate of the campaign; strongly consistent when deciding (cap, close). */
+export const readGates = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>, consistent: boolean): Promise<GateState[]> => {
+  let keys: Record<string, unknown>[] = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
+  const gates: GateState[] = [];
+  for (let attempt = 0; keys.length > 0; attempt++) {
+    const out = await ddb.send(
+      new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: consistent } } }),
+    );
+    for (const item of out.Responses?.[tableName()] ?? []) {
+      gates.push({
+        shard: Number(item.shard),
+        open: item.open === true,
+        ordered: (item.ordered ?? {}) as Record<string, number>,
+        cancelled: (item.cancelled ?? {}) as Record<string, number>,
+        ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
+      });
+    }
+    keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
+    if (keys.length > 0) await backoff(attempt);
+  }
+  return gates.sort((a, b) => a.shard - b.shard);
+};
+
+export const readDemand = async (c: Campaign, consistent = false): Promise<Demand> => sumDemand(c, await readGates(c, consistent));
+
+/**
+ * One small write per gate; each is idempotent, so a crash half way is finished
+ * by the retry. Closing also seals a gate: an open that races a close can never
+ * reopen it afterwards.
+ */
+const setGatesOpen = async (c: Campaign, open: boolean): Promise<void> => {
+  await Promise.all(
+    Array.from({ length: c.gateShards }, async (_, k) => {
+      try {
+        await ddb.send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: gateKey(c.campaignId, k),
+            UpdateExpression: open ? 'SET #open = :true' : 'SET #open = :false, sealed = :true',
+            ConditionExpression: open ? 'attribute_exists(PK) AND attribute_not_exists(sealed)' : 'attribute_exists(PK)',
+            ExpressionAttributeNames: { '#open': 'open' },
+            ExpressionAttributeValues: open ? { ':true': true } : { ':true': true, ':false': false },
+          }),
+        );
+      } catch (err) {
+        // A sealed gate stays closed; that is the point of sealing.
+        if (!(open && isConditionFailure(err))) throw err;
+      }
+    }),
+  );
+};
+
+const isConditionFailure = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
+
+/**
+ * SCHEDULED → OPEN. Opens the gates first, then the campaign, so the campaign is
+ * never OPEN with closed gates. Returns the campaign and whether this call made
+ * the transition (only that caller announces it).
+ */
+export const openCampaign = async (c: Campaign, now: Date): Promise<{ campaign: Campaign; transitioned: boolean }> => {
+  if (c.status !== 'SCHEDULED') return { campaign: c, transitioned: false };
+  await setGatesOpen(c, true);
+  const opened: Campaign = { ...c, status: 'OPEN', updatedAt: now.toISOString() };
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: campaignKey(c.campaignId),
+        UpdateExpression: 'SET #status = :open, updatedAt = :now, GSI2PK = :clock, GSI2SK = :due',
+        ConditionExpression: '#status = :scheduled',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':open': 'OPEN',
+          ':scheduled': 'SCHEDULED',
+          ':now': opened.updatedAt,
+          ':clock': clockPartition,
+          ':due': `${c.closesAt}#${c.campaignId}`,
+        },
+      }),
+    );
+    return { campaign: opened, transitioned: true };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const current = await getCampaign(c.campaignId, true);
+    return { campaign: current ?? c, transitioned: false };
+  }
+};
+
+/**
+ * OPEN (or SCHEDULED) → CLOSED | FAILED. Closes every gate first; after that no
+ * pre-order can be accepted, so the demand read next is final and decides the
+ * outcome. Safe to repeat: a second call finds the campaign final and does nothing.
+ */
+export const closeCampaign = async (
+  c: Campaign,
+  now: Date,
+): Promise<{ campaign: Campaign; transitioned: boolean; demand: Demand }> => {
+  if (c.status === 'CLOSED' || c.status === 'FAILED') {
+    return { campaign: c, transitioned: false, demand: await readDemand(c) };
+  }
+  await setGatesOpen(c, false);
+  const demand = await readDemand(c, true);
+  const status: CampaignStatus = closingStatus(c, demand.totals.ordered - demand.totals.cancelled);
+  const closed: Campaign = { ...c, status, closedAt: now.toISOString(), updatedAt: now.toISOString() };
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: campaignKey(c.campaignId),
+        UpdateExpression: 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status IN (:open, :scheduled)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status, ':now': closed.closedAt, ':open': 'OPEN', ':scheduled': 'SCHEDULED' },
+      }),
+    );
+    return { campaign: closed, transitioned: true, demand };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const current = await getCampaign(c.campaignId, true);
+    return { campaign: current ?? c, transitioned: false, demand };
+  }
+};

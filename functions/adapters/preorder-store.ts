@@ -1,0 +1,236 @@
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { tableName } from '#shared/config.ts';
+import { planCapTakes, type Campaign } from '#domain/campaign.ts';
+import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
+import { CampaignCapReachedError, CampaignNotOpenError } from '#domain/errors.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor } from './dynamo.ts';
+import { gateKey, readGates } from './campaign-store.ts';
+
+/**
+ * The pre-order entity.
+ *
+ * Keys:
+ *   PK=PREORDER#<id>  SK=PREORDER
+ *   GSI1PK=BUYER#<buyerId>  GSI1SK=<createdAt>#<id>   (a buyer's pre-orders, newest first)
+ *
+ * A pre-order is written in one transaction with the gate item(s) it draws from:
+ * the gate's per-sku `ordered` counter (demand, counted exactly once because it
+ * commits or fails with the pre-order itself) and, for capped campaigns, its
+ * `remaining` units (no oversell: the condition `remaining >= units` is checked
+ * by DynamoDB, not by us).
+ */
+export const preorderKey = (preorderId: string) => ({ PK: `PREORDER#${preorderId}`, SK: 'PREORDER' });
+
+type Item = Record<string, unknown>;
+
+export const toItem = (p: Preorder, requestHash: string): Item => ({
+  ...preorderKey(p.preorderId),
+  type: 'preorder',
+  ...p,
+  requestHash,
+  GSI1PK: `BUYER#${p.buyerId}`,
+  GSI1SK: `${p.createdAt}#${p.preorderId}`,
+});
+
+export const fromItem = (item: Item): Preorder & { requestHash: string } => {
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, ...rest } = item;
+  return rest as unknown as Preorder & { requestHash: string };
+};
+
+const maxAttempts = 8;
+
+/**
+ * The gate update for one take: the first take carries the per-sku counter, and
+ * on capped campaigns every take moves `remaining` (down to place, up to cancel).
+ */
+const gateAdd = (counter: 'ordered' | 'cancelled', first: boolean, capped: boolean): string => {
+  const adds = [first ? `${counter}.#sku :q` : undefined, capped ? `remaining ${counter === 'ordered' ? ':take' : ':units'}` : undefined];
+  return `ADD ${adds.filter(Boolean).join(', ')}`;
+};
+
+/** Recently seen "no room anywhere" per campaign, so a sold-out burst is refused without re-reading every gate. */
+const soldOut = new Map<string, { until: number; remaining: number }>();
+const soldOutMemoMs = 1_000;
+
+export type PlaceResult =
+  | { placed: true; preorder: Preorder }
+  | { placed: false; existing: Preorder & { requestHash: string } };
+
+/**
+ * Places the pre-order. Throws CampaignNotOpenError when the gates are closed and
+ * CampaignCapReachedError when the cap cannot hold the quantity. When the id
+ * already exists (same Idempotency-Key) nothing is written and the stored
+ * pre-order is returned for the caller to compare.
+ */
+export const placePreorder = async (
+  build: (takes: GateTake[]) => Preorder,
+  campaign: Pick<Campaign, 'campaignId' | 'gateShards' | 'maxTotalQuantity' | 'status'>,
+  quantity: number,
+  requestHash: string,
+  /** Looks up an earlier pre-order with the same id, so a retry is not refused by the sold-out memo. */
+  findExisting?: () => Promise<(Preorder & { requestHash: string }) | undefined>,
+): Promise<PlaceResult> => {
+  const capped = campaign.maxTotalQuantity !== undefined;
+  const memo = soldOut.get(campaign.campaignId);
+  if (capped && memo && memo.until > Date.now() && memo.remaining < quantity) {
+    const existing = await findExisting?.();
+    if (existing) return { placed: false, existing };
+    throw new CampaignCapReachedError(campaign.campaignId, memo.remaining);
+  }
+  let takes: GateTake[] = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
+  for (let attempt = 0; ; attempt++) {
+    const preorder = build(takes);
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tableName(),
+                Item: toItem(preorder, requestHash),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            ...takes.map((take, i) => ({
+              Update: {
+                TableName: tableName(),
+                Key: gateKey(campaign.campaignId, take.shard),
+                UpdateExpression: gateAdd('ordered', i === 0, capped),
+                ConditionExpression: capped ? '#open = :true AND remaining >= :units' : '#open = :true',
+                ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#sku': preorder.sku }) },
+                ExpressionAttributeValues: {
+                  ':true': true,
+                  ...(i === 0 && { ':q': preorder.quantity }),
+                  ...(capped && { ':take': -take.units, ':units': take.units }),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+              },
+            })),
+          ],
+        }),
+      );
+      return { placed: true, preorder };
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') {
+        const existing = await getPreorder(preorder.preorderId, true);
+        if (existing) return { placed: false, existing };
+      }
+      if (attempt + 1 >= maxAttempts) throw err;
+      const gateFailed = why.codes.slice(1).some((code) => code === 'ConditionalCheckFailed');
+      if (!gateFailed) {
+        // Conflict with a concurrent transaction on the same gate, or throttling:
+        // back off and try another gate.
+        await backoff(attempt);
+        if (!capped) takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
+        continue;
+      }
+      const closedGate = why.items.slice(1).some((item) => item && item.open !== true);
+      if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
+      // The chosen gate has no room left: look at all of them and pick again.
+      const gates = await readGates(campaign, true);
+      if (gates.some((g) => !g.open)) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
+      const remaining = gates.map((g) => g.remaining ?? 0);
+      const plan = planCapTakes(remaining, quantity);
+      if (!plan) {
+        const total = remaining.reduce((a, b) => a + b, 0);
+        soldOut.set(campaign.campaignId, { until: Date.now() + soldOutMemoMs, remaining: total });
+        throw new CampaignCapReachedError(campaign.campaignId, total);
+      }
+      takes = plan;
+    }
+  }
+};
+
+export const getPreorder = async (preorderId: string, consistent = false) => {
+  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(preorderId), ConsistentRead: consistent }));
+  return out.Item ? fromItem(out.Item) : undefined;
+};
+
+export const listPreordersForBuyer = async (buyerId: string, limit: number, cursor: string | undefined) => {
+  const start = decodeCursor(cursor);
+  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor' as const;
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': `BUYER#${buyerId}` },
+      ScanIndexForward: false,
+      Limit: limit,
+      ...(start && {
+        ExclusiveStartKey: {
+          GSI1PK: `BUYER#${buyerId}`,
+          GSI1SK: start.GSI1SK,
+          ...preorderKey(String(start.GSI1SK).split('#')[1] ?? ''),
+        },
+      }),
+    }),
+  );
+  const last = out.LastEvaluatedKey;
+  return {
+    items: (out.Items ?? []).map(fromItem),
+    nextCursor: encodeCursor(last ? { GSI1SK: last.GSI1SK } : undefined),
+  };
+};
+
+/**
+ * ACCEPTED → REFUNDED in one transaction with the gates: the units go back under
+ * the cap and into `cancelled`, exactly once, because the pre-order's status
+ * condition lets only one cancel commit. Returns false when the status no longer
+ * allows it.
+ */
+export const cancelPreorder = async (
+  p: Preorder,
+  entries: readonly TimelineEntry[],
+  capped: boolean,
+  now: Date,
+): Promise<boolean> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName(),
+                Key: preorderKey(p.preorderId),
+                UpdateExpression:
+                  'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries)',
+                ConditionExpression: '#status = :accepted',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':refunded': 'REFUNDED',
+                  ':accepted': 'ACCEPTED',
+                  ':amount': p.amount,
+                  ':now': now.toISOString(),
+                  ':entries': entries,
+                },
+              },
+            },
+            ...p.gateTakes.map((take, i) => ({
+              Update: {
+                TableName: tableName(),
+                Key: gateKey(p.campaignId, take.shard),
+                UpdateExpression: gateAdd('cancelled', i === 0, capped),
+                ExpressionAttributeNames: i === 0 ? { '#sku': p.sku } : undefined,
+                ExpressionAttributeValues: {
+                  ...(i === 0 && { ':q': p.quantity }),
+                  ...(capped && { ':units': take.units }),
+                },
+              },
+            })),
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return false;
+      if (attempt >= maxAttempts) throw err;
+      await backoff(attempt);
+    }
+  }
+};

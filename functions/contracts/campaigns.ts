@@ -1,0 +1,100 @@
+import { z } from '@hono/zod-openapi';
+import { Id, Timestamp } from './common.ts';
+
+export const CampaignId = Id('cmp', 'campaignId');
+const PartnerId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
+const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'sku is 1-64 letters, digits or . _ -');
+const Count = z.number().int().min(0).max(10_000_000);
+
+export const VariantInput = z
+  .object({
+    sku: Sku,
+    name: z.string().trim().min(1).max(200),
+    unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units', example: 12900 }),
+  })
+  .strict();
+
+export const CreateCampaignBody = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    factoryId: PartnerId,
+    backupFactoryId: PartnerId.optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as CNY'),
+    variants: z.array(VariantInput).min(1).max(50),
+    opensAt: Timestamp.optional().openapi({ description: 'Absent: open now' }),
+    closesAt: Timestamp,
+    minTotalQuantity: Count,
+    lotSize: z.number().int().min(1).max(1_000_000),
+    maxWaitHours: z.number().positive().max(24 * 90).optional(),
+    maxTotalQuantity: z.number().int().min(1).max(10_000_000).optional(),
+    promisedShipDays: z.number().int().min(1).max(365),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const skus = new Set<string>();
+    b.variants.forEach((v, i) => {
+      if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice` });
+      skus.add(v.sku);
+    });
+    if (b.backupFactoryId !== undefined && b.backupFactoryId === b.factoryId) {
+      ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId' });
+    }
+    const opens = b.opensAt ? Date.parse(b.opensAt) : Date.now();
+    if (Date.parse(b.closesAt) <= Math.max(opens, Date.now())) {
+      ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt' });
+    }
+    if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
+      ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity' });
+    }
+  })
+  .openapi('CreateCampaign');
+export type CreateCampaignBody = z.infer<typeof CreateCampaignBody>;
+
+export const VariantDemand = z
+  .object({ sku: z.string(), ordered: z.number().int(), cancelled: z.number().int(), batched: z.number().int(), waiting: z.number().int() })
+  .openapi('VariantDemand');
+
+export const Demand = z
+  .object({
+    campaignId: CampaignId,
+    variants: z.array(VariantDemand),
+    totals: z.object({ ordered: z.number().int(), cancelled: z.number().int(), batched: z.number().int(), waiting: z.number().int() }),
+    remaining: z.number().int().optional().openapi({ description: 'Units left under maxTotalQuantity' }),
+  })
+  .openapi('Demand');
+
+export const CampaignStatus = z.enum(['SCHEDULED', 'OPEN', 'CLOSED', 'FAILED']);
+
+export const CampaignView = z
+  .object({
+    campaignId: CampaignId,
+    title: z.string(),
+    status: CampaignStatus,
+    currency: z.string(),
+    variants: z.array(z.object({ sku: z.string(), name: z.string(), unitPrice: z.number().int() })),
+    opensAt: Timestamp,
+    closesAt: Timestamp,
+    closedAt: Timestamp.optional(),
+    promisedShipDays: z.number().int(),
+    maxTotalQuantity: z.number().int().optional(),
+    demand: z.array(VariantDemand),
+    remaining: z.number().int().optional(),
+    // Owner-only fields below.
+    anchorId: z.string().optional(),
+    factoryId: z.string().optional(),
+    backupFactoryId: z.string().optional(),
+    minTotalQuantity: z.number().int().optional(),
+    lotSize: z.number().int().optional(),
+    maxWaitHours: z.number().optional(),
+    createdAt: Timestamp.optional(),
+    updatedAt: Timestamp.optional(),
+  })
+  .openapi('Campaign', { description: 'Public fields for every role; anchorId, factories, minimum, lot size and times for the owner' });
+
+export const CampaignSummary = CampaignView.omit({ demand: true, remaining: true }).openapi('CampaignSummary');
+
+export const CampaignList = z
+  .object({ items: z.array(CampaignSummary), nextCursor: z.string().optional() })
+  .openapi('CampaignList');
+
+export const CampaignParams = z.object({ campaignId: CampaignId.openapi({ param: { name: 'campaignId', in: 'path' } }) });

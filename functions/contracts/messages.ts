@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * Queue messages and event details, imported by producer and consumer alike.
+ */
+export const IntakeMessage = z.object({ preorderId: z.string().min(1) });
+export type IntakeMessage = z.infer<typeof IntakeMessage>;
+
+/** What reaches the campaign-clock queue: one-time schedules, the sweep, and bus events. */
+export const ClockMessage = z.union([
+  z.object({ kind: z.enum(['open', 'close']), campaignId: z.string().min(1) }),
+  z.object({ kind: z.literal('sweep') }),
+  z.object({
+    'detail-type': z.enum(['campaign.closed', 'campaign.failed']),
+    source: z.literal('c2m'),
+    detail: z.object({ campaignId: z.string().min(1) }),
+  }),
+]);
+export type ClockMessage = z.infer<typeof ClockMessage>;
+
+export const eventTypes = [
+  'campaign.opened',
+  'campaign.closed',
+  'campaign.failed',
+  'preorder.accepted',
+  'preorder.cancelled',
+  'preorder.refunded',
+] as const;
+export type EventType = (typeof eventTypes)[number];
+
+/**
+ * Every event carries `eventId`, stable for one fact (e.g. `preorder.accepted:po_…`),
+ * so a consumer that sees it twice after a redelivery can tell.
+ */
+export const EventDetail = z.object({
+  eventId: z.string(),
+  occurredAt: z.string(),
+  campaignId: z.string(),
+  preorderId: z.string().optional(),
+  status: z.string().optional(),
+  sku: z.string().optional(),
+  quantity: z.number().int().optional(),
+  refundedAmount: z.number().int().optional(),
+});
+export type EventDetail = z.infer<typeof EventDetail>;

@@ -1,0 +1,61 @@
+import { z } from '@hono/zod-openapi';
+import { Id, Timestamp } from './common.ts';
+import { CampaignId } from './campaigns.ts';
+
+export const PreorderId = Id('po', 'preorderId');
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const ShippingAddress = z
+  .object({
+    name: text(100),
+    phone: z.string().regex(/^\+?[0-9 ()-]{5,24}$/, 'phone is 5-24 digits, spaces, ( ) - and an optional leading +'),
+    line1: text(200),
+    line2: text(200).optional(),
+    city: text(100),
+    region: text(100),
+    postalCode: z.string().regex(/^[A-Za-z0-9 -]{2,12}$/, 'postalCode is 2-12 letters, digits, spaces or -'),
+    country: z.string().regex(/^[A-Z]{2}$/, 'country is an ISO 3166-1 alpha-2 code such as CN'),
+  })
+  .strict()
+  .openapi('ShippingAddress');
+
+export const CreatePreorderBody = z
+  .object({
+    sku: z.string().min(1).max(64),
+    quantity: z.number().int().min(1).max(999),
+    shippingAddress: ShippingAddress,
+  })
+  .strict()
+  .openapi('CreatePreorder');
+export type CreatePreorderBody = z.infer<typeof CreatePreorderBody>;
+
+export const PreorderStatus = z.enum(['ACCEPTED', 'BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'REFUNDED']);
+
+export const PreorderView = z
+  .object({
+    preorderId: PreorderId,
+    campaignId: CampaignId,
+    status: PreorderStatus,
+    sku: z.string(),
+    quantity: z.number().int(),
+    unitPrice: z.number().int(),
+    currency: z.string(),
+    amount: z.number().int(),
+    shippingAddress: ShippingAddress,
+    batchId: z.string().optional(),
+    promisedShipBy: Timestamp,
+    shipments: z.array(z.object({ carrier: z.string(), trackingNumber: z.string(), quantity: z.number().int() })),
+    refundedAmount: z.number().int(),
+    timeline: z.array(z.object({ at: Timestamp, status: PreorderStatus, note: z.string() })),
+    notifications: z.array(z.object({ at: Timestamp, step: z.string(), message: z.string() })),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('Preorder');
+
+export const PreorderList = z
+  .object({ items: z.array(PreorderView), nextCursor: z.string().optional() })
+  .openapi('PreorderList');
+
+export const PreorderParams = z.object({ preorderId: PreorderId.openapi({ param: { name: 'preorderId', in: 'path' } }) });

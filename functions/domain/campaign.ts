@@ -1,0 +1,195 @@
+/**
+ * Campaign rules: pure, no I/O. A campaign is SCHEDULED until `opensAt`, OPEN
+ * until `closesAt` or an early close, then CLOSED when it met `minTotalQuantity`
+ * or FAILED when it did not.
+ */
+export type CampaignStatus = 'SCHEDULED' | 'OPEN' | 'CLOSED' | 'FAILED';
+
+export interface Variant {
+  readonly sku: string;
+  readonly name: string;
+  readonly unitPrice: number;
+}
+
+export interface Campaign {
+  readonly campaignId: string;
+  readonly anchorId: string;
+  readonly title: string;
+  readonly factoryId: string;
+  readonly backupFactoryId?: string;
+  readonly currency: string;
+  readonly variants: readonly Variant[];
+  readonly opensAt: string;
+  readonly closesAt: string;
+  readonly minTotalQuantity: number;
+  readonly lotSize: number;
+  readonly maxWaitHours?: number;
+  readonly maxTotalQuantity?: number;
+  readonly promisedShipDays: number;
+  readonly status: CampaignStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly closedAt?: string;
+  /** How many gate items the campaign's pre-order writes are spread over (see docs/decisions.md). */
+  readonly gateShards: number;
+}
+
+export interface CampaignDraft {
+  readonly title: string;
+  readonly factoryId: string;
+  readonly backupFactoryId?: string;
+  readonly currency: string;
+  readonly variants: readonly Variant[];
+  readonly opensAt?: string;
+  readonly closesAt: string;
+  readonly minTotalQuantity: number;
+  readonly lotSize: number;
+  readonly maxWaitHours?: number;
+  readonly maxTotalQuantity?: number;
+  readonly promisedShipDays: number;
+}
+
+/** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
+export const maxGateShards = 64;
+/** Fewest units a capped campaign's gate starts with, so small caps are not split into crumbs. */
+export const minUnitsPerGate = 8;
+
+export const gateShardsFor = (maxTotalQuantity: number | undefined): number =>
+  maxTotalQuantity === undefined
+    ? maxGateShards
+    : Math.max(1, Math.min(maxGateShards, Math.floor(maxTotalQuantity / minUnitsPerGate)));
+
+/** Splits a cap over the gates so that the slices differ by at most one unit. */
+export const capSlices = (maxTotalQuantity: number, shards: number): number[] =>
+  Array.from({ length: shards }, (_, k) => Math.floor(maxTotalQuantity / shards) + (k < maxTotalQuantity % shards ? 1 : 0));
+
+export const newCampaign = (input: {
+  campaignId: string;
+  anchorId: string;
+  draft: CampaignDraft;
+  now: Date;
+}): Campaign => {
+  const { draft, now } = input;
+  const nowIso = now.toISOString();
+  const opensAt = draft.opensAt && Date.parse(draft.opensAt) > now.getTime() ? new Date(draft.opensAt).toISOString() : nowIso;
+  return {
+    campaignId: input.campaignId,
+    anchorId: input.anchorId,
+    title: draft.title,
+    factoryId: draft.factoryId,
+    ...(draft.backupFactoryId !== undefined && { backupFactoryId: draft.backupFactoryId }),
+    currency: draft.currency,
+    variants: draft.variants,
+    opensAt,
+    closesAt: new Date(draft.closesAt).toISOString(),
+    minTotalQuantity: draft.minTotalQuantity,
+    lotSize: draft.lotSize,
+    ...(draft.maxWaitHours !== undefined && { maxWaitHours: draft.maxWaitHours }),
+    ...(draft.maxTotalQuantity !== undefined && { maxTotalQuantity: draft.maxTotalQuantity }),
+    promisedShipDays: draft.promisedShipDays,
+    status: opensAt === nowIso ? 'OPEN' : 'SCHEDULED',
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    gateShards: gateShardsFor(draft.maxTotalQuantity),
+  };
+};
+
+/** The next time the clock must act on the campaign, or undefined once it is final. */
+export const nextTransitionAt = (c: Pick<Campaign, 'status' | 'opensAt' | 'closesAt'>): string | undefined =>
+  c.status === 'SCHEDULED' ? c.opensAt : c.status === 'OPEN' ? c.closesAt : undefined;
+
+export const isFinal = (status: CampaignStatus): boolean => status === 'CLOSED' || status === 'FAILED';
+
+/** Whether the campaign should be open at `now`, regardless of what the clock has done yet. */
+export const dueToOpen = (c: Pick<Campaign, 'status' | 'opensAt' | 'closesAt'>, now: Date): boolean =>
+  c.status === 'SCHEDULED' && Date.parse(c.opensAt) <= now.getTime() && now.getTime() < Date.parse(c.closesAt);
+
+export const dueToClose = (c: Pick<Campaign, 'status' | 'closesAt'>, now: Date): boolean =>
+  (c.status === 'OPEN' || c.status === 'SCHEDULED') && Date.parse(c.closesAt) <= now.getTime();
+
+/** Accepting pre-orders needs both the clock's word (status) and the wall clock's. */
+export const acceptsPreordersAt = (c: Pick<Campaign, 'status' | 'opensAt' | 'closesAt'>, now: Date): boolean =>
+  (c.status === 'OPEN' || dueToOpen(c, now)) && now.getTime() < Date.parse(c.closesAt);
+
+/** The outcome of closing: met its minimum (net of cancellations) or failed. */
+export const closingStatus = (c: Pick<Campaign, 'minTotalQuantity'>, netOrderedUnits: number): 'CLOSED' | 'FAILED' =>
+  netOrderedUnits >= c.minTotalQuantity ? 'CLOSED' : 'FAILED';
+
+export const findVariant = (c: Pick<Campaign, 'variants'>, sku: string): Variant | undefined =>
+  c.variants.find((v) => v.sku === sku);
+
+/** Per-variant demand, summed over the campaign's gates. */
+export interface VariantDemand {
+  readonly sku: string;
+  readonly ordered: number;
+  readonly cancelled: number;
+  readonly batched: number;
+  readonly waiting: number;
+}
+
+export interface GateCounts {
+  readonly ordered: Readonly<Record<string, number>>;
+  readonly cancelled: Readonly<Record<string, number>>;
+  readonly remaining?: number;
+}
+
+export interface Demand {
+  readonly variants: readonly VariantDemand[];
+  readonly totals: { ordered: number; cancelled: number; batched: number; waiting: number };
+  /** Units still available under the cap; absent for uncapped campaigns. */
+  readonly remaining?: number;
+}
+
+export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity'>, gates: readonly GateCounts[]): Demand => {
+  const variants = c.variants.map((v) => {
+    const ordered = gates.reduce((n, g) => n + (g.ordered[v.sku] ?? 0), 0);
+    const cancelled = gates.reduce((n, g) => n + (g.cancelled[v.sku] ?? 0), 0);
+    // Batching arrives with batch cutting; until then nothing is batched.
+    const batched = 0;
+    return { sku: v.sku, ordered, cancelled, batched, waiting: ordered - cancelled - batched };
+  });
+  const totals = variants.reduce(
+    (t, v) => ({
+      ordered: t.ordered + v.ordered,
+      cancelled: t.cancelled + v.cancelled,
+      batched: t.batched + v.batched,
+      waiting: t.waiting + v.waiting,
+    }),
+    { ordered: 0, cancelled: 0, batched: 0, waiting: 0 },
+  );
+  return {
+    variants,
+    totals,
+    ...(c.maxTotalQuantity !== undefined && { remaining: gates.reduce((n, g) => n + (g.remaining ?? 0), 0) }),
+  };
+};
+
+/**
+ * Picks gates to take `quantity` units from: one gate with room if there is one,
+ * else the fewest gates whose remaining units add up (a large order in a
+ * nearly sold-out campaign), else undefined when the cap cannot hold it.
+ */
+export const planCapTakes = (
+  remainingByGate: readonly number[],
+  quantity: number,
+  random: () => number = Math.random,
+): { shard: number; units: number }[] | undefined => {
+  const withRoom = remainingByGate.flatMap((r, shard) => (r >= quantity ? [shard] : []));
+  if (withRoom.length > 0) {
+    const shard = withRoom[Math.floor(random() * withRoom.length)] as number;
+    return [{ shard, units: quantity }];
+  }
+  const byRemaining = remainingByGate
+    .map((r, shard) => ({ shard, r }))
+    .filter((g) => g.r > 0)
+    .sort((a, b) => b.r - a.r);
+  const takes: { shard: number; units: number }[] = [];
+  let left = quantity;
+  for (const g of byRemaining) {
+    if (left === 0) break;
+    const units = Math.min(g.r, left);
+    takes.push({ shard: g.shard, units });
+    left -= units;
+  }
+  return left === 0 ? takes : undefined;
+};

@@ -1,0 +1,97 @@
+/**
+ * Named domain errors. The HTTP edge maps each to one problem+json status in
+ * exactly one place (functions/handlers/http/problems.ts).
+ */
+export abstract class DomainError extends Error {
+  abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden';
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class InvalidInputError extends DomainError {
+  readonly kind = 'invalid';
+  constructor(
+    message: string,
+    readonly errors: readonly FieldIssue[],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly kind = 'not-found';
+}
+
+export class CampaignNotFoundError extends NotFoundError {
+  constructor(campaignId: string) {
+    super(`Campaign ${campaignId} does not exist`);
+  }
+}
+
+export class PreorderNotFoundError extends NotFoundError {
+  constructor(preorderId: string) {
+    super(`Pre-order ${preorderId} does not exist`);
+  }
+}
+
+export class CampaignNotOpenError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(
+    campaignId: string,
+    readonly status: string,
+  ) {
+    super(`Campaign ${campaignId} is not open for pre-orders (status ${status})`);
+  }
+}
+
+export class CampaignCapReachedError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(
+    campaignId: string,
+    readonly remaining: number,
+  ) {
+    super(`Campaign ${campaignId} has ${remaining} units left, fewer than requested`);
+  }
+}
+
+export class CampaignStateError extends DomainError {
+  readonly kind = 'conflict';
+}
+
+export class PreorderNotCancellableError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(
+    preorderId: string,
+    readonly status: string,
+  ) {
+    super(`Pre-order ${preorderId} cannot be cancelled in status ${status}`);
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly kind = 'conflict';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request');
+  }
+}
+
+export class WrongRoleError extends DomainError {
+  readonly kind = 'forbidden';
+  constructor(role: string, allowed: readonly string[]) {
+    super(`Role ${role} may not call this route (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly kind = 'unauthenticated';
+  constructor() {
+    super('A valid bearer token is required');
+  }
+}

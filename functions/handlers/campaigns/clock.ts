@@ -1,0 +1,49 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
+import { unscheduleCampaign } from '#adapters/schedules.ts';
+import { ClockMessage } from '#contracts/messages.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { advanceCampaign } from './use-cases.ts';
+
+const processor = new BatchProcessor(EventType.SQS);
+
+/** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
+const maxEarlyWaitMs = 30_000;
+
+const advanceWhenDue = async (campaignId: string, dueAt: string | undefined) => {
+  const wait = dueAt ? Date.parse(dueAt) - Date.now() : 0;
+  if (wait > maxEarlyWaitMs) return; // fired far too early: the sweep or the right schedule will act
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const campaign = await getCampaign(campaignId, true);
+  if (!campaign) {
+    logger.warn('clock message for an unknown campaign', { campaignId });
+    return;
+  }
+  await advanceCampaign(campaign, new Date());
+};
+
+const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const message = ClockMessage.parse(JSON.parse(record.body));
+  if ('detail-type' in message) {
+    // A closed or failed campaign needs no more schedules.
+    await unscheduleCampaign(message.detail.campaignId);
+    return;
+  }
+  if (message.kind === 'sweep') {
+    for (const campaign of await listCampaignsDue(new Date())) await advanceCampaign(campaign, new Date());
+    return;
+  }
+  const campaign = await getCampaign(message.campaignId, true);
+  if (!campaign) return advanceWhenDue(message.campaignId, undefined);
+  await advanceWhenDue(message.campaignId, message.kind === 'open' ? campaign.opensAt : campaign.closesAt);
+};
+
+export const handler = async (event: SQSEvent, context: Context) => {
+  logger.addContext(context);
+  try {
+    return await processPartialResponse(event, recordHandler, processor, { context });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

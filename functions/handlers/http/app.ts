@@ -1,0 +1,95 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { handle, type ApiGatewayRequestContext, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { bodyLimit } from 'hono/body-limit';
+import { maxBodyBytes } from '#topology';
+import { Principal, type Role } from '#shared/tokens.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { UnauthenticatedError, WrongRoleError } from '#domain/errors.ts';
+import { errorToProblem, problem, zodIssues } from './problems.ts';
+
+export type ApiEnv = {
+  Bindings: { event: LambdaEvent; requestContext: ApiGatewayRequestContext; lambdaContext: LambdaContext };
+  Variables: { principal: Principal | undefined };
+};
+export type ApiContext = Context<ApiEnv>;
+
+const headerNames: Record<string, string> = { 'idempotency-key': 'Idempotency-Key' };
+
+/**
+ * The principal the API Gateway authorizer put in the request context
+ * (`role`, `principalId`); both targets fill it the same way.
+ */
+const principalFromGateway: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const authorizer = (c.env?.requestContext?.authorizer ?? {}) as Record<string, unknown>;
+  const parsed = Principal.safeParse({ role: authorizer.role, id: authorizer.principalId });
+  c.set('principal', parsed.success ? parsed.data : undefined);
+  logger.appendKeys({
+    requestId: c.env?.requestContext?.requestId,
+    principal: parsed.success ? `${parsed.data.role}:${parsed.data.id}` : undefined,
+  });
+  try {
+    await next();
+  } finally {
+    logger.removeKeys(['requestId', 'principal']);
+  }
+};
+
+/** Bodies are JSON: anything else with a body is 415 before validation runs. */
+const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  if (c.req.method === 'POST') {
+    const type = c.req.header('content-type') ?? '';
+    const length = Number(c.req.header('content-length') ?? '0');
+    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type) && (length > 0 || type !== '')) {
+      return problem(c, 415, 'Send the body as application/json', {
+        errors: [{ path: 'Content-Type', message: 'must be application/json' }],
+      });
+    }
+  }
+  await next();
+};
+
+export const createApi = () => {
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const target = result.target;
+      const errors = zodIssues(result.error).map((issue) =>
+        target === 'header' ? { ...issue, path: headerNames[issue.path] ?? issue.path } : issue,
+      );
+      return problem(c, 400, `The request's ${target === 'json' ? 'body' : target} is invalid`, { errors });
+    },
+  });
+  app.use(principalFromGateway);
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) =>
+        problem(c, 413, `The body is larger than ${maxBodyBytes} bytes`, { errors: [{ path: '(body)', message: 'too large' }] }),
+    }),
+  );
+  app.use(jsonOnly);
+  app.onError(errorToProblem);
+  app.notFound((c) => problem(c, 404, `No route ${c.req.method} ${c.req.path}`));
+  return app;
+};
+
+/** The caller, who must hold one of `allowed` roles (403 otherwise). */
+export const caller = (c: ApiContext, ...allowed: Role[]): Principal => {
+  const principal = c.get('principal');
+  if (!principal) throw new UnauthenticatedError();
+  if (!allowed.includes(principal.role)) throw new WrongRoleError(principal.role, allowed);
+  return principal;
+};
+
+/** The Lambda entry for an API function: Hono behind API Gateway, metrics flushed per invocation. */
+export const lambdaHandler = (app: OpenAPIHono<ApiEnv>) => {
+  const inner = handle(app);
+  return async (event: LambdaEvent, context: LambdaContext) => {
+    try {
+      return await inner(event, context);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+};

@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { problemTitles } from '#contracts/common.ts';
+import { DomainError, InvalidInputError, type FieldIssue } from '#domain/errors.ts';
+import { logger } from '#shared/observability.ts';
+
+/**
+ * The one place where errors become HTTP problems (RFC 9457). Anything unknown
+ * becomes a 500 that says nothing about internals; the log has the details.
+ */
+const slug = (name: string) =>
+  name
+    .replace(/Error$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+
+const statusOf: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+};
+
+export const problem = (
+  c: Context,
+  status: number,
+  detail: string,
+  extra: { type?: string; errors?: readonly FieldIssue[]; headers?: Record<string, string> } = {},
+) => {
+  const body = {
+    type: extra.type ?? 'about:blank',
+    title: problemTitles[status] ?? 'Error',
+    status,
+    detail,
+    ...(extra.errors && { errors: extra.errors }),
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...extra.headers },
+  });
+};
+
+export const zodIssues = (error: ZodError, prefix?: string): FieldIssue[] =>
+  error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return { path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)', message: issue.message };
+  });
+
+export const errorToProblem = (err: unknown, c: Context) => {
+  if (err instanceof DomainError) {
+    return problem(c, statusOf[err.kind], err.message, {
+      type: `urn:c2m:problem:${slug(err.name)}`,
+      ...(err instanceof InvalidInputError && { errors: err.errors }),
+    });
+  }
+  if (err instanceof HTTPException) {
+    const detail = err.status === 400 ? 'The request body is not valid JSON' : err.message || 'Request refused';
+    return problem(c, err.status, detail, err.status === 400 ? { errors: [{ path: '(body)', message: detail }] } : {});
+  }
+  logger.error('unhandled error', { error: err as Error });
+  return problem(c, 500, 'Something went wrong on our side; it has been logged');
+};

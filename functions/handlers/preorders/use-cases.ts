@@ -1,0 +1,144 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { cancelPreorder, getPreorder, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
+import { enqueueIntake } from '#adapters/queues.ts';
+import { eventOf, publish } from '#adapters/event-bus.ts';
+import { acceptsPreordersAt, dueToOpen, findVariant } from '#domain/campaign.ts';
+import { cancellationEntry, isCancellable, newPreorder, type Preorder } from '#domain/preorder.ts';
+import {
+  CampaignCapReachedError,
+  CampaignNotFoundError,
+  CampaignNotOpenError,
+  IdempotencyKeyReusedError,
+  InvalidInputError,
+  PreorderNotCancellableError,
+  PreorderNotFoundError,
+} from '#domain/errors.ts';
+import type { CreatePreorderBody } from '#contracts/preorders.ts';
+import { newId, requestHash } from '#shared/ids.ts';
+import { logger, metricNames, metrics } from '#shared/observability.ts';
+import type { Principal } from '#shared/tokens.ts';
+import { cachedCampaign, openNow } from './campaign-cache.ts';
+
+export type PlaceOutcome = { preorder: Preorder; replay: boolean };
+
+/**
+ * Places a pre-order: one transaction writes it and counts it on a gate of its
+ * campaign. With an Idempotency-Key the id is derived from the key, so a retry
+ * finds the first pre-order instead of making a second.
+ */
+export const placePreorder = async (
+  buyer: Principal,
+  campaignId: string,
+  body: CreatePreorderBody,
+  idempotencyKey: string | undefined,
+): Promise<PlaceOutcome> => {
+  const now = new Date();
+  const preorderId = newId('po', idempotencyKey && `preorder|${buyer.id}|${idempotencyKey}`);
+  const hash = requestHash({ campaignId, body });
+
+  /** A refusal is only final when this is not a retry of a request that was accepted. */
+  const replayOr = async (refusal: Error): Promise<PlaceOutcome> => {
+    if (idempotencyKey) {
+      const existing = await getPreorder(preorderId, true);
+      if (existing) return replayOf(existing, hash);
+    }
+    throw refusal;
+  };
+
+  let campaign = await cachedCampaign(campaignId);
+  if (!campaign) return replayOr(new CampaignNotFoundError(campaignId));
+  const variant = findVariant(campaign, body.sku);
+  if (!variant) {
+    throw new InvalidInputError(`This campaign has no sku ${body.sku}`, [
+      { path: 'sku', message: `unknown sku; this campaign sells ${campaign.variants.map((v) => v.sku).join(', ')}` },
+    ]);
+  }
+  if (!acceptsPreordersAt(campaign, now)) return replayOr(new CampaignNotOpenError(campaignId, campaign.status));
+  if (dueToOpen(campaign, now)) campaign = await openNow(campaign, now);
+
+  const open = campaign;
+  try {
+    const result = await placePreorderRecord(
+      (gateTakes) =>
+        newPreorder({
+          preorderId,
+          campaign: open,
+          buyerId: buyer.id,
+          sku: variant.sku,
+          unitPrice: variant.unitPrice,
+          quantity: body.quantity,
+          shippingAddress: body.shippingAddress,
+          gateTakes,
+          now,
+        }),
+      open,
+      body.quantity,
+      hash,
+      idempotencyKey ? () => getPreorder(preorderId, true) : undefined,
+    );
+    if (!result.placed) return replayOf(result.existing, hash);
+    metrics.addMetric(metricNames.preordersAccepted, MetricUnit.Count, 1);
+    await followUp(result.preorder);
+    return { preorder: result.preorder, replay: false };
+  } catch (err) {
+    if (err instanceof CampaignCapReachedError) metrics.addMetric(metricNames.preordersRefusedByCap, MetricUnit.Count, 1);
+    throw err;
+  }
+};
+
+const replayOf = (existing: Preorder & { requestHash: string }, hash: string): PlaceOutcome => {
+  if (existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
+  return { preorder: existing, replay: true };
+};
+
+/**
+ * Hands the accepted pre-order to the intake queue. It is already durable and
+ * counted; if the queue cannot be reached the buyer still gets 202, and the
+ * failure is logged and counted for the operator's alarm.
+ */
+const followUp = async (p: Preorder) => {
+  try {
+    await enqueueIntake({ preorderId: p.preorderId });
+  } catch (err) {
+    metrics.addMetric(metricNames.intakeEnqueueFailed, MetricUnit.Count, 1);
+    logger.error('pre-order accepted but not enqueued for intake', { preorderId: p.preorderId, error: err as Error });
+  }
+};
+
+/** Buyers see only their own pre-orders; operators see any. Anyone else: not found. */
+export const findOwnPreorder = async (principal: Principal, preorderId: string, consistent = false) => {
+  const p = await getPreorder(preorderId, consistent);
+  if (!p || (principal.role !== 'operator' && p.buyerId !== principal.id)) throw new PreorderNotFoundError(preorderId);
+  return p;
+};
+
+export const listOwnPreorders = async (buyer: Principal, limit: number, cursor: string | undefined) => {
+  const page = await listPreordersForBuyer(buyer.id, limit, cursor);
+  if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+  return page;
+};
+
+/** Cancel before batching: full refund, demand drops, capacity returns under the cap. */
+export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): Promise<Preorder> => {
+  const p = await findOwnPreorder(buyer, preorderId, true);
+  if (!isCancellable(p)) throw new PreorderNotCancellableError(preorderId, p.status);
+  const campaign = await cachedCampaign(p.campaignId);
+  if (!campaign) throw new CampaignNotFoundError(p.campaignId);
+  const now = new Date();
+  const entries = [
+    { at: now.toISOString(), status: 'CANCELLED' as const, note: 'Cancelled by the buyer' },
+    cancellationEntry(now, p.amount, p.currency),
+  ];
+  const done = await cancelPreorder(p, entries, campaign.maxTotalQuantity !== undefined, now);
+  if (!done) {
+    const current = await findOwnPreorder(buyer, preorderId, true);
+    throw new PreorderNotCancellableError(preorderId, current.status);
+  }
+  metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+  const common = { campaignId: p.campaignId, preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
+  await publish([
+    eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, preorderId),
+    eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: p.amount }, preorderId),
+  ]);
+  return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+};

@@ -1,0 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+/**
+ * One Logger, Tracer and Metrics per function, created once at module scope.
+ * Service name and namespace come from POWERTOOLS_SERVICE_NAME and
+ * POWERTOOLS_METRICS_NAMESPACE, set by both targets.
+ */
+export const logger = new Logger();
+export const tracer = new Tracer();
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'c2m' });
+
+export const metricNames = {
+  preordersAccepted: 'PreordersAccepted',
+  preordersRefusedByCap: 'PreordersRefusedByCap',
+  preordersCancelled: 'PreordersCancelled',
+  campaignsCreated: 'CampaignsCreated',
+  intakeEnqueueFailed: 'IntakeEnqueueFailed',
+} as const;

@@ -1,0 +1,184 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import {
+  campaignScheduleGroup,
+  envNames,
+  functionSpec,
+  functions,
+  queues,
+  type FunctionName,
+} from '../topology.ts';
+import { ensureTable, localCredentials, localRegion, startDynamoDbLocal, type LocalDynamo } from './dynamodb.ts';
+import { startAwsEmulator, type AwsEmulator } from './aws-emulator.ts';
+import { startGateway, type Gateway } from './gateway.ts';
+
+/**
+ * `npm start`: the whole topology in one Node process. DynamoDB Local is the
+ * real DynamoDB API; the emulator answers the SQS, EventBridge and Scheduler
+ * calls the adapters make and runs the queue consumers, rules and schedules;
+ * the gateway plays API Gateway. Handler modules are the ones Lambda runs.
+ */
+export interface LocalRuntimeOptions {
+  /** Keeps DynamoDB data, queued messages, schedules and the token secret; null = all in memory. */
+  readonly dataDir: string | null;
+  /** HTTP port; 0 picks a free one. */
+  readonly port: number;
+  /** Use an already running DynamoDB Local (tests share one) instead of starting one. */
+  readonly dynamoEndpoint?: string;
+  /** @default 'c2m' */
+  readonly tableName?: string;
+  /** Shorter queue visibility timeouts make redelivery visible in tests. */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Powertools log level. @default 'INFO' */
+  readonly logLevel?: string;
+  /** Print one access-log line per request. @default true */
+  readonly accessLog?: boolean;
+  /** Wraps each function invocation; tests use it to inject crashes. */
+  readonly wrapInvoke?: (fn: FunctionName, event: unknown, invoke: () => Promise<unknown>) => Promise<unknown>;
+  /** Stage throttling override (tests of 429). */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+}
+
+export interface LocalRuntime {
+  readonly url: string;
+  readonly tokenSecret: string;
+  readonly tableName: string;
+  readonly dynamoEndpoint: string;
+  readonly emulator: AwsEmulator;
+  /** What this runtime serves, read from its live router, pollers, rule matchers and timers. */
+  served(): {
+    routes: ReturnType<Gateway['served']>;
+    queues: ReturnType<AwsEmulator['served']>['queues'];
+    rules: ReturnType<AwsEmulator['served']>['rules'];
+    schedules: ReturnType<AwsEmulator['served']>['schedules'];
+  };
+  stop(): Promise<void>;
+}
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const tokenSecretFor = (dataDir: string | null): string => {
+  if (!dataDir) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'token-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+};
+
+export const localTokenSecret = (dataDir: string): string | undefined => {
+  const file = join(dataDir, 'token-secret');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+};
+
+const lambdaContext = (fn: FunctionName): Context => {
+  const spec = functionSpec(fn);
+  const deadline = Date.now() + spec.timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `c2m-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${localRegion}:000000000000:function:c2m-${fn}`,
+    memoryLimitInMB: String(spec.memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/c2m-${fn}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+};
+
+export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<LocalRuntime> => {
+  const tableName = opts.tableName ?? 'c2m';
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const tokenSecret = tokenSecretFor(opts.dataDir);
+
+  let dynamo: LocalDynamo | undefined;
+  const dynamoEndpoint =
+    opts.dynamoEndpoint ??
+    (dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : null })).endpoint;
+  let emulator: AwsEmulator | undefined;
+  let gateway: Gateway | undefined;
+  try {
+    await ensureTable(dynamoEndpoint, tableName);
+
+    // Handlers read configuration from the environment, as on Lambda. One process
+    // hosts every function, so it gets the union of what they were each given.
+    Object.assign(process.env, {
+      AWS_REGION: localRegion,
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      POWERTOOLS_SERVICE_NAME: 'c2m-local',
+      POWERTOOLS_METRICS_NAMESPACE: 'c2m',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'INFO',
+      [envNames.table]: tableName,
+      [envNames.tokenSecret]: tokenSecret,
+    });
+
+    const modules = new Map<FunctionName, Promise<{ handler: (event: unknown, context: Context) => Promise<unknown> }>>();
+    const load = (fn: FunctionName) => {
+      let mod = modules.get(fn);
+      if (!mod) {
+        mod = import(pathToFileURL(join(projectRoot, functionSpec(fn).entry)).href);
+        modules.set(fn, mod);
+      }
+      return mod;
+    };
+    const invoke = async (fn: FunctionName, event: unknown): Promise<unknown> => {
+      const run = async () => (await load(fn)).handler(event, lambdaContext(fn));
+      return opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run();
+    };
+
+    emulator = await startAwsEmulator({
+      dataDir: opts.dataDir ? join(opts.dataDir, 'aws') : null,
+      invoke,
+      region: localRegion,
+      ...(opts.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds }),
+    });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: emulator.endpoint,
+      [envNames.bus]: emulator.busName,
+      [envNames.scheduleGroup]: campaignScheduleGroup,
+      [envNames.schedulerRole]: 'arn:aws:iam::000000000000:role/c2m-local-scheduler',
+      [envNames.clockQueueArn]: emulator.queueArn('campaign-clock'),
+      ...Object.fromEntries(queues.map((q) => [envNames.queueUrl(q.name), emulator?.queueUrl(q.name)])),
+    });
+    // Import every function now: a broken module fails the start, not the first request.
+    await Promise.all(functions.map((f) => load(f.name)));
+
+    gateway = await startGateway({
+      invoke,
+      port: opts.port,
+      ...(opts.throttle && { throttle: opts.throttle }),
+      ...(opts.accessLog !== false && { accessLog: (line) => process.stdout.write(`${JSON.stringify(line)}\n`) }),
+    });
+  } catch (err) {
+    await gateway?.close();
+    await emulator?.stop();
+    await dynamo?.stop();
+    throw err;
+  }
+  const started = { gateway, emulator };
+  return {
+    url: started.gateway.url,
+    tokenSecret,
+    tableName,
+    dynamoEndpoint,
+    emulator: started.emulator,
+    served: () => ({ routes: started.gateway.served(), ...started.emulator.served() }),
+    stop: async () => {
+      await started.gateway.close();
+      await started.emulator.stop();
+      await dynamo?.stop();
+    },
+  };
+};

@@ -1,0 +1,21 @@
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal, type LocalDynamo } from '../../lib/local/dynamodb.ts';
+
+let dynamo: LocalDynamo | undefined;
+
+/** One in-memory DynamoDB Local for the whole run; each test file makes its own table. */
+export async function setup(project: TestProject): Promise<void> {
+  dynamo = await startDynamoDbLocal({ dataDir: null });
+  project.provide('dynamoEndpoint', dynamo.endpoint);
+}
+
+export async function teardown(): Promise<void> {
+  await dynamo?.stop();
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoEndpoint: string;
+  }
+}
