@@ -55,6 +55,12 @@ process.stdout.write(
   ].join('\n'),
 );
 
+// Every event on the bus, one JSON line each: what a rule or a subscriber would see.
+runtime.emulator.onEvent((e) => {
+  const detail = e.detail as { eventId?: string };
+  process.stdout.write(`${JSON.stringify({ type: 'event', detailType: e.detailType, eventId: detail.eventId, time: e.time })}\n`);
+});
+
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;

@@ -18,3 +18,8 @@ export const metricNames = {
   campaignsCreated: 'CampaignsCreated',
   intakeEnqueueFailed: 'IntakeEnqueueFailed',
 } as const;
+
+/** Flushes this invocation's metrics (as EMF on stdout); an invocation that recorded none prints nothing. */
+export const flushMetrics = (): void => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+};

@@ -34,6 +34,8 @@ export interface LocalRuntimeOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Powertools log level. @default 'INFO' */
   readonly logLevel?: string;
+  /** Emit Powertools metrics (EMF lines on stdout). @default true */
+  readonly metrics?: boolean;
   /** Print one access-log line per request. @default true */
   readonly accessLog?: boolean;
   /** Wraps each function invocation; tests use it to inject crashes. */
@@ -117,7 +119,10 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       POWERTOOLS_SERVICE_NAME: 'c2m-local',
       POWERTOOLS_METRICS_NAMESPACE: 'c2m',
       POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: opts.metrics === false ? 'true' : 'false',
       POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'INFO',
+      // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       [envNames.table]: tableName,
       [envNames.tokenSecret]: tokenSecret,
     });

@@ -3,7 +3,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { ClockMessage } from '#contracts/messages.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { flushMetrics, logger } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -44,6 +44,6 @@ export const handler = async (event: SQSEvent, context: Context) => {
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {
-    metrics.publishStoredMetrics();
+    flushMetrics();
   }
 };

@@ -4,7 +4,7 @@ import { handle, type ApiGatewayRequestContext, type LambdaContext, type LambdaE
 import { bodyLimit } from 'hono/body-limit';
 import { maxBodyBytes } from '#topology';
 import { Principal, type Role } from '#shared/tokens.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { flushMetrics, logger } from '#shared/observability.ts';
 import { UnauthenticatedError, WrongRoleError } from '#domain/errors.ts';
 import { errorToProblem, problem, zodIssues } from './problems.ts';
 
@@ -89,7 +89,7 @@ export const lambdaHandler = (app: OpenAPIHono<ApiEnv>) => {
     try {
       return await inner(event, context);
     } finally {
-      metrics.publishStoredMetrics();
+      flushMetrics();
     }
   };
 };

@@ -3,7 +3,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getPreorder } from '#adapters/preorder-store.ts';
 import { eventOf, publish } from '#adapters/event-bus.ts';
 import { IntakeMessage } from '#contracts/messages.ts';
-import { logger, metrics } from '#shared/observability.ts';
+import { flushMetrics, logger } from '#shared/observability.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -33,6 +33,6 @@ export const handler = async (event: SQSEvent, context: Context) => {
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {
-    metrics.publishStoredMetrics();
+    flushMetrics();
   }
 };

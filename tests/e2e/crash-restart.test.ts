@@ -1,0 +1,134 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../lib/local/dynamodb.ts';
+import { clientFor, campaignDraft, preorderDraft } from '../support/runtime.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'c2m-crash-'));
+const children: ChildProcess[] = [];
+
+/** `npm start` as a user runs it, as a separate process we can kill -9. */
+const startRuntime = async (port: number) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', '--data-dir', dataDir, '--port', String(port)], {
+    cwd: root,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`runtime exited: ${out.slice(-2000)}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v1/health`)).status === 200) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`runtime did not come up: ${out.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, output: () => out };
+};
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('A kill -9 in the middle of a burst loses nothing that was accepted', () => {
+  it('Every pre-order that got 202 is there after a restart on the same data, counted exactly once, and queued work resumes', async () => {
+    const port = await freePort();
+    const first = await startRuntime(port);
+    const url = `http://127.0.0.1:${port}`;
+    const secret = readFileSync(join(dataDir, 'token-secret'), 'utf8').trim();
+    const anchor = clientFor(url, secret, 'anchor', 'anchor-1');
+    const { body } = await anchor.post<{ campaignId: string }>(
+      '/v1/campaigns',
+      campaignDraft({ closesAt: new Date(Date.now() + 15_000).toISOString(), minTotalQuantity: 0 }),
+    );
+    const campaignId = body.campaignId;
+
+    // Burst: 16 clients, each with its own keys, until the runtime is killed under them.
+    const total = 600;
+    const accepted = new Map<number, string>();
+    let next = 0;
+    const order = (i: number) =>
+      clientFor(url, secret, 'buyer', `buyer-${i % 40}`).post<{ preorderId: string }>(
+        `/v1/campaigns/${campaignId}/preorders`,
+        preorderDraft({ quantity: 1 + (i % 3) }),
+        { 'Idempotency-Key': `burst-${i}` },
+      );
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        try {
+          const r = await order(i);
+          if (r.status === 202) accepted.set(i, r.body.preorderId);
+        } catch {
+          // connection died with the runtime: this request's fate is unknown to the client
+        }
+      }
+    };
+    const burst = Promise.all(Array.from({ length: 16 }, worker));
+    while (accepted.size < 150) await new Promise((r) => setTimeout(r, 5));
+    first.child.kill('SIGKILL');
+    await burst;
+    expect(accepted.size).toBeGreaterThanOrEqual(150);
+    expect(accepted.size).toBeLessThan(total);
+
+    const second = await startRuntime(port);
+
+    // Every 202 survived, with the same id.
+    for (const [i, preorderId] of accepted) {
+      const res = await clientFor(url, secret, 'buyer', `buyer-${i % 40}`).get<{ preorderId: string; status: string }>(`/v1/preorders/${preorderId}`);
+      expect(res.status, `pre-order ${i}`).toBe(200);
+    }
+    // Clients retry what they did not hear back about, with the same key: a replay or a first acceptance.
+    for (let i = 0; i < total; i++) {
+      if (accepted.has(i)) continue;
+      const r = await order(i);
+      expect(r.status).toBe(202);
+      accepted.set(i, r.body.preorderId);
+    }
+    const units = [...accepted.keys()].reduce((n, i) => n + 1 + (i % 3), 0);
+    const demand = await anchor.get<{ totals: { ordered: number } }>(`/v1/campaigns/${campaignId}/demand`);
+    expect(demand.body.totals.ordered).toBe(units);
+    expect(new Set(accepted.values()).size).toBe(total);
+
+    // Queued intake messages survived the kill: every pre-order is announced, by the first run or the second.
+    const announced = () =>
+      new Set(
+        (first.output() + second.output())
+          .split('\n')
+          .filter((line) => line.includes('"preorder.accepted"'))
+          .flatMap((line) => {
+            try {
+              return [(JSON.parse(line) as { eventId: string }).eventId];
+            } catch {
+              return []; // the last line of a killed process may be cut short
+            }
+          }),
+      );
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && [...accepted.values()].some((id) => !announced().has(`preorder.accepted:${id}`))) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect([...accepted.values()].filter((id) => !announced().has(`preorder.accepted:${id}`))).toEqual([]);
+
+    // Queued work survived the kill: the journaled close schedule still fires and the campaign closes.
+    const deadline = Date.now() + 30_000;
+    let status = '';
+    while (Date.now() < deadline && status !== 'CLOSED') {
+      status = (await anchor.get<{ status: string }>(`/v1/campaigns/${campaignId}`)).body.status;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(status).toBe('CLOSED');
+    second.child.kill('SIGTERM');
+  }, 150_000);
+});
