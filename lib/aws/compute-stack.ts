@@ -1,0 +1,138 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import {
+  campaignScheduleGroup,
+  envNames,
+  functions as functionSpecs,
+  maxBodyBytes,
+  queues as queueSpecs,
+  routes,
+  table,
+  throttling,
+  type FunctionName,
+  type FunctionSpec,
+  type QueueName,
+} from '../topology.ts';
+import type { C2mData } from './data-stack.ts';
+import { grantCampaignSchedules, grantTableAccess } from './grants.ts';
+import { HouseFunction } from './house-function.ts';
+import { C2mApi } from './http-api.ts';
+import { Observability } from './observability.ts';
+
+/** The function API Gateway runs as the TOKEN authorizer (topology names it, but not its role). */
+export const authorizerFunction: FunctionName = 'authorizer';
+
+export interface ComputeStackProps extends StackProps {
+  /** The data stack's resources (or any other provider of them). */
+  readonly data: C2mData;
+}
+
+/**
+ * Everything that runs code: one function per topology entry with the
+ * narrowest grants its access allows, the queue consumers, the REST API, and
+ * the alarms and dashboard. Holds no state, so it can be destroyed and
+ * redeployed without touching data.
+ */
+export class ComputeStack extends Stack {
+  public readonly functions: ReadonlyMap<FunctionName, HouseFunction>;
+  public readonly api: C2mApi;
+  public readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: ComputeStackProps) {
+    super(scope, id, {
+      description: 'c2m compute: functions, queue consumers, REST API, alarms and dashboard',
+      ...props,
+    });
+    const { data } = props;
+
+    const queueNamed = (name: QueueName): IQueue => {
+      const queue = data.queues.get(name);
+      if (!queue) throw new Error(`no queue ${name} in the data stack`);
+      return queue;
+    };
+
+    const built = new Map<FunctionName, HouseFunction>();
+    for (const spec of functionSpecs) {
+      const fn = new HouseFunction(this, spec.name, { spec, environment: this.environmentFor(spec, data) });
+      this.grantAccess(fn, spec, data, queueNamed);
+      built.set(spec.name, fn);
+    }
+    this.functions = built;
+    const fnNamed = (name: FunctionName): HouseFunction => {
+      const fn = built.get(name);
+      if (!fn) throw new Error(`no function ${name} in the topology`);
+      return fn;
+    };
+
+    for (const spec of queueSpecs) {
+      const consumer = fnNamed(spec.consumer);
+      // Lambda keeps a batch invisible for the queue's timeout; shorter than the
+      // function's own timeout and a slow batch is delivered twice while running.
+      if (spec.visibilityTimeoutSeconds < consumer.spec.timeoutSeconds) {
+        throw new Error(`queue ${spec.name}: visibility timeout ${spec.visibilityTimeoutSeconds}s is under ${spec.consumer}'s timeout`);
+      }
+      // The event source grants the consumer receive/delete/visibility on this queue only.
+      consumer.addEventSource(
+        new SqsEventSource(queueNamed(spec.name), {
+          batchSize: spec.batchSize,
+          maxBatchingWindow: spec.maxBatchingWindowSeconds > 0 ? Duration.seconds(spec.maxBatchingWindowSeconds) : undefined,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+
+    this.api = new C2mApi(this, 'Api', {
+      routes,
+      functions: built,
+      authorizer: fnNamed(authorizerFunction),
+      throttling,
+      maxBodyBytes,
+    });
+
+    this.observability = new Observability(this, 'Observability', {
+      functions: built,
+      api: this.api.restApi,
+      deadLetterQueues: data.deadLetterQueues,
+      alarmTopic: data.alarmTopic,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.restApi.url,
+      description: 'Base URL of the c2m API; routes start with v1/',
+    });
+  }
+
+  /** Environment from access: the same names the local runtime sets (topology envNames). */
+  private environmentFor(spec: FunctionSpec, data: C2mData): Record<string, string> {
+    const env: Record<string, string> = {};
+    const { access } = spec;
+    if (access.table) env[envNames.table] = data.table.tableName;
+    for (const queue of access.sendTo ?? []) {
+      const target = data.queues.get(queue);
+      if (!target) throw new Error(`${spec.name} sends to ${queue}, which the data stack lacks`);
+      env[envNames.queueUrl(queue)] = target.queueUrl;
+    }
+    if (access.publish) env[envNames.bus] = data.bus.eventBusName;
+    if (access.schedules) {
+      env[envNames.scheduleGroup] = data.scheduleGroup.scheduleGroupName;
+      env[envNames.schedulerRole] = data.campaignSchedulerRole.roleArn;
+      env[envNames.clockQueueArn] = data.clockQueue.queueArn;
+    }
+    if (access.tokenSecret) env[envNames.tokenSecretArn] = data.tokenSecret.secretArn;
+    return env;
+  }
+
+  /** The narrowest grants that make the access work; see grants.ts for the action lists. */
+  private grantAccess(fn: HouseFunction, spec: FunctionSpec, data: C2mData, queueNamed: (name: QueueName) => IQueue): void {
+    const { access } = spec;
+    if (access.table) grantTableAccess(data.table, table.indexes.map((index) => index.name), fn, access.table);
+    for (const queue of access.sendTo ?? []) queueNamed(queue).grantSendMessages(fn);
+    if (access.publish) data.bus.grantPutEventsTo(fn);
+    if (access.schedules) {
+      grantCampaignSchedules(fn, { groupName: campaignScheduleGroup, schedulerRole: data.campaignSchedulerRole });
+    }
+    if (access.tokenSecret) data.tokenSecret.grantRead(fn);
+  }
+}

@@ -1,0 +1,174 @@
+import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  campaignScheduleGroup,
+  eventSource,
+  queues as queueSpecs,
+  rules,
+  schedules,
+  table as tableSpec,
+  type QueueName,
+} from '../topology.ts';
+import { WorkQueue, type DeadLetterQueue } from './queues.ts';
+import { EventRouting } from './routing.ts';
+
+/**
+ * The queue one-time campaign schedules deliver to. Topology names it only in
+ * prose (FunctionAccess.schedules); the type check keeps it a real queue name.
+ */
+export const clockQueueName: QueueName = 'campaign-clock';
+
+/** What the compute stack is built on. DataStack provides it; a test may provide another. */
+export interface C2mData {
+  readonly table: dynamodb.ITable;
+  readonly bus: events.IEventBus;
+  /** Every topology queue, by name. */
+  readonly queues: ReadonlyMap<QueueName, sqs.IQueue>;
+  /** Every dead-letter queue: of topology queues by queue name, of rules and schedules by their name. */
+  readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
+  readonly scheduleGroup: scheduler.IScheduleGroup;
+  /** Role EventBridge Scheduler assumes to deliver one-time campaign schedules to the clock queue. */
+  readonly campaignSchedulerRole: iam.IRole;
+  /** The queue one-time campaign schedules target. */
+  readonly clockQueue: sqs.IQueue;
+  readonly tokenSecret: secretsmanager.ISecret;
+  readonly alarmTopic: sns.ITopic;
+}
+
+export type DataStackProps = StackProps;
+
+/**
+ * Everything that holds state or routes it: the table, the event bus, the
+ * queues with their dead-letter queues, the schedule group and the role its
+ * schedules run with, the token secret, the operators' alarm topic. It lives
+ * apart from compute so compute can be replaced without touching data; the
+ * scheduler role lives here because schedules created at run time keep its
+ * ARN long after the function that created them was redeployed.
+ */
+export class DataStack extends Stack implements C2mData {
+  public readonly table: dynamodb.Table;
+  public readonly bus: events.EventBus;
+  public readonly queues: ReadonlyMap<QueueName, sqs.Queue>;
+  public readonly workQueues: ReadonlyMap<QueueName, WorkQueue>;
+  public readonly deadLetterQueues: ReadonlyMap<string, sqs.Queue>;
+  /** Every dead-letter alarm, by the name of what the queue backs. */
+  public readonly deadLetterAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
+  public readonly campaignSchedulerRole: iam.Role;
+  public readonly clockQueue: sqs.Queue;
+  public readonly routing: EventRouting;
+  public readonly tokenSecret: secretsmanager.Secret;
+  public readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props?: DataStackProps) {
+    super(scope, id, {
+      description: 'c2m data: table, event bus, queues, schedule group, token secret, alarm topic',
+      ...props,
+    });
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: tableSpec.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: tableSpec.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: tableSpec.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+    });
+    for (const index of tableSpec.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: eventSource,
+      description: 'c2m domain events (source "c2m")',
+    });
+
+    // CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed
+    // SNS key, and alarm messages carry no customer data; TLS is enforced instead.
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'c2m operator alarms',
+      enforceSSL: true,
+    });
+
+    const workQueues = new Map<QueueName, WorkQueue>();
+    for (const spec of queueSpecs) {
+      workQueues.set(spec.name, new WorkQueue(this, spec.name, { spec, alarmTopic: this.alarmTopic }));
+    }
+    this.workQueues = workQueues;
+    this.queues = new Map([...workQueues].map(([name, wq]) => [name, wq.queue]));
+    const clockQueue = this.queues.get(clockQueueName);
+    if (!clockQueue) throw new Error(`the topology has no ${clockQueueName} queue`);
+    this.clockQueue = clockQueue;
+
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'CampaignScheduleGroup', {
+      scheduleGroupName: campaignScheduleGroup,
+      // Pending open/close schedules are state, like the table's items.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.campaignSchedulerRole = new iam.Role(this, 'CampaignSchedulerRole', {
+      description: `EventBridge Scheduler delivers one-time schedules of ${campaignScheduleGroup} to ${clockQueueName} with this role`,
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': this.account,
+            'aws:SourceArn': this.scheduleGroup.scheduleGroupArn,
+          },
+        },
+      }),
+    });
+    // Only SendMessage: not GetQueueUrl/GetQueueAttributes that grantSendMessages adds.
+    this.clockQueue.grant(this.campaignSchedulerRole, 'sqs:SendMessage');
+
+    this.routing = new EventRouting(this, 'Routing', {
+      bus: this.bus,
+      queues: this.queues,
+      rules,
+      schedules,
+      alarmTopic: this.alarmTopic,
+    });
+
+    const deadLetters = new Map<string, DeadLetterQueue>([
+      ...[...workQueues].map(([name, wq]) => [name, wq.deadLetter] as const),
+      ...this.routing.deadLetterQueues,
+    ]);
+    this.deadLetterQueues = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.queue]));
+    this.deadLetterAlarms = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.alarm]));
+
+    // Generated at deploy time inside Secrets Manager: the value is never in the
+    // template, the repository or a developer's shell.
+    this.tokenSecret = new secretsmanager.Secret(this, 'TokenSigningSecret', {
+      description: 'HMAC key that signs and verifies c2m bearer tokens',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(this.tokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the signing key invalidates every token in flight, and the authorizer verifies against one key; rotation is an operator runbook step (put a new value, tokens are re-issued), not a scheduled Lambda.',
+    });
+
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The single c2m table' });
+    new CfnOutput(this, 'TokenSecretArn', {
+      value: this.tokenSecret.secretArn,
+      description: 'Secrets Manager secret holding the token signing key',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topicArn,
+      description: 'Subscribe operators here: every dead-letter and function alarm publishes to it',
+    });
+  }
+}

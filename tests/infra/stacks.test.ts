@@ -1,0 +1,651 @@
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/aws/app.ts';
+import { clockQueueName } from '../../lib/aws/data-stack.ts';
+import { houseRuntime } from '../../lib/aws/house-function.ts';
+import { businessMetrics } from '../../lib/aws/observability.ts';
+import { gatewayProblemBody, gatewayResponses, type GatewayResponseType } from '../../lib/gateway-responses.ts';
+import {
+  campaignScheduleGroup,
+  envNames,
+  eventSource,
+  functions,
+  maxBodyBytes,
+  queues,
+  routes,
+  rules,
+  schedules,
+  table,
+  throttling,
+  type FunctionName,
+  type QueueName,
+} from '../../lib/topology.ts';
+
+// Prepare: one app, bundling skipped (these tests read templates, not code).
+const { data, compute } = buildApp({ bundling: false });
+const dataTemplate = Template.fromStack(data);
+const computeTemplate = Template.fromStack(compute);
+
+interface Statement {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | readonly string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+const must = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`missing ${what}`);
+  return value;
+};
+const logicalId = (construct: IConstruct): string => {
+  const cfn = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(cfn instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(cfn).getLogicalId(cfn);
+};
+/** Whether a CloudFormation value (a Ref, GetAtt, cross-stack output…) points at the resource. */
+const refersTo = (value: unknown, resourceLogicalId: string): boolean => JSON.stringify(value).includes(resourceLogicalId);
+const asArray = <T>(value: T | readonly T[]): readonly T[] => (Array.isArray(value) ? (value as readonly T[]) : [value as T]);
+
+const fn = (name: FunctionName) => must(compute.functions.get(name), `function ${name}`);
+const queue = (name: QueueName) => must(data.queues.get(name), `queue ${name}`);
+const resourcesOf = (template: Template, type: string, props?: unknown): Record<string, CfnResource> =>
+  template.findResources(type, props) as Record<string, CfnResource>;
+
+/** Allow statements of a function's execution role. */
+const statementsOf = (name: FunctionName): Statement[] => {
+  const policies = resourcesOf(computeTemplate, 'AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: logicalId(fn(name).executionRole) }]) },
+  });
+  return Object.values(policies)
+    .flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement)
+    .filter((s) => s.Effect === 'Allow');
+};
+const actionsOf = (name: FunctionName): Set<string> => new Set(statementsOf(name).flatMap((s) => asArray(s.Action)));
+/** Actions a function may take on one resource (or its sub-resources, such as a table's indexes). */
+const actionsOn = (name: FunctionName, target: IConstruct): Set<string> =>
+  new Set(
+    statementsOf(name)
+      .filter((s) => asArray(s.Resource).some((r) => refersTo(r, logicalId(target))))
+      .flatMap((s) => asArray(s.Action)),
+  );
+const environmentOf = (name: FunctionName): Record<string, unknown> => {
+  const resource = must(resourcesOf(computeTemplate, 'AWS::Lambda::Function')[logicalId(fn(name))], `function ${name} resource`);
+  return (resource.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+};
+
+const tableReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const tableWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+describe('c2m-data: the table', () => {
+  it('is keyed by PK and SK strings and billed per request', () => {
+    dataTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: table.partitionKey, KeyType: 'HASH' },
+        { AttributeName: table.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: table.partitionKey, AttributeType: 'S' },
+        { AttributeName: table.sortKey, AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it.each(table.indexes.map((index) => [index.name, index] as const))('has index %s with its keys, projecting ALL', (_name, index) => {
+    dataTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ]),
+    });
+  });
+
+  it('has point-in-time recovery, server-side encryption and TTL on the topology attribute', () => {
+    dataTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it('survives stack deletion and refuses to be deleted', () => {
+    dataTemplate.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+  });
+
+  it('is named in a stack output', () => {
+    dataTemplate.hasOutput('TableName', { Value: { Ref: logicalId(data.table) } });
+  });
+});
+
+describe('c2m-data: bus, queues and dead letters', () => {
+  it(`has a custom event bus named ${eventSource}`, () => {
+    dataTemplate.hasResourceProperties('AWS::Events::EventBus', { Name: eventSource });
+  });
+
+  it.each(queues.map((q) => [q.name, q] as const))(
+    'queue %s redrives to its own -dlq after the topology receive count, with the topology visibility timeout',
+    (name, spec) => {
+      const workQueue = must(data.workQueues.get(name), `work queue ${name}`);
+      dataTemplate.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: name,
+        VisibilityTimeout: spec.visibilityTimeoutSeconds,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(workQueue.deadLetter.queue), 'Arn'] },
+          maxReceiveCount: spec.maxReceiveCount,
+        },
+      });
+      dataTemplate.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: `${name}-dlq`,
+        MessageRetentionPeriod: 14 * 24 * 60 * 60,
+        SqsManagedSseEnabled: true,
+      });
+    },
+  );
+
+  it.each([...data.deadLetterQueues.keys()])('dead-letter queue of %s alarms the operators on its first message', (name) => {
+    const dlq = must(data.deadLetterQueues.get(name), `dlq ${name}`);
+    dataTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(dlq), 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: logicalId(data.alarmTopic) }],
+    });
+  });
+
+  it.each([...data.queues.keys(), ...data.deadLetterQueues.keys()].map((name) => [name]))(
+    'queue %s refuses requests without TLS',
+    (name) => {
+      const q = data.queues.get(name as QueueName) ?? must(data.deadLetterQueues.get(name), `queue ${name}`);
+      dataTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(q) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    },
+  );
+
+  it('the alarm topic refuses publishing without TLS', () => {
+    dataTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: logicalId(data.alarmTopic) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+});
+
+describe('c2m-data: rules and schedules', () => {
+  it.each(rules.map((r) => [r.name, r] as const))('rule %s sends the matching c2m events to its queue, with a DLQ', (name, spec) => {
+    dataTemplate.hasResourceProperties('AWS::Events::Rule', {
+      Name: name,
+      EventBusName: { Ref: logicalId(data.bus) },
+      EventPattern: { source: spec.pattern.source, 'detail-type': spec.pattern['detail-type'] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(queue(spec.targetQueue)), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(must(data.deadLetterQueues.get(name), `dlq ${name}`)), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  it.each(schedules.map((s) => [s.name, s] as const))('schedule %s sends its message to its queue at its rate', (name, spec) => {
+    dataTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: name,
+      ScheduleExpression: `rate(${spec.rateMinutes} minutes)`,
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [logicalId(queue(spec.targetQueue)), 'Arn'] },
+        Input: JSON.stringify(spec.message),
+      }),
+    });
+  });
+
+  it.each(schedules.map((s) => [s.name, s] as const))('schedule %s runs with a role that may only send messages', (name) => {
+    const schedule = Object.values(resourcesOf(dataTemplate, 'AWS::Scheduler::Schedule', { Properties: { Name: name } }))[0];
+    const roleId = must(
+      (must(schedule, `schedule ${name}`).Properties['Target'] as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn['Fn::GetAtt'][0],
+      'role id',
+    );
+    const policies = Object.values(resourcesOf(dataTemplate, 'AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+    const actions = policies.flatMap((p) =>
+      (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement.flatMap((s) => asArray(s.Action)),
+    );
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions)).toEqual(new Set(['sqs:SendMessage']));
+  });
+
+  it(`the one-time schedule group is ${campaignScheduleGroup}, kept when the stack goes`, () => {
+    dataTemplate.hasResource('AWS::Scheduler::ScheduleGroup', {
+      Properties: { Name: campaignScheduleGroup },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it(`the campaign scheduler role is assumed by EventBridge Scheduler and may only send to ${clockQueueName}`, () => {
+    const roleId = logicalId(data.campaignSchedulerRole);
+    dataTemplate.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: Match.objectLike({ 'aws:SourceArn': { 'Fn::GetAtt': [logicalId(data.scheduleGroup), 'Arn'] } }) },
+          }),
+        ],
+      },
+    });
+    dataTemplate.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(data.clockQueue), 'Arn'] } }],
+      },
+    });
+  });
+});
+
+describe('c2m-data: the token secret', () => {
+  it('is generated at deploy time, 64 characters without punctuation, never written in the template', () => {
+    dataTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('is named in a stack output', () => {
+    dataTemplate.hasOutput('TokenSecretArn', { Value: { Ref: logicalId(data.tokenSecret) } });
+  });
+});
+
+describe('c2m-compute: functions', () => {
+  it.each(functions.map((f) => [f.name, f] as const))(
+    '%s runs on the newest Node.js runtime on ARM with X-Ray, memory and timeout from the topology',
+    (name, spec) => {
+      computeTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: houseRuntime.name,
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: spec.memoryMb,
+        Timeout: spec.timeoutSeconds,
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: logicalId(fn(name).functionLogGroup) } },
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: name,
+            POWERTOOLS_METRICS_NAMESPACE: 'c2m',
+            NODE_OPTIONS: '--enable-source-maps',
+          }),
+        },
+      });
+    },
+  );
+
+  it.each(functions.map((f) => [f.name]))('%s logs to its own log group, kept one month', (name) => {
+    const logGroup = must(
+      resourcesOf(computeTemplate, 'AWS::Logs::LogGroup')[logicalId(fn(name as FunctionName).functionLogGroup)],
+      `log group of ${name}`,
+    );
+    expect(logGroup.Properties['RetentionInDays']).toBe(30);
+    const writers = statementsOf(name as FunctionName).filter((s) => refersTo(s.Resource, logicalId(fn(name as FunctionName).functionLogGroup)));
+    expect(new Set(writers.flatMap((s) => asArray(s.Action)))).toEqual(new Set(['logs:CreateLogStream', 'logs:PutLogEvents']));
+  });
+
+  it('no function role carries a managed policy', () => {
+    for (const f of functions) {
+      const role = must(resourcesOf(computeTemplate, 'AWS::IAM::Role')[logicalId(fn(f.name).executionRole)], `role of ${f.name}`);
+      expect(role.Properties['ManagedPolicyArns'], f.name).toBeUndefined();
+    }
+  });
+
+  it('the only "*" resource any function may touch is X-Ray trace upload', () => {
+    for (const f of functions) {
+      const onEverything = statementsOf(f.name).filter((s) => asArray(s.Resource).includes('*'));
+      expect(new Set(onEverything.flatMap((s) => asArray(s.Action))), f.name).toEqual(
+        new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+      );
+    }
+  });
+
+  it('each function gets exactly the configuration variables its access names', () => {
+    for (const f of functions) {
+      const env = environmentOf(f.name);
+      const expected = new Set<string>([
+        ...(f.access.table ? [envNames.table] : []),
+        ...(f.access.sendTo ?? []).map(envNames.queueUrl),
+        ...(f.access.publish ? [envNames.bus] : []),
+        ...(f.access.schedules ? [envNames.scheduleGroup, envNames.schedulerRole, envNames.clockQueueArn] : []),
+        ...(f.access.tokenSecret ? [envNames.tokenSecretArn] : []),
+      ]);
+      const configuration = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].includes(k));
+      expect(new Set(configuration), f.name).toEqual(expected);
+      if (f.access.table) expect(refersTo(env[envNames.table], logicalId(data.table)), f.name).toBe(true);
+      if (f.access.publish) expect(refersTo(env[envNames.bus], logicalId(data.bus)), f.name).toBe(true);
+      if (f.access.tokenSecret) expect(refersTo(env[envNames.tokenSecretArn], logicalId(data.tokenSecret)), f.name).toBe(true);
+      for (const q of f.access.sendTo ?? []) expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
+      if (f.access.schedules) {
+        expect(refersTo(env[envNames.schedulerRole], logicalId(data.campaignSchedulerRole)), f.name).toBe(true);
+        expect(refersTo(env[envNames.clockQueueArn], logicalId(queue(clockQueueName))), f.name).toBe(true);
+      }
+    }
+  });
+});
+
+describe('c2m-compute: grants are the narrowest that work', () => {
+  it('service-api can read the table and cannot write it', () => {
+    const actions = actionsOn('service-api', data.table);
+    for (const read of tableReads) expect(actions).toContain(read);
+    for (const write of [...tableWrites, 'dynamodb:ConditionCheckItem']) expect(actions).not.toContain(write);
+  });
+
+  it.each(functions.filter((f) => f.access.table === 'readwrite').map((f) => [f.name]))(
+    '%s can read and write items on the table',
+    (name) => {
+      const actions = actionsOn(name as FunctionName, data.table);
+      for (const action of [...tableReads, ...tableWrites, 'dynamodb:ConditionCheckItem']) expect(actions).toContain(action);
+    },
+  );
+
+  it('no function gets Scan, stream reads, table administration or a DynamoDB wildcard', () => {
+    for (const f of functions) {
+      const dynamo = [...actionsOf(f.name)].filter((a) => a.startsWith('dynamodb:'));
+      expect(dynamo.filter((a) => a.includes('*')), f.name).toEqual([]);
+      for (const forbidden of [
+        'dynamodb:Scan',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:DescribeStream',
+        'dynamodb:DescribeTable',
+        'dynamodb:CreateTable',
+        'dynamodb:DeleteTable',
+        'dynamodb:UpdateTable',
+      ]) {
+        expect(dynamo, f.name).not.toContain(forbidden);
+      }
+    }
+  });
+
+  it('a function reaches an index only to Query it, and only the indexes the topology names', () => {
+    for (const f of functions.filter((spec) => spec.access.table)) {
+      const onIndexes = statementsOf(f.name).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+      expect(new Set(onIndexes.flatMap((s) => asArray(s.Action))), f.name).toEqual(new Set(['dynamodb:Query']));
+      const indexArns = JSON.stringify(onIndexes.map((s) => s.Resource));
+      for (const index of table.indexes) expect(indexArns, f.name).toContain(`/index/${index.name}"`);
+      expect(indexArns, f.name).not.toContain('/index/*');
+    }
+  });
+
+  it('preorders-api can SendMessage to preorder-intake and not to campaign-clock', () => {
+    expect(actionsOn('preorders-api', queue('preorder-intake'))).toContain('sqs:SendMessage');
+    expect(actionsOn('preorders-api', queue('campaign-clock'))).toEqual(new Set());
+  });
+
+  it('a function sends only to the queues its access lists', () => {
+    for (const f of functions) {
+      for (const q of queues) {
+        const canSend = actionsOn(f.name, queue(q.name)).has('sqs:SendMessage');
+        expect(canSend, `${f.name} → ${q.name}`).toBe((f.access.sendTo ?? []).includes(q.name));
+      }
+    }
+  });
+
+  it('a queue consumer may receive from and delete on its own queue only', () => {
+    for (const q of queues) {
+      const consumed = actionsOn(q.consumer, queue(q.name));
+      expect(consumed).toContain('sqs:ReceiveMessage');
+      expect(consumed).toContain('sqs:DeleteMessage');
+      for (const f of functions.filter((spec) => spec.name !== q.consumer)) {
+        expect(actionsOn(f.name, queue(q.name)), `${f.name} on ${q.name}`).not.toContain('sqs:ReceiveMessage');
+      }
+    }
+  });
+
+  it('the authorizer can read the token secret and has no DynamoDB, SQS, EventBridge or Scheduler access', () => {
+    const onSecret = actionsOn('authorizer', data.tokenSecret);
+    expect(onSecret).toContain('secretsmanager:GetSecretValue');
+    const all = [...actionsOf('authorizer')];
+    for (const service of ['dynamodb:', 'sqs:', 'events:', 'scheduler:', 'iam:']) {
+      expect(all.filter((a) => a.startsWith(service))).toEqual([]);
+    }
+  });
+
+  it('only functions with tokenSecret access can read the secret', () => {
+    for (const f of functions) {
+      expect(actionsOn(f.name, data.tokenSecret).has('secretsmanager:GetSecretValue'), f.name).toBe(Boolean(f.access.tokenSecret));
+    }
+  });
+
+  it('functions that publish may PutEvents on the c2m bus and nothing else of EventBridge; others may not', () => {
+    for (const f of functions) {
+      const events = [...actionsOf(f.name)].filter((a) => a.startsWith('events:'));
+      expect(events, f.name).toEqual(f.access.publish ? ['events:PutEvents'] : []);
+      if (f.access.publish) expect(actionsOn(f.name, data.bus), f.name).toContain('events:PutEvents');
+    }
+  });
+
+  it.each(functions.filter((f) => f.access.schedules).map((f) => [f.name]))(
+    `%s may create, read and delete schedules in ${campaignScheduleGroup} only, and pass only the campaign scheduler role`,
+    (name) => {
+      const statements = statementsOf(name as FunctionName);
+      const scheduler = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
+      expect(new Set(scheduler.flatMap((s) => asArray(s.Action)))).toEqual(
+        new Set(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule']),
+      );
+      for (const s of scheduler) expect(JSON.stringify(s.Resource)).toMatch(new RegExp(`:schedule/${campaignScheduleGroup}/\\*"`));
+      const passRole = statements.filter((s) => asArray(s.Action).includes('iam:PassRole'));
+      expect(passRole).toHaveLength(1);
+      expect(asArray(must(passRole[0], 'PassRole statement').Resource)).toHaveLength(1);
+      expect(refersTo(must(passRole[0], 'PassRole statement').Resource, logicalId(data.campaignSchedulerRole))).toBe(true);
+    },
+  );
+
+  it('functions without schedules access have no Scheduler or PassRole actions', () => {
+    for (const f of functions.filter((spec) => !spec.access.schedules)) {
+      const actions = [...actionsOf(f.name)];
+      expect(actions.filter((a) => a.startsWith('scheduler:') || a === 'iam:PassRole'), f.name).toEqual([]);
+    }
+  });
+});
+
+describe('c2m-compute: queue consumers', () => {
+  it.each(queues.map((q) => [q.name, q] as const))(
+    '%s feeds its consumer in batches, reporting partial batch failures',
+    (name, spec) => {
+      computeTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(fn(spec.consumer)) },
+        EventSourceArn: Match.anyValue(),
+        BatchSize: spec.batchSize,
+        MaximumBatchingWindowInSeconds: spec.maxBatchingWindowSeconds > 0 ? spec.maxBatchingWindowSeconds : Match.absent(),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      const mappings = Object.values(
+        resourcesOf(computeTemplate, 'AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: logicalId(fn(spec.consumer)) } } }),
+      );
+      expect(mappings.some((m) => refersTo(m.Properties['EventSourceArn'], logicalId(queue(name))))).toBe(true);
+    },
+  );
+});
+
+describe('c2m-compute: the REST API', () => {
+  const apiResources = resourcesOf(computeTemplate, 'AWS::ApiGateway::Resource');
+  const pathOf = (id: string): string => {
+    const resource = must(apiResources[id], `API resource ${id}`);
+    const parent = resource.Properties['ParentId'] as { Ref?: string };
+    return `${parent.Ref ? pathOf(parent.Ref) : ''}/${String(resource.Properties['PathPart'])}`;
+  };
+  const methods = Object.values(resourcesOf(computeTemplate, 'AWS::ApiGateway::Method')).map((m) => ({
+    method: m.Properties['HttpMethod'] as string,
+    path: pathOf((m.Properties['ResourceId'] as { Ref: string }).Ref),
+    properties: m.Properties,
+  }));
+  const authorizerId = logicalId(compute.api.authorizer);
+
+  it('serves exactly the topology routes', () => {
+    expect(new Set(methods.map((m) => `${m.method} ${m.path}`))).toEqual(new Set(routes.map((r) => `${r.method} ${r.path}`)));
+  });
+
+  it.each(routes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s is proxied to its function with the right authorization', (_route, route) => {
+    const method = must(
+      methods.find((m) => m.method === route.method && m.path === route.path),
+      `${route.method} ${route.path}`,
+    );
+    expect(method.properties).toMatchObject({
+      AuthorizationType: route.auth ? 'CUSTOM' : 'NONE',
+      Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
+    });
+    expect(method.properties['AuthorizerId']).toEqual(route.auth ? { Ref: authorizerId } : undefined);
+    expect(refersTo((method.properties['Integration'] as { Uri: unknown }).Uri, logicalId(fn(route.fn)))).toBe(true);
+  });
+
+  it('the token authorizer is the authorizer function, reads the Authorization header, caches for 5 minutes', () => {
+    computeTemplate.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    const authorizer = must(resourcesOf(computeTemplate, 'AWS::ApiGateway::Authorizer')[authorizerId], 'authorizer');
+    expect(refersTo(authorizer.Properties['AuthorizerUri'], logicalId(fn('authorizer')))).toBe(true);
+  });
+
+  it('the prod stage writes a JSON access log with requestId, principalId, status and latency', () => {
+    const stage = must(Object.values(resourcesOf(computeTemplate, 'AWS::ApiGateway::Stage'))[0], 'stage');
+    expect(stage.Properties['StageName']).toBe('prod');
+    const accessLog = stage.Properties['AccessLogSetting'] as { DestinationArn: unknown; Format: string };
+    expect(refersTo(accessLog.DestinationArn, logicalId(compute.api.accessLogGroup))).toBe(true);
+    const format = JSON.parse(accessLog.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      principalId: '$context.authorizer.principalId',
+      status: '$context.status',
+      latency: '$context.responseLatency',
+    });
+  });
+
+  it('the prod stage throttles at the topology limits, traces and has metrics, without execution logs', () => {
+    computeTemplate.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: throttling.rateLimit,
+          ThrottlingBurstLimit: throttling.burstLimit,
+          MetricsEnabled: true,
+          LoggingLevel: 'OFF',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+  });
+
+  it('a throttled request gets 429 problem+json with Retry-After: 1', () => {
+    computeTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      StatusCode: '429',
+      ResponseParameters: {
+        'gatewayresponse.header.Retry-After': "'1'",
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+      },
+    });
+  });
+
+  it.each(Object.keys(gatewayResponses) as GatewayResponseType[])('gateway response %s is the shared RFC 9457 problem', (type) => {
+    const problem = gatewayResponses[type];
+    computeTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      StatusCode: String(problem.status),
+      ResponseTemplates: { 'application/json': gatewayProblemBody(type) },
+    });
+    expect(JSON.parse(gatewayProblemBody(type))).toEqual({
+      type: 'about:blank',
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+    });
+  });
+
+  it('a web ACL on the stage answers bodies over maxBodyBytes with 413 before the API runs', () => {
+    computeTemplate.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      AssociationConfig: { RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } } },
+      Rules: [
+        Match.objectLike({
+          Statement: {
+            SizeConstraintStatement: Match.objectLike({
+              FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+              ComparisonOperator: 'GT',
+              Size: maxBodyBytes,
+            }),
+          },
+          Action: { Block: { CustomResponse: { ResponseCode: 413, CustomResponseBodyKey: 'request-too-large' } } },
+        }),
+      ],
+      CustomResponseBodies: { 'request-too-large': { ContentType: 'APPLICATION_JSON', Content: gatewayProblemBody('REQUEST_TOO_LARGE') } },
+    });
+    const association = must(Object.values(resourcesOf(computeTemplate, 'AWS::WAFv2::WebACLAssociation'))[0], 'association');
+    expect(refersTo(association.Properties['ResourceArn'], logicalId(compute.api.restApi.deploymentStage))).toBe(true);
+    expect(refersTo(association.Properties['WebACLArn'], logicalId(compute.api.webAcl))).toBe(true);
+  });
+
+  it('the API URL is a stack output', () => {
+    computeTemplate.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
+
+describe('c2m-compute: alarms and dashboard', () => {
+  it.each(functions.map((f) => [f.name]))('%s alarms the operators on any error in 5 minutes and on any throttle', (name) => {
+    for (const metric of ['Errors', 'Throttles']) {
+      computeTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name as FunctionName)) } }],
+        Period: 300,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [Match.anyValue()],
+      });
+    }
+    const alarms = Object.values(
+      resourcesOf(computeTemplate, 'AWS::CloudWatch::Alarm', {
+        Properties: { Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn(name as FunctionName)) } }] },
+      }),
+    );
+    for (const alarm of alarms) expect(refersTo(alarm.Properties['AlarmActions'], logicalId(data.alarmTopic))).toBe(true);
+  });
+
+  it('the c2m dashboard charts the business metrics by service, API errors and latency, DLQ depth and function errors', () => {
+    const dashboard = must(
+      Object.values(resourcesOf(computeTemplate, 'AWS::CloudWatch::Dashboard', { Properties: { DashboardName: 'c2m' } }))[0],
+      'c2m dashboard',
+    );
+    const body = JSON.stringify(dashboard.Properties['DashboardBody']);
+    for (const metric of businessMetrics) expect(body).toContain(`{c2m,service} MetricName=\\\\\\"${metric}\\\\\\"`);
+    for (const metric of ['4XXError', '5XXError', 'Latency']) expect(body).toContain(metric);
+    for (const dlq of data.deadLetterQueues.values()) expect(refersTo(body, logicalId(dlq))).toBe(true);
+    for (const f of functions) expect(refersTo(body, logicalId(fn(f.name)))).toBe(true);
+  });
+});
