@@ -99,9 +99,10 @@ export const startGateway = async (opts: GatewayOptions): Promise<Gateway> => {
     const candidates = compiled.filter((r) => r.regex.test(url.pathname));
     const route = candidates.find((r) => r.method === method);
     if (!route) {
+      // What API Gateway answers for a path or method it has no resource for.
       return gatewayResponse(
         res,
-        'DEFAULT_4XX',
+        'MISSING_AUTHENTICATION_TOKEN',
         candidates.length > 0 ? `${method} is not allowed on ${url.pathname}` : `No route ${method} ${url.pathname}`,
       );
     }

@@ -2,6 +2,9 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal, type LocalDynamo } from '../../lib/local/dynamodb.ts';
 
+// Node 20 is what engines promises; the SDK's notice about its 2027 releases is in the README.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 let dynamo: LocalDynamo | undefined;
 
 /** One in-memory DynamoDB Local for the whole run; each test file makes its own table. */

@@ -86,8 +86,14 @@ export const placePreorder = async (
   }
 };
 
-const replayOf = (existing: Preorder & { requestHash: string }, hash: string): PlaceOutcome => {
+/**
+ * A retry of an accepted pre-order answers as the first time did, and hands it to
+ * intake again: if the first attempt died between its commit and its enqueue,
+ * this is what gets the pre-order followed up (duplicates carry the same eventId).
+ */
+const replayOf = async (existing: Preorder & { requestHash: string }, hash: string): Promise<PlaceOutcome> => {
   if (existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
+  await followUp(existing);
   return { preorder: existing, replay: true };
 };
 
