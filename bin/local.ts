@@ -7,6 +7,9 @@ import { resolve } from 'node:path';
 import { startLocalRuntime } from '../lib/local/runtime.ts';
 import { signToken, type Principal } from '../functions/shared/tokens.ts';
 
+// engines says Node 20; the SDK's notice about its 2027 releases is in the README.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const { values } = parseArgs({
   options: {
     'in-memory': { type: 'boolean', default: false },
