@@ -10,7 +10,7 @@ import {
   type Demand,
   type GateCounts,
 } from '#domain/campaign.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor } from './dynamo.ts';
+import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
 
 /**
  * The campaign entity and its gate items.
@@ -98,32 +98,8 @@ export const getCampaign = async (campaignId: string, consistent = false) => {
   return out.Item ? fromItem(out.Item) : undefined;
 };
 
-export const listCampaignsForAnchor = async (anchorId: string, limit: number, cursor: string | undefined) => {
-  const start = decodeCursor(cursor);
-  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor' as const;
-  const out = await ddb.send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :pk',
-      ExpressionAttributeValues: { ':pk': `ANCHOR#${anchorId}` },
-      ScanIndexForward: false,
-      Limit: limit,
-      ...(start && {
-        ExclusiveStartKey: {
-          GSI1PK: `ANCHOR#${anchorId}`,
-          GSI1SK: start.GSI1SK,
-          ...campaignKey(String(start.GSI1SK).split('#')[1] ?? ''),
-        },
-      }),
-    }),
-  );
-  const last = out.LastEvaluatedKey;
-  return {
-    items: (out.Items ?? []).map(fromItem),
-    nextCursor: encodeCursor(last ? { GSI1SK: last.GSI1SK } : undefined),
-  };
-};
+export const listCampaignsForAnchor = (anchorId: string, limit: number, cursor: string | undefined) =>
+  pageOfOwnerIndex({ tableName: tableName(), owner: `ANCHOR#${anchorId}`, baseKey: campaignKey, limit, cursor, fromItem });
 
 /** Campaigns whose next transition is due by `now`, oldest first (the sweep's safety net). */
 export const listCampaignsDue = async (now: Date, limit = 100) => {

@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { tracer } from '#shared/observability.ts';
 
@@ -47,4 +47,43 @@ export const decodeCursor = (cursor: string | undefined): Record<string, unknown
     // fall through
   }
   return 'invalid';
+};
+
+/**
+ * One page of an owner's items on GSI1 (`GSI1PK` = owner, `GSI1SK` = `<createdAt>#<id>`),
+ * newest first. The cursor carries only the sort key: the partition always comes
+ * from the caller's identity, so a cursor cannot reach another owner's items.
+ */
+export const pageOfOwnerIndex = async <T>(input: {
+  tableName: string;
+  owner: string;
+  baseKey: (id: string) => Record<string, string>;
+  limit: number;
+  cursor: string | undefined;
+  fromItem: (item: Record<string, unknown>) => T;
+}): Promise<{ items: T[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
+  const start = decodeCursor(input.cursor);
+  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor';
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: input.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': input.owner },
+      ScanIndexForward: false,
+      Limit: input.limit,
+      ...(start && {
+        ExclusiveStartKey: {
+          GSI1PK: input.owner,
+          GSI1SK: start.GSI1SK,
+          ...input.baseKey(String(start.GSI1SK).split('#')[1] ?? ''),
+        },
+      }),
+    }),
+  );
+  const last = out.LastEvaluatedKey;
+  return {
+    items: (out.Items ?? []).map(input.fromItem),
+    nextCursor: encodeCursor(last ? { GSI1SK: last.GSI1SK } : undefined),
+  };
 };

@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor } from './dynamo.ts';
+import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
 import { gateKey, readGates } from './campaign-store.ts';
 
 /**
@@ -148,32 +148,8 @@ export const getPreorder = async (preorderId: string, consistent = false) => {
   return out.Item ? fromItem(out.Item) : undefined;
 };
 
-export const listPreordersForBuyer = async (buyerId: string, limit: number, cursor: string | undefined) => {
-  const start = decodeCursor(cursor);
-  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor' as const;
-  const out = await ddb.send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :pk',
-      ExpressionAttributeValues: { ':pk': `BUYER#${buyerId}` },
-      ScanIndexForward: false,
-      Limit: limit,
-      ...(start && {
-        ExclusiveStartKey: {
-          GSI1PK: `BUYER#${buyerId}`,
-          GSI1SK: start.GSI1SK,
-          ...preorderKey(String(start.GSI1SK).split('#')[1] ?? ''),
-        },
-      }),
-    }),
-  );
-  const last = out.LastEvaluatedKey;
-  return {
-    items: (out.Items ?? []).map(fromItem),
-    nextCursor: encodeCursor(last ? { GSI1SK: last.GSI1SK } : undefined),
-  };
-};
+export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: string | undefined) =>
+  pageOfOwnerIndex({ tableName: tableName(), owner: `BUYER#${buyerId}`, baseKey: preorderKey, limit, cursor, fromItem });
 
 /**
  * ACCEPTED → REFUNDED in one transaction with the gates: the units go back under

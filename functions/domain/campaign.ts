@@ -34,20 +34,11 @@ export interface Campaign {
   readonly gateShards: number;
 }
 
-export interface CampaignDraft {
-  readonly title: string;
-  readonly factoryId: string;
-  readonly backupFactoryId?: string;
-  readonly currency: string;
-  readonly variants: readonly Variant[];
-  readonly opensAt?: string;
-  readonly closesAt: string;
-  readonly minTotalQuantity: number;
-  readonly lotSize: number;
-  readonly maxWaitHours?: number;
-  readonly maxTotalQuantity?: number;
-  readonly promisedShipDays: number;
-}
+/** What an anchor submits: the campaign's terms, before the system gives it an id, status and times. */
+export type CampaignDraft = Omit<
+  Campaign,
+  'campaignId' | 'anchorId' | 'status' | 'createdAt' | 'updatedAt' | 'closedAt' | 'gateShards' | 'opensAt'
+> & { readonly opensAt?: string };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
 export const maxGateShards = 64;

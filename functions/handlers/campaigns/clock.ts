@@ -1,12 +1,10 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
+import { sqsConsumer } from '../queue/consumer.ts';
 import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { ClockMessage } from '#contracts/messages.ts';
-import { flushMetrics, logger } from '#shared/observability.ts';
+import { logger } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
-
-const processor = new BatchProcessor(EventType.SQS);
 
 /** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
 const maxEarlyWaitMs = 30_000;
@@ -39,11 +37,4 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
   await advanceWhenDue(message.campaignId, message.kind === 'open' ? campaign.opensAt : campaign.closesAt);
 };
 
-export const handler = async (event: SQSEvent, context: Context) => {
-  logger.addContext(context);
-  try {
-    return await processPartialResponse(event, recordHandler, processor, { context });
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = sqsConsumer(recordHandler);

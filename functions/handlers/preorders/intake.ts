@@ -1,11 +1,8 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
+import { sqsConsumer } from '../queue/consumer.ts';
 import { getPreorder } from '#adapters/preorder-store.ts';
 import { eventOf, publish } from '#adapters/event-bus.ts';
 import { IntakeMessage } from '#contracts/messages.ts';
-import { flushMetrics, logger } from '#shared/observability.ts';
-
-const processor = new BatchProcessor(EventType.SQS);
 
 /**
  * Follows an accepted pre-order: announces `preorder.accepted`. The pre-order
@@ -28,11 +25,4 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
   ]);
 };
 
-export const handler = async (event: SQSEvent, context: Context) => {
-  logger.addContext(context);
-  try {
-    return await processPartialResponse(event, recordHandler, processor, { context });
-  } finally {
-    flushMetrics();
-  }
-};
+export const handler = sqsConsumer(recordHandler);

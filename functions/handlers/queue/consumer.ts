@@ -1,0 +1,20 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { flushMetrics, logger } from '#shared/observability.ts';
+
+/**
+ * The Lambda entry for a queue consumer: records are handled one by one by
+ * Powertools' BatchProcessor, and only the failed ones are reported back
+ * (ReportBatchItemFailures), so SQS redelivers just those.
+ */
+export const sqsConsumer = (recordHandler: (record: SQSRecord) => Promise<void>) => {
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (event: SQSEvent, context: Context) => {
+    logger.addContext(context);
+    try {
+      return await processPartialResponse(event, recordHandler, processor, { context });
+    } finally {
+      flushMetrics();
+    }
+  };
+};
