@@ -139,7 +139,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Follows accepted pre-orders: publishes preorder.accepted once each',
     memoryMb: 512,
     timeoutSeconds: 30,
-    access: { table: 'readwrite', publish: true },
+    access: { table: 'read', publish: true },
   },
 ];
 
@@ -191,8 +191,8 @@ export const rules: readonly RuleSpec[] = [
 export const schedules: readonly ScheduleSpec[] = [
   {
     name: 'campaign-sweep',
-    description: 'Safety net: transitions any campaign whose one-time schedule was missed',
-    rateMinutes: 5,
+    description: 'Safety net: transitions any campaign whose one-time schedule was missed, and relays the event outbox',
+    rateMinutes: 1,
     targetQueue: 'campaign-clock',
     message: { kind: 'sweep' },
   },

@@ -11,6 +11,8 @@ import {
   type GateCounts,
 } from '#domain/campaign.ts';
 import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
+import { outboxPut } from './outbox.ts';
+import type { DomainEvent } from './event-bus.ts';
 
 /**
  * The campaign entity and its gate items.
@@ -20,7 +22,10 @@ import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
  *             GSI1PK=ANCHOR#<anchorId>   GSI1SK=<createdAt>#<id>     (an anchor's campaigns)
  *             GSI2PK=CLOCK               GSI2SK=<next transition>#<id> (sparse: only while SCHEDULED/OPEN)
  *   gate k    PK=CAMPAIGN#<id>#GATE#<k>  SK=GATE
- *             open, remaining (capped campaigns), ordered.<sku>, cancelled.<sku>
+ *             open, sealed, remaining (capped campaigns), ordered.v<n>, cancelled.v<n>
+ *             (counters keyed by the variant's position, not its sku: a gate stays
+ *             under 1 KB, so each transactional write costs 2 WCU, and no client
+ *             string ever becomes a map key)
  *
  * Every pre-order write lands on one random gate (or several when a capped
  * campaign is nearly sold out), so a burst is spread over `gateShards` items with
@@ -52,6 +57,13 @@ export const fromItem = (item: Item): Campaign & { requestHash: string } => {
   return rest as unknown as Campaign & { requestHash: string };
 };
 
+/** The gate counter slot of a variant: `v<position in the campaign's variants>`. */
+export const variantSlot = (c: Pick<Campaign, 'variants'>, sku: string): string => {
+  const index = c.variants.findIndex((v) => v.sku === sku);
+  if (index < 0) throw new Error(`sku ${sku} is not a variant of this campaign`);
+  return `v${index}`;
+};
+
 const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => ({
   ...gateKey(c.campaignId, shard),
   type: 'gate',
@@ -59,8 +71,8 @@ const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => 
   shard,
   open: c.status === 'OPEN',
   ...(cap !== undefined && { remaining: cap }),
-  ordered: Object.fromEntries(c.variants.map((v) => [v.sku, 0])),
-  cancelled: Object.fromEntries(c.variants.map((v) => [v.sku, 0])),
+  ordered: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
+  cancelled: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
 });
 
 /**
@@ -71,6 +83,7 @@ const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => 
 export const createCampaign = async (
   c: Campaign,
   requestHash: string,
+  events: readonly DomainEvent[] = [],
 ): Promise<{ created: true } | { created: false; existing: Campaign & { requestHash: string } }> => {
   const caps = c.maxTotalQuantity === undefined ? undefined : capSlices(c.maxTotalQuantity, c.gateShards);
   try {
@@ -81,6 +94,7 @@ export const createCampaign = async (
           ...Array.from({ length: c.gateShards }, (_, k) => ({
             Put: { TableName: tableName(), Item: gateItem(c, k, caps?.[k]) },
           })),
+          ...events.map(outboxPut),
         ],
       }),
     );
@@ -121,7 +135,14 @@ interface GateState extends GateCounts {
 }
 
 /** Reads every gate of the campaign; strongly consistent when deciding (cap, close). */
-export const readGates = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>, consistent: boolean): Promise<GateState[]> => {
+export const readGates = async (
+  c: Pick<Campaign, 'campaignId' | 'gateShards' | 'variants'>,
+  consistent: boolean,
+): Promise<GateState[]> => {
+  const bySku = (counters: unknown): Record<string, number> => {
+    const slots = (counters ?? {}) as Record<string, number>;
+    return Object.fromEntries(c.variants.map((v, i) => [v.sku, slots[`v${i}`] ?? 0]));
+  };
   let keys: Record<string, unknown>[] = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
   const gates: GateState[] = [];
   for (let attempt = 0; keys.length > 0; attempt++) {
@@ -132,8 +153,8 @@ export const readGates = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>, 
       gates.push({
         shard: Number(item.shard),
         open: item.open === true,
-        ordered: (item.ordered ?? {}) as Record<string, number>,
-        cancelled: (item.cancelled ?? {}) as Record<string, number>,
+        ordered: bySku(item.ordered),
+        cancelled: bySku(item.cancelled),
         ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
       });
     }
@@ -179,32 +200,53 @@ const isConditionFailure = (err: unknown) => err instanceof Error && err.name ==
  * never OPEN with closed gates. Returns the campaign and whether this call made
  * the transition (only that caller announces it).
  */
-export const openCampaign = async (c: Campaign, now: Date): Promise<{ campaign: Campaign; transitioned: boolean }> => {
-  if (c.status !== 'SCHEDULED') return { campaign: c, transitioned: false };
+export const openCampaign = async (
+  c: Campaign,
+  now: Date,
+  announce?: (opened: Campaign) => DomainEvent,
+): Promise<{ campaign: Campaign; transitioned: boolean; events: DomainEvent[] }> => {
+  if (c.status !== 'SCHEDULED') return { campaign: c, transitioned: false, events: [] };
   await setGatesOpen(c, true);
   const opened: Campaign = { ...c, status: 'OPEN', updatedAt: now.toISOString() };
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: campaignKey(c.campaignId),
-        UpdateExpression: 'SET #status = :open, updatedAt = :now, GSI2PK = :clock, GSI2SK = :due',
-        ConditionExpression: '#status = :scheduled',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':open': 'OPEN',
-          ':scheduled': 'SCHEDULED',
-          ':now': opened.updatedAt,
-          ':clock': clockPartition,
-          ':due': `${c.closesAt}#${c.campaignId}`,
-        },
-      }),
-    );
-    return { campaign: opened, transitioned: true };
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const current = await getCampaign(c.campaignId, true);
-    return { campaign: current ?? c, transitioned: false };
+  const events = announce ? [announce(opened)] : [];
+  const committed = await transition(
+    {
+      TableName: tableName(),
+      Key: campaignKey(c.campaignId),
+      UpdateExpression: 'SET #status = :open, updatedAt = :now, GSI2PK = :clock, GSI2SK = :due',
+      ConditionExpression: '#status = :scheduled',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':open': 'OPEN',
+        ':scheduled': 'SCHEDULED',
+        ':now': opened.updatedAt,
+        ':clock': clockPartition,
+        ':due': `${c.closesAt}#${c.campaignId}`,
+      },
+    },
+    events,
+  );
+  if (committed) return { campaign: opened, transitioned: true, events };
+  const current = await getCampaign(c.campaignId, true);
+  return { campaign: current ?? c, transitioned: false, events: [] };
+};
+
+/**
+ * A conditional status change with the events that announce it (outbox), in one
+ * transaction. False when the condition no longer holds (someone else moved it).
+ */
+const transition = async (update: Record<string, unknown>, events: readonly DomainEvent[]): Promise<boolean> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(new TransactWriteCommand({ TransactItems: [{ Update: update as never }, ...events.map(outboxPut)] }));
+      return true;
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return false;
+      if (attempt >= 8) throw err;
+      await backoff(attempt);
+    }
   }
 };
 
@@ -216,29 +258,28 @@ export const openCampaign = async (c: Campaign, now: Date): Promise<{ campaign: 
 export const closeCampaign = async (
   c: Campaign,
   now: Date,
-): Promise<{ campaign: Campaign; transitioned: boolean; demand: Demand }> => {
+  announce?: (closed: Campaign, demand: Demand) => DomainEvent,
+): Promise<{ campaign: Campaign; transitioned: boolean; demand: Demand; events: DomainEvent[] }> => {
   if (c.status === 'CLOSED' || c.status === 'FAILED') {
-    return { campaign: c, transitioned: false, demand: await readDemand(c) };
+    return { campaign: c, transitioned: false, demand: await readDemand(c), events: [] };
   }
   await setGatesOpen(c, false);
   const demand = await readDemand(c, true);
   const status: CampaignStatus = closingStatus(c, demand.totals.ordered - demand.totals.cancelled);
   const closed: Campaign = { ...c, status, closedAt: now.toISOString(), updatedAt: now.toISOString() };
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: campaignKey(c.campaignId),
-        UpdateExpression: 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
-        ConditionExpression: '#status IN (:open, :scheduled)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':now': closed.closedAt, ':open': 'OPEN', ':scheduled': 'SCHEDULED' },
-      }),
-    );
-    return { campaign: closed, transitioned: true, demand };
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const current = await getCampaign(c.campaignId, true);
-    return { campaign: current ?? c, transitioned: false, demand };
-  }
+  const events = announce ? [announce(closed, demand)] : [];
+  const committed = await transition(
+    {
+      TableName: tableName(),
+      Key: campaignKey(c.campaignId),
+      UpdateExpression: 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
+      ConditionExpression: '#status IN (:open, :scheduled)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':status': status, ':now': closed.closedAt, ':open': 'OPEN', ':scheduled': 'SCHEDULED' },
+    },
+    events,
+  );
+  if (committed) return { campaign: closed, transitioned: true, demand, events };
+  const current = await getCampaign(c.campaignId, true);
+  return { campaign: current ?? c, transitioned: false, demand, events: [] };
 };

@@ -63,7 +63,9 @@ export const pageOfOwnerIndex = async <T>(input: {
   fromItem: (item: Record<string, unknown>) => T;
 }): Promise<{ items: T[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
   const start = decodeCursor(input.cursor);
-  if (start === 'invalid' || (start && typeof start.GSI1SK !== 'string')) return 'invalid-cursor';
+  if (start === 'invalid' || (start && !(typeof start.GSI1SK === 'string' && /^\d{4}-\d{2}-\d{2}T[^#]+#[a-z]+_[0-9a-z]{24}$/.test(start.GSI1SK)))) {
+    return 'invalid-cursor';
+  }
   const out = await ddb.send(
     new QueryCommand({
       TableName: input.tableName,

@@ -2,9 +2,11 @@ import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { CampaignCapReachedError, CampaignNotOpenError } from '#domain/errors.ts';
+import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError } from '#domain/errors.ts';
 import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
-import { gateKey, readGates } from './campaign-store.ts';
+import { gateKey, readGates, variantSlot } from './campaign-store.ts';
+import { outboxPut } from './outbox.ts';
+import type { DomainEvent } from './event-bus.ts';
 
 /**
  * The pre-order entity.
@@ -44,7 +46,7 @@ const maxAttempts = 8;
  * on capped campaigns every take moves `remaining` (down to place, up to cancel).
  */
 const gateAdd = (counter: 'ordered' | 'cancelled', first: boolean, capped: boolean): string => {
-  const adds = [first ? `${counter}.#sku :q` : undefined, capped ? `remaining ${counter === 'ordered' ? ':take' : ':units'}` : undefined];
+  const adds = [first ? `${counter}.#slot :q` : undefined, capped ? `remaining ${counter === 'ordered' ? ':take' : ':units'}` : undefined];
   return `ADD ${adds.filter(Boolean).join(', ')}`;
 };
 
@@ -64,7 +66,7 @@ export type PlaceResult =
  */
 export const placePreorder = async (
   build: (takes: GateTake[]) => Preorder,
-  campaign: Pick<Campaign, 'campaignId' | 'gateShards' | 'maxTotalQuantity' | 'status'>,
+  campaign: Pick<Campaign, 'campaignId' | 'gateShards' | 'maxTotalQuantity' | 'status' | 'variants'>,
   quantity: number,
   requestHash: string,
   /** Looks up an earlier pre-order with the same id, so a retry is not refused by the sold-out memo. */
@@ -97,7 +99,7 @@ export const placePreorder = async (
                 Key: gateKey(campaign.campaignId, take.shard),
                 UpdateExpression: gateAdd('ordered', i === 0, capped),
                 ConditionExpression: capped ? '#open = :true AND remaining >= :units' : '#open = :true',
-                ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#sku': preorder.sku }) },
+                ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#slot': variantSlot(campaign, preorder.sku) }) },
                 ExpressionAttributeValues: {
                   ':true': true,
                   ...(i === 0 && { ':q': preorder.quantity }),
@@ -117,15 +119,16 @@ export const placePreorder = async (
         const existing = await getPreorder(preorder.preorderId, true);
         if (existing) return { placed: false, existing };
       }
-      if (attempt + 1 >= maxAttempts) throw err;
       const gateFailed = why.codes.slice(1).some((code) => code === 'ConditionalCheckFailed');
       if (!gateFailed) {
         // Conflict with a concurrent transaction on the same gate, or throttling:
-        // back off and try another gate.
+        // back off and try another gate (the cap is still the gate's condition).
+        if (attempt + 1 >= maxAttempts) throw new OverloadedError();
         await backoff(attempt);
-        if (!capped) takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
+        if (takes.length === 1) takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
         continue;
       }
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
       const closedGate = why.items.slice(1).some((item) => item && item.open !== true);
       if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
       // The chosen gate has no room left: look at all of them and pick again.
@@ -160,9 +163,11 @@ export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: st
 export const cancelPreorder = async (
   p: Preorder,
   entries: readonly TimelineEntry[],
-  capped: boolean,
+  campaign: Pick<Campaign, 'variants' | 'maxTotalQuantity'>,
   now: Date,
+  events: readonly DomainEvent[],
 ): Promise<boolean> => {
+  const capped = campaign.maxTotalQuantity !== undefined;
   for (let attempt = 0; ; attempt++) {
     try {
       await ddb.send(
@@ -190,13 +195,14 @@ export const cancelPreorder = async (
                 TableName: tableName(),
                 Key: gateKey(p.campaignId, take.shard),
                 UpdateExpression: gateAdd('cancelled', i === 0, capped),
-                ExpressionAttributeNames: i === 0 ? { '#sku': p.sku } : undefined,
+                ExpressionAttributeNames: i === 0 ? { '#slot': variantSlot(campaign, p.sku) } : undefined,
                 ExpressionAttributeValues: {
                   ...(i === 0 && { ':q': p.quantity }),
                   ...(capped && { ':units': take.units }),
                 },
               },
             })),
+            ...events.map(outboxPut),
           ],
         }),
       );
@@ -205,7 +211,7 @@ export const cancelPreorder = async (
       const why = cancellation(err);
       if (!why) throw err;
       if (why.codes[0] === 'ConditionalCheckFailed') return false;
-      if (attempt >= maxAttempts) throw err;
+      if (attempt >= maxAttempts) throw new OverloadedError();
       await backoff(attempt);
     }
   }

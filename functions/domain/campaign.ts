@@ -85,6 +85,12 @@ export const newCampaign = (input: {
   };
 };
 
+/** The campaign as it was when created: what a replayed create answers with. */
+export const asCreated = (c: Campaign): Campaign => {
+  const { closedAt: _closed, ...rest } = c;
+  return { ...rest, status: c.opensAt === c.createdAt ? 'OPEN' : 'SCHEDULED', updatedAt: c.createdAt };
+};
+
 /** The next time the clock must act on the campaign, or undefined once it is final. */
 export const nextTransitionAt = (c: Pick<Campaign, 'status' | 'opensAt' | 'closesAt'>): string | undefined =>
   c.status === 'SCHEDULED' ? c.opensAt : c.status === 'OPEN' ? c.closesAt : undefined;

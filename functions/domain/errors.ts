@@ -3,7 +3,7 @@
  * exactly one place (functions/handlers/http/problems.ts).
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden';
+  abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden' | 'overloaded';
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -93,5 +93,13 @@ export class UnauthenticatedError extends DomainError {
   readonly kind = 'unauthenticated';
   constructor() {
     super('A valid bearer token is required');
+  }
+}
+
+/** Storage stayed contended or throttled through every retry: the client should come back shortly. */
+export class OverloadedError extends DomainError {
+  readonly kind = 'overloaded';
+  constructor(readonly retryAfterSeconds = 1) {
+    super('Too many requests on this campaign right now; retry after the number of seconds in Retry-After');
   }
 }

@@ -9,7 +9,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  */
 export const logger = new Logger();
 export const tracer = new Tracer();
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'c2m' });
+export const metrics = new Metrics();
 
 export const metricNames = {
   preordersAccepted: 'PreordersAccepted',

@@ -12,19 +12,14 @@ import { wildcardResourceFinding } from './nag.ts';
 export const tableReadActions = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
 
 /**
- * The item writes the adapters make. TransactWriteItems is not an IAM action:
- * it is authorised per operation inside it, hence ConditionCheckItem.
+ * The item writes the adapters make: puts and updates (also inside
+ * TransactWriteItems, which is authorised per operation), and the outbox
+ * relay's deletes. Nothing uses ConditionCheck or BatchWriteItem.
  */
-export const tableWriteActions = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-] as const;
+export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /** What a function may do with a one-time schedule in the campaign group. */
-export const scheduleActions = ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'] as const;
+export const scheduleActions = ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'] as const;
 
 /**
  * Item-level access to the single table, and Query on each named index.

@@ -131,7 +131,12 @@ export const startGateway = async (opts: GatewayOptions): Promise<Gateway> => {
     }
 
     const match = route.regex.exec(url.pathname) as RegExpExecArray;
-    const pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]));
+    let pathParameters: Record<string, string>;
+    try {
+      pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]));
+    } catch {
+      return gatewayResponse(res, 'DEFAULT_4XX', 'The path is not valid percent-encoding');
+    }
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {

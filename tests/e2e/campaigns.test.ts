@@ -60,6 +60,12 @@ describe('Anchor campaigns over HTTP on the local runtime', () => {
     expect(second.body.campaignId).toBe(first.body.campaignId);
     const other = await anchor.post('/v1/campaigns', { ...draft, title: 'Another' }, headers);
     expect(other.status).toBe(409);
+    // After the campaign moved on, a replay still answers what the first call answered.
+    await buyer.post(`/v1/campaigns/${first.body.campaignId}/preorders`, preorderDraft());
+    expect((await anchor.post(`/v1/campaigns/${first.body.campaignId}/close`)).status).toBe(200);
+    const late = await anchor.post<CampaignBody>('/v1/campaigns', draft, headers);
+    expect(late.status).toBe(201);
+    expect(late.body).toEqual(first.body);
   });
 
   it("An anchor's list holds only its own campaigns, newest first", async () => {

@@ -17,9 +17,10 @@ afterAll(() => runtime?.stop());
 
 type Problem = { type: string; title: string; status: number; detail: string; errors?: { path: string; message: string }[] };
 
-/** After every refused request: the buyer has no pre-order and demand is still zero. */
+/** After every refused request: the buyer has no open pre-order and demand is still zero. */
 const nothingWritten = async () => {
-  expect((await buyer.get<{ items: unknown[] }>('/v1/preorders?mine=true')).body.items).toEqual([]);
+  const mine = await buyer.get<{ items: { status: string }[] }>('/v1/preorders?mine=true');
+  expect(mine.body.items.filter((p) => p.status !== 'REFUNDED')).toEqual([]);
   const demand = await anchor.get<{ totals: { ordered: number } }>(`/v1/campaigns/${campaignId}/demand`);
   expect(demand.body.totals.ordered).toBe(0);
 };
@@ -91,6 +92,36 @@ describe('Bad input gets a clear 4xx naming the field, and writes nothing', () =
     expectProblem(await factory.post(preorders(), preorderDraft()), 403);
     expectProblem(await factory.get('/v1/preorders?mine=true'), 403);
     await nothingWritten();
+  });
+
+  it('A wrong role is 403 even when the body is also wrong: the role is checked first', async () => {
+    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-1');
+    expectProblem(await factory.post(preorders(), { nonsense: true }), 403);
+    expectProblem(await buyer.post('/v1/campaigns', { nonsense: true }), 403);
+    await nothingWritten();
+  });
+
+  it('Hostile input is a 4xx, never a 500: forged cursors, bad percent-encoding, prototype keys, huge numbers, arrays for objects', async () => {
+    const forgedCursor = Buffer.from(JSON.stringify({ GSI1SK: '' })).toString('base64url');
+    expectProblem(await buyer.get(`/v1/preorders?mine=true&cursor=${forgedCursor}`), 400, 'cursor');
+    const otherTenant = Buffer.from(JSON.stringify({ GSI1SK: 'x', GSI1PK: 'BUYER#someone-else' })).toString('base64url');
+    expectProblem(await buyer.get(`/v1/preorders?mine=true&cursor=${otherTenant}`), 400, 'cursor');
+    const badEncoding = await fetch(`${runtime.url}/v1/preorders/%E0%A4%A`, { headers: { authorization: `Bearer ${buyer.token}` } });
+    expect(badEncoding.status).toBeGreaterThanOrEqual(400);
+    expect(badEncoding.status).toBeLessThan(500);
+    expectProblem(await buyer.post(preorders(), preorderDraft({ quantity: 1e308 })), 400, 'quantity');
+    expectProblem(await buyer.post(preorders(), [preorderDraft()]), 400);
+    expectProblem(await buyer.post(preorders(), preorderDraft({ shippingAddress: ['x'] })), 400, 'shippingAddress');
+    expectProblem(await buyer.post(preorders(), ''), 400);
+    await nothingWritten();
+    // A sku spelled like a prototype key is just a sku.
+    const odd = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ variants: [{ sku: '__proto__', name: 'odd', unitPrice: 100 }] }));
+    expect(odd.status).toBe(201);
+    const placed = await buyer.post(`/v1/campaigns/${odd.body.campaignId}/preorders`, preorderDraft({ sku: '__proto__' }));
+    expect(placed.status).toBe(202);
+    const demand = await anchor.get<{ variants: { sku: string; ordered: number }[] }>(`/v1/campaigns/${odd.body.campaignId}/demand`);
+    expect(demand.body.variants).toEqual([expect.objectContaining({ sku: '__proto__', ordered: 1 })]);
+    await buyer.post(`/v1/preorders/${placed.body.preorderId}/cancel`);
   });
 
   it('A campaign that does not exist is 404; a malformed id is 400 naming campaignId', async () => {

@@ -120,8 +120,8 @@ describe('Campaign gates against DynamoDB Local', () => {
     if (!placed.placed) throw new Error('not placed');
     const entries = [{ at: new Date().toISOString(), status: 'REFUNDED' as const, note: 'x' }];
     const [first, second] = await Promise.all([
-      preorders.cancelPreorder(placed.preorder, entries, true, new Date()),
-      preorders.cancelPreorder(placed.preorder, entries, true, new Date()),
+      preorders.cancelPreorder(placed.preorder, entries, campaign, new Date(), []),
+      preorders.cancelPreorder(placed.preorder, entries, campaign, new Date(), []),
     ]);
     expect([first, second].filter(Boolean)).toHaveLength(1);
     const demand = await campaigns.readDemand(campaign, true);

@@ -1,9 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { tokenSecretSource } from '#shared/config.ts';
-import { logger } from '#shared/observability.ts';
+import { logger, tracer } from '#shared/observability.ts';
 import { verifyToken } from '#shared/tokens.ts';
 
+const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 let secret: Promise<string> | undefined;
 
 /** The signing secret, fetched once per container (Secrets Manager on AWS, the environment locally). */
@@ -11,8 +12,7 @@ const signingSecret = (): Promise<string> =>
   (secret ??= (async () => {
     const source = tokenSecretSource();
     if ('secret' in source) return source.secret;
-    const client = new SecretsManagerClient({});
-    const out = await client.send(new GetSecretValueCommand({ SecretId: source.arn }));
+    const out = await secrets.send(new GetSecretValueCommand({ SecretId: source.arn }));
     if (!out.SecretString) throw new Error('token secret is empty');
     return out.SecretString;
   })().catch((err: unknown) => {
@@ -38,6 +38,7 @@ export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<AP
   return {
     principalId: `${principal.role}:${principal.id}`,
     policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }] },
-    context: { role: principal.role, principalId: principal.id },
+    // `principalId` is reserved by API Gateway at the top level; the id travels as `sub`.
+    context: { role: principal.role, sub: principal.id },
   };
 };

@@ -1,33 +1,33 @@
-import { createApi, caller, lambdaHandler } from '../http/app.ts';
+import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
 import { campaignWithDemand, closeEarly, createCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
 
 export const app = createApi()
-  .openapi(routes.createCampaign, async (c) => {
-    const anchor = caller(c, 'anchor');
+  .openapi({ ...routes.createCampaign, middleware: [allow('anchor')] }, async (c) => {
+    const anchor = caller(c);
     const { campaign, demand } = await createCampaign(anchor, c.req.valid('json'), c.req.valid('header')['idempotency-key']);
     return c.json(campaignView(campaign, demand, true), 201);
   })
-  .openapi(routes.listCampaigns, async (c) => {
-    const anchor = caller(c, 'anchor');
+  .openapi({ ...routes.listCampaigns, middleware: [allow('anchor')] }, async (c) => {
+    const anchor = caller(c);
     const { limit, cursor } = c.req.valid('query');
     const page = await listOwnCampaigns(anchor, limit, cursor);
     return c.json({ items: page.items.map((x) => campaignSummary(x, true)), ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
   })
-  .openapi(routes.getCampaign, async (c) => {
-    const principal = caller(c, 'anchor', 'buyer', 'factory', 'liveroom', 'operator');
+  .openapi({ ...routes.getCampaign, middleware: [allow('anchor', 'buyer', 'factory', 'liveroom', 'operator')] }, async (c) => {
+    const principal = caller(c);
     const { campaign, demand } = await campaignWithDemand(c.req.valid('param').campaignId);
     return c.json(campaignView(campaign, demand, isOwner(campaign, principal)), 200);
   })
-  .openapi(routes.closeCampaign, async (c) => {
-    const anchor = caller(c, 'anchor', 'operator');
+  .openapi({ ...routes.closeCampaign, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const anchor = caller(c);
     const { campaign, demand } = await closeEarly(anchor, c.req.valid('param').campaignId);
     return c.json(campaignView(campaign, demand, true), 200);
   })
-  .openapi(routes.campaignDemand, async (c) => {
-    const principal = caller(c, 'anchor', 'operator');
+  .openapi({ ...routes.campaignDemand, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const principal = caller(c);
     const campaign = await findOwnCampaign(principal, c.req.valid('param').campaignId);
     return c.json(demandView(campaign, await readDemand(campaign)), 200);
   });

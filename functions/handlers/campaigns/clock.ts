@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { sqsConsumer } from '../queue/consumer.ts';
 import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
+import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
 import { logger } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
@@ -30,6 +31,7 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
   }
   if (message.kind === 'sweep') {
     for (const campaign of await listCampaignsDue(new Date())) await advanceCampaign(campaign, new Date());
+    await relayOutbox(new Date());
     return;
   }
   const campaign = await getCampaign(message.campaignId, true);

@@ -6,9 +6,10 @@ import {
   openCampaign,
   readDemand,
 } from '#adapters/campaign-store.ts';
-import { eventOf, publish } from '#adapters/event-bus.ts';
+import { eventOf } from '#adapters/event-bus.ts';
+import { publishCommitted } from '#adapters/outbox.ts';
 import { scheduleTransition } from '#adapters/schedules.ts';
-import { dueToClose, dueToOpen, isFinal, newCampaign, type Campaign } from '#domain/campaign.ts';
+import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, sumDemand, type Campaign } from '#domain/campaign.ts';
 import {
   CampaignNotFoundError,
   CampaignStateError,
@@ -22,13 +23,14 @@ import type { Principal } from '#shared/tokens.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isOwner } from './views.ts';
 
-/** Creates the campaign, its gates and its open/close schedules. A replay with the same key returns the campaign. */
+/** Creates the campaign, its gates and its open/close schedules. A replay with the same key returns the first response. */
 export const createCampaign = async (anchor: Principal, body: CreateCampaignBody, idempotencyKey: string | undefined) => {
   const now = new Date();
   const campaignId = newId('cmp', idempotencyKey && `campaign|${anchor.id}|${idempotencyKey}`);
   const hash = requestHash({ route: 'POST /v1/campaigns', body });
   const campaign = newCampaign({ campaignId, anchorId: anchor.id, draft: body, now });
-  const result = await createCampaignRecord(campaign, hash);
+  const opened = campaign.status === 'OPEN' ? [announceOpened(campaign, now)] : [];
+  const result = await createCampaignRecord(campaign, hash, opened);
   if (!result.created && result.existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
   const stored = result.created ? campaign : result.existing;
   // Also on a replay: the first attempt may have stopped between the write and the schedules.
@@ -37,11 +39,13 @@ export const createCampaign = async (anchor: Principal, body: CreateCampaignBody
   if (result.created) {
     metrics.addMetric(metricNames.campaignsCreated, MetricUnit.Count, 1);
     logger.info('campaign created', { campaignId, status: campaign.status });
-    if (campaign.status === 'OPEN') {
-      await publish([eventOf('campaign.opened', { campaignId, occurredAt: campaign.createdAt, status: 'OPEN' }, campaignId)]);
-    }
+    await publishCommitted(opened);
   }
-  return { campaign: stored, demand: await readDemand(stored) };
+  // The first response again: the campaign as created, with nothing ordered yet.
+  const created = asCreated(stored);
+  const nothingYet = sumDemand(created, []);
+  const demand = created.maxTotalQuantity === undefined ? nothingYet : { ...nothingYet, remaining: created.maxTotalQuantity };
+  return { campaign: created, demand };
 };
 
 export const findCampaign = async (campaignId: string) => {
@@ -68,24 +72,28 @@ export const listOwnCampaigns = async (anchor: Principal, limit: number, cursor:
   return page;
 };
 
-/** Applies whatever transition is due at `now` and announces the ones this call made. */
+const announceOpened = (c: Campaign, now: Date) =>
+  eventOf('campaign.opened', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: 'OPEN' }, c.campaignId);
+
+/** Applies whatever transition is due at `now`; the transitions this call made are announced through the outbox. */
 export const advanceCampaign = async (campaign: Campaign, now: Date, force?: 'close'): Promise<Campaign> => {
   let current = campaign;
   if (dueToOpen(current, now) && force !== 'close') {
-    const opened = await openCampaign(current, now);
+    const opened = await openCampaign(current, now, (c) => announceOpened(c, now));
     current = opened.campaign;
-    if (opened.transitioned) {
-      await publish([eventOf('campaign.opened', { campaignId: current.campaignId, occurredAt: now.toISOString(), status: 'OPEN' }, current.campaignId)]);
-    }
+    await publishCommitted(opened.events);
   }
   if (force === 'close' || dueToClose(current, now)) {
-    const closed = await closeCampaignRecord(current, now);
+    const closed = await closeCampaignRecord(current, now, (c, demand) =>
+      eventOf(
+        c.status === 'FAILED' ? 'campaign.failed' : 'campaign.closed',
+        { campaignId: c.campaignId, occurredAt: now.toISOString(), status: c.status, quantity: demand.totals.ordered - demand.totals.cancelled },
+        c.campaignId,
+      ),
+    );
     current = closed.campaign;
-    if (closed.transitioned) {
-      const type = current.status === 'FAILED' ? 'campaign.failed' : 'campaign.closed';
-      logger.info(type, { campaignId: current.campaignId, netOrdered: closed.demand.totals.ordered - closed.demand.totals.cancelled });
-      await publish([eventOf(type, { campaignId: current.campaignId, occurredAt: now.toISOString(), status: current.status }, current.campaignId)]);
-    }
+    if (closed.transitioned) logger.info(`campaign ${current.status}`, { campaignId: current.campaignId });
+    await publishCommitted(closed.events);
   }
   return current;
 };

@@ -22,7 +22,7 @@ const headerNames: Record<string, string> = { 'idempotency-key': 'Idempotency-Ke
  */
 const principalFromGateway: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const authorizer = (c.env?.requestContext?.authorizer ?? {}) as Record<string, unknown>;
-  const parsed = Principal.safeParse({ role: authorizer.role, id: authorizer.principalId });
+  const parsed = Principal.safeParse({ role: authorizer.role, id: authorizer.sub });
   c.set('principal', parsed.success ? parsed.data : undefined);
   logger.appendKeys({
     requestId: c.env?.requestContext?.requestId,
@@ -74,11 +74,23 @@ export const createApi = () => {
   return app;
 };
 
-/** The caller, who must hold one of `allowed` roles (403 otherwise). */
-export const caller = (c: ApiContext, ...allowed: Role[]): Principal => {
+/**
+ * Route middleware: the caller must hold one of `allowed` roles. It runs before
+ * the route's validators, so a wrong role is 403 whatever the body holds.
+ */
+export const allow =
+  (...allowed: Role[]): MiddlewareHandler<ApiEnv> =>
+  async (c, next) => {
+    const principal = c.get('principal');
+    if (!principal) throw new UnauthenticatedError();
+    if (!allowed.includes(principal.role)) throw new WrongRoleError(principal.role, allowed);
+    await next();
+  };
+
+/** The caller of a route guarded by `allow`. */
+export const caller = (c: ApiContext): Principal => {
   const principal = c.get('principal');
   if (!principal) throw new UnauthenticatedError();
-  if (!allowed.includes(principal.role)) throw new WrongRoleError(principal.role, allowed);
   return principal;
 };
 

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { problemTitles } from '#contracts/common.ts';
-import { DomainError, InvalidInputError, type FieldIssue } from '#domain/errors.ts';
+import { DomainError, InvalidInputError, OverloadedError, type FieldIssue } from '#domain/errors.ts';
 import { logger } from '#shared/observability.ts';
 
 /**
@@ -15,8 +15,9 @@ const slug = (name: string) =>
     .replace(/([a-z])([A-Z])/g, '$1-$2')
     .toLowerCase();
 
-const statusOf: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409> = {
+const statusOf: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
   invalid: 400,
+  overloaded: 429,
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,
@@ -48,11 +49,25 @@ export const zodIssues = (error: ZodError, prefix?: string): FieldIssue[] =>
     return { path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)', message: issue.message };
   });
 
-export const errorToProblem = (err: unknown, c: Context) => {
+/** DynamoDB and the other AWS APIs saying "slow down", after the SDK's own retries. */
+const throttlingErrors = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'TooManyRequestsException',
+]);
+
+export const errorToProblem = (err: unknown, c: Context): Response => {
+  if (err instanceof Error && throttlingErrors.has(err.name)) {
+    logger.warn('throttled by a dependency', { error: err });
+    return errorToProblem(new OverloadedError(), c);
+  }
   if (err instanceof DomainError) {
     return problem(c, statusOf[err.kind], err.message, {
       type: `urn:c2m:problem:${slug(err.name)}`,
       ...(err instanceof InvalidInputError && { errors: err.errors }),
+      ...(err instanceof OverloadedError && { headers: { 'Retry-After': String(err.retryAfterSeconds) } }),
     });
   }
   if (err instanceof HTTPException) {

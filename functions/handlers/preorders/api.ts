@@ -1,11 +1,11 @@
-import { createApi, caller, lambdaHandler } from '../http/app.ts';
+import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { acceptedView, preorderView } from './views.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';
 
 export const app = createApi()
-  .openapi(routes.placePreorder, async (c) => {
-    const buyer = caller(c, 'buyer');
+  .openapi({ ...routes.placePreorder, middleware: [allow('buyer')] }, async (c) => {
+    const buyer = caller(c);
     const { preorder } = await placePreorder(
       buyer,
       c.req.valid('param').campaignId,
@@ -14,18 +14,18 @@ export const app = createApi()
     );
     return c.json(acceptedView(preorder), 202);
   })
-  .openapi(routes.listPreorders, async (c) => {
-    const buyer = caller(c, 'buyer');
+  .openapi({ ...routes.listPreorders, middleware: [allow('buyer')] }, async (c) => {
+    const buyer = caller(c);
     const { limit, cursor } = c.req.valid('query');
     const page = await listOwnPreorders(buyer, limit, cursor);
     return c.json({ items: page.items.map(preorderView), ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
   })
-  .openapi(routes.getPreorder, async (c) => {
-    const principal = caller(c, 'buyer', 'operator');
+  .openapi({ ...routes.getPreorder, middleware: [allow('buyer', 'operator')] }, async (c) => {
+    const principal = caller(c);
     return c.json(preorderView(await findOwnPreorder(principal, c.req.valid('param').preorderId)), 200);
   })
-  .openapi(routes.cancelPreorder, async (c) => {
-    const buyer = caller(c, 'buyer');
+  .openapi({ ...routes.cancelPreorder, middleware: [allow('buyer')] }, async (c) => {
+    const buyer = caller(c);
     return c.json(preorderView(await cancelOwnPreorder(buyer, c.req.valid('param').preorderId)), 200);
   });
 

@@ -1,4 +1,5 @@
-import { getCampaign, openCampaign } from '#adapters/campaign-store.ts';
+import { getCampaign } from '#adapters/campaign-store.ts';
+import { advanceCampaign } from '../campaigns/use-cases.ts';
 import type { Campaign } from '#domain/campaign.ts';
 
 /**
@@ -30,8 +31,8 @@ export const cachedCampaign = (campaignId: string): Promise<Campaign | undefined
 export const openNow = (campaign: Campaign, now: Date): Promise<Campaign> => {
   let pending = opening.get(campaign.campaignId);
   if (!pending) {
-    pending = openCampaign(campaign, now)
-      .then(({ campaign: opened }) => {
+    pending = advanceCampaign(campaign, now)
+      .then((opened) => {
         cache.set(campaign.campaignId, { at: Date.now(), campaign: Promise.resolve(opened) });
         return opened;
       })

@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { cancelPreorder, getPreorder, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
 import { enqueueIntake } from '#adapters/queues.ts';
-import { eventOf, publish } from '#adapters/event-bus.ts';
+import { eventOf } from '#adapters/event-bus.ts';
+import { publishCommitted } from '#adapters/outbox.ts';
 import { acceptsPreordersAt, dueToOpen, findVariant } from '#domain/campaign.ts';
 import { cancellationEntry, isCancellable, newPreorder, type Preorder } from '#domain/preorder.ts';
 import {
@@ -135,16 +136,17 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     { at: now.toISOString(), status: 'CANCELLED' as const, note: 'Cancelled by the buyer' },
     cancellationEntry(now, p.amount, p.currency),
   ];
-  const done = await cancelPreorder(p, entries, campaign.maxTotalQuantity !== undefined, now);
+  const common = { campaignId: p.campaignId, preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
+  const events = [
+    eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, preorderId),
+    eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: p.amount }, preorderId),
+  ];
+  const done = await cancelPreorder(p, entries, campaign, now, events);
   if (!done) {
     const current = await findOwnPreorder(buyer, preorderId, true);
     throw new PreorderNotCancellableError(preorderId, current.status);
   }
   metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
-  const common = { campaignId: p.campaignId, preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
-  await publish([
-    eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, preorderId),
-    eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: p.amount }, preorderId),
-  ]);
+  await publishCommitted(events);
   return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
 };
