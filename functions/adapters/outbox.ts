@@ -1,6 +1,6 @@
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
-import { logger } from '#shared/observability.ts';
+import { log } from '#shared/observability.ts';
 import { EventDetail, eventTypes } from '#contracts/messages.ts';
 import { z } from 'zod';
 import { ddb } from './dynamo.ts';
@@ -52,7 +52,7 @@ export const publishCommitted = async (events: readonly DomainEvent[]): Promise<
     await publish(events);
     await clear(events);
   } catch (err) {
-    logger.warn('events left in the outbox for the relay', {
+    log().warn('events left in the outbox for the relay', {
       eventIds: events.map((e) => e.detail.eventId),
       error: err as Error,
     });
@@ -89,6 +89,6 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
       start = out.LastEvaluatedKey;
     } while (start);
   }
-  if (relayed > 0) logger.info('relayed events from the outbox', { relayed });
+  if (relayed > 0) log().info('relayed events from the outbox', { relayed });
   return relayed;
 };

@@ -136,7 +136,6 @@ interface RecentOrders {
   readonly quietest: number;
   /** Whether the four quarters look like one Poisson rate (no burst inside the window). */
   readonly steady: boolean;
-  readonly span: number;
 }
 
 const recentOrders = (points: readonly Point[], nowT: number, p: ForecastParameters): RecentOrders | undefined => {
@@ -157,7 +156,6 @@ const recentOrders = (points: readonly Point[], nowT: number, p: ForecastParamet
     short: nonNegative((orderedAt(points, nowT) - orderedAt(points, nowT - shortSpan)) / shortSpan),
     quietest: Math.min(...counts) / quarter,
     steady: dispersion <= p.steadyDispersion,
-    span,
   };
 };
 

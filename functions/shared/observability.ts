@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
@@ -23,3 +24,16 @@ export const metricNames = {
 export const flushMetrics = (): void => {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };
+
+const scope = new AsyncLocalStorage<Logger>();
+
+/**
+ * Runs `fn` with a child logger that stamps every line with `keys` (request id,
+ * principal). Scoped per call, not appended to the shared logger, so concurrent
+ * invocations in one process (the local runtime) never swap each other's keys.
+ */
+export const withLogKeys = <T>(keys: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> =>
+  scope.run(logger.createChild({ persistentKeys: keys }), fn);
+
+/** The logger for the current invocation. */
+export const log = (): Logger => scope.getStore() ?? logger;

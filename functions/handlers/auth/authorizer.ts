@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { tokenSecretSource } from '#shared/config.ts';
-import { logger, tracer } from '#shared/observability.ts';
+import { log, tracer } from '#shared/observability.ts';
 import { verifyToken } from '#shared/tokens.ts';
 
 const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
@@ -29,7 +29,7 @@ export const handler = async (event: APIGatewayTokenAuthorizerEvent): Promise<AP
   const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(event.authorizationToken ?? '');
   const principal = match ? verifyToken(await signingSecret(), match[1] as string) : undefined;
   if (!principal) {
-    logger.info('token refused');
+    log().info('token refused');
     throw new Error('Unauthorized');
   }
   // arn:aws:execute-api:region:account:apiId/stage/METHOD/path → every route of this stage

@@ -4,7 +4,7 @@ import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
-import { logger } from '#shared/observability.ts';
+import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
 
 /** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
@@ -16,7 +16,7 @@ const advanceWhenDue = async (campaignId: string, dueAt: string | undefined) => 
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const campaign = await getCampaign(campaignId, true);
   if (!campaign) {
-    logger.warn('clock message for an unknown campaign', { campaignId });
+    log().warn('clock message for an unknown campaign', { campaignId });
     return;
   }
   await advanceCampaign(campaign, new Date());

@@ -18,7 +18,7 @@ import {
 } from '#domain/errors.ts';
 import type { CreateCampaignBody } from '#contracts/campaigns.ts';
 import { newId, requestHash } from '#shared/ids.ts';
-import { logger, metricNames, metrics } from '#shared/observability.ts';
+import { log, metricNames, metrics } from '#shared/observability.ts';
 import type { Principal } from '#shared/tokens.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isOwner } from './views.ts';
@@ -38,7 +38,7 @@ export const createCampaign = async (anchor: Principal, body: CreateCampaignBody
   if (!isFinal(stored.status)) await scheduleTransition('close', stored.campaignId, stored.closesAt);
   if (result.created) {
     metrics.addMetric(metricNames.campaignsCreated, MetricUnit.Count, 1);
-    logger.info('campaign created', { campaignId, status: campaign.status });
+    log().info('campaign created', { campaignId, status: campaign.status });
     await publishCommitted(opened);
   }
   // The first response again: the campaign as created, with nothing ordered yet.
@@ -92,7 +92,7 @@ export const advanceCampaign = async (campaign: Campaign, now: Date, force?: 'cl
       ),
     );
     current = closed.campaign;
-    if (closed.transitioned) logger.info(`campaign ${current.status}`, { campaignId: current.campaignId });
+    if (closed.transitioned) log().info(`campaign ${current.status}`, { campaignId: current.campaignId });
     await publishCommitted(closed.events);
   }
   return current;

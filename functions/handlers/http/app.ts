@@ -4,7 +4,7 @@ import { handle, type ApiGatewayRequestContext, type LambdaContext, type LambdaE
 import { bodyLimit } from 'hono/body-limit';
 import { maxBodyBytes } from '#topology';
 import { Principal, type Role } from '#shared/tokens.ts';
-import { flushMetrics, logger } from '#shared/observability.ts';
+import { flushMetrics, withLogKeys } from '#shared/observability.ts';
 import { UnauthenticatedError, WrongRoleError } from '#domain/errors.ts';
 import { errorToProblem, problem, zodIssues } from './problems.ts';
 
@@ -24,15 +24,13 @@ const principalFromGateway: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const authorizer = (c.env?.requestContext?.authorizer ?? {}) as Record<string, unknown>;
   const parsed = Principal.safeParse({ role: authorizer.role, id: authorizer.sub });
   c.set('principal', parsed.success ? parsed.data : undefined);
-  logger.appendKeys({
-    requestId: c.env?.requestContext?.requestId,
-    principal: parsed.success ? `${parsed.data.role}:${parsed.data.id}` : undefined,
-  });
-  try {
-    await next();
-  } finally {
-    logger.removeKeys(['requestId', 'principal']);
-  }
+  await withLogKeys(
+    {
+      requestId: c.env?.requestContext?.requestId,
+      principal: parsed.success ? `${parsed.data.role}:${parsed.data.id}` : undefined,
+    },
+    next,
+  );
 };
 
 /** Bodies are JSON: anything else with a body is 415 before validation runs. */

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { problemTitles } from '#contracts/common.ts';
 import { DomainError, InvalidInputError, OverloadedError, type FieldIssue } from '#domain/errors.ts';
-import { logger } from '#shared/observability.ts';
+import { log } from '#shared/observability.ts';
 
 /**
  * The one place where errors become HTTP problems (RFC 9457). Anything unknown
@@ -60,7 +60,7 @@ const throttlingErrors = new Set([
 
 export const errorToProblem = (err: unknown, c: Context): Response => {
   if (err instanceof Error && throttlingErrors.has(err.name)) {
-    logger.warn('throttled by a dependency', { error: err });
+    log().warn('throttled by a dependency', { error: err });
     return errorToProblem(new OverloadedError(), c);
   }
   if (err instanceof DomainError) {
@@ -74,6 +74,6 @@ export const errorToProblem = (err: unknown, c: Context): Response => {
     const detail = err.status === 400 ? 'The request body is not valid JSON' : err.message || 'Request refused';
     return problem(c, err.status, detail, err.status === 400 ? { errors: [{ path: '(body)', message: detail }] } : {});
   }
-  logger.error('unhandled error', { error: err as Error });
+  log().error('unhandled error', { error: err as Error });
   return problem(c, 500, 'Something went wrong on our side; it has been logged');
 };

@@ -16,7 +16,7 @@ import {
 } from '#domain/errors.ts';
 import type { CreatePreorderBody } from '#contracts/preorders.ts';
 import { newId, requestHash } from '#shared/ids.ts';
-import { logger, metricNames, metrics } from '#shared/observability.ts';
+import { log, metricNames, metrics } from '#shared/observability.ts';
 import type { Principal } from '#shared/tokens.ts';
 import { cachedCampaign, openNow } from './campaign-cache.ts';
 
@@ -108,7 +108,7 @@ const followUp = async (p: Preorder) => {
     await enqueueIntake({ preorderId: p.preorderId });
   } catch (err) {
     metrics.addMetric(metricNames.intakeEnqueueFailed, MetricUnit.Count, 1);
-    logger.error('pre-order accepted but not enqueued for intake', { preorderId: p.preorderId, error: err as Error });
+    log().error('pre-order accepted but not enqueued for intake', { preorderId: p.preorderId, error: err as Error });
   }
 };
 

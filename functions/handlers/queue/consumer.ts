@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { flushMetrics, logger } from '#shared/observability.ts';
+import { flushMetrics, logger, withLogKeys } from '#shared/observability.ts';
 
 /**
  * The Lambda entry for a queue consumer: records are handled one by one by
@@ -12,7 +12,9 @@ export const sqsConsumer = (recordHandler: (record: SQSRecord) => Promise<void>)
   return async (event: SQSEvent, context: Context) => {
     logger.addContext(context);
     try {
-      return await processPartialResponse(event, recordHandler, processor, { context });
+      return await withLogKeys({ function: context.functionName, awsRequestId: context.awsRequestId }, () =>
+        processPartialResponse(event, recordHandler, processor, { context }),
+      );
     } finally {
       flushMetrics();
     }

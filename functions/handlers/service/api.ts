@@ -6,7 +6,7 @@ import { ddb } from '#adapters/dynamo.ts';
 import { tableName } from '#shared/config.ts';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { problem } from '../http/problems.ts';
-import { logger } from '#shared/observability.ts';
+import { log } from '#shared/observability.ts';
 
 let document: unknown;
 
@@ -33,7 +33,7 @@ export const app = createApi()
       // A read of a key that never exists: proves the table answers, costs half a read unit.
       await ddb.send(new GetCommand({ TableName: tableName(), Key: { PK: 'HEALTH', SK: 'HEALTH' } }));
     } catch (err) {
-      logger.error('health: table unreachable', { error: err as Error });
+      log().error('health: table unreachable', { error: err as Error });
       return problem(c, 503, 'Storage is not reachable') as never;
     }
     return c.json({ status: 'ok' as const, checks: { table: 'ok' } }, 200);
