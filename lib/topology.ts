@@ -225,6 +225,38 @@ export const envNames = {
   queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
 } as const;
 
+/** Where a target keeps the things a function's access names. */
+export interface EnvironmentValues {
+  readonly table: string;
+  readonly bus: string;
+  readonly queueUrl: (queue: QueueName) => string;
+  readonly scheduleGroup: string;
+  readonly schedulerRole: string;
+  readonly clockQueueArn: string;
+  /** The token secret as this target hands it over: by ARN on AWS, by value locally. */
+  readonly tokenSecret: { readonly name: string; readonly value: string };
+}
+
+/**
+ * A function's environment, derived from its access and nothing else. Both
+ * builders call this, so a function sees the same variable names on AWS and in
+ * the local runtime, and no variable it was not given.
+ */
+export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValues): Record<string, string> => {
+  const env: Record<string, string> = {};
+  const { access } = spec;
+  if (access.table) env[envNames.table] = values.table;
+  for (const queue of access.sendTo ?? []) env[envNames.queueUrl(queue)] = values.queueUrl(queue);
+  if (access.publish) env[envNames.bus] = values.bus;
+  if (access.schedules) {
+    env[envNames.scheduleGroup] = values.scheduleGroup;
+    env[envNames.schedulerRole] = values.schedulerRole;
+    env[envNames.clockQueueArn] = values.clockQueueArn;
+  }
+  if (access.tokenSecret) env[values.tokenSecret.name] = values.tokenSecret.value;
+  return env;
+};
+
 export const functionSpec = (name: FunctionName): FunctionSpec => {
   const spec = functions.find((f) => f.name === name);
   if (!spec) throw new Error(`unknown function ${name}`);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
 import { envNames, type QueueName } from '#topology';
 
@@ -6,30 +7,35 @@ import { envNames, type QueueName } from '#topology';
  * naming the missing variable. Each reader asks only for what its function was
  * given (see `access` in lib/topology.ts).
  */
+const scope = new AsyncLocalStorage<Readonly<Record<string, string | undefined>>>();
+
+/**
+ * Runs `fn` seeing `env` as its configuration. The local runtime hosts every
+ * function in one process; this is how each still sees only the variables its
+ * access gives it, as on Lambda, where the process environment is the function's.
+ */
+export const withEnvironment = <T>(env: Readonly<Record<string, string | undefined>>, fn: () => Promise<T>): Promise<T> =>
+  scope.run(env, fn);
+
 const required = (name: string): string => {
-  const value = process.env[name];
+  const value = (scope.getStore() ?? process.env)[name];
   const parsed = z.string().min(1).safeParse(value);
   if (!parsed.success) throw new Error(`Configuration: environment variable ${name} is required`);
   return parsed.data;
 };
 
-const memo = <T>(read: () => T): (() => T) => {
-  let value: T | undefined;
-  return () => (value ??= read());
-};
-
-export const tableName = memo(() => required(envNames.table));
-export const busName = memo(() => required(envNames.bus));
+export const tableName = (): string => required(envNames.table);
+export const busName = (): string => required(envNames.bus);
 export const queueUrl = (queue: QueueName): string => required(envNames.queueUrl(queue));
-export const scheduling = memo(() => ({
+export const scheduling = () => ({
   group: required(envNames.scheduleGroup),
   roleArn: required(envNames.schedulerRole),
   clockQueueArn: required(envNames.clockQueueArn),
-}));
+});
 
 /** Either the secret itself (local runtime) or the ARN of the Secrets Manager secret (AWS). */
-export const tokenSecretSource = memo((): { secret: string } | { arn: string } => {
-  const secret = process.env[envNames.tokenSecret];
+export const tokenSecretSource = (): { secret: string } | { arn: string } => {
+  const secret = (scope.getStore() ?? process.env)[envNames.tokenSecret];
   if (secret) return { secret };
   return { arn: required(envNames.tokenSecretArn) };
-});
+};

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import {
   campaignScheduleGroup,
   envNames,
+  functionEnvironment,
   functions as functionSpecs,
   maxBodyBytes,
   queues as queueSpecs,
@@ -104,24 +105,21 @@ export class ComputeStack extends Stack {
     });
   }
 
-  /** Environment from access: the same names the local runtime sets (topology envNames). */
+  /** Environment from access, through the same derivation the local runtime uses. */
   private environmentFor(spec: FunctionSpec, data: C2mData): Record<string, string> {
-    const env: Record<string, string> = {};
-    const { access } = spec;
-    if (access.table) env[envNames.table] = data.table.tableName;
-    for (const queue of access.sendTo ?? []) {
-      const target = data.queues.get(queue);
-      if (!target) throw new Error(`${spec.name} sends to ${queue}, which the data stack lacks`);
-      env[envNames.queueUrl(queue)] = target.queueUrl;
-    }
-    if (access.publish) env[envNames.bus] = data.bus.eventBusName;
-    if (access.schedules) {
-      env[envNames.scheduleGroup] = data.scheduleGroup.scheduleGroupName;
-      env[envNames.schedulerRole] = data.campaignSchedulerRole.roleArn;
-      env[envNames.clockQueueArn] = data.clockQueue.queueArn;
-    }
-    if (access.tokenSecret) env[envNames.tokenSecretArn] = data.tokenSecret.secretArn;
-    return env;
+    return functionEnvironment(spec, {
+      table: data.table.tableName,
+      bus: data.bus.eventBusName,
+      queueUrl: (queue) => {
+        const target = data.queues.get(queue);
+        if (!target) throw new Error(`${spec.name} sends to ${queue}, which the data stack lacks`);
+        return target.queueUrl;
+      },
+      scheduleGroup: data.scheduleGroup.scheduleGroupName,
+      schedulerRole: data.campaignSchedulerRole.roleArn,
+      clockQueueArn: data.clockQueue.queueArn,
+      tokenSecret: { name: envNames.tokenSecretArn, value: data.tokenSecret.secretArn },
+    });
   }
 
   /** The narrowest grants that make the access work; see grants.ts for the action lists. */

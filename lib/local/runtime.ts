@@ -3,14 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import {
-  campaignScheduleGroup,
-  envNames,
-  functionSpec,
-  functions,
-  queues,
-  type FunctionName,
-} from '../topology.ts';
+import { campaignScheduleGroup, envNames, functionEnvironment, functionSpec, functions, type FunctionName } from '../topology.ts';
+import { withEnvironment } from '../../functions/shared/config.ts';
 import { ensureTable, localCredentials, localRegion, startDynamoDbLocal, type LocalDynamo } from './dynamodb.ts';
 import { startAwsEmulator, type AwsEmulator } from './aws-emulator.ts';
 import { startGateway, type Gateway } from './gateway.ts';
@@ -56,6 +50,8 @@ export interface LocalRuntime {
     queues: ReturnType<AwsEmulator['served']>['queues'];
     rules: ReturnType<AwsEmulator['served']>['rules'];
     schedules: ReturnType<AwsEmulator['served']>['schedules'];
+    /** The configuration each function sees, by function. */
+    environments: Record<FunctionName, Record<string, string>>;
   };
   stop(): Promise<void>;
 }
@@ -106,11 +102,12 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     (dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : null })).endpoint;
   let emulator: AwsEmulator | undefined;
   let gateway: Gateway | undefined;
+  const environments = {} as Record<FunctionName, Record<string, string>>;
   try {
     await ensureTable(dynamoEndpoint, tableName);
 
-    // Handlers read configuration from the environment, as on Lambda. One process
-    // hosts every function, so it gets the union of what they were each given.
+    // What every function shares: the SDK's region, credentials and endpoints.
+    // Each function's own configuration is scoped to its invocations below.
     Object.assign(process.env, {
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
@@ -123,8 +120,6 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'INFO',
       // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      [envNames.table]: tableName,
-      [envNames.tokenSecret]: tokenSecret,
     });
 
     const modules = new Map<FunctionName, Promise<{ handler: (event: unknown, context: Context) => Promise<unknown> }>>();
@@ -138,7 +133,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     };
     const invoke = async (fn: FunctionName, event: unknown): Promise<unknown> => {
       const run = async () => (await load(fn)).handler(event, lambdaContext(fn));
-      return opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run();
+      return withEnvironment(environments[fn], () => (opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run()));
     };
 
     emulator = await startAwsEmulator({
@@ -151,12 +146,19 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       AWS_ENDPOINT_URL_SQS: emulator.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
       AWS_ENDPOINT_URL_SCHEDULER: emulator.endpoint,
-      [envNames.bus]: emulator.busName,
-      [envNames.scheduleGroup]: campaignScheduleGroup,
-      [envNames.schedulerRole]: 'arn:aws:iam::000000000000:role/c2m-local-scheduler',
-      [envNames.clockQueueArn]: emulator.queueArn('campaign-clock'),
-      ...Object.fromEntries(queues.map((q) => [envNames.queueUrl(q.name), emulator?.queueUrl(q.name)])),
     });
+    const aws = emulator;
+    for (const spec of functions) {
+      environments[spec.name] = functionEnvironment(spec, {
+        table: tableName,
+        bus: aws.busName,
+        queueUrl: (queue) => aws.queueUrl(queue),
+        scheduleGroup: campaignScheduleGroup,
+        schedulerRole: 'arn:aws:iam::000000000000:role/c2m-local-scheduler',
+        clockQueueArn: aws.queueArn('campaign-clock'),
+        tokenSecret: { name: envNames.tokenSecret, value: tokenSecret },
+      });
+    }
     // Import every function now: a broken module fails the start, not the first request.
     await Promise.all(functions.map((f) => load(f.name)));
 
@@ -172,14 +174,14 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     await dynamo?.stop();
     throw err;
   }
-  const started = { gateway, emulator };
+  const started = { gateway, emulator, environments };
   return {
     url: started.gateway.url,
     tokenSecret,
     tableName,
     dynamoEndpoint,
     emulator: started.emulator,
-    served: () => ({ routes: started.gateway.served(), ...started.emulator.served() }),
+    served: () => ({ routes: started.gateway.served(), ...started.emulator.served(), environments: started.environments }),
     stop: async () => {
       await started.gateway.close();
       await started.emulator.stop();

@@ -83,5 +83,13 @@ describe('Queue redelivery never counts a pre-order twice', () => {
     expect(events.length).toBeGreaterThan(30); // the crashed half was really redelivered
     expect(await demandOrdered(body.campaignId)).toBe(30);
     expect(runtime.emulator.depth('preorder-intake').dead).toBe(0);
+    // Processing twice changed no pre-order: each is still one ACCEPTED record with one timeline entry.
+    for (const [i, r] of replies.entries()) {
+      const read = await clientFor(runtime.url, runtime.tokenSecret, 'buyer', `crowd-${i}`).get<{ status: string; timeline: unknown[] }>(
+        `/v1/preorders/${r.body.preorderId}`,
+      );
+      expect(read.body.status).toBe('ACCEPTED');
+      expect(read.body.timeline).toHaveLength(1);
+    }
   });
 });

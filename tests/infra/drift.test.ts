@@ -159,3 +159,22 @@ describe('The synthesized template and the local runtime serve the same topology
     expect(local).toEqual(cloud.map(({ input: _input, ...rest }) => rest));
   });
 });
+
+describe('Each function sees the same configuration on both targets', () => {
+  it('Every function gets the same environment variable names locally as in the template, and no more', () => {
+    // The token secret travels by ARN on AWS and by value locally: one variable either way.
+    const normalise = (names: string[]) => names.map((n) => (n === 'TOKEN_SECRET_ARN' ? 'TOKEN_SECRET' : n)).sort();
+    const platform = /^(POWERTOOLS_|NODE_OPTIONS$|AWS_)/;
+    const cloud = Object.fromEntries(
+      ofType(computeTemplate.Resources, 'AWS::Lambda::Function').map(([, r]) => {
+        const vars = (r.Properties.Environment as { Variables: Record<string, string> }).Variables;
+        return [vars.POWERTOOLS_SERVICE_NAME, normalise(Object.keys(vars).filter((n) => !platform.test(n)))];
+      }),
+    );
+    const local = Object.fromEntries(Object.entries(runtime.served().environments).map(([fn, env]) => [fn, normalise(Object.keys(env))]));
+    expect(Object.keys(cloud).length).toBeGreaterThan(0);
+    expect(local).toEqual(cloud);
+    expect(local['authorizer']).toEqual(['TOKEN_SECRET']);
+    expect(local['service-api']).toEqual(['TABLE_NAME']);
+  });
+});
