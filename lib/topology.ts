@@ -12,9 +12,13 @@ export type FunctionName =
   | 'campaigns-api'
   | 'preorders-api'
   | 'campaign-clock'
-  | 'preorder-intake';
+  | 'preorder-intake'
+  | 'batch-cutter'
+  | 'signals-api'
+  | 'signal-aggregator'
+  | 'factory-api';
 
-export type QueueName = 'preorder-intake' | 'campaign-clock';
+export type QueueName = 'preorder-intake' | 'campaign-clock' | 'batch-cuts' | 'demand-signals';
 
 /** What a function may touch. Builders turn this into IAM grants and environment. */
 export interface FunctionAccess {
@@ -89,6 +93,11 @@ export const table = {
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     /** The campaign clock: campaigns with a transition due, by due time (sparse). */
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    /**
+     * Overloaded: waiting pre-orders per campaign gate shard, oldest first (sparse,
+     * only while ACCEPTED), and a factory's campaigns.
+     */
+    { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   ],
 } as const;
 
@@ -128,18 +137,50 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'campaign-clock',
     entry: 'functions/handlers/campaigns/clock.ts',
-    description: 'Opens and closes campaigns when their time comes; clears schedules of closed campaigns',
+    description: 'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history',
     memoryMb: 512,
     timeoutSeconds: 60,
-    access: { table: 'readwrite', publish: true, schedules: true },
+    access: { table: 'readwrite', publish: true, schedules: true, sendTo: ['batch-cuts'] },
   },
   {
     name: 'preorder-intake',
     entry: 'functions/handlers/preorders/intake.ts',
-    description: 'Follows accepted pre-orders: publishes preorder.accepted once each',
+    description: 'Follows accepted pre-orders: publishes preorder.accepted, asks for a cut when a lot is waiting',
     memoryMb: 512,
     timeoutSeconds: 30,
-    access: { table: 'read', publish: true },
+    access: { table: 'read', publish: true, sendTo: ['batch-cuts'] },
+  },
+  {
+    name: 'batch-cutter',
+    entry: 'functions/handlers/batches/cutter.ts',
+    description: 'Cuts waiting pre-orders into production batches; refunds failed campaigns',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    access: { table: 'readwrite', publish: true },
+  },
+  {
+    name: 'signals-api',
+    entry: 'functions/handlers/signals/api.ts',
+    description: 'Live room API: takes demand signals in bulk',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    access: { table: 'readwrite', sendTo: ['demand-signals'] },
+  },
+  {
+    name: 'signal-aggregator',
+    entry: 'functions/handlers/signals/aggregator.ts',
+    description: 'Folds demand signals into per-minute counts, a handful of writes per batch',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    access: { table: 'readwrite' },
+  },
+  {
+    name: 'factory-api',
+    entry: 'functions/handlers/factory/api.ts',
+    description: 'Factory API: demand forecasts for its campaigns',
+    memoryMb: 512,
+    timeoutSeconds: 15,
+    access: { table: 'read' },
   },
 ];
 
@@ -158,6 +199,8 @@ export const routes: readonly RouteSpec[] = [
   buyer('GET', '/v1/preorders'),
   buyer('GET', '/v1/preorders/{preorderId}'),
   buyer('POST', '/v1/preorders/{preorderId}/cancel'),
+  { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
+  { method: 'GET', path: '/v1/factory/forecasts', fn: 'factory-api', auth: true },
 ];
 
 export const queues: readonly QueueSpec[] = [
@@ -177,6 +220,23 @@ export const queues: readonly QueueSpec[] = [
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
   },
+  {
+    name: 'batch-cuts',
+    consumer: 'batch-cutter',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    // Longer than the cutter's timeout: a cut in progress is never handed to a second cutter by SQS.
+    visibilityTimeoutSeconds: 960,
+    maxReceiveCount: 5,
+  },
+  {
+    name: 'demand-signals',
+    consumer: 'signal-aggregator',
+    batchSize: 100,
+    maxBatchingWindowSeconds: 2,
+    visibilityTimeoutSeconds: 360,
+    maxReceiveCount: 5,
+  },
 ];
 
 export const rules: readonly RuleSpec[] = [
@@ -185,6 +245,12 @@ export const rules: readonly RuleSpec[] = [
     description: 'A closed or failed campaign has its pending one-time schedules deleted',
     pattern: { source: ['c2m'], 'detail-type': ['campaign.closed', 'campaign.failed'] },
     targetQueue: 'campaign-clock',
+  },
+  {
+    name: 'campaign-outcome-to-cutter',
+    description: 'A closed campaign gets its final batch; a failed one has its pre-orders refunded',
+    pattern: { source: ['c2m'], 'detail-type': ['campaign.closed', 'campaign.failed'] },
+    targetQueue: 'batch-cuts',
   },
 ];
 

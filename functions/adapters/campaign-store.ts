@@ -21,8 +21,9 @@ import type { DomainEvent } from './event-bus.ts';
  *   campaign  PK=CAMPAIGN#<id>           SK=CAMPAIGN
  *             GSI1PK=ANCHOR#<anchorId>   GSI1SK=<createdAt>#<id>     (an anchor's campaigns)
  *             GSI2PK=CLOCK               GSI2SK=<next transition>#<id> (sparse: only while SCHEDULED/OPEN)
+ *             GSI3PK=FACTORY#<factoryId> GSI3SK=<createdAt>#<id>     (a factory's campaigns)
  *   gate k    PK=CAMPAIGN#<id>#GATE#<k>  SK=GATE
- *             open, sealed, remaining (capped campaigns), ordered.v<n>, cancelled.v<n>
+ *             open, sealed, remaining (capped campaigns), ordered.v<n>, cancelled.v<n>, batched.v<n>
  *             (counters keyed by the variant's position, not its sku: a gate stays
  *             under 1 KB, so each transactional write costs 2 WCU, and no client
  *             string ever becomes a map key)
@@ -49,12 +50,14 @@ export const toItem = (c: Campaign, requestHash: string): Item => ({
   requestHash,
   GSI1PK: `ANCHOR#${c.anchorId}`,
   GSI1SK: `${c.createdAt}#${c.campaignId}`,
+  GSI3PK: `FACTORY#${c.factoryId}`,
+  GSI3SK: `${c.createdAt}#${c.campaignId}`,
   ...clockIndex(c),
 });
 
-export const fromItem = (item: Item): Campaign & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
-  return rest as unknown as Campaign & { requestHash: string };
+export const fromItem = (item: Item): Campaign & { requestHash: string; cutting?: string } => {
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  return rest as unknown as Campaign & { requestHash: string; cutting?: string };
 };
 
 /** The gate counter slot of a variant: `v<position in the campaign's variants>`. */
@@ -73,6 +76,7 @@ const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => 
   ...(cap !== undefined && { remaining: cap }),
   ordered: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
   cancelled: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
+  batched: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
 });
 
 /**
@@ -129,6 +133,41 @@ export const listCampaignsDue = async (now: Date, limit = 100) => {
   return (out.Items ?? []).map(fromItem);
 };
 
+/** Every campaign still SCHEDULED or OPEN (the clock's index holds exactly those). */
+export const listActiveCampaigns = async (): Promise<Campaign[]> => {
+  const found: Campaign[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :pk',
+        ExpressionAttributeValues: { ':pk': clockPartition },
+        ExclusiveStartKey: start,
+      }),
+    );
+    found.push(...(out.Items ?? []).map(fromItem));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
+};
+
+/** A factory's campaigns, newest first. */
+export const listCampaignsForFactory = async (factoryId: string, limit = 200): Promise<Campaign[]> => {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI3',
+      KeyConditionExpression: 'GSI3PK = :pk',
+      ExpressionAttributeValues: { ':pk': `FACTORY#${factoryId}` },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map(fromItem);
+};
+
 interface GateState extends GateCounts {
   readonly shard: number;
   readonly open: boolean;
@@ -155,6 +194,7 @@ export const readGates = async (
         open: item.open === true,
         ordered: bySku(item.ordered),
         cancelled: bySku(item.cancelled),
+        batched: bySku(item.batched),
         ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
       });
     }

@@ -14,6 +14,8 @@ import type { DomainEvent } from './event-bus.ts';
  * Keys:
  *   PK=PREORDER#<id>  SK=PREORDER
  *   GSI1PK=BUYER#<buyerId>  GSI1SK=<createdAt>#<id>   (a buyer's pre-orders, newest first)
+ *   GSI3PK=WAIT#<campaignId>#<gate shard>  GSI3SK=<createdAt>#<id>
+ *                            (sparse: while ACCEPTED; the batch cutter reads it oldest first)
  *
  * A pre-order is written in one transaction with the gate item(s) it draws from:
  * the gate's per-sku `ordered` counter (demand, counted exactly once because it
@@ -32,10 +34,17 @@ export const toItem = (p: Preorder, requestHash: string): Item => ({
   requestHash,
   GSI1PK: `BUYER#${p.buyerId}`,
   GSI1SK: `${p.createdAt}#${p.preorderId}`,
+  ...(p.status === 'ACCEPTED' && {
+    GSI3PK: waitingPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
+    GSI3SK: `${p.createdAt}#${p.preorderId}`,
+  }),
 });
 
+/** The waiting-index partition of a campaign's gate shard: waiting pre-orders spread like the gates. */
+export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${campaignId}#${shard}`;
+
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, ...rest } = item;
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
   return rest as unknown as Preorder & { requestHash: string };
 };
 
@@ -178,7 +187,7 @@ export const cancelPreorder = async (
                 TableName: tableName(),
                 Key: preorderKey(p.preorderId),
                 UpdateExpression:
-                  'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries)',
+                  'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
                 ConditionExpression: '#status = :accepted',
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { Id, Timestamp } from './common.ts';
+import { SignalSummary } from './signals.ts';
 
 export const CampaignId = Id('cmp', 'campaignId');
 const PartnerId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
@@ -52,14 +53,34 @@ export const CreateCampaignBody = z
 export type CreateCampaignBody = z.infer<typeof CreateCampaignBody>;
 
 export const VariantDemand = z
-  .object({ sku: z.string(), ordered: z.number().int(), cancelled: z.number().int(), batched: z.number().int(), waiting: z.number().int() })
+  .object({
+    sku: z.string(),
+    ordered: z.number().int(),
+    cancelled: z.number().int().openapi({ description: 'Cancelled by buyers or refunded because the campaign failed' }),
+    batched: z.number().int(),
+    waiting: z.number().int(),
+  })
   .openapi('VariantDemand');
+
+export const VariantDemandOutlook = VariantDemand.extend({
+  signals: SignalSummary,
+  forecastFinal: z.number().int().openapi({ description: 'Expected final net ordered units at closesAt (docs/forecast.md)' }),
+  forecastLow: z.number().int(),
+  forecastHigh: z.number().int(),
+  forecastMethod: z.string(),
+}).openapi('VariantDemandOutlook');
 
 export const Demand = z
   .object({
     campaignId: CampaignId,
-    variants: z.array(VariantDemand),
-    totals: z.object({ ordered: z.number().int(), cancelled: z.number().int(), batched: z.number().int(), waiting: z.number().int() }),
+    variants: z.array(VariantDemandOutlook),
+    totals: z.object({
+      ordered: z.number().int(),
+      cancelled: z.number().int(),
+      batched: z.number().int(),
+      waiting: z.number().int(),
+      forecastFinal: z.number().int(),
+    }),
     remaining: z.number().int().optional().openapi({ description: 'Units left under maxTotalQuantity' }),
   })
   .openapi('Demand');

@@ -18,6 +18,36 @@ export const ClockMessage = z.union([
 ]);
 export type ClockMessage = z.infer<typeof ClockMessage>;
 
+/** One POST /v1/signals call, as queued for the aggregator; `messageId` makes a redelivery count once. */
+export const SignalsMessage = z.object({
+  messageId: z.string().min(1),
+  liveroomId: z.string().min(1),
+  signals: z
+    .array(
+      z.object({
+        campaignId: z.string(),
+        sku: z.string().optional(),
+        type: z.enum(['view', 'like', 'cart', 'want', 'share']),
+        count: z.number().int().positive(),
+        at: z.string(),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+export type SignalsMessage = z.infer<typeof SignalsMessage>;
+
+/** A request to look at a campaign's waiting pre-orders and cut what is due. */
+export const CutMessage = z.union([
+  z.object({ kind: z.literal('check'), campaignId: z.string().min(1) }),
+  z.object({
+    'detail-type': z.enum(['campaign.closed', 'campaign.failed']),
+    source: z.literal('c2m'),
+    detail: z.object({ campaignId: z.string().min(1) }),
+  }),
+]);
+export type CutMessage = z.infer<typeof CutMessage>;
+
 export const eventTypes = [
   'campaign.opened',
   'campaign.closed',
@@ -25,6 +55,7 @@ export const eventTypes = [
   'preorder.accepted',
   'preorder.cancelled',
   'preorder.refunded',
+  'batch.released',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -41,5 +72,9 @@ export const EventDetail = z.object({
   sku: z.string().optional(),
   quantity: z.number().int().optional(),
   refundedAmount: z.number().int().optional(),
+  batchId: z.string().optional(),
+  factoryId: z.string().optional(),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
+  reason: z.string().optional(),
 });
 export type EventDetail = z.infer<typeof EventDetail>;

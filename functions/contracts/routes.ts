@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
 import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
 import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView } from './preorders.ts';
+import { FactoryForecasts, PostSignalsBody, SignalsAccepted } from './signals.ts';
 
 /**
  * Every v1 route, defined once: handlers implement these, and the served OpenAPI
@@ -126,6 +127,25 @@ export const cancelPreorder = createRoute({
   responses: { 200: json(PreorderView, 'Refunded'), ...problemResponses(400, 401, 403, 404, 409, 429) },
 });
 
+export const postSignals = createRoute({
+  method: 'post',
+  path: '/v1/signals',
+  tags: ['live room'],
+  summary: 'Demand signals in bulk (1-500 a call), counted per campaign, variant and minute',
+  security: bearer,
+  request: { headers: IdempotencyHeader, body: body(PostSignalsBody) },
+  responses: { 202: json(SignalsAccepted, 'Accepted'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const factoryForecasts = createRoute({
+  method: 'get',
+  path: '/v1/factory/forecasts',
+  tags: ['factory'],
+  summary: "Forecast final demand per variant of the factory's open and scheduled campaigns",
+  security: bearer,
+  responses: { 200: json(FactoryForecasts, 'Forecasts'), ...problemResponses(401, 403, 429) },
+});
+
 export const allRoutes = [
   health,
   openapiDocument,
@@ -138,4 +158,6 @@ export const allRoutes = [
   listPreorders,
   getPreorder,
   cancelPreorder,
+  postSignals,
+  factoryForecasts,
 ] as const;

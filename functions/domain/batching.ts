@@ -54,14 +54,10 @@ export const oldestFirst = (a: WaitingPreorder, b: WaitingPreorder): number =>
  * holds at least `lotSize` units (the last one may overshoot by less than its own
  * quantity) or nothing waits; the final batch takes everything.
  */
-export const selectForBatch = (
-  waiting: readonly WaitingPreorder[],
-  lotSize: number,
-  reason: CutReason,
-): WaitingPreorder[] => {
+export const selectForBatch = <P extends WaitingPreorder>(waiting: readonly P[], lotSize: number, reason: CutReason): P[] => {
   const sorted = [...waiting].sort(oldestFirst);
   if (reason === 'final') return sorted;
-  const picked: WaitingPreorder[] = [];
+  const picked: P[] = [];
   let units = 0;
   for (const p of sorted) {
     if (units >= lotSize) break;

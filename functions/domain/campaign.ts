@@ -127,6 +127,7 @@ export interface VariantDemand {
 export interface GateCounts {
   readonly ordered: Readonly<Record<string, number>>;
   readonly cancelled: Readonly<Record<string, number>>;
+  readonly batched?: Readonly<Record<string, number>>;
   readonly remaining?: number;
 }
 
@@ -141,8 +142,7 @@ export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity'>, ga
   const variants = c.variants.map((v) => {
     const ordered = gates.reduce((n, g) => n + (g.ordered[v.sku] ?? 0), 0);
     const cancelled = gates.reduce((n, g) => n + (g.cancelled[v.sku] ?? 0), 0);
-    // Batching arrives with batch cutting; until then nothing is batched.
-    const batched = 0;
+    const batched = gates.reduce((n, g) => n + (g.batched?.[v.sku] ?? 0), 0);
     return { sku: v.sku, ordered, cancelled, batched, waiting: ordered - cancelled - batched };
   });
   const totals = variants.reduce(

@@ -44,6 +44,8 @@ export interface Preorder {
   readonly amount: number;
   readonly shippingAddress: ShippingAddress;
   readonly status: PreorderStatus;
+  /** The production batch, once the pre-order is in one. */
+  readonly batchId?: string;
   readonly promisedShipBy: string;
   readonly refundedAmount: number;
   readonly timeline: readonly TimelineEntry[];
@@ -93,7 +95,7 @@ export const newPreorder = (input: {
   };
 };
 
-/** Before batching a buyer may cancel for a full refund. */
+/** Before batching a buyer may cancel for a full refund; a batched pre-order is being produced. */
 export const isCancellable = (p: Pick<Preorder, 'status'>): boolean => p.status === 'ACCEPTED';
 
 export const cancellationEntry = (now: Date, amount: number, currency: string): TimelineEntry => ({

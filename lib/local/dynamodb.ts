@@ -11,6 +11,7 @@ import {
   DynamoDBClient,
   ListTablesCommand,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { table } from '../topology.ts';
@@ -120,7 +121,33 @@ export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: 
 export const ensureTable = async (endpoint: string, tableName: string): Promise<void> => {
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // Data kept under .local/ from an older version lacks the indexes added since: add them.
+    const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    for (const index of table.indexes.filter((i) => !have.has(i.name))) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [
+            { AttributeName: index.partitionKey, AttributeType: 'S' },
+            { AttributeName: index.sortKey, AttributeType: 'S' },
+          ],
+          GlobalSecondaryIndexUpdates: [
+            {
+              Create: {
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: index.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'ALL' },
+              },
+            },
+          ],
+        }),
+      );
+    }
+    client.destroy();
     return;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;

@@ -2,6 +2,7 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
+import { variantOutlook } from './forecasting.ts';
 import { campaignWithDemand, closeEarly, createCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
 
 export const app = createApi()
@@ -29,7 +30,8 @@ export const app = createApi()
   .openapi({ ...routes.campaignDemand, middleware: [allow('anchor', 'operator')] }, async (c) => {
     const principal = caller(c);
     const campaign = await findOwnCampaign(principal, c.req.valid('param').campaignId);
-    return c.json(demandView(campaign, await readDemand(campaign)), 200);
+    const demand = await readDemand(campaign);
+    return c.json(demandView(campaign, demand, await variantOutlook(campaign, demand)), 200);
   });
 
 export const handler = lambdaHandler(app);

@@ -1,6 +1,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsConsumer } from '../queue/consumer.ts';
-import { getCampaign, listCampaignsDue } from '#adapters/campaign-store.ts';
+import { getCampaign, listActiveCampaigns, listCampaignsDue, readDemand } from '#adapters/campaign-store.ts';
+import { recordDemandSnapshot } from '#adapters/demand-history.ts';
+import { requestCut } from '#adapters/queues.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
@@ -22,6 +24,20 @@ const advanceWhenDue = async (campaignId: string, dueAt: string | undefined) => 
   await advanceCampaign(campaign, new Date());
 };
 
+/**
+ * Per open campaign, once a minute: the demand snapshot the forecast reads its
+ * order rate from, and, where pre-orders may not wait forever (maxWaitHours), a
+ * nudge to the cutter, which decides whether anyone has waited long enough.
+ */
+const everyMinute = async (now: Date) => {
+  for (const campaign of await listActiveCampaigns()) {
+    if (campaign.status !== 'OPEN') continue;
+    const demand = await readDemand(campaign);
+    await recordDemandSnapshot(campaign, demand, now);
+    if (campaign.maxWaitHours !== undefined && demand.totals.waiting > 0) await requestCut(campaign.campaignId);
+  }
+};
+
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   const message = ClockMessage.parse(JSON.parse(record.body));
   if ('detail-type' in message) {
@@ -32,6 +48,7 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
   if (message.kind === 'sweep') {
     for (const campaign of await listCampaignsDue(new Date())) await advanceCampaign(campaign, new Date());
     await relayOutbox(new Date());
+    await everyMinute(new Date());
     return;
   }
   const campaign = await getCampaign(message.campaignId, true);

@@ -34,9 +34,26 @@ export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => ({
   ...(demand.remaining !== undefined && { remaining: demand.remaining }),
 });
 
-export const demandView = (c: Campaign, demand: Demand) => ({
+type Outlook = Awaited<ReturnType<typeof import('./forecasting.ts').variantOutlook>>;
+
+/** Demand per variant with its signals and forecast (the outlook is computed from `demand`, variant by variant). */
+export const demandView = (c: Campaign, demand: Demand, outlook: Outlook) => ({
   campaignId: c.campaignId,
-  variants: [...demand.variants],
-  totals: demand.totals,
+  variants: demand.variants.map((v, i) => {
+    const o = outlook[i];
+    if (!o || o.sku !== v.sku) throw new Error(`outlook does not match demand at ${v.sku}`);
+    return {
+      ...v,
+      signals: o.signals,
+      forecastFinal: o.forecast.final,
+      forecastLow: o.forecast.low,
+      forecastHigh: o.forecast.high,
+      forecastMethod: o.forecast.method,
+    };
+  }),
+  totals: {
+    ...demand.totals,
+    forecastFinal: outlook.reduce((n, o) => n + o.forecast.final, 0),
+  },
   ...(demand.remaining !== undefined && { remaining: demand.remaining }),
 });

@@ -21,6 +21,7 @@ export const preorderView = (p: Preorder) => ({
   currency: p.currency,
   amount: p.amount,
   shippingAddress: p.shippingAddress,
+  ...(p.batchId !== undefined && { batchId: p.batchId }),
   promisedShipBy: p.promisedShipBy,
   // Shipments arrive with the factory API.
   shipments: [] as ShipmentView[],
@@ -34,4 +35,4 @@ export const preorderView = (p: Preorder) => ({
 
 /** The pre-order as it was when first accepted: what a replayed create returns. */
 export const acceptedView = (p: Preorder) =>
-  preorderView({ ...p, status: 'ACCEPTED', refundedAmount: 0, timeline: p.timeline.slice(0, 1), updatedAt: p.createdAt });
+  preorderView({ ...p, status: 'ACCEPTED', batchId: undefined, refundedAmount: 0, timeline: p.timeline.slice(0, 1), updatedAt: p.createdAt });

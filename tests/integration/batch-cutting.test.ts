@@ -1,0 +1,224 @@
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { useLocalTable } from '../support/table.ts';
+import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
+import { envNames } from '../../lib/topology.ts';
+
+// The cutter's use cases in-process against DynamoDB Local; EventBridge is the local emulator.
+await useLocalTable();
+const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
+Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName });
+afterAll(() => emulator.stop());
+
+const { ddb } = await import('../../functions/adapters/dynamo.ts');
+const campaigns = await import('../../functions/adapters/campaign-store.ts');
+const preorders = await import('../../functions/adapters/preorder-store.ts');
+const batches = await import('../../functions/adapters/batch-store.ts');
+const { settleCampaign } = await import('../../functions/handlers/batches/cutting.ts');
+const { newCampaign } = await import('../../functions/domain/campaign.ts');
+const { newPreorder } = await import('../../functions/domain/preorder.ts');
+const { newId } = await import('../../functions/shared/ids.ts');
+type Campaign = import('../../functions/domain/campaign.ts').Campaign;
+
+const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
+
+const makeCampaign = async (terms: { lotSize: number; minTotalQuantity?: number; maxWaitHours?: number }) => {
+  const campaign = newCampaign({
+    campaignId: newId('cmp'),
+    anchorId: 'anchor-1',
+    now: new Date(),
+    draft: {
+      title: 't',
+      factoryId: 'factory-1',
+      currency: 'CNY',
+      variants: [
+        { sku: 'S', name: 's', unitPrice: 100 },
+        { sku: 'M', name: 'm', unitPrice: 100 },
+      ],
+      closesAt: new Date(Date.now() + 3600_000).toISOString(),
+      minTotalQuantity: terms.minTotalQuantity ?? 0,
+      promisedShipDays: 7,
+      ...terms,
+    },
+  });
+  await campaigns.createCampaign(campaign, 'h');
+  return campaign;
+};
+
+const place = async (campaign: Campaign, count: number, quantity = (i: number) => 1 + (i % 3)) => {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < count) {
+        const i = next++;
+        const r = await preorders.placePreorder(
+          (gateTakes) =>
+            newPreorder({ preorderId: newId('po'), campaign, buyerId: `b${i % 50}`, sku: i % 2 ? 'S' : 'M', unitPrice: 100, quantity: quantity(i), shippingAddress: address, gateTakes, now: new Date() }),
+          campaign,
+          quantity(i),
+          'h',
+        );
+        if (r.placed) ids.push(r.preorder.preorderId);
+      }
+    }),
+  );
+  return ids;
+};
+
+const statusesOf = async (ids: string[]) => Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+
+/** Conservation, from the pre-orders themselves against the gates: ordered = batched + waiting + cancelled, per variant. */
+const expectConservation = async (campaign: Campaign, ids: string[]) => {
+  const all = await statusesOf(ids);
+  const demand = await campaigns.readDemand(campaign, true);
+  for (const v of demand.variants) {
+    const mine = all.filter((p) => p.sku === v.sku);
+    const units = (pred: (p: (typeof all)[number]) => boolean) => mine.filter(pred).reduce((n, p) => n + p.quantity, 0);
+    expect(v.ordered, `${v.sku} ordered`).toBe(units(() => true));
+    expect(v.batched, `${v.sku} batched`).toBe(units((p) => p.status === 'BATCHED'));
+    expect(v.waiting, `${v.sku} waiting`).toBe(units((p) => p.status === 'ACCEPTED'));
+    expect(v.cancelled, `${v.sku} cancelled`).toBe(units((p) => p.status === 'REFUNDED'));
+    expect(v.ordered).toBe(v.batched + v.waiting + v.cancelled);
+  }
+  return all;
+};
+
+/** Every pre-order is in at most one batch, and each batch holds exactly the pre-orders that point to it. */
+const expectBatchesConsistent = async (all: Awaited<ReturnType<typeof statusesOf>>) => {
+  const batchIds = [...new Set(all.flatMap((p) => (p.batchId ? [p.batchId] : [])))];
+  const found = await Promise.all(batchIds.map((id) => batches.getBatch(id)));
+  const seen = new Set<string>();
+  for (const b of found) {
+    expect(b?.status).toBe('RELEASED');
+    for (const id of b!.preorderIds) {
+      expect(seen.has(id), `${id} in two batches`).toBe(false);
+      seen.add(id);
+    }
+    expect(b!.units).toBe(b!.lines.reduce((n, l) => n + l.quantity, 0));
+  }
+  expect([...seen].sort()).toEqual(all.filter((p) => p.status === 'BATCHED').map((p) => p.preorderId).sort());
+  const released = emulator.events.filter((e) => e.detailType === 'batch.released' && batchIds.includes((e.detail as { batchId: string }).batchId));
+  expect(released).toHaveLength(batchIds.length); // each batch announced once
+  return found;
+};
+
+describe('Batch cutting against DynamoDB Local', () => {
+  it('When waiting units reach lotSize, a batch takes whole pre-orders oldest first and is released once', async () => {
+    const campaign = await makeCampaign({ lotSize: 10 });
+    const ids = await place(campaign, 12, () => 1);
+    await settleCampaign(campaign.campaignId);
+    const all = await expectConservation(campaign, ids);
+    const batched = all.filter((p) => p.status === 'BATCHED');
+    expect(batched).toHaveLength(10);
+    const oldestWaiting = all.filter((p) => p.status === 'ACCEPTED').map((p) => p.createdAt).sort()[0]!;
+    expect(batched.every((p) => p.createdAt <= oldestWaiting)).toBe(true);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.acceptBy! > batch!.releasedAt!).toBe(true);
+    // Settling again (a redelivered trigger) cuts nothing: 2 units wait, below the lot.
+    await settleCampaign(campaign.campaignId);
+    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(10);
+  });
+
+  it('Five cutters at once on 200 pre-orders: none in two batches, none left behind, no batch released twice', async () => {
+    const campaign = await makeCampaign({ lotSize: 25 });
+    const ids = await place(campaign, 200);
+    await Promise.all(Array.from({ length: 5 }, () => settleCampaign(campaign.campaignId)));
+    const all = await expectConservation(campaign, ids);
+    const found = await expectBatchesConsistent(all);
+    const waiting = (await campaigns.readDemand(campaign, true)).totals.waiting;
+    expect(waiting).toBeLessThan(25); // whatever waits is below a lot
+    expect(found.every((b) => b!.units >= 25)).toBe(true);
+  });
+
+  it('A cutter that crashes half way through assigning is finished by the next one, each pre-order landing once', async () => {
+    const campaign = await makeCampaign({ lotSize: 40 });
+    const ids = await place(campaign, 30);
+    // Injected fault: the DynamoDB client dies after 10 transactions of the first cutter.
+    let transactions = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof TransactWriteCommand && ++transactions > 10) return Promise.reject(new Error('cutter crashed'));
+      return real(command as never);
+    }) as typeof ddb.send);
+    await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('cutter crashed');
+    spy.mockRestore();
+    const half = await statusesOf(ids);
+    expect(half.filter((p) => p.status === 'BATCHED').length).toBeGreaterThan(0);
+    expect(half.filter((p) => p.status === 'ACCEPTED').length).toBeGreaterThan(0);
+    await expectConservation(campaign, ids); // holds at the moment of the crash, too
+
+    await settleCampaign(campaign.campaignId); // the redelivered trigger
+    const all = await expectConservation(campaign, ids);
+    const found = await expectBatchesConsistent(all);
+    expect(found).toHaveLength(1);
+    expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
+  });
+
+  it('A closed campaign cuts a final batch of everything that waits; a batched pre-order can no longer be cancelled', async () => {
+    const campaign = await makeCampaign({ lotSize: 1_000, minTotalQuantity: 1 });
+    const ids = await place(campaign, 7);
+    const closed = await campaigns.closeCampaign(campaign, new Date());
+    expect(closed.campaign.status).toBe('CLOSED');
+    await settleCampaign(campaign.campaignId);
+    const all = await expectConservation(campaign, ids);
+    expect(all.every((p) => p.status === 'BATCHED')).toBe(true);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.reason).toBe('final');
+    expect(await preorders.cancelPreorder(all[0]!, [], campaign, new Date(), [])).toBe(false);
+  });
+
+  it('A pre-order cancelled while a cut is planned is skipped, not batched', async () => {
+    const campaign = await makeCampaign({ lotSize: 5 });
+    const ids = await place(campaign, 5, () => 1);
+    const [first] = await statusesOf(ids);
+    const lease = await batches.beginCut(campaign.campaignId, newId('bat'));
+    const waiting = await batches.listWaiting(campaign);
+    await batches.createBatchDraft({
+      batchId: lease.batchId, campaignId: campaign.campaignId, factoryId: 'factory-1', status: 'CUTTING', reason: 'lot',
+      planned: waiting.map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, createdAt: p.createdAt, gateShard: p.gateTakes[0]!.shard })),
+      preorderIds: [], lines: [], units: 0, createdAt: new Date().toISOString(), produced: 0, qcPassed: 0, qcFailed: 0, shipped: 0,
+    });
+    expect(await preorders.cancelPreorder(first!, [], campaign, new Date(), [])).toBe(true);
+    await settleCampaign(campaign.campaignId); // finishes the planned cut
+    const all = await expectConservation(campaign, ids);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.preorderIds).toHaveLength(4);
+    expect(batch!.preorderIds).not.toContain(first!.preorderId);
+  });
+});
+
+describe('Failed campaigns', () => {
+  it('A failed campaign of 10,000 pre-orders refunds every one exactly once, even when the refunder crashes half way', async () => {
+    const campaign = await makeCampaign({ lotSize: 1_000_000, minTotalQuantity: 1_000_000 });
+    const ids = await place(campaign, 10_000, () => 1);
+    expect(ids).toHaveLength(10_000);
+    const closed = await campaigns.closeCampaign(campaign, new Date());
+    expect(closed.campaign.status).toBe('FAILED');
+
+    let transactions = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof TransactWriteCommand && ++transactions > 5_000) return Promise.reject(new Error('refunder crashed'));
+      return real(command as never);
+    }) as typeof ddb.send);
+    await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('refunder crashed');
+    spy.mockRestore();
+    const mid = await campaigns.readDemand(campaign, true);
+    expect(mid.totals.cancelled).toBeGreaterThan(0);
+    expect(mid.totals.waiting).toBeGreaterThan(0);
+
+    await settleCampaign(campaign.campaignId); // redelivered: resumes
+    const demand = await campaigns.readDemand(campaign, true);
+    expect(demand.totals).toMatchObject({ ordered: 10_000, cancelled: 10_000, waiting: 0, batched: 0 });
+    const sample = await statusesOf(ids.filter((_, i) => i % 250 === 0));
+    for (const p of sample) {
+      expect(p.status).toBe('REFUNDED');
+      expect(p.refundedAmount).toBe(p.amount);
+      expect(p.timeline.filter((t) => t.status === 'REFUNDED')).toHaveLength(1);
+      expect(p.timeline.at(-1)?.note).toMatch(/below its minimum/);
+    }
+    const refundEvents = emulator.events.filter((e) => e.detailType === 'preorder.refunded' && (e.detail as { campaignId: string }).campaignId === campaign.campaignId);
+    expect(new Set(refundEvents.map((e) => (e.detail as { eventId: string }).eventId)).size).toBe(10_000);
+  }, 300_000);
+});
