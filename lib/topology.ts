@@ -40,6 +40,8 @@ export interface FunctionAccess {
 
 export interface FunctionSpec {
   readonly name: FunctionName;
+  /** Operator settings, passed as environment variables on both targets. */
+  readonly settings?: Readonly<Record<string, string>>;
   /** Module path from the project root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
@@ -157,6 +159,8 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 900,
     access: { table: 'readwrite', publish: true },
+    // How long a factory has to accept a released batch.
+    settings: { BATCH_ACCEPT_WINDOW_HOURS: '24' },
   },
   {
     name: 'signals-api',
@@ -309,7 +313,7 @@ export interface EnvironmentValues {
  * the local runtime, and no variable it was not given.
  */
 export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValues): Record<string, string> => {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...spec.settings };
   const { access } = spec;
   if (access.table) env[envNames.table] = values.table;
   for (const queue of access.sendTo ?? []) env[envNames.queueUrl(queue)] = values.queueUrl(queue);

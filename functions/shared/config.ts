@@ -39,3 +39,10 @@ export const tokenSecretSource = (): { secret: string } | { arn: string } => {
   if (secret) return { secret };
   return { arn: required(envNames.tokenSecretArn) };
 };
+
+/** Hours a factory has to accept a released batch (operator setting). */
+export const acceptWindowHours = (): number => {
+  const parsed = z.coerce.number().positive().max(24 * 30).safeParse(required('BATCH_ACCEPT_WINDOW_HOURS'));
+  if (!parsed.success) throw new Error('Configuration: BATCH_ACCEPT_WINDOW_HOURS must be a number of hours (0-720]');
+  return parsed.data;
+};

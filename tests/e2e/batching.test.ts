@@ -70,6 +70,15 @@ describe('Demand becomes production, over HTTP on the local runtime', () => {
     expect(statuses[4]).toBe('ACCEPTED'); // the newest waits for the next lot
   });
 
+  it('The clock’s minute tick cuts a batch for pre-orders that waited maxWaitHours, though the lot is not full', async () => {
+    const { body } = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ lotSize: 100, maxWaitHours: 0.0005 }));
+    const ids = await placeSome(body.campaignId, [1, 2]);
+    await new Promise((r) => setTimeout(r, 2_000));
+    await runtime.emulator.fireSchedule('campaign-sweep'); // what rate(1 minute) does on its own
+    const batched = await until(() => Promise.all(ids.map(read)), (ps) => ps.every((p) => p.status === 'BATCHED'));
+    expect(batched.map((p) => p.status)).toEqual(['BATCHED', 'BATCHED']);
+  });
+
   it('A campaign that closes below its minimum fails, and every pre-order is refunded in full with the reason on its timeline', async () => {
     const { body } = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ minTotalQuantity: 10 }));
     const ids = await placeSome(body.campaignId, [2, 3]);

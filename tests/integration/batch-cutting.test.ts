@@ -7,7 +7,7 @@ import { envNames } from '../../lib/topology.ts';
 // The cutter's use cases in-process against DynamoDB Local; EventBridge is the local emulator.
 await useLocalTable();
 const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
-Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName });
+Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName, BATCH_ACCEPT_WINDOW_HOURS: '36' });
 afterAll(() => emulator.stop());
 
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
@@ -114,7 +114,8 @@ describe('Batch cutting against DynamoDB Local', () => {
     const oldestWaiting = all.filter((p) => p.status === 'ACCEPTED').map((p) => p.createdAt).sort()[0]!;
     expect(batched.every((p) => p.createdAt <= oldestWaiting)).toBe(true);
     const [batch] = await expectBatchesConsistent(all);
-    expect(batch!.acceptBy! > batch!.releasedAt!).toBe(true);
+    // acceptBy comes from the configured acceptance window (36 h here).
+    expect(Date.parse(batch!.acceptBy!) - Date.parse(batch!.releasedAt!)).toBe(36 * 3600_000);
     // Settling again (a redelivered trigger) cuts nothing: 2 units wait, below the lot.
     await settleCampaign(campaign.campaignId);
     expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(10);
@@ -185,6 +186,21 @@ describe('Batch cutting against DynamoDB Local', () => {
     const [batch] = await expectBatchesConsistent(all);
     expect(batch!.preorderIds).toHaveLength(4);
     expect(batch!.preorderIds).not.toContain(first!.preorderId);
+  });
+});
+
+describe('Waiting too long', () => {
+  it('A pre-order that has waited maxWaitHours is cut into a batch even though the lot is not full', async () => {
+    const campaign = await makeCampaign({ lotSize: 100, maxWaitHours: 0.0005 }); // 1.8 s
+    const ids = await place(campaign, 2, () => 1);
+    await settleCampaign(campaign.campaignId);
+    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(0); // nobody has waited long enough yet
+    await new Promise((r) => setTimeout(r, 2_000));
+    await settleCampaign(campaign.campaignId);
+    const all = await expectConservation(campaign, ids);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.reason).toBe('max-wait');
+    expect(batch!.units).toBe(2);
   });
 });
 

@@ -17,6 +17,7 @@ import type { Campaign } from '#domain/campaign.ts';
 import type { Preorder } from '#domain/preorder.ts';
 import { newId } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
+import { acceptWindowHours } from '#shared/config.ts';
 
 /** A batch's manifest lives on its item (400 KB at most): past this many pre-orders a cut makes another batch. */
 export const maxPreordersPerBatch = 2_000;
@@ -122,7 +123,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
   const batch = await getBatch(batchId);
   if (batch?.status === 'CUTTING') {
     const now = new Date();
-    const deadline = acceptBy(now);
+    const deadline = acceptBy(now, acceptWindowHours());
     const entry = {
       at: now.toISOString(),
       status: 'BATCHED' as const,
