@@ -29,6 +29,7 @@ export const problemTitles: Record<number, string> = {
   415: 'Unsupported media type',
   429: 'Too many requests',
   500: 'Internal error',
+  503: 'Service unavailable',
 };
 
 export const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-12-01T12:00:00Z' });

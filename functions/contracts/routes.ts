@@ -134,7 +134,7 @@ export const postSignals = createRoute({
   summary: 'Demand signals in bulk (1-500 a call), counted per campaign, variant and minute',
   security: bearer,
   request: { headers: IdempotencyHeader, body: body(PostSignalsBody) },
-  responses: { 202: json(SignalsAccepted, 'Accepted'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+  responses: { 202: json(SignalsAccepted, 'Accepted'), ...problemResponses(400, 401, 403, 409, 413, 415, 429, 503) },
 });
 
 export const factoryForecasts = createRoute({

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { Timestamp } from './common.ts';
-import { CampaignId } from './campaigns.ts';
+import { Id, Timestamp } from './common.ts';
+
+// Not imported from campaigns.ts, which imports this module for SignalSummary.
+const CampaignId = Id('cmp', 'campaignId');
 
 export const signalTypes = ['view', 'like', 'cart', 'want', 'share'] as const;
 export const SignalType = z.enum(signalTypes);

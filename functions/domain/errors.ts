@@ -3,7 +3,7 @@
  * exactly one place (functions/handlers/http/problems.ts).
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden' | 'overloaded';
+  abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden' | 'overloaded' | 'unavailable';
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -101,5 +101,18 @@ export class OverloadedError extends DomainError {
   readonly kind = 'overloaded';
   constructor(readonly retryAfterSeconds = 1) {
     super('Too many requests on this campaign right now; retry after the number of seconds in Retry-After');
+  }
+}
+
+/** A dependency we need is out of reach: nothing was accepted, the client should retry shortly. */
+export class ServiceUnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: { cause: unknown },
+  ) {
+    super(message);
+    if (options) this.cause = options.cause;
   }
 }

@@ -328,10 +328,12 @@ describe('c2m-compute: functions', () => {
     }
   });
 
-  it('each function gets exactly the configuration variables its access names', () => {
+  it('each function gets exactly the configuration variables its access names, and its operator settings', () => {
     for (const f of functions) {
       const env = environmentOf(f.name);
+      for (const [name, value] of Object.entries(f.settings ?? {})) expect(env[name], `${f.name} ${name}`).toBe(value);
       const expected = new Set<string>([
+        ...Object.keys(f.settings ?? {}),
         ...(f.access.table ? [envNames.table] : []),
         ...(f.access.sendTo ?? []).map(envNames.queueUrl),
         ...(f.access.publish ? [envNames.bus] : []),

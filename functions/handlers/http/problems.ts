@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { problemTitles } from '#contracts/common.ts';
-import { DomainError, InvalidInputError, OverloadedError, type FieldIssue } from '#domain/errors.ts';
+import { DomainError, InvalidInputError, OverloadedError, ServiceUnavailableError, type FieldIssue } from '#domain/errors.ts';
 import { log } from '#shared/observability.ts';
 
 /**
@@ -15,8 +15,9 @@ const slug = (name: string) =>
     .replace(/([a-z])([A-Z])/g, '$1-$2')
     .toLowerCase();
 
-const statusOf: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429> = {
+const statusOf: Record<DomainError['kind'], 400 | 401 | 403 | 404 | 409 | 429 | 503> = {
   invalid: 400,
+  unavailable: 503,
   overloaded: 429,
   unauthenticated: 401,
   forbidden: 403,
@@ -67,7 +68,9 @@ export const errorToProblem = (err: unknown, c: Context): Response => {
     return problem(c, statusOf[err.kind], err.message, {
       type: `urn:c2m:problem:${slug(err.name)}`,
       ...(err instanceof InvalidInputError && { errors: err.errors }),
-      ...(err instanceof OverloadedError && { headers: { 'Retry-After': String(err.retryAfterSeconds) } }),
+      ...((err instanceof OverloadedError || err instanceof ServiceUnavailableError) && {
+        headers: { 'Retry-After': String(err.retryAfterSeconds) },
+      }),
     });
   }
   if (err instanceof HTTPException) {
