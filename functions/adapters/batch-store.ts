@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { WaitingPreorder } from '#domain/batching.ts';
@@ -17,7 +17,7 @@ import type { DomainEvent } from './event-bus.ts';
  *             GSI1PK=FACTORY#<factoryId>#BATCHES  GSI1SK=<releasedAt>#<id>   (a factory's batches, newest first)
  *   waiting   GSI3PK=WAIT#<campaignId>#<gate shard>  GSI3SK=<createdAt>#<preorderId>
  *             on ACCEPTED pre-orders only (sparse), spread over the same shards as the gates
- *   lease     campaign.cutting = <batchId> while a batch is being cut
+ *   lease     campaign.cutting = <batchId> while a batch is being cut; campaign.cuts = cuts finished
  *
  * A cut is resumable at every step: the lease names the batch, the batch item
  * names the pre-orders planned for it, and each pre-order moves ACCEPTED → BATCHED
@@ -94,61 +94,61 @@ export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>
 const isConditionFailure = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 /**
- * Takes the campaign's cut lease for a new batch, or returns the batch already
- * being cut (by a cutter that crashed, or one running right now: finishing a cut
- * twice is safe).
+ * Takes the campaign's cut lease and writes the planned batch in one
+ * transaction, so whoever sees the lease also finds the batch to finish.
+ *
+ * The plan was made from reads taken after the campaign showed `cuts` finished
+ * cuts and no lease; the lease is granted only if that is still so. A cut that
+ * started or ended in between would have planned some of the same pre-orders,
+ * so this plan is stale and the caller plans again (optimistic concurrency, no
+ * timeouts): a batch never starts with pre-orders another batch has taken.
  */
-export const beginCut = async (campaignId: string, batchId: string): Promise<{ batchId: string; resumed: boolean }> => {
+export const startCut = async (draft: Batch, seenCuts: number): Promise<boolean> => {
   try {
     await ddb.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: campaignKey(campaignId),
-        UpdateExpression: 'SET cutting = :b',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(cutting)',
-        ExpressionAttributeValues: { ':b': batchId },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: campaignKey(draft.campaignId),
+              UpdateExpression: 'SET cutting = :b',
+              ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(cutting) AND ${seenCuts === 0 ? 'attribute_not_exists(cuts)' : 'cuts = :n'}`,
+              ExpressionAttributeValues: { ':b': draft.batchId, ...(seenCuts !== 0 && { ':n': seenCuts }) },
+            },
+          },
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...batchKey(draft.batchId), type: 'batch', ...draft },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+        ],
       }),
     );
-    return { batchId, resumed: false };
+    return true;
   } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: campaignKey(campaignId), ConsistentRead: true }));
-    const current = out.Item?.cutting;
-    if (typeof current !== 'string') return beginCut(campaignId, batchId);
-    return { batchId: current, resumed: true };
+    const why = cancellation(err);
+    if (why && why.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
+    throw err;
   }
 };
 
+/** Frees the lease of a finished cut and counts it; only the lease's own batch can end it. */
 export const endCut = async (campaignId: string, batchId: string): Promise<void> => {
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: tableName(),
         Key: campaignKey(campaignId),
-        UpdateExpression: 'REMOVE cutting',
+        UpdateExpression: 'REMOVE cutting ADD cuts :one',
         ConditionExpression: 'cutting = :b',
-        ExpressionAttributeValues: { ':b': batchId },
+        ExpressionAttributeValues: { ':b': batchId, ':one': 1 },
       }),
     );
   } catch (err) {
     if (!isConditionFailure(err)) throw err; // someone else ended it already
-  }
-};
-
-/** The batch as planned; if a batch with this id exists (a resumed cut) it is returned unchanged. */
-export const createBatchDraft = async (batch: Batch): Promise<Batch> => {
-  try {
-    await ddb.send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...batchKey(batch.batchId), type: 'batch', ...batch },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-    return batch;
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    return (await getBatch(batch.batchId)) ?? batch;
   }
 };
 
@@ -205,7 +205,12 @@ export const assignToBatch = async (
     } catch (err) {
       const why = cancellation(err);
       if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return why.items[0]?.batchId === batchId ? 'already' : 'skipped';
+      if (why.codes[0] === 'ConditionalCheckFailed') {
+        // Not every DynamoDB returns the old item on a cancelled transaction
+        // (DynamoDB Local does not): read it when it is missing.
+        const current = why.items[0] ?? (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
+        return current?.status === 'BATCHED' && current.batchId === batchId ? 'already' : 'skipped';
+      }
       if (attempt >= 8) throw err;
       await backoff(attempt);
     }

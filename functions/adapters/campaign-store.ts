@@ -55,9 +55,9 @@ export const toItem = (c: Campaign, requestHash: string): Item => ({
   ...clockIndex(c),
 });
 
-export const fromItem = (item: Item): Campaign & { requestHash: string; cutting?: string } => {
+export const fromItem = (item: Item): Campaign & { requestHash: string; cutting?: string; cuts?: number } => {
   const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-  return rest as unknown as Campaign & { requestHash: string; cutting?: string };
+  return rest as unknown as Campaign & { requestHash: string; cutting?: string; cuts?: number };
 };
 
 /** The gate counter slot of a variant: `v<position in the campaign's variants>`. */

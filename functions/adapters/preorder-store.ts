@@ -1,4 +1,4 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
@@ -158,6 +158,21 @@ export const placePreorder = async (
 export const getPreorder = async (preorderId: string, consistent = false) => {
   const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(preorderId), ConsistentRead: consistent }));
   return out.Item ? fromItem(out.Item) : undefined;
+};
+
+/** Many pre-orders by id, strongly consistent (100 keys a request, unprocessed keys retried). */
+export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> => {
+  const found: Preorder[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    let keys: Record<string, unknown>[] = ids.slice(i, i + 100).map(preorderKey);
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
+      found.push(...(out.Responses?.[tableName()] ?? []).map(fromItem));
+      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
+      if (keys.length > 0) await backoff(attempt);
+    }
+  }
+  return found;
 };
 
 export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: string | undefined) =>

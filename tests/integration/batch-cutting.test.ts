@@ -129,7 +129,9 @@ describe('Batch cutting against DynamoDB Local', () => {
     const found = await expectBatchesConsistent(all);
     const waiting = (await campaigns.readDemand(campaign, true)).totals.waiting;
     expect(waiting).toBeLessThan(25); // whatever waits is below a lot
-    expect(found.every((b) => b!.units >= 25)).toBe(true);
+    // Every lot batch is a full lot: no cutter planned pre-orders another batch had taken.
+    expect(found.filter((b) => b!.units < 25)).toEqual([]);
+    expect((await campaigns.getCampaign(campaign.campaignId, true))?.cuts).toBe(found.length);
   });
 
   it('A cutter that crashes half way through assigning is finished by the next one, each pre-order landing once', async () => {
@@ -173,13 +175,15 @@ describe('Batch cutting against DynamoDB Local', () => {
     const campaign = await makeCampaign({ lotSize: 5 });
     const ids = await place(campaign, 5, () => 1);
     const [first] = await statusesOf(ids);
-    const lease = await batches.beginCut(campaign.campaignId, newId('bat'));
     const waiting = await batches.listWaiting(campaign);
-    await batches.createBatchDraft({
-      batchId: lease.batchId, campaignId: campaign.campaignId, factoryId: 'factory-1', status: 'CUTTING', reason: 'lot',
-      planned: waiting.map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, createdAt: p.createdAt, gateShard: p.gateTakes[0]!.shard })),
+    const draft = (planned: typeof waiting) => ({
+      batchId: newId('bat'), campaignId: campaign.campaignId, factoryId: 'factory-1', status: 'CUTTING' as const, reason: 'lot',
+      planned: planned.map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, createdAt: p.createdAt, gateShard: p.gateTakes[0]!.shard })),
       preorderIds: [], lines: [], units: 0, createdAt: new Date().toISOString(), produced: 0, qcPassed: 0, qcFailed: 0, shipped: 0,
     });
+    expect(await batches.startCut(draft(waiting), 0)).toBe(true);
+    // A second cutter whose reads predate the first cut's lease cannot start a cut of its own.
+    expect(await batches.startCut(draft(waiting), 0)).toBe(false);
     expect(await preorders.cancelPreorder(first!, [], campaign, new Date(), [])).toBe(true);
     await settleCampaign(campaign.campaignId); // finishes the planned cut
     const all = await expectConservation(campaign, ids);

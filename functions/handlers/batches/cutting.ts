@@ -1,15 +1,14 @@
 import { getCampaign, readDemand } from '#adapters/campaign-store.ts';
 import {
   assignToBatch,
-  beginCut,
-  createBatchDraft,
   endCut,
   getBatch,
   listWaiting,
   releaseBatch,
+  startCut,
   type PlannedPreorder,
 } from '#adapters/batch-store.ts';
-import { cancelPreorder } from '#adapters/preorder-store.ts';
+import { cancelPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { acceptBy, batchLines, cutReason, oldestFirst, selectForBatch } from '#domain/batching.ts';
@@ -71,46 +70,70 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
       await finishCut(campaign, campaign.cutting);
       continue;
     }
+    const plan = await planCut(campaign);
+    if (!plan) return;
+    const { reason, picked } = plan;
+    const batchId = newId('bat');
+    const started = await startCut(
+      {
+        batchId,
+        campaignId,
+        factoryId: campaign.factoryId,
+        status: 'CUTTING',
+        reason,
+        planned: picked.map((p) => ({
+          preorderId: p.preorderId,
+          sku: p.sku,
+          quantity: p.quantity,
+          createdAt: p.createdAt,
+          gateShard: p.gateTakes[0]?.shard ?? 0,
+        })),
+        preorderIds: [],
+        lines: [],
+        units: 0,
+        createdAt: new Date().toISOString(),
+        produced: 0,
+        qcPassed: 0,
+        qcFailed: 0,
+        shipped: 0,
+      },
+      campaign.cuts ?? 0,
+    );
+    if (!started) continue; // another cut began or ended since our reads: look again
+    await finishCut(campaign, batchId);
+  }
+};
+
+/**
+ * What is due now, if anything: the reason and the pre-orders, oldest first.
+ * The waiting index is eventually consistent, so its candidates are confirmed
+ * with a strongly consistent read, and the gates say how many must be waiting.
+ */
+const planCut = async (campaign: Campaign) => {
+  for (let attempt = 0; ; attempt++) {
     const demand = await readDemand(campaign, true);
-    if (demand.totals.waiting <= 0) return;
-    const waiting = (await listWaiting(campaign)).sort(oldestFirst);
+    if (demand.totals.waiting <= 0) return undefined;
+    const listed = await listWaiting(campaign);
+    const confirmed = (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED').sort(oldestFirst);
     const reason = cutReason({
       status: campaign.status,
       lotSize: campaign.lotSize,
       ...(campaign.maxWaitHours !== undefined && { maxWaitHours: campaign.maxWaitHours }),
       waitingUnits: demand.totals.waiting,
-      ...(waiting[0] && { oldestWaitingAt: waiting[0].createdAt }),
+      ...(confirmed[0] && { oldestWaitingAt: confirmed[0].createdAt }),
       now: new Date(),
     });
-    if (!reason) return;
-    const picked = selectForBatch(waiting, campaign.lotSize, reason).slice(0, maxPreordersPerBatch);
-    if (picked.length === 0) throw new WaitingIndexBehindError(campaignId);
-    const lease = await beginCut(campaignId, newId('bat'));
-    if (lease.resumed) continue; // another cut is in progress: finish it on the next round
-    const now = new Date().toISOString();
-    await createBatchDraft({
-      batchId: lease.batchId,
-      campaignId,
-      factoryId: campaign.factoryId,
-      status: 'CUTTING',
-      reason,
-      planned: picked.map((p) => ({
-        preorderId: p.preorderId,
-        sku: p.sku,
-        quantity: p.quantity,
-        createdAt: p.createdAt,
-        gateShard: p.gateTakes[0]?.shard ?? 0,
-      })),
-      preorderIds: [],
-      lines: [],
-      units: 0,
-      createdAt: now,
-      produced: 0,
-      qcPassed: 0,
-      qcFailed: 0,
-      shipped: 0,
-    });
-    await finishCut(campaign, lease.batchId);
+    if (!reason) return undefined;
+    // The index has not caught up with the gates when it shows fewer units than
+    // the cut needs: a final batch takes all, a lot needs a full lot.
+    const listedUnits = confirmed.reduce((n, p) => n + p.quantity, 0);
+    const behind =
+      listedUnits < demand.totals.waiting && (reason === 'final' || (reason === 'lot' && listedUnits < campaign.lotSize));
+    if (!behind && confirmed.length > 0) {
+      return { reason, picked: selectForBatch(confirmed, campaign.lotSize, reason).slice(0, maxPreordersPerBatch) };
+    }
+    if (attempt >= 5) throw new WaitingIndexBehindError(campaign.campaignId);
+    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
   }
 };
 
