@@ -16,9 +16,17 @@ export type FunctionName =
   | 'batch-cutter'
   | 'signals-api'
   | 'signal-aggregator'
-  | 'factory-api';
+  | 'factory-api'
+  | 'webhook-dispatcher'
+  | 'webhook-deliverer';
 
-export type QueueName = 'preorder-intake' | 'campaign-clock' | 'batch-cuts' | 'demand-signals';
+export type QueueName =
+  | 'preorder-intake'
+  | 'campaign-clock'
+  | 'batch-cuts'
+  | 'demand-signals'
+  | 'webhook-events'
+  | 'webhook-deliveries';
 
 /** What a function may touch. Builders turn this into IAM grants and environment. */
 export interface FunctionAccess {
@@ -42,6 +50,12 @@ export interface FunctionSpec {
   readonly name: FunctionName;
   /** Operator settings, passed as environment variables on both targets. */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Values some settings take in the local runtime instead (same names: the drift
+   * test compares names). Only where the local target differs by nature, such as
+   * webhook receivers on localhost.
+   */
+  readonly localSettings?: Readonly<Record<string, string>>;
   /** Module path from the project root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
@@ -139,10 +153,13 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'campaign-clock',
     entry: 'functions/handlers/campaigns/clock.ts',
-    description: 'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history',
+    description:
+      'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history; escalates batches not accepted in time',
     memoryMb: 512,
     timeoutSeconds: 60,
     access: { table: 'readwrite', publish: true, schedules: true, sendTo: ['batch-cuts'] },
+    // After batch.overdue, how long a factory still has before the batch goes the way of a rejection.
+    settings: { BATCH_OVERDUE_GRACE_HOURS: '12' },
   },
   {
     name: 'preorder-intake',
@@ -181,15 +198,39 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'factory-api',
     entry: 'functions/handlers/factory/api.ts',
-    description: 'Factory API: demand forecasts for its campaigns',
+    description: 'Factory API: batches, manifests, acceptance, progress, shipments, webhooks and forecasts',
     memoryMb: 512,
     timeoutSeconds: 15,
-    access: { table: 'read' },
+    access: { table: 'readwrite', publish: true, sendTo: ['batch-cuts', 'webhook-deliveries'] },
+    // Webhook URLs must be https to a public host; locally, receivers on this machine are allowed too.
+    settings: { WEBHOOK_ALLOW_LOOPBACK: 'false' },
+    localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
+  },
+  {
+    name: 'webhook-dispatcher',
+    entry: 'functions/handlers/webhooks/dispatcher.ts',
+    description: 'Turns factory events into one signed delivery per subscribed webhook, numbered per factory',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    access: { table: 'readwrite', sendTo: ['webhook-deliveries'] },
+  },
+  {
+    name: 'webhook-deliverer',
+    entry: 'functions/handlers/webhooks/deliverer.ts',
+    description: 'POSTs webhook deliveries, retrying with exponential backoff until the dead-letter queue',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    // sendTo its own queue: the URL for ChangeMessageVisibility (backoff) and for replays.
+    access: { table: 'readwrite', sendTo: ['webhook-deliveries'] },
+    // Retry n waits min(max, base × 2^(n-1)) seconds; the queue's maxReceiveCount is the number of tries.
+    settings: { WEBHOOK_RETRY_BASE_SECONDS: '30', WEBHOOK_RETRY_MAX_SECONDS: '3600', WEBHOOK_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_LOOPBACK: 'false' },
+    localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
   },
 ];
 
 const anchor = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'campaigns-api', auth: true });
 const buyer = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'preorders-api', auth: true });
+const factory = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'factory-api', auth: true });
 
 export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/health', fn: 'service-api', auth: false },
@@ -204,7 +245,19 @@ export const routes: readonly RouteSpec[] = [
   buyer('GET', '/v1/preorders/{preorderId}'),
   buyer('POST', '/v1/preorders/{preorderId}/cancel'),
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
-  { method: 'GET', path: '/v1/factory/forecasts', fn: 'factory-api', auth: true },
+  factory('GET', '/v1/factory/forecasts'),
+  factory('GET', '/v1/factory/batches'),
+  factory('GET', '/v1/factory/batches/{batchId}'),
+  factory('GET', '/v1/factory/batches/{batchId}/manifest'),
+  factory('POST', '/v1/factory/batches/{batchId}/accept'),
+  factory('POST', '/v1/factory/batches/{batchId}/reject'),
+  factory('POST', '/v1/factory/batches/{batchId}/progress'),
+  factory('POST', '/v1/factory/batches/{batchId}/shipments'),
+  factory('POST', '/v1/factory/shipments/{shipmentId}/delivered'),
+  factory('POST', '/v1/factory/webhooks'),
+  factory('GET', '/v1/factory/webhooks'),
+  factory('GET', '/v1/factory/webhooks/{webhookId}/deliveries'),
+  factory('POST', '/v1/factory/webhooks/{webhookId}/deliveries/{deliveryId}/retry'),
 ];
 
 export const queues: readonly QueueSpec[] = [
@@ -241,6 +294,25 @@ export const queues: readonly QueueSpec[] = [
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
   },
+  {
+    name: 'webhook-events',
+    consumer: 'webhook-dispatcher',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+  },
+  {
+    name: 'webhook-deliveries',
+    consumer: 'webhook-deliverer',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    // The deliverer sets each failed message's visibility to its backoff delay.
+    visibilityTimeoutSeconds: 360,
+    // Tries before the dead-letter queue: 32-64 minutes of backoff from first try to last with the
+    // default settings (docs/webhooks.md has the schedule).
+    maxReceiveCount: 8,
+  },
 ];
 
 export const rules: readonly RuleSpec[] = [
@@ -255,6 +327,15 @@ export const rules: readonly RuleSpec[] = [
     description: 'A closed campaign gets its final batch; a failed one has its pre-orders refunded',
     pattern: { source: ['c2m'], 'detail-type': ['campaign.closed', 'campaign.failed'] },
     targetQueue: 'batch-cuts',
+  },
+  {
+    name: 'factory-events-to-webhooks',
+    description: "Events about a factory's batches and shipments go to its webhooks",
+    pattern: {
+      source: ['c2m'],
+      'detail-type': ['batch.released', 'batch.accepted', 'batch.rejected', 'batch.overdue', 'batch.progressed', 'shipment.created', 'shipment.delivered'],
+    },
+    targetQueue: 'webhook-events',
   },
 ];
 

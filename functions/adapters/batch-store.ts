@@ -8,6 +8,7 @@ import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
 import { fromItem as preorderFromItem, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
+import type { FactoryBatchStatus, ProductionState } from '#domain/production.ts';
 
 /**
  * The batch entity, the waiting index and the per-campaign cut lease.
@@ -24,26 +25,27 @@ import type { DomainEvent } from './event-bus.ts';
  * in its own transaction with its gate's `batched` counter, so the counters match
  * the pre-orders' statuses at every moment and no pre-order can be in two batches.
  */
-export type BatchStatus = 'CUTTING' | 'VOID' | 'RELEASED' | 'ACCEPTED' | 'REJECTED' | 'IN_PRODUCTION' | 'PARTIALLY_SHIPPED' | 'COMPLETED';
+export type BatchStatus = 'CUTTING' | 'VOID' | FactoryBatchStatus;
 
-export interface Batch {
+export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
+  readonly acceptBy?: string;
   readonly batchId: string;
   readonly campaignId: string;
   readonly factoryId: string;
   readonly status: BatchStatus;
   readonly reason: string;
-  /** Pre-orders chosen when the cut began; some may have been cancelled before they were assigned. */
+  /** Pre-orders chosen when the cut began (while CUTTING; dropped at release). */
   readonly planned: readonly PlannedPreorder[];
+  /** The pre-orders in the batch, oldest first (kept in the batch's members item). */
   readonly preorderIds: readonly string[];
-  readonly lines: readonly { sku: string; quantity: number }[];
-  readonly units: number;
   readonly createdAt: string;
   readonly releasedAt?: string;
-  readonly acceptBy?: string;
-  readonly produced: number;
-  readonly qcPassed: number;
-  readonly qcFailed: number;
-  readonly shipped: number;
+  /** Optimistic concurrency: every change after release is conditional on it. */
+  readonly version?: number;
+  /** After a rejection: where its pre-orders go, and when that was done. */
+  readonly next?: 'backup-factory' | 'refund';
+  readonly nextFactoryId?: string;
+  readonly unwoundAt?: string;
 }
 
 /** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
@@ -52,15 +54,79 @@ export interface PlannedPreorder extends WaitingPreorder {
 }
 
 export const batchKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
+const membersKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'MEMBERS' });
 
-const fromItem = (item: Record<string, unknown>): Batch => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, ...rest } = item;
-  return rest as unknown as Batch;
+/** Released batches past `acceptBy` or their grace period are found here by the clock (sparse). */
+export const batchClockPartition = 'BATCHCLOCK';
+
+const fromItem = (item: Record<string, unknown>, members?: Record<string, unknown>): Batch => {
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
+  const batch = rest as unknown as Batch;
+  return {
+    ...batch,
+    planned: batch.planned ?? [],
+    preorderIds: (members?.preorderIds as string[] | undefined) ?? batch.preorderIds ?? [],
+    lines: (batch.lines ?? []).map((l) => ({ ...l, shipped: l.shipped ?? 0 })),
+  };
 };
 
+/** The batch with its members, strongly consistent by default (one Query of the batch's two items). */
 export const getBatch = async (batchId: string, consistent = true): Promise<Batch | undefined> => {
-  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: batchKey(batchId), ConsistentRead: consistent }));
-  return out.Item ? fromItem(out.Item) : undefined;
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': batchKey(batchId).PK },
+      ConsistentRead: consistent,
+    }),
+  );
+  const header = out.Items?.find((i) => i.SK === 'BATCH');
+  return header ? fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')) : undefined;
+};
+
+/**
+ * A factory's released batches, newest first, optionally of one status. The
+ * status is a filter over the factory's index partition, so a page is filled
+ * by reading on until `limit` match or the partition ends.
+ */
+export const listBatchesForFactory = async (
+  factoryId: string,
+  opts: { limit: number; status?: FactoryBatchStatus; startKey?: Record<string, unknown> },
+): Promise<{ items: Batch[]; lastKey?: Record<string, unknown> }> => {
+  const items: Batch[] = [];
+  let start = opts.startKey;
+  for (let reads = 0; reads < 20; reads++) {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ...(opts.status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
+        ExpressionAttributeValues: { ':pk': `FACTORY#${factoryId}#BATCHES`, ...(opts.status && { ':status': opts.status }) },
+        ScanIndexForward: false,
+        Limit: opts.limit - items.length,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(out.Items ?? []).map((i) => fromItem(i)));
+    start = out.LastEvaluatedKey;
+    if (!start || items.length >= opts.limit) break;
+  }
+  return { items, ...(start && { lastKey: start }) };
+};
+
+/** Batches whose acceptance deadline or grace period has passed, for the clock. */
+export const listBatchesDue = async (now: Date, limit = 100): Promise<string[]> => {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK <= :now',
+      ExpressionAttributeValues: { ':pk': batchClockPartition, ':now': `${now.toISOString()}#~` },
+      Limit: limit,
+    }),
+  );
+  return (out.Items ?? []).map((i) => String(i.batchId));
 };
 
 /**
@@ -246,12 +312,14 @@ export const releaseBatch = async (
         }
       : {
           UpdateExpression:
-            'SET #status = :released, preorderIds = :ids, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, GSI1PK = :g1, GSI1SK = :g1s',
+            'SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due REMOVE planned',
           ExpressionAttributeNames: { '#status': 'status', '#lines': 'lines' },
           ExpressionAttributeValues: {
             ':released': 'RELEASED',
             ':cutting': 'CUTTING',
-            ':ids': release.preorderIds,
+            ':one': 1,
+            ':clock': batchClockPartition,
+            ':due': `${release.acceptBy}#${batchId}`,
             ':lines': release.lines,
             ':units': release.units,
             ':at': release.releasedAt,
@@ -265,7 +333,12 @@ export const releaseBatch = async (
       new TransactWriteCommand({
         TransactItems: [
           { Update: { TableName: tableName(), Key: batchKey(batchId), ConditionExpression: '#status = :cutting', ...update } },
-          ...(release.status === 'RELEASED' ? [outboxPut(release.event)] : ([] as ReturnType<typeof outboxPut>[])),
+          ...(release.status === 'RELEASED'
+            ? [
+                { Put: { TableName: tableName(), Item: { ...membersKey(batchId), type: 'batch-members', preorderIds: release.preorderIds } } },
+                outboxPut(release.event),
+              ]
+            : []),
         ],
       }),
     );
@@ -276,3 +349,202 @@ export const releaseBatch = async (
   }
 };
 
+
+/** The factory-facing state of a released batch. */
+export const productionOf = (b: Batch): ProductionState => {
+  if (b.status === 'CUTTING' || b.status === 'VOID' || !b.acceptBy) throw new Error(`batch ${b.batchId} is not released`);
+  return { ...b, status: b.status, acceptBy: b.acceptBy };
+};
+
+const mutable = [
+  'status',
+  'lines',
+  'produced',
+  'qcPassed',
+  'qcFailed',
+  'shipped',
+  'progressBy',
+  'overdueAt',
+  'escalateAt',
+  'acceptedAt',
+  'committedShipDate',
+  'rejectedAt',
+  'rejectedReason',
+  'completedAt',
+  'next',
+  'nextFactoryId',
+] as const;
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/**
+ * Writes a released batch's next state, its events (outbox) and any other
+ * items in one transaction, on condition that nobody changed the batch since
+ * it was read (`version`). False when somebody did: read again and decide again.
+ * The clock index follows the state: a RELEASED batch is due at its deadline or
+ * grace end, a REJECTED one until it is unwound; any other status leaves it.
+ */
+export const saveBatch = async (
+  before: Batch,
+  next: ProductionState & Partial<Pick<Batch, 'next' | 'nextFactoryId'>>,
+  opts: { events?: readonly DomainEvent[]; also?: readonly TransactItem[]; now: Date },
+): Promise<boolean> => {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':v': before.version ?? 0, ':one': 1 };
+  const sets: string[] = ['version = version + :one', 'updatedAt = :now'];
+  const removes: string[] = [];
+  values[':now'] = opts.now.toISOString();
+  for (const key of mutable) {
+    const value = (next as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) {
+      names[`#${key}`] = key;
+      sets.push(`#${key} = :${key}`);
+      values[`:${key}`] = value;
+    } else if ((before as unknown as Record<string, unknown>)[key] !== undefined) {
+      names[`#${key}`] = key;
+      removes.push(`#${key}`);
+    }
+  }
+  // A rejected batch stays due until its pre-orders are unwound (markUnwound), so
+  // the clock re-sends the unwind if the message after the commit was lost.
+  const due = next.status === 'RELEASED' ? (next.escalateAt ?? next.acceptBy) : next.status === 'REJECTED' ? next.rejectedAt : undefined;
+  if (due) {
+    sets.push('GSI2PK = :clock', 'GSI2SK = :due');
+    values[':clock'] = batchClockPartition;
+    values[':due'] = `${due}#${before.batchId}`;
+  } else {
+    removes.push('GSI2PK', 'GSI2SK');
+  }
+  try {
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: batchKey(before.batchId),
+              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+              ConditionExpression: 'version = :v',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            },
+          },
+          ...(opts.also ?? []),
+          ...(opts.events ?? []).map(outboxPut),
+        ],
+      }),
+    );
+    return true;
+  } catch (err) {
+    const why = cancellation(err);
+    if (why?.codes[0] === 'ConditionalCheckFailed' || why?.codes.includes('TransactionConflict')) return false;
+    throw err;
+  }
+};
+
+/** Marks a rejected batch's pre-orders as dealt with (the unwind is finished). */
+export const markUnwound = async (batchId: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: batchKey(batchId),
+      UpdateExpression: 'SET unwoundAt = if_not_exists(unwoundAt, :now) REMOVE GSI2PK, GSI2SK',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }),
+  );
+};
+
+export type UnwindOutcome = 'done' | 'already';
+
+/**
+ * One pre-order of a rejected batch, BATCHED in it → waiting again (for the
+ * backup factory) or REFUNDED in full, with its gate counters in the same
+ * transaction, so conservation holds at every moment. Conditional on the
+ * pre-order still being in this batch: repeating it (a redelivered unwind, two
+ * unwinders) changes nothing.
+ */
+export const unwindPreorder = async (
+  p: Preorder,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity'>,
+  batchId: string,
+  to: 'waiting' | 'refund',
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+  now: Date,
+): Promise<UnwindOutcome> => {
+  const capped = campaign.maxTotalQuantity !== undefined;
+  const slot = variantSlot(campaign, p.sku);
+  const first = p.gateTakes[0] ?? { shard: 0, units: p.quantity };
+  const preorderUpdate =
+    to === 'waiting'
+      ? {
+          UpdateExpression:
+            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk REMOVE batchId',
+          ExpressionAttributeValues: {
+            ':accepted': 'ACCEPTED',
+            ':wpk': waitingPartition(p.campaignId, first.shard),
+            ':wsk': `${p.createdAt}#${p.preorderId}`,
+          },
+        }
+      : {
+          UpdateExpression: 'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries)',
+          ExpressionAttributeValues: { ':refunded': 'REFUNDED', ':amount': p.amount },
+        };
+  const gateUpdates = p.gateTakes.map((take, i) => {
+    const adds = [
+      ...(i === 0 ? ['batched.#slot :minus'] : []),
+      ...(i === 0 && to === 'refund' ? ['cancelled.#slot :q'] : []),
+      ...(capped && to === 'refund' ? ['remaining :units'] : []),
+    ];
+    return adds.length === 0
+      ? undefined
+      : {
+          Update: {
+            TableName: tableName(),
+            Key: gateKey(p.campaignId, take.shard),
+            UpdateExpression: `ADD ${adds.join(', ')}`,
+            ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
+            ExpressionAttributeValues: {
+              ...(i === 0 && { ':minus': -p.quantity }),
+              ...(i === 0 && to === 'refund' && { ':q': p.quantity }),
+              ...(capped && to === 'refund' && { ':units': take.units }),
+            },
+          },
+        };
+  });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName(),
+                Key: preorderKey(p.preorderId),
+                ConditionExpression: '#status = :batched AND batchId = :b',
+                ...preorderUpdate,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ...preorderUpdate.ExpressionAttributeValues,
+                  ':batched': 'BATCHED',
+                  ':b': batchId,
+                  ':now': now.toISOString(),
+                  ':entries': [entry],
+                },
+              },
+            },
+            ...gateUpdates.filter((u) => u !== undefined),
+            ...events.map(outboxPut),
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return 'already';
+      if (attempt >= 8) throw err;
+      await backoff(attempt);
+    }
+  }
+};

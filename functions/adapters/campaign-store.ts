@@ -323,3 +323,24 @@ export const closeCampaign = async (
   const current = await getCampaign(c.campaignId, true);
   return { campaign: current ?? c, transitioned: false, demand, events: [] };
 };
+
+/**
+ * The campaign's production moves to its backup factory (after the first
+ * factory rejected a batch): later cuts go there, and so do its forecasts.
+ * Only from `from`, so repeating it, or a late second rejection, changes nothing.
+ */
+export const switchFactory = async (campaignId: string, from: string, to: string, now: Date): Promise<void> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: campaignKey(campaignId),
+        UpdateExpression: 'SET factoryId = :to, GSI3PK = :g3, updatedAt = :now, previousFactoryIds = list_append(if_not_exists(previousFactoryIds, :none), :from)',
+        ConditionExpression: 'factoryId = :fromId',
+        ExpressionAttributeValues: { ':to': to, ':g3': `FACTORY#${to}`, ':now': now.toISOString(), ':none': [], ':from': [from], ':fromId': from },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+  }
+};

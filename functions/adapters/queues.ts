@@ -14,3 +14,9 @@ export const requestCut = async (campaignId: string): Promise<void> => {
   const message: CutMessage = { kind: 'check', campaignId };
   await client.send(new SendMessageCommand({ QueueUrl: queueUrl('batch-cuts'), MessageBody: JSON.stringify(message) }));
 };
+
+/** Asks the batch cutter to move a rejected batch's pre-orders on (backup factory or refund); repeating it is harmless. */
+export const requestUnwind = async (batchId: string): Promise<void> => {
+  const message: CutMessage = { kind: 'unwind', batchId };
+  await client.send(new SendMessageCommand({ QueueUrl: queueUrl('batch-cuts'), MessageBody: JSON.stringify(message) }));
+};

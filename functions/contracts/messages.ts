@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookEventTypes } from './webhooks.ts';
 
 /**
  * Queue messages and event details, imported by producer and consumer alike.
@@ -40,6 +41,8 @@ export type SignalsMessage = z.infer<typeof SignalsMessage>;
 /** A request to look at a campaign's waiting pre-orders and cut what is due. */
 export const CutMessage = z.union([
   z.object({ kind: z.literal('check'), campaignId: z.string().min(1) }),
+  /** A rejected or expired batch: move its pre-orders to the backup factory's waiting line, or refund them. */
+  z.object({ kind: z.literal('unwind'), batchId: z.string().min(1) }),
   z.object({
     'detail-type': z.enum(['campaign.closed', 'campaign.failed']),
     source: z.literal('c2m'),
@@ -56,6 +59,12 @@ export const eventTypes = [
   'preorder.cancelled',
   'preorder.refunded',
   'batch.released',
+  'batch.accepted',
+  'batch.rejected',
+  'batch.overdue',
+  'batch.progressed',
+  'shipment.created',
+  'shipment.delivered',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -76,5 +85,33 @@ export const EventDetail = z.object({
   factoryId: z.string().optional(),
   lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
   reason: z.string().optional(),
+  acceptBy: z.string().optional(),
+  committedShipDate: z.string().optional(),
+  /** Where a rejected or expired batch's pre-orders go: the backup factory, or refunds. */
+  next: z.enum(['backup-factory', 'refund']).optional(),
+  nextFactoryId: z.string().optional(),
+  produced: z.number().int().optional(),
+  qcPassed: z.number().int().optional(),
+  qcFailed: z.number().int().optional(),
+  shipped: z.number().int().optional(),
+  shipmentId: z.string().optional(),
+  carrier: z.string().optional(),
+  trackingNumber: z.string().optional(),
+  items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
 });
 export type EventDetail = z.infer<typeof EventDetail>;
+
+/**
+ * What the `factory-events-to-webhooks` rule puts on the webhook-events queue:
+ * the EventBridge envelope of a factory event.
+ */
+export const FactoryEventEnvelope = z.object({
+  'detail-type': z.enum(webhookEventTypes),
+  source: z.literal('c2m'),
+  detail: EventDetail,
+});
+export type FactoryEventEnvelope = z.infer<typeof FactoryEventEnvelope>;
+
+/** What the webhook-deliveries queue carries: the delivery to attempt (its stored payload is what is sent). */
+export const DeliveryMessage = z.object({ deliveryId: z.string().regex(/^dlv_[0-9a-z]{24}$/) });
+export type DeliveryMessage = z.infer<typeof DeliveryMessage>;

@@ -3,6 +3,29 @@ import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
 import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
 import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView } from './preorders.ts';
 import { FactoryForecasts, PostSignalsBody, SignalsAccepted } from './signals.ts';
+import {
+  AcceptBatchBody,
+  BatchList,
+  BatchListQuery,
+  BatchParams,
+  BatchView,
+  CreateShipmentBody,
+  Manifest,
+  ProgressBody,
+  RejectBatchBody,
+  ShipmentParams,
+  ShipmentView,
+} from './factory.ts';
+import {
+  CreateWebhookBody,
+  DeliveryList,
+  DeliveryListQuery,
+  DeliveryParams,
+  DeliveryView,
+  WebhookCreated,
+  WebhookList,
+  WebhookParams,
+} from './webhooks.ts';
 
 /**
  * Every v1 route, defined once: handlers implement these, and the served OpenAPI
@@ -146,6 +169,126 @@ export const factoryForecasts = createRoute({
   responses: { 200: json(FactoryForecasts, 'Forecasts'), ...problemResponses(401, 403, 429) },
 });
 
+export const listBatches = createRoute({
+  method: 'get',
+  path: '/v1/factory/batches',
+  tags: ['factory'],
+  summary: "The calling factory's batches, newest first, optionally of one status",
+  security: bearer,
+  request: { query: BatchListQuery },
+  responses: { 200: json(BatchList, 'Batches'), ...problemResponses(400, 401, 403, 429) },
+});
+
+export const getBatch = createRoute({
+  method: 'get',
+  path: '/v1/factory/batches/{batchId}',
+  tags: ['factory'],
+  summary: 'One of the factory\'s batches with its lines and production counts',
+  security: bearer,
+  request: { params: BatchParams },
+  responses: { 200: json(BatchView, 'Batch'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const batchManifest = createRoute({
+  method: 'get',
+  path: '/v1/factory/batches/{batchId}/manifest',
+  tags: ['factory'],
+  summary: "The batch's pre-orders with quantity and shipping address, for drop-shipping (oldest first)",
+  security: bearer,
+  request: { params: BatchParams, query: ListQuery },
+  responses: { 200: json(Manifest, 'Manifest'), ...problemResponses(400, 401, 403, 404, 409, 429) },
+});
+
+export const acceptBatch = createRoute({
+  method: 'post',
+  path: '/v1/factory/batches/{batchId}/accept',
+  tags: ['factory'],
+  summary: 'Accept a released batch, committing to a ship date',
+  security: bearer,
+  request: { params: BatchParams, body: body(AcceptBatchBody) },
+  responses: { 200: json(BatchView, 'Accepted'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const rejectBatch = createRoute({
+  method: 'post',
+  path: '/v1/factory/batches/{batchId}/reject',
+  tags: ['factory'],
+  summary: "Decline a batch: its pre-orders go to the campaign's backup factory, or are refunded",
+  security: bearer,
+  request: { params: BatchParams, body: body(RejectBatchBody) },
+  responses: { 200: json(BatchView, 'Rejected'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const reportProgress = createRoute({
+  method: 'post',
+  path: '/v1/factory/batches/{batchId}/progress',
+  tags: ['factory'],
+  summary: 'Cumulative produced and QC counts, for one sku or the batch in total; never backwards, never past the batch',
+  security: bearer,
+  request: { params: BatchParams, body: body(ProgressBody) },
+  responses: { 200: json(BatchView, 'Batch'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const createShipment = createRoute({
+  method: 'post',
+  path: '/v1/factory/batches/{batchId}/shipments',
+  tags: ['factory'],
+  summary: 'Ship a lot (partial shipments are normal); never more than QC passed',
+  security: bearer,
+  request: { params: BatchParams, headers: IdempotencyHeader, body: body(CreateShipmentBody) },
+  responses: { 201: json(ShipmentView, 'Shipped'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const confirmDelivery = createRoute({
+  method: 'post',
+  path: '/v1/factory/shipments/{shipmentId}/delivered',
+  tags: ['factory'],
+  summary: 'The carrier confirmed delivery of a shipment (repeating it changes nothing)',
+  security: bearer,
+  request: { params: ShipmentParams },
+  responses: { 200: json(ShipmentView, 'Delivered'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const createWebhook = createRoute({
+  method: 'post',
+  path: '/v1/factory/webhooks',
+  tags: ['factory'],
+  summary: 'Subscribe a URL to events about the factory\'s batches and shipments; the secret is shown once',
+  security: bearer,
+  request: { headers: IdempotencyHeader, body: body(CreateWebhookBody) },
+  responses: { 201: json(WebhookCreated, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 415, 429) },
+});
+
+export const listWebhooks = createRoute({
+  method: 'get',
+  path: '/v1/factory/webhooks',
+  tags: ['factory'],
+  summary: "The factory's webhooks, newest first",
+  security: bearer,
+  request: { query: ListQuery },
+  responses: { 200: json(WebhookList, 'Webhooks'), ...problemResponses(400, 401, 403, 429) },
+});
+
+export const listDeliveries = createRoute({
+  method: 'get',
+  path: '/v1/factory/webhooks/{webhookId}/deliveries',
+  tags: ['factory'],
+  summary: 'Each delivery of the webhook with its attempts, newest first',
+  security: bearer,
+  request: { params: WebhookParams, query: DeliveryListQuery },
+  responses: { 200: json(DeliveryList, 'Deliveries'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const retryDelivery = createRoute({
+  method: 'post',
+  path: '/v1/factory/webhooks/{webhookId}/deliveries/{deliveryId}/retry',
+  tags: ['factory'],
+  summary: 'Send one delivery again, whatever its status (same event id and sequence)',
+  security: bearer,
+  request: { params: DeliveryParams },
+  responses: { 202: json(DeliveryView, 'Queued'), ...problemResponses(400, 401, 403, 404, 429, 503) },
+});
+
 export const allRoutes = [
   health,
   openapiDocument,
@@ -160,4 +303,16 @@ export const allRoutes = [
   cancelPreorder,
   postSignals,
   factoryForecasts,
+  listBatches,
+  getBatch,
+  batchManifest,
+  acceptBatch,
+  rejectBatch,
+  reportProgress,
+  createShipment,
+  confirmDelivery,
+  createWebhook,
+  listWebhooks,
+  listDeliveries,
+  retryDelivery,
 ] as const;

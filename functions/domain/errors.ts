@@ -116,3 +116,15 @@ export class ServiceUnavailableError extends DomainError {
     if (options) this.cause = options.cause;
   }
 }
+
+export class BatchNotFoundError extends NotFoundError {
+  constructor(batchId: string) {
+    super(`Batch ${batchId} does not exist`);
+  }
+}
+
+export class ShipmentNotFoundError extends NotFoundError {
+  constructor(shipmentId: string) {
+    super(`Shipment ${shipmentId} does not exist`);
+  }
+}

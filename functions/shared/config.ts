@@ -46,3 +46,20 @@ export const acceptWindowHours = (): number => {
   if (!parsed.success) throw new Error('Configuration: BATCH_ACCEPT_WINDOW_HOURS must be a number of hours (0-720]');
   return parsed.data;
 };
+
+/** A numeric operator setting (see `settings` in lib/topology.ts), validated, failing loudly. */
+export const numberSetting = (name: string, min: number, max: number): number => {
+  const parsed = z.coerce.number().min(min).max(max).safeParse(required(name));
+  if (!parsed.success) throw new Error(`Configuration: ${name} must be a number in [${min}, ${max}]`);
+  return parsed.data;
+};
+
+/** A true/false operator setting. */
+export const flagSetting = (name: string): boolean => {
+  const value = required(name);
+  if (value !== 'true' && value !== 'false') throw new Error(`Configuration: ${name} must be true or false`);
+  return value === 'true';
+};
+
+/** Hours between batch.overdue and treating the batch as rejected (operator setting). */
+export const overdueGraceHours = (): number => numberSetting('BATCH_OVERDUE_GRACE_HOURS', 0, 24 * 30);

@@ -34,6 +34,8 @@ export interface LocalRuntimeOptions {
   readonly accessLog?: boolean;
   /** Wraps each function invocation; tests use it to inject crashes. */
   readonly wrapInvoke?: (fn: FunctionName, event: unknown, invoke: () => Promise<unknown>) => Promise<unknown>;
+  /** Setting values per function, over the topology's (tests use short retry delays and windows). */
+  readonly settings?: Partial<Record<FunctionName, Record<string, string>>>;
   /** Stage throttling override (tests of 429). */
   readonly throttle?: { rateLimit: number; burstLimit: number };
 }
@@ -158,6 +160,11 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
         clockQueueArn: aws.queueArn('campaign-clock'),
         tokenSecret: { name: envNames.tokenSecret, value: tokenSecret },
       });
+      // The local target's own setting values, then a test's: same names, other values.
+      for (const [name, value] of Object.entries({ ...spec.localSettings, ...opts.settings?.[spec.name] })) {
+        if (!(name in (spec.settings ?? {}))) throw new Error(`${spec.name} has no setting ${name}`);
+        environments[spec.name][name] = value;
+      }
     }
     // Import every function now: a broken module fails the start, not the first request.
     await Promise.all(functions.map((f) => load(f.name)));

@@ -28,7 +28,7 @@ const parallel = 16;
  * starts, the ones in flight finish, and then the failure is thrown: the caller
  * never returns while its writes are still landing.
  */
-const inParallel = async <T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> => {
+export const inParallel = async <T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> => {
   const results = new Array<R>(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;

@@ -8,6 +8,8 @@ import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
+import { listBatchesDue } from '#adapters/batch-store.ts';
+import { escalateBatch } from '../batches/unwinding.ts';
 
 /** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
 const maxEarlyWaitMs = 30_000;
@@ -38,6 +40,11 @@ const everyMinute = async (now: Date) => {
   }
 };
 
+/** Batches past their acceptance deadline or grace period, and rejected ones not yet unwound. */
+export const escalateBatches = async (now: Date) => {
+  for (const batchId of await listBatchesDue(now)) await escalateBatch(batchId, now);
+};
+
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   const message = ClockMessage.parse(JSON.parse(record.body));
   if ('detail-type' in message) {
@@ -49,6 +56,7 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
     for (const campaign of await listCampaignsDue(new Date())) await advanceCampaign(campaign, new Date());
     await relayOutbox(new Date());
     await everyMinute(new Date());
+    await escalateBatches(new Date());
     return;
   }
   const campaign = await getCampaign(message.campaignId, true);

@@ -2,13 +2,62 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { listCampaignsForFactory, readDemand } from '#adapters/campaign-store.ts';
 import { variantOutlook } from '../campaigns/forecasting.ts';
+import {
+  acceptOwnBatch,
+  confirmOwnDelivery,
+  listOwnBatches,
+  manifestPage,
+  ownBatch,
+  rejectOwnBatch,
+  reportOwnProgress,
+  shipFromOwnBatch,
+} from './use-cases.ts';
+import { batchView, shipmentView } from './views.ts';
+import { webhookRoutes } from './webhook-routes.ts';
 
 /**
- * Factory API. Forecasts let a factory book material and capacity before the
+ * Factory API: its batches (list, read, manifest, accept, reject, progress,
+ * shipments, deliveries), its webhooks, and forecasts. Forecasts let a factory book material and capacity before the
  * batches come: its open and scheduled campaigns, each variant's net ordered
  * units and expected final quantity. A factory only ever sees its own campaigns.
  */
-export const app = createApi().openapi({ ...routes.factoryForecasts, middleware: [allow('factory')] }, async (c) => {
+const factory = [allow('factory')];
+
+const batches = createApi()
+  .openapi({ ...routes.listBatches, middleware: factory }, async (c) => {
+    const page = await listOwnBatches(caller(c), c.req.valid('query'));
+    return c.json({ items: page.items.map(batchView), ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
+  })
+  .openapi({ ...routes.getBatch, middleware: factory }, async (c) =>
+    c.json(batchView(await ownBatch(caller(c), c.req.valid('param').batchId)), 200),
+  )
+  .openapi({ ...routes.batchManifest, middleware: factory }, async (c) => {
+    const page = await manifestPage(caller(c), c.req.valid('param').batchId, c.req.valid('query'));
+    return c.json({ batchId: page.batchId, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
+  })
+  .openapi({ ...routes.acceptBatch, middleware: factory }, async (c) =>
+    c.json(batchView(await acceptOwnBatch(caller(c), c.req.valid('param').batchId, c.req.valid('json').committedShipDate)), 200),
+  )
+  .openapi({ ...routes.rejectBatch, middleware: factory }, async (c) =>
+    c.json(batchView(await rejectOwnBatch(caller(c), c.req.valid('param').batchId, c.req.valid('json').reason)), 200),
+  )
+  .openapi({ ...routes.reportProgress, middleware: factory }, async (c) =>
+    c.json(batchView(await reportOwnProgress(caller(c), c.req.valid('param').batchId, c.req.valid('json'))), 200),
+  )
+  .openapi({ ...routes.createShipment, middleware: factory }, async (c) => {
+    const { shipment } = await shipFromOwnBatch(
+      caller(c),
+      c.req.valid('param').batchId,
+      c.req.valid('json'),
+      c.req.valid('header')['idempotency-key'],
+    );
+    return c.json(shipmentView(shipment), 201);
+  })
+  .openapi({ ...routes.confirmDelivery, middleware: factory }, async (c) =>
+    c.json(shipmentView(await confirmOwnDelivery(caller(c), c.req.valid('param').shipmentId)), 200),
+  );
+
+export const app = webhookRoutes(batches).openapi({ ...routes.factoryForecasts, middleware: factory }, async (c) => {
   const factory = caller(c);
   const now = new Date();
   const active = (await listCampaignsForFactory(factory.id)).filter((x) => x.status === 'OPEN' || x.status === 'SCHEDULED');

@@ -8,8 +8,10 @@ import { flushMetrics, logger, withLogKeys } from '#shared/observability.ts';
  * (ReportBatchItemFailures), so SQS redelivers just those.
  */
 export const sqsConsumer = (recordHandler: (record: SQSRecord) => Promise<void>) => {
-  const processor = new BatchProcessor(EventType.SQS);
   return async (event: SQSEvent, context: Context) => {
+    // One processor per invocation: it keeps the batch's records on itself, and the
+    // local runtime runs several batches of one queue at once in one process.
+    const processor = new BatchProcessor(EventType.SQS);
     logger.addContext(context);
     try {
       return await withLogKeys({ function: context.functionName, awsRequestId: context.awsRequestId }, () =>

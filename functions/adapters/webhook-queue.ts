@@ -1,0 +1,29 @@
+import { ChangeMessageVisibilityCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { queueUrl } from '#shared/config.ts';
+import { tracer } from '#shared/observability.ts';
+import type { DeliveryMessage } from '#contracts/messages.ts';
+
+/**
+ * The webhook-deliveries queue: one message `{deliveryId}` per delivery to try.
+ * The message carries only the id; what is POSTed is the stored payload, so a
+ * retry and a replay send the same bytes.
+ */
+
+const client = tracer.captureAWSv3Client(new SQSClient({}));
+
+export const enqueueDelivery = async (deliveryId: string): Promise<void> => {
+  const message: DeliveryMessage = { deliveryId };
+  await client.send(new SendMessageCommand({ QueueUrl: queueUrl('webhook-deliveries'), MessageBody: JSON.stringify(message) }));
+};
+
+/**
+ * Sets how long a received delivery message stays invisible: the backoff
+ * before its next try (the consumer then reports it failed, and SQS brings it
+ * back when this runs out), or 0 to hand a last failed try to the dead-letter
+ * queue on the next receive.
+ */
+export const delayRedelivery = async (receiptHandle: string, seconds: number): Promise<void> => {
+  await client.send(
+    new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl('webhook-deliveries'), ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }),
+  );
+};

@@ -1,0 +1,128 @@
+import { z } from '@hono/zod-openapi';
+import { Id, ListQuery, Timestamp } from './common.ts';
+import { ShippingAddress } from './preorders.ts';
+
+/** What a factory reads and sends about its production batches and shipments. */
+
+export const BatchId = Id('bat', 'batchId');
+export const ShipmentId = Id('shp', 'shipmentId');
+const CampaignId = Id('cmp', 'campaignId');
+const PreorderId = Id('po', 'preorderId');
+
+export const BatchParams = z.object({ batchId: BatchId });
+export const ShipmentParams = z.object({ shipmentId: ShipmentId });
+
+export const batchStatuses = ['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED'] as const;
+export const BatchStatus = z.enum(batchStatuses);
+
+const count = z.number().int().min(0).max(10_000_000);
+const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'sku is 1-64 letters, digits or . _ -');
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const BatchLine = z
+  .object({
+    sku: z.string(),
+    quantity: z.number().int(),
+    /** Per-sku counts; absent while the factory reports only totals. */
+    produced: z.number().int().optional(),
+    qcPassed: z.number().int().optional(),
+    qcFailed: z.number().int().optional(),
+    shipped: z.number().int(),
+  })
+  .openapi('BatchLine');
+
+export const BatchView = z
+  .object({
+    batchId: BatchId,
+    campaignId: CampaignId,
+    factoryId: z.string(),
+    status: BatchStatus,
+    reason: z.string().openapi({ description: 'Why it was cut: lot, max-wait or final' }),
+    lines: z.array(BatchLine),
+    units: z.number().int(),
+    preorderCount: z.number().int(),
+    releasedAt: Timestamp,
+    acceptBy: Timestamp,
+    overdueAt: Timestamp.optional().openapi({ description: 'When the batch was escalated for not being accepted by acceptBy' }),
+    acceptedAt: Timestamp.optional(),
+    committedShipDate: z.string().optional(),
+    rejectedAt: Timestamp.optional(),
+    rejectedReason: z.string().optional(),
+    completedAt: Timestamp.optional(),
+    produced: z.number().int(),
+    qcPassed: z.number().int(),
+    qcFailed: z.number().int(),
+    shipped: z.number().int(),
+  })
+  .openapi('Batch');
+
+export const BatchList = z.object({ items: z.array(BatchView), nextCursor: z.string().optional() }).openapi('BatchList');
+
+export const BatchListQuery = ListQuery.extend({ status: BatchStatus.optional() });
+
+export const ManifestEntry = z
+  .object({
+    preorderId: PreorderId,
+    sku: z.string(),
+    quantity: z.number().int(),
+    status: z.string(),
+    createdAt: Timestamp,
+    shippingAddress: ShippingAddress,
+  })
+  .openapi('ManifestEntry');
+
+export const Manifest = z
+  .object({ batchId: BatchId, items: z.array(ManifestEntry), nextCursor: z.string().optional() })
+  .openapi('Manifest');
+
+/** A calendar date (YYYY-MM-DD), the day the factory commits to ship by. */
+const CalendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'committedShipDate is a date such as 2026-12-24')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
+
+export const AcceptBatchBody = z.object({ committedShipDate: CalendarDate }).strict().openapi('AcceptBatch');
+export const RejectBatchBody = z.object({ reason: text(500) }).strict().openapi('RejectBatch');
+
+export const ProgressBody = z
+  .object({
+    sku: Sku.optional().openapi({ description: 'The sku these counts are for; absent, they are the batch totals' }),
+    produced: count,
+    qcPassed: count,
+    qcFailed: count,
+  })
+  .strict()
+  .refine((b) => b.qcPassed + b.qcFailed <= b.produced, { path: ['qcPassed'], message: 'qcPassed + qcFailed cannot exceed produced' })
+  .openapi('Progress');
+export type ProgressBody = z.infer<typeof ProgressBody>;
+
+export const ShipmentItems = z
+  .array(z.object({ sku: Sku, quantity: z.number().int().min(1).max(1_000_000) }).strict())
+  .min(1)
+  .max(100)
+  .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each sku at most once');
+
+export const CreateShipmentBody = z
+  .object({
+    carrier: text(100),
+    trackingNumber: z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'trackingNumber is 4-64 letters, digits or -'),
+    items: ShipmentItems,
+  })
+  .strict()
+  .openapi('CreateShipment');
+export type CreateShipmentBody = z.infer<typeof CreateShipmentBody>;
+
+export const ShipmentView = z
+  .object({
+    shipmentId: ShipmentId,
+    batchId: BatchId,
+    campaignId: CampaignId,
+    status: z.enum(['SHIPPED', 'DELIVERED']),
+    carrier: z.string(),
+    trackingNumber: z.string(),
+    items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+    units: z.number().int(),
+    createdAt: Timestamp,
+    deliveredAt: Timestamp.optional(),
+  })
+  .openapi('Shipment');

@@ -1,0 +1,125 @@
+/**
+ * Fulfillment rules: pure, no I/O. Which buyer gets which shipped unit, what a
+ * short batch refunds, and when a buyer must hear of a delay.
+ *
+ * Allocation is a function of the batch, not of history: per sku, the batch's
+ * live pre-orders stand in line oldest first, and the first `shipped` units of
+ * that sku go down the line, filling each pre-order before the next. A shipment
+ * gets the units between the sku's shipped count before it and after it. Every
+ * shipment's allocation is computed in the same conditional write that counts
+ * it on the batch, so allocations never overlap and never exceed a pre-order.
+ * A pre-order leaves the line (a cancel after a delay notice) only while it has
+ * no unit yet; everyone younger has none either, so nobody's units move.
+ */
+
+export interface LinePreorder {
+  readonly preorderId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly createdAt: string;
+}
+
+export interface Allocation {
+  readonly preorderId: string;
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+const byAge = (a: LinePreorder, b: LinePreorder) => a.createdAt.localeCompare(b.createdAt) || a.preorderId.localeCompare(b.preorderId);
+
+/** Units of `sku` each live pre-order holds once `shipped` units of it have gone out. */
+export const filled = (line: readonly LinePreorder[], sku: string, shipped: number): Map<string, number> => {
+  const out = new Map<string, number>();
+  let left = shipped;
+  for (const p of line.filter((x) => x.sku === sku).sort(byAge)) {
+    const take = Math.min(p.quantity, Math.max(0, left));
+    out.set(p.preorderId, take);
+    left -= take;
+  }
+  return out;
+};
+
+/**
+ * The units of one shipment, per pre-order: the difference between what each
+ * holds after it and before it. `shippedBefore` is the batch's per-sku count
+ * before this shipment.
+ */
+export const allocateShipment = (
+  line: readonly LinePreorder[],
+  shippedBefore: Readonly<Record<string, number>>,
+  items: readonly { sku: string; quantity: number }[],
+): Allocation[] =>
+  items.flatMap((item) => {
+    const before = filled(line, item.sku, shippedBefore[item.sku] ?? 0);
+    const after = filled(line, item.sku, (shippedBefore[item.sku] ?? 0) + item.quantity);
+    return [...after].flatMap(([preorderId, units]) => {
+      const quantity = units - (before.get(preorderId) ?? 0);
+      return quantity > 0 ? [{ preorderId, sku: item.sku, quantity }] : [];
+    });
+  });
+
+export interface Shortfall {
+  readonly preorderId: string;
+  /** Units that will never ship. */
+  readonly units: number;
+  /** What is refunded for them, in minor units. */
+  readonly amount: number;
+  /** True when nothing of the pre-order shipped: it is refunded whole. */
+  readonly whole: boolean;
+}
+
+/** A batch closed short: every live pre-order's units beyond what shipped are refunded. */
+export const shortfalls = (line: readonly LinePreorder[], shippedBySku: Readonly<Record<string, number>>): Shortfall[] => {
+  const skus = [...new Set(line.map((p) => p.sku))];
+  const got = new Map(skus.flatMap((sku) => [...filled(line, sku, shippedBySku[sku] ?? 0)]));
+  return line.flatMap((p) => {
+    const units = p.quantity - (got.get(p.preorderId) ?? 0);
+    return units > 0 ? [{ preorderId: p.preorderId, units, amount: units * p.unitPrice, whole: units === p.quantity }] : [];
+  });
+};
+
+/** May this pre-order leave its batch's line? Only while none of its units has shipped. */
+export const holdsNoUnits = (line: readonly LinePreorder[], shippedBySku: Readonly<Record<string, number>>, preorderId: string): boolean => {
+  const p = line.find((x) => x.preorderId === preorderId);
+  if (!p) return false;
+  return (filled(line, p.sku, shippedBySku[p.sku] ?? 0).get(preorderId) ?? 0) === 0;
+};
+
+const weekMs = 7 * 24 * 3600_000;
+
+/**
+ * The ship date a buyer is now promised, when it is later than the one they
+ * have: the factory's committed date (end of that day, UTC) when it is later;
+ * and once a promise has passed unshipped, a week past it (then a week past
+ * that, and so on), so a slipping batch moves its buyers' date in steps they
+ * are told about, not every minute.
+ */
+export const delayedDate = (input: { promisedShipBy: string; committedShipDate?: string; now: Date }): string | undefined => {
+  const promised = Date.parse(input.promisedShipBy);
+  const committed = input.committedShipDate ? Date.parse(`${input.committedShipDate}T23:59:59.999Z`) : 0;
+  const late = input.now.getTime() - promised;
+  const slipped = late > 0 ? promised + Math.ceil(late / weekMs) * weekMs : 0;
+  const next = Math.max(committed, slipped);
+  return next > promised ? new Date(next).toISOString() : undefined;
+};
+
+/** Median of a histogram { value: count } (days from pre-order to delivery), or undefined when empty. */
+export const medianOf = (histogram: Readonly<Record<string, number>>): number | undefined => {
+  const entries = Object.entries(histogram)
+    .map(([k, n]) => [Number(k), n] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => a[0] - b[0]);
+  const total = entries.reduce((s, [, n]) => s + n, 0);
+  if (total === 0) return undefined;
+  const lowMid = Math.floor((total - 1) / 2);
+  const highMid = Math.floor(total / 2);
+  let seen = 0;
+  let low: number | undefined;
+  for (const [value, n] of entries) {
+    if (low === undefined && seen + n > lowMid) low = value;
+    if (seen + n > highMid) return ((low ?? value) + value) / 2;
+    seen += n;
+  }
+  return undefined;
+};

@@ -1,0 +1,164 @@
+import { getCampaign, switchFactory } from '#adapters/campaign-store.ts';
+import { getBatch, markUnwound, saveBatch, productionOf, unwindPreorder, type Batch } from '#adapters/batch-store.ts';
+import { getPreorders } from '#adapters/preorder-store.ts';
+import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { publishCommitted } from '#adapters/outbox.ts';
+import { requestUnwind } from '#adapters/queues.ts';
+import type { Campaign } from '#domain/campaign.ts';
+import type { Preorder } from '#domain/preorder.ts';
+import { expire, markOverdue, type ProductionState } from '#domain/production.ts';
+import { overdueGraceHours } from '#shared/config.ts';
+import { log } from '#shared/observability.ts';
+import { inParallel, settleCampaign } from './cutting.ts';
+
+/**
+ * Where a rejected batch's pre-orders go: to the campaign's backup factory when
+ * it has one and this batch was not already the backup's; otherwise back to
+ * their buyers as refunds.
+ */
+export const afterRejection = (campaign: Pick<Campaign, 'backupFactoryId'>, batch: Pick<Batch, 'factoryId'>) =>
+  campaign.backupFactoryId !== undefined && campaign.backupFactoryId !== batch.factoryId
+    ? ({ next: 'backup-factory', nextFactoryId: campaign.backupFactoryId } as const)
+    : ({ next: 'refund' } as const);
+
+/**
+ * Rejects a batch (the factory said no, or let it expire): REJECTED with its
+ * `batch.rejected` event in one transaction, then the unwind is asked for. If
+ * that message is lost the clock asks again (a rejected batch stays on the
+ * clock index until it is unwound).
+ */
+export const rejectBatch = async (
+  batch: Batch,
+  decided: ProductionState,
+  campaign: Campaign,
+  now: Date,
+): Promise<boolean> => {
+  const route = afterRejection(campaign, batch);
+  const event = eventOf(
+    'batch.rejected',
+    {
+      campaignId: batch.campaignId,
+      batchId: batch.batchId,
+      factoryId: batch.factoryId,
+      occurredAt: now.toISOString(),
+      ...(decided.rejectedReason !== undefined && { reason: decided.rejectedReason }),
+      ...route,
+    },
+    batch.batchId,
+  );
+  const saved = await saveBatch(batch, { ...decided, ...route }, { events: [event], now });
+  if (!saved) return false;
+  await publishCommitted([event]);
+  await requestUnwind(batch.batchId).catch((err: unknown) =>
+    log().warn('unwind not requested; the clock will ask again', { batchId: batch.batchId, error: err as Error }),
+  );
+  return true;
+};
+
+/**
+ * Moves each pre-order of a rejected batch on, once: back to waiting (and the
+ * campaign to its backup factory, whose next cut takes them, oldest first) or
+ * refunded in full with a timeline entry and `preorder.refunded`. Safe to repeat
+ * and to crash half way: each step is conditional on the pre-order still being
+ * in this batch.
+ */
+export const unwindBatch = async (batchId: string): Promise<void> => {
+  const batch = await getBatch(batchId);
+  if (!batch || batch.status !== 'REJECTED' || batch.unwoundAt) return;
+  const campaign = await getCampaign(batch.campaignId, true);
+  if (!campaign) throw new Error(`campaign ${batch.campaignId} of batch ${batchId} is missing`);
+  const now = new Date();
+  const toBackup = batch.next === 'backup-factory' && batch.nextFactoryId !== undefined;
+  if (toBackup) await switchFactory(campaign.campaignId, batch.factoryId, batch.nextFactoryId!, now);
+
+  const why = batch.rejectedReason ?? 'declined';
+  const preorders = await getPreorders(batch.preorderIds);
+  const events = await inParallel(preorders, async (p): Promise<DomainEvent[]> => {
+    if (p.status !== 'BATCHED' || p.batchId !== batchId) return [];
+    if (toBackup) {
+      const entry = {
+        at: now.toISOString(),
+        status: 'ACCEPTED' as const,
+        note: `Factory ${batch.factoryId} could not take batch ${batchId} (${why}); your pre-order is waiting for the backup factory ${batch.nextFactoryId}, in its place in line`,
+      };
+      await unwindPreorder(p, campaign, batchId, 'waiting', entry, [], now);
+      return [];
+    }
+    return refund(p, campaign, batch, why, now);
+  });
+  await publishCommitted(events.flat());
+  await markUnwound(batchId, now);
+  log().info('rejected batch unwound', { batchId, campaignId: batch.campaignId, to: toBackup ? batch.nextFactoryId : 'refunds', preorders: preorders.length });
+  if (toBackup) await settleCampaign(campaign.campaignId);
+};
+
+const refund = async (p: Preorder, campaign: Campaign, batch: Batch, why: string, now: Date): Promise<DomainEvent[]> => {
+  const event = eventOf(
+    'preorder.refunded',
+    {
+      campaignId: p.campaignId,
+      preorderId: p.preorderId,
+      batchId: batch.batchId,
+      occurredAt: now.toISOString(),
+      status: 'REFUNDED',
+      sku: p.sku,
+      quantity: p.quantity,
+      refundedAmount: p.amount,
+      reason: 'batch-rejected',
+    },
+    p.preorderId,
+  );
+  const entry = {
+    at: now.toISOString(),
+    status: 'REFUNDED' as const,
+    note: `Factory ${batch.factoryId} could not produce batch ${batch.batchId} (${why}) and there is no backup factory; ${p.amount} ${p.currency} (minor units) refunded in full`,
+  };
+  return (await unwindPreorder(p, campaign, batch.batchId, 'refund', entry, [event], now)) === 'done' ? [event] : [];
+};
+
+/**
+ * The clock's look at a batch that came due: past `acceptBy` it is escalated
+ * (`batch.overdue`, once); past the grace period it is rejected; a rejected one
+ * not yet unwound is unwound again.
+ */
+export const escalateBatch = async (batchId: string, now: Date): Promise<void> => {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const batch = await getBatch(batchId);
+    if (!batch) return;
+    if (batch.status === 'REJECTED') {
+      if (!batch.unwoundAt) await requestUnwind(batchId);
+      return;
+    }
+    if (batch.status !== 'RELEASED') return;
+    const state = productionOf(batch);
+    const expired = expire(state, now);
+    if (expired) {
+      const campaign = await getCampaign(batch.campaignId, true);
+      if (!campaign) return;
+      if (await rejectBatch(batch, expired, campaign, now)) {
+        log().warn('batch expired unaccepted', { batchId, factoryId: batch.factoryId });
+        return;
+      }
+      continue;
+    }
+    const overdue = markOverdue(state, now, overdueGraceHours());
+    if (!overdue) return;
+    const event = eventOf(
+      'batch.overdue',
+      {
+        campaignId: batch.campaignId,
+        batchId,
+        factoryId: batch.factoryId,
+        occurredAt: now.toISOString(),
+        acceptBy: state.acceptBy,
+        ...(overdue.escalateAt !== undefined && { reason: `not accepted by ${state.acceptBy}; rejected at ${overdue.escalateAt} unless accepted first` }),
+      },
+      batchId,
+    );
+    if (await saveBatch(batch, overdue, { events: [event], now })) {
+      await publishCommitted([event]);
+      log().warn('batch overdue', { batchId, factoryId: batch.factoryId, escalateAt: overdue.escalateAt });
+      return;
+    }
+  }
+};

@@ -1,0 +1,232 @@
+import { getBatch, listBatchesForFactory, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
+import { getCampaign } from '#adapters/campaign-store.ts';
+import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
+import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { publishCommitted } from '#adapters/outbox.ts';
+import { getPreorders } from '#adapters/preorder-store.ts';
+import { getShipment, markDelivered, shipmentPut, type Shipment } from '#adapters/shipment-store.ts';
+import type { CreateShipmentBody, ProgressBody } from '#contracts/factory.ts';
+import {
+  BatchNotFoundError,
+  IdempotencyKeyReusedError,
+  InvalidInputError,
+  OverloadedError,
+  ShipmentNotFoundError,
+} from '#domain/errors.ts';
+import { accept, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
+import { newId, requestHash } from '#shared/ids.ts';
+import { log } from '#shared/observability.ts';
+import type { Principal } from '#shared/tokens.ts';
+import { rejectBatch } from '../batches/unwinding.ts';
+
+/**
+ * The factory's side of a batch. Every read and change starts from the batch
+ * being the caller's: another factory's batch, or one still being cut, is 404
+ * exactly like one that does not exist (tenant isolation, no id probing).
+ */
+export const ownBatch = async (factory: Principal, batchId: string): Promise<Batch> => {
+  const batch = await getBatch(batchId);
+  if (!batch || batch.factoryId !== factory.id || batch.status === 'CUTTING' || batch.status === 'VOID') {
+    throw new BatchNotFoundError(batchId);
+  }
+  return batch;
+};
+
+const invalidCursor = () => new InvalidInputError('The cursor is not one this list gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+
+export const listOwnBatches = async (factory: Principal, q: { limit: number; cursor?: string; status?: FactoryBatchStatus }) => {
+  const start = decodeCursor(q.cursor);
+  const sortKey = start && start !== 'invalid' ? start.GSI1SK : undefined;
+  const match = typeof sortKey === 'string' ? /^[^#]+#(bat_[0-9a-z]{24})$/.exec(sortKey) : null;
+  if (start === 'invalid' || (start && !match)) throw invalidCursor();
+  const owner = `FACTORY#${factory.id}#BATCHES`;
+  const page = await listBatchesForFactory(factory.id, {
+    limit: q.limit,
+    ...(q.status && { status: q.status }),
+    ...(match && { startKey: { GSI1PK: owner, GSI1SK: sortKey, PK: `BATCH#${match[1]}`, SK: 'BATCH' } }),
+  });
+  const last = page.lastKey?.GSI1SK;
+  return { items: page.items, nextCursor: typeof last === 'string' ? encodeCursor({ GSI1SK: last }) : undefined };
+};
+
+/** A page of the batch's pre-orders, oldest first, with what drop-shipping needs. The cursor is a position in the batch. */
+export const manifestPage = async (factory: Principal, batchId: string, q: { limit: number; cursor?: string }) => {
+  const batch = await ownBatch(factory, batchId);
+  const start = decodeCursor(q.cursor);
+  const offset = start && start !== 'invalid' ? start.at : 0;
+  if (start === 'invalid' || typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > batch.preorderIds.length) {
+    throw invalidCursor();
+  }
+  const ids = batch.preorderIds.slice(offset, offset + q.limit);
+  const found = new Map((await getPreorders(ids)).map((p) => [p.preorderId, p]));
+  const items = ids.flatMap((id) => {
+    const p = found.get(id);
+    return p
+      ? [{ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, status: p.status, createdAt: p.createdAt, shippingAddress: p.shippingAddress }]
+      : [];
+  });
+  const next = offset + ids.length;
+  return { batchId, items, nextCursor: next < batch.preorderIds.length ? encodeCursor({ at: next }) : undefined };
+};
+
+type Decision = { state: ProductionState; events: DomainEvent[]; also?: Parameters<typeof saveBatch>[2]['also'] } | 'unchanged';
+
+/**
+ * Read, decide, write conditionally on the version read; on a lost race read
+ * again and decide again, so two reports at once are applied one after the
+ * other, each checked against the other's result.
+ */
+const change = async (factory: Principal, batchId: string, decide: (batch: Batch, now: Date) => Promise<Decision> | Decision) => {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const batch = await ownBatch(factory, batchId);
+    const now = new Date();
+    const decision = await decide(batch, now);
+    if (decision === 'unchanged') return batch;
+    const saved = await saveBatch(batch, decision.state, { events: decision.events, now, ...(decision.also && { also: decision.also }) });
+    if (saved) {
+      await publishCommitted(decision.events);
+      return (await getBatch(batchId)) ?? batch;
+    }
+  }
+  throw new OverloadedError();
+};
+
+const batchEvent = (type: DomainEvent['type'], b: Batch, now: Date, extra: Partial<DomainEvent['detail']>, factId = b.batchId) =>
+  eventOf(type, { campaignId: b.campaignId, batchId: b.batchId, factoryId: b.factoryId, occurredAt: now.toISOString(), ...extra }, factId);
+
+export const acceptOwnBatch = (factory: Principal, batchId: string, committedShipDate: string) =>
+  change(factory, batchId, (batch, now) => {
+    const state = productionOf(batch);
+    const next = accept(state, committedShipDate, now);
+    if (next === state) return 'unchanged';
+    return { state: next, events: [batchEvent('batch.accepted', batch, now, { committedShipDate })] };
+  });
+
+export const rejectOwnBatch = async (factory: Principal, batchId: string, reason: string): Promise<Batch> => {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const batch = await ownBatch(factory, batchId);
+    const now = new Date();
+    const state = productionOf(batch);
+    const next = reject(state, reason, now);
+    if (next === state) return batch;
+    const campaign = await getCampaign(batch.campaignId, true);
+    if (!campaign) throw new BatchNotFoundError(batchId);
+    if (await rejectBatch(batch, next, campaign, now)) {
+      log().info('batch rejected by its factory', { batchId, factoryId: factory.id, reason });
+      return (await getBatch(batchId)) ?? batch;
+    }
+  }
+  throw new OverloadedError();
+};
+
+export const reportOwnProgress = (factory: Principal, batchId: string, body: ProgressBody) =>
+  change(factory, batchId, (batch, now) => {
+    const state = productionOf(batch);
+    const next = reportProgress(state, body);
+    const same =
+      next.status === state.status &&
+      JSON.stringify(next.lines) === JSON.stringify(state.lines) &&
+      next.produced === state.produced &&
+      next.qcPassed === state.qcPassed &&
+      next.qcFailed === state.qcFailed &&
+      next.progressBy === state.progressBy;
+    if (same) return 'unchanged';
+    const counts = { produced: next.produced, qcPassed: next.qcPassed, qcFailed: next.qcFailed, shipped: next.shipped, status: next.status };
+    return {
+      state: next,
+      events: [batchEvent('batch.progressed', batch, now, { ...counts, ...(body.sku && { sku: body.sku }) }, `${batchId}:${(batch.version ?? 0) + 1}`)],
+    };
+  });
+
+/**
+ * A lot ships: the batch's counts and the shipment in one transaction. With an
+ * Idempotency-Key the shipment id comes from (factory, key), so a retry finds
+ * the first shipment and returns it instead of shipping twice.
+ */
+export const shipFromOwnBatch = async (
+  factory: Principal,
+  batchId: string,
+  body: CreateShipmentBody,
+  idempotencyKey: string | undefined,
+): Promise<{ shipment: Shipment; created: boolean }> => {
+  const shipmentId = newId('shp', idempotencyKey && `shipment|${factory.id}|${idempotencyKey}`);
+  const hash = requestHash({ batchId, body });
+  const replay = async () => {
+    const existing = idempotencyKey ? await getShipment(shipmentId) : undefined;
+    if (!existing) return undefined;
+    if (existing.requestHash !== hash || existing.factoryId !== factory.id) throw new IdempotencyKeyReusedError();
+    const { requestHash: _h, ...shipment } = existing;
+    return { shipment, created: false };
+  };
+  const first = await replay();
+  if (first) return first;
+  let shipment: Shipment | undefined;
+  try {
+    await change(factory, batchId, async (batch, now) => {
+      const next = ship(productionOf(batch), body.items, now);
+      shipment = {
+        shipmentId,
+        batchId,
+        campaignId: batch.campaignId,
+        factoryId: factory.id,
+        status: 'SHIPPED',
+        carrier: body.carrier,
+        trackingNumber: body.trackingNumber,
+        items: body.items,
+        units: body.items.reduce((n, i) => n + i.quantity, 0),
+        createdAt: now.toISOString(),
+      };
+      const events = [
+        eventOf(
+          'shipment.created',
+          {
+            campaignId: batch.campaignId,
+            batchId,
+            factoryId: factory.id,
+            shipmentId,
+            occurredAt: now.toISOString(),
+            carrier: body.carrier,
+            trackingNumber: body.trackingNumber,
+            items: body.items,
+            quantity: shipment.units,
+            shipped: next.shipped,
+            status: next.status,
+          },
+          shipmentId,
+        ),
+      ];
+      return { state: next, events, also: [shipmentPut(shipment, hash)] };
+    });
+  } catch (err) {
+    // Lost to a retry of the same request that committed first: answer as it was answered.
+    const again = await replay();
+    if (again) return again;
+    throw err;
+  }
+  return { shipment: shipment!, created: true };
+};
+
+/** The carrier confirmed delivery. Repeating it returns the shipment unchanged. */
+export const confirmOwnDelivery = async (factory: Principal, shipmentId: string): Promise<Shipment> => {
+  const found = await getShipment(shipmentId);
+  if (!found || found.factoryId !== factory.id) throw new ShipmentNotFoundError(shipmentId);
+  const { requestHash: _h, ...shipment } = found;
+  if (shipment.status === 'DELIVERED') return shipment;
+  const now = new Date();
+  const event = eventOf(
+    'shipment.delivered',
+    {
+      campaignId: shipment.campaignId,
+      batchId: shipment.batchId,
+      factoryId: factory.id,
+      shipmentId,
+      occurredAt: now.toISOString(),
+      items: [...shipment.items],
+      quantity: shipment.units,
+    },
+    shipmentId,
+  );
+  if (await markDelivered(shipmentId, now, event)) await publishCommitted([event]);
+  const { requestHash: _h2, ...after } = (await getShipment(shipmentId))!;
+  return after;
+};

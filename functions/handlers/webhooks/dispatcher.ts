@@ -1,0 +1,98 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { activeWebhooksFor, createDelivery } from '#adapters/webhook-store.ts';
+import { enqueueDelivery } from '#adapters/webhook-queue.ts';
+import { FactoryEventEnvelope } from '#contracts/messages.ts';
+import { newId } from '#shared/ids.ts';
+import { flushMetrics, log, logger, withLogKeys } from '#shared/observability.ts';
+
+/** One delivery per (webhook, event): a redelivered event finds the delivery it made the first time. */
+export const deliveryIdFor = (webhookId: string, eventId: string): string => newId('dlv', `${webhookId}|${eventId}`);
+
+export interface DispatchReport {
+  readonly webhooks: number;
+  readonly created: number;
+  readonly queued: number;
+}
+
+/**
+ * Turns one factory event into one delivery per active webhook of that factory
+ * subscribed to its type, each numbered and queued. A delivery that already
+ * exists is queued again only while PENDING (its first send may have been
+ * lost); one that is RETRYING has its message in the queue already, and the
+ * deliverer skips a DELIVERED one anyway.
+ */
+export const dispatchEvent = async (event: FactoryEventEnvelope, now = new Date()): Promise<DispatchReport> => {
+  const { detail } = event;
+  const type = event['detail-type'];
+  if (!detail.factoryId) {
+    log().info('factory event without factoryId; no webhook to deliver to', { eventId: detail.eventId, type });
+    return { webhooks: 0, created: 0, queued: 0 };
+  }
+  const webhooks = await activeWebhooksFor(detail.factoryId, type);
+  let created = 0;
+  let queued = 0;
+  // One after the other, so deliveries of one event are numbered in the order of the factory's webhooks.
+  for (const webhook of webhooks) {
+    const result = await createDelivery(
+      {
+        deliveryId: deliveryIdFor(webhook.webhookId, detail.eventId),
+        webhookId: webhook.webhookId,
+        factoryId: detail.factoryId,
+        eventId: detail.eventId,
+        eventType: type,
+        occurredAt: detail.occurredAt,
+        data: detail,
+      },
+      now,
+    );
+    if (result.created) created++;
+    if (result.created || result.delivery.status === 'PENDING') {
+      await enqueueDelivery(result.delivery.deliveryId);
+      queued++;
+    }
+  }
+  log().info('factory event dispatched', { eventId: detail.eventId, type, factoryId: detail.factoryId, webhooks: webhooks.length, created, queued });
+  return { webhooks: webhooks.length, created, queued };
+};
+
+/** A message that is not a factory event fails, and after its retries waits in the dead-letter queue (alarmed) for a look. */
+const parse = (record: SQSRecord): FactoryEventEnvelope => {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = FactoryEventEnvelope.safeParse(body);
+  if (parsed.success) return parsed.data;
+  log().error('webhook-events message is not a factory event; it will reach the dead-letter queue', {
+    messageId: record.messageId,
+    issues: parsed.error.issues.slice(0, 5),
+  });
+  throw new Error(`message ${record.messageId} is not a factory event`);
+};
+
+/**
+ * The webhook-events consumer. Records are handled in order, not in parallel:
+ * events of one factory then take their numbers in the order they arrived,
+ * and do not contend for the factory's sequence counter among themselves.
+ */
+export const handler = async (event: SQSEvent, context: Context) => {
+  logger.addContext(context);
+  try {
+    return await withLogKeys({ function: context.functionName, awsRequestId: context.awsRequestId }, () =>
+      processPartialResponse(
+        event,
+        async (record: SQSRecord) => {
+          await dispatchEvent(parse(record));
+        },
+        // One per invocation: outside Lambda (the local runtime runs batches concurrently) a shared one mixes their records.
+        new BatchProcessor(EventType.SQS),
+        { context, processInParallel: false },
+      ),
+    );
+  } finally {
+    flushMetrics();
+  }
+};

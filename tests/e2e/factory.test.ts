@@ -1,0 +1,272 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../lib/local/runtime.ts';
+import { routes as topologyRoutes } from '../../lib/topology.ts';
+import { campaignDraft, clientFor, preorderDraft, startTestRuntime, type Reply } from '../support/runtime.ts';
+
+// A factory integrating over HTTP against the local runtime: its batches from release to delivery,
+// rejection to the backup factory, and every factory route tried with another factory's token.
+
+let runtime: LocalRuntime;
+let anchor: ReturnType<typeof clientFor>;
+let buyer: ReturnType<typeof clientFor>;
+let factoryA: ReturnType<typeof clientFor>;
+let factoryB: ReturnType<typeof clientFor>;
+let intruder: ReturnType<typeof clientFor>;
+let receiver: Server;
+let receiverUrl: string;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  factoryA = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-a');
+  factoryB = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-b');
+  intruder = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-z');
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+});
+afterAll(async () => {
+  await runtime?.stop();
+  receiver?.close();
+});
+
+type Batch = {
+  batchId: string;
+  campaignId: string;
+  status: string;
+  lines: { sku: string; quantity: number; produced?: number; qcPassed?: number; shipped: number }[];
+  units: number;
+  produced: number;
+  qcPassed: number;
+  qcFailed: number;
+  shipped: number;
+  committedShipDate?: string;
+  rejectedReason?: string;
+};
+type Page<T> = { items: T[]; nextCursor?: string };
+type Problem = { status: number; detail: string; errors?: { path: string; message: string }[] };
+
+const until = async <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeoutMs = 25_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+const batchesOf = (client: ReturnType<typeof clientFor>, campaignId: string) =>
+  client.get<Page<Batch>>('/v1/factory/batches?limit=200').then((r) => r.body.items.filter((b) => b.campaignId === campaignId));
+
+/** A campaign for factory-a (backup factory-b) whose 4 pre-orders of 1 unit are cut into two batches of 2. */
+const twoBatches = async () => {
+  const created = await anchor.post<{ campaignId: string }>(
+    '/v1/campaigns',
+    campaignDraft({ factoryId: 'factory-a', backupFactoryId: 'factory-b', lotSize: 2 }),
+  );
+  expect(created.status).toBe(201);
+  const campaignId = created.body.campaignId;
+  const preorderIds: string[] = [];
+  for (const sku of ['SHIRT-M', 'SHIRT-S', 'SHIRT-M', 'SHIRT-M']) {
+    const r = await buyer.post<{ preorderId: string }>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ sku }));
+    expect(r.status).toBe(202);
+    preorderIds.push(r.body.preorderId);
+  }
+  const batches = await until(() => batchesOf(factoryA, campaignId), (b) => b.length === 2);
+  expect(batches).toHaveLength(2);
+  return { campaignId, preorderIds, batches };
+};
+
+const expectProblem = (r: Reply, status: number, match?: RegExp) => {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  if (match) expect((r.body as unknown as Problem).detail).toMatch(match);
+};
+
+describe('A factory works its batches over HTTP', () => {
+  it('lists its batches newest first with cursors and a status filter, reads one, and its manifest with addresses', async () => {
+    const { batches, preorderIds } = await twoBatches();
+    const [newer, older] = batches;
+    const first = await factoryA.get<Page<Batch>>('/v1/factory/batches?limit=1');
+    expect(first.body.items[0]!.batchId).toBe(newer!.batchId);
+    const second = await factoryA.get<Page<Batch>>(`/v1/factory/batches?limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items[0]!.batchId).toBe(older!.batchId);
+    expectProblem(await factoryA.get('/v1/factory/batches?cursor=bm90LWEtY3Vyc29y'), 400);
+    expectProblem(await factoryA.get('/v1/factory/batches?status=SHIPPING'), 400);
+
+    const one = await factoryA.get<Batch & { acceptBy: string; releasedAt: string }>(`/v1/factory/batches/${older!.batchId}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ status: 'RELEASED', units: 2, produced: 0, qcPassed: 0, qcFailed: 0, shipped: 0 });
+    expect(Date.parse(one.body.acceptBy) - Date.parse(one.body.releasedAt)).toBe(24 * 3600_000);
+
+    const manifest = await factoryA.get<{ items: { preorderId: string; quantity: number; shippingAddress: { name: string; line1: string } }[] }>(
+      `/v1/factory/batches/${older!.batchId}/manifest`,
+    );
+    expect(manifest.status).toBe(200);
+    expect(manifest.body.items.map((i) => i.preorderId)).toEqual(preorderIds.slice(0, 2)); // oldest first
+    expect(manifest.body.items[0]!.shippingAddress).toMatchObject({ name: 'Li Wei', line1: '88 Century Avenue' });
+    const paged = await factoryA.get<{ items: unknown[]; nextCursor?: string }>(`/v1/factory/batches/${older!.batchId}/manifest?limit=1`);
+    expect(paged.body.items).toHaveLength(1);
+    const rest = await factoryA.get<{ items: { preorderId: string }[]; nextCursor?: string }>(
+      `/v1/factory/batches/${older!.batchId}/manifest?limit=1&cursor=${paged.body.nextCursor}`,
+    );
+    expect(rest.body.items[0]!.preorderId).toBe(preorderIds[1]);
+    expect(rest.body.nextCursor).toBeUndefined();
+  });
+
+  it('accepts, reports progress, ships partial lots and confirms delivery; bad reports get a 409 that says why', async () => {
+    const { batches, preorderIds } = await twoBatches();
+    const batch = batches.find((b) => b.lines.length === 2)!; // the older one: SHIRT-S and SHIRT-M
+    const path = `/v1/factory/batches/${batch.batchId}`;
+
+    expectProblem(await factoryA.post(`${path}/progress`, { produced: 1, qcPassed: 1, qcFailed: 0 }), 409, /RELEASED batch cannot be reported on/);
+    const past = await factoryA.post<Problem>(`${path}/accept`, { committedShipDate: '2020-01-01' });
+    expectProblem(past, 400);
+    expect(past.body.errors?.[0]?.path).toBe('committedShipDate');
+    const accepted = await factoryA.post<Batch>(`${path}/accept`, { committedShipDate: '2099-12-24' });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ status: 'ACCEPTED', committedShipDate: '2099-12-24' });
+    expect((await factoryA.post<Batch>(`${path}/accept`, { committedShipDate: '2099-12-24' })).status).toBe(200); // a retry
+    expectProblem(await factoryA.post(`${path}/accept`, { committedShipDate: '2099-12-25' }), 409);
+
+    const progressed = await factoryA.post<Batch>(`${path}/progress`, { sku: 'SHIRT-M', produced: 1, qcPassed: 1, qcFailed: 0 });
+    expect(progressed.body).toMatchObject({ status: 'IN_PRODUCTION', produced: 1, qcPassed: 1 });
+    expectProblem(await factoryA.post(`${path}/progress`, { sku: 'SHIRT-M', produced: 0, qcPassed: 0, qcFailed: 0 }), 409, /cannot go backwards/);
+    expectProblem(await factoryA.post(`${path}/progress`, { sku: 'SHIRT-M', produced: 3, qcPassed: 2, qcFailed: 0 }), 409, /more than the 1 ordered/);
+    const unknownSku = await factoryA.post<Problem>(`${path}/progress`, { sku: 'SHIRT-XL', produced: 1, qcPassed: 0, qcFailed: 0 });
+    expectProblem(unknownSku, 400);
+    expect(unknownSku.body.errors?.[0]?.path).toBe('sku');
+    expectProblem(await factoryA.post(`${path}/progress`, { sku: 'SHIRT-M', produced: 1, qcPassed: 2, qcFailed: 0 }), 400);
+
+    const tooMany = await factoryA.post(`${path}/shipments`, { carrier: 'SF Express', trackingNumber: 'SF1001', items: [{ sku: 'SHIRT-S', quantity: 1 }] });
+    expectProblem(tooMany, 409, /Only 0 SHIRT-S have passed QC/);
+    const lot = await factoryA.post<{ shipmentId: string; status: string; units: number }>(
+      `${path}/shipments`,
+      { carrier: 'SF Express', trackingNumber: 'SF1002', items: [{ sku: 'SHIRT-M', quantity: 1 }] },
+      { 'Idempotency-Key': 'lot-1' },
+    );
+    expect(lot.status).toBe(201);
+    expect(lot.body).toMatchObject({ status: 'SHIPPED', units: 1 });
+    const again = await factoryA.post<{ shipmentId: string }>(
+      `${path}/shipments`,
+      { carrier: 'SF Express', trackingNumber: 'SF1002', items: [{ sku: 'SHIRT-M', quantity: 1 }] },
+      { 'Idempotency-Key': 'lot-1' },
+    );
+    expect(again.body.shipmentId).toBe(lot.body.shipmentId);
+    expect((await factoryA.get<Batch>(path)).body).toMatchObject({ status: 'PARTIALLY_SHIPPED', shipped: 1 });
+
+    await factoryA.post(`${path}/progress`, { sku: 'SHIRT-S', produced: 1, qcPassed: 1, qcFailed: 0 });
+    const last = await factoryA.post<{ shipmentId: string }>(`${path}/shipments`, {
+      carrier: 'SF Express',
+      trackingNumber: 'SF1003',
+      items: [{ sku: 'SHIRT-S', quantity: 1 }],
+    });
+    expect(last.status).toBe(201);
+    expect((await factoryA.get<Batch>(path)).body).toMatchObject({ status: 'COMPLETED', shipped: 2 });
+    const delivered = await factoryA.post<{ status: string; deliveredAt: string }>(`/v1/factory/shipments/${last.body.shipmentId}/delivered`);
+    expect(delivered.status).toBe(200);
+    expect(delivered.body.status).toBe('DELIVERED');
+    expect(preorderIds).toHaveLength(4);
+  });
+
+  it("a rejected batch's pre-orders go to the backup factory, and the buyer's timeline says so", async () => {
+    const { batches, campaignId } = await twoBatches();
+    const batch = batches[0]!;
+    const rejected = await factoryA.post<Batch>(`/v1/factory/batches/${batch.batchId}/reject`, { reason: 'kiln down for a month' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ status: 'REJECTED', rejectedReason: 'kiln down for a month' });
+    expectProblem(await factoryA.post(`/v1/factory/batches/${batch.batchId}/accept`, { committedShipDate: '2099-12-24' }), 409);
+    expect((await factoryA.get<Page<Batch>>('/v1/factory/batches?status=REJECTED&limit=200')).body.items.map((b) => b.batchId)).toContain(batch.batchId);
+
+    const backup = await until(() => batchesOf(factoryB, campaignId), (b) => b.length === 1);
+    expect(backup).toHaveLength(1);
+    expect(backup[0]!.units).toBe(batch.units);
+    const manifest = await factoryB.get<{ items: { preorderId: string }[] }>(`/v1/factory/batches/${backup[0]!.batchId}/manifest`);
+    const preorder = await buyer.get<{ batchId: string; timeline: { status: string; note: string }[] }>(`/v1/preorders/${manifest.body.items[0]!.preorderId}`);
+    expect(preorder.body.batchId).toBe(backup[0]!.batchId);
+    expect(preorder.body.timeline.map((t) => t.note).join(' | ')).toMatch(/kiln down for a month.*backup factory factory-b/);
+    expect((await anchor.get<{ factoryId: string }>(`/v1/campaigns/${campaignId}`)).body.factoryId).toBe('factory-b');
+  });
+});
+
+describe('Tenant isolation: every factory route, with another factory token', () => {
+  it('reads and changes nothing of factory-a: 404 on every id, and its lists show none of it', async () => {
+    const { batches } = await twoBatches();
+    const batch = batches[0]!;
+    await factoryA.post(`/v1/factory/batches/${batch.batchId}/accept`, { committedShipDate: '2099-12-24' });
+    await factoryA.post(`/v1/factory/batches/${batch.batchId}/progress`, { produced: 2, qcPassed: 1, qcFailed: 0 });
+    const shipment = await factoryA.post<{ shipmentId: string }>(`/v1/factory/batches/${batch.batchId}/shipments`, {
+      carrier: 'SF Express',
+      trackingNumber: 'SF2001',
+      items: [{ sku: batch.lines[0]!.sku, quantity: 1 }],
+    });
+    const webhook = await factoryA.post<{ webhookId: string }>('/v1/factory/webhooks', { url: receiverUrl, events: ['batch.progressed'] });
+    expect(webhook.status).toBe(201);
+    // A change after subscribing: one delivery to list.
+    expect((await factoryA.post(`/v1/factory/batches/${batch.batchId}/progress`, { produced: 2, qcPassed: 2, qcFailed: 0 })).status).toBe(200);
+    const deliveries = await until(
+      () => factoryA.get<Page<{ deliveryId: string }>>(`/v1/factory/webhooks/${webhook.body.webhookId}/deliveries`),
+      (r) => r.body.items.length > 0,
+    );
+    expect(deliveries.body.items.length).toBeGreaterThan(0);
+    const deliveryId = deliveries.body.items[0]!.deliveryId;
+    const before = (await factoryA.get<Batch>(`/v1/factory/batches/${batch.batchId}`)).body;
+
+    const ids: Record<string, string> = {
+      batchId: batch.batchId,
+      shipmentId: shipment.body.shipmentId,
+      webhookId: webhook.body.webhookId,
+      deliveryId,
+    };
+    const bodies: Record<string, unknown> = {
+      accept: { committedShipDate: '2099-12-24' },
+      reject: { reason: 'mine now' },
+      progress: { produced: 2, qcPassed: 2, qcFailed: 0 },
+      shipments: { carrier: 'X', trackingNumber: 'XX0001', items: [{ sku: batch.lines[0]!.sku, quantity: 1 }] },
+    };
+    const factoryRoutes = topologyRoutes.filter((r) => r.fn === 'factory-api');
+    expect(factoryRoutes.length).toBeGreaterThanOrEqual(13);
+    for (const route of factoryRoutes) {
+      const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!);
+      const last = route.path.split('/').at(-1)!;
+      const reply = route.method === 'GET' ? await intruder.get(path) : await intruder.post(path, bodies[last] ?? (last === 'webhooks' ? undefined : {}));
+      if (route.path.includes('{')) {
+        expectProblem(reply, 404);
+        continue;
+      }
+      if (route.method === 'POST') {
+        // Creating a webhook of its own is allowed; it must not be factory-a's.
+        expect(reply.status, route.path).toBe(400);
+        continue;
+      }
+      expect(reply.status, route.path).toBe(200);
+      const text = JSON.stringify(reply.body);
+      for (const id of Object.values(ids)) expect(text, `${route.path} leaks ${id}`).not.toContain(id);
+    }
+    expect((await factoryA.get<Batch>(`/v1/factory/batches/${batch.batchId}`)).body).toEqual(before); // nothing changed
+
+    // Other roles are refused outright.
+    expectProblem(await buyer.get('/v1/factory/batches'), 403);
+    expectProblem(await anchor.post(`/v1/factory/batches/${batch.batchId}/accept`, { committedShipDate: '2099-12-24' }), 403);
+  });
+
+  it('the OpenAPI document describes every factory route with its request and response schemas', async () => {
+    const doc = (await (await fetch(`${runtime.url}/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+    };
+    for (const route of topologyRoutes.filter((r) => r.fn === 'factory-api')) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase()];
+      expect(op, `${route.method} ${route.path}`).toBeDefined();
+      const ok = Object.entries(op!.responses).find(([code]) => code.startsWith('2'));
+      expect(ok?.[1].content?.['application/json']?.schema, `${route.path} success schema`).toBeDefined();
+      expect(op!.responses['404'] ?? op!.responses['403'], `${route.path} problems`).toBeDefined();
+      const needsBody = route.method === 'POST' && !/\/(delivered|retry)$/.test(route.path);
+      if (needsBody) expect(op!.requestBody?.content['application/json']?.schema, `${route.path} request schema`).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,295 @@
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { useLocalTable } from '../support/table.ts';
+import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
+import { envNames } from '../../lib/topology.ts';
+
+// The factory's use cases in-process against DynamoDB Local; EventBridge and SQS are the local emulator
+// (no consumers run: each test calls the consumer's use case itself, as a delivery would).
+await useLocalTable();
+const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
+Object.assign(process.env, {
+  AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
+  AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+  [envNames.bus]: emulator.busName,
+  [envNames.queueUrl('batch-cuts')]: emulator.queueUrl('batch-cuts'),
+  BATCH_ACCEPT_WINDOW_HOURS: '24',
+  BATCH_OVERDUE_GRACE_HOURS: '0',
+});
+afterAll(() => emulator.stop());
+
+const { ddb } = await import('../../functions/adapters/dynamo.ts');
+const campaigns = await import('../../functions/adapters/campaign-store.ts');
+const preorders = await import('../../functions/adapters/preorder-store.ts');
+const batches = await import('../../functions/adapters/batch-store.ts');
+const shipments = await import('../../functions/adapters/shipment-store.ts');
+const { settleCampaign } = await import('../../functions/handlers/batches/cutting.ts');
+const { unwindBatch } = await import('../../functions/handlers/batches/unwinding.ts');
+const { escalateBatches } = await import('../../functions/handlers/campaigns/clock.ts');
+const factoryApi = await import('../../functions/handlers/factory/use-cases.ts');
+const { withEnvironment } = await import('../../functions/shared/config.ts');
+const { relayOutbox } = await import('../../functions/adapters/outbox.ts');
+const { newCampaign } = await import('../../functions/domain/campaign.ts');
+const { newPreorder } = await import('../../functions/domain/preorder.ts');
+const { newId } = await import('../../functions/shared/ids.ts');
+type Campaign = import('../../functions/domain/campaign.ts').Campaign;
+
+const factory1 = { role: 'factory' as const, id: 'factory-1' };
+const factory2 = { role: 'factory' as const, id: 'factory-2' };
+const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
+
+const makeCampaign = async (terms: { lotSize: number; backupFactoryId?: string; maxTotalQuantity?: number }) => {
+  const campaign = newCampaign({
+    campaignId: newId('cmp'),
+    anchorId: 'anchor-1',
+    now: new Date(),
+    draft: {
+      title: 't',
+      factoryId: 'factory-1',
+      currency: 'CNY',
+      variants: [
+        { sku: 'S', name: 's', unitPrice: 100 },
+        { sku: 'M', name: 'm', unitPrice: 250 },
+      ],
+      closesAt: new Date(Date.now() + 3600_000).toISOString(),
+      minTotalQuantity: 0,
+      promisedShipDays: 7,
+      ...terms,
+    },
+  });
+  await campaigns.createCampaign(campaign, 'h');
+  return campaign;
+};
+
+/** `count` pre-orders, alternating M and S, one after another so they are in age order. */
+const place = async (campaign: Campaign, count: number) => {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const sku = i % 2 ? 'S' : 'M';
+    const quantity = 1 + (i % 3);
+    const r = await preorders.placePreorder(
+      (gateTakes) =>
+        newPreorder({ preorderId: newId('po'), campaign, buyerId: `b${i}`, sku, unitPrice: sku === 'S' ? 100 : 250, quantity, shippingAddress: address, gateTakes, now: new Date() }),
+      campaign,
+      quantity,
+      'h',
+    );
+    if (r.placed) ids.push(r.preorder.preorderId);
+  }
+  return ids;
+};
+
+/** A campaign whose pre-orders were just cut into one released batch. */
+const releasedBatch = async (terms: { backupFactoryId?: string; maxTotalQuantity?: number } = {}) => {
+  const campaign = await makeCampaign({ lotSize: 12, ...terms });
+  const ids = await place(campaign, 6); // 1+2+3+1+2+3 = 12 units: one full lot
+  await settleCampaign(campaign.campaignId);
+  const batchId = (await preorders.getPreorder(ids[0]!, true))!.batchId!;
+  expect(batchId).toBeDefined();
+  return { campaign, ids, batchId };
+};
+
+const conservation = async (campaign: Campaign, ids: string[]) => {
+  const all = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+  const demand = await campaigns.readDemand(campaign, true);
+  for (const v of demand.variants) {
+    const mine = all.filter((p) => p.sku === v.sku);
+    const units = (pred: (p: (typeof all)[number]) => boolean) => mine.filter(pred).reduce((n, p) => n + p.quantity, 0);
+    expect(v.batched, `${v.sku} batched`).toBe(units((p) => p.status === 'BATCHED'));
+    expect(v.waiting, `${v.sku} waiting`).toBe(units((p) => p.status === 'ACCEPTED'));
+    expect(v.cancelled, `${v.sku} refunded`).toBe(units((p) => p.status === 'REFUNDED'));
+    expect(v.ordered).toBe(v.batched + v.waiting + v.cancelled);
+  }
+  return all;
+};
+
+const eventsOf = (type: string, key: string, value: string) =>
+  emulator.events.filter((e) => e.detailType === type && (e.detail as Record<string, unknown>)[key] === value);
+
+describe('Progress and shipments against DynamoDB Local', () => {
+  it('A batch goes ACCEPTED → IN_PRODUCTION → PARTIALLY_SHIPPED → COMPLETED as counts and shipments arrive', async () => {
+    const { batchId } = await releasedBatch();
+    const accepted = await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    expect(accepted).toMatchObject({ status: 'ACCEPTED', committedShipDate: '2099-01-31' });
+    expect(accepted.lines).toEqual([
+      { sku: 'S', quantity: 6, shipped: 0 },
+      { sku: 'M', quantity: 6, shipped: 0 },
+    ]);
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'S', produced: 6, qcPassed: 5, qcFailed: 1 });
+    const producing = await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'M', produced: 4, qcPassed: 4, qcFailed: 0 });
+    expect(producing).toMatchObject({ status: 'IN_PRODUCTION', produced: 10, qcPassed: 9, qcFailed: 1 });
+
+    const first = await factoryApi.shipFromOwnBatch(factory1, batchId, { carrier: 'SF', trackingNumber: 'SF0001', items: [{ sku: 'S', quantity: 5 }, { sku: 'M', quantity: 4 }] }, undefined);
+    expect((await batches.getBatch(batchId))).toMatchObject({ status: 'PARTIALLY_SHIPPED', shipped: 9 });
+
+    // The remake of the failed S and the last two M.
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'S', produced: 7, qcPassed: 6, qcFailed: 1 });
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'M', produced: 6, qcPassed: 6, qcFailed: 0 });
+    await factoryApi.shipFromOwnBatch(factory1, batchId, { carrier: 'SF', trackingNumber: 'SF0002', items: [{ sku: 'S', quantity: 1 }, { sku: 'M', quantity: 2 }] }, undefined);
+    const done = (await batches.getBatch(batchId))!;
+    expect(done).toMatchObject({ status: 'COMPLETED', shipped: 12, produced: 13, qcPassed: 12, qcFailed: 1 });
+    expect(done.completedAt).toBeDefined();
+
+    const delivered = await factoryApi.confirmOwnDelivery(factory1, first.shipment.shipmentId);
+    expect(delivered.status).toBe('DELIVERED');
+    expect(await factoryApi.confirmOwnDelivery(factory1, first.shipment.shipmentId)).toEqual(delivered); // repeating changes nothing
+    expect(eventsOf('shipment.delivered', 'shipmentId', first.shipment.shipmentId)).toHaveLength(1);
+    expect(eventsOf('batch.accepted', 'batchId', batchId)).toHaveLength(1);
+    expect(eventsOf('batch.progressed', 'batchId', batchId)).toHaveLength(4);
+    expect(eventsOf('shipment.created', 'batchId', batchId)).toHaveLength(2);
+  });
+
+  it('Shipping more than QC passed is refused, and neither the shipment nor the counts are written', async () => {
+    const { batchId } = await releasedBatch();
+    await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'M', produced: 3, qcPassed: 2, qcFailed: 1 });
+    const before = await batches.getBatch(batchId);
+    const key = 'lot-1';
+    await expect(
+      factoryApi.shipFromOwnBatch(factory1, batchId, { carrier: 'SF', trackingNumber: 'SF0003', items: [{ sku: 'M', quantity: 3 }] }, key),
+    ).rejects.toThrow('Only 2 M have passed QC and not shipped yet; this shipment has 3');
+    expect(await batches.getBatch(batchId)).toEqual(before);
+    expect(await shipments.getShipment(newId('shp', `shipment|${factory1.id}|${key}`))).toBeUndefined();
+    expect(eventsOf('shipment.created', 'batchId', batchId)).toHaveLength(0);
+  });
+
+  it('The same shipment sent three times with one Idempotency-Key ships once', async () => {
+    const { batchId } = await releasedBatch();
+    await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'S', produced: 6, qcPassed: 6, qcFailed: 0 });
+    const body = { carrier: 'SF', trackingNumber: 'SF0004', items: [{ sku: 'S', quantity: 4 }] };
+    const results = await Promise.all([1, 2, 3].map(() => factoryApi.shipFromOwnBatch(factory1, batchId, body, 'same-lot')));
+    expect(new Set(results.map((r) => r.shipment.shipmentId)).size).toBe(1);
+    expect((await batches.getBatch(batchId))!.shipped).toBe(4);
+    await expect(factoryApi.shipFromOwnBatch(factory1, batchId, { ...body, trackingNumber: 'SF0005' }, 'same-lot')).rejects.toThrow(/Idempotency-Key/i);
+  });
+
+  it('Reports racing each other are applied one after another: the counts end at the highest report and never went backwards', async () => {
+    const { batchId } = await releasedBatch();
+    await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    const reports = [1, 2, 3, 4, 5, 6].map((n) => ({ sku: 'S', produced: n, qcPassed: n - 1, qcFailed: 0 }));
+    const outcomes = await Promise.allSettled(reports.reverse().map((r) => factoryApi.reportOwnProgress(factory1, batchId, r)));
+    // Some lower reports lose to a higher one already written: those are refused as going backwards, never applied.
+    for (const o of outcomes) if (o.status === 'rejected') expect(String(o.reason)).toMatch(/cannot go backwards/);
+    const final = (await batches.getBatch(batchId))!;
+    expect(final.lines.find((l) => l.sku === 'S')).toMatchObject({ produced: 6, qcPassed: 5 });
+  });
+
+  it('Another factory cannot see or change the batch: every call is not-found', async () => {
+    const { batchId } = await releasedBatch();
+    await expect(factoryApi.ownBatch(factory2, batchId)).rejects.toThrow(/does not exist/);
+    await expect(factoryApi.acceptOwnBatch(factory2, batchId, '2099-01-31')).rejects.toThrow(/does not exist/);
+    await expect(factoryApi.rejectOwnBatch(factory2, batchId, 'x')).rejects.toThrow(/does not exist/);
+    await expect(factoryApi.manifestPage(factory2, batchId, { limit: 10 })).rejects.toThrow(/does not exist/);
+    expect((await batches.getBatch(batchId))!.status).toBe('RELEASED');
+  });
+});
+
+describe('Rejection against DynamoDB Local', () => {
+  it("With a backup factory, a rejected batch's pre-orders wait again, keep their place, and are cut for the backup", async () => {
+    const { campaign, ids, batchId } = await releasedBatch({ backupFactoryId: 'factory-2' });
+    const rejected = await factoryApi.rejectOwnBatch(factory1, batchId, 'mould broke');
+    expect(rejected).toMatchObject({ status: 'REJECTED', rejectedReason: 'mould broke', next: 'backup-factory', nextFactoryId: 'factory-2' });
+    expect(emulator.depth('batch-cuts').visible).toBeGreaterThan(0); // the unwind was asked for
+    await unwindBatch(batchId); // what the batch-cuts consumer does with it
+
+    expect((await campaigns.getCampaign(campaign.campaignId, true))!.factoryId).toBe('factory-2');
+    const after = await conservation(campaign, ids);
+    // The campaign's lot is 12 units and exactly those 12 wait again, so the backup got them in one batch.
+    const newBatchId = after[0]!.batchId!;
+    expect(newBatchId).not.toBe(batchId);
+    expect(after.every((p) => p.status === 'BATCHED' && p.batchId === newBatchId)).toBe(true);
+    const backupBatch = (await batches.getBatch(newBatchId))!;
+    expect(backupBatch.factoryId).toBe('factory-2');
+    expect(backupBatch.preorderIds).toEqual(ids); // oldest first, as before
+    expect(after[0]!.timeline.map((t) => t.status)).toEqual(['ACCEPTED', 'BATCHED', 'ACCEPTED', 'BATCHED']);
+    expect(after[0]!.timeline[2]!.note).toMatch(/mould broke.*backup factory factory-2/);
+
+    // The backup rejects too: nobody is left, so everyone is refunded.
+    await factoryApi.rejectOwnBatch(factory2, newBatchId, 'no capacity');
+    await unwindBatch(newBatchId);
+    const refunded = await conservation(campaign, ids);
+    expect(refunded.every((p) => p.status === 'REFUNDED' && p.refundedAmount === p.amount)).toBe(true);
+  });
+
+  it('Without a backup, every pre-order is refunded once, even when the unwinder crashes half way and runs twice after', async () => {
+    const { campaign, ids, batchId } = await releasedBatch({ maxTotalQuantity: 12 });
+    await factoryApi.rejectOwnBatch(factory1, batchId, 'factory closed');
+    let transactions = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof TransactWriteCommand && ++transactions > 3) return Promise.reject(new Error('unwinder crashed'));
+      return real(command as never);
+    }) as typeof ddb.send);
+    await expect(unwindBatch(batchId)).rejects.toThrow('unwinder crashed');
+    spy.mockRestore();
+    const half = await conservation(campaign, ids);
+    expect(half.filter((p) => p.status === 'REFUNDED').length).toBeGreaterThan(0);
+    expect(half.filter((p) => p.status === 'BATCHED').length).toBeGreaterThan(0);
+
+    await Promise.all([unwindBatch(batchId), unwindBatch(batchId)]); // redelivered, twice at once
+    // The refunds committed before the crash announce themselves through the outbox relay (the clock's minute).
+    await relayOutbox(new Date(Date.now() + 120_000));
+    const all = await conservation(campaign, ids);
+    for (const p of all) {
+      expect(p.status).toBe('REFUNDED');
+      expect(p.refundedAmount).toBe(p.amount);
+      expect(p.timeline.at(-1)!.note).toMatch(/factory closed.*no backup factory.*refunded in full/);
+      expect(eventsOf('preorder.refunded', 'preorderId', p.preorderId)).toHaveLength(1);
+    }
+    // The refunded units go back under the cap: the campaign can sell them again.
+    const gates = await campaigns.readGates(campaign, true);
+    expect(gates.reduce((n, g) => n + (g.remaining ?? 0), 0)).toBe(12);
+    expect((await batches.getBatch(batchId))!.unwoundAt).toBeDefined();
+  });
+});
+
+describe('Overdue batches against DynamoDB Local', () => {
+  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => escalateBatches(now));
+
+  it('Past acceptBy a batch is escalated once with batch.overdue; past the grace period it is rejected and refunded', async () => {
+    const { campaign, ids, batchId } = await releasedBatch();
+    const batch = (await batches.getBatch(batchId))!;
+    const acceptBy = Date.parse(batch.acceptBy!);
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy - 1000));
+    expect(eventsOf('batch.overdue', 'batchId', batchId)).toHaveLength(0);
+
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy + 1000));
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy + 2000)); // the next tick: still once
+    expect(eventsOf('batch.overdue', 'batchId', batchId)).toHaveLength(1);
+    const overdue = (await batches.getBatch(batchId))!;
+    expect(overdue).toMatchObject({ status: 'RELEASED', escalateAt: new Date(acceptBy + 2 * 3600_000).toISOString() });
+
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy + 2 * 3600_000 + 1000));
+    const expired = (await batches.getBatch(batchId))!;
+    expect(expired.status).toBe('REJECTED');
+    expect(expired.rejectedReason).toMatch(/not accepted by/);
+    expect(eventsOf('batch.rejected', 'batchId', batchId)).toHaveLength(1);
+    await unwindBatch(batchId);
+    expect((await conservation(campaign, ids)).every((p) => p.status === 'REFUNDED')).toBe(true);
+    // Unwound: the clock has nothing more to do with it.
+    expect(await batches.listBatchesDue(new Date(acceptBy + 3 * 3600_000))).not.toContain(batchId);
+  });
+
+  it('A factory that accepts during the grace period keeps the batch', async () => {
+    const { batchId } = await releasedBatch();
+    const acceptBy = Date.parse((await batches.getBatch(batchId))!.acceptBy!);
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy + 1000));
+    const accepted = await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    expect(accepted.status).toBe('ACCEPTED');
+    expect(accepted.overdueAt).toBeUndefined();
+    await clock({ BATCH_OVERDUE_GRACE_HOURS: '2' }, new Date(acceptBy + 3 * 3600_000));
+    expect((await batches.getBatch(batchId))!.status).toBe('ACCEPTED');
+    expect(await batches.listBatchesDue(new Date(acceptBy + 3 * 3600_000))).not.toContain(batchId);
+  });
+
+  it('A rejected batch whose unwind request was lost is unwound when the clock comes by', async () => {
+    const { campaign, ids, batchId } = await releasedBatch();
+    await factoryApi.rejectOwnBatch(factory1, batchId, 'gone');
+    const before = emulator.depth('batch-cuts').visible;
+    await clock({}, new Date(Date.now() + 1000));
+    expect(emulator.depth('batch-cuts').visible).toBe(before + 1); // asked again
+    await unwindBatch(batchId);
+    expect((await conservation(campaign, ids)).every((p) => p.status === 'REFUNDED')).toBe(true);
+  });
+});
