@@ -18,7 +18,9 @@ export type FunctionName =
   | 'signal-aggregator'
   | 'factory-api'
   | 'webhook-dispatcher'
-  | 'webhook-deliverer';
+  | 'webhook-deliverer'
+  | 'fulfillment'
+  | 'notifier';
 
 export type QueueName =
   | 'preorder-intake'
@@ -26,7 +28,9 @@ export type QueueName =
   | 'batch-cuts'
   | 'demand-signals'
   | 'webhook-events'
-  | 'webhook-deliveries';
+  | 'webhook-deliveries'
+  | 'fulfillment'
+  | 'notifications';
 
 /** What a function may touch. Builders turn this into IAM grants and environment. */
 export interface FunctionAccess {
@@ -44,6 +48,12 @@ export interface FunctionAccess {
   readonly schedules?: boolean;
   /** Reads the token signing secret (env `TOKEN_SECRET_ARN` on AWS, `TOKEN_SECRET` locally). */
   readonly tokenSecret?: boolean;
+  /**
+   * Sends buyer notifications to the channel the live platform subscribes to
+   * (env `NOTIFICATION_TOPIC_ARN`: an SNS topic on AWS; `local:console` locally,
+   * where the runtime prints them).
+   */
+  readonly notify?: boolean;
 }
 
 export interface FunctionSpec {
@@ -157,7 +167,7 @@ export const functions: readonly FunctionSpec[] = [
       'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history; escalates batches not accepted in time',
     memoryMb: 512,
     timeoutSeconds: 60,
-    access: { table: 'readwrite', publish: true, schedules: true, sendTo: ['batch-cuts'] },
+    access: { table: 'readwrite', publish: true, schedules: true, sendTo: ['batch-cuts'], notify: true },
     // After batch.overdue, how long a factory still has before the batch goes the way of a rejection.
     settings: { BATCH_OVERDUE_GRACE_HOURS: '12' },
   },
@@ -175,7 +185,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Cuts waiting pre-orders into production batches; refunds failed campaigns',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    access: { table: 'readwrite', publish: true },
+    access: { table: 'readwrite', publish: true, notify: true },
     // How long a factory has to accept a released batch.
     settings: { BATCH_ACCEPT_WINDOW_HOURS: '24' },
   },
@@ -205,6 +215,23 @@ export const functions: readonly FunctionSpec[] = [
     // Webhook URLs must be https to a public host; locally, receivers on this machine are allowed too.
     settings: { WEBHOOK_ALLOW_LOOPBACK: 'false' },
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
+  },
+  {
+    name: 'fulfillment',
+    entry: 'functions/handlers/fulfillment/consumer.ts',
+    description:
+      'Carries production back to buyers: in production, shipped units allocated oldest first, deliveries, short-batch refunds, delay notices',
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+    access: { table: 'readwrite', publish: true, notify: true },
+  },
+  {
+    name: 'notifier',
+    entry: 'functions/handlers/notifications/notifier.ts',
+    description: 'Sends each buyer one message per step of their pre-order, through the notification channel',
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    access: { table: 'readwrite', notify: true },
   },
   {
     name: 'webhook-dispatcher',
@@ -240,6 +267,7 @@ export const routes: readonly RouteSpec[] = [
   anchor('GET', '/v1/campaigns/{campaignId}'),
   anchor('POST', '/v1/campaigns/{campaignId}/close'),
   anchor('GET', '/v1/campaigns/{campaignId}/demand'),
+  anchor('GET', '/v1/campaigns/{campaignId}/trust'),
   buyer('POST', '/v1/campaigns/{campaignId}/preorders'),
   buyer('GET', '/v1/preorders'),
   buyer('GET', '/v1/preorders/{preorderId}'),
@@ -253,7 +281,9 @@ export const routes: readonly RouteSpec[] = [
   factory('POST', '/v1/factory/batches/{batchId}/reject'),
   factory('POST', '/v1/factory/batches/{batchId}/progress'),
   factory('POST', '/v1/factory/batches/{batchId}/shipments'),
+  factory('POST', '/v1/factory/batches/{batchId}/close-short'),
   factory('POST', '/v1/factory/shipments/{shipmentId}/delivered'),
+  factory('GET', '/v1/factory/trust'),
   factory('POST', '/v1/factory/webhooks'),
   factory('GET', '/v1/factory/webhooks'),
   factory('GET', '/v1/factory/webhooks/{webhookId}/deliveries'),
@@ -313,6 +343,22 @@ export const queues: readonly QueueSpec[] = [
     // default settings (docs/webhooks.md has the schedule).
     maxReceiveCount: 8,
   },
+  {
+    name: 'fulfillment',
+    consumer: 'fulfillment',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    visibilityTimeoutSeconds: 360,
+    maxReceiveCount: 5,
+  },
+  {
+    name: 'notifications',
+    consumer: 'notifier',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+  },
 ];
 
 export const rules: readonly RuleSpec[] = [
@@ -333,9 +379,33 @@ export const rules: readonly RuleSpec[] = [
     description: "Events about a factory's batches and shipments go to its webhooks",
     pattern: {
       source: ['c2m'],
-      'detail-type': ['batch.released', 'batch.accepted', 'batch.rejected', 'batch.overdue', 'batch.progressed', 'shipment.created', 'shipment.delivered'],
+      'detail-type': [
+        'batch.released',
+        'batch.accepted',
+        'batch.rejected',
+        'batch.overdue',
+        'batch.progressed',
+        'batch.completed',
+        'shipment.created',
+        'shipment.delivered',
+      ],
     },
     targetQueue: 'webhook-events',
+  },
+  {
+    name: 'production-to-fulfillment',
+    description: "A batch accepted, a lot shipped or delivered, a batch closed short: its buyers' pre-orders follow",
+    pattern: { source: ['c2m'], 'detail-type': ['batch.accepted', 'batch.completed', 'shipment.created', 'shipment.delivered'] },
+    targetQueue: 'fulfillment',
+  },
+  {
+    name: 'buyer-steps-to-notifier',
+    description: "Every event that moves a buyer's pre-order: the notifier sends what the buyer has not been sent yet",
+    pattern: {
+      source: ['c2m'],
+      'detail-type': ['preorder.accepted', 'preorder.refunded', 'preorder.shipped', 'preorder.delivered', 'preorder.delayed', 'batch.released', 'batch.rejected'],
+    },
+    targetQueue: 'notifications',
   },
 ];
 
@@ -373,6 +443,7 @@ export const envNames = {
   clockQueueArn: 'CLOCK_QUEUE_ARN',
   tokenSecretArn: 'TOKEN_SECRET_ARN',
   tokenSecret: 'TOKEN_SECRET',
+  notificationTopic: 'NOTIFICATION_TOPIC_ARN',
   queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
 } as const;
 
@@ -386,6 +457,8 @@ export interface EnvironmentValues {
   readonly clockQueueArn: string;
   /** The token secret as this target hands it over: by ARN on AWS, by value locally. */
   readonly tokenSecret: { readonly name: string; readonly value: string };
+  /** Where buyer notifications go: an SNS topic ARN on AWS, `local:console` locally. */
+  readonly notificationTopic: string;
 }
 
 /**
@@ -405,6 +478,7 @@ export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValue
     env[envNames.clockQueueArn] = values.clockQueueArn;
   }
   if (access.tokenSecret) env[values.tokenSecret.name] = values.tokenSecret.value;
+  if (access.notify) env[envNames.notificationTopic] = values.notificationTopic;
   return env;
 };
 

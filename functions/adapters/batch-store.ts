@@ -5,10 +5,12 @@ import type { WaitingPreorder } from '#domain/batching.ts';
 import type { Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, cancellation, ddb } from './dynamo.ts';
 import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
-import { fromItem as preorderFromItem, preorderKey, waitingPartition } from './preorder-store.ts';
+import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
 import type { FactoryBatchStatus, ProductionState } from '#domain/production.ts';
+import type { LinePreorder } from '#domain/fulfillment.ts';
+import { tallies } from './fulfillment-store.ts';
 
 /**
  * The batch entity, the waiting index and the per-campaign cut lease.
@@ -46,6 +48,10 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly next?: 'backup-factory' | 'refund';
   readonly nextFactoryId?: string;
   readonly unwoundAt?: string;
+  /** How many pre-orders it holds (on the header, so lists need not read the members). */
+  readonly preorderCount?: number;
+  /** While in production: the date its buyers are promised; the clock sends delay notices when it passes. */
+  readonly promiseDue?: string;
 }
 
 /** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
@@ -56,11 +62,14 @@ export interface PlannedPreorder extends WaitingPreorder {
 export const batchKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
 const membersKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'MEMBERS' });
 
+/** A campaign's released batches (GSI3), for its trust figures. */
+export const campaignBatchesPartition = (campaignId: string) => `BATCHES#${campaignId}`;
+
 /** Released batches past `acceptBy` or their grace period are found here by the clock (sparse). */
 export const batchClockPartition = 'BATCHCLOCK';
 
 const fromItem = (item: Record<string, unknown>, members?: Record<string, unknown>): Batch => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
   const batch = rest as unknown as Batch;
   return {
     ...batch,
@@ -299,6 +308,7 @@ export const releaseBatch = async (
         releasedAt: string;
         acceptBy: string;
         factoryId: string;
+        campaignId: string;
         event: DomainEvent;
       }
     | { status: 'VOID' },
@@ -312,7 +322,7 @@ export const releaseBatch = async (
         }
       : {
           UpdateExpression:
-            'SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due REMOVE planned',
+            'SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s REMOVE planned',
           ExpressionAttributeNames: { '#status': 'status', '#lines': 'lines' },
           ExpressionAttributeValues: {
             ':released': 'RELEASED',
@@ -320,6 +330,8 @@ export const releaseBatch = async (
             ':one': 1,
             ':clock': batchClockPartition,
             ':due': `${release.acceptBy}#${batchId}`,
+            ':g3': campaignBatchesPartition(release.campaignId),
+            ':count': release.preorderIds.length,
             ':lines': release.lines,
             ':units': release.units,
             ':at': release.releasedAt,
@@ -337,6 +349,8 @@ export const releaseBatch = async (
             ? [
                 { Put: { TableName: tableName(), Item: { ...membersKey(batchId), type: 'batch-members', preorderIds: release.preorderIds } } },
                 outboxPut(release.event),
+                // The factory's trust tally: units it was given (its refund rate's denominator).
+                ...tallies(release.campaignId, release.factoryId, batchId, {}, { batchedUnits: release.units }),
               ]
             : []),
         ],
@@ -371,11 +385,14 @@ const mutable = [
   'rejectedAt',
   'rejectedReason',
   'completedAt',
+  'closedShortReason',
+  'promiseDue',
+  'units',
   'next',
   'nextFactoryId',
 ] as const;
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /**
  * Writes a released batch's next state, its events (outbox) and any other
@@ -384,16 +401,15 @@ type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteComman
  * The clock index follows the state: a RELEASED batch is due at its deadline or
  * grace end, a REJECTED one until it is unwound; any other status leaves it.
  */
-export const saveBatch = async (
-  before: Batch,
-  next: ProductionState & Partial<Pick<Batch, 'next' | 'nextFactoryId'>>,
-  opts: { events?: readonly DomainEvent[]; also?: readonly TransactItem[]; now: Date },
-): Promise<boolean> => {
+export type BatchChange = ProductionState & Partial<Pick<Batch, 'next' | 'nextFactoryId' | 'promiseDue'>>;
+
+/** The conditional update of a batch header from `before` to `next` (for a transaction of the caller's). */
+export const batchUpdate = (before: Batch, next: BatchChange, now: Date): TransactItem => {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':v': before.version ?? 0, ':one': 1 };
   const sets: string[] = ['version = version + :one', 'updatedAt = :now'];
   const removes: string[] = [];
-  values[':now'] = opts.now.toISOString();
+  values[':now'] = now.toISOString();
   for (const key of mutable) {
     const value = (next as unknown as Record<string, unknown>)[key];
     if (value !== undefined) {
@@ -406,8 +422,16 @@ export const saveBatch = async (
     }
   }
   // A rejected batch stays due until its pre-orders are unwound (markUnwound), so
-  // the clock re-sends the unwind if the message after the commit was lost.
-  const due = next.status === 'RELEASED' ? (next.escalateAt ?? next.acceptBy) : next.status === 'REJECTED' ? next.rejectedAt : undefined;
+  // the clock re-sends the unwind if the message after the commit was lost; one in
+  // production is due when its buyers' promised date passes (delay notices).
+  const due =
+    next.status === 'RELEASED'
+      ? (next.escalateAt ?? next.acceptBy)
+      : next.status === 'REJECTED'
+        ? next.rejectedAt
+        : next.status === 'ACCEPTED' || next.status === 'IN_PRODUCTION' || next.status === 'PARTIALLY_SHIPPED'
+          ? next.promiseDue
+          : undefined;
   if (due) {
     sets.push('GSI2PK = :clock', 'GSI2SK = :due');
     values[':clock'] = batchClockPartition;
@@ -415,21 +439,27 @@ export const saveBatch = async (
   } else {
     removes.push('GSI2PK', 'GSI2SK');
   }
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: batchKey(before.batchId),
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: 'version = :v',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+};
+
+export const saveBatch = async (
+  before: Batch,
+  next: BatchChange,
+  opts: { events?: readonly DomainEvent[]; also?: readonly TransactItem[]; now: Date },
+): Promise<boolean> => {
   try {
     await ddb.send(
       new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: batchKey(before.batchId),
-              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-              ConditionExpression: 'version = :v',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
-          },
-          ...(opts.also ?? []),
+        TransactItems: [batchUpdate(before, next, opts.now), ...(opts.also ?? []),
           ...(opts.events ?? []).map(outboxPut),
         ],
       }),
@@ -457,7 +487,8 @@ export const markUnwound = async (batchId: string, now: Date): Promise<void> => 
 export type UnwindOutcome = 'done' | 'already';
 
 /**
- * One pre-order of a rejected batch, BATCHED in it → waiting again (for the
+ * One pre-order of a rejected batch, BATCHED (or IN_PRODUCTION, when the
+ * factory accepted and then rejected before making anything) in it → waiting again (for the
  * backup factory) or REFUNDED in full, with its gate counters in the same
  * transaction, so conservation holds at every moment. Conditional on the
  * pre-order still being in this batch: repeating it (a redelivered unwind, two
@@ -479,7 +510,7 @@ export const unwindPreorder = async (
     to === 'waiting'
       ? {
           UpdateExpression:
-            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk REMOVE batchId',
+            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk, promisedShipBy = if_not_exists(firstPromisedShipBy, promisedShipBy) REMOVE batchId, delayedTo',
           ExpressionAttributeValues: {
             ':accepted': 'ACCEPTED',
             ':wpk': waitingPartition(p.campaignId, first.shard),
@@ -487,7 +518,7 @@ export const unwindPreorder = async (
           },
         }
       : {
-          UpdateExpression: 'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries)',
+          UpdateExpression: 'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
           ExpressionAttributeValues: { ':refunded': 'REFUNDED', ':amount': p.amount },
         };
   const gateUpdates = p.gateTakes.map((take, i) => {
@@ -521,12 +552,14 @@ export const unwindPreorder = async (
               Update: {
                 TableName: tableName(),
                 Key: preorderKey(p.preorderId),
-                ConditionExpression: '#status = :batched AND batchId = :b',
+                // Accepted and then rejected before any production: its pre-orders may be IN_PRODUCTION already.
+                ConditionExpression: '#status IN (:batched, :inProduction) AND batchId = :b',
                 ...preorderUpdate,
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: {
                   ...preorderUpdate.ExpressionAttributeValues,
                   ':batched': 'BATCHED',
+                  ':inProduction': 'IN_PRODUCTION',
                   ':b': batchId,
                   ':now': now.toISOString(),
                   ':entries': [entry],
@@ -548,3 +581,97 @@ export const unwindPreorder = async (
     }
   }
 };
+
+/** A campaign's released batches (headers only), for its trust figures. */
+export const listBatchesForCampaign = async (campaignId: string): Promise<Batch[]> => {
+  const items: Batch[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI3',
+        KeyConditionExpression: 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': campaignBatchesPartition(campaignId) },
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(out.Items ?? []).map((i) => fromItem(i)));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
+
+/**
+ * A buyer's cancel after a delay notice, for a pre-order in this batch with no
+ * unit shipped: REFUNDED in full, its gate moving the units from batched to
+ * cancelled (and back under the cap), and the batch making that many fewer, all
+ * in one transaction, conditional on the batch's version (so no shipment can
+ * have been counted for those units in between) and on the pre-order as read.
+ */
+export const cancelFromBatch = async (
+  p: Preorder,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity'>,
+  batch: Batch,
+  next: BatchChange,
+  entries: readonly TimelineEntry[],
+  events: readonly DomainEvent[],
+  now: Date,
+): Promise<boolean> => {
+  const capped = campaign.maxTotalQuantity !== undefined;
+  const slot = variantSlot(campaign, p.sku);
+  try {
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName(),
+              Key: preorderKey(p.preorderId),
+              UpdateExpression:
+                'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
+              ConditionExpression:
+                'batchId = :b AND #status = :was AND attribute_exists(delayedTo) AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':refunded': 'REFUNDED',
+                ':amount': p.amount,
+                ':now': now.toISOString(),
+                ':entries': entries,
+                ':b': batch.batchId,
+                ':was': p.status,
+                ':zero': 0,
+              },
+            },
+          },
+          ...p.gateTakes.map((take, i) => ({
+            Update: {
+              TableName: tableName(),
+              Key: gateKey(p.campaignId, take.shard),
+              UpdateExpression: `ADD ${[...(i === 0 ? ['batched.#slot :minus', 'cancelled.#slot :q'] : []), ...(capped ? ['remaining :units'] : [])].join(', ')}`,
+              ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
+              ExpressionAttributeValues: {
+                ...(i === 0 && { ':minus': -p.quantity, ':q': p.quantity }),
+                ...(capped && { ':units': take.units }),
+              },
+            },
+          })).filter((u) => Object.keys(u.Update.ExpressionAttributeValues).length > 0),
+          batchUpdate(batch, next, now),
+          ...tallies(p.campaignId, batch.factoryId, p.preorderId, {}, { refundedUnits: p.quantity }),
+          ...events.map(outboxPut),
+        ],
+      }),
+    );
+    return true;
+  } catch (err) {
+    const why = cancellation(err);
+    if (why && why.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
+    throw err;
+  }
+};
+
+/** The batch's pre-orders still waiting for units from it (one cancelled after a delay has left), with what allocation needs. */
+export const liveLine = async (batch: Pick<Batch, 'batchId' | 'preorderIds'>): Promise<LinePreorder[]> =>
+  (await getPreorders(batch.preorderIds))
+    .filter((p) => p.batchId === batch.batchId && p.status !== 'REFUNDED')
+    .map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, unitPrice: p.unitPrice, createdAt: p.createdAt }));

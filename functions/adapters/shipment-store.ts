@@ -27,6 +27,8 @@ export interface Shipment {
   readonly units: number;
   readonly createdAt: string;
   readonly deliveredAt?: string;
+  /** Which pre-orders get its units, decided when it was counted on the batch (oldest first, per sku). */
+  readonly allocations: readonly { preorderId: string; sku: string; quantity: number }[];
 }
 
 export const shipmentKey = (shipmentId: string) => ({ PK: `SHIPMENT#${shipmentId}`, SK: 'SHIPMENT' });

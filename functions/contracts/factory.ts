@@ -126,3 +126,23 @@ export const ShipmentView = z
     deliveredAt: Timestamp.optional(),
   })
   .openapi('Shipment');
+
+export const CloseShortBody = z.object({ reason: text(500) }).strict().openapi('CloseShort');
+
+/** How a campaign or a factory has kept its promises so far; rates are 0-1, absent until there is anything to measure. */
+export const TrustView = z
+  .object({
+    onTimeShipRate: z.number().min(0).max(1).optional().openapi({
+      description: 'Pre-orders fully shipped by the date first promised to the buyer (campaign) or committed by the factory (factory), of those fully shipped',
+    }),
+    qcPassRate: z.number().min(0).max(1).optional().openapi({ description: 'Units that passed QC, of those QC-checked' }),
+    refundRate: z.number().min(0).max(1).optional().openapi({
+      description: 'Units refunded, of units ordered (campaign: every refund, buyer cancels included); of units batched to the factory (factory: refunds it caused)',
+    }),
+    medianDaysToDelivery: z.number().min(0).optional().openapi({ description: 'Whole days from pre-order to delivery, median' }),
+    preordersShipped: z.number().int(),
+    preordersDelivered: z.number().int(),
+    unitsQcChecked: z.number().int(),
+    unitsRefunded: z.number().int(),
+  })
+  .openapi('Trust');

@@ -65,6 +65,10 @@ export const eventTypes = [
   'batch.progressed',
   'shipment.created',
   'shipment.delivered',
+  'batch.completed',
+  'preorder.shipped',
+  'preorder.delayed',
+  'preorder.delivered',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -115,3 +119,11 @@ export type FactoryEventEnvelope = z.infer<typeof FactoryEventEnvelope>;
 /** What the webhook-deliveries queue carries: the delivery to attempt (its stored payload is what is sent). */
 export const DeliveryMessage = z.object({ deliveryId: z.string().regex(/^dlv_[0-9a-z]{24}$/) });
 export type DeliveryMessage = z.infer<typeof DeliveryMessage>;
+
+/** Any c2m event as a rule delivers it to a queue: the EventBridge envelope. */
+export const BusEnvelope = z.object({
+  'detail-type': z.enum(eventTypes),
+  source: z.literal('c2m'),
+  detail: EventDetail,
+});
+export type BusEnvelope = z.infer<typeof BusEnvelope>;

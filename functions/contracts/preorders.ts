@@ -44,11 +44,39 @@ export const PreorderView = z
     amount: z.number().int(),
     shippingAddress: ShippingAddress,
     batchId: z.string().optional(),
-    promisedShipBy: Timestamp,
-    shipments: z.array(z.object({ carrier: z.string(), trackingNumber: z.string(), quantity: z.number().int() })),
+    promisedShipBy: Timestamp.openapi({ description: 'The campaign promise, then the factory commitment, then any delay notice' }),
+    firstPromisedShipBy: Timestamp.optional().openapi({ description: 'The date promised at order time, when it has moved since' }),
+    delayedTo: Timestamp.optional().openapi({ description: 'Set by a delay notice: the buyer may cancel for a full refund until units ship' }),
+    shipments: z.array(
+      z.object({
+        shipmentId: z.string(),
+        carrier: z.string(),
+        trackingNumber: z.string(),
+        quantity: z.number().int(),
+        shippedAt: Timestamp,
+        deliveredAt: Timestamp.optional(),
+      }),
+    ),
+    shippedQuantity: z.number().int(),
+    deliveredQuantity: z.number().int(),
     refundedAmount: z.number().int(),
-    timeline: z.array(z.object({ at: Timestamp, status: PreorderStatus, note: z.string() })),
-    notifications: z.array(z.object({ at: Timestamp, step: z.string(), message: z.string() })),
+    timeline: z.array(
+      z.object({
+        at: Timestamp,
+        status: PreorderStatus,
+        note: z.string(),
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered']).optional(),
+      }),
+    ),
+    notifications: z.array(
+      z.object({
+        notificationId: z.string().openapi({ description: 'Stable: the channel may repeat a message, never with another id' }),
+        at: Timestamp,
+        step: z.string(),
+        message: z.string(),
+        sentAt: Timestamp,
+      }),
+    ),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -5,6 +5,8 @@ import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView } from '
 import { FactoryForecasts, PostSignalsBody, SignalsAccepted } from './signals.ts';
 import {
   AcceptBatchBody,
+  CloseShortBody,
+  TrustView,
   BatchList,
   BatchListQuery,
   BatchParams,
@@ -289,6 +291,35 @@ export const retryDelivery = createRoute({
   responses: { 202: json(DeliveryView, 'Queued'), ...problemResponses(400, 401, 403, 404, 429, 503) },
 });
 
+export const closeBatchShort = createRoute({
+  method: 'post',
+  path: '/v1/factory/batches/{batchId}/close-short',
+  tags: ['factory'],
+  summary: 'The factory will make no more: COMPLETED with what shipped; the units that never will are refunded to their buyers',
+  security: bearer,
+  request: { params: BatchParams, body: body(CloseShortBody) },
+  responses: { 200: json(BatchView, 'Completed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const factoryTrust = createRoute({
+  method: 'get',
+  path: '/v1/factory/trust',
+  tags: ['factory'],
+  summary: "The calling factory's on-time, QC and refund figures",
+  security: bearer,
+  responses: { 200: json(TrustView, 'Trust'), ...problemResponses(401, 403, 429) },
+});
+
+export const campaignTrust = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{campaignId}/trust',
+  tags: ['anchor'],
+  summary: 'On-time ship rate, QC pass rate, refund rate and median days from pre-order to delivery',
+  security: bearer,
+  request: { params: CampaignParams },
+  responses: { 200: json(TrustView, 'Trust'), ...problemResponses(400, 401, 404, 429) },
+});
+
 export const allRoutes = [
   health,
   openapiDocument,
@@ -315,4 +346,7 @@ export const allRoutes = [
   listWebhooks,
   listDeliveries,
   retryDelivery,
+  closeBatchShort,
+  factoryTrust,
+  campaignTrust,
 ] as const;

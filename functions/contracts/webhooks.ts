@@ -16,6 +16,7 @@ export const webhookEventTypes = [
   'batch.rejected',
   'batch.overdue',
   'batch.progressed',
+  'batch.completed',
   'shipment.created',
   'shipment.delivered',
 ] as const;

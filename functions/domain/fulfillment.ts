@@ -88,6 +88,9 @@ export const holdsNoUnits = (line: readonly LinePreorder[], shippedBySku: Readon
 
 const weekMs = 7 * 24 * 3600_000;
 
+/** A committed ship date (YYYY-MM-DD) as the last moment of that day, UTC. */
+export const endOfDay = (date: string): string => `${date}T23:59:59.999Z`;
+
 /**
  * The ship date a buyer is now promised, when it is later than the one they
  * have: the factory's committed date (end of that day, UTC) when it is later;
@@ -97,7 +100,7 @@ const weekMs = 7 * 24 * 3600_000;
  */
 export const delayedDate = (input: { promisedShipBy: string; committedShipDate?: string; now: Date }): string | undefined => {
   const promised = Date.parse(input.promisedShipBy);
-  const committed = input.committedShipDate ? Date.parse(`${input.committedShipDate}T23:59:59.999Z`) : 0;
+  const committed = input.committedShipDate ? Date.parse(endOfDay(input.committedShipDate)) : 0;
   const late = input.now.getTime() - promised;
   const slipped = late > 0 ? promised + Math.ceil(late / weekMs) * weekMs : 0;
   const next = Math.max(committed, slipped);

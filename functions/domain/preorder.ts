@@ -25,6 +25,27 @@ export interface TimelineEntry {
   readonly at: string;
   readonly status: PreorderStatus;
   readonly note: string;
+  /** A step that is not a change of status: a delay notice, part of the order shipped or refunded. */
+  readonly step?: 'delayed' | 'partly-shipped' | 'partly-refunded' | 'partly-delivered';
+}
+
+/** A lot of this pre-order's units, as the buyer sees it. */
+export interface PreorderShipment {
+  readonly shipmentId: string;
+  readonly carrier: string;
+  readonly trackingNumber: string;
+  readonly quantity: number;
+  readonly shippedAt: string;
+  readonly deliveredAt?: string;
+}
+
+/** A step the buyer was sent through the notification channel (one per timeline entry). */
+export interface SentNotification {
+  readonly notificationId: string;
+  readonly at: string;
+  readonly step: string;
+  readonly message: string;
+  readonly sentAt: string;
 }
 
 /** Units of a pre-order taken from one gate item; cancelling gives them back there. */
@@ -52,7 +73,21 @@ export interface Preorder {
   readonly gateTakes: readonly GateTake[];
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Fulfillment, once units ship (absent until then). */
+  readonly shipments?: readonly PreorderShipment[];
+  readonly shippedQuantity?: number;
+  readonly deliveredQuantity?: number;
+  /** Units refunded because they will never ship (a batch closed short). */
+  readonly refundedUnits?: number;
+  /** The ship date promised at order time; `promisedShipBy` moves with delay notices. */
+  readonly firstPromisedShipBy?: string;
+  /** Set by a delay notice: the buyer may now cancel for a full refund until units ship. */
+  readonly delayedTo?: string;
+  readonly notifications?: readonly SentNotification[];
 }
+
+/** The step a timeline entry tells the buyer about. */
+export const stepOf = (e: TimelineEntry): string => e.step ?? e.status;
 
 const dayMs = 24 * 3600 * 1000;
 
@@ -95,8 +130,14 @@ export const newPreorder = (input: {
   };
 };
 
-/** Before batching a buyer may cancel for a full refund; a batched pre-order is being produced. */
-export const isCancellable = (p: Pick<Preorder, 'status'>): boolean => p.status === 'ACCEPTED';
+/**
+ * Before batching a buyer may cancel for a full refund; a batched pre-order is
+ * being produced, unless the buyer was told of a delay and none of their units
+ * has shipped yet (the batch then makes fewer; checked against it too).
+ */
+export const isCancellable = (p: Pick<Preorder, 'status' | 'delayedTo' | 'shippedQuantity'>): boolean =>
+  p.status === 'ACCEPTED' ||
+  ((p.status === 'BATCHED' || p.status === 'IN_PRODUCTION') && p.delayedTo !== undefined && (p.shippedQuantity ?? 0) === 0);
 
 export const cancellationEntry = (now: Date, amount: number, currency: string): TimelineEntry => ({
   at: now.toISOString(),

@@ -43,6 +43,8 @@ export interface ProductionState extends Counts {
   readonly rejectedAt?: string;
   readonly rejectedReason?: string;
   readonly completedAt?: string;
+  /** Set when the factory closed the batch before every unit shipped. */
+  readonly closedShortReason?: string;
 }
 
 /** The transition asked for does not fit the batch as it is; `detail` says why. */
@@ -196,4 +198,29 @@ export const ship = (s: ProductionState, items: readonly ShipmentItem[], now: Da
     status: done ? 'COMPLETED' : 'PARTIALLY_SHIPPED',
     ...(done && { completedAt: now.toISOString() }),
   };
+};
+
+/**
+ * The factory will make no more: the batch is COMPLETED with what shipped, and
+ * the units that never will are refunded to their pre-orders. Possible once the
+ * factory has accepted it; closing a batch with nothing shipped refunds it all.
+ */
+export const closeShort = (s: ProductionState, reason: string, now: Date): ProductionState => {
+  if (s.status === 'COMPLETED' && s.closedShortReason === reason) return s;
+  expectStatus(s, ['ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED'], 'closed short');
+  return { ...s, status: 'COMPLETED', completedAt: now.toISOString(), closedShortReason: reason };
+};
+
+/**
+ * A buyer cancelled after a delay notice, before any of their units shipped:
+ * the batch makes that many fewer. If what has shipped is now everything, the
+ * batch is complete.
+ */
+export const removeUnits = (s: ProductionState, sku: string, quantity: number, now: Date): ProductionState => {
+  expectStatus(s, ['RELEASED', 'ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED'], 'changed');
+  const lines = s.lines.map((l) => (l.sku === sku ? { ...l, quantity: l.quantity - quantity } : l));
+  const units = s.units - quantity;
+  if (lines.some((l) => l.quantity < l.shipped) || units < 0) throw new BatchStateError(`Those ${sku} units have shipped already`);
+  const done = units === 0 || (s.status === 'PARTIALLY_SHIPPED' && units === s.shipped);
+  return { ...s, lines, units, ...(done && { status: 'COMPLETED' as const, completedAt: now.toISOString() }) };
 };

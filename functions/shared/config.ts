@@ -63,3 +63,6 @@ export const flagSetting = (name: string): boolean => {
 
 /** Hours between batch.overdue and treating the batch as rejected (operator setting). */
 export const overdueGraceHours = (): number => numberSetting('BATCH_OVERDUE_GRACE_HOURS', 0, 24 * 30);
+
+/** Where buyer notifications go: an SNS topic ARN (AWS) or `local:console` (local runtime). */
+export const notificationTopic = (): string => required(envNames.notificationTopic);

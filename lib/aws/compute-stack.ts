@@ -17,7 +17,7 @@ import {
   type QueueName,
 } from '../topology.ts';
 import type { C2mData } from './data-stack.ts';
-import { grantCampaignSchedules, grantTableAccess } from './grants.ts';
+import { grantCampaignSchedules, grantNotificationPublish, grantTableAccess } from './grants.ts';
 import { HouseFunction } from './house-function.ts';
 import { C2mApi } from './http-api.ts';
 import { Observability } from './observability.ts';
@@ -119,6 +119,7 @@ export class ComputeStack extends Stack {
       schedulerRole: data.campaignSchedulerRole.roleArn,
       clockQueueArn: data.clockQueue.queueArn,
       tokenSecret: { name: envNames.tokenSecretArn, value: data.tokenSecret.secretArn },
+      notificationTopic: data.notificationTopic.topicArn,
     });
   }
 
@@ -132,5 +133,6 @@ export class ComputeStack extends Stack {
       grantCampaignSchedules(fn, { groupName: campaignScheduleGroup, schedulerRole: data.campaignSchedulerRole });
     }
     if (access.tokenSecret) data.tokenSecret.grantRead(fn);
+    if (access.notify) grantNotificationPublish(data.notificationTopic, fn);
   }
 }

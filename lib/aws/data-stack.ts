@@ -3,6 +3,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -41,6 +42,8 @@ export interface C2mData {
   readonly clockQueue: sqs.IQueue;
   readonly tokenSecret: secretsmanager.ISecret;
   readonly alarmTopic: sns.ITopic;
+  /** Where buyer notifications are published; the live platform subscribes to it. */
+  readonly notificationTopic: sns.ITopic;
 }
 
 export type DataStackProps = StackProps;
@@ -48,7 +51,8 @@ export type DataStackProps = StackProps;
 /**
  * Everything that holds state or routes it: the table, the event bus, the
  * queues with their dead-letter queues, the schedule group and the role its
- * schedules run with, the token secret, the operators' alarm topic. It lives
+ * schedules run with, the token secret, the operators' alarm topic, the
+ * buyer-notification topic. It lives
  * apart from compute so compute can be replaced without touching data; the
  * scheduler role lives here because schedules created at run time keep its
  * ARN long after the function that created them was redeployed.
@@ -67,10 +71,15 @@ export class DataStack extends Stack implements C2mData {
   public readonly routing: EventRouting;
   public readonly tokenSecret: secretsmanager.Secret;
   public readonly alarmTopic: sns.Topic;
+  /**
+   * Buyer notifications, one message per buyer per pre-order step. The live
+   * platform subscribes, filtering on the buyerId, step and campaignId attributes.
+   */
+  public readonly notificationTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props?: DataStackProps) {
     super(scope, id, {
-      description: 'c2m data: table, event bus, queues, schedule group, token secret, alarm topic',
+      description: 'c2m data: table, event bus, queues, schedule group, token secret, alarm and buyer-notification topics',
       ...props,
     });
 
@@ -102,6 +111,16 @@ export class DataStack extends Stack implements C2mData {
     // SNS key, and alarm messages carry no customer data; TLS is enforced instead.
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'c2m operator alarms',
+      enforceSSL: true,
+    });
+
+    // Messages name buyers, so they are encrypted at rest. The AWS-managed SNS key
+    // suffices: only c2m's functions publish, through the SNS API, which that key's
+    // policy allows to every principal of the account, so publishers need no KMS
+    // grant. (A CloudWatch or EventBridge publisher would need a customer key.)
+    this.notificationTopic = new sns.Topic(this, 'BuyerNotifications', {
+      displayName: 'c2m buyer notifications',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
 
@@ -169,6 +188,10 @@ export class DataStack extends Stack implements C2mData {
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarmTopic.topicArn,
       description: 'Subscribe operators here: every dead-letter and function alarm publishes to it',
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      value: this.notificationTopic.topicArn,
+      description: 'The live platform subscribes here: one message per buyer per pre-order step, attributes buyerId, step, campaignId',
     });
   }
 }

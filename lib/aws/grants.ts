@@ -1,6 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { HouseFunction } from './house-function.ts';
 import { wildcardResourceFinding } from './nag.ts';
 
@@ -75,4 +76,17 @@ export const grantCampaignSchedules = (fn: HouseFunction, props: ScheduleGrantPr
     id: wildcardResourceFinding(fn, scheduleArnPattern),
     reason: `Schedule names are chosen per campaign at run time; the wildcard is confined to the ${props.groupName} group, which holds only c2m's one-time campaign schedules.`,
   });
+};
+
+/** What a function with `notify` access may do with the buyer-notification topic (PublishBatch is authorised as Publish). */
+export const notificationActions = ['sns:Publish'] as const;
+
+/**
+ * Publish to the buyer-notification topic, and nothing else of SNS. No KMS
+ * actions: the topic uses the AWS-managed SNS key, whose policy already lets
+ * the account's principals use it through SNS. Were the topic moved to a
+ * customer key, this would also need kms:GenerateDataKey* and kms:Decrypt on it.
+ */
+export const grantNotificationPublish = (topic: sns.ITopic, fn: iam.IGrantable): void => {
+  iam.Grant.addToPrincipal({ grantee: fn, actions: [...notificationActions], resourceArns: [topic.topicArn] });
 };

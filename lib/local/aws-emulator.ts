@@ -34,6 +34,8 @@ export interface AwsEmulatorOptions {
   readonly busName?: string;
   /** Overrides every queue's visibility timeout, dead-letter queues included (tests use ~1 s to see redelivery quickly). */
   readonly visibilityTimeoutSeconds?: number;
+  /** Overrides every event source's batching window (tests that step the pipeline use 0 to wait for nothing). */
+  readonly maxBatchingWindowSeconds?: number;
   /** Idle poll interval of the event-source pollers and long polls. @default 50 */
   readonly pollIntervalMs?: number;
   /** Max batches of one queue processed concurrently (Lambda scales out). @default 2 */
@@ -197,7 +199,8 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
   const rateTimers: Array<{ spec: ScheduleSpec; timer: NodeJS.Timeout }> = [];
   if (opts.startConsumers !== false) {
     for (const spec of queueSpecs) {
-      const poller = new EventSourcePoller({ spec, queue: queueOf(spec.name), invoke: opts.invoke, region, pollIntervalMs, concurrency });
+      const windowed = opts.maxBatchingWindowSeconds === undefined ? spec : { ...spec, maxBatchingWindowSeconds: opts.maxBatchingWindowSeconds };
+      const poller = new EventSourcePoller({ spec: windowed, queue: queueOf(spec.name), invoke: opts.invoke, region, pollIntervalMs, concurrency });
       poller.start();
       pollers.push(poller);
     }

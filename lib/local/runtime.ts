@@ -26,6 +26,8 @@ export interface LocalRuntimeOptions {
   readonly tableName?: string;
   /** Shorter queue visibility timeouts make redelivery visible in tests. */
   readonly visibilityTimeoutSeconds?: number;
+  /** Overrides every event source's batching window (see the emulator option). */
+  readonly maxBatchingWindowSeconds?: number;
   /** Powertools log level. @default 'INFO' */
   readonly logLevel?: string;
   /** Emit Powertools metrics (EMF lines on stdout). @default true */
@@ -143,6 +145,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       invoke,
       region: localRegion,
       ...(opts.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds }),
+      ...(opts.maxBatchingWindowSeconds !== undefined && { maxBatchingWindowSeconds: opts.maxBatchingWindowSeconds }),
     });
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SQS: emulator.endpoint,
@@ -159,6 +162,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
         schedulerRole: 'arn:aws:iam::000000000000:role/c2m-local-scheduler',
         clockQueueArn: aws.queueArn('campaign-clock'),
         tokenSecret: { name: envNames.tokenSecret, value: tokenSecret },
+        notificationTopic: 'local:console',
       });
       // The local target's own setting values, then a test's: same names, other values.
       for (const [name, value] of Object.entries({ ...spec.localSettings, ...opts.settings?.[spec.name] })) {

@@ -226,6 +226,7 @@ describe('Tenant isolation: every factory route, with another factory token', ()
     const bodies: Record<string, unknown> = {
       accept: { committedShipDate: '2099-12-24' },
       reject: { reason: 'mine now' },
+      'close-short': { reason: 'mine now' },
       progress: { produced: 2, qcPassed: 2, qcFailed: 0 },
       shipments: { carrier: 'X', trackingNumber: 'XX0001', items: [{ sku: batch.lines[0]!.sku, quantity: 1 }] },
     };

@@ -198,6 +198,29 @@ describe('c2m-data: bus, queues and dead letters', () => {
   });
 });
 
+describe('c2m-data: the buyer-notification topic', () => {
+  it('is encrypted at rest with the AWS-managed SNS key', () => {
+    const topic = must(resourcesOf(dataTemplate, 'AWS::SNS::Topic')[logicalId(data.notificationTopic)], 'notification topic');
+    expect(topic.Properties['DisplayName']).toBe('c2m buyer notifications');
+    expect(JSON.stringify(topic.Properties['KmsMasterKeyId'])).toMatch(/:alias\/aws\/sns"/);
+  });
+
+  it('refuses publishing without TLS', () => {
+    dataTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: logicalId(data.notificationTopic) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('is named in a stack output, for the live platform to subscribe to', () => {
+    dataTemplate.hasOutput('NotificationTopicArn', { Value: { Ref: logicalId(data.notificationTopic) } });
+  });
+});
+
 describe('c2m-data: rules and schedules', () => {
   it.each(rules.map((r) => [r.name, r] as const))('rule %s sends the matching c2m events to its queue, with a DLQ', (name, spec) => {
     dataTemplate.hasResourceProperties('AWS::Events::Rule', {
@@ -339,12 +362,14 @@ describe('c2m-compute: functions', () => {
         ...(f.access.publish ? [envNames.bus] : []),
         ...(f.access.schedules ? [envNames.scheduleGroup, envNames.schedulerRole, envNames.clockQueueArn] : []),
         ...(f.access.tokenSecret ? [envNames.tokenSecretArn] : []),
+        ...(f.access.notify ? [envNames.notificationTopic] : []),
       ]);
       const configuration = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].includes(k));
       expect(new Set(configuration), f.name).toEqual(expected);
       if (f.access.table) expect(refersTo(env[envNames.table], logicalId(data.table)), f.name).toBe(true);
       if (f.access.publish) expect(refersTo(env[envNames.bus], logicalId(data.bus)), f.name).toBe(true);
       if (f.access.tokenSecret) expect(refersTo(env[envNames.tokenSecretArn], logicalId(data.tokenSecret)), f.name).toBe(true);
+      if (f.access.notify) expect(refersTo(env[envNames.notificationTopic], logicalId(data.notificationTopic)), f.name).toBe(true);
       for (const q of f.access.sendTo ?? []) expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
       if (f.access.schedules) {
         expect(refersTo(env[envNames.schedulerRole], logicalId(data.campaignSchedulerRole)), f.name).toBe(true);
@@ -436,6 +461,18 @@ describe('c2m-compute: grants are the narrowest that work', () => {
   it('only functions with tokenSecret access can read the secret', () => {
     for (const f of functions) {
       expect(actionsOn(f.name, data.tokenSecret).has('secretsmanager:GetSecretValue'), f.name).toBe(Boolean(f.access.tokenSecret));
+    }
+  });
+
+  it('functions with notify access may only Publish to the buyer-notification topic; no other function may touch SNS', () => {
+    const notifiers = functions.filter((f) => f.access.notify);
+    expect(notifiers.length).toBeGreaterThan(0);
+    for (const f of functions) {
+      const sns = [...actionsOf(f.name)].filter((a) => a.startsWith('sns:'));
+      expect(sns, f.name).toEqual(f.access.notify ? ['sns:Publish'] : []);
+      expect(actionsOn(f.name, data.notificationTopic), f.name).toEqual(new Set(f.access.notify ? ['sns:Publish'] : []));
+      // The AWS-managed SNS key needs no grant; a KMS action here would mean a key nobody reviewed.
+      expect([...actionsOf(f.name)].filter((a) => a.startsWith('kms:')), f.name).toEqual([]);
     }
   });
 

@@ -15,6 +15,7 @@ Object.assign(process.env, {
   [envNames.queueUrl('batch-cuts')]: emulator.queueUrl('batch-cuts'),
   BATCH_ACCEPT_WINDOW_HOURS: '24',
   BATCH_OVERDUE_GRACE_HOURS: '0',
+  [envNames.notificationTopic]: 'local:console',
 });
 afterAll(() => emulator.stop());
 
@@ -27,6 +28,8 @@ const { settleCampaign } = await import('../../functions/handlers/batches/cuttin
 const { unwindBatch } = await import('../../functions/handlers/batches/unwinding.ts');
 const { escalateBatches } = await import('../../functions/handlers/campaigns/clock.ts');
 const factoryApi = await import('../../functions/handlers/factory/use-cases.ts');
+const fulfillment = await import('../../functions/handlers/fulfillment/use-cases.ts');
+const buyerApi = await import('../../functions/handlers/preorders/use-cases.ts');
 const { withEnvironment } = await import('../../functions/shared/config.ts');
 const { relayOutbox } = await import('../../functions/adapters/outbox.ts');
 const { newCampaign } = await import('../../functions/domain/campaign.ts');
@@ -95,7 +98,7 @@ const conservation = async (campaign: Campaign, ids: string[]) => {
   for (const v of demand.variants) {
     const mine = all.filter((p) => p.sku === v.sku);
     const units = (pred: (p: (typeof all)[number]) => boolean) => mine.filter(pred).reduce((n, p) => n + p.quantity, 0);
-    expect(v.batched, `${v.sku} batched`).toBe(units((p) => p.status === 'BATCHED'));
+    expect(v.batched, `${v.sku} batched`).toBe(units((p) => ['BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED'].includes(p.status)));
     expect(v.waiting, `${v.sku} waiting`).toBe(units((p) => p.status === 'ACCEPTED'));
     expect(v.cancelled, `${v.sku} refunded`).toBe(units((p) => p.status === 'REFUNDED'));
     expect(v.ordered).toBe(v.batched + v.waiting + v.cancelled);
@@ -291,5 +294,50 @@ describe('Overdue batches against DynamoDB Local', () => {
     expect(emulator.depth('batch-cuts').visible).toBe(before + 1); // asked again
     await unwindBatch(batchId);
     expect((await conservation(campaign, ids)).every((p) => p.status === 'REFUNDED')).toBe(true);
+  });
+});
+
+describe('Promised dates against DynamoDB Local', () => {
+  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => escalateBatches(now));
+  it('When the promise passes unshipped, each waiting buyer is told the new date once, and may then cancel; a shipped buyer is not told', async () => {
+    const { campaign, ids, batchId } = await releasedBatch();
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await factoryApi.acceptOwnBatch(factory1, batchId, tomorrow);
+    await fulfillment.startBatchProduction(batchId); // what the batch.accepted event brings
+    // The oldest pre-order (2 M) gets its units before the date.
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'M', produced: 2, qcPassed: 2, qcFailed: 0 });
+    const lot = await factoryApi.shipFromOwnBatch(factory1, batchId, { carrier: 'SF', trackingNumber: 'SF0009', items: [{ sku: 'M', quantity: 2 }] }, undefined);
+    await fulfillment.shipToBuyers(lot.shipment.shipmentId);
+
+    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true); // the local channel prints each notice
+    const late = new Date(Date.now() + 3 * 86_400_000);
+    await clock({}, late);
+    await clock({}, new Date(late.getTime() + 60_000)); // the next tick: nothing new
+    quiet.mockRestore();
+
+    const all = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+    const [shipped, ...waiting] = all;
+    expect(shipped!.status).toBe('SHIPPED');
+    expect(shipped!.timeline.some((t) => t.step === 'delayed')).toBe(false);
+    const newDate = `${tomorrow}T23:59:59.999Z`;
+    const expected = new Date(Date.parse(newDate) + 7 * 86_400_000).toISOString();
+    for (const p of waiting) {
+      expect(p.promisedShipBy).toBe(expected);
+      expect(p.delayedTo).toBe(expected);
+      expect(p.timeline.filter((t) => t.step === 'delayed')).toHaveLength(1);
+      expect(eventsOf('preorder.delayed', 'preorderId', p.preorderId)).toHaveLength(1);
+      // Every step was sent once, and recorded.
+      expect(p.notifications?.map((n) => n.message)).toEqual(p.timeline.map((t) => t.note));
+    }
+    // A delayed buyer cancels: refunded in full, and the batch makes that many fewer.
+    const before = (await batches.getBatch(batchId))!;
+    const leaving = waiting[0]!;
+    const refunded = await buyerApi.cancelOwnPreorder({ role: 'buyer', id: leaving.buyerId }, leaving.preorderId);
+    expect(refunded.status).toBe('REFUNDED');
+    const after = (await batches.getBatch(batchId))!;
+    expect(after.units).toBe(before.units - leaving.quantity);
+    await conservation(campaign, ids);
+    // The shipped buyer could not have: their units left.
+    await expect(buyerApi.cancelOwnPreorder({ role: 'buyer', id: shipped!.buyerId }, shipped!.preorderId)).rejects.toThrow(/cannot be cancelled|SHIPPED/);
   });
 });

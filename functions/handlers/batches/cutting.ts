@@ -172,6 +172,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
         releasedAt: now.toISOString(),
         acceptBy: deadline,
         factoryId: campaign.factoryId,
+        campaignId: campaign.campaignId,
         event,
       });
       if (released) {

@@ -10,6 +10,7 @@ import { expire, markOverdue, type ProductionState } from '#domain/production.ts
 import { overdueGraceHours } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel, settleCampaign } from './cutting.ts';
+import { flushNotifications } from '../notifications/flush.ts';
 
 /**
  * Where a rejected batch's pre-orders go: to the campaign's backup factory when
@@ -74,7 +75,7 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   const why = batch.rejectedReason ?? 'declined';
   const preorders = await getPreorders(batch.preorderIds);
   const events = await inParallel(preorders, async (p): Promise<DomainEvent[]> => {
-    if (p.status !== 'BATCHED' || p.batchId !== batchId) return [];
+    if ((p.status !== 'BATCHED' && p.status !== 'IN_PRODUCTION') || p.batchId !== batchId) return [];
     if (toBackup) {
       const entry = {
         at: now.toISOString(),
@@ -88,6 +89,7 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   });
   await publishCommitted(events.flat());
   await markUnwound(batchId, now);
+  await flushNotifications(batch.preorderIds);
   log().info('rejected batch unwound', { batchId, campaignId: batch.campaignId, to: toBackup ? batch.nextFactoryId : 'refunds', preorders: preorders.length });
   if (toBackup) await settleCampaign(campaign.campaignId);
 };

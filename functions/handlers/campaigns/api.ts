@@ -3,7 +3,8 @@ import * as routes from '#contracts/routes.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
 import { variantOutlook } from './forecasting.ts';
-import { campaignWithDemand, closeEarly, createCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
+import { campaignWithDemand, closeEarly, createCampaign, findCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
+import { campaignTrust } from './trust.ts';
 
 export const app = createApi()
   .openapi({ ...routes.createCampaign, middleware: [allow('anchor')] }, async (c) => {
@@ -32,6 +33,10 @@ export const app = createApi()
     const campaign = await findOwnCampaign(principal, c.req.valid('param').campaignId);
     const demand = await readDemand(campaign);
     return c.json(demandView(campaign, demand, await variantOutlook(campaign, demand)), 200);
-  });
+  })
+  // Public, like the campaign itself: buyers weigh it before they pre-order.
+  .openapi({ ...routes.campaignTrust, middleware: [allow('anchor', 'buyer', 'factory', 'liveroom', 'operator')] }, async (c) =>
+    c.json(await campaignTrust(await findCampaign(c.req.valid('param').campaignId)), 200),
+  );
 
 export const handler = lambdaHandler(app);

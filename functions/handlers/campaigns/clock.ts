@@ -8,7 +8,9 @@ import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
-import { listBatchesDue } from '#adapters/batch-store.ts';
+import { getBatch, listBatchesDue, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
+import { delayedDate } from '#domain/fulfillment.ts';
+import { noticeDelays } from '../fulfillment/use-cases.ts';
 import { escalateBatch } from '../batches/unwinding.ts';
 
 /** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
@@ -40,9 +42,29 @@ const everyMinute = async (now: Date) => {
   }
 };
 
-/** Batches past their acceptance deadline or grace period, and rejected ones not yet unwound. */
+/**
+ * Batches that came due: past their acceptance deadline or grace period,
+ * rejected and not yet unwound, or in production past their buyers' promised
+ * date (delay notices, then due again at the new date).
+ */
 export const escalateBatches = async (now: Date) => {
-  for (const batchId of await listBatchesDue(now)) await escalateBatch(batchId, now);
+  for (const batchId of await listBatchesDue(now)) {
+    const batch = await getBatch(batchId);
+    if (batch && (batch.status === 'ACCEPTED' || batch.status === 'IN_PRODUCTION' || batch.status === 'PARTIALLY_SHIPPED')) {
+      await delayBatch(batch, now);
+    } else {
+      await escalateBatch(batchId, now);
+    }
+  }
+};
+
+const delayBatch = async (batch: Batch, now: Date) => {
+  if (!batch.promiseDue || Date.parse(batch.promiseDue) > now.getTime()) return;
+  const newDate = delayedDate({ promisedShipBy: batch.promiseDue, now });
+  if (!newDate) return;
+  await noticeDelays(batch, newDate);
+  // Due again at the new date; if this loses to a factory change, the next tick sees the batch again.
+  await saveBatch(batch, { ...productionOf(batch), promiseDue: newDate }, { now });
 };
 
 const recordHandler = async (record: SQSRecord): Promise<void> => {

@@ -4,6 +4,7 @@ import { listCampaignsForFactory, readDemand } from '#adapters/campaign-store.ts
 import { variantOutlook } from '../campaigns/forecasting.ts';
 import {
   acceptOwnBatch,
+  closeOwnBatchShort,
   confirmOwnDelivery,
   listOwnBatches,
   manifestPage,
@@ -14,6 +15,7 @@ import {
 } from './use-cases.ts';
 import { batchView, shipmentView } from './views.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { factoryTrust } from '../campaigns/trust.ts';
 
 /**
  * Factory API: its batches (list, read, manifest, accept, reject, progress,
@@ -53,6 +55,10 @@ const batches = createApi()
     );
     return c.json(shipmentView(shipment), 201);
   })
+  .openapi({ ...routes.closeBatchShort, middleware: factory }, async (c) =>
+    c.json(batchView(await closeOwnBatchShort(caller(c), c.req.valid('param').batchId, c.req.valid('json').reason)), 200),
+  )
+  .openapi({ ...routes.factoryTrust, middleware: factory }, async (c) => c.json(await factoryTrust(caller(c).id), 200))
   .openapi({ ...routes.confirmDelivery, middleware: factory }, async (c) =>
     c.json(shipmentView(await confirmOwnDelivery(caller(c), c.req.valid('param').shipmentId)), 200),
   );

@@ -1,4 +1,4 @@
-import { getBatch, listBatchesForFactory, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
+import { getBatch, listBatchesForFactory, liveLine, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
 import { getCampaign } from '#adapters/campaign-store.ts';
 import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
@@ -13,7 +13,8 @@ import {
   OverloadedError,
   ShipmentNotFoundError,
 } from '#domain/errors.ts';
-import { accept, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
+import { accept, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
+import { allocateShipment, endOfDay } from '#domain/fulfillment.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
 import type { Principal } from '#shared/tokens.ts';
@@ -99,7 +100,8 @@ export const acceptOwnBatch = (factory: Principal, batchId: string, committedShi
     const state = productionOf(batch);
     const next = accept(state, committedShipDate, now);
     if (next === state) return 'unchanged';
-    return { state: next, events: [batchEvent('batch.accepted', batch, now, { committedShipDate })] };
+    // From now on the buyers are promised the factory's date (end of that day, UTC).
+    return { state: { ...next, promiseDue: endOfDay(committedShipDate) }, events: [batchEvent('batch.accepted', batch, now, { committedShipDate })] };
   });
 
 export const rejectOwnBatch = async (factory: Principal, batchId: string, reason: string): Promise<Batch> => {
@@ -164,6 +166,9 @@ export const shipFromOwnBatch = async (
   try {
     await change(factory, batchId, async (batch, now) => {
       const next = ship(productionOf(batch), body.items, now);
+      // Decided here, under the batch's version: which buyers get these units.
+      const shippedBefore = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
+      const allocations = allocateShipment(await liveLine(batch), shippedBefore, body.items);
       shipment = {
         shipmentId,
         batchId,
@@ -175,6 +180,7 @@ export const shipFromOwnBatch = async (
         items: body.items,
         units: body.items.reduce((n, i) => n + i.quantity, 0),
         createdAt: now.toISOString(),
+        allocations,
       };
       const events = [
         eventOf(
@@ -195,6 +201,7 @@ export const shipFromOwnBatch = async (
           shipmentId,
         ),
       ];
+      if (next.status === 'COMPLETED') events.push(completedEvent(batch, next, now));
       return { state: next, events, also: [shipmentPut(shipment, hash)] };
     });
   } catch (err) {
@@ -230,3 +237,20 @@ export const confirmOwnDelivery = async (factory: Principal, shipmentId: string)
   const { requestHash: _h2, ...after } = (await getShipment(shipmentId))!;
   return after;
 };
+
+const completedEvent = (batch: Batch, next: ProductionState, now: Date) =>
+  batchEvent('batch.completed', batch, now, {
+    status: 'COMPLETED',
+    shipped: next.shipped,
+    quantity: next.units,
+    ...(next.closedShortReason !== undefined && { reason: next.closedShortReason }),
+  });
+
+/** The factory will make no more: COMPLETED with what shipped; the fulfillment consumer refunds the rest to the buyers. */
+export const closeOwnBatchShort = (factory: Principal, batchId: string, reason: string) =>
+  change(factory, batchId, (batch, now) => {
+    const state = productionOf(batch);
+    const next = closeShort(state, reason, now);
+    if (next === state) return 'unchanged';
+    return { state: next, events: [completedEvent(batch, next, now)] };
+  });

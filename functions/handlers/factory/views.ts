@@ -15,7 +15,7 @@ export const batchView = (b: Batch) => ({
     shipped: l.shipped,
   })),
   units: b.units,
-  preorderCount: b.preorderIds.length,
+  preorderCount: b.preorderCount ?? b.preorderIds.length,
   releasedAt: b.releasedAt ?? b.createdAt,
   acceptBy: b.acceptBy ?? b.createdAt,
   ...(b.overdueAt && { overdueAt: b.overdueAt }),

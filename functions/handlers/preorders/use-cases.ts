@@ -1,16 +1,21 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { cancelPreorder, getPreorder, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
 import { enqueueIntake } from '#adapters/queues.ts';
-import { eventOf } from '#adapters/event-bus.ts';
+import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
+import { holdsNoUnits } from '#domain/fulfillment.ts';
+import { removeUnits } from '#domain/production.ts';
+import type { Campaign } from '#domain/campaign.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { acceptsPreordersAt, dueToOpen, findVariant } from '#domain/campaign.ts';
-import { cancellationEntry, isCancellable, newPreorder, type Preorder } from '#domain/preorder.ts';
+import { cancellationEntry, isCancellable, newPreorder, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
 import {
   CampaignCapReachedError,
   CampaignNotFoundError,
   CampaignNotOpenError,
   IdempotencyKeyReusedError,
   InvalidInputError,
+  OverloadedError,
   PreorderNotCancellableError,
   PreorderNotFoundError,
 } from '#domain/errors.ts';
@@ -141,6 +146,7 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, preorderId),
     eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: p.amount }, preorderId),
   ];
+  if (p.status !== 'ACCEPTED') return cancelAfterDelay(buyer, p, campaign, now, events);
   const done = await cancelPreorder(p, entries, campaign, now, events);
   if (!done) {
     const current = await findOwnPreorder(buyer, preorderId, true);
@@ -149,4 +155,40 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
   metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
   await publishCommitted(events);
   return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+};
+
+/**
+ * A cancel after a delay notice: the pre-order leaves its batch, which makes
+ * that many fewer, provided none of the buyer's units has shipped, which the
+ * batch itself decides (a lot counted on it may not have reached the pre-order
+ * yet). Decided and written against the batch's version, so a shipment and
+ * this cancel cannot both take the same units.
+ */
+const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaign, now: Date, events: DomainEvent[]): Promise<Preorder> => {
+  const entries: TimelineEntry[] = [
+    { at: now.toISOString(), status: 'CANCELLED', note: `Cancelled by the buyer after the delay to ${p.delayedTo?.slice(0, 10)}` },
+    { at: now.toISOString(), status: 'REFUNDED', note: `${p.amount} ${p.currency} (minor units) refunded in full, as promised with the delay notice` },
+  ];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = attempt === 0 ? p : await findOwnPreorder(buyer, p.preorderId, true);
+    if (!isCancellable(current) || !current.batchId) throw new PreorderNotCancellableError(p.preorderId, current.status);
+    const batch = await getBatch(current.batchId);
+    if (!batch) throw new PreorderNotCancellableError(p.preorderId, current.status);
+    const shippedBySku = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
+    if (!holdsNoUnits(await liveLine(batch), shippedBySku, p.preorderId)) {
+      throw new PreorderNotCancellableError(p.preorderId, 'SHIPPED');
+    }
+    let next;
+    try {
+      next = removeUnits(productionOf(batch), current.sku, current.quantity, now);
+    } catch {
+      throw new PreorderNotCancellableError(p.preorderId, current.status);
+    }
+    if (await cancelFromBatch(current, campaign, batch, next, entries, events, now)) {
+      metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+      await publishCommitted(events);
+      return { ...current, status: 'REFUNDED', refundedAmount: current.amount, timeline: [...current.timeline, ...entries], updatedAt: now.toISOString() };
+    }
+  }
+  throw new OverloadedError();
 };

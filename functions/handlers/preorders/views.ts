@@ -1,16 +1,5 @@
 import type { Preorder } from '#domain/preorder.ts';
 
-interface ShipmentView {
-  carrier: string;
-  trackingNumber: string;
-  quantity: number;
-}
-interface NotificationView {
-  at: string;
-  step: string;
-  message: string;
-}
-
 export const preorderView = (p: Preorder) => ({
   preorderId: p.preorderId,
   campaignId: p.campaignId,
@@ -23,16 +12,38 @@ export const preorderView = (p: Preorder) => ({
   shippingAddress: p.shippingAddress,
   ...(p.batchId !== undefined && { batchId: p.batchId }),
   promisedShipBy: p.promisedShipBy,
-  // Shipments arrive with the factory API.
-  shipments: [] as ShipmentView[],
+  ...(p.firstPromisedShipBy !== undefined && p.firstPromisedShipBy !== p.promisedShipBy && { firstPromisedShipBy: p.firstPromisedShipBy }),
+  ...(p.delayedTo !== undefined && { delayedTo: p.delayedTo }),
+  shipments: (p.shipments ?? []).map((s) => ({
+    shipmentId: s.shipmentId,
+    carrier: s.carrier,
+    trackingNumber: s.trackingNumber,
+    quantity: s.quantity,
+    shippedAt: s.shippedAt,
+    ...(s.deliveredAt !== undefined && { deliveredAt: s.deliveredAt }),
+  })),
+  shippedQuantity: p.shippedQuantity ?? 0,
+  deliveredQuantity: p.deliveredQuantity ?? 0,
   refundedAmount: p.refundedAmount,
-  timeline: [...p.timeline],
-  // The notifier arrives with fulfilment; until then nothing has been sent.
-  notifications: [] as NotificationView[],
+  timeline: p.timeline.map((e) => ({ at: e.at, status: e.status, note: e.note, ...(e.step !== undefined && { step: e.step }) })),
+  notifications: (p.notifications ?? []).map((n) => ({ notificationId: n.notificationId, at: n.at, step: n.step, message: n.message, sentAt: n.sentAt })),
   createdAt: p.createdAt,
   updatedAt: p.updatedAt,
 });
 
 /** The pre-order as it was when first accepted: what a replayed create returns. */
 export const acceptedView = (p: Preorder) =>
-  preorderView({ ...p, status: 'ACCEPTED', batchId: undefined, refundedAmount: 0, timeline: p.timeline.slice(0, 1), updatedAt: p.createdAt });
+  preorderView({
+    ...p,
+    status: 'ACCEPTED',
+    batchId: undefined,
+    refundedAmount: 0,
+    timeline: p.timeline.slice(0, 1),
+    updatedAt: p.createdAt,
+    shipments: [],
+    shippedQuantity: undefined,
+    deliveredQuantity: undefined,
+    delayedTo: undefined,
+    firstPromisedShipBy: undefined,
+    notifications: [],
+  });

@@ -1,0 +1,332 @@
+import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { tableName } from '#shared/config.ts';
+import type { Campaign } from '#domain/campaign.ts';
+import type { Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
+import { backoff, cancellation, ddb } from './dynamo.ts';
+import { gateKey, variantSlot } from './campaign-store.ts';
+import { preorderKey } from './preorder-store.ts';
+import { outboxPut } from './outbox.ts';
+import type { DomainEvent } from './event-bus.ts';
+
+/**
+ * A pre-order's life after its batch is accepted: in production, shipped
+ * (possibly in several lots), delivered, refunded for units that never ship,
+ * told of delays; and the trust tallies those steps feed.
+ *
+ * Every change is one transaction, conditional on the pre-order being as it was
+ * read (status, batch, and the quantity counters it moves), with its timeline
+ * entry, its events (outbox) and its tallies: a redelivered message, or two
+ * consumers at once, change nothing twice.
+ *
+ * Trust tallies: PK=TRUST#CAMPAIGN#<id>#<shard> and TRUST#FACTORY#<id>#<shard>,
+ * SK=TRUST, shard = a hash of the pre-order id mod 4, so a lot delivered to
+ * two thousand buyers does not queue on one item. Readers sum the shards.
+ */
+export const trustShards = 4;
+export const trustKey = (kind: 'CAMPAIGN' | 'FACTORY', id: string, shard: number) => ({ PK: `TRUST#${kind}#${id}#${shard}`, SK: 'TRUST' });
+const shardOf = (preorderId: string) => [...preorderId].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % trustShards;
+
+export interface Tally {
+  /** Pre-orders fully shipped, and of those by their promised date (campaign) or the committed date (factory). */
+  readonly shipped?: number;
+  readonly shippedOnTime?: number;
+  /** Whole days from pre-order to delivery, as a histogram. */
+  readonly deliveredAfterDays?: number;
+  /** Units refunded because of the factory (rejected without backup, closed short), and units batched to it. */
+  readonly refundedUnits?: number;
+  readonly batchedUnits?: number;
+}
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+const tallyUpdate = (kind: 'CAMPAIGN' | 'FACTORY', id: string, preorderId: string, t: Tally): TransactItem | undefined => {
+  const adds: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, number> = {};
+  for (const key of ['shipped', 'shippedOnTime', 'refundedUnits', 'batchedUnits'] as const) {
+    if (t[key]) {
+      adds.push(`${key} :${key}`);
+      values[`:${key}`] = t[key];
+    }
+  }
+  if (t.deliveredAfterDays !== undefined) {
+    // A map of day → count needs the map to exist first: kept as flat attributes `d<days>`.
+    names['#day'] = `d${t.deliveredAfterDays}`;
+    adds.push('#day :one', 'delivered :one');
+    values[':one'] = 1;
+  }
+  if (adds.length === 0) return undefined;
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: trustKey(kind, id, shardOf(preorderId)),
+      UpdateExpression: `ADD ${adds.join(', ')}`,
+      ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+      ExpressionAttributeValues: values,
+    },
+  };
+};
+
+export const tallies = (campaignId: string, factoryId: string, preorderId: string, campaign: Tally, factory: Tally): TransactItem[] =>
+  [tallyUpdate('CAMPAIGN', campaignId, preorderId, campaign), tallyUpdate('FACTORY', factoryId, preorderId, factory)].filter(
+    (x): x is TransactItem => x !== undefined,
+  );
+
+/** The summed tallies of a campaign or a factory, with the delivery-days histogram. */
+export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
+  const out = await ddb.send(
+    new BatchGetCommand({
+      RequestItems: { [tableName()]: { Keys: Array.from({ length: trustShards }, (_, k) => trustKey(kind, id, k)) } },
+    }),
+  );
+  const sum = { shipped: 0, shippedOnTime: 0, refundedUnits: 0, batchedUnits: 0, delivered: 0, days: {} as Record<string, number> };
+  for (const item of out.Responses?.[tableName()] ?? []) {
+    for (const key of ['shipped', 'shippedOnTime', 'refundedUnits', 'batchedUnits', 'delivered'] as const) sum[key] += Number(item[key] ?? 0);
+    for (const [k, v] of Object.entries(item)) if (/^d\d+$/.test(k)) sum.days[k.slice(1)] = (sum.days[k.slice(1)] ?? 0) + Number(v);
+  }
+  return sum;
+};
+
+export type Outcome = 'done' | 'stale' | 'not-applicable';
+
+/**
+ * One conditional change of a pre-order, with what goes with it. 'stale' means
+ * the pre-order changed since it was read: read it again and decide again.
+ * 'not-applicable' means the guard (status, batch) no longer holds at all.
+ */
+const change = async (input: {
+  p: Preorder;
+  guard: string;
+  guardValues?: Record<string, unknown>;
+  set: Record<string, unknown>;
+  remove?: readonly string[];
+  entries: readonly TimelineEntry[];
+  also?: readonly TransactItem[];
+  events?: readonly DomainEvent[];
+  now: Date;
+}): Promise<Outcome> => {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = { ':now': input.now.toISOString(), ':entries': input.entries, ...input.guardValues };
+  const sets = ['updatedAt = :now', 'timeline = list_append(timeline, :entries)'];
+  for (const [key, value] of Object.entries(input.set)) {
+    names[`#${key}`] = key;
+    values[`:set_${key}`] = value;
+    sets.push(`#${key} = :set_${key}`);
+  }
+  for (const key of input.remove ?? []) names[`#${key}`] = key;
+  // The counters a change moves are part of its guard: it was decided on the values read.
+  const counters = [
+    input.p.shippedQuantity === undefined ? 'attribute_not_exists(shippedQuantity)' : 'shippedQuantity = :shippedQ',
+    input.p.deliveredQuantity === undefined ? 'attribute_not_exists(deliveredQuantity)' : 'deliveredQuantity = :deliveredQ',
+  ].join(' AND ');
+  if (input.p.shippedQuantity !== undefined) values[':shippedQ'] = input.p.shippedQuantity;
+  if (input.p.deliveredQuantity !== undefined) values[':deliveredQ'] = input.p.deliveredQuantity;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName(),
+                Key: preorderKey(input.p.preorderId),
+                UpdateExpression: `SET ${sets.join(', ')}${input.remove?.length ? ` REMOVE ${input.remove.map((k) => `#${k}`).join(', ')}` : ''}`,
+                ConditionExpression: `(${input.guard}) AND ${counters}`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            ...(input.also ?? []),
+            ...(input.events ?? []).map(outboxPut),
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return 'stale';
+      if (attempt >= 8) throw err;
+      await backoff(attempt);
+    }
+  }
+};
+
+const inBatch = (statuses: readonly PreorderStatus[]) => ({
+  guard: `batchId = :batch AND #status IN (${statuses.map((_, i) => `:st${i}`).join(', ')})`,
+  values: (batchId: string) => ({ ':batch': batchId, ...Object.fromEntries(statuses.map((s, i) => [`:st${i}`, s])) }),
+});
+
+/** BATCHED → IN_PRODUCTION when the factory accepts, with the promise it implies (a later date is a delay notice). */
+export const startProduction = (
+  p: Preorder,
+  batchId: string,
+  promisedShipBy: string,
+  entries: readonly TimelineEntry[],
+  events: readonly DomainEvent[],
+  now: Date,
+) => {
+  const g = inBatch(['BATCHED']);
+  const delayed = promisedShipBy > p.promisedShipBy;
+  return change({
+    p,
+    guard: g.guard,
+    guardValues: g.values(batchId),
+    set: {
+      status: 'IN_PRODUCTION',
+      promisedShipBy,
+      firstPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy,
+      ...(delayed && { delayedTo: promisedShipBy }),
+    },
+    entries,
+    events,
+    now,
+  });
+};
+
+/** A delay notice on a pre-order still waiting for its units: the new date, and the right to cancel. */
+export const noticeDelay = (p: Preorder, batchId: string, newDate: string, entry: TimelineEntry, event: DomainEvent, now: Date) => {
+  const g = inBatch(['BATCHED', 'IN_PRODUCTION']);
+  return change({
+    p,
+    guard: `${g.guard} AND promisedShipBy < :newDate`,
+    guardValues: { ...g.values(batchId), ':newDate': newDate },
+    set: { promisedShipBy: newDate, delayedTo: newDate, firstPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy },
+    entries: [entry],
+    events: [event],
+    now,
+  });
+};
+
+/**
+ * Units of one shipment reach the pre-order: appended to its shipments; the
+ * pre-order is SHIPPED once it has every unit it will get (and its tallies
+ * count it). A shipment is applied to a pre-order once (`shipmentIds`).
+ */
+export const applyShipment = (
+  p: Preorder,
+  batchId: string,
+  shipment: PreorderShipment,
+  next: { status: PreorderStatus; full: boolean },
+  entries: readonly TimelineEntry[],
+  events: readonly DomainEvent[],
+  also: readonly TransactItem[],
+  now: Date,
+) => {
+  const g = inBatch(['BATCHED', 'IN_PRODUCTION']);
+  return change({
+    p,
+    guard: `${g.guard} AND NOT contains(shipmentIds, :sid)`,
+    guardValues: { ...g.values(batchId), ':sid': shipment.shipmentId },
+    set: {
+      status: next.status,
+      shipments: [...(p.shipments ?? []), shipment],
+      shipmentIds: [...(p.shipments ?? []).map((s) => s.shipmentId), shipment.shipmentId],
+      shippedQuantity: (p.shippedQuantity ?? 0) + shipment.quantity,
+      firstPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy,
+    },
+    remove: next.full ? ['delayedTo'] : [],
+    entries,
+    events,
+    also,
+    now,
+  });
+};
+
+/** A shipment's units arrived: counted on the pre-order, which is DELIVERED once everything it will get has. */
+export const applyDelivery = (
+  p: Preorder,
+  batchId: string,
+  shipmentId: string,
+  next: { status: PreorderStatus; shipments: readonly PreorderShipment[]; deliveredQuantity: number },
+  entries: readonly TimelineEntry[],
+  events: readonly DomainEvent[],
+  also: readonly TransactItem[],
+  now: Date,
+) =>
+  change({
+    p,
+    guard: 'batchId = :batch AND contains(shipmentIds, :sid) AND NOT contains(deliveredShipmentIds, :sid)',
+    guardValues: { ':batch': batchId, ':sid': shipmentId },
+    set: {
+      status: next.status,
+      shipments: next.shipments,
+      deliveredQuantity: next.deliveredQuantity,
+      deliveredShipmentIds: [...(p.shipments ?? []).filter((s) => s.deliveredAt).map((s) => s.shipmentId), shipmentId],
+    },
+    entries,
+    events,
+    also,
+    now,
+  });
+
+/**
+ * Units that will never ship are refunded: the whole pre-order (REFUNDED) or
+ * the missing part (refundedAmount, and the pre-order ends DELIVERED for what
+ * arrives). Its gate moves those units from batched to cancelled, in the same
+ * transaction, so demand keeps ordered = batched + waiting + cancelled.
+ */
+export const refundUnits = (
+  p: Preorder,
+  campaign: Pick<Campaign, 'campaignId' | 'variants'>,
+  batchId: string,
+  refund: { units: number; amount: number; status: PreorderStatus },
+  entries: readonly TimelineEntry[],
+  events: readonly DomainEvent[],
+  also: readonly TransactItem[],
+  now: Date,
+) => {
+  const g = inBatch(['BATCHED', 'IN_PRODUCTION']);
+  const shard = p.gateTakes[0]?.shard ?? 0;
+  return change({
+    p,
+    guard: `${g.guard} AND attribute_not_exists(refundedUnits)`,
+    guardValues: g.values(batchId),
+    set: { status: refund.status, refundedUnits: refund.units, refundedAmount: p.refundedAmount + refund.amount },
+    remove: ['delayedTo'],
+    entries,
+    events,
+    also: [
+      {
+        Update: {
+          TableName: tableName(),
+          Key: gateKey(p.campaignId, shard),
+          UpdateExpression: 'ADD batched.#slot :minus, cancelled.#slot :units',
+          ExpressionAttributeNames: { '#slot': variantSlot(campaign, p.sku) },
+          ExpressionAttributeValues: { ':minus': -refund.units, ':units': refund.units },
+        },
+      },
+      ...also,
+    ],
+    now,
+  });
+};
+
+/**
+ * Records notifications as sent, after the channel took them: appended in
+ * order, on condition that nobody recorded any since they were read, so each
+ * timeline entry becomes exactly one recorded notification.
+ */
+export const recordSent = async (p: Preorder, sent: readonly SentNotification[]): Promise<boolean> => {
+  const before = p.notifications?.length ?? 0;
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET notifications = :all, notifiedCount = :count',
+        ConditionExpression: before === 0 ? 'attribute_not_exists(notifiedCount) OR notifiedCount = :zero' : 'notifiedCount = :before',
+        ExpressionAttributeValues: {
+          ':all': [...(p.notifications ?? []), ...sent],
+          ':count': before + sent.length,
+          ...(before === 0 ? { ':zero': 0 } : { ':before': before }),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
+    throw err;
+  }
+};

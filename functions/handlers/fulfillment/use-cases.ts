@@ -1,0 +1,281 @@
+import { getBatch, liveLine, type Batch } from '#adapters/batch-store.ts';
+import { getCampaign } from '#adapters/campaign-store.ts';
+import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import {
+  applyDelivery,
+  applyShipment,
+  noticeDelay,
+  refundUnits,
+  startProduction,
+  tallies,
+  type Outcome,
+} from '#adapters/fulfillment-store.ts';
+import { publishCommitted } from '#adapters/outbox.ts';
+import { getPreorder, getPreorders } from '#adapters/preorder-store.ts';
+import { getShipment, type Shipment } from '#adapters/shipment-store.ts';
+import { endOfDay, shortfalls } from '#domain/fulfillment.ts';
+import type { Preorder, PreorderShipment, PreorderStatus, TimelineEntry } from '#domain/preorder.ts';
+import { log } from '#shared/observability.ts';
+import { inParallel } from '../batches/cutting.ts';
+import { flushNotifications } from '../notifications/flush.ts';
+
+/**
+ * Production, carried back to each buyer. Every function here is safe to run
+ * twice, concurrently, or after a crash half way: each pre-order change is
+ * conditional on the pre-order as read, and re-read and re-decided when it
+ * lost a race ('stale').
+ */
+const dayMs = 24 * 3600_000;
+
+/** Re-reads and re-decides until the change is done or no longer applies. */
+const settle = async (preorderId: string, attempt: (p: Preorder) => Promise<Outcome | 'skip'>): Promise<boolean> => {
+  for (let round = 0; round < 8; round++) {
+    const p = await getPreorder(preorderId, true);
+    if (!p) return false;
+    const outcome = await attempt(p);
+    if (outcome === 'done') return true;
+    if (outcome === 'skip' || outcome === 'not-applicable') return false;
+  }
+  throw new Error(`pre-order ${preorderId} kept changing under fulfillment; the message will come back`);
+};
+
+const preorderEvent = (type: DomainEvent['type'], p: Preorder, batch: Pick<Batch, 'batchId' | 'factoryId'>, now: Date, extra: Partial<DomainEvent['detail']>, factId: string) =>
+  eventOf(type, { campaignId: p.campaignId, preorderId: p.preorderId, batchId: batch.batchId, factoryId: batch.factoryId, occurredAt: now.toISOString(), sku: p.sku, ...extra }, factId);
+
+const dateOf = (iso: string) => iso.slice(0, 10);
+
+/**
+ * The factory accepted: each pre-order of the batch is IN_PRODUCTION and is
+ * promised the factory's date. A date later than the buyer's promise is a
+ * delay notice (`preorder.delayed`), and the buyer may then cancel.
+ */
+export const startBatchProduction = async (batchId: string): Promise<void> => {
+  const batch = await getBatch(batchId);
+  if (!batch?.committedShipDate || !['ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED'].includes(batch.status)) return;
+  const promise = endOfDay(batch.committedShipDate);
+  const touched = await inParallel(batch.preorderIds, (id) =>
+    settle(id, async (p) => {
+      if (p.batchId !== batchId || p.status !== 'BATCHED') return 'skip';
+      const now = new Date();
+      const delayed = promise > p.promisedShipBy;
+      const entries: TimelineEntry[] = [
+        { at: now.toISOString(), status: 'IN_PRODUCTION', note: `In production at ${batch.factoryId}, which commits to ship by ${batch.committedShipDate}` },
+        ...(delayed
+          ? [
+              {
+                at: now.toISOString(),
+                status: 'IN_PRODUCTION' as const,
+                step: 'delayed' as const,
+                note: `Delayed: the factory can ship by ${batch.committedShipDate}, later than the ${dateOf(p.promisedShipBy)} you were promised. You may cancel for a full refund until your order ships`,
+              },
+            ]
+          : []),
+      ];
+      const events = delayed
+        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate }, `${p.preorderId}:${promise}`)]
+        : [];
+      const outcome = await startProduction(p, batchId, promise, entries, events, now);
+      if (outcome === 'done') await publishCommitted(events);
+      return outcome;
+    }),
+  );
+  await flushNotifications(batch.preorderIds.filter((_, i) => touched[i]));
+};
+
+/**
+ * A lot's units reach the buyers the shipment was allocated to (decided when it
+ * was counted on the batch). A pre-order that now has every unit it will get is
+ * SHIPPED (`preorder.shipped`, once) and tallied on time or late.
+ */
+export const shipToBuyers = async (shipmentId: string): Promise<void> => {
+  const shipment = await getShipment(shipmentId);
+  if (!shipment) return;
+  const batch = await getBatch(shipment.batchId);
+  if (!batch) return;
+  const touched = await inParallel(shipment.allocations, (a) => settle(a.preorderId, (p) => applyOne(p, batch, shipment, a.quantity)));
+  await flushNotifications(shipment.allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
+};
+
+const applyOne = async (p: Preorder, batch: Batch, shipment: Shipment, quantity: number): Promise<Outcome | 'skip'> => {
+  if (p.batchId !== batch.batchId || (p.shipments ?? []).some((s) => s.shipmentId === shipment.shipmentId)) return 'skip';
+  const now = new Date();
+  const shipped = (p.shippedQuantity ?? 0) + quantity;
+  const full = shipped + (p.refundedUnits ?? 0) >= p.quantity;
+  const entry: PreorderShipment = {
+    shipmentId: shipment.shipmentId,
+    carrier: shipment.carrier,
+    trackingNumber: shipment.trackingNumber,
+    quantity,
+    shippedAt: shipment.createdAt,
+  };
+  const status: PreorderStatus = full ? 'SHIPPED' : 'IN_PRODUCTION';
+  const entries: TimelineEntry[] = [
+    full
+      ? { at: now.toISOString(), status, note: `Shipped: ${quantity} unit(s) with ${shipment.carrier}, tracking ${shipment.trackingNumber}; that is all ${shipped} of your order` }
+      : {
+          at: now.toISOString(),
+          status,
+          step: 'partly-shipped',
+          note: `${quantity} unit(s) shipped with ${shipment.carrier}, tracking ${shipment.trackingNumber}; ${shipped} of ${p.quantity} on their way, the rest follow`,
+        },
+  ];
+  const events = full ? [preorderEvent('preorder.shipped', p, batch, now, { status: 'SHIPPED', quantity: shipped }, p.preorderId)] : [];
+  const promised = p.firstPromisedShipBy ?? p.promisedShipBy;
+  const committed = batch.committedShipDate ? endOfDay(batch.committedShipDate) : promised;
+  const also = full
+    ? tallies(
+        p.campaignId,
+        batch.factoryId,
+        p.preorderId,
+        { shipped: 1, shippedOnTime: shipment.createdAt <= promised ? 1 : 0 },
+        { shipped: 1, shippedOnTime: shipment.createdAt <= committed ? 1 : 0 },
+      )
+    : [];
+  const outcome = await applyShipment(p, batch.batchId, entry, { status, full }, entries, events, also, now);
+  if (outcome === 'done') await publishCommitted(events);
+  return outcome;
+};
+
+/**
+ * The carrier delivered a lot: its units are counted as arrived, and a
+ * pre-order whose every unit (that will ever come) has arrived is DELIVERED
+ * (`preorder.delivered`, once), with its days from order to door tallied.
+ */
+export const deliverToBuyers = async (shipmentId: string): Promise<void> => {
+  const shipment = await getShipment(shipmentId);
+  if (shipment?.status !== 'DELIVERED') return;
+  const batch = await getBatch(shipment.batchId);
+  if (!batch) return;
+  // Events can arrive out of order: units are shipped to a buyer before they are delivered.
+  await shipToBuyers(shipmentId);
+  const touched = await inParallel(shipment.allocations, (a) =>
+    settle(a.preorderId, async (p) => {
+      const mine = (p.shipments ?? []).find((s) => s.shipmentId === shipmentId);
+      if (p.batchId !== batch.batchId || !mine || mine.deliveredAt) return 'skip';
+      const now = new Date();
+      const deliveredAt = shipment.deliveredAt ?? now.toISOString();
+      const delivered = (p.deliveredQuantity ?? 0) + mine.quantity;
+      const done = delivered + (p.refundedUnits ?? 0) >= p.quantity;
+      const status: PreorderStatus = done ? 'DELIVERED' : p.status;
+      const entries: TimelineEntry[] = [
+        done
+          ? { at: now.toISOString(), status, note: `Delivered: ${mine.quantity} unit(s) (tracking ${mine.trackingNumber}); your order is complete` }
+          : { at: now.toISOString(), status, step: 'partly-delivered', note: `${mine.quantity} unit(s) delivered (tracking ${mine.trackingNumber}); ${delivered} of ${p.quantity - (p.refundedUnits ?? 0)} arrived` },
+      ];
+      const events = done ? [preorderEvent('preorder.delivered', p, batch, now, { status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
+      const days = Math.max(0, Math.floor((Date.parse(deliveredAt) - Date.parse(p.createdAt)) / dayMs));
+      const also = done ? tallies(p.campaignId, batch.factoryId, p.preorderId, { deliveredAfterDays: days }, { deliveredAfterDays: days }) : [];
+      const shipments = (p.shipments ?? []).map((s) => (s.shipmentId === shipmentId ? { ...s, deliveredAt } : s));
+      const outcome = await applyDelivery(p, batch.batchId, shipmentId, { status, shipments, deliveredQuantity: delivered }, entries, events, also, now);
+      if (outcome === 'done') await publishCommitted(events);
+      return outcome;
+    }),
+  );
+  await flushNotifications(shipment.allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
+};
+
+/**
+ * A batch closed short: every unit that will never ship is refunded to its
+ * pre-order. Nothing shipped: REFUNDED in full. Part shipped: the rest is
+ * refunded and the pre-order ends SHIPPED or DELIVERED for what it got.
+ */
+export const refundShortfall = async (batchId: string): Promise<void> => {
+  const batch = await getBatch(batchId);
+  if (batch?.status !== 'COMPLETED' || !batch.closedShortReason) return;
+  const campaign = await getCampaign(batch.campaignId, true);
+  if (!campaign) return;
+  const line = await liveLine(batch);
+  const shippedBySku = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
+  const owed = shortfalls(line, shippedBySku);
+  const touched = await inParallel(owed, (short) =>
+    settle(short.preorderId, async (p) => {
+      if (p.batchId !== batchId || p.refundedUnits !== undefined || p.status === 'REFUNDED') return 'skip';
+      const now = new Date();
+      const got = p.quantity - short.units;
+      const status: PreorderStatus = short.whole
+        ? 'REFUNDED'
+        : (p.shippedQuantity ?? 0) >= got
+          ? (p.deliveredQuantity ?? 0) >= got
+            ? 'DELIVERED'
+            : 'SHIPPED'
+          : p.status === 'BATCHED'
+            ? 'IN_PRODUCTION'
+            : p.status;
+      const why = `${batch.factoryId} closed the batch short (${batch.closedShortReason})`;
+      const entries: TimelineEntry[] = [
+        short.whole
+          ? { at: now.toISOString(), status, note: `${why}: your units will not be made; ${short.amount} ${p.currency} (minor units) refunded in full` }
+          : {
+              at: now.toISOString(),
+              status: p.status === 'BATCHED' ? 'IN_PRODUCTION' : p.status,
+              step: 'partly-refunded',
+              note: `${why}: ${short.units} of your ${p.quantity} units will not be made; ${short.amount} ${p.currency} (minor units) refunded, the other ${got} are yours`,
+            },
+        // What already came is now the whole order: that is a step of its own.
+        ...(!short.whole && (status === 'SHIPPED' || status === 'DELIVERED')
+          ? [{ at: now.toISOString(), status, note: status === 'DELIVERED' ? `Delivered: all ${got} unit(s) of your order that were made have arrived` : `Shipped: all ${got} unit(s) of your order that were made are on their way` }]
+          : []),
+      ];
+      const events: DomainEvent[] = [
+        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: 'batch-closed-short' }, p.preorderId),
+        ...(status === 'DELIVERED' ? [preorderEvent('preorder.delivered', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
+        ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [preorderEvent('preorder.shipped', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
+      ];
+      // A part-shipped pre-order whose missing units are refunded is complete now: tallied as shipped (and delivered).
+      const lastShippedAt = (p.shipments ?? []).map((x) => x.shippedAt).sort().at(-1);
+      const complete = !short.whole && (status === 'SHIPPED' || status === 'DELIVERED') && lastShippedAt !== undefined;
+      const promised = p.firstPromisedShipBy ?? p.promisedShipBy;
+      const committed = batch.committedShipDate ? endOfDay(batch.committedShipDate) : promised;
+      const lastDeliveredAt = (p.shipments ?? []).map((x) => x.deliveredAt ?? '').sort().at(-1) || now.toISOString();
+      const days = Math.max(0, Math.floor((Date.parse(lastDeliveredAt) - Date.parse(p.createdAt)) / dayMs));
+      const also = tallies(
+        p.campaignId,
+        batch.factoryId,
+        p.preorderId,
+        {
+          ...(complete && { shipped: 1, shippedOnTime: lastShippedAt <= promised ? 1 : 0 }),
+          ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
+        },
+        {
+          refundedUnits: short.units,
+          ...(complete && { shipped: 1, shippedOnTime: lastShippedAt <= committed ? 1 : 0 }),
+          ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
+        },
+      );
+      const outcome = await refundUnits(p, campaign, batchId, { units: short.units, amount: short.amount, status }, entries, events, also, now);
+      if (outcome === 'done') await publishCommitted(events);
+      return outcome;
+    }),
+  );
+  log().info('short batch refunded', { batchId, preorders: owed.length, units: owed.reduce((n, s) => n + s.units, 0) });
+  await flushNotifications(owed.filter((_, i) => touched[i]).map((s) => s.preorderId));
+};
+
+/**
+ * The clock's look at a batch in production whose buyers' promised date has
+ * passed with units unshipped: each such buyer gets a delay notice with the new
+ * date (once per date) and may cancel; the batch is due again at that date.
+ */
+export const noticeDelays = async (batch: Batch, newDate: string): Promise<void> => {
+  const members = await getPreorders(batch.preorderIds);
+  const waiting = members.filter(
+    (p) => p.batchId === batch.batchId && (p.status === 'BATCHED' || p.status === 'IN_PRODUCTION') && p.promisedShipBy < newDate,
+  );
+  const touched = await inParallel(waiting, (member) =>
+    settle(member.preorderId, async (p) => {
+      if (p.batchId !== batch.batchId || !(p.status === 'BATCHED' || p.status === 'IN_PRODUCTION') || p.promisedShipBy >= newDate) return 'skip';
+      const now = new Date();
+      const entry: TimelineEntry = {
+        at: now.toISOString(),
+        status: p.status,
+        step: 'delayed',
+        note: `Delayed: your order did not ship by ${dateOf(p.promisedShipBy)} as promised; the new date is ${dateOf(newDate)}. You may cancel for a full refund until it ships`,
+      };
+      const event = preorderEvent('preorder.delayed', p, batch, now, { status: p.status }, `${p.preorderId}:${newDate}`);
+      const outcome = await noticeDelay(p, batch.batchId, newDate, entry, event, now);
+      if (outcome === 'done') await publishCommitted([event]);
+      return outcome;
+    }),
+  );
+  await flushNotifications(waiting.filter((_, i) => touched[i]).map((p) => p.preorderId));
+};
