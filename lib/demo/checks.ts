@@ -1,0 +1,196 @@
+import type { FlashSaleRun } from './record.ts';
+import { finalStatuses, refundedUnits, signalTypes, type Preorder } from './views.ts';
+
+/**
+ * The properties of design.md ("measured, not hoped"), checked after the sale
+ * from what the actors were told and what the API shows: the demo trusts no
+ * internal state. Each check says what it compared, so a ✗ points somewhere.
+ */
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+/** At most a few examples in a detail line. */
+const some = (xs: readonly string[]) => (xs.length > 3 ? `${xs.slice(0, 3).join('; ')}; … ${xs.length - 3} more` : xs.join('; '));
+
+export const checkFlashSale = (run: FlashSaleRun): Check[] => {
+  const checks: Check[] = [];
+  const check = (name: string, problems: readonly string[], ok: string) =>
+    checks.push({ name, ok: problems.length === 0, detail: problems.length === 0 ? ok : some(problems) });
+
+  // What the buyers were told, from their own answers.
+  const accepted = run.placements.filter((p) => p.answers.some((a) => a.status === 202));
+  const idsOf = (p: (typeof accepted)[number]) => new Set(p.answers.flatMap((a) => (a.status === 202 && a.preorderId ? [a.preorderId] : [])));
+  const quantityOf = new Map<string, { sku: string; quantity: number }>();
+  for (const p of accepted) for (const id of idsOf(p)) quantityOf.set(id, { sku: p.sku, quantity: p.quantity });
+
+  check(
+    'accepted pre-orders = distinct Idempotency-Keys answered 202',
+    [
+      ...accepted.filter((p) => idsOf(p).size !== 1).map((p) => `${p.buyerId} ${p.key} was answered with ${idsOf(p).size} pre-order ids`),
+      ...(quantityOf.size !== accepted.length ? [`${quantityOf.size} pre-orders for ${accepted.length} keys`] : []),
+    ],
+    `${fmt(quantityOf.size)} pre-orders, ${fmt(accepted.length)} keys`,
+  );
+
+  // A resend after a 202 must be answered as the first time; concurrent taps only must not make two.
+  const resent = run.placements.filter((p) => p.answers.length > 1);
+  const replayProblems = resent.flatMap((p) => {
+    const first = p.answers.findIndex((a) => a.status === 202);
+    if (first < 0) return [];
+    const later = p.retry === 'double-tap' ? p.answers.slice(2) : p.answers.slice(first + 1);
+    const id = p.answers[first]!.preorderId;
+    return later.some((a) => a.status !== 202 || a.preorderId !== id) ? [`${p.buyerId} ${p.key}: ${p.answers.map((a) => a.status).join(', ')}`] : [];
+  });
+  check('retried orders answered as the first time, never ordered twice', replayProblems, `${fmt(sum(resent, (p) => p.answers.length - 1))} retries over ${fmt(resent.length)} keys`);
+
+  const cancelledBeforeBatching = new Set(run.cancels.filter((c) => c.when === 'before-batching' && c.status === 200).map((c) => c.preorderId));
+  const acceptedUnits = sum([...quantityOf.values()], (q) => q.quantity);
+  const keptUnits = acceptedUnits - sum([...cancelledBeforeBatching], (id) => quantityOf.get(id)?.quantity ?? 0);
+  check(
+    'no oversell: units kept at close ≤ the cap',
+    keptUnits > run.settings.cap ? [`${fmt(keptUnits)} units kept, cap ${fmt(run.settings.cap)}`] : [],
+    `${fmt(keptUnits)} of ${fmt(run.settings.cap)}`,
+  );
+
+  const final = run.final;
+  if (!final) {
+    checks.push({ name: 'the sale ran to the end', ok: false, detail: 'nothing was read back' });
+    return checks;
+  }
+  const skus = final.demand.variants.map((v) => v.sku);
+  const bySku = (sku: string) => final.preorders.filter((p) => p.sku === sku);
+
+  check(
+    'demand counts each pre-order once (per variant)',
+    final.demand.variants.flatMap((v) => {
+      const mine = sum([...quantityOf.values()].filter((q) => q.sku === v.sku), (q) => q.quantity);
+      return v.ordered === mine ? [] : [`${v.sku}: demand ordered ${v.ordered}, buyers were accepted for ${mine}`];
+    }),
+    `${fmt(final.demand.totals.ordered)} units ordered`,
+  );
+
+  check(
+    'per variant: ordered = batched + waiting + cancelled',
+    final.demand.variants.flatMap((v) =>
+      v.ordered === v.batched + v.waiting + v.cancelled ? [] : [`${v.sku}: ${v.ordered} ≠ ${v.batched} + ${v.waiting} + ${v.cancelled}`],
+    ),
+    skus.map((sku) => {
+      const v = final.demand.variants.find((x) => x.sku === sku)!;
+      return `${sku} ${v.ordered}=${v.batched}+${v.waiting}+${v.cancelled}`;
+    }).join(' · '),
+  );
+
+  check(
+    "demand's cancelled = units refunded to buyers (per variant)",
+    final.demand.variants.flatMap((v) => {
+      const refunded = sum(bySku(v.sku), refundedUnits);
+      return v.cancelled === refunded ? [] : [`${v.sku}: demand cancelled ${v.cancelled}, pre-orders refunded ${refunded}`];
+    }),
+    `${fmt(final.demand.totals.cancelled)} units`,
+  );
+
+  // Manifests as the factory read them when it accepted: each pre-order in one batch at most, and the one it names.
+  const inBatch = new Map<string, string[]>();
+  for (const [batchId, entries] of run.manifests) for (const e of entries) inBatch.set(e.preorderId, [...(inBatch.get(e.preorderId) ?? []), batchId]);
+  check(
+    'each pre-order in exactly one batch (none if cancelled before batching)',
+    final.preorders.flatMap((p) => {
+      const batches = inBatch.get(p.preorderId) ?? [];
+      if (cancelledBeforeBatching.has(p.preorderId)) return batches.length === 0 && !p.batchId ? [] : [`${p.preorderId} cancelled before batching but in ${batches.join(', ') || p.batchId}`];
+      if (batches.length !== 1) return [`${p.preorderId} in ${batches.length} manifests`];
+      return p.batchId === batches[0] ? [] : [`${p.preorderId} says batch ${p.batchId}, manifest ${batches[0]}`];
+    }),
+    `${fmt(inBatch.size)} pre-orders over ${run.manifests.size} batches`,
+  );
+
+  check(
+    'units conserved per variant: ordered = delivered + in transit + refunded + unshipped (0)',
+    skus.flatMap((sku) => {
+      const mine = bySku(sku);
+      const ordered = sum(mine, (p) => p.quantity);
+      const delivered = sum(mine, (p) => p.deliveredQuantity);
+      const inTransit = sum(mine, (p) => p.shippedQuantity - p.deliveredQuantity);
+      const refunded = sum(mine, refundedUnits);
+      const unshipped = ordered - delivered - inTransit - refunded;
+      return unshipped === 0 ? [] : [`${sku}: ${ordered} = ${delivered} + ${inTransit} + ${refunded} + ${unshipped} unshipped`];
+    }),
+    skus.map((sku) => {
+      const mine = bySku(sku);
+      return `${sku} ${sum(mine, (p) => p.quantity)}=${sum(mine, (p) => p.deliveredQuantity)}+${sum(mine, (p) => p.shippedQuantity - p.deliveredQuantity)}+${sum(mine, refundedUnits)}`;
+    }).join(' · '),
+  );
+
+  check(
+    'no pre-order shipped beyond its quantity',
+    final.preorders.flatMap((p) =>
+      p.shippedQuantity + refundedUnits(p) > p.quantity || p.deliveredQuantity > p.shippedQuantity
+        ? [`${p.preorderId}: ordered ${p.quantity}, shipped ${p.shippedQuantity}, delivered ${p.deliveredQuantity}, refunded ${refundedUnits(p)}`]
+        : [],
+    ),
+    `${fmt(final.preorders.length)} pre-orders`,
+  );
+
+  const lotUnits = sum(run.shipments, (s) => s.units);
+  const batchShipped = sum(final.batches, (b) => b.shipped);
+  const buyerShipped = sum(final.preorders, (p) => p.shippedQuantity);
+  const buyerDelivered = sum(final.preorders, (p) => p.deliveredQuantity);
+  const deliveredLots = sum(run.shipments.filter((s) => s.delivered), (s) => s.units);
+  check(
+    'every shipped unit reached a buyer: lots = batches = pre-orders',
+    [
+      ...(lotUnits === batchShipped && batchShipped === buyerShipped ? [] : [`lots ${lotUnits}, batches ${batchShipped}, pre-orders ${buyerShipped} shipped`]),
+      ...(deliveredLots === buyerDelivered ? [] : [`${deliveredLots} units in delivered lots, ${buyerDelivered} delivered to pre-orders`]),
+    ],
+    `${fmt(lotUnits)} units in ${run.shipments.length} lots`,
+  );
+
+  const unfinished = final.preorders.filter((p) => !finalStatuses.has(p.status));
+  check(
+    'every pre-order DELIVERED or REFUNDED',
+    [
+      ...unfinished.map((p) => `${p.preorderId} is ${p.status}`),
+      ...(final.preorders.length === quantityOf.size ? [] : [`read back ${final.preorders.length} of ${quantityOf.size} pre-orders`]),
+    ],
+    countBy(final.preorders, (p) => p.status),
+  );
+
+  check(
+    'every buyer heard each step exactly once (notifications = timeline)',
+    final.preorders.flatMap((p) => notificationProblem(p)),
+    `${fmt(sum(final.preorders, (p) => p.notifications.length))} notifications`,
+  );
+
+  check(
+    'signals counted once (per variant × type)',
+    final.demand.variants.flatMap((v) =>
+      signalTypes.flatMap((t) => {
+        const posted = run.signals.posted[v.sku]?.[t] ?? 0;
+        return v.signals[t] === posted ? [] : [`${v.sku} ${t}: posted ${posted}, counted ${v.signals[t]}`];
+      }),
+    ),
+    `${fmt(sum(Object.values(run.signals.posted), (r) => sum(signalTypes, (t) => r[t])))} signal counts`,
+  );
+
+  check('the API answered as the contract says (no 5xx, nothing lost, nothing unexpected)', [...run.http.failures, ...run.unexpected], `${fmt(run.http.requests)} requests`);
+  check('the pipeline settled (no wait gave up)', run.stalls, 'every wait ended');
+  return checks;
+};
+
+const notificationProblem = (p: Preorder): string[] => {
+  const ids = new Set(p.notifications.map((n) => n.notificationId));
+  if (p.notifications.length !== p.timeline.length) return [`${p.preorderId}: ${p.notifications.length} notifications, ${p.timeline.length} timeline entries`];
+  if (ids.size !== p.notifications.length) return [`${p.preorderId}: a notification id repeats`];
+  const i = p.notifications.findIndex((n, k) => n.message !== p.timeline[k]!.note);
+  return i < 0 ? [] : [`${p.preorderId}: notification ${i} says "${p.notifications[i]!.message}", timeline "${p.timeline[i]!.note}"`];
+};
+
+export const countBy = <T>(xs: readonly T[], key: (x: T) => string): string => {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
+  return [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${fmt(n)}`).join(' · ');
+};

@@ -1,0 +1,103 @@
+import type { Random } from './random.ts';
+
+/**
+ * Who is in the live room and what each of them will do when the anchor says
+ * "3, 2, 1, buy!". Drawn up front from the seed, so the same seed brings the
+ * same crowd whatever the timing: sizes skew to M and L, most buy one, a few
+ * double-tap or resend after a timeout, some cancel within seconds, a few come
+ * back for a second size, and some of those who find it sold out tap again.
+ */
+export interface Variant {
+  readonly sku: string;
+  readonly name: string;
+  readonly unitPrice: number;
+  /** Share of the room that wants this size. */
+  readonly weight: number;
+}
+
+export const variants: readonly Variant[] = [
+  { sku: 'TEE-S', name: 'Small', unitPrice: 9900, weight: 20 },
+  { sku: 'TEE-M', name: 'Medium', unitPrice: 9900, weight: 35 },
+  { sku: 'TEE-L', name: 'Large', unitPrice: 9900, weight: 30 },
+  { sku: 'TEE-XL', name: 'Extra large', unitPrice: 10900, weight: 15 },
+];
+
+/** How a buyer's phone behaves: sends once; resends after an answer that never arrived; or sends twice at once (a double tap). */
+export type RetryHabit = 'none' | 'resend' | 'double-tap';
+
+export interface Address {
+  readonly name: string;
+  readonly phone: string;
+  readonly line1: string;
+  readonly city: string;
+  readonly region: string;
+  readonly postalCode: string;
+  readonly country: string;
+}
+
+export interface BuyerPlan {
+  readonly index: number;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly retry: RetryHabit;
+  /** Cancels this long after the 202, if set. */
+  readonly cancelAfterMs?: number;
+  /** Comes back for one more in another size, with a new Idempotency-Key. */
+  readonly secondSku?: string;
+  /** Taps again this long after a sold-out answer, if set. */
+  readonly retryAfterSoldOutMs?: number;
+  readonly address: Address;
+}
+
+/** Mean units per buyer implied by the plan's odds (quantities and second orders), for sizing the campaign. */
+export const expectedUnitsPerBuyer = (0.75 * 1 + 0.2 * 2 + 0.05 * 3) * 1 + 0.04 * 1;
+
+const names = ['Li Wei', 'Wang Fang', 'Zhang Min', 'Liu Yang', 'Chen Jing', 'Yang Lei', 'Zhao Li', 'Huang Tao', 'Zhou Xin', 'Wu Hui', 'Xu Ming', 'Sun Yan'];
+const cities = [
+  { city: 'Shanghai', region: 'Shanghai', postalCode: '200120' },
+  { city: 'Hangzhou', region: 'Zhejiang', postalCode: '310002' },
+  { city: 'Guangzhou', region: 'Guangdong', postalCode: '510030' },
+  { city: 'Chengdu', region: 'Sichuan', postalCode: '610041' },
+  { city: 'Wuhan', region: 'Hubei', postalCode: '430014' },
+  { city: 'Xiamen', region: 'Fujian', postalCode: '361001' },
+];
+const streets = ['Century Avenue', 'Nanjing Road', 'Wensan Road', 'Tianhe Road', 'Chunxi Road', 'Jiefang Avenue', 'Siming South Road'];
+
+const addressFor = (rng: Random): Address => {
+  const where = rng.pick(cities);
+  return {
+    name: rng.pick(names),
+    phone: `+86 13${rng.int(0, 9)} ${String(rng.int(0, 9999)).padStart(4, '0')} ${String(rng.int(0, 9999)).padStart(4, '0')}`,
+    line1: `${rng.int(1, 999)} ${rng.pick(streets)}`,
+    ...where,
+    country: 'CN',
+  };
+};
+
+export const planCrowd = (rng: Random, buyers: number): BuyerPlan[] =>
+  Array.from({ length: buyers }, (_, index) => {
+    const sku = rng.weighted(variants.map((v) => [v.sku, v.weight] as const));
+    const quantity = rng.weighted([
+      [1, 75],
+      [2, 20],
+      [3, 5],
+    ] as const);
+    const retry = rng.weighted<RetryHabit>([
+      ['none', 90],
+      ['resend', 8],
+      ['double-tap', 2],
+    ]);
+    const cancelAfterMs = rng.chance(0.05) ? rng.int(20, 1500) : undefined;
+    const secondSku = rng.chance(0.04) ? rng.pick(variants.filter((v) => v.sku !== sku)).sku : undefined;
+    const retryAfterSoldOutMs = rng.chance(0.3) ? rng.int(200, 1500) : undefined;
+    return {
+      index,
+      sku,
+      quantity,
+      retry,
+      ...(cancelAfterMs !== undefined && { cancelAfterMs }),
+      ...(secondSku !== undefined && { secondSku }),
+      ...(retryAfterSoldOutMs !== undefined && { retryAfterSoldOutMs }),
+      address: addressFor(rng),
+    };
+  });

@@ -1,0 +1,172 @@
+import { allPages, inPool, pollUntil, type Client } from './http.ts';
+import type { Bar } from './progress.ts';
+import { seededRandom, type Random } from './random.ts';
+import { expectAnswer, type FlashSaleRun } from './record.ts';
+import type { Batch, ManifestEntry, Preorder, Shipment } from './views.ts';
+
+/**
+ * The campaign's factory, as its integration would drive the factory API: it
+ * reads each batch's manifest, accepts it with a ship date, makes it in two or
+ * three lots (reporting production, QC failures and remakes per sku as it
+ * goes), and ships each lot under its own Idempotency-Key. For the story's
+ * sake one batch is accepted later than the buyers were promised (they get a
+ * delay notice and some cancel), and, when there are enough batches, the last
+ * one is closed short (part of its last run is never made; those units are
+ * refunded to the youngest pre-orders of that size).
+ */
+export interface FactoryWorld {
+  readonly factory: Client;
+  /** The client of the buyer who owns a pre-order (for cancels after a delay notice). */
+  readonly buyerOf: (preorderId: string) => Client | undefined;
+  readonly rng: Random;
+  readonly run: FlashSaleRun;
+  readonly bar: Bar;
+  readonly stallMs: number;
+  readonly promisedShipDays: number;
+}
+
+const carriers = ['SF Express', 'JD Logistics', 'ZTO Express', 'YTO Express'];
+const dayIn = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+/** A line's quantity cut into `lots` portions of uneven size (a factory's runs are never equal). */
+const splitLots = (quantity: number, lots: number, rng: Random): number[] => {
+  const weights = Array.from({ length: lots }, () => 0.6 + rng.next());
+  const sum = weights.reduce((a, b) => a + b, 0);
+  let left = quantity;
+  return weights.map((w, i) => {
+    if (i === lots - 1) return left;
+    const portion = Math.min(left, Math.round((quantity * w) / sum));
+    left -= portion;
+    return portion;
+  });
+};
+
+/** Units failing QC in a run of n, each with probability p. */
+const failures = (n: number, p: number, rng: Random) => {
+  let f = 0;
+  for (let i = 0; i < n; i++) if (rng.chance(p)) f++;
+  return f;
+};
+
+export const runFactory = async (w: FactoryWorld, batches: readonly Batch[]): Promise<void> => {
+  const { run } = w;
+  const ordered = [...batches].sort((a, b) => a.releasedAt.localeCompare(b.releasedAt) || a.batchId.localeCompare(b.batchId));
+  const n = ordered.length;
+  run.factory.delayedBatchId = ordered[n >= 2 ? 1 : 0]?.batchId;
+  const short = n >= 3 ? ordered[n - 1]?.batchId : undefined;
+  if (short) run.factory.shortBatchId = short;
+  let total = ordered.reduce((s, b) => s + b.units, 0);
+  w.bar.setTotal(total);
+  let accepted = 0;
+  const status = () => `${accepted}/${n} batches accepted · ${run.factory.lots} lots · ${run.factory.qcFailed} failed QC, remade`;
+
+  // Decisions drawn in batch order before any work starts, so the seed decides them, not the timing.
+  const plans = ordered.map((b) => ({ batch: b, lots: w.rng.int(2, 3), rng: w.rng.int(0, 2 ** 31) }));
+
+  await inPool(plans, 3, async ({ batch, lots, rng: seed }) => {
+    // A generator of its own per batch: batches worked in parallel draw the same numbers whatever their order.
+    const rng = seededRandom(seed);
+    const path = `/v1/factory/batches/${batch.batchId}`;
+    const manifest = await allPages<ManifestEntry>(w.factory, `${path}/manifest`);
+    run.manifests.set(batch.batchId, manifest);
+
+    const delayed = batch.batchId === run.factory.delayedBatchId;
+    const committedShipDate = dayIn(delayed ? w.promisedShipDays + 5 : 2);
+    const acc = await w.factory.post<Batch>(`${path}/accept`, { committedShipDate }, { safeToRepeat: true });
+    if (!expectAnswer(run, `accept ${batch.batchId}`, acc, 200)) return;
+    accepted++;
+    w.bar.info(status());
+
+    if (delayed) total -= await cancelsAfterDelay(w, manifest, rng);
+    w.bar.setTotal(total);
+
+    // After any cancels the batch makes fewer: plan the lots on what it holds now.
+    const now = await w.factory.get<Batch>(path);
+    if (!expectAnswer(run, `read ${batch.batchId}`, now, 200)) return;
+    const lines = now.body.lines.map((l) => ({ sku: l.sku, portions: splitLots(l.quantity, lots, rng), passed: 0, failed: 0 }));
+    // The short batch: the dye for one size runs out during the last run, so part of that lot is never made.
+    let shortfall = 0;
+    if (batch.batchId === short) {
+      const line = [...lines].reverse().find((l) => (l.portions[lots - 1] ?? 0) >= 2);
+      if (line) {
+        const portion = line.portions[lots - 1]!;
+        line.portions[lots - 1] = Math.floor(portion * 0.4);
+        shortfall = portion - line.portions[lots - 1]!;
+      }
+    }
+
+    for (let k = 0; k < lots; k++) {
+      for (const line of lines) {
+        const portion = line.portions[k] ?? 0;
+        if (portion === 0) continue;
+        // Made, then QC'd (a few fail), then the failures remade and passed: three cumulative reports.
+        const f = Math.min(portion, failures(portion, 0.03, rng));
+        const made = line.passed + line.failed + portion;
+        const reports = [
+          { sku: line.sku, produced: made, qcPassed: line.passed, qcFailed: line.failed },
+          { sku: line.sku, produced: made, qcPassed: line.passed + portion - f, qcFailed: line.failed + f },
+          ...(f > 0 ? [{ sku: line.sku, produced: made + f, qcPassed: line.passed + portion, qcFailed: line.failed + f }] : []),
+        ];
+        for (const report of reports) {
+          const r = await w.factory.post<Batch>(`${path}/progress`, report, { safeToRepeat: true });
+          run.factory.progressReports++;
+          if (!expectAnswer(run, `progress ${batch.batchId} ${JSON.stringify(report)}`, r, 200)) return;
+        }
+        line.passed += portion;
+        line.failed += f;
+        run.factory.qcFailed += f;
+      }
+      const items = lines.map((l) => ({ sku: l.sku, quantity: l.portions[k] ?? 0 })).filter((i) => i.quantity > 0);
+      if (items.length === 0) continue;
+      const body = { carrier: rng.pick(carriers), trackingNumber: `T${rng.int(10_000_000, 99_999_999)}${k}${batch.batchId.slice(-6)}`, items };
+      const key = `${batch.batchId}:lot-${k + 1}`;
+      const shipped = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
+      if (!expectAnswer(run, `ship ${key}`, shipped, 201)) return;
+      run.factory.lots++;
+      run.shipments.push({ shipmentId: shipped.body.shipmentId, batchId: batch.batchId, units: shipped.body.units, delivered: false });
+      // The factory's first lot is sent twice, as a client that timed out would: it must ship once.
+      if (run.factory.lotsResent === 0) {
+        run.factory.lotsResent++;
+        const again = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
+        if (expectAnswer(run, `ship ${key} again`, again, 201) && again.body.shipmentId === shipped.body.shipmentId) run.factory.lotsResentSame++;
+      }
+      w.bar.tick(shipped.body.units);
+      w.bar.info(status());
+    }
+
+    if (batch.batchId === short && shortfall > 0) {
+      const closed = await w.factory.post<Batch>(`${path}/close-short`, { reason: 'The dye lot ran out during the last run' }, { safeToRepeat: true });
+      if (expectAnswer(run, `close-short ${batch.batchId}`, closed, 200)) {
+        run.factory.shortUnits = shortfall;
+        total -= shortfall;
+        w.bar.setTotal(total);
+      }
+    }
+  });
+  w.bar.done(status());
+};
+
+/**
+ * The delayed batch's buyers hear of the delay; about one in seven takes the
+ * offered full refund before anything ships. Returns the units cancelled.
+ */
+const cancelsAfterDelay = async (w: FactoryWorld, manifest: readonly ManifestEntry[], rng: Random): Promise<number> => {
+  const sorted = [...manifest].sort((a, b) => a.preorderId.localeCompare(b.preorderId));
+  const chosen = sorted.filter(() => rng.chance(0.15));
+  if (chosen.length === 0 && sorted[0]) chosen.push(sorted[0]);
+  const read = (id: string) => w.buyerOf(id)!.get<Preorder>(`/v1/preorders/${id}`).then((r) => r.body);
+  const { stalled } = await pollUntil(
+    () => inPool(chosen, 16, (e) => read(e.preorderId)),
+    (ps) => ps.every((p) => p.delayedTo !== undefined),
+    (ps) => String(ps.filter((p) => p.delayedTo !== undefined).length),
+    w.stallMs,
+  );
+  if (stalled) w.run.stalls.push('delay notices for the delayed batch');
+  let units = 0;
+  await inPool(chosen, 16, async (e) => {
+    const r = await w.buyerOf(e.preorderId)!.post<{ type?: string }>(`/v1/preorders/${e.preorderId}/cancel`);
+    w.run.cancels.push({ preorderId: e.preorderId, when: 'after-delay', status: r.status, ...(r.status !== 200 && { problem: r.body.type }) });
+    if (expectAnswer(w.run, `cancel after delay ${e.preorderId}`, r, 200)) units += e.quantity;
+  });
+  return units;
+};
