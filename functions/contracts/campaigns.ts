@@ -79,8 +79,13 @@ export const Demand = z
       cancelled: z.number().int(),
       batched: z.number().int(),
       waiting: z.number().int(),
-      forecastFinal: z.number().int(),
+      signals: SignalSummary.openapi({ description: "Every signal of the campaign: its variants' and those that named no sku" }),
+      forecastFinal: z
+        .number()
+        .int()
+        .openapi({ description: "Sum of the variants' forecasts, never above the units the cap still allows" }),
     }),
+    signalsWithoutSku: SignalSummary.openapi({ description: 'Signals the live room sent without a sku (about the campaign as a whole)' }),
     remaining: z.number().int().optional().openapi({ description: 'Units left under maxTotalQuantity' }),
   })
   .openapi('Demand');

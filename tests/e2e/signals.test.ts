@@ -71,6 +71,18 @@ describe('Live room signals over HTTP on the local runtime', () => {
     expect(await signalsOf(campaignId, 'SHIRT-M', m)).toEqual(m);
     const s = { ...none, share: 2, last15m: { ...none, share: 2 } };
     expect(await signalsOf(campaignId, 'SHIRT-S', s)).toEqual(s);
+
+    // The signal without a sku is the campaign's: shown apart, and in the totals with every variant's.
+    const demand = await anchor.get<{ signalsWithoutSku: unknown; totals: { signals: unknown } }>(`/v1/campaigns/${campaignId}/demand`);
+    expect(demand.body.signalsWithoutSku).toEqual({ ...none, view: 1000, last15m: { ...none, view: 1000 } });
+    expect(demand.body.totals.signals).toEqual({
+      view: 1200,
+      like: 30,
+      cart: 9,
+      want: 9,
+      share: 2,
+      last15m: { view: 1200, like: 30, cart: 4, want: 9, share: 2 },
+    });
   });
 
   it('Invalid signals are 400 naming the field that is wrong, and nothing is counted', async () => {

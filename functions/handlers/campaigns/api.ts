@@ -2,7 +2,7 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
-import { variantOutlook } from './forecasting.ts';
+import { campaignOutlook } from './forecasting.ts';
 import { campaignWithDemand, closeEarly, createCampaign, findCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
 import { campaignTrust } from './trust.ts';
 
@@ -32,7 +32,7 @@ export const app = createApi()
     const principal = caller(c);
     const campaign = await findOwnCampaign(principal, c.req.valid('param').campaignId);
     const demand = await readDemand(campaign);
-    return c.json(demandView(campaign, demand, await variantOutlook(campaign, demand)), 200);
+    return c.json(demandView(campaign, demand, await campaignOutlook(campaign, demand)), 200);
   })
   // Public, like the campaign itself: buyers weigh it before they pre-order.
   .openapi({ ...routes.campaignTrust, middleware: [allow('anchor', 'buyer', 'factory', 'liveroom', 'operator')] }, async (c) =>

@@ -8,11 +8,13 @@ const zero: SignalCounts = { view: 0, like: 0, cart: 0, want: 0, share: 0 };
 /**
  * Per variant: the signals (total and last 15 minutes) and the forecast of the
  * final net ordered quantity at closesAt (method in docs/forecast.md), from the
- * demand now, the clock's minute snapshots and the live room's signals.
+ * demand now, the clock's minute snapshots and the live room's signals. Also
+ * the campaign's signals that named no sku (a view of the room, a like of the
+ * stream): shown in the totals, not spread over variants by guesswork.
  */
-export const variantOutlook = async (campaign: Campaign, demand: Demand, now = new Date()) => {
+export const campaignOutlook = async (campaign: Campaign, demand: Demand, now = new Date()) => {
   const [history, signals] = await Promise.all([readDemandHistory(campaign, now), readSignals(campaign, now)]);
-  return demand.variants.map((d) => {
+  const variants = demand.variants.map((d) => {
     const s = signals.bySku[d.sku];
     const orderedNow = d.ordered - d.cancelled;
     const forecast = forecastFinal({
@@ -31,4 +33,14 @@ export const variantOutlook = async (campaign: Campaign, demand: Demand, now = n
       forecast,
     };
   });
+  return {
+    variants,
+    withoutSku: { ...signals.campaign.totals, last15m: signals.campaign.last15m },
+  };
 };
+
+export type CampaignOutlook = Awaited<ReturnType<typeof campaignOutlook>>;
+
+/** The per-variant part of {@link campaignOutlook}, for readers that show variants only. */
+export const variantOutlook = async (campaign: Campaign, demand: Demand, now = new Date()) =>
+  (await campaignOutlook(campaign, demand, now)).variants;

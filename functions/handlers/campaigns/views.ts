@@ -1,5 +1,6 @@
 import type { Campaign, Demand } from '#domain/campaign.ts';
 import type { Principal } from '#shared/tokens.ts';
+import type { CampaignOutlook } from './forecasting.ts';
 
 export const isOwner = (c: Pick<Campaign, 'anchorId'>, p: Principal): boolean =>
   p.role === 'operator' || (p.role === 'anchor' && p.id === c.anchorId);
@@ -34,13 +35,19 @@ export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => ({
   ...(demand.remaining !== undefined && { remaining: demand.remaining }),
 });
 
-type Outlook = Awaited<ReturnType<typeof import('./forecasting.ts').variantOutlook>>;
+type SignalSummary = CampaignOutlook['withoutSku'];
+const signalTypes = ['view', 'like', 'cart', 'want', 'share'] as const;
+
+const addSignals = (xs: readonly SignalSummary[]): SignalSummary => {
+  const sum = (pick: (s: SignalSummary) => Record<(typeof signalTypes)[number], number>) =>
+    Object.fromEntries(signalTypes.map((t) => [t, xs.reduce((n, s) => n + pick(s)[t], 0)])) as Record<(typeof signalTypes)[number], number>;
+  return { ...sum((s) => s), last15m: sum((s) => s.last15m) };
+};
 
 /** Demand per variant with its signals and forecast (the outlook is computed from `demand`, variant by variant). */
-export const demandView = (c: Campaign, demand: Demand, outlook: Outlook) => ({
-  campaignId: c.campaignId,
-  variants: demand.variants.map((v, i) => {
-    const o = outlook[i];
+export const demandView = (c: Campaign, demand: Demand, outlook: CampaignOutlook) => {
+  const variants = demand.variants.map((v, i) => {
+    const o = outlook.variants[i];
     if (!o || o.sku !== v.sku) throw new Error(`outlook does not match demand at ${v.sku}`);
     return {
       ...v,
@@ -50,10 +57,21 @@ export const demandView = (c: Campaign, demand: Demand, outlook: Outlook) => ({
       forecastHigh: o.forecast.high,
       forecastMethod: o.forecast.method,
     };
-  }),
-  totals: {
-    ...demand.totals,
-    forecastFinal: outlook.reduce((n, o) => n + o.forecast.final, 0),
-  },
-  ...(demand.remaining !== undefined && { remaining: demand.remaining }),
-});
+  });
+  // Each variant's forecast is capped by the campaign's remaining units on its own;
+  // together they may not pass the cap either.
+  const forecastSum = variants.reduce((n, v) => n + v.forecastFinal, 0);
+  const kept = demand.totals.ordered - demand.totals.cancelled;
+  const forecastFinal = demand.remaining !== undefined ? Math.min(forecastSum, kept + demand.remaining) : forecastSum;
+  return {
+    campaignId: c.campaignId,
+    variants,
+    totals: {
+      ...demand.totals,
+      signals: addSignals([...variants.map((v) => v.signals), outlook.withoutSku]),
+      forecastFinal,
+    },
+    signalsWithoutSku: outlook.withoutSku,
+    ...(demand.remaining !== undefined && { remaining: demand.remaining }),
+  };
+};
