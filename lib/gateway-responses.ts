@@ -8,6 +8,7 @@
 
 export type GatewayResponseType =
   | 'THROTTLED'
+  | 'INTEGRATION_FAILURE'
   | 'UNAUTHORIZED'
   | 'ACCESS_DENIED'
   | 'REQUEST_TOO_LARGE'
@@ -31,6 +32,17 @@ export const gatewayResponses: Readonly<Record<GatewayResponseType, GatewayProbl
     status: 429,
     title: 'Too Many Requests',
     detail: 'The API is taking more requests than it can serve right now; retry after the number of seconds in Retry-After.',
+    headers: { 'Retry-After': '1' },
+  },
+  // A live-room burst past the account's Lambda concurrency is throttled by Lambda
+  // before the handler runs; API Gateway reports that as INTEGRATION_FAILURE (504 by
+  // default, 500 on older APIs). It is overload, not a fault: answer it as one, so
+  // clients wait out Retry-After instead of counting an outage. Locally there is no
+  // concurrency limit, so only the AWS target ever sends it.
+  INTEGRATION_FAILURE: {
+    status: 429,
+    title: 'Too Many Requests',
+    detail: 'The service is at capacity right now; retry after the number of seconds in Retry-After with the same Idempotency-Key.',
     headers: { 'Retry-After': '1' },
   },
   UNAUTHORIZED: {
