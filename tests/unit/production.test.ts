@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import * as production from '../../functions/domain/production.ts';
 import {
   accept,
   BatchStateError,
+  closeShort,
   expire,
   markOverdue,
   reject,
+  removeUnits,
   reportProgress,
   ship,
+  type Counts,
   type FactoryBatchStatus,
+  type ProductionLine,
   type ProductionState,
 } from '../../functions/domain/production.ts';
 import { InvalidInputError } from '../../functions/domain/errors.ts';
@@ -37,45 +42,151 @@ const almost = ship(partly, [{ sku: 'S', quantity: 6 }, { sku: 'M', quantity: 18
 const finished = ship(reportProgress(almost, { sku: 'M', produced: 22, qcPassed: 20, qcFailed: 2 }), [{ sku: 'M', quantity: 2 }], now);
 const rejected = reject(released, 'no capacity', now);
 
-const states: Record<FactoryBatchStatus, ProductionState> = {
+const late = new Date('2026-12-02T10:00:01Z'); // just past acceptBy
+const graceEnd = '2026-12-02T22:00:00.000Z'; // acceptBy + 12 h of grace
+const afterGrace = new Date(graceEnd);
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+};
+
+const states: Record<FactoryBatchStatus, ProductionState> = deepFreeze({
   RELEASED: released,
   ACCEPTED: accepted,
   IN_PRODUCTION: inProduction,
   PARTIALLY_SHIPPED: partly,
   COMPLETED: finished,
   REJECTED: rejected,
-};
+});
 
+/** Every transition production.ts exports, named after its function, with fixed arguments. */
 const actions = {
   accept: (s: ProductionState) => accept(s, '2026-12-24', now),
   reject: (s: ProductionState) => reject(s, 'changed our mind', now),
-  progress: (s: ProductionState) => reportProgress(s, { sku: 'S', produced: 10, qcPassed: 10, qcFailed: 0 }),
+  reportProgress: (s: ProductionState) => reportProgress(s, { sku: 'S', produced: 10, qcPassed: 10, qcFailed: 0 }),
   ship: (s: ProductionState) => ship(s, [{ sku: 'S', quantity: 1 }], now),
+  closeShort: (s: ProductionState) => closeShort(s, 'out of fabric', now),
+  // a buyer of two M cancels after a delay notice
+  removeUnits: (s: ProductionState) => removeUnits(s, 'M', 2, now),
+  markOverdue: (s: ProductionState) => markOverdue(s, late, 12),
+  // even carrying an escalation whose grace has ended, only a RELEASED batch expires
+  expire: (s: ProductionState) => expire({ ...s, overdueAt: late.toISOString(), escalateAt: graceEnd }, afterGrace),
+};
+type Action = keyof typeof actions;
+
+/**
+ * The outcome of an action: the next state's status and counts (and any stamp the
+ * transition leaves), 'conflict' for a BatchStateError (a 409), or 'nothing' where a
+ * clock sweep (markOverdue, expire) has nothing to do and answers undefined.
+ */
+type Outcome = ({ status: FactoryBatchStatus; units: number; shipped: number } & Counts & Partial<ProductionState>) | 'conflict' | 'nothing';
+
+const none: Counts = { produced: 0, qcPassed: 0, qcFailed: 0 };
+const made: Counts = { produced: 30, qcPassed: 28, qcFailed: 2 };
+const closed = { completedAt: now.toISOString(), closedShortReason: 'out of fabric' };
+
+/** Every status × every action. A status or an action without its cells fails to compile, and the test below fails. */
+const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
+  RELEASED: {
+    accept: { status: 'ACCEPTED', units: 30, shipped: 0, ...none, committedShipDate: '2026-12-24', acceptedAt: now.toISOString() },
+    reject: { status: 'REJECTED', units: 30, shipped: 0, ...none, rejectedReason: 'changed our mind' },
+    reportProgress: 'conflict',
+    ship: 'conflict',
+    closeShort: 'conflict',
+    removeUnits: { status: 'RELEASED', units: 28, shipped: 0, ...none },
+    markOverdue: { status: 'RELEASED', units: 30, shipped: 0, ...none, overdueAt: late.toISOString(), escalateAt: graceEnd },
+    expire: { status: 'REJECTED', units: 30, shipped: 0, ...none, rejectedReason: 'not accepted by 2026-12-02T10:00:00Z, nor in the grace period after it' },
+  },
+  ACCEPTED: {
+    accept: 'conflict', // with another ship date; the same date is answered as the first time (below)
+    reject: { status: 'REJECTED', units: 30, shipped: 0, ...none, rejectedReason: 'changed our mind' },
+    reportProgress: { status: 'IN_PRODUCTION', units: 30, shipped: 0, produced: 10, qcPassed: 10, qcFailed: 0, progressBy: 'sku' },
+    ship: 'conflict', // nothing has passed QC
+    closeShort: { status: 'COMPLETED', units: 30, shipped: 0, ...none, ...closed },
+    removeUnits: { status: 'ACCEPTED', units: 28, shipped: 0, ...none },
+    markOverdue: 'nothing',
+    expire: 'nothing',
+  },
+  IN_PRODUCTION: {
+    accept: 'conflict',
+    reject: 'conflict',
+    reportProgress: { status: 'IN_PRODUCTION', units: 30, shipped: 0, ...made },
+    ship: { status: 'PARTIALLY_SHIPPED', units: 30, shipped: 1, ...made },
+    closeShort: { status: 'COMPLETED', units: 30, shipped: 0, ...made, ...closed },
+    removeUnits: { status: 'IN_PRODUCTION', units: 28, shipped: 0, ...made },
+    markOverdue: 'nothing',
+    expire: 'nothing',
+  },
+  PARTIALLY_SHIPPED: {
+    accept: 'conflict',
+    reject: 'conflict',
+    reportProgress: { status: 'PARTIALLY_SHIPPED', units: 30, shipped: 4, ...made },
+    ship: { status: 'PARTIALLY_SHIPPED', units: 30, shipped: 5, ...made },
+    closeShort: { status: 'COMPLETED', units: 30, shipped: 4, ...made, ...closed },
+    removeUnits: { status: 'PARTIALLY_SHIPPED', units: 28, shipped: 4, ...made },
+    markOverdue: 'nothing',
+    expire: 'nothing',
+  },
+  COMPLETED: {
+    accept: 'conflict',
+    reject: 'conflict',
+    reportProgress: 'conflict',
+    ship: 'conflict',
+    closeShort: 'conflict', // completed by shipping everything, not closed short
+    removeUnits: 'conflict',
+    markOverdue: 'nothing',
+    expire: 'nothing',
+  },
+  REJECTED: {
+    accept: 'conflict',
+    reject: { status: 'REJECTED', units: 30, shipped: 0, ...none, rejectedReason: 'no capacity' }, // answered as the first time
+    reportProgress: 'conflict',
+    ship: 'conflict',
+    closeShort: 'conflict',
+    removeUnits: 'conflict',
+    markOverdue: 'nothing',
+    expire: 'nothing',
+  },
 };
 
-/** Every status × action: the resulting status, or 'conflict' for a 409. */
-const table: Record<FactoryBatchStatus, Record<keyof typeof actions, FactoryBatchStatus | 'conflict'>> = {
-  RELEASED: { accept: 'ACCEPTED', reject: 'REJECTED', progress: 'conflict', ship: 'conflict' },
-  ACCEPTED: { accept: 'conflict', reject: 'REJECTED', progress: 'IN_PRODUCTION', ship: 'conflict' },
-  IN_PRODUCTION: { accept: 'conflict', reject: 'conflict', progress: 'IN_PRODUCTION', ship: 'PARTIALLY_SHIPPED' },
-  PARTIALLY_SHIPPED: { accept: 'conflict', reject: 'conflict', progress: 'PARTIALLY_SHIPPED', ship: 'PARTIALLY_SHIPPED' },
-  COMPLETED: { accept: 'conflict', reject: 'conflict', progress: 'conflict', ship: 'conflict' },
-  REJECTED: { accept: 'conflict', reject: 'REJECTED', progress: 'conflict', ship: 'conflict' },
-};
+const sumOf = (lines: readonly ProductionLine[], key: 'quantity' | 'shipped') => lines.reduce((n, l) => n + l[key], 0);
 
 describe('Batch lifecycle: every status × every factory action', () => {
   it('the fixtures are in the statuses they claim', () => {
     for (const [status, state] of Object.entries(states)) expect(state.status).toBe(status);
   });
 
-  for (const [status, row] of Object.entries(table) as [FactoryBatchStatus, (typeof table)[FactoryBatchStatus]][]) {
-    for (const [action, expected] of Object.entries(row) as [keyof typeof actions, FactoryBatchStatus | 'conflict'][]) {
-      it(`${action} on ${status} → ${expected}`, () => {
+  it('the table has a column for every transition production.ts exports, and a row for every status a transition reaches', () => {
+    const transitions = Object.entries(production)
+      .filter(([, v]) => typeof v === 'function' && !(v.prototype instanceof Error))
+      .map(([name]) => name);
+    expect(transitions.sort()).toEqual(Object.keys(actions).sort());
+    expect(Object.keys(states).sort()).toEqual(Object.keys(table).sort());
+    for (const row of Object.values(table)) {
+      expect(Object.keys(row).sort()).toEqual(Object.keys(actions).sort());
+      for (const outcome of Object.values(row)) if (typeof outcome === 'object') expect(Object.keys(table)).toContain(outcome.status);
+    }
+  });
+
+  for (const [status, row] of Object.entries(table) as [FactoryBatchStatus, Record<Action, Outcome>][]) {
+    for (const [action, expected] of Object.entries(row) as [Action, Outcome][]) {
+      const label = typeof expected === 'object' ? expected.status : expected;
+      it(`${action} on ${status} → ${label}`, () => {
         const run = () => actions[action](states[status]);
         if (expected === 'conflict') {
           expect(run).toThrow(BatchStateError);
+        } else if (expected === 'nothing') {
+          expect(run()).toBeUndefined();
         } else {
-          expect(run().status).toBe(expected);
+          const next = run()!;
+          expect(next).toMatchObject(expected);
+          // the lines still add up to the batch
+          expect(sumOf(next.lines, 'quantity')).toBe(next.units);
+          expect(sumOf(next.lines, 'shipped')).toBe(next.shipped);
         }
       });
     }
@@ -105,6 +216,50 @@ describe('Batch lifecycle: every status × every factory action', () => {
     const started = reportProgress(accepted, { sku: 'S', produced: 1, qcPassed: 0, qcFailed: 0 });
     expect(started.status).toBe('IN_PRODUCTION');
     expect(() => reject(started, 'too late', now)).toThrow('A IN_PRODUCTION batch cannot be rejected; that needs RELEASED or ACCEPTED');
+  });
+});
+
+describe('Closing a batch short', () => {
+  it('completes it with what shipped and records why; the same close again is the first answer, another reason a conflict', () => {
+    const short = closeShort(partly, 'out of fabric', now);
+    expect(short).toMatchObject({ status: 'COMPLETED', units: 30, shipped: 4, completedAt: now.toISOString(), closedShortReason: 'out of fabric' });
+    expect(closeShort(short, 'out of fabric', now)).toBe(short);
+    expect(() => closeShort(short, 'machine broke', now)).toThrow(BatchStateError);
+  });
+
+  it('a batch not yet accepted is rejected, not closed short, and the refusal says so', () => {
+    expect(() => closeShort(released, 'out of fabric', now)).toThrow(
+      'A RELEASED batch cannot be closed short; that needs ACCEPTED or IN_PRODUCTION or PARTIALLY_SHIPPED',
+    );
+  });
+});
+
+describe('Units removed after a delay notice', () => {
+  it('the line and the batch make that many fewer; counts already reported stay', () => {
+    const smaller = removeUnits(inProduction, 'M', 2, now);
+    expect(smaller.lines).toEqual([
+      { sku: 'S', quantity: 10, shipped: 0, produced: 10, qcPassed: 10, qcFailed: 0 },
+      { sku: 'M', quantity: 18, shipped: 0, produced: 20, qcPassed: 18, qcFailed: 2 },
+    ]);
+    expect(smaller).toMatchObject({ status: 'IN_PRODUCTION', units: 28, ...made });
+  });
+
+  it('when what has shipped is now everything, the batch is COMPLETED', () => {
+    // 28 of 30 shipped: S in full, 18 of 20 M
+    const done = removeUnits(almost, 'M', 2, now);
+    expect(done).toMatchObject({ status: 'COMPLETED', units: 28, shipped: 28, completedAt: now.toISOString() });
+    expect(done.closedShortReason).toBeUndefined();
+  });
+
+  it('a batch left with no units at all is COMPLETED', () => {
+    const emptied = removeUnits(removeUnits(accepted, 'S', 10, now), 'M', 20, now);
+    expect(emptied).toMatchObject({ status: 'COMPLETED', units: 0, shipped: 0, completedAt: now.toISOString() });
+  });
+
+  it('units that have shipped cannot be removed', () => {
+    // 4 S shipped: taking 7 of the 10 would leave 3
+    expect(() => removeUnits(partly, 'S', 7, now)).toThrow('Those S units have shipped already');
+    expect(removeUnits(partly, 'S', 6, now).lines[0]).toMatchObject({ sku: 'S', quantity: 4, shipped: 4 });
   });
 });
 
@@ -186,7 +341,6 @@ describe('Shipments', () => {
 });
 
 describe('Overdue escalation', () => {
-  const late = new Date('2026-12-02T10:00:01Z');
 
   it('nothing happens before acceptBy', () => {
     expect(markOverdue(released, now, 12)).toBeUndefined();
@@ -205,6 +359,8 @@ describe('Overdue escalation', () => {
     const expired = expire(overdue, new Date('2026-12-02T22:00:00Z'))!;
     expect(expired.status).toBe('REJECTED');
     expect(expired.rejectedReason).toMatch(/not accepted by 2026-12-02T10:00:00Z/);
+    expect(expired).not.toHaveProperty('overdueAt'); // rejected: nothing left to escalate
+    expect(expired).not.toHaveProperty('escalateAt');
     const rescued = accept(overdue, '2026-12-20', late);
     expect(rescued.overdueAt).toBeUndefined();
     expect(rescued.escalateAt).toBeUndefined();
