@@ -138,8 +138,13 @@ export const reportProgress = (s: ProductionState, report: ProgressReport): Prod
   for (const key of ['produced', 'qcPassed', 'qcFailed'] as const) {
     if (report[key] < before[key]) throw new BatchStateError(`${key} for ${what} cannot go backwards: it was ${before[key]}, the report says ${report[key]}`);
   }
-  if (report.qcPassed > ordered) throw new BatchStateError(`qcPassed ${report.qcPassed} for ${what} is more than the ${ordered} ordered`);
-  if (report.produced > ordered + report.qcFailed) {
+  // Units made before buyers cancelled out of the batch (after a delay notice) still
+  // exist: a line may have shrunk below what was already reported. Those counts
+  // stand, and a repeated report of them is no error; only new excess is refused.
+  if (report.qcPassed > Math.max(ordered, before.qcPassed)) {
+    throw new BatchStateError(`qcPassed ${report.qcPassed} for ${what} is more than the ${ordered} ordered`);
+  }
+  if (report.produced > Math.max(ordered + report.qcFailed, before.produced)) {
     throw new BatchStateError(`produced ${report.produced} for ${what} is more than the ${ordered} ordered plus ${report.qcFailed} remade after failing QC`);
   }
   if (report.qcPassed < shipped) throw new BatchStateError(`qcPassed ${report.qcPassed} for ${what} is less than the ${shipped} already shipped`);

@@ -256,6 +256,16 @@ describe('Units removed after a delay notice', () => {
     expect(emptied).toMatchObject({ status: 'COMPLETED', units: 0, shipped: 0, completedAt: now.toISOString() });
   });
 
+  it('counts reported before the line shrank still stand: the same report again is accepted, new excess is not', () => {
+    // M was 20 with 18 through QC; two buyers cancel after a delay: the line is 16 now.
+    const smaller = removeUnits(removeUnits(inProduction, 'M', 2, now), 'M', 2, now);
+    expect(smaller.lines[1]).toMatchObject({ quantity: 16, produced: 20, qcPassed: 18, qcFailed: 2 });
+    const again = reportProgress(smaller, { sku: 'M', produced: 20, qcPassed: 18, qcFailed: 2 });
+    expect(again.lines[1]).toEqual(smaller.lines[1]);
+    expect(() => reportProgress(smaller, { sku: 'M', produced: 21, qcPassed: 19, qcFailed: 2 })).toThrow(/qcPassed 19 for M is more than the 16 ordered/);
+    expect(() => reportProgress(smaller, { sku: 'M', produced: 21, qcPassed: 18, qcFailed: 2 })).toThrow(/produced 21 for M is more than the 16 ordered/);
+  });
+
   it('units that have shipped cannot be removed', () => {
     // 4 S shipped: taking 7 of the 10 would leave 3
     expect(() => removeUnits(partly, 'S', 7, now)).toThrow('Those S units have shipped already');
