@@ -10,7 +10,7 @@ import {
   type Demand,
   type GateCounts,
 } from '#domain/campaign.ts';
-import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor, pageOfOwnerIndex } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
 
@@ -153,19 +153,61 @@ export const listActiveCampaigns = async (): Promise<Campaign[]> => {
   return found;
 };
 
-/** A factory's campaigns, newest first. */
-export const listCampaignsForFactory = async (factoryId: string, limit = 200): Promise<Campaign[]> => {
-  const out = await ddb.send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI3',
-      KeyConditionExpression: 'GSI3PK = :pk',
-      ExpressionAttributeValues: { ':pk': `FACTORY#${factoryId}` },
-      ScanIndexForward: false,
-      Limit: limit,
-    }),
-  );
-  return (out.Items ?? []).map(fromItem);
+/** How many of a factory's campaigns one page may read through (ended ones are filtered out) before it answers with a cursor. */
+const factoryPageReadBudget = 1000;
+const factorySortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#cmp_[0-9a-z]{24}$/;
+
+/**
+ * A page of the factory's campaigns still SCHEDULED or OPEN, newest first.
+ *
+ * The factory's partition of GSI3 holds all its campaigns, ended ones included;
+ * the status is a filter on it, so a page reads on until `limit` match, the
+ * partition ends, or `readBudget` campaigns were read (then a page
+ * may be short, even empty, with a cursor to go on). The cursor is the sort key
+ * of the last campaign examined; the partition always comes from the caller.
+ * (The clock's index GSI2 holds exactly the active campaigns, but of every
+ * factory in one partition: reading it would cost every tenant's campaigns.)
+ */
+export const listActiveCampaignsForFactory = async (
+  factoryId: string,
+  opts: { limit: number; cursor?: string | undefined; readBudget?: number },
+): Promise<{ items: Campaign[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
+  const start = decodeCursor(opts.cursor);
+  if (start === 'invalid' || (start && !(typeof start.GSI3SK === 'string' && factorySortKey.test(start.GSI3SK)))) return 'invalid-cursor';
+  const partition = `FACTORY#${factoryId}`;
+  const keyAt = (sortKey: string) => ({ GSI3PK: partition, GSI3SK: sortKey, ...campaignKey(sortKey.split('#')[1] ?? '') });
+  const items: Campaign[] = [];
+  let position = start ? String(start.GSI3SK) : undefined;
+  const budget = opts.readBudget ?? factoryPageReadBudget;
+  let more = true;
+  for (let read = 0; more && items.length < opts.limit && read < budget; ) {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI3',
+        KeyConditionExpression: 'GSI3PK = :pk',
+        FilterExpression: '#status IN (:open, :scheduled)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pk': partition, ':open': 'OPEN', ':scheduled': 'SCHEDULED' },
+        ScanIndexForward: false,
+        Limit: Math.min(budget - read, 200),
+        ...(position && { ExclusiveStartKey: keyAt(position) }),
+      }),
+    );
+    read += out.ScannedCount ?? 0;
+    const matches = out.Items ?? [];
+    const room = opts.limit - items.length;
+    items.push(...matches.slice(0, room).map(fromItem));
+    if (matches.length > room) {
+      // Full with matches to spare: go on from the last one taken.
+      position = String(matches[room - 1]!.GSI3SK);
+      break;
+    }
+    const last = out.LastEvaluatedKey?.GSI3SK;
+    more = typeof last === 'string';
+    if (more) position = String(last);
+  }
+  return { items, nextCursor: more ? encodeCursor({ GSI3SK: position }) : undefined };
 };
 
 interface GateState extends GateCounts {

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { Id, ListQuery, Timestamp } from './common.ts';
 import { ShippingAddress } from './preorders.ts';
+import { CampaignForecast } from './signals.ts';
 
 /** What a factory reads and sends about its production batches and shipments. */
 
@@ -146,3 +147,14 @@ export const TrustView = z
     unitsRefunded: z.number().int(),
   })
   .openapi('Trust');
+
+/**
+ * `GET /v1/factory/forecasts`: every SCHEDULED or OPEN campaign of the factory,
+ * newest first, a page at a time. A page can hold fewer than `limit` (even none)
+ * and still carry a `nextCursor`: follow it until it is absent.
+ */
+export const FactoryForecastsQuery = ListQuery;
+
+export const FactoryForecastList = z
+  .object({ items: z.array(CampaignForecast), nextCursor: z.string().optional() })
+  .openapi('FactoryForecastList');

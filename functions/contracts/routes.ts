@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
 import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
 import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView } from './preorders.ts';
-import { FactoryForecasts, PostSignalsBody, SignalsAccepted } from './signals.ts';
+import { PostSignalsBody, SignalsAccepted } from './signals.ts';
 import {
   AcceptBatchBody,
   CloseShortBody,
@@ -12,6 +12,8 @@ import {
   BatchParams,
   BatchView,
   CreateShipmentBody,
+  FactoryForecastList,
+  FactoryForecastsQuery,
   Manifest,
   ProgressBody,
   RejectBatchBody,
@@ -166,9 +168,10 @@ export const factoryForecasts = createRoute({
   method: 'get',
   path: '/v1/factory/forecasts',
   tags: ['factory'],
-  summary: "Forecast final demand per variant of the factory's open and scheduled campaigns",
+  summary: "Forecast final demand per variant of the factory's open and scheduled campaigns, newest first",
   security: bearer,
-  responses: { 200: json(FactoryForecasts, 'Forecasts'), ...problemResponses(401, 403, 429) },
+  request: { query: FactoryForecastsQuery },
+  responses: { 200: json(FactoryForecastList, 'Forecasts'), ...problemResponses(400, 401, 403, 429) },
 });
 
 export const listBatches = createRoute({

@@ -57,4 +57,3 @@ export const CampaignForecast = z
   })
   .openapi('CampaignForecast');
 
-export const FactoryForecasts = z.object({ items: z.array(CampaignForecast) }).openapi('FactoryForecasts');

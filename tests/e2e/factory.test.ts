@@ -12,7 +12,6 @@ let anchor: ReturnType<typeof clientFor>;
 let buyer: ReturnType<typeof clientFor>;
 let factoryA: ReturnType<typeof clientFor>;
 let factoryB: ReturnType<typeof clientFor>;
-let intruder: ReturnType<typeof clientFor>;
 let receiver: Server;
 let receiverUrl: string;
 
@@ -22,7 +21,6 @@ beforeAll(async () => {
   buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
   factoryA = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-a');
   factoryB = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-b');
-  intruder = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-z');
   receiver = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200).end());
@@ -182,6 +180,10 @@ describe('A factory works its batches over HTTP', () => {
     expect(rejected.body).toMatchObject({ status: 'REJECTED', rejectedReason: 'kiln down for a month' });
     expectProblem(await factoryA.post(`/v1/factory/batches/${batch.batchId}/accept`, { committedShipDate: '2099-12-24' }), 409);
     expect((await factoryA.get<Page<Batch>>('/v1/factory/batches?status=REJECTED&limit=200')).body.items.map((b) => b.batchId)).toContain(batch.batchId);
+    // Its buyers are no longer factory-a's to ship to: the batch stays readable, its addresses do not.
+    const gone = await factoryA.get<Problem>(`/v1/factory/batches/${batch.batchId}/manifest`);
+    expectProblem(gone, 409, /was rejected \(kiln down for a month\)/);
+    expect(JSON.stringify(gone.body)).not.toContain('Century Avenue');
 
     const backup = await until(() => batchesOf(factoryB, campaignId), (b) => b.length === 1);
     expect(backup).toHaveLength(1);
@@ -191,13 +193,50 @@ describe('A factory works its batches over HTTP', () => {
     expect(preorder.body.batchId).toBe(backup[0]!.batchId);
     expect(preorder.body.timeline.map((t) => t.note).join(' | ')).toMatch(/kiln down for a month.*backup factory factory-b/);
     expect((await anchor.get<{ factoryId: string }>(`/v1/campaigns/${campaignId}`)).body.factoryId).toBe('factory-b');
+    expectProblem(await factoryA.get(`/v1/factory/batches/${batch.batchId}/manifest`), 409); // still, after they moved on
+  });
+
+  it("lists forecasts for every open and scheduled campaign of the factory a page at a time, as api.md's lists go", async () => {
+    const maker = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-fc');
+    const older = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-fc', title: 'older' }));
+    const later = new Date(Date.now() + 3600_000).toISOString();
+    const newer = await anchor.post<{ campaignId: string }>(
+      '/v1/campaigns',
+      campaignDraft({ factoryId: 'factory-fc', title: 'newer', opensAt: later, closesAt: new Date(Date.now() + 7200_000).toISOString() }),
+    );
+    const ended = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-fc', title: 'ended' }));
+    expect((await anchor.post(`/v1/campaigns/${ended.body.campaignId}/close`)).status).toBe(200);
+
+    type Forecast = { campaignId: string; title: string; status: string; closesAt: string; variants: { sku: string; ordered: number; forecastFinal: number; method: string }[] };
+    const first = await maker.get<Page<Forecast>>('/v1/factory/forecasts?limit=1');
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((f) => [f.campaignId, f.status])).toEqual([[newer.body.campaignId, 'SCHEDULED']]);
+    expect(first.body.items[0]).toMatchObject({ title: 'newer', closesAt: expect.any(String), variants: [{ sku: 'SHIRT-S', ordered: 0 }, { sku: 'SHIRT-M', ordered: 0 }] });
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const rest: Forecast[] = [];
+    for (let cursor = first.body.nextCursor; cursor; ) {
+      const page = await maker.get<Page<Forecast>>(`/v1/factory/forecasts?limit=1&cursor=${cursor}`);
+      expect(page.status).toBe(200);
+      rest.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    }
+    expect(rest.map((f) => [f.campaignId, f.status])).toEqual([[older.body.campaignId, 'OPEN']]); // the closed one is not listed
+    expect((await maker.get<Page<Forecast>>('/v1/factory/forecasts')).body.items.map((f) => f.campaignId)).toEqual([newer.body.campaignId, older.body.campaignId]);
+    expectProblem(await maker.get('/v1/factory/forecasts?cursor=bm90LWEtY3Vyc29y'), 400);
+    expectProblem(await maker.get('/v1/factory/forecasts?limit=201'), 400);
   });
 });
 
 describe('Tenant isolation: every factory route, with another factory token', () => {
   it('reads and changes nothing of factory-a: 404 on every id, and its lists show none of it', async () => {
-    const { batches } = await twoBatches();
+    // The intruder is factory-b, this campaign's own backup factory: the nearest neighbour factory-a has.
+    const intruder = factoryB;
+    const { batches, preorderIds } = await twoBatches();
     const batch = batches[0]!;
+    const allEvents = ['batch.released', 'batch.accepted', 'batch.rejected', 'batch.overdue', 'batch.progressed', 'batch.completed', 'shipment.created', 'shipment.delivered'];
+    // Subscribed to everything: any change the intruder managed to make to factory-a's batch or shipment would be delivered here.
+    const webhook = await factoryA.post<{ webhookId: string }>('/v1/factory/webhooks', { url: receiverUrl, events: allEvents });
+    expect(webhook.status).toBe(201);
     await factoryA.post(`/v1/factory/batches/${batch.batchId}/accept`, { committedShipDate: '2099-12-24' });
     await factoryA.post(`/v1/factory/batches/${batch.batchId}/progress`, { produced: 2, qcPassed: 1, qcFailed: 0 });
     const shipment = await factoryA.post<{ shipmentId: string }>(`/v1/factory/batches/${batch.batchId}/shipments`, {
@@ -205,17 +244,47 @@ describe('Tenant isolation: every factory route, with another factory token', ()
       trackingNumber: 'SF2001',
       items: [{ sku: batch.lines[0]!.sku, quantity: 1 }],
     });
-    const webhook = await factoryA.post<{ webhookId: string }>('/v1/factory/webhooks', { url: receiverUrl, events: ['batch.progressed'] });
-    expect(webhook.status).toBe(201);
-    // A change after subscribing: one delivery to list.
+    expect(shipment.status).toBe(201);
     expect((await factoryA.post(`/v1/factory/batches/${batch.batchId}/progress`, { produced: 2, qcPassed: 2, qcFailed: 0 })).status).toBe(200);
+    const deliveriesPath = `/v1/factory/webhooks/${webhook.body.webhookId}/deliveries`;
     const deliveries = await until(
-      () => factoryA.get<Page<{ deliveryId: string }>>(`/v1/factory/webhooks/${webhook.body.webhookId}/deliveries`),
-      (r) => r.body.items.length > 0,
+      () => factoryA.get<Page<{ deliveryId: string; eventType: string }>>(deliveriesPath),
+      (r) => ['batch.accepted', 'batch.progressed', 'shipment.created'].every((t) => r.body.items.some((d) => d.eventType === t)),
     );
-    expect(deliveries.body.items.length).toBeGreaterThan(0);
     const deliveryId = deliveries.body.items[0]!.deliveryId;
-    const before = (await factoryA.get<Batch>(`/v1/factory/batches/${batch.batchId}`)).body;
+    // The shipment reaches its buyer asynchronously: wait for that before taking the picture.
+    await until(
+      () => Promise.all(preorderIds.map((id) => buyer.get<{ status: string }>(`/v1/preorders/${id}`))),
+      (all) => all.some((r) => r.body.status === 'SHIPPED'),
+    );
+
+    /** Everything factory-a can read about itself (and its buyers' view of its shipment), once the pipeline is quiet. */
+    const factoryAState = async () => ({
+      batch: (await factoryA.get(`/v1/factory/batches/${batch.batchId}`)).body,
+      batches: (await factoryA.get('/v1/factory/batches?limit=200')).body,
+      manifest: (await factoryA.get(`/v1/factory/batches/${batch.batchId}/manifest`)).body,
+      webhooks: (await factoryA.get('/v1/factory/webhooks?limit=200')).body,
+      deliveries: (await factoryA.get(`${deliveriesPath}?limit=200`)).body,
+      trust: (await factoryA.get('/v1/factory/trust')).body,
+      // Which campaigns and what they ordered; the forecast itself moves with the clock.
+      forecasts: (await factoryA.get<Page<{ campaignId: string; variants: { sku: string; ordered: number }[] }>>('/v1/factory/forecasts?limit=200')).body.items.map(
+        (f) => [f.campaignId, f.variants.map((v) => [v.sku, v.ordered])],
+      ),
+      preorders: (await Promise.all(preorderIds.map((id) => buyer.get(`/v1/preorders/${id}`)))).map((r) => r.body),
+    });
+    const quiet = async () => {
+      let last = JSON.stringify(await factoryAState());
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 750));
+        const now = JSON.stringify(await factoryAState());
+        if (now === last) return JSON.parse(now) as Awaited<ReturnType<typeof factoryAState>>;
+        last = now;
+      }
+      throw new Error('factory-a never settled');
+    };
+    const before = await quiet();
+    expect(before.trust).toMatchObject({ unitsQcChecked: expect.any(Number) });
+    expect((before.webhooks as Page<{ webhookId: string }>).items.map((w) => w.webhookId)).toContain(webhook.body.webhookId);
 
     const ids: Record<string, string> = {
       batchId: batch.batchId,
@@ -229,27 +298,52 @@ describe('Tenant isolation: every factory route, with another factory token', ()
       'close-short': { reason: 'mine now' },
       progress: { produced: 2, qcPassed: 2, qcFailed: 0 },
       shipments: { carrier: 'X', trackingNumber: 'XX0001', items: [{ sku: batch.lines[0]!.sku, quantity: 1 }] },
+      webhooks: { url: `${receiverUrl}/intruder`, events: allEvents },
     };
     const factoryRoutes = topologyRoutes.filter((r) => r.fn === 'factory-api');
     expect(factoryRoutes.length).toBeGreaterThanOrEqual(13);
+    let intruderWebhook: string | undefined;
     for (const route of factoryRoutes) {
       const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!);
       const last = route.path.split('/').at(-1)!;
-      const reply = route.method === 'GET' ? await intruder.get(path) : await intruder.post(path, bodies[last] ?? (last === 'webhooks' ? undefined : {}));
+      const reply = route.method === 'GET' ? await intruder.get(path) : await intruder.post(path, bodies[last] ?? {});
       if (route.path.includes('{')) {
         expectProblem(reply, 404);
         continue;
       }
       if (route.method === 'POST') {
-        // Creating a webhook of its own is allowed; it must not be factory-a's.
-        expect(reply.status, route.path).toBe(400);
+        // Creating a webhook of its own is allowed: it is factory-b's, and only factory-b lists it.
+        expect(route.path).toBe('/v1/factory/webhooks');
+        expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+        intruderWebhook = (reply.body as { webhookId: string }).webhookId;
+        expect(intruderWebhook).not.toBe(webhook.body.webhookId);
         continue;
       }
       expect(reply.status, route.path).toBe(200);
       const text = JSON.stringify(reply.body);
-      for (const id of Object.values(ids)) expect(text, `${route.path} leaks ${id}`).not.toContain(id);
+      for (const id of [...Object.values(ids), ...preorderIds, batch.campaignId]) expect(text, `${route.path} leaks ${id}`).not.toContain(id);
     }
-    expect((await factoryA.get<Batch>(`/v1/factory/batches/${batch.batchId}`)).body).toEqual(before); // nothing changed
+    expect(intruderWebhook).toBeDefined();
+    const theirHooks = await intruder.get<Page<{ webhookId: string }>>('/v1/factory/webhooks?limit=200');
+    expect(theirHooks.body.items.map((w) => w.webhookId)).toContain(intruderWebhook);
+
+    // Nothing of factory-a changed: its batches, manifest, webhooks, deliveries, trust figures and forecasts,
+    // and its buyers' pre-orders with the shipment, read once the pipeline is quiet again.
+    const after = await quiet();
+    expect(after).toEqual(before);
+
+    // factory-a's next event goes to factory-a's webhook only, never to the intruder's.
+    await factoryA.post(`/v1/factory/batches/${batch.batchId}/shipments`, {
+      carrier: 'SF Express',
+      trackingNumber: 'SF2002',
+      items: [{ sku: batch.lines[0]!.sku, quantity: 1 }],
+    });
+    const seen = await until(
+      () => factoryA.get<Page<{ eventType: string }>>(`${deliveriesPath}?limit=200`),
+      (r) => r.body.items.filter((d) => d.eventType === 'shipment.created').length === 2,
+    );
+    expect(seen.body.items.filter((d) => d.eventType === 'shipment.created')).toHaveLength(2);
+    expect((await intruder.get<Page<unknown>>(`/v1/factory/webhooks/${intruderWebhook}/deliveries`)).body.items).toEqual([]);
 
     // Other roles are refused outright.
     expectProblem(await buyer.get('/v1/factory/batches'), 403);

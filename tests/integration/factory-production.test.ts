@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
@@ -30,7 +30,7 @@ const { escalateBatches } = await import('../../functions/handlers/campaigns/clo
 const factoryApi = await import('../../functions/handlers/factory/use-cases.ts');
 const fulfillment = await import('../../functions/handlers/fulfillment/use-cases.ts');
 const buyerApi = await import('../../functions/handlers/preorders/use-cases.ts');
-const { withEnvironment } = await import('../../functions/shared/config.ts');
+const { tableName, withEnvironment } = await import('../../functions/shared/config.ts');
 const { relayOutbox } = await import('../../functions/adapters/outbox.ts');
 const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
@@ -339,5 +339,139 @@ describe('Promised dates against DynamoDB Local', () => {
     await conservation(campaign, ids);
     // The shipped buyer could not have: their units left.
     await expect(buyerApi.cancelOwnPreorder({ role: 'buyer', id: shipped!.buyerId }, shipped!.preorderId)).rejects.toThrow(/cannot be cancelled|SHIPPED/);
+  });
+});
+
+describe('Manifests against DynamoDB Local', () => {
+  const manifestIds = async (factory: typeof factory1, batchId: string) => (await factoryApi.manifestPage(factory, batchId, { limit: 200 })).items.map((i) => i.preorderId);
+
+  it("A rejected batch's manifest is closed to the factory that rejected it (409), before and after its pre-orders went to the backup", async () => {
+    const { ids, batchId } = await releasedBatch({ backupFactoryId: 'factory-2' });
+    const open = await factoryApi.manifestPage(factory1, batchId, { limit: 200 });
+    expect(open.items.map((i) => i.preorderId)).toEqual(ids);
+    expect(open.items[0]!.shippingAddress).toEqual(address);
+
+    await factoryApi.rejectOwnBatch(factory1, batchId, 'mould broke');
+    // Before the unwind moved them on, the pre-orders still name this batch: the batch's status decides.
+    expect((await preorders.getPreorder(ids[0]!, true))!.batchId).toBe(batchId);
+    const closed = factoryApi.manifestPage(factory1, batchId, { limit: 200 });
+    await expect(closed).rejects.toMatchObject({ kind: 'conflict', message: expect.stringMatching(/was rejected \(mould broke\)/) });
+
+    await unwindBatch(batchId);
+    await expect(factoryApi.manifestPage(factory1, batchId, { limit: 200 })).rejects.toMatchObject({ kind: 'conflict' });
+    // The backup now ships them, and only it sees where to.
+    const newBatchId = (await preorders.getPreorder(ids[0]!, true))!.batchId!;
+    expect(await manifestIds(factory2, newBatchId)).toEqual(ids);
+    await expect(factoryApi.manifestPage(factory1, newBatchId, { limit: 200 })).rejects.toThrow(/does not exist/);
+  });
+
+  it('Pre-orders refunded whole out of a batch drop off its manifest; one partly shipped and partly refunded stays', async () => {
+    const { ids, batchId } = await releasedBatch();
+    await factoryApi.acceptOwnBatch(factory1, batchId, '2099-01-31');
+    await fulfillment.startBatchProduction(batchId);
+    await factoryApi.reportOwnProgress(factory1, batchId, { sku: 'M', produced: 2, qcPassed: 2, qcFailed: 0 });
+    // Oldest first: ids[0] (1 M) gets its unit, ids[2] (3 M) one of its three.
+    const lot = await factoryApi.shipFromOwnBatch(factory1, batchId, { carrier: 'SF', trackingNumber: 'SF0010', items: [{ sku: 'M', quantity: 2 }] }, undefined);
+    await fulfillment.shipToBuyers(lot.shipment.shipmentId);
+    await factoryApi.closeOwnBatchShort(factory1, batchId, 'dye ran out');
+    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true); // the local channel prints each notice
+    await fulfillment.refundShortfall(batchId);
+    quiet.mockRestore();
+
+    const after = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+    expect(after.map((p) => p.status)).toEqual(['SHIPPED', 'REFUNDED', 'SHIPPED', 'REFUNDED', 'REFUNDED', 'REFUNDED']);
+    expect(after[2]!.refundedUnits).toBe(2);
+    const page = await factoryApi.manifestPage(factory1, batchId, { limit: 200 });
+    expect(page.items.map((i) => i.preorderId)).toEqual([ids[0], ids[2]]);
+    expect(JSON.stringify(page)).not.toContain(after[1]!.buyerId);
+    // Paging goes by position in the batch: a page may be short, and the cursor still walks it all.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const p = await factoryApi.manifestPage(factory1, batchId, { limit: 2, ...(cursor && { cursor }) });
+      seen.push(...p.items.map((i) => i.preorderId));
+      cursor = p.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([ids[0], ids[2]]);
+  });
+});
+
+describe('Forecasts against DynamoDB Local', () => {
+  it("A factory's forecasts list every open and scheduled campaign, newest first, however many ended campaigns are newer", async () => {
+    const factoryId = `factory-fc-${newId('cmp').slice(-6)}`;
+    const base = Date.now() - 30 * 86_400_000;
+    const draft = (over: Record<string, unknown> = {}) => ({
+      title: 'fc',
+      factoryId,
+      currency: 'CNY',
+      variants: [{ sku: 'S', name: 's', unitPrice: 100 }],
+      closesAt: new Date(Date.now() + 86_400_000).toISOString(),
+      minTotalQuantity: 0,
+      lotSize: 10,
+      maxTotalQuantity: 8, // one gate
+      promisedShipDays: 7,
+      ...over,
+    });
+    const active = async (at: number, over: Record<string, unknown> = {}) => {
+      const c = newCampaign({ campaignId: newId('cmp'), anchorId: 'anchor-1', now: new Date(at), draft: draft(over) as never });
+      await campaigns.createCampaign(c, 'h');
+      return c;
+    };
+    const oldest = await active(base);
+    // 250 ended campaigns, all newer than it (the old listing read the factory's newest 200 and lost it).
+    const ended = Array.from({ length: 250 }, (_, i) => {
+      const c = newCampaign({ campaignId: newId('cmp'), anchorId: 'anchor-1', now: new Date(base + 3600_000 + i * 1000), draft: draft() as never });
+      return campaigns.toItem({ ...c, status: i % 2 ? 'CLOSED' : 'FAILED', closedAt: c.createdAt }, 'h');
+    });
+    const chunks = Array.from({ length: ended.length / 25 }, (_, k) => ended.slice(k * 25, k * 25 + 25));
+    for (let k = 0; k < chunks.length; k += 8) {
+      await Promise.all(
+        chunks.slice(k, k + 8).map(async (chunk) => {
+          let left: Record<string, unknown>[] = chunk;
+          while (left.length > 0) {
+            const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [tableName()]: left.map((Item) => ({ PutRequest: { Item } })) } }));
+            left = (out.UnprocessedItems?.[tableName()] ?? []).map((r) => r.PutRequest!.Item!);
+          }
+        }),
+      );
+    }
+    const scheduled = await active(base + 20 * 86_400_000, { opensAt: new Date(Date.now() + 3600_000).toISOString() });
+    const newest = await active(base + 21 * 86_400_000);
+    expect(scheduled.status).toBe('SCHEDULED');
+    const other = await makeCampaign({ lotSize: 10 }); // factory-1's: never listed here
+
+    const pages: { items: { campaignId: string; status: string }[]; nextCursor?: string | undefined }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await factoryApi.ownForecasts({ role: 'factory', id: factoryId }, { limit: 2, ...(cursor && { cursor }) });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      pages.push(page);
+      cursor = page.nextCursor;
+    } while (cursor && pages.length < 20);
+    expect(cursor).toBeUndefined();
+    expect(pages.flatMap((p) => p.items.map((i) => i.campaignId))).toEqual([newest.campaignId, scheduled.campaignId, oldest.campaignId]);
+    expect(pages.flatMap((p) => p.items.map((i) => i.status))).toEqual(['OPEN', 'SCHEDULED', 'OPEN']);
+    expect(JSON.stringify(pages)).not.toContain(other.campaignId);
+    const whole = await factoryApi.ownForecasts({ role: 'factory', id: factoryId }, { limit: 50 });
+    expect(whole.items.map((i) => i.campaignId)).toEqual([newest.campaignId, scheduled.campaignId, oldest.campaignId]);
+    expect(whole.nextCursor).toBeUndefined();
+
+    // Reading through ended campaigns is bounded per page (1,000 in production, 100 here): a page comes back
+    // short, even empty, with a cursor to go on, and following it finds the rest.
+    const bounded: { items: { campaignId: string }[]; nextCursor?: string | undefined }[] = [];
+    let at: string | undefined;
+    do {
+      const page = await campaigns.listActiveCampaignsForFactory(factoryId, { limit: 2, readBudget: 100, ...(at && { cursor: at }) });
+      if (page === 'invalid-cursor') throw new Error('the list refused its own cursor');
+      bounded.push(page);
+      at = page.nextCursor;
+    } while (at && bounded.length < 20);
+    expect(bounded.flatMap((p) => p.items.map((i) => i.campaignId))).toEqual([newest.campaignId, scheduled.campaignId, oldest.campaignId]);
+    expect(bounded.some((p) => p.items.length === 0 && p.nextCursor !== undefined)).toBe(true);
+
+    // A cursor is checked, and never names another partition.
+    await expect(factoryApi.ownForecasts({ role: 'factory', id: factoryId }, { limit: 2, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({ kind: 'invalid' });
+    const theirs = await factoryApi.ownForecasts(factory1, { limit: 50, ...(pages[0]!.nextCursor && { cursor: pages[0]!.nextCursor }) });
+    expect(theirs.items.map((i) => i.campaignId)).not.toContain(oldest.campaignId);
   });
 });

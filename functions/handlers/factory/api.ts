@@ -1,13 +1,12 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
-import { listCampaignsForFactory, readDemand } from '#adapters/campaign-store.ts';
-import { variantOutlook } from '../campaigns/forecasting.ts';
 import {
   acceptOwnBatch,
   closeOwnBatchShort,
   confirmOwnDelivery,
   listOwnBatches,
   manifestPage,
+  ownForecasts,
   ownBatch,
   rejectOwnBatch,
   reportOwnProgress,
@@ -64,29 +63,8 @@ const batches = createApi()
   );
 
 export const app = webhookRoutes(batches).openapi({ ...routes.factoryForecasts, middleware: factory }, async (c) => {
-  const factory = caller(c);
-  const now = new Date();
-  const active = (await listCampaignsForFactory(factory.id)).filter((x) => x.status === 'OPEN' || x.status === 'SCHEDULED');
-  const items = await Promise.all(
-    active.map(async (campaign) => {
-      const outlook = await variantOutlook(campaign, await readDemand(campaign), now);
-      return {
-        campaignId: campaign.campaignId,
-        title: campaign.title,
-        status: campaign.status,
-        closesAt: campaign.closesAt,
-        variants: outlook.map((o) => ({
-          sku: o.sku,
-          ordered: o.ordered,
-          forecastFinal: o.forecast.final,
-          forecastLow: o.forecast.low,
-          forecastHigh: o.forecast.high,
-          method: o.forecast.method,
-        })),
-      };
-    }),
-  );
-  return c.json({ items }, 200);
+  const page = await ownForecasts(caller(c), c.req.valid('query'));
+  return c.json({ items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
 });
 
 export const handler = lambdaHandler(app);

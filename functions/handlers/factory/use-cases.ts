@@ -1,5 +1,5 @@
 import { getBatch, listBatchesForFactory, liveLine, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
-import { getCampaign } from '#adapters/campaign-store.ts';
+import { getCampaign, listActiveCampaignsForFactory, readDemand } from '#adapters/campaign-store.ts';
 import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
@@ -13,12 +13,14 @@ import {
   OverloadedError,
   ShipmentNotFoundError,
 } from '#domain/errors.ts';
-import { accept, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
+import { accept, BatchStateError, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
 import { allocateShipment, endOfDay } from '#domain/fulfillment.ts';
+import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
 import type { Principal } from '#shared/tokens.ts';
 import { rejectBatch } from '../batches/unwinding.ts';
+import { variantOutlook } from '../campaigns/forecasting.ts';
 
 /**
  * The factory's side of a batch. Every read and change starts from the batch
@@ -50,9 +52,60 @@ export const listOwnBatches = async (factory: Principal, q: { limit: number; cur
   return { items: page.items, nextCursor: typeof last === 'string' ? encodeCursor({ GSI1SK: last }) : undefined };
 };
 
-/** A page of the batch's pre-orders, oldest first, with what drop-shipping needs. The cursor is a position in the batch. */
+/**
+ * Forecasts for a page of the factory's SCHEDULED and OPEN campaigns, newest
+ * first, so it can book material and capacity before the batches come: each
+ * variant's net ordered units and expected final quantity.
+ */
+export const ownForecasts = async (factory: Principal, q: { limit: number; cursor?: string }) => {
+  const page = await listActiveCampaignsForFactory(factory.id, q);
+  if (page === 'invalid-cursor') throw invalidCursor();
+  const now = new Date();
+  const items = await Promise.all(
+    page.items.map(async (campaign) => {
+      const outlook = await variantOutlook(campaign, await readDemand(campaign), now);
+      return {
+        campaignId: campaign.campaignId,
+        title: campaign.title,
+        status: campaign.status,
+        closesAt: campaign.closesAt,
+        variants: outlook.map((o) => ({
+          sku: o.sku,
+          ordered: o.ordered,
+          forecastFinal: o.forecast.final,
+          forecastLow: o.forecast.low,
+          forecastHigh: o.forecast.high,
+          method: o.forecast.method,
+        })),
+      };
+    }),
+  );
+  return { items, nextCursor: page.nextCursor };
+};
+
+/**
+ * Pre-orders this factory still ships to: in this batch now (a rejected batch's
+ * pre-orders move on and lose its id) and not refunded whole. A pre-order with
+ * part of its units refunded after a short close keeps its address: it got, or
+ * gets, the rest from this factory.
+ */
+const shipsFromBatch = (p: Preorder, batchId: string) => p.batchId === batchId && p.status !== 'REFUNDED' && p.status !== 'CANCELLED';
+
+/**
+ * A page of the batch's pre-orders, oldest first, with what drop-shipping needs.
+ * The cursor is a position in the batch. Only pre-orders the factory still has
+ * to ship are listed (design: a factory sees only the addresses it must ship
+ * to), so a page may hold fewer than `limit`. A rejected batch has none: its
+ * pre-orders went to the backup factory or back to their buyers, and that is a
+ * 409 saying so rather than an empty list a factory could take for a glitch.
+ */
 export const manifestPage = async (factory: Principal, batchId: string, q: { limit: number; cursor?: string }) => {
   const batch = await ownBatch(factory, batchId);
+  if (batch.status === 'REJECTED') {
+    throw new BatchStateError(
+      `Batch ${batchId} was rejected${batch.rejectedReason ? ` (${batch.rejectedReason})` : ''}: its pre-orders are no longer this factory's to ship, so it has no manifest`,
+    );
+  }
   const start = decodeCursor(q.cursor);
   const offset = start && start !== 'invalid' ? start.at : 0;
   if (start === 'invalid' || typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > batch.preorderIds.length) {
@@ -62,7 +115,7 @@ export const manifestPage = async (factory: Principal, batchId: string, q: { lim
   const found = new Map((await getPreorders(ids)).map((p) => [p.preorderId, p]));
   const items = ids.flatMap((id) => {
     const p = found.get(id);
-    return p
+    return p && shipsFromBatch(p, batchId)
       ? [{ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, status: p.status, createdAt: p.createdAt, shippingAddress: p.shippingAddress }]
       : [];
   });
