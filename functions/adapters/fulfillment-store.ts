@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
-import type { Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
+import type { NotificationLease, Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, cancellation, ddb } from './dynamo.ts';
 import { gateKey, variantSlot } from './campaign-store.ts';
 import { preorderKey } from './preorder-store.ts';
@@ -303,30 +304,71 @@ export const refundUnits = (
   });
 };
 
-/**
- * Records notifications as sent, after the channel took them: appended in
- * order, on condition that nobody recorded any since they were read, so each
- * timeline entry becomes exactly one recorded notification.
- */
-export const recordSent = async (p: Preorder, sent: readonly SentNotification[]): Promise<boolean> => {
+/** The guard of a notification write: the recorded count is the one read. */
+const notifiedGuard = (p: Preorder) => {
   const before = p.notifications?.length ?? 0;
+  return before === 0
+    ? { condition: '(attribute_not_exists(notifiedCount) OR notifiedCount = :before)', before }
+    : { condition: 'notifiedCount = :before', before };
+};
+
+const isConditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
+const isTransactionConflict = (err: unknown) => err instanceof Error && err.name === 'TransactionConflictException';
+
+/**
+ * Claims the pre-order's unsent steps (those after the recorded count, up to
+ * `upTo`) for `leaseMs`: only if nobody holds an unexpired claim and the
+ * recorded count is the one read. Undefined when another flush got there
+ * first (or a change of the pre-order was committing): read it again.
+ */
+export const claimNotifications = async (p: Preorder, upTo: number, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
+  const guard = notifiedGuard(p);
+  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs, upTo };
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: tableName(),
         Key: preorderKey(p.preorderId),
-        UpdateExpression: 'SET notifications = :all, notifiedCount = :count',
-        ConditionExpression: before === 0 ? 'attribute_not_exists(notifiedCount) OR notifiedCount = :zero' : 'notifiedCount = :before',
-        ExpressionAttributeValues: {
-          ':all': [...(p.notifications ?? []), ...sent],
-          ':count': before + sent.length,
-          ...(before === 0 ? { ':zero': 0 } : { ':before': before }),
-        },
+        UpdateExpression: 'SET #lease = :lease',
+        ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${guard.condition}`,
+        ExpressionAttributeNames: { '#lease': 'notifyLease', '#expires': 'expiresAt' },
+        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':before': guard.before },
       }),
     );
-    return true;
+    return lease;
   } catch (err) {
-    if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
+    if (isConditionFailed(err) || isTransactionConflict(err)) return undefined;
     throw err;
+  }
+};
+
+/**
+ * Records notifications as sent, after the channel took them, and gives the
+ * claim back, in one write: appended in order, on condition that the claim is
+ * still this one (so nobody recorded any since they were read), so each
+ * timeline entry becomes exactly one recorded notification. False when the
+ * claim had expired and another flush took it over (it sends and records them).
+ */
+export const recordSent = async (p: Preorder, sent: readonly SentNotification[], lease: NotificationLease): Promise<boolean> => {
+  const guard = notifiedGuard(p);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: preorderKey(p.preorderId),
+          UpdateExpression: 'SET notifications = list_append(if_not_exists(notifications, :none), :sent), notifiedCount = :count REMOVE #lease',
+          ConditionExpression: `#lease.#id = :leaseId AND ${guard.condition}`,
+          ExpressionAttributeNames: { '#lease': 'notifyLease', '#id': 'leaseId' },
+          ExpressionAttributeValues: { ':none': [], ':sent': sent, ':count': guard.before + sent.length, ':leaseId': lease.leaseId, ':before': guard.before },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      // A change of the pre-order committing at the same moment: what was sent must still be recorded.
+      if (!isTransactionConflict(err) || attempt >= 8) throw err;
+      await backoff(attempt);
+    }
   }
 };

@@ -48,6 +48,18 @@ export interface SentNotification {
   readonly sentAt: string;
 }
 
+/**
+ * A flush's claim on a pre-order's unsent steps: it alone sends them until it
+ * records them (which clears the claim) or the claim expires.
+ */
+export interface NotificationLease {
+  readonly leaseId: string;
+  /** Epoch milliseconds; once past, another flush may claim (and resend) the same steps. */
+  readonly expiresAt: number;
+  /** The notification count once the holder records: it covers the steps after `notifiedCount` up to this. */
+  readonly upTo: number;
+}
+
 /** Units of a pre-order taken from one gate item; cancelling gives them back there. */
 export interface GateTake {
   readonly shard: number;
@@ -84,6 +96,9 @@ export interface Preorder {
   /** Set by a delay notice: the buyer may now cancel for a full refund until units ship. */
   readonly delayedTo?: string;
   readonly notifications?: readonly SentNotification[];
+  /** How many notifications are recorded (the length of `notifications`), the guard of every notification write. */
+  readonly notifiedCount?: number;
+  readonly notifyLease?: NotificationLease;
 }
 
 /** The step a timeline entry tells the buyer about. */

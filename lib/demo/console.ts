@@ -11,9 +11,20 @@ export interface StdoutCapture {
   restore(): void;
 }
 
+/** The count of the latest capture in this process, kept after it is restored (the checks read it after the sale). */
+let latestCount: (() => number) | undefined;
+
+/**
+ * Buyer notification lines the local channel printed in this process since the
+ * latest capture began; undefined when nothing captured them (a runtime in
+ * another process prints to its own terminal).
+ */
+export const printedNotificationLines = (): number | undefined => latestCount?.();
+
 export const captureStdout = (other: (line: string) => void = () => undefined): StdoutCapture => {
   const write = process.stdout.write.bind(process.stdout);
   let lines = 0;
+  latestCount = () => lines;
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     for (const l of text.split('\n')) {

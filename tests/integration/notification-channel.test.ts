@@ -1,11 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PublishBatchCommand, PublishBatchCommandOutput } from '@aws-sdk/client-sns';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { envNames } from '../../lib/topology.ts';
 import { withEnvironment } from '../../functions/shared/config.ts';
 import { publishToTopic, sendNotifications, type BuyerNotification } from '../../functions/adapters/notification-channel.ts';
+import { useLocalTable } from '../support/table.ts';
 
 // The SNS path cannot run here (no AWS). What can be checked without it is checked
 // through publishToTopic with a fake `send`: batching into calls of 10 and retries.
+// Flushing (what the notifier and the functions that change pre-orders do) runs
+// in-process against DynamoDB Local, counting the lines the local channel prints.
+const tableName = await useLocalTable();
+const { ddb } = await import('../../functions/adapters/dynamo.ts');
+const { preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
+const { newPreorder } = await import('../../functions/domain/preorder.ts');
+const { flushNotifications } = await import('../../functions/handlers/notifications/flush.ts');
 
 const notification = (i: number, over: Partial<BuyerNotification> = {}): BuyerNotification => ({
   notificationId: `po_${i}:SHIPPED`,
@@ -124,5 +133,106 @@ describe('The notification channel, to SNS (fake send)', () => {
         Failed: [{ Id: command.input.PublishBatchRequestEntries?.[0]?.Id, Code: 'InvalidParameter', SenderFault: true }],
       })),
     ).rejects.toThrow(/InvalidParameter/);
+  });
+});
+
+describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
+  const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
+  const campaign = { campaignId: 'cmp_flush', currency: 'CNY', closesAt: new Date().toISOString(), promisedShipDays: 7 };
+  const flushLocally = <T>(fn: () => Promise<T>) => withEnvironment({ ...process.env, [envNames.notificationTopic]: 'local:console' }, fn);
+
+  /** Every step's note names its pre-order and position, so a printed line tells which notification it was. */
+  const note = (preorderId: string, n: number) => `${preorderId} step ${n}`;
+  const place = async (preorderId: string) => {
+    const p = newPreorder({ preorderId, campaign, buyerId: `b-${preorderId}`, sku: 'M', unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes: [], now: new Date() });
+    await ddb.send(new PutCommand({ TableName: tableName, Item: toItem({ ...p, timeline: [{ ...p.timeline[0]!, note: note(preorderId, 1) }] }, 'h') }));
+  };
+  /** A change of the pre-order appends its step, as every fulfillment change does (list_append in its transaction). */
+  const appendStep = async (preorderId: string, n: number) =>
+    ddb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: preorderKey(preorderId),
+        UpdateExpression: 'SET timeline = list_append(timeline, :e)',
+        ExpressionAttributeValues: { ':e': [{ at: new Date().toISOString(), status: 'IN_PRODUCTION', step: 'delayed', note: note(preorderId, n) }] },
+      }),
+    );
+  const read = async (preorderId: string) => (await ddb.send(new GetCommand({ TableName: tableName, Key: preorderKey(preorderId), ConsistentRead: true }))).Item!;
+  /** The notification ids the local channel printed, in order (a line is `🔔 buyer … · <preorderId> · <step> · <note>`). */
+  const printedIds = () => {
+    const ids: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      for (const line of String(chunk).split('\n')) {
+        const m = /^🔔 .* · (\S+) step (\d+)$/.exec(line);
+        if (m) ids.push(`${m[1]}:${m[2]}`);
+      }
+      return true;
+    });
+    return ids;
+  };
+  const expectEachStepSentAndRecordedOnce = async (preorderIds: readonly string[], printed: readonly string[]) => {
+    const expected: string[] = [];
+    for (const id of preorderIds) {
+      const item = await read(id);
+      const timeline = item.timeline as { note: string }[];
+      const ids = timeline.map((_, i) => `${id}:${i + 1}`);
+      expected.push(...ids);
+      const recorded = (item.notifications ?? []) as { notificationId: string; message: string }[];
+      expect(recorded.map((n) => n.notificationId), `${id} recorded`).toEqual(ids);
+      expect(recorded.map((n) => n.message)).toEqual(timeline.map((t) => t.note));
+      expect(item.notifiedCount).toBe(timeline.length);
+    }
+    const repeated = printed.filter((id, i) => printed.indexOf(id) !== i);
+    expect(repeated, 'notifications the channel sent more than once').toEqual([]);
+    expect([...printed].sort()).toEqual([...expected].sort());
+  };
+
+  it('When 8 flushes run at once on the same pre-orders, round after round while steps are appended, the channel sends each notification exactly once', async () => {
+    // Prepare
+    const preorderIds = Array.from({ length: 5 }, (_, i) => `po_race${i}`);
+    await Promise.all(preorderIds.map(place));
+    const steps = new Map(preorderIds.map((id) => [id, 1]));
+    const printed = printedIds();
+
+    // Act: each round, 8 flushers (in the order each caller happens to list the pre-orders) race a new step per pre-order.
+    for (let round = 0; round < 5; round++) {
+      const appends = preorderIds.map(async (id, i) => {
+        await new Promise((r) => setTimeout(r, (i * 7 + round * 3) % 15));
+        const n = steps.get(id)! + 1;
+        steps.set(id, n);
+        await appendStep(id, n);
+      });
+      const flushes = Array.from({ length: 8 }, (_, f) => flushLocally(() => flushNotifications(f % 2 ? preorderIds : [...preorderIds].reverse())));
+      await Promise.all([...appends, ...flushes]);
+    }
+    // The steps appended after the last round's flushers looked are the next flush's.
+    await flushLocally(() => flushNotifications(preorderIds));
+
+    // Assess
+    await expectEachStepSentAndRecordedOnce(preorderIds, printed);
+    expect(printed).toHaveLength(preorderIds.length * 6);
+  }, 120_000);
+
+  it('When a flush died between sending and recording, the next one sends those steps again with the same ids once its lease has expired, and records each once', async () => {
+    // Prepare: a step sent by a flush that died holding its claim, now expired.
+    await place('po_crashed');
+    await appendStep('po_crashed', 2);
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: preorderKey('po_crashed'),
+        UpdateExpression: 'SET notifyLease = :lease',
+        ExpressionAttributeValues: { ':lease': { leaseId: 'dead-flush', expiresAt: Date.now() - 1, upTo: 2 } },
+      }),
+    );
+    const printed = printedIds();
+
+    // Act
+    const sent = await Promise.all(Array.from({ length: 4 }, () => flushLocally(() => flushNotifications(['po_crashed']))));
+
+    // Assess
+    expect(sent.reduce((n, k) => n + k, 0)).toBe(2);
+    await expectEachStepSentAndRecordedOnce(['po_crashed'], printed);
+    expect((await read('po_crashed')).notifyLease).toBeUndefined();
   });
 });

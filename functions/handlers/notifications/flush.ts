@@ -1,5 +1,6 @@
-import { recordSent } from '#adapters/fulfillment-store.ts';
+import { claimNotifications, recordSent } from '#adapters/fulfillment-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
+import { backoff } from '#adapters/dynamo.ts';
 import { getPreorder } from '#adapters/preorder-store.ts';
 import { stepOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { log } from '#shared/observability.ts';
@@ -7,18 +8,62 @@ import { inParallel } from '../batches/cutting.ts';
 
 /**
  * Every step of a pre-order is a timeline entry, written in the same
- * transaction as the change itself, so each step exists exactly once. This
- * sends the entries the buyer has not been sent yet, in order, then records
+ * transaction as the change itself, so each step exists exactly once. A flush
+ * sends the entries the buyer has not been sent yet, in order, and records
  * them as sent on the pre-order (its `notifications`, which the buyer API
- * shows). The channel is at least once: a crash between sending and recording
- * sends those again with the same `notificationId` (`<preorderId>:<n>`, the
- * step's position), which the platform de-duplicates on; the record never
- * holds a step twice.
+ * shows). Several flush the same pre-order at once (the notifier and the
+ * function that made the change), so sending is claimed first:
+ *
+ * 1. claim: one conditional UpdateItem sets a lease (`notifyLease`: id, expiry,
+ *    the count it covers) only if no unexpired lease exists and the recorded
+ *    count is the one read. Only the winner sends.
+ * 2. send the claimed steps through the channel.
+ * 3. record: one conditional UpdateItem (the lease is still ours) appends them
+ *    to `notifications` and removes the lease.
+ *
+ * A flush that finds the steps it saw claimed by another waits, reading, until
+ * they are recorded, or claims whatever the other did not cover once it is
+ * free; it gives up after a lease's length and a bit (a holder that died has
+ * lost its lease by then), which only continuous contention can reach. The
+ * notifier then throws so its message comes back; the others leave the rest
+ * to the notifier, which every step's event reaches.
+ *
+ * So concurrent flushes never send a step twice. Across crashes delivery is at
+ * least once: a flush that dies between sending and recording (or outlives its
+ * lease while sending) has those steps sent again, once the lease expires,
+ * with the same `notificationId` (`<preorderId>:<n>`, the step's position),
+ * which the platform de-duplicates on; the record never holds a step twice.
+ *
+ * Cost: a flush with nothing pending writes nothing; one with steps pending
+ * makes 2 writes (claim, record) however many steps it sends (was 1), each
+ * billed by the pre-order item's size (1 WCU per KB). A flush that sees a live
+ * lease only reads; one that loses the race to claim pays 1 refused write.
  */
-export const flushNotifications = async (preorderIds: readonly string[]): Promise<number> => {
-  const sent = await inParallel([...new Set(preorderIds)], flushOne);
-  return sent.reduce((n, k) => n + k, 0);
+export const flushNotifications = async (
+  preorderIds: readonly string[],
+  opts: { readonly whenStillClaimed?: 'throw' | 'leave' } = {},
+): Promise<number> => {
+  const results = await inParallel([...new Set(preorderIds)], flushOne);
+  const stuck = results.filter((r) => r.stuck).length;
+  if (stuck > 0) {
+    if (opts.whenStillClaimed === 'throw') throw new NotificationsStillClaimedError(stuck);
+    log().warn('notifications of some pre-orders stayed claimed by another flush; the notifier sends the rest', { preorders: stuck });
+  }
+  return results.reduce((n, r) => n + r.sent, 0);
 };
+
+/** Retryable: some pre-orders' steps were still claimed by another flush when this one stopped waiting. */
+export class NotificationsStillClaimedError extends Error {
+  override readonly name = 'NotificationsStillClaimedError';
+  constructor(preorders: number) {
+    super(`${preorders} pre-orders had unsent steps claimed by another flush; try again later`);
+  }
+}
+
+/** How long a claim holds: far longer than a send takes; what a crashed flush delays its steps by. */
+const leaseMs = 10_000;
+/** How long a flush waits on others' claims: past any lease taken just before it looked. */
+const waitLimitMs = leaseMs + 5_000;
 
 const pendingOf = (p: Preorder): BuyerNotification[] => {
   const done = p.notifications?.length ?? 0;
@@ -33,18 +78,30 @@ const pendingOf = (p: Preorder): BuyerNotification[] => {
   }));
 };
 
-const flushOne = async (preorderId: string): Promise<number> => {
-  for (let round = 0; round < 5; round++) {
+const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: boolean }> => {
+  const started = Date.now();
+  // The steps this flush answers for: those there when it first looked.
+  let seen: number | undefined;
+  for (let attempt = 0; ; attempt++) {
     const p = await getPreorder(preorderId, true);
-    if (!p) return 0;
-    const pending = pendingOf(p);
-    if (pending.length === 0) return 0;
-    await sendNotifications(pending);
-    const sentAt = new Date().toISOString();
-    const record: SentNotification[] = pending.map((n) => ({ notificationId: n.notificationId, at: n.at, step: n.step, message: n.message, sentAt }));
-    if (await recordSent(p, record)) return pending.length;
-    // Someone recorded some meanwhile (another flush): look again; what they sent is not sent twice by us.
+    if (!p) return { sent: 0, stuck: false };
+    seen ??= p.timeline.length;
+    if ((p.notifications?.length ?? 0) >= seen) return { sent: 0, stuck: false };
+    const now = Date.now();
+    if (!p.notifyLease || p.notifyLease.expiresAt < now) {
+      const lease = await claimNotifications(p, p.timeline.length, leaseMs, now);
+      if (lease) {
+        const pending = pendingOf(p);
+        await sendNotifications(pending);
+        const sentAt = new Date().toISOString();
+        const record: SentNotification[] = pending.map((n) => ({ notificationId: n.notificationId, at: n.at, step: n.step, message: n.message, sentAt }));
+        if (!(await recordSent(p, record, lease))) {
+          log().warn('a notification lease expired while its steps were sent; another flush may send them again', { preorderId, leaseMs });
+        }
+        return { sent: pending.length, stuck: false };
+      }
+    }
+    if (Date.now() - started > waitLimitMs) return { sent: 0, stuck: true };
+    await backoff(attempt, 25, 500);
   }
-  log().warn('notifications of a pre-order kept changing; the next event sends the rest', { preorderId });
-  return 0;
 };
