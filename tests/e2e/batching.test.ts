@@ -43,7 +43,7 @@ describe('Demand becomes production, over HTTP on the local runtime', () => {
   it('A campaign whose closesAt is a few seconds ahead is closed by the scheduler, and its final batch appears', async () => {
     const { body } = await anchor.post<{ campaignId: string }>(
       '/v1/campaigns',
-      campaignDraft({ closesAt: new Date(Date.now() + 4_000).toISOString(), lotSize: 1_000, minTotalQuantity: 1 }),
+      campaignDraft({ closesAt: new Date(Date.now() + 8_000).toISOString(), lotSize: 1_000, minTotalQuantity: 1 }),
     );
     const ids = await placeSome(body.campaignId, [1, 2, 3]);
     const last = await until(() => read(ids[2]!), (p) => p.status === 'BATCHED');
