@@ -50,11 +50,6 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     const anchor = clientFor(url, secret, 'anchor', 'anchor-1');
     const { body } = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft());
     const campaignId = body.campaignId;
-    // A second campaign whose close schedule is due while the runtime is down.
-    const closing = await anchor.post<{ campaignId: string }>(
-      '/v1/campaigns',
-      campaignDraft({ closesAt: new Date(Date.now() + 4_000).toISOString(), minTotalQuantity: 0 }),
-    );
 
     // Burst: 16 clients, each with its own keys, until the runtime is killed under them.
     const total = 600;
@@ -79,13 +74,36 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     };
     const burst = Promise.all(Array.from({ length: 16 }, worker));
     while (accepted.size < 150) await new Promise((r) => setTimeout(r, 5));
+    // A second campaign whose close schedule is due while the runtime is down: created mid-burst,
+    // then the kill at once.
+    const closesAt = Date.now() + 5_000;
+    const closing = await anchor.post<{ campaignId: string }>(
+      '/v1/campaigns',
+      campaignDraft({ closesAt: new Date(closesAt).toISOString(), minTotalQuantity: 0 }),
+    );
+    expect(closing.status).toBe(201);
     first.child.kill('SIGKILL');
     await burst;
     expect(accepted.size).toBeGreaterThanOrEqual(150);
     expect(accepted.size).toBeLessThan(total);
+    const eventIdsIn = (output: string, detailType: string) =>
+      new Set(
+        output
+          .split('\n')
+          .filter((line) => line.includes(`"${detailType}"`))
+          .flatMap((line) => {
+            try {
+              return [(JSON.parse(line) as { eventId: string }).eventId];
+            } catch {
+              return []; // the last line of a killed process may be cut short
+            }
+          }),
+      );
+    const closedEvent = `campaign.closed:${closing.body.campaignId}`;
+    expect(eventIdsIn(first.output(), 'campaign.closed').has(closedEvent)).toBe(false);
 
     // Stay down past the second campaign's closing time.
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, Math.max(0, closesAt + 1_000 - Date.now())));
     const second = await startRuntime(port);
 
     // Every 202 survived, with the same id.
@@ -110,26 +128,15 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     expect(new Set(accepted.values()).size).toBe(total);
 
     // Queued intake messages survived the kill: every pre-order is announced, by the first run or the second.
-    const announced = () =>
-      new Set(
-        (first.output() + second.output())
-          .split('\n')
-          .filter((line) => line.includes('"preorder.accepted"'))
-          .flatMap((line) => {
-            try {
-              return [(JSON.parse(line) as { eventId: string }).eventId];
-            } catch {
-              return []; // the last line of a killed process may be cut short
-            }
-          }),
-      );
+    const announced = () => eventIdsIn(first.output() + second.output(), 'preorder.accepted');
     const until = Date.now() + 30_000;
     while (Date.now() < until && [...accepted.values()].some((id) => !announced().has(`preorder.accepted:${id}`))) {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect([...accepted.values()].filter((id) => !announced().has(`preorder.accepted:${id}`))).toEqual([]);
 
-    // Queued work survived the kill: the journaled close schedule still fires and the campaign closes.
+    // Queued work survived the kill: the journaled close schedule, due while the runtime was
+    // down (the first run never closed it), fires in the second run and the campaign closes.
     const deadline = Date.now() + 30_000;
     let status = '';
     while (Date.now() < deadline && status !== 'CLOSED') {
@@ -137,6 +144,7 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe('CLOSED');
+    expect(eventIdsIn(second.output(), 'campaign.closed').has(closedEvent)).toBe(true);
     second.child.kill('SIGTERM');
   }, 150_000);
 });
