@@ -84,10 +84,19 @@ export const placePreorder = async (
     );
     if (!result.placed) return replayOf(result.existing, hash);
     metrics.addMetric(metricNames.preordersAccepted, MetricUnit.Count, 1);
+    log().info('pre-order accepted', {
+      preorderId: result.preorder.preorderId,
+      campaignId: result.preorder.campaignId,
+      sku: result.preorder.sku,
+      quantity: result.preorder.quantity,
+    });
     await followUp(result.preorder);
     return { preorder: result.preorder, replay: false };
   } catch (err) {
-    if (err instanceof CampaignCapReachedError) metrics.addMetric(metricNames.preordersRefusedByCap, MetricUnit.Count, 1);
+    if (err instanceof CampaignCapReachedError) {
+      metrics.addMetric(metricNames.preordersRefusedByCap, MetricUnit.Count, 1);
+      log().info('pre-order refused: the campaign cap is reached', { campaignId, sku: body.sku, quantity: body.quantity });
+    }
     throw err;
   }
 };
@@ -153,6 +162,7 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     throw new PreorderNotCancellableError(preorderId, current.status);
   }
   metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+  log().info('pre-order cancelled and refunded', { preorderId, campaignId: p.campaignId, refundedAmount: p.amount });
   await publishCommitted(events);
   return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
 };
@@ -186,6 +196,7 @@ const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaig
     }
     if (await cancelFromBatch(current, campaign, batch, next, entries, events, now)) {
       metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+      log().info('pre-order cancelled after a delay notice and refunded', { preorderId: p.preorderId, batchId: current.batchId, refundedAmount: current.amount });
       await publishCommitted(events);
       return { ...current, status: 'REFUNDED', refundedAmount: current.amount, timeline: [...current.timeline, ...entries], updatedAt: now.toISOString() };
     }
