@@ -91,6 +91,8 @@ export const EventDetail = z.object({
   reason: z.string().optional(),
   acceptBy: z.string().optional(),
   committedShipDate: z.string().optional(),
+  /** The date a pre-order is now promised to ship by (`preorder.delayed`). */
+  promisedShipBy: z.string().optional(),
   /** Where a rejected or expired batch's pre-orders go: the backup factory, or refunds. */
   next: z.enum(['backup-factory', 'refund']).optional(),
   nextFactoryId: z.string().optional(),

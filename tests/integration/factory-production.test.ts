@@ -325,7 +325,9 @@ describe('Promised dates against DynamoDB Local', () => {
       expect(p.promisedShipBy).toBe(expected);
       expect(p.delayedTo).toBe(expected);
       expect(p.timeline.filter((t) => t.step === 'delayed')).toHaveLength(1);
+      const [delayed] = eventsOf('preorder.delayed', 'preorderId', p.preorderId);
       expect(eventsOf('preorder.delayed', 'preorderId', p.preorderId)).toHaveLength(1);
+      expect(delayed!.detail).toMatchObject({ promisedShipBy: expected, batchId }); // the platform learns the new date too
       // Every step was sent once, and recorded.
       expect(p.notifications?.map((n) => n.message)).toEqual(p.timeline.map((t) => t.note));
     }

@@ -72,7 +72,7 @@ export const startBatchProduction = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events = delayed
-        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate }, `${p.preorderId}:${promise}`)]
+        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate, promisedShipBy: promise }, `${p.preorderId}:${promise}`)]
         : [];
       const outcome = await startProduction(p, batchId, promise, entries, events, now);
       if (outcome === 'done') await publishCommitted(events);
@@ -271,7 +271,7 @@ export const noticeDelays = async (batch: Batch, newDate: string): Promise<void>
         step: 'delayed',
         note: `Delayed: your order did not ship by ${dateOf(p.promisedShipBy)} as promised; the new date is ${dateOf(newDate)}. You may cancel for a full refund until it ships`,
       };
-      const event = preorderEvent('preorder.delayed', p, batch, now, { status: p.status }, `${p.preorderId}:${newDate}`);
+      const event = preorderEvent('preorder.delayed', p, batch, now, { status: p.status, promisedShipBy: newDate }, `${p.preorderId}:${newDate}`);
       const outcome = await noticeDelay(p, batch.batchId, newDate, entry, event, now);
       if (outcome === 'done') await publishCommitted([event]);
       return outcome;
