@@ -72,6 +72,8 @@ const stop = async (signal: string) => {
   const force = setTimeout(() => process.exit(1), 10_000);
   await runtime.stop();
   clearTimeout(force);
+  // Printed only after a clean stop: through `npm start` a Ctrl-C ends as the signal, whatever this exit code.
+  process.stdout.write('Stopped: HTTP API, queues, schedules and DynamoDB Local.\n');
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -32,10 +32,42 @@ export type QueueName =
   | 'fulfillment'
   | 'notifications';
 
+/**
+ * A DynamoDB item action, named as its IAM action without `dynamodb:`. A
+ * TransactWriteItems call is authorised per item it carries (Put → PutItem,
+ * Update → UpdateItem, Delete → DeleteItem, ConditionCheck → ConditionCheckItem),
+ * TransactGetItems per Get → GetItem; the transaction itself needs no action.
+ */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'ConditionCheckItem' | 'BatchWriteItem';
+
+export type IndexName = (typeof table)['indexes'][number]['name'];
+
+/**
+ * What a function does with the table: the item actions its code can send, and
+ * the indexes it queries. Derived from the adapter calls reachable from the
+ * function's entry; tests/infra/stacks.test.ts checks it against each bundle.
+ */
+export interface TableAccess {
+  /** Item actions on the table itself (`Query` here is a Query of the table, not of an index). */
+  readonly actions: readonly TableAction[];
+  /** Indexes the function queries; Query is the only action on them. @default none */
+  readonly queryIndexes?: readonly IndexName[];
+}
+
+/** What `GET /v1/health` reads to tell that queues and schedules are up; read-only calls. */
+export interface HealthAccess {
+  /** Queues whose attributes it reads (GetQueueAttributes; env `QUEUE_URL_<NAME>`). */
+  readonly queues: readonly QueueName[];
+  /** Reads the campaign schedule group (GetScheduleGroup on that group only). */
+  readonly scheduleGroup: boolean;
+}
+
 /** What a function may touch. Builders turn this into IAM grants and environment. */
 export interface FunctionAccess {
-  /** Table access; 'read' gets GetItem/Query/BatchGetItem only. */
-  readonly table?: 'read' | 'readwrite';
+  /** Table access: exactly the item actions and index queries the function's code makes. */
+  readonly table?: TableAccess;
+  /** Read-only probes of queues and the schedule group, for health. */
+  readonly health?: HealthAccess;
   /** Queues this function sends to (env `QUEUE_URL_<NAME>`). */
   readonly sendTo?: readonly QueueName[];
   /** Publishes to the event bus (env `EVENT_BUS_NAME`). */
@@ -127,6 +159,14 @@ export const table = {
   ],
 } as const;
 
+/**
+ * What most writers' code sends: reads (GetItem, BatchGetItem, a Query of the
+ * table), transactions of Puts and Updates, plain updates, and the outbox's
+ * deletes after publishing. No function sends ConditionCheck, BatchWriteItem,
+ * TransactGetItems or Scan.
+ */
+const readWrite: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'];
+
 export const functions: readonly FunctionSpec[] = [
   {
     name: 'authorizer',
@@ -142,7 +182,11 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Health and the OpenAPI document',
     memoryMb: 256,
     timeoutSeconds: 10,
-    access: { table: 'read' },
+    // Health reads one key that never exists, the intake queue's attributes and the schedule group.
+    access: {
+      table: { actions: ['GetItem'] },
+      health: { queues: ['preorder-intake'], scheduleGroup: true },
+    },
   },
   {
     name: 'campaigns-api',
@@ -150,7 +194,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Anchor API: create, read, list and close campaigns; demand',
     memoryMb: 512,
     timeoutSeconds: 15,
-    access: { table: 'readwrite', publish: true, schedules: true },
+    access: { table: { actions: readWrite, queryIndexes: ['GSI1', 'GSI3'] }, publish: true, schedules: true },
   },
   {
     name: 'preorders-api',
@@ -158,7 +202,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Buyer API: place, read, list and cancel pre-orders',
     memoryMb: 512,
     timeoutSeconds: 10,
-    access: { table: 'readwrite', sendTo: ['preorder-intake'], publish: true },
+    access: { table: { actions: readWrite, queryIndexes: ['GSI1'] }, sendTo: ['preorder-intake'], publish: true },
   },
   {
     name: 'campaign-clock',
@@ -167,7 +211,7 @@ export const functions: readonly FunctionSpec[] = [
       'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history; escalates batches not accepted in time',
     memoryMb: 512,
     timeoutSeconds: 60,
-    access: { table: 'readwrite', publish: true, schedules: true, sendTo: ['batch-cuts'], notify: true },
+    access: { table: { actions: readWrite, queryIndexes: ['GSI2'] }, publish: true, schedules: true, sendTo: ['batch-cuts'], notify: true },
     // After batch.overdue, how long a factory still has before the batch goes the way of a rejection.
     settings: { BATCH_OVERDUE_GRACE_HOURS: '12' },
   },
@@ -177,7 +221,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Follows accepted pre-orders: publishes preorder.accepted, asks for a cut when a lot is waiting',
     memoryMb: 512,
     timeoutSeconds: 30,
-    access: { table: 'read', publish: true, sendTo: ['batch-cuts'] },
+    access: { table: { actions: ['GetItem', 'BatchGetItem'] }, publish: true, sendTo: ['batch-cuts'] },
   },
   {
     name: 'batch-cutter',
@@ -185,7 +229,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Cuts waiting pre-orders into production batches; refunds failed campaigns',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    access: { table: 'readwrite', publish: true, notify: true },
+    access: { table: { actions: readWrite, queryIndexes: ['GSI3'] }, publish: true, notify: true },
     // How long a factory has to accept a released batch.
     settings: { BATCH_ACCEPT_WINDOW_HOURS: '24' },
   },
@@ -195,7 +239,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Live room API: takes demand signals in bulk',
     memoryMb: 512,
     timeoutSeconds: 10,
-    access: { table: 'readwrite', sendTo: ['demand-signals'] },
+    // Claims the request's idempotency key (Put), reads it back, releases it when the queue refuses (Delete).
+    access: { table: { actions: ['GetItem', 'PutItem', 'DeleteItem'] }, sendTo: ['demand-signals'] },
   },
   {
     name: 'signal-aggregator',
@@ -203,7 +248,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Folds demand signals into per-minute counts, a handful of writes per batch',
     memoryMb: 512,
     timeoutSeconds: 60,
-    access: { table: 'readwrite' },
+    // Reads the campaign; folds a batch into marker puts and counter updates inside transactions.
+    access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } },
   },
   {
     name: 'factory-api',
@@ -211,7 +257,7 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Factory API: batches, manifests, acceptance, progress, shipments, webhooks and forecasts',
     memoryMb: 512,
     timeoutSeconds: 15,
-    access: { table: 'readwrite', publish: true, sendTo: ['batch-cuts', 'webhook-deliveries'] },
+    access: { table: { actions: readWrite, queryIndexes: ['GSI1', 'GSI3'] }, publish: true, sendTo: ['batch-cuts', 'webhook-deliveries'] },
     // Webhook URLs must be https to a public host; locally, receivers on this machine are allowed too.
     settings: { WEBHOOK_ALLOW_LOOPBACK: 'false' },
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
@@ -223,7 +269,7 @@ export const functions: readonly FunctionSpec[] = [
       'Carries production back to buyers: in production, shipped units allocated oldest first, deliveries, short-batch refunds, delay notices',
     memoryMb: 1024,
     timeoutSeconds: 300,
-    access: { table: 'readwrite', publish: true, notify: true },
+    access: { table: { actions: readWrite }, publish: true, notify: true },
   },
   {
     name: 'notifier',
@@ -231,7 +277,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Sends each buyer one message per step of their pre-order, through the notification channel',
     memoryMb: 512,
     timeoutSeconds: 120,
-    access: { table: 'readwrite', notify: true },
+    // Reads the pre-order and its batch (a Query of the batch's items), records what was sent.
+    access: { table: { actions: ['GetItem', 'Query', 'UpdateItem'] }, notify: true },
   },
   {
     name: 'webhook-dispatcher',
@@ -239,7 +286,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Turns factory events into one signed delivery per subscribed webhook, numbered per factory',
     memoryMb: 512,
     timeoutSeconds: 30,
-    access: { table: 'readwrite', sendTo: ['webhook-deliveries'] },
+    // Finds subscribed webhooks on GSI1 only; takes the sequence and writes the delivery in one transaction.
+    access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: ['GSI1'] }, sendTo: ['webhook-deliveries'] },
   },
   {
     name: 'webhook-deliverer',
@@ -248,7 +296,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 60,
     // sendTo its own queue: the URL for ChangeMessageVisibility (backoff) and for replays.
-    access: { table: 'readwrite', sendTo: ['webhook-deliveries'] },
+    access: { table: { actions: ['GetItem', 'UpdateItem'] }, sendTo: ['webhook-deliveries'] },
     // Retry n waits min(max, base × 2^(n-1)) seconds; the queue's maxReceiveCount is the number of tries.
     settings: { WEBHOOK_RETRY_BASE_SECONDS: '30', WEBHOOK_RETRY_MAX_SECONDS: '3600', WEBHOOK_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_LOOPBACK: 'false' },
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
@@ -470,7 +518,7 @@ export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValue
   const env: Record<string, string> = { ...spec.settings };
   const { access } = spec;
   if (access.table) env[envNames.table] = values.table;
-  for (const queue of access.sendTo ?? []) env[envNames.queueUrl(queue)] = values.queueUrl(queue);
+  for (const queue of [...(access.sendTo ?? []), ...(access.health?.queues ?? [])]) env[envNames.queueUrl(queue)] = values.queueUrl(queue);
   if (access.publish) env[envNames.bus] = values.bus;
   if (access.schedules) {
     env[envNames.scheduleGroup] = values.scheduleGroup;

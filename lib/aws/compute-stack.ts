@@ -17,7 +17,7 @@ import {
   type QueueName,
 } from '../topology.ts';
 import type { C2mData } from './data-stack.ts';
-import { grantCampaignSchedules, grantNotificationPublish, grantTableAccess } from './grants.ts';
+import { grantCampaignSchedules, grantHealthProbes, grantNotificationPublish, grantTableAccess } from './grants.ts';
 import { HouseFunction } from './house-function.ts';
 import { C2mApi } from './http-api.ts';
 import { Observability } from './observability.ts';
@@ -134,5 +134,11 @@ export class ComputeStack extends Stack {
     }
     if (access.tokenSecret) data.tokenSecret.grantRead(fn);
     if (access.notify) grantNotificationPublish(data.notificationTopic, fn);
+    if (access.health) {
+      grantHealthProbes(fn, {
+        queues: access.health.queues.map(queueNamed),
+        ...(access.health.scheduleGroup && { scheduleGroup: data.scheduleGroup }),
+      });
+    }
   }
 }

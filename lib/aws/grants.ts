@@ -1,47 +1,76 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { TableAccess } from '../topology.ts';
 import type { HouseFunction } from './house-function.ts';
 import { wildcardResourceFinding } from './nag.ts';
-
-/**
- * The DynamoDB item reads the adapters make: GetItem (also what
- * TransactGetItems checks), Query on the table and its indexes, BatchGetItem.
- * No Scan, no stream reads, no DescribeTable: nothing in c2m needs them.
- */
-export const tableReadActions = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const;
-
-/**
- * The item writes the adapters make: puts and updates (also inside
- * TransactWriteItems, which is authorised per operation), and the outbox
- * relay's deletes. Nothing uses ConditionCheck or BatchWriteItem.
- */
-export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /** What a function may do with a one-time schedule in the campaign group. */
 export const scheduleActions = ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'] as const;
 
+/** The IAM actions of a function's table access, in the topology's order. */
+export const tableActionsOf = (access: TableAccess): string[] => access.actions.map((action) => `dynamodb:${action}`);
+
 /**
- * Item-level access to the single table, and Query on each named index.
- * Narrower than grantReadData / grantReadWriteData, which also hand out Scan,
- * DescribeTable and stream reads, and every action on `<table>/index/*`.
+ * Exactly the item actions the function's code sends, on the table itself, and
+ * Query on each index it names. Narrower than grantReadData /
+ * grantReadWriteData, which also hand out Scan, DescribeTable and stream reads,
+ * and every action on `<table>/index/*`.
+ *
+ * @param indexNames the indexes the table has; the function may name only these.
  */
 export const grantTableAccess = (
   table: dynamodb.ITable,
   indexNames: readonly string[],
   fn: iam.IGrantable,
-  access: 'read' | 'readwrite',
+  access: TableAccess,
 ): void => {
-  const actions = access === 'read' ? [...tableReadActions] : [...tableReadActions, ...tableWriteActions];
+  const actions = tableActionsOf(access);
+  if (actions.length === 0 || new Set(actions).size !== actions.length) {
+    throw new Error(`table access must name each action once, and at least one: ${actions.join(', ')}`);
+  }
+  const indexes = access.queryIndexes ?? [];
+  const unknown = indexes.filter((name) => !indexNames.includes(name));
+  if (unknown.length > 0) throw new Error(`no index ${unknown.join(', ')} on the table`);
   iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: [table.tableArn] });
   // Query is the only item action that applies to an index; naming each index
   // leaves no wildcard for a later index to inherit silently.
-  if (indexNames.length > 0) {
+  if (indexes.length > 0) {
     iam.Grant.addToPrincipal({
       grantee: fn,
       actions: ['dynamodb:Query'],
-      resourceArns: indexNames.map((name) => `${table.tableArn}/index/${name}`),
+      resourceArns: indexes.map((name) => `${table.tableArn}/index/${name}`),
+    });
+  }
+};
+
+/** The read-only calls behind `GET /v1/health`: one per kind of dependency. */
+export const healthActions = { queue: ['sqs:GetQueueAttributes'], scheduleGroup: ['scheduler:GetScheduleGroup'] } as const;
+
+export interface HealthGrantProps {
+  /** Queues whose attributes the function may read. */
+  readonly queues: readonly sqs.IQueue[];
+  /** The schedule group it may read, if any. @default - none */
+  readonly scheduleGroup?: scheduler.IScheduleGroup;
+}
+
+/**
+ * Read the attributes of the named queues and of one schedule group, and
+ * nothing else of SQS or Scheduler: no message is sent, received or changed.
+ * GetQueueAttributes needs no KMS grant (the queues use SQS-managed keys).
+ */
+export const grantHealthProbes = (fn: iam.IGrantable, props: HealthGrantProps): void => {
+  if (props.queues.length > 0) {
+    iam.Grant.addToPrincipal({ grantee: fn, actions: [...healthActions.queue], resourceArns: props.queues.map((q) => q.queueArn) });
+  }
+  if (props.scheduleGroup) {
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: [...healthActions.scheduleGroup],
+      resourceArns: [props.scheduleGroup.scheduleGroupArn],
     });
   }
 };

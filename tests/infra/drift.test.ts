@@ -175,6 +175,7 @@ describe('Each function sees the same configuration on both targets', () => {
     expect(Object.keys(cloud).length).toBeGreaterThan(0);
     expect(local).toEqual(cloud);
     expect(local['authorizer']).toEqual(['TOKEN_SECRET']);
-    expect(local['service-api']).toEqual(['TABLE_NAME']);
+    // Health reads the intake queue's attributes, so it needs the queue's URL too.
+    expect(local['service-api']).toEqual(['QUEUE_URL_PREORDER_INTAKE', 'TABLE_NAME']);
   });
 });

@@ -1,6 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/aws/app.ts';
 import { clockQueueName } from '../../lib/aws/data-stack.ts';
@@ -21,6 +23,7 @@ import {
   throttling,
   type FunctionName,
   type QueueName,
+  type TableAction,
 } from '../../lib/topology.ts';
 
 // Prepare: one app, bundling skipped (these tests read templates, not code).
@@ -81,8 +84,144 @@ const environmentOf = (name: FunctionName): Record<string, unknown> => {
   return (resource.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
 };
 
-const tableReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
-const tableWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+/** Actions a function may take on the table itself, its indexes left out. */
+const actionsOnTableItself = (name: FunctionName): Set<string> =>
+  new Set(
+    statementsOf(name)
+      .filter((s) => asArray(s.Resource).some((r) => refersTo(r, logicalId(data.table)) && !JSON.stringify(r).includes('/index/')))
+      .flatMap((s) => asArray(s.Action)),
+  );
+/** The indexes named in a function's statements, with the actions allowed on them. */
+const indexGrantsOf = (name: FunctionName): { indexes: Set<string>; actions: Set<string> } => {
+  const onIndexes = statementsOf(name).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+  return {
+    indexes: new Set(onIndexes.flatMap((s) => [...JSON.stringify(s.Resource).matchAll(/\/index\/([^"\\]+)/g)].map((m) => m[1] ?? ''))),
+    actions: new Set(onIndexes.flatMap((s) => asArray(s.Action))),
+  };
+};
+
+/**
+ * What each function's code sends to the table, derived from the adapter calls
+ * reachable from its entry (and checked against the bundles below). A change
+ * here is a change of what a function may do in production: make it on purpose.
+ */
+const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; indexes: readonly string[] } | undefined> = {
+  authorizer: undefined,
+  'service-api': { table: ['GetItem'], indexes: [] },
+  'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
+  'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1'] },
+  'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
+  'preorder-intake': { table: ['GetItem', 'BatchGetItem'], indexes: [] },
+  'batch-cutter': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI3'] },
+  'signals-api': { table: ['GetItem', 'PutItem', 'DeleteItem'], indexes: [] },
+  'signal-aggregator': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: [] },
+  'factory-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
+  fulfillment: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
+  notifier: { table: ['GetItem', 'Query', 'UpdateItem'], indexes: [] },
+  'webhook-dispatcher': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
+  'webhook-deliverer': { table: ['GetItem', 'UpdateItem'], indexes: [] },
+};
+
+/** DynamoDB command classes (lib-dynamodb and client-dynamodb) and the IAM action each needs; transactions per item. */
+const actionOfCommand: Record<string, TableAction | 'Scan' | 'TransactWrite'> = {
+  GetCommand: 'GetItem',
+  GetItemCommand: 'GetItem',
+  TransactGetCommand: 'GetItem',
+  TransactGetItemsCommand: 'GetItem',
+  BatchGetCommand: 'BatchGetItem',
+  BatchGetItemCommand: 'BatchGetItem',
+  QueryCommand: 'Query',
+  PutCommand: 'PutItem',
+  PutItemCommand: 'PutItem',
+  UpdateCommand: 'UpdateItem',
+  UpdateItemCommand: 'UpdateItem',
+  DeleteCommand: 'DeleteItem',
+  DeleteItemCommand: 'DeleteItem',
+  BatchWriteCommand: 'BatchWriteItem',
+  BatchWriteItemCommand: 'BatchWriteItem',
+  ScanCommand: 'Scan',
+  TransactWriteCommand: 'TransactWrite',
+  TransactWriteItemsCommand: 'TransactWrite',
+};
+const transactItemAction: Record<string, TableAction> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
+
+/** The text of the call's argument list that starts at `open` (an opening parenthesis), strings skipped. */
+const argumentsAt = (code: string, open: number): string => {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = open; i < code.length; i++) {
+    const ch = code[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+    else if (ch === '(' || ch === '{' || ch === '[') depth++;
+    else if (ch === ')' || ch === '}' || ch === ']') {
+      depth--;
+      if (depth === 0) return code.slice(open + 1, i);
+    }
+  }
+  throw new Error('unbalanced call');
+};
+
+/**
+ * The table actions and index queries a function's code can make: its entry
+ * bundled as Lambda gets it (esbuild, tree-shaken, AWS SDK external), every
+ * DynamoDB command constructed in it, every item kind of its transactions, and
+ * the IndexName of each Query. Anything it cannot read for sure fails the test.
+ */
+const tableCallsIn = async (entry: string): Promise<{ table: Set<string>; indexes: Set<string> }> => {
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL(`../../${entry}`, import.meta.url))],
+    absWorkingDir: fileURLToPath(new URL('../../', import.meta.url)),
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    treeShaking: true,
+    logLevel: 'silent',
+  });
+  const code = must(out.outputFiles[0], `bundle of ${entry}`).text;
+  const table = new Set<string>();
+  const indexes = new Set<string>();
+  let transacts = false;
+  for (const imported of code.matchAll(/import\s*(\*\s*as\s*\w+|\{[^}]*\})\s*from\s*"@aws-sdk\/(?:lib|client)-dynamodb"/g)) {
+    const clause = must(imported[1], 'import clause');
+    if (clause.startsWith('*')) throw new Error(`${entry}: a namespace import of a DynamoDB package hides which commands it sends`);
+    for (const specifier of clause.slice(1, -1).split(',').map((x) => x.trim()).filter(Boolean)) {
+      const [exported, local = exported] = specifier.split(/\s+as\s+/) as [string, string?];
+      if (!exported.endsWith('Command')) continue;
+      const action = actionOfCommand[exported];
+      for (const call of code.matchAll(new RegExp(`\\bnew ${local}\\(`, 'g'))) {
+        if (!action) throw new Error(`${entry}: ${exported} is not a known item command; grant it on purpose`);
+        if (action === 'TransactWrite') {
+          transacts = true;
+          continue;
+        }
+        if (action !== 'Query') {
+          table.add(action);
+          continue;
+        }
+        // A Query names its index or queries the table itself.
+        const args = argumentsAt(code, must(call.index, 'call index') + call[0].length - 1);
+        if (!args.trimStart().startsWith('{')) throw new Error(`${entry}: a Query built elsewhere (${args.slice(0, 40)}…); pass its input inline`);
+        const index = /\bIndexName\s*:\s*([^,}\s]+)/.exec(args)?.[1];
+        if (index === undefined) table.add('Query');
+        else if (/^"[\w.-]+"$/.test(index)) indexes.add(index.slice(1, -1));
+        else throw new Error(`${entry}: a Query of an index named at run time (${index}); name it literally`);
+      }
+    }
+  }
+  // TransactWriteItems is authorised per item it carries; items are built apart from the call (the outbox's Put).
+  if (transacts) {
+    for (const item of code.matchAll(/(?<![\w$.])(Put|Update|Delete|ConditionCheck)\s*:/g)) {
+      const kind = must(item[1], 'item kind');
+      table.add(must(transactItemAction[kind], kind));
+    }
+  }
+  return { table, indexes };
+};
 
 describe('c2m-data: the table', () => {
   it('is keyed by PK and SK strings and billed per request', () => {
@@ -358,7 +497,7 @@ describe('c2m-compute: functions', () => {
       const expected = new Set<string>([
         ...Object.keys(f.settings ?? {}),
         ...(f.access.table ? [envNames.table] : []),
-        ...(f.access.sendTo ?? []).map(envNames.queueUrl),
+        ...[...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])].map(envNames.queueUrl),
         ...(f.access.publish ? [envNames.bus] : []),
         ...(f.access.schedules ? [envNames.scheduleGroup, envNames.schedulerRole, envNames.clockQueueArn] : []),
         ...(f.access.tokenSecret ? [envNames.tokenSecretArn] : []),
@@ -370,7 +509,9 @@ describe('c2m-compute: functions', () => {
       if (f.access.publish) expect(refersTo(env[envNames.bus], logicalId(data.bus)), f.name).toBe(true);
       if (f.access.tokenSecret) expect(refersTo(env[envNames.tokenSecretArn], logicalId(data.tokenSecret)), f.name).toBe(true);
       if (f.access.notify) expect(refersTo(env[envNames.notificationTopic], logicalId(data.notificationTopic)), f.name).toBe(true);
-      for (const q of f.access.sendTo ?? []) expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
+      for (const q of [...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])]) {
+        expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
+      }
       if (f.access.schedules) {
         expect(refersTo(env[envNames.schedulerRole], logicalId(data.campaignSchedulerRole)), f.name).toBe(true);
         expect(refersTo(env[envNames.clockQueueArn], logicalId(queue(clockQueueName))), f.name).toBe(true);
@@ -380,20 +521,35 @@ describe('c2m-compute: functions', () => {
 });
 
 describe('c2m-compute: grants are the narrowest that work', () => {
-  it('service-api can read the table and cannot write it', () => {
-    const actions = actionsOn('service-api', data.table);
-    for (const read of tableReads) expect(actions).toContain(read);
-    for (const write of [...tableWrites, 'dynamodb:ConditionCheckItem']) expect(actions).not.toContain(write);
-  });
-
-  it.each(functions.filter((f) => f.access.table === 'readwrite').map((f) => [f.name]))(
-    '%s can read and write items on the table',
-    (name) => {
-      const actions = actionsOn(name as FunctionName, data.table);
-      for (const action of [...tableReads, ...tableWrites]) expect(actions).toContain(action);
-      for (const unused of ['dynamodb:ConditionCheckItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) expect(actions).not.toContain(unused);
+  it.each(functions.map((f) => [f.name, derivedTableAccess[f.name]] as const))(
+    '%s may take exactly the table actions and index queries its code makes',
+    (name, derived) => {
+      expect(actionsOnTableItself(name)).toEqual(new Set((derived?.table ?? []).map((a) => `dynamodb:${a}`)));
+      const onIndexes = indexGrantsOf(name);
+      expect(onIndexes.indexes).toEqual(new Set(derived?.indexes ?? []));
+      if (onIndexes.indexes.size > 0) expect(onIndexes.actions).toEqual(new Set(['dynamodb:Query']));
     },
   );
+
+  it.each(functions.map((f) => [f.name, f] as const))(
+    "%s's topology table access covers every DynamoDB call its bundle can make, and names nothing it never makes",
+    async (name, spec) => {
+      const calls = await tableCallsIn(spec.entry);
+      expect(new Set(spec.access.table?.actions ?? []), `${name}: table actions`).toEqual(calls.table);
+      expect(new Set(spec.access.table?.queryIndexes ?? []), `${name}: indexes queried`).toEqual(calls.indexes);
+      expect(derivedTableAccess[name]?.table ?? [], `${name}: the derivation above`).toEqual(spec.access.table?.actions ?? []);
+    },
+    30_000,
+  );
+
+  it('no function may ConditionCheckItem, BatchWriteItem or TransactGetItems: no code sends them', () => {
+    for (const f of functions) {
+      const dynamo = [...actionsOf(f.name)];
+      for (const unused of ['dynamodb:ConditionCheckItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems']) {
+        expect(dynamo, f.name).not.toContain(unused);
+      }
+    }
+  });
 
   it('no function gets Scan, stream reads, table administration or a DynamoDB wildcard', () => {
     for (const f of functions) {
@@ -414,13 +570,41 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     }
   });
 
-  it('a function reaches an index only to Query it, and only the indexes the topology names', () => {
-    for (const f of functions.filter((spec) => spec.access.table)) {
-      const onIndexes = statementsOf(f.name).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
-      expect(new Set(onIndexes.flatMap((s) => asArray(s.Action))), f.name).toEqual(new Set(['dynamodb:Query']));
-      const indexArns = JSON.stringify(onIndexes.map((s) => s.Resource));
-      for (const index of table.indexes) expect(indexArns, f.name).toContain(`/index/${index.name}"`);
-      expect(indexArns, f.name).not.toContain('/index/*');
+  it('a function reaches an index only to Query it, and only the indexes the topology names, never index/*', () => {
+    for (const f of functions) {
+      const { indexes, actions } = indexGrantsOf(f.name);
+      expect(indexes, f.name).toEqual(new Set(f.access.table?.queryIndexes ?? []));
+      if (indexes.size > 0) expect(actions, f.name).toEqual(new Set(['dynamodb:Query']));
+      expect(indexes.has('*'), f.name).toBe(false);
+    }
+  });
+
+  it('service-api may read the intake queue\'s attributes and the campaign schedule group, for health, and nothing else of SQS or Scheduler', () => {
+    const statements = statementsOf('service-api');
+    const sqsActions = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('sqs:')));
+    expect(new Set(sqsActions.flatMap((s) => asArray(s.Action)))).toEqual(new Set(['sqs:GetQueueAttributes']));
+    expect(sqsActions.flatMap((s) => asArray(s.Resource))).toHaveLength(1);
+    expect(actionsOn('service-api', queue('preorder-intake'))).toEqual(new Set(['sqs:GetQueueAttributes']));
+    const schedulerActions = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
+    expect(new Set(schedulerActions.flatMap((s) => asArray(s.Action)))).toEqual(new Set(['scheduler:GetScheduleGroup']));
+    expect(schedulerActions.flatMap((s) => asArray(s.Resource))).toHaveLength(1);
+    expect(actionsOn('service-api', data.scheduleGroup)).toEqual(new Set(['scheduler:GetScheduleGroup']));
+    expect([...actionsOf('service-api')].filter((a) => a === 'iam:PassRole' || a.startsWith('events:') || a.startsWith('sns:'))).toEqual([]);
+  });
+
+  it('a function reads the attributes only of queues it consumes or sends to (CDK grants come with them) or probes for health', () => {
+    for (const f of functions) {
+      for (const q of queues) {
+        const reads = actionsOn(f.name, queue(q.name)).has('sqs:GetQueueAttributes');
+        const expected = q.consumer === f.name || [...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])].includes(q.name);
+        expect(reads, `${f.name} → ${q.name}`).toBe(expected);
+      }
+    }
+  });
+
+  it('only functions with health access may read a schedule group', () => {
+    for (const f of functions) {
+      expect(actionsOf(f.name).has('scheduler:GetScheduleGroup'), f.name).toBe(Boolean(f.access.health?.scheduleGroup));
     }
   });
 
@@ -500,10 +684,11 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     },
   );
 
-  it('functions without schedules access have no Scheduler or PassRole actions', () => {
+  it('functions without schedules access have no Scheduler or PassRole actions, beyond reading the group for health', () => {
     for (const f of functions.filter((spec) => !spec.access.schedules)) {
       const actions = [...actionsOf(f.name)];
-      expect(actions.filter((a) => a.startsWith('scheduler:') || a === 'iam:PassRole'), f.name).toEqual([]);
+      const allowed = f.access.health?.scheduleGroup ? ['scheduler:GetScheduleGroup'] : [];
+      expect(actions.filter((a) => a.startsWith('scheduler:') || a === 'iam:PassRole'), f.name).toEqual(allowed);
     }
   });
 });
@@ -600,9 +785,11 @@ describe('c2m-compute: the REST API', () => {
     });
   });
 
-  it('a throttled request gets 429 problem+json with Retry-After: 1', () => {
+  // THROTTLED: the stage's limits; INTEGRATION_FAILURE: Lambda itself throttled (concurrency), which
+  // API Gateway would otherwise answer with a 5xx.
+  it.each(['THROTTLED', 'INTEGRATION_FAILURE'])('overload (%s) gets 429 problem+json with Retry-After: 1', (type) => {
     computeTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
-      ResponseType: 'THROTTLED',
+      ResponseType: type,
       StatusCode: '429',
       ResponseParameters: {
         'gatewayresponse.header.Retry-After': "'1'",

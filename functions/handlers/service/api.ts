@@ -1,9 +1,8 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createApi, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { allRoutes } from '#contracts/routes.ts';
-import { ddb } from '#adapters/dynamo.ts';
-import { tableName } from '#shared/config.ts';
+import { probeQueue, probeScheduleGroup, probeTable } from '#adapters/health-probes.ts';
+import { functionSpec } from '#topology';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { problem } from '../http/problems.ts';
 import { log } from '#shared/observability.ts';
@@ -27,16 +26,43 @@ const openApiDocument = () => {
   return document;
 };
 
+/** What health reads, as the topology grants it: the table, these queues, the schedule group. */
+const probed = functionSpec('service-api').access.health;
+
+interface Check {
+  /** As api.md names it: storage (the table), queues, schedules. */
+  readonly name: 'table' | 'queues' | 'schedules';
+  readonly probes: ReadonlyArray<{ readonly what: string; readonly run: () => Promise<void> }>;
+}
+
+/** Each dependency, and the probes that prove it answers; a dependency with nothing to probe is left out. */
+const checks: readonly Check[] = ([
+  { name: 'table', probes: [{ what: 'table', run: probeTable }] },
+  { name: 'queues', probes: (probed?.queues ?? []).map((queue) => ({ what: queue, run: () => probeQueue(queue) })) },
+  { name: 'schedules', probes: probed?.scheduleGroup ? [{ what: 'schedule group', run: probeScheduleGroup }] : [] },
+] satisfies Check[]).filter((check) => check.probes.length > 0);
+
 export const app = createApi()
   .openapi(routes.health, async (c) => {
-    try {
-      // A read of a key that never exists: proves the table answers, costs half a read unit.
-      await ddb.send(new GetCommand({ TableName: tableName(), Key: { PK: 'HEALTH', SK: 'HEALTH' } }));
-    } catch (err) {
-      log().error('health: table unreachable', { error: err as Error });
-      return problem(c, 503, 'Storage is not reachable') as never;
+    const results = await Promise.all(
+      checks.map(async (check) => {
+        const outcomes = await Promise.allSettled(check.probes.map((p) => p.run()));
+        const failed = check.probes.flatMap((p, i) => {
+          const outcome = outcomes[i];
+          return outcome?.status === 'rejected' ? [{ what: p.what, error: outcome.reason as Error }] : [];
+        });
+        return { name: check.name, failed };
+      }),
+    );
+    const down = results.filter((r) => r.failed.length > 0);
+    if (down.length > 0) {
+      log().error('health: dependencies not answering', {
+        down: down.flatMap((r) => r.failed.map((f) => ({ check: r.name, what: f.what, error: String(f.error) }))),
+      });
+      const named = down.map((r) => (r.name === 'queues' ? `queues (${r.failed.map((f) => f.what).join(', ')})` : r.name));
+      return problem(c, 503, `Not up: ${named.join(', ')}`) as never;
     }
-    return c.json({ status: 'ok' as const, checks: { table: 'ok' } }, 200);
+    return c.json({ status: 'ok' as const, checks: Object.fromEntries(results.map((r) => [r.name, 'ok'])) }, 200);
   })
   .openapi(routes.openapiDocument, (c) => c.json(openApiDocument() as Record<string, unknown>, 200));
 
