@@ -506,12 +506,17 @@ export const unwindPreorder = async (
   const capped = campaign.maxTotalQuantity !== undefined;
   const slot = variantSlot(campaign, p.sku);
   const first = p.gateTakes[0] ?? { shard: 0, units: p.quantity };
+  // Back to waiting, the buyer keeps the latest date they were told: the first
+  // promise, or the delay they were notified of (and did not cancel over). So a
+  // backup factory committing to that same date is no news, and no second notice.
+  const promise = p.delayedTo ?? p.firstPromisedShipBy ?? p.promisedShipBy;
   const preorderUpdate =
     to === 'waiting'
       ? {
           UpdateExpression:
-            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk, promisedShipBy = if_not_exists(firstPromisedShipBy, promisedShipBy) REMOVE batchId, delayedTo',
+            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk, promisedShipBy = :promise REMOVE batchId, delayedTo',
           ExpressionAttributeValues: {
+            ':promise': promise,
             ':accepted': 'ACCEPTED',
             ':wpk': waitingPartition(p.campaignId, first.shard),
             ':wsk': `${p.createdAt}#${p.preorderId}`,

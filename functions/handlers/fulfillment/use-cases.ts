@@ -72,7 +72,7 @@ export const startBatchProduction = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events = delayed
-        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate, promisedShipBy: promise }, `${p.preorderId}:${promise}`)]
+        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate, promisedShipBy: promise }, `${p.preorderId}:${batch.batchId}:${promise}`)]
         : [];
       const outcome = await startProduction(p, batchId, promise, entries, events, now);
       if (outcome === 'done') await publishCommitted(events);
