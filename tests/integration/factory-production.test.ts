@@ -299,6 +299,32 @@ describe('Overdue batches against DynamoDB Local', () => {
 
 describe('Promised dates against DynamoDB Local', () => {
   const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => escalateBatches(now));
+  it('A buyer told of a delay to D, whose batch goes to the backup factory, is not told of D again when the backup commits to D', async () => {
+    const { ids, batchId } = await releasedBatch({ backupFactoryId: 'factory-2' });
+    const late = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true); // the local channel prints each notice
+    try {
+      await factoryApi.acceptOwnBatch(factory1, batchId, late);
+      await fulfillment.startBatchProduction(batchId);
+      await factoryApi.rejectOwnBatch(factory1, batchId, 'kiln down');
+      await unwindBatch(batchId); // back to waiting, and cut again for the backup
+      const moved = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+      const backupBatchId = moved[0]!.batchId!;
+      expect(backupBatchId).not.toBe(batchId);
+      for (const p of moved) expect(p.promisedShipBy.slice(0, 10)).toBe(late); // the date they were told stands
+      await factoryApi.acceptOwnBatch(factory2, backupBatchId, late);
+      await fulfillment.startBatchProduction(backupBatchId);
+    } finally {
+      quiet.mockRestore();
+    }
+    const all = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+    for (const p of all) {
+      expect(p.status).toBe('IN_PRODUCTION');
+      expect(p.timeline.filter((t) => t.step === 'delayed')).toHaveLength(1);
+      expect(eventsOf('preorder.delayed', 'preorderId', p.preorderId)).toHaveLength(1);
+    }
+  });
+
   it('When the promise passes unshipped, each waiting buyer is told the new date once, and may then cancel; a shipped buyer is not told', async () => {
     const { campaign, ids, batchId } = await releasedBatch();
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
