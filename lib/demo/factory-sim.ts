@@ -53,7 +53,14 @@ export const runFactory = async (w: FactoryWorld, batches: readonly Batch[]): Pr
   const ordered = [...batches].sort((a, b) => a.releasedAt.localeCompare(b.releasedAt) || a.batchId.localeCompare(b.batchId));
   const n = ordered.length;
   run.factory.delayedBatchId = ordered[n >= 2 ? 1 : 0]?.batchId;
-  const short = n >= 3 ? ordered[n - 1]?.batchId : undefined;
+  // The short batch: the biggest one that is not the delayed one (the last cut can be a handful of
+  // units, too few for a run to fall short), the oldest among equals.
+  const short =
+    n >= 3
+      ? ordered
+          .filter((b) => b.batchId !== run.factory.delayedBatchId)
+          .reduce<Batch | undefined>((best, b) => (best === undefined || b.units > best.units ? b : best), undefined)?.batchId
+      : undefined;
   if (short) run.factory.shortBatchId = short;
   let total = ordered.reduce((s, b) => s + b.units, 0);
   w.bar.setTotal(total);
