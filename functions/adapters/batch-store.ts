@@ -3,7 +3,7 @@ import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { WaitingPreorder } from '#domain/batching.ts';
 import type { Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure } from './dynamo.ts';
 import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -166,7 +166,6 @@ export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>
   return shards.flat();
 };
 
-const isConditionFailure = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 /**
  * Takes the campaign's cut lease and writes the planned batch in one

@@ -10,7 +10,7 @@ import {
   type Demand,
   type GateCounts,
 } from '#domain/campaign.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
 
@@ -275,7 +275,6 @@ const setGatesOpen = async (c: Campaign, open: boolean): Promise<void> => {
   );
 };
 
-const isConditionFailure = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
 
 /**
  * SCHEDULED → OPEN. Opens the gates first, then the campaign, so the campaign is

@@ -28,6 +28,12 @@ export const cancellation = (err: unknown): Cancellation | undefined => {
 
 const unmarshallLoose = (item: Parameters<typeof unmarshall>[0]): Record<string, unknown> => unmarshall(item);
 
+/** A single write's condition did not hold (not a transaction's: see `cancellation`). */
+export const isConditionFailure = (err: unknown): boolean => err instanceof Error && err.name === 'ConditionalCheckFailedException';
+
+/** A single write met a transaction in progress on the same item: retry it. */
+export const isTransactionConflict = (err: unknown): boolean => err instanceof Error && err.name === 'TransactionConflictException';
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Full-jitter backoff for transaction conflicts and throttling. */

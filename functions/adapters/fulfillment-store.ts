@@ -3,7 +3,7 @@ import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/l
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { NotificationLease, Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
 import { gateKey, variantSlot } from './campaign-store.ts';
 import { preorderKey } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -312,18 +312,16 @@ const notifiedGuard = (p: Preorder) => {
     : { condition: 'notifiedCount = :before', before };
 };
 
-const isConditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException';
-const isTransactionConflict = (err: unknown) => err instanceof Error && err.name === 'TransactionConflictException';
 
 /**
- * Claims the pre-order's unsent steps (those after the recorded count, up to
- * `upTo`) for `leaseMs`: only if nobody holds an unexpired claim and the
+ * Claims the pre-order's unsent steps (those after the recorded count) for
+ * `leaseMs`: only if nobody holds an unexpired claim and the
  * recorded count is the one read. Undefined when another flush got there
  * first (or a change of the pre-order was committing): read it again.
  */
-export const claimNotifications = async (p: Preorder, upTo: number, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
+export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
   const guard = notifiedGuard(p);
-  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs, upTo };
+  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
   try {
     await ddb.send(
       new UpdateCommand({
@@ -337,7 +335,7 @@ export const claimNotifications = async (p: Preorder, upTo: number, leaseMs: num
     );
     return lease;
   } catch (err) {
-    if (isConditionFailed(err) || isTransactionConflict(err)) return undefined;
+    if (isConditionFailure(err) || isTransactionConflict(err)) return undefined;
     throw err;
   }
 };
@@ -365,7 +363,7 @@ export const recordSent = async (p: Preorder, sent: readonly SentNotification[],
       );
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
+      if (isConditionFailure(err)) return false;
       // A change of the pre-order committing at the same moment: what was sent must still be recorded.
       if (!isTransactionConflict(err) || attempt >= 8) throw err;
       await backoff(attempt);

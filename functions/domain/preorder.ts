@@ -56,8 +56,6 @@ export interface NotificationLease {
   readonly leaseId: string;
   /** Epoch milliseconds; once past, another flush may claim (and resend) the same steps. */
   readonly expiresAt: number;
-  /** The notification count once the holder records: it covers the steps after `notifiedCount` up to this. */
-  readonly upTo: number;
 }
 
 /** Units of a pre-order taken from one gate item; cancelling gives them back there. */

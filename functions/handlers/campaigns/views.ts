@@ -1,5 +1,6 @@
 import type { Campaign, Demand } from '#domain/campaign.ts';
 import type { Principal } from '#shared/tokens.ts';
+import { signalTypes } from '#contracts/signals.ts';
 import type { CampaignOutlook } from './forecasting.ts';
 
 export const isOwner = (c: Pick<Campaign, 'anchorId'>, p: Principal): boolean =>
@@ -36,7 +37,6 @@ export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => ({
 });
 
 type SignalSummary = CampaignOutlook['withoutSku'];
-const signalTypes = ['view', 'like', 'cart', 'want', 'share'] as const;
 
 const addSignals = (xs: readonly SignalSummary[]): SignalSummary => {
   const sum = (pick: (s: SignalSummary) => Record<(typeof signalTypes)[number], number>) =>

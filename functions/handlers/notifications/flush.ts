@@ -14,9 +14,9 @@ import { inParallel } from '../batches/cutting.ts';
  * shows). Several flush the same pre-order at once (the notifier and the
  * function that made the change), so sending is claimed first:
  *
- * 1. claim: one conditional UpdateItem sets a lease (`notifyLease`: id, expiry,
- *    the count it covers) only if no unexpired lease exists and the recorded
- *    count is the one read. Only the winner sends.
+ * 1. claim: one conditional UpdateItem sets a lease (`notifyLease`: id,
+ *    expiry) only if no unexpired lease exists and the recorded count is the
+ *    one read. Only the winner sends.
  * 2. send the claimed steps through the channel.
  * 3. record: one conditional UpdateItem (the lease is still ours) appends them
  *    to `notifications` and removes the lease.
@@ -89,7 +89,7 @@ const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: bool
     if ((p.notifications?.length ?? 0) >= seen) return { sent: 0, stuck: false };
     const now = Date.now();
     if (!p.notifyLease || p.notifyLease.expiresAt < now) {
-      const lease = await claimNotifications(p, p.timeline.length, leaseMs, now);
+      const lease = await claimNotifications(p, leaseMs, now);
       if (lease) {
         const pending = pendingOf(p);
         await sendNotifications(pending);
