@@ -3,6 +3,8 @@ import { tableName } from '#shared/config.ts';
 import {
   capSlices,
   closingStatus,
+  defaultMaxDelayDays,
+  defaultSwitchWindowHours,
   nextTransitionAt,
   sumDemand,
   type Campaign,
@@ -57,7 +59,9 @@ export const toItem = (c: Campaign, requestHash: string): Item => ({
 
 export const fromItem = (item: Item): Campaign & { requestHash: string; cutting?: string; cuts?: number } => {
   const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-  return rest as unknown as Campaign & { requestHash: string; cutting?: string; cuts?: number };
+  const c = rest as unknown as Campaign & { requestHash: string; cutting?: string; cuts?: number };
+  // Campaigns stored before these terms existed keep the defaults they would have had.
+  return { ...c, maxDelayDays: c.maxDelayDays ?? defaultMaxDelayDays, switchWindowHours: c.switchWindowHours ?? defaultSwitchWindowHours };
 };
 
 /** The gate counter slot of a variant: `v<position in the campaign's variants>`. */

@@ -12,8 +12,27 @@ export const VariantInput = z
     sku: Sku,
     name: z.string().trim().min(1).max(200),
     unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units', example: 12900 }),
+    minQuantity: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .optional()
+      .openapi({ description: "The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded" }),
   })
   .strict();
+
+export const LateCompensation = z
+  .object({
+    percent: z.number().gt(0).max(100).openapi({ description: "Share of the pre-order's amount paid for shipping after the original promise", example: 10 }),
+    minAmount: z.number().int().min(0).max(100_000_000).openapi({ description: 'Minor units', example: 500 }),
+    maxAmount: z.number().int().min(0).max(100_000_000).openapi({ description: 'Minor units', example: 10000 }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.maxAmount < c.minAmount) ctx.addIssue({ code: 'custom', path: ['maxAmount'], message: 'maxAmount must be at least minAmount' });
+  })
+  .openapi('LateCompensation');
 
 export const CreateCampaignBody = z
   .object({
@@ -30,6 +49,27 @@ export const CreateCampaignBody = z
     maxWaitHours: z.number().positive().max(24 * 90).optional(),
     maxTotalQuantity: z.number().int().min(1).max(10_000_000).optional(),
     promisedShipDays: z.number().int().min(1).max(365),
+    maxPerBuyer: z.number().int().min(1).max(100_000).optional().openapi({ description: 'Units one buyer may hold in this campaign (限购); cancelled or refunded units free room' }),
+    maxDelayDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .optional()
+      .openapi({ description: 'Default 14: units not shipped by the original promise plus this many days are refunded by themselves' }),
+    lateCompensation: LateCompensation.optional(),
+    liveRoomIds: z
+      .array(PartnerId)
+      .min(1)
+      .max(50)
+      .optional()
+      .openapi({ description: "The live rooms whose signals count for this campaign; absent: any room's" }),
+    switchWindowHours: z
+      .number()
+      .positive()
+      .max(24 * 14)
+      .optional()
+      .openapi({ description: 'Default 24: how long buyers of a variant below its minimum may switch to another variant' }),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -47,6 +87,17 @@ export const CreateCampaignBody = z
     }
     if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
       ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity' });
+    }
+    b.variants.forEach((v, i) => {
+      if (v.minQuantity !== undefined && b.maxTotalQuantity !== undefined && v.minQuantity > b.maxTotalQuantity) {
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity' });
+      }
+    });
+    if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
+      ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity' });
+    }
+    if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
+      ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once' });
     }
   })
   .openapi('CreateCampaign');
@@ -98,12 +149,17 @@ export const CampaignView = z
     title: z.string(),
     status: CampaignStatus,
     currency: z.string(),
-    variants: z.array(z.object({ sku: z.string(), name: z.string(), unitPrice: z.number().int() })),
+    variants: z.array(z.object({ sku: z.string(), name: z.string(), unitPrice: z.number().int(), minQuantity: z.number().int().optional() })),
     opensAt: Timestamp,
     closesAt: Timestamp,
     closedAt: Timestamp.optional(),
     promisedShipDays: z.number().int(),
     maxTotalQuantity: z.number().int().optional(),
+    maxPerBuyer: z.number().int().optional(),
+    maxDelayDays: z.number().int().openapi({ description: 'Unshipped units are refunded by themselves this many days after the original promise' }),
+    lateCompensation: LateCompensation.optional(),
+    switchWindowHours: z.number(),
+    minimumMetAt: Timestamp.optional().openapi({ description: 'When the campaign reached minTotalQuantity; no batch is cut before' }),
     demand: z.array(VariantDemand),
     remaining: z.number().int().optional(),
     // Owner-only fields below.
@@ -113,6 +169,7 @@ export const CampaignView = z
     minTotalQuantity: z.number().int().optional(),
     lotSize: z.number().int().optional(),
     maxWaitHours: z.number().optional(),
+    liveRoomIds: z.array(z.string()).optional(),
     createdAt: Timestamp.optional(),
     updatedAt: Timestamp.optional(),
   })

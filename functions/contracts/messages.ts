@@ -69,6 +69,9 @@ export const eventTypes = [
   'preorder.shipped',
   'preorder.delayed',
   'preorder.delivered',
+  'preorder.compensated',
+  'preorder.address_changed',
+  'batch.units_withdrawn',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
@@ -104,6 +107,11 @@ export const EventDetail = z.object({
   carrier: z.string().optional(),
   trackingNumber: z.string().optional(),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
+  /** `preorder.compensated`: what the buyer is owed for a late shipment (minor units; the platform pays). */
+  compensatedAmount: z.number().int().optional(),
+  currency: z.string().optional(),
+  /** `preorder.address_changed`: the new address, for the factory that ships to it. */
+  shippingAddress: z.record(z.string(), z.string()).optional(),
 });
 export type EventDetail = z.infer<typeof EventDetail>;
 

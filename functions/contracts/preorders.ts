@@ -25,6 +25,7 @@ export const CreatePreorderBody = z
     sku: z.string().min(1).max(64),
     quantity: z.number().int().min(1).max(999),
     shippingAddress: ShippingAddress,
+    locale: z.enum(['zh-CN', 'en']).optional().openapi({ description: "The language of the buyer's notices; default zh-CN in a CNY campaign, en otherwise" }),
   })
   .strict()
   .openapi('CreatePreorder');
@@ -43,9 +44,12 @@ export const PreorderView = z
     currency: z.string(),
     amount: z.number().int(),
     shippingAddress: ShippingAddress,
+    locale: z.enum(['zh-CN', 'en']),
     batchId: z.string().optional(),
     promisedShipBy: Timestamp.openapi({ description: 'The campaign promise, then the factory commitment, then any delay notice' }),
     firstPromisedShipBy: Timestamp.optional().openapi({ description: 'The date promised at order time, when it has moved since' }),
+    originalPromisedShipBy: Timestamp.openapi({ description: 'The date promised at order time; the ceiling (maxDelayDays) and late compensation count from it' }),
+    compensatedAmount: z.number().int().openapi({ description: 'Minor units owed to the buyer for a shipment after the original promise (paid by the platform)' }),
     delayedTo: Timestamp.optional().openapi({ description: 'Set by a delay notice: the buyer may cancel for a full refund until units ship' }),
     shipments: z.array(
       z.object({

@@ -19,6 +19,8 @@ export const webhookEventTypes = [
   'batch.completed',
   'shipment.created',
   'shipment.delivered',
+  'batch.units_withdrawn',
+  'preorder.address_changed',
 ] as const;
 export const WebhookEventType = z.enum(webhookEventTypes);
 

@@ -9,7 +9,21 @@ export interface Variant {
   readonly sku: string;
   readonly name: string;
   readonly unitPrice: number;
+  /** The variant's own minimum (a dye lot worth running); below it at close its buyers may switch or are refunded. */
+  readonly minQuantity?: number;
 }
+
+/** Paid for shipping after the original promise: a share of the amount, within bounds (minor units). */
+export interface LateCompensation {
+  readonly percent: number;
+  readonly minAmount: number;
+  readonly maxAmount: number;
+}
+
+/** Default days past the original promise after which unshipped units are refunded by themselves. */
+export const defaultMaxDelayDays = 14;
+/** Default hours buyers of a variant below its minimum have to switch to another variant. */
+export const defaultSwitchWindowHours = 24;
 
 export interface Campaign {
   readonly campaignId: string;
@@ -26,6 +40,17 @@ export interface Campaign {
   readonly maxWaitHours?: number;
   readonly maxTotalQuantity?: number;
   readonly promisedShipDays: number;
+  /** Units one buyer may hold (限购); absent: no limit. */
+  readonly maxPerBuyer?: number;
+  readonly maxDelayDays: number;
+  readonly lateCompensation?: LateCompensation;
+  /** The rooms whose signals count; absent: any room's. */
+  readonly liveRoomIds?: readonly string[];
+  readonly switchWindowHours: number;
+  /** When the cutter first saw net ordered units reach `minTotalQuantity`: no batch is cut before. */
+  readonly minimumMetAt?: string;
+  /** The variants whose own minimum was met when the cutter looked (skus); only they are cut before close. */
+  readonly variantsMet?: readonly string[];
   readonly status: CampaignStatus;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -37,8 +62,19 @@ export interface Campaign {
 /** What an anchor submits: the campaign's terms, before the system gives it an id, status and times. */
 export type CampaignDraft = Omit<
   Campaign,
-  'campaignId' | 'anchorId' | 'status' | 'createdAt' | 'updatedAt' | 'closedAt' | 'gateShards' | 'opensAt'
-> & { readonly opensAt?: string };
+  | 'campaignId'
+  | 'anchorId'
+  | 'status'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'closedAt'
+  | 'gateShards'
+  | 'opensAt'
+  | 'maxDelayDays'
+  | 'switchWindowHours'
+  | 'minimumMetAt'
+  | 'variantsMet'
+> & { readonly opensAt?: string; readonly maxDelayDays?: number; readonly switchWindowHours?: number };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
 export const maxGateShards = 64;
@@ -78,6 +114,11 @@ export const newCampaign = (input: {
     ...(draft.maxWaitHours !== undefined && { maxWaitHours: draft.maxWaitHours }),
     ...(draft.maxTotalQuantity !== undefined && { maxTotalQuantity: draft.maxTotalQuantity }),
     promisedShipDays: draft.promisedShipDays,
+    ...(draft.maxPerBuyer !== undefined && { maxPerBuyer: draft.maxPerBuyer }),
+    maxDelayDays: draft.maxDelayDays ?? defaultMaxDelayDays,
+    ...(draft.lateCompensation !== undefined && { lateCompensation: draft.lateCompensation }),
+    ...(draft.liveRoomIds !== undefined && { liveRoomIds: draft.liveRoomIds }),
+    switchWindowHours: draft.switchWindowHours ?? defaultSwitchWindowHours,
     status: opensAt === nowIso ? 'OPEN' : 'SCHEDULED',
     createdAt: nowIso,
     updatedAt: nowIso,
@@ -87,7 +128,7 @@ export const newCampaign = (input: {
 
 /** The campaign as it was when created: what a replayed create answers with. */
 export const asCreated = (c: Campaign): Campaign => {
-  const { closedAt: _closed, ...rest } = c;
+  const { closedAt: _closed, minimumMetAt: _met, variantsMet: _variantsMet, ...rest } = c;
   return { ...rest, status: c.opensAt === c.createdAt ? 'OPEN' : 'SCHEDULED', updatedAt: c.createdAt };
 };
 

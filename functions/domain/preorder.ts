@@ -21,6 +21,13 @@ export interface ShippingAddress {
   readonly country: string;
 }
 
+/** The languages a buyer is told things in. */
+export const locales = ['zh-CN', 'en'] as const;
+export type Locale = (typeof locales)[number];
+
+/** A buyer who names no locale hears Chinese in a CNY campaign and English otherwise. */
+export const defaultLocale = (currency: string): Locale => (currency === 'CNY' ? 'zh-CN' : 'en');
+
 export interface TimelineEntry {
   readonly at: string;
   readonly status: PreorderStatus;
@@ -74,6 +81,8 @@ export interface Preorder {
   readonly currency: string;
   readonly amount: number;
   readonly shippingAddress: ShippingAddress;
+  /** The language of this buyer's notices. */
+  readonly locale: Locale;
   readonly status: PreorderStatus;
   /** The production batch, once the pre-order is in one. */
   readonly batchId?: string;
@@ -97,6 +106,8 @@ export interface Preorder {
   /** How many notifications are recorded (the length of `notifications`), the guard of every notification write. */
   readonly notifiedCount?: number;
   readonly notifyLease?: NotificationLease;
+  /** Owed for shipping after the original promise (late compensation), recorded once. */
+  readonly compensatedAmount?: number;
 }
 
 /** The step a timeline entry tells the buyer about. */
@@ -119,6 +130,7 @@ export const newPreorder = (input: {
   unitPrice: number;
   quantity: number;
   shippingAddress: ShippingAddress;
+  locale?: Locale;
   gateTakes: readonly GateTake[];
   now: Date;
 }): Preorder => {
@@ -133,6 +145,7 @@ export const newPreorder = (input: {
     currency: input.campaign.currency,
     amount: input.unitPrice * input.quantity,
     shippingAddress: input.shippingAddress,
+    locale: input.locale ?? defaultLocale(input.campaign.currency),
     status: 'ACCEPTED',
     promisedShipBy: promisedShipBy(input.campaign),
     refundedAmount: 0,

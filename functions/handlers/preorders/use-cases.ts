@@ -74,6 +74,7 @@ export const placePreorder = async (
           unitPrice: variant.unitPrice,
           quantity: body.quantity,
           shippingAddress: body.shippingAddress,
+          ...(body.locale !== undefined && { locale: body.locale }),
           gateTakes,
           now,
         }),

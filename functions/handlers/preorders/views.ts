@@ -1,4 +1,4 @@
-import type { Preorder } from '#domain/preorder.ts';
+import { defaultLocale, type Preorder } from '#domain/preorder.ts';
 
 export const preorderView = (p: Preorder) => ({
   preorderId: p.preorderId,
@@ -10,9 +10,12 @@ export const preorderView = (p: Preorder) => ({
   currency: p.currency,
   amount: p.amount,
   shippingAddress: p.shippingAddress,
+  locale: p.locale ?? defaultLocale(p.currency),
   ...(p.batchId !== undefined && { batchId: p.batchId }),
   promisedShipBy: p.promisedShipBy,
   ...(p.firstPromisedShipBy !== undefined && p.firstPromisedShipBy !== p.promisedShipBy && { firstPromisedShipBy: p.firstPromisedShipBy }),
+  originalPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy,
+  compensatedAmount: p.compensatedAmount ?? 0,
   ...(p.delayedTo !== undefined && { delayedTo: p.delayedTo }),
   shipments: (p.shipments ?? []).map((s) => ({
     shipmentId: s.shipmentId,
