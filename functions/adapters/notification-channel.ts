@@ -5,6 +5,8 @@ import {
   type PublishBatchRequestEntry,
 } from '@aws-sdk/client-sns';
 import { envNames } from '#topology';
+import type { NoticeParamValues, NoticeTemplate } from '#domain/notices.ts';
+import type { Locale } from '#domain/preorder.ts';
 import { notificationTopic } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
 
@@ -18,6 +20,11 @@ export interface BuyerNotification {
   buyerId: string;
   campaignId: string;
   step: string;
+  /** The notice as a stable name and values, so the platform can render its own words. */
+  template: NoticeTemplate;
+  params: NoticeParamValues;
+  locale: Locale;
+  /** Our rendering of it, in `locale`. */
   message: string;
   at: string;
 }
@@ -49,11 +56,15 @@ const printToConsole = (items: readonly BuyerNotification[]): void => {
 const entryOf = (id: string, n: BuyerNotification): PublishBatchRequestEntry => ({
   Id: id,
   Message: JSON.stringify(n),
-  // Subscriptions filter on these (one buyer's app, one step's template, one campaign's room).
+  // Subscriptions filter on these (one buyer's app, one step, one campaign's room, one language); the
+  // platform renders its own text from template, params and locale without parsing the body.
   MessageAttributes: {
     buyerId: { DataType: 'String', StringValue: n.buyerId },
     step: { DataType: 'String', StringValue: n.step },
     campaignId: { DataType: 'String', StringValue: n.campaignId },
+    template: { DataType: 'String', StringValue: n.template },
+    locale: { DataType: 'String', StringValue: n.locale },
+    params: { DataType: 'String', StringValue: JSON.stringify(n.params) },
   },
 });
 

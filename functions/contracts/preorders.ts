@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { Id, Timestamp } from './common.ts';
 import { CampaignId } from './campaigns.ts';
+import { noticeTemplates } from '#domain/notices.ts';
 
 export const PreorderId = Id('po', 'preorderId');
 
@@ -31,7 +32,19 @@ export const CreatePreorderBody = z
   .openapi('CreatePreorder');
 export type CreatePreorderBody = z.infer<typeof CreatePreorderBody>;
 
+export const SwitchVariantBody = z
+  .object({ sku: z.string().min(1).max(64).openapi({ description: 'A variant of the same campaign that made its own minimum' }) })
+  .strict()
+  .openapi('SwitchVariant');
+export type SwitchVariantBody = z.infer<typeof SwitchVariantBody>;
+
 export const PreorderStatus = z.enum(['ACCEPTED', 'BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'REFUNDED']);
+
+const NoticeTemplate = z.enum(noticeTemplates).openapi({ description: 'A stable name of what the buyer is told, such as preorder.batched' });
+const NoticeParams = z
+  .record(z.string(), z.union([z.string(), z.number()]))
+  .openapi({ description: 'The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD)' });
+const NoticeLocale = z.enum(['zh-CN', 'en']);
 
 export const PreorderView = z
   .object({
@@ -49,6 +62,8 @@ export const PreorderView = z
     promisedShipBy: Timestamp.openapi({ description: 'The campaign promise, then the factory commitment, then any delay notice' }),
     firstPromisedShipBy: Timestamp.optional().openapi({ description: 'The date promised at order time, when it has moved since' }),
     originalPromisedShipBy: Timestamp.openapi({ description: 'The date promised at order time; the ceiling (maxDelayDays) and late compensation count from it' }),
+    switchBy: Timestamp.optional().openapi({ description: "Its variant missed its own minimum: until then it may switch to one that made its own (POST …/switch); then it is refunded" }),
+    switchedFrom: z.string().optional().openapi({ description: 'The sku first ordered, once switched' }),
     compensatedAmount: z.number().int().openapi({ description: 'Minor units owed to the buyer for a shipment after the original promise (paid by the platform)' }),
     delayedTo: Timestamp.optional().openapi({ description: 'Set by a delay notice: the buyer may cancel for a full refund until units ship' }),
     shipments: z.array(
@@ -68,8 +83,10 @@ export const PreorderView = z
       z.object({
         at: Timestamp,
         status: PreorderStatus,
-        note: z.string(),
-        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered']).optional(),
+        note: z.string().openapi({ description: "The notice rendered in the pre-order's locale" }),
+        template: NoticeTemplate,
+        params: NoticeParams,
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line']).optional(),
       }),
     ),
     notifications: z.array(
@@ -77,7 +94,10 @@ export const PreorderView = z
         notificationId: z.string().openapi({ description: 'Stable: the channel may repeat a message, never with another id' }),
         at: Timestamp,
         step: z.string(),
-        message: z.string(),
+        template: NoticeTemplate,
+        params: NoticeParams,
+        locale: NoticeLocale,
+        message: z.string().openapi({ description: 'The notice rendered in `locale`' }),
         sentAt: Timestamp,
       }),
     ),

@@ -1,4 +1,5 @@
 import type { Campaign } from './campaign.ts';
+import { dayOf, noticeEntry, type NoticeParamValues, type NoticeTemplate } from './notices.ts';
 
 /** Pre-order rules: pure, no I/O. */
 export type PreorderStatus =
@@ -28,12 +29,19 @@ export type Locale = (typeof locales)[number];
 /** A buyer who names no locale hears Chinese in a CNY campaign and English otherwise. */
 export const defaultLocale = (currency: string): Locale => (currency === 'CNY' ? 'zh-CN' : 'en');
 
+/** The language of a pre-order's notices; items stored before pre-orders had one get the default. */
+export const localeOf = (p: { readonly locale?: Locale; readonly currency: string }): Locale => p.locale ?? defaultLocale(p.currency);
+
 export interface TimelineEntry {
   readonly at: string;
   readonly status: PreorderStatus;
+  /** The notice rendered in the pre-order's locale (see notices.ts); free text on entries stored before templates. */
   readonly note: string;
-  /** A step that is not a change of status: a delay notice, part of the order shipped or refunded. */
-  readonly step?: 'delayed' | 'partly-shipped' | 'partly-refunded' | 'partly-delivered';
+  /** What the note says, as a stable name and values (absent on entries stored before templates). */
+  readonly template?: NoticeTemplate;
+  readonly params?: NoticeParamValues;
+  /** A step that is not a change of status: a delay notice, part of the order shipped or refunded, a new address. */
+  readonly step?: 'delayed' | 'partly-shipped' | 'partly-refunded' | 'partly-delivered' | 'address-changed' | 'compensated' | 'switch-offered' | 'switched' | 'back-in-line';
 }
 
 /** A lot of this pre-order's units, as the buyer sees it. */
@@ -51,6 +59,10 @@ export interface SentNotification {
   readonly notificationId: string;
   readonly at: string;
   readonly step: string;
+  /** Absent on notifications recorded before templates. */
+  readonly template?: NoticeTemplate;
+  readonly params?: NoticeParamValues;
+  readonly locale?: Locale;
   readonly message: string;
   readonly sentAt: string;
 }
@@ -108,6 +120,10 @@ export interface Preorder {
   readonly notifyLease?: NotificationLease;
   /** Owed for shipping after the original promise (late compensation), recorded once. */
   readonly compensatedAmount?: number;
+  /** Its variant missed its own minimum: until then the buyer may switch to one that made its own. */
+  readonly switchBy?: string;
+  /** The sku ordered first, once the buyer switched away from it. */
+  readonly switchedFrom?: string;
 }
 
 /** The step a timeline entry tells the buyer about. */
@@ -135,6 +151,9 @@ export const newPreorder = (input: {
   now: Date;
 }): Preorder => {
   const at = input.now.toISOString();
+  const locale = input.locale ?? defaultLocale(input.campaign.currency);
+  const amount = input.unitPrice * input.quantity;
+  const promised = promisedShipBy(input.campaign);
   return {
     preorderId: input.preorderId,
     campaignId: input.campaign.campaignId,
@@ -143,13 +162,20 @@ export const newPreorder = (input: {
     quantity: input.quantity,
     unitPrice: input.unitPrice,
     currency: input.campaign.currency,
-    amount: input.unitPrice * input.quantity,
+    amount,
     shippingAddress: input.shippingAddress,
-    locale: input.locale ?? defaultLocale(input.campaign.currency),
+    locale,
     status: 'ACCEPTED',
-    promisedShipBy: promisedShipBy(input.campaign),
+    promisedShipBy: promised,
     refundedAmount: 0,
-    timeline: [{ at, status: 'ACCEPTED', note: 'Pre-order accepted; it will be produced once the campaign batches it' }],
+    timeline: [
+      noticeEntry(
+        { at, status: 'ACCEPTED' },
+        'preorder.accepted',
+        { quantity: input.quantity, amount, currency: input.campaign.currency, promisedShipBy: dayOf(promised) },
+        locale,
+      ),
+    ],
     gateTakes: input.gateTakes,
     createdAt: at,
     updatedAt: at,
@@ -165,8 +191,21 @@ export const isCancellable = (p: Pick<Preorder, 'status' | 'delayedTo' | 'shippe
   p.status === 'ACCEPTED' ||
   ((p.status === 'BATCHED' || p.status === 'IN_PRODUCTION') && p.delayedTo !== undefined && (p.shippedQuantity ?? 0) === 0);
 
-export const cancellationEntry = (now: Date, amount: number, currency: string): TimelineEntry => ({
-  at: now.toISOString(),
-  status: 'REFUNDED',
-  note: `Cancelled by the buyer before production; ${amount} ${currency} (minor units) refunded in full`,
-});
+export const cancellationEntry = (now: Date, amount: number, currency: string, locale: Locale): TimelineEntry =>
+  noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded', { amount, currency }, locale);
+
+/** Until a unit of it ships, a buyer may send the pre-order somewhere else. */
+export const addressChangeableStatuses = ['ACCEPTED', 'BATCHED', 'IN_PRODUCTION'] as const satisfies readonly PreorderStatus[];
+
+/**
+ * May the shipping address still change? Only while no unit has shipped: the
+ * pre-order's own count, and for a batched one the batch's allocations too (a
+ * lot counted on the batch may not have reached the pre-order yet).
+ */
+export const isAddressChangeable = (p: Pick<Preorder, 'status' | 'shippedQuantity'>): boolean =>
+  (addressChangeableStatuses as readonly PreorderStatus[]).includes(p.status) && (p.shippedQuantity ?? 0) === 0;
+
+const addressFields = ['name', 'phone', 'line1', 'line2', 'city', 'region', 'postalCode', 'country'] as const;
+
+/** The same address field by field: sending it again changes nothing. */
+export const sameAddress = (a: ShippingAddress, b: ShippingAddress): boolean => addressFields.every((f) => a[f] === b[f]);

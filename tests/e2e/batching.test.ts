@@ -13,7 +13,14 @@ beforeAll(async () => {
 });
 afterAll(() => runtime?.stop());
 
-type PreorderBody = { preorderId: string; status: string; batchId?: string; refundedAmount: number; amount: number; timeline: { status: string; note: string }[] };
+type PreorderBody = {
+  preorderId: string;
+  status: string;
+  batchId?: string;
+  refundedAmount: number;
+  amount: number;
+  timeline: { status: string; note: string; template: string; params: Record<string, unknown> }[];
+};
 type DemandBody = {
   variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number; forecastFinal: number; signals: Record<string, unknown> }[];
   totals: { ordered: number; batched: number; waiting: number; cancelled: number; forecastFinal: number };
@@ -87,7 +94,7 @@ describe('Demand becomes production, over HTTP on the local runtime', () => {
     for (const p of refunded) {
       expect(p.status).toBe('REFUNDED');
       expect(p.refundedAmount).toBe(p.amount);
-      expect(p.timeline.at(-1)?.note).toMatch(/below its minimum of 10 units/);
+      expect(p.timeline.at(-1)).toMatchObject({ template: 'preorder.refunded_campaign_failed', params: { minTotalQuantity: 10 } });
     }
     const demand = await anchor.get<DemandBody>(`/v1/campaigns/${body.campaignId}/demand`);
     expect(demand.body.totals).toMatchObject({ ordered: 5, cancelled: 5, waiting: 0, batched: 0 });

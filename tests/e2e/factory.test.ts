@@ -189,9 +189,11 @@ describe('A factory works its batches over HTTP', () => {
     expect(backup).toHaveLength(1);
     expect(backup[0]!.units).toBe(batch.units);
     const manifest = await factoryB.get<{ items: { preorderId: string }[] }>(`/v1/factory/batches/${backup[0]!.batchId}/manifest`);
-    const preorder = await buyer.get<{ batchId: string; timeline: { status: string; note: string }[] }>(`/v1/preorders/${manifest.body.items[0]!.preorderId}`);
+    const preorder = await buyer.get<{ batchId: string; timeline: { status: string; note: string; template: string }[] }>(`/v1/preorders/${manifest.body.items[0]!.preorderId}`);
     expect(preorder.body.batchId).toBe(backup[0]!.batchId);
-    expect(preorder.body.timeline.map((t) => t.note).join(' | ')).toMatch(/kiln down for a month.*backup factory factory-b/);
+    // The buyer is told the factory could not take it, in fixed words: not the factory's reason, not which factories.
+    expect(preorder.body.timeline.map((t) => t.template)).toContain('preorder.moved_to_backup_factory');
+    expect(preorder.body.timeline.map((t) => t.note).join(' | ')).not.toMatch(/kiln|factory-[ab]|bat_/);
     expect((await anchor.get<{ factoryId: string }>(`/v1/campaigns/${campaignId}`)).body.factoryId).toBe('factory-b');
     expectProblem(await factoryA.get(`/v1/factory/batches/${batch.batchId}/manifest`), 409); // still, after they moved on
   });

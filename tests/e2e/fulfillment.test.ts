@@ -41,8 +41,9 @@ type Preorder = {
   shipments: { shipmentId: string; quantity: number; deliveredAt?: string }[];
   shippedQuantity: number;
   deliveredQuantity: number;
-  timeline: { at: string; status: string; note: string; step?: string }[];
-  notifications: { notificationId: string; step: string; message: string }[];
+  locale: 'zh-CN' | 'en';
+  timeline: { at: string; status: string; note: string; step?: string; template: string; params: Record<string, unknown> }[];
+  notifications: { notificationId: string; step: string; template: string; params: Record<string, unknown>; locale: string; message: string }[];
 };
 type Batch = { batchId: string; campaignId: string; status: string; units: number; shipped: number; lines: { sku: string; quantity: number; shipped: number }[] };
 
@@ -54,6 +55,9 @@ const until = async <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeou
     await new Promise((r) => setTimeout(r, 200));
   }
 };
+
+/** The buyer who asks for English in this CNY campaign; the others name no locale (so zh-CN). */
+const englishBuyer = 3;
 
 /** Pre-orders placed in this order: [buyer index, sku, quantity]. */
 const orders: [number, string, number][] = [
@@ -74,7 +78,7 @@ const setUp = async () => {
   const campaignId = created.body.campaignId;
   const ids: string[] = [];
   for (const [b, sku, quantity] of orders) {
-    const r = await buyers[b]!.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ sku, quantity }));
+    const r = await buyers[b]!.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ sku, quantity, ...(b === englishBuyer && { locale: 'en' }) }));
     expect(r.status).toBe(202);
     ids.push(r.body.preorderId);
   }
@@ -98,6 +102,29 @@ const expectEachStepNotifiedOnce = (ps: Preorder[]) => {
     expect(new Set(p.notifications.map((n) => n.notificationId)).size).toBe(p.notifications.length);
   }
 };
+
+const cjk = /[\u4e00-\u9fff]/;
+
+/**
+ * What a buyer reads is in their language and names nothing internal: every notification and
+ * timeline note, with no id of ours (po_, bat_, cmp_, shp_), no factory id, no amount in minor
+ * units, and none of the words the factory typed.
+ */
+const expectReadableNotices = (p: Preorder, locale: 'zh-CN' | 'en', factoryTyped: readonly string[]) => {
+  expect(p.locale, p.preorderId).toBe(locale);
+  expect(p.notifications.length, p.preorderId).toBe(p.timeline.length);
+  expect(p.notifications.map((n) => n.template)).toEqual(p.timeline.map((t) => t.template));
+  expect(p.notifications.map((n) => n.params)).toEqual(p.timeline.map((t) => t.params));
+  for (const n of p.notifications) expect(n.locale).toBe(locale);
+  for (const text of [...p.notifications.map((n) => n.message), ...p.timeline.map((t) => t.note)]) {
+    expect(text).not.toMatch(/\b(po|bat|cmp|shp)_|factory-f|minor units|12900|\bCNY\b/);
+    for (const typed of factoryTyped) expect(text).not.toContain(typed);
+    if (locale === 'zh-CN') expect(text).toMatch(cjk);
+    else expect(text).not.toMatch(cjk);
+  }
+};
+const templatesOf = (p: Preorder) => p.notifications.map((n) => n.template);
+const messageOf = (p: Preorder, template: string) => p.notifications.find((n) => n.template === template)?.message;
 
 describe('Fulfillment back to buyers over HTTP', () => {
   it('delay notice, oldest-first partial lots, a cancel after the delay, deliveries and a short close: every unit accounted for', async () => {
@@ -174,6 +201,27 @@ describe('Fulfillment back to buyers over HTTP', () => {
     expectEachStepNotifiedOnce(ps);
     for (const p of ps) for (const n of p.notifications) expect(printed.some((line) => line.includes(p.preorderId) && line.includes(n.step))).toBe(true);
 
+    // Each buyer was told every step in their own language, money as money, nothing the factory typed.
+    for (const [i, p] of ps.entries()) expectReadableNotices(p, orders[i]![0] === englishBuyer ? 'en' : 'zh-CN', ['SF Express', 'dye lot']);
+    expect(templatesOf(ps[3]!)).toEqual([
+      'preorder.accepted',
+      'preorder.batched',
+      'preorder.in_production',
+      'preorder.delayed_at_acceptance',
+      'preorder.partly_shipped',
+      'preorder.partly_delivered',
+      'preorder.partly_refunded_closed_short',
+      'preorder.delivered_all_made',
+    ]);
+    expect(messageOf(ps[3]!, 'preorder.partly_refunded_closed_short')).toContain('¥129.00');
+    expect(messageOf(ps[3]!, 'preorder.partly_shipped')).toContain('SF3002');
+    expect(ps[3]!.notifications.find((n) => n.template === 'preorder.partly_shipped')?.params).toMatchObject({ carrier: 'SF Express', trackingNumber: 'SF3002' });
+    expect(templatesOf(ps[2]!)).toEqual(['preorder.accepted', 'preorder.batched', 'preorder.in_production', 'preorder.delayed_at_acceptance', 'preorder.refunded_closed_short']);
+    expect(messageOf(ps[2]!, 'preorder.refunded_closed_short')).toContain('¥129.00');
+    expect(templatesOf(ps[4]!).slice(-2)).toEqual(['preorder.cancelled_after_delay', 'preorder.refunded_after_delay']);
+    expect(messageOf(ps[0]!, 'preorder.accepted')).toContain('¥258.00');
+    expect(ps[0]!.notifications[0]!.params).toMatchObject({ quantity: 2, amount: 25800, currency: 'CNY' });
+
     // Trust: 3 buyers got what they will get, on time for their first promise; 1 unit in 5 failed QC; 3 of 7 units refunded.
     const campaignTrust = await anchor.get<Record<string, number>>(`/v1/campaigns/${campaignId}/trust`);
     expect(campaignTrust.status).toBe(200);
@@ -186,5 +234,36 @@ describe('Fulfillment back to buyers over HTTP', () => {
     expect(factoryTrust.status).toBe(200);
     expect(factoryTrust.body).toMatchObject({ onTimeShipRate: 1, qcPassRate: 0.8, preordersShipped: 3, preordersDelivered: 3, unitsQcChecked: 5, unitsRefunded: 3, medianDaysToDelivery: 0 });
     expect(factoryTrust.body.refundRate).toBeCloseTo(3 / 7, 3);
+  });
+
+  it('When the factory rejects a batch with words of its own and there is no backup, each buyer is told of the refund in their language, without those words', async () => {
+    // Prepare: one buyer names English, one names nothing (zh-CN in a CNY campaign); a lot of 2 releases them.
+    const created = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-f', lotSize: 2 }));
+    const campaignId = created.body.campaignId;
+    const zh = await buyers[0]!.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft());
+    const en = await buyers[1]!.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ locale: 'en' }));
+    expect([zh.status, en.status]).toEqual([202, 202]);
+    const [batch] = await until(
+      () => factory.get<{ items: Batch[] }>('/v1/factory/batches?limit=200').then((r) => r.body.items.filter((x) => x.campaignId === campaignId)),
+      (x) => x.length === 1,
+    );
+    expect(batch).toBeDefined();
+
+    // Act
+    const reason = 'Kiln #3 cracked, ask Mr Wang at factory-f';
+    expect((await factory.post(`/v1/factory/batches/${batch!.batchId}/reject`, { reason })).status).toBe(200);
+    const read2 = (b: number, id: string) => buyers[b]!.get<Preorder>(`/v1/preorders/${id}`).then((r) => r.body);
+    const [pZh, pEn] = await until(
+      () => Promise.all([read2(0, zh.body.preorderId), read2(1, en.body.preorderId)]),
+      (ps) => ps.every((p) => p.status === 'REFUNDED' && p.notifications.length === p.timeline.length),
+    );
+
+    // Assess
+    for (const [p, locale] of [[pZh!, 'zh-CN'], [pEn!, 'en']] as const) {
+      expect(p.status).toBe('REFUNDED');
+      expect(templatesOf(p)).toEqual(['preorder.accepted', 'preorder.batched', 'preorder.refunded_factory_declined']);
+      expect(messageOf(p, 'preorder.refunded_factory_declined')).toContain('¥129.00');
+      expectReadableNotices(p, locale, ['Kiln', 'cracked', 'Wang']);
+    }
   });
 });

@@ -22,6 +22,9 @@ const notification = (i: number, over: Partial<BuyerNotification> = {}): BuyerNo
   buyerId: `b-${i}`,
   campaignId: 'cmp_1',
   step: 'SHIPPED',
+  template: 'preorder.shipped',
+  params: { quantity: 1, shipped: i, carrier: 'SF Express', trackingNumber: `SF${i}` },
+  locale: 'en',
   message: `Your order ${i} is on its way`,
   at: '2026-05-01T10:00:00.000Z',
   ...over,
@@ -74,7 +77,7 @@ describe('The notification channel, to SNS (fake send)', () => {
     Failed: [],
   });
 
-  it('Twenty-three notifications go out in calls of 10, 10 and 3, each entry with its JSON and filterable attributes', async () => {
+  it('Twenty-three notifications go out in calls of 10, 10 and 3, each entry with its JSON and its template, params and locale as attributes', async () => {
     // Prepare
     const calls: PublishBatchCommand[] = [];
     const items = Array.from({ length: 23 }, (_, i) => notification(i));
@@ -95,7 +98,12 @@ describe('The notification channel, to SNS (fake send)', () => {
       buyerId: { DataType: 'String', StringValue: 'b-4' },
       step: { DataType: 'String', StringValue: 'SHIPPED' },
       campaignId: { DataType: 'String', StringValue: 'cmp_1' },
+      template: { DataType: 'String', StringValue: 'preorder.shipped' },
+      locale: { DataType: 'String', StringValue: 'en' },
+      params: { DataType: 'String', StringValue: expect.any(String) as string },
     });
+    // The platform renders its own text from the params attribute alone: it must parse back to the values.
+    expect(JSON.parse(entries[4]?.MessageAttributes?.params?.StringValue ?? '')).toEqual({ quantity: 1, shipped: 4, carrier: 'SF Express', trackingNumber: 'SF4' });
   });
 
   it('Entries SNS fails on its side are retried alone', async () => {
@@ -154,7 +162,18 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
         TableName: tableName,
         Key: preorderKey(preorderId),
         UpdateExpression: 'SET timeline = list_append(timeline, :e)',
-        ExpressionAttributeValues: { ':e': [{ at: new Date().toISOString(), status: 'IN_PRODUCTION', step: 'delayed', note: note(preorderId, n) }] },
+        ExpressionAttributeValues: {
+          ':e': [
+            {
+              at: new Date().toISOString(),
+              status: 'IN_PRODUCTION',
+              step: 'delayed',
+              template: 'preorder.delayed',
+              params: { promisedShipBy: '2026-05-01', shipBy: '2026-05-08' },
+              note: note(preorderId, n),
+            },
+          ],
+        },
       }),
     );
   const read = async (preorderId: string) => (await ddb.send(new GetCommand({ TableName: tableName, Key: preorderKey(preorderId), ConsistentRead: true }))).Item!;
@@ -234,5 +253,27 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     expect(sent.reduce((n, k) => n + k, 0)).toBe(2);
     await expectEachStepSentAndRecordedOnce(['po_crashed'], printed);
     expect((await read('po_crashed')).notifyLease).toBeUndefined();
+  });
+
+  it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {
+    // Prepare: an old item, no locale and no template, whose note names a batch and a factory.
+    const p = newPreorder({ preorderId: 'po_legacy', campaign, buyerId: 'b-legacy', sku: 'M', unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes: [], now: new Date() });
+    const legacy = { at: new Date().toISOString(), status: 'BATCHED' as const, note: 'In production batch bat_01OLD at factory-9' };
+    const { locale: _locale, ...item } = toItem({ ...p, timeline: [legacy] }, 'h');
+    await ddb.send(new PutCommand({ TableName: tableName, Item: item }));
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    await flushLocally(() => flushNotifications(['po_legacy']));
+
+    // Assess
+    const [sent] = (await read('po_legacy')).notifications as { template: string; params: unknown; locale: string; message: string }[];
+    expect(sent).toMatchObject({ template: 'preorder.updated', params: { step: 'BATCHED' }, locale: 'zh-CN' });
+    expect(sent?.message).toMatch(/[\u4e00-\u9fff]/);
+    expect(`${sent?.message} ${lines.join('')}`).not.toMatch(/bat_|factory-9/);
   });
 });

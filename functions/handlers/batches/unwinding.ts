@@ -5,7 +5,8 @@ import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { requestUnwind } from '#adapters/queues.ts';
 import type { Campaign } from '#domain/campaign.ts';
-import type { Preorder } from '#domain/preorder.ts';
+import { localeOf, type Preorder } from '#domain/preorder.ts';
+import { noticeEntry } from '#domain/notices.ts';
 import { expire, markOverdue, type ProductionState } from '#domain/production.ts';
 import { overdueGraceHours } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
@@ -72,20 +73,16 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   const toBackup = batch.next === 'backup-factory' && batch.nextFactoryId !== undefined;
   if (toBackup) await switchFactory(campaign.campaignId, batch.factoryId, batch.nextFactoryId!, now);
 
-  const why = batch.rejectedReason ?? 'declined';
+  // The factory's reason stays with the batch (its own view); a buyer is told a fixed phrase, never what a factory typed.
   const preorders = await getPreorders(batch.preorderIds);
   const events = await inParallel(preorders, async (p): Promise<DomainEvent[]> => {
     if ((p.status !== 'BATCHED' && p.status !== 'IN_PRODUCTION') || p.batchId !== batchId) return [];
     if (toBackup) {
-      const entry = {
-        at: now.toISOString(),
-        status: 'ACCEPTED' as const,
-        note: `Factory ${batch.factoryId} could not take batch ${batchId} (${why}); your pre-order is waiting for the backup factory ${batch.nextFactoryId}, in its place in line`,
-      };
+      const entry = noticeEntry({ at: now.toISOString(), status: 'ACCEPTED' }, 'preorder.moved_to_backup_factory', {}, localeOf(p));
       await unwindPreorder(p, campaign, batchId, 'waiting', entry, [], now);
       return [];
     }
-    return refund(p, campaign, batch, why, now);
+    return refund(p, campaign, batch, now);
   });
   await publishCommitted(events.flat());
   await markUnwound(batchId, now);
@@ -94,7 +91,7 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   if (toBackup) await settleCampaign(campaign.campaignId);
 };
 
-const refund = async (p: Preorder, campaign: Campaign, batch: Batch, why: string, now: Date): Promise<DomainEvent[]> => {
+const refund = async (p: Preorder, campaign: Campaign, batch: Batch, now: Date): Promise<DomainEvent[]> => {
   const event = eventOf(
     'preorder.refunded',
     {
@@ -110,11 +107,12 @@ const refund = async (p: Preorder, campaign: Campaign, batch: Batch, why: string
     },
     p.preorderId,
   );
-  const entry = {
-    at: now.toISOString(),
-    status: 'REFUNDED' as const,
-    note: `Factory ${batch.factoryId} could not produce batch ${batch.batchId} (${why}) and there is no backup factory; ${p.amount} ${p.currency} (minor units) refunded in full`,
-  };
+  const entry = noticeEntry(
+    { at: now.toISOString(), status: 'REFUNDED' },
+    'preorder.refunded_factory_declined',
+    { amount: p.amount, currency: p.currency },
+    localeOf(p),
+  );
   return (await unwindPreorder(p, campaign, batch.batchId, 'refund', entry, [event], now)) === 'done' ? [event] : [];
 };
 

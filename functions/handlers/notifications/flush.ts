@@ -2,7 +2,8 @@ import { claimNotifications, recordSent } from '#adapters/fulfillment-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
 import { backoff } from '#adapters/dynamo.ts';
 import { getPreorder } from '#adapters/preorder-store.ts';
-import { stepOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { localeOf, stepOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { noticeOfEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
 
@@ -73,7 +74,8 @@ const pendingOf = (p: Preorder): BuyerNotification[] => {
     buyerId: p.buyerId,
     campaignId: p.campaignId,
     step: stepOf(entry),
-    message: entry.note,
+    // An entry from before templates is told as the generic update of its step: its note may name ids.
+    ...noticeOfEntry(entry, localeOf(p)),
     at: entry.at,
   }));
 };
@@ -94,7 +96,16 @@ const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: bool
         const pending = pendingOf(p);
         await sendNotifications(pending);
         const sentAt = new Date().toISOString();
-        const record: SentNotification[] = pending.map((n) => ({ notificationId: n.notificationId, at: n.at, step: n.step, message: n.message, sentAt }));
+        const record: SentNotification[] = pending.map((n) => ({
+          notificationId: n.notificationId,
+          at: n.at,
+          step: n.step,
+          template: n.template,
+          params: n.params,
+          locale: n.locale,
+          message: n.message,
+          sentAt,
+        }));
         if (!(await recordSent(p, record, lease))) {
           log().warn('a notification lease expired while its steps were sent; another flush may send them again', { preorderId, leaseMs });
         }

@@ -1,4 +1,14 @@
-import { defaultLocale, type Preorder } from '#domain/preorder.ts';
+import { defaultLocale, localeOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { genericNotice, noticeOfEntry } from '#domain/notices.ts';
+
+/** A notification as sent; one recorded before templates is shown as the generic update of its step (its text may name ids). */
+const notificationView = (n: SentNotification, p: Preorder) => {
+  const notice =
+    n.template !== undefined
+      ? { template: n.template, params: n.params ?? {}, locale: n.locale ?? localeOf(p), message: n.message }
+      : genericNotice(n.step, localeOf(p));
+  return { notificationId: n.notificationId, at: n.at, step: n.step, ...notice, sentAt: n.sentAt };
+};
 
 export const preorderView = (p: Preorder) => ({
   preorderId: p.preorderId,
@@ -15,6 +25,8 @@ export const preorderView = (p: Preorder) => ({
   promisedShipBy: p.promisedShipBy,
   ...(p.firstPromisedShipBy !== undefined && p.firstPromisedShipBy !== p.promisedShipBy && { firstPromisedShipBy: p.firstPromisedShipBy }),
   originalPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy,
+  ...(p.switchBy !== undefined && p.status === 'ACCEPTED' && { switchBy: p.switchBy }),
+  ...(p.switchedFrom !== undefined && { switchedFrom: p.switchedFrom }),
   compensatedAmount: p.compensatedAmount ?? 0,
   ...(p.delayedTo !== undefined && { delayedTo: p.delayedTo }),
   shipments: (p.shipments ?? []).map((s) => ({
@@ -28,8 +40,11 @@ export const preorderView = (p: Preorder) => ({
   shippedQuantity: p.shippedQuantity ?? 0,
   deliveredQuantity: p.deliveredQuantity ?? 0,
   refundedAmount: p.refundedAmount,
-  timeline: p.timeline.map((e) => ({ at: e.at, status: e.status, note: e.note, ...(e.step !== undefined && { step: e.step }) })),
-  notifications: (p.notifications ?? []).map((n) => ({ notificationId: n.notificationId, at: n.at, step: n.step, message: n.message, sentAt: n.sentAt })),
+  timeline: p.timeline.map((e) => {
+    const { template, params, message } = noticeOfEntry(e, localeOf(p));
+    return { at: e.at, status: e.status, note: message, template, params, ...(e.step !== undefined && { step: e.step }) };
+  }),
+  notifications: (p.notifications ?? []).map((n) => notificationView(n, p)),
   createdAt: p.createdAt,
   updatedAt: p.updatedAt,
 });
