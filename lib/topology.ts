@@ -107,7 +107,7 @@ export interface FunctionSpec {
 }
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   /** API Gateway path syntax: `/v1/campaigns/{campaignId}`. */
   readonly path: string;
   readonly fn: FunctionName;
@@ -162,7 +162,9 @@ export const table = {
 /**
  * What most writers' code sends: reads (GetItem, BatchGetItem, a Query of the
  * table), transactions of Puts and Updates, plain updates, and the outbox's
- * deletes after publishing. No function sends ConditionCheck, BatchWriteItem,
+ * deletes after publishing (then, for each refund among the events, an
+ * UpdateItem ADD to the trust tallies' refund latency). Only preorders-api
+ * sends a ConditionCheck (see there); no function sends BatchWriteItem,
  * TransactGetItems or Scan.
  */
 const readWrite: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'];
@@ -199,10 +201,12 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'preorders-api',
     entry: 'functions/handlers/preorders/api.ts',
-    description: 'Buyer API: place, read, list and cancel pre-orders',
+    description: 'Buyer API: place, read, list and cancel pre-orders; change their shipping address; switch a variant that missed its minimum',
     memoryMb: 512,
     timeoutSeconds: 10,
-    access: { table: { actions: readWrite, queryIndexes: ['GSI1'] }, sendTo: ['preorder-intake'], publish: true },
+    // With ConditionCheckItem, for an address change that holds only while the pre-order's batch has counted no lot since it was read.
+    // notify: a buyer's own changes (a switch of variant, a new address) are told at once, not at the next event.
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1'] }, sendTo: ['preorder-intake'], publish: true, notify: true },
   },
   {
     name: 'campaign-clock',
@@ -320,6 +324,8 @@ export const routes: readonly RouteSpec[] = [
   buyer('GET', '/v1/preorders'),
   buyer('GET', '/v1/preorders/{preorderId}'),
   buyer('POST', '/v1/preorders/{preorderId}/cancel'),
+  buyer('PUT', '/v1/preorders/{preorderId}/shipping-address'),
+  buyer('POST', '/v1/preorders/{preorderId}/switch'),
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
   factory('GET', '/v1/factory/forecasts'),
   factory('GET', '/v1/factory/batches'),
@@ -460,6 +466,7 @@ export const rules: readonly RuleSpec[] = [
         'preorder.delivered',
         'preorder.delayed',
         'preorder.compensated',
+        'preorder.address_changed',
         'batch.released',
         'batch.rejected',
       ],

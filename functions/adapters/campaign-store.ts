@@ -2,7 +2,6 @@ import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, Update
 import { tableName } from '#shared/config.ts';
 import {
   capSlices,
-  closingStatus,
   defaultMaxDelayDays,
   defaultSwitchWindowHours,
   nextTransitionAt,
@@ -12,6 +11,7 @@ import {
   type Demand,
   type GateCounts,
 } from '#domain/campaign.ts';
+import { closingOutcome, standingOf } from '#domain/batching.ts';
 import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -350,17 +350,38 @@ export const closeCampaign = async (
   }
   await setGatesOpen(c, false);
   const demand = await readDemand(c, true);
-  const status: CampaignStatus = closingStatus(c, demand.totals.ordered - demand.totals.cancelled);
-  const closed: Campaign = { ...c, status, closedAt: now.toISOString(), updatedAt: now.toISOString() };
+  const outcome = closingOutcome(c, standingOf(c.variants, demand.variants), now);
+  const status: CampaignStatus = outcome.status;
+  const closed: Campaign = {
+    ...c,
+    status,
+    closedAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    ...(outcome.variantsMissed.length > 0 && { variantsMissed: outcome.variantsMissed }),
+    ...(outcome.switchBy !== undefined && { switchBy: outcome.switchBy }),
+  };
   const events = announce ? [announce(closed, demand)] : [];
+  // With a switch window the campaign stays on the clock's index until the window ends.
   const committed = await transition(
     {
       TableName: tableName(),
       Key: campaignKey(c.campaignId),
-      UpdateExpression: 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
+      UpdateExpression:
+        outcome.switchBy !== undefined
+          ? 'SET #status = :status, closedAt = :now, updatedAt = :now, variantsMissed = :missed, switchBy = :switchBy, GSI2SK = :due'
+          : outcome.variantsMissed.length > 0
+            ? 'SET #status = :status, closedAt = :now, updatedAt = :now, variantsMissed = :missed REMOVE GSI2PK, GSI2SK'
+            : 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
       ConditionExpression: '#status IN (:open, :scheduled)',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':status': status, ':now': closed.closedAt, ':open': 'OPEN', ':scheduled': 'SCHEDULED' },
+      ExpressionAttributeValues: {
+        ':status': status,
+        ':now': closed.closedAt,
+        ':open': 'OPEN',
+        ':scheduled': 'SCHEDULED',
+        ...(outcome.variantsMissed.length > 0 && { ':missed': outcome.variantsMissed }),
+        ...(outcome.switchBy !== undefined && { ':switchBy': outcome.switchBy, ':due': `${outcome.switchBy}#${c.campaignId}` }),
+      },
     },
     events,
   );
@@ -389,3 +410,54 @@ export const switchFactory = async (campaignId: string, from: string, to: string
     if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
   }
 };
+
+/**
+ * Records when the campaign first reached its minimum (the cutter saw it on the
+ * gates). Informational for the anchor: cuts decide from the gates each time,
+ * so a minimum lost again to cancellations before any batch stops them again.
+ */
+export const markMinimumMet = async (campaignId: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(campaignId),
+      UpdateExpression: 'SET minimumMetAt = if_not_exists(minimumMetAt, :now)',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }),
+  );
+};
+
+/**
+ * The end of a closed campaign's switch window was dealt with (the cutter
+ * refunded what was not switched and cut the rest): the clock need not come by again.
+ */
+export const closeSwitchWindow = async (campaignId: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(campaignId),
+      UpdateExpression: 'SET switchWindowClosedAt = if_not_exists(switchWindowClosedAt, :now) REMOVE GSI2PK, GSI2SK',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }),
+  );
+};
+
+/**
+ * CLOSED → FAILED after its switch window: the variants that made their own
+ * minimum, with whoever switched to them, fall short of `minTotalQuantity`,
+ * and nothing of the campaign has been made. Announced like any failure.
+ */
+export const failAfterSwitchWindow = async (c: Campaign, now: Date, event: DomainEvent): Promise<boolean> =>
+  transition(
+    {
+      TableName: tableName(),
+      Key: campaignKey(c.campaignId),
+      UpdateExpression: 'SET #status = :failed, updatedAt = :now, switchWindowClosedAt = :now REMOVE GSI2PK, GSI2SK',
+      ConditionExpression: '#status = :closed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':failed': 'FAILED', ':closed': 'CLOSED', ':now': now.toISOString() },
+    },
+    [event],
+  );

@@ -13,7 +13,7 @@ const PreorderId = Id('po', 'preorderId');
 export const BatchParams = z.object({ batchId: BatchId });
 export const ShipmentParams = z.object({ shipmentId: ShipmentId });
 
-export const batchStatuses = ['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED'] as const;
+export const batchStatuses = ['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED', 'WITHDRAWN'] as const;
 export const BatchStatus = z.enum(batchStatuses);
 
 const count = z.number().int().min(0).max(10_000_000);
@@ -134,17 +134,41 @@ export const CloseShortBody = z.object({ reason: text(500) }).strict().openapi('
 export const TrustView = z
   .object({
     onTimeShipRate: z.number().min(0).max(1).optional().openapi({
-      description: 'Pre-orders fully shipped by the date first promised to the buyer (campaign) or committed by the factory (factory), of those fully shipped',
+      description:
+        'Pre-orders fully shipped by the date first promised to the buyer (campaign) or committed by the factory (factory), of those fully shipped or refunded at the ceiling: a broken promise counts as late (one refunded at the ceiling with nothing shipped, and one part-shipped whose rest was refunded there)',
     }),
     qcPassRate: z.number().min(0).max(1).optional().openapi({ description: 'Units that passed QC, of those QC-checked' }),
     refundRate: z.number().min(0).max(1).optional().openapi({
-      description: 'Units refunded, of units ordered (campaign: every refund, buyer cancels included); of units batched to the factory (factory: refunds it caused)',
+      description:
+        'Units refunded, of units ordered (campaign: every refund, buyer cancels and ceiling refunds included); of units batched to the factory (factory: refunds it caused, rejections without a backup, short closes and units refunded at the ceiling)',
     }),
     medianDaysToDelivery: z.number().min(0).optional().openapi({ description: 'Whole days from pre-order to delivery, median' }),
     preordersShipped: z.number().int(),
     preordersDelivered: z.number().int(),
     unitsQcChecked: z.number().int(),
     unitsRefunded: z.number().int(),
+    unitsRefundedAtCeiling: z.number().int().min(0).openapi({
+      description: "Units refunded by c2m because they had not shipped by the date first promised plus the campaign's maxDelayDays (they count in the factory's unitsRefunded too)",
+    }),
+    compensation: z
+      .object({
+        count: z.number().int().min(0).openapi({ description: 'Pre-orders compensated for a late shipment (each at most once)' }),
+        amounts: z
+          .array(z.object({ currency: z.string().length(3), amount: z.number().int().min(0).openapi({ description: 'Minor units' }) }))
+          .openapi({ description: 'What was owed to buyers, per currency (a factory may sell in several), in minor units; c2m records it, the platform pays' }),
+      })
+      .openapi({ description: 'Compensation for shipments later than the date promised at order time' }),
+    refundLatency: z
+      .object({
+        p50Seconds: z.number().min(0),
+        p95Seconds: z.number().min(0),
+        count: z.number().int().min(1).openapi({ description: 'Refund events measured (an event published twice counts twice)' }),
+      })
+      .optional()
+      .openapi({
+        description:
+          "Seconds from a refund decision (its event's occurredAt) to the event's publication on the bus. Kept as a histogram of powers of two: each percentile is the upper bound of its bucket (1, 2, 4, 8… s), never below the true value and at most twice it (1 for anything up to a second). Absent until a refund event was published; a factory's counts only refunds of its batches",
+      }),
   })
   .openapi('Trust');
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
 import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
-import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView } from './preorders.ts';
+import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView, ShippingAddress, SwitchVariantBody } from './preorders.ts';
 import { PostSignalsBody, SignalsAccepted } from './signals.ts';
 import {
   AcceptBatchBody,
@@ -152,6 +152,27 @@ export const cancelPreorder = createRoute({
   security: bearer,
   request: { params: PreorderParams },
   responses: { 200: json(PreorderView, 'Refunded'), ...problemResponses(400, 401, 403, 404, 409, 429) },
+});
+
+export const changeShippingAddress = createRoute({
+  method: 'put',
+  path: '/v1/preorders/{preorderId}/shipping-address',
+  tags: ['buyer'],
+  summary: "Ship the pre-order to another address; 409 once a unit of it has shipped. A batched pre-order's factory hears of it (preorder.address_changed)",
+  security: bearer,
+  request: { params: PreorderParams, body: body(ShippingAddress) },
+  responses: { 200: json(PreorderView, 'Changed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const switchVariant = createRoute({
+  method: 'post',
+  path: '/v1/preorders/{preorderId}/switch',
+  tags: ['buyer'],
+  summary:
+    'Move a pre-order whose variant missed its own minimum to a variant that made its own, keeping its place in line, until switchBy; 409 otherwise',
+  security: bearer,
+  request: { params: PreorderParams, body: body(SwitchVariantBody) },
+  responses: { 200: json(PreorderView, 'Switched'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
 });
 
 export const postSignals = createRoute({
@@ -335,6 +356,8 @@ export const allRoutes = [
   listPreorders,
   getPreorder,
   cancelPreorder,
+  changeShippingAddress,
+  switchVariant,
   postSignals,
   factoryForecasts,
   listBatches,

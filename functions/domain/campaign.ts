@@ -51,6 +51,12 @@ export interface Campaign {
   readonly minimumMetAt?: string;
   /** The variants whose own minimum was met when the cutter looked (skus); only they are cut before close. */
   readonly variantsMet?: readonly string[];
+  /** At close: the variants below their own minimum, whose buyers switch or are refunded. */
+  readonly variantsMissed?: readonly string[];
+  /** Until when buyers of a missed variant may switch to one that made its minimum. */
+  readonly switchBy?: string;
+  /** When the switch window's end was dealt with (unswitched refunded, the rest cut). */
+  readonly switchWindowClosedAt?: string;
   readonly status: CampaignStatus;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -74,6 +80,9 @@ export type CampaignDraft = Omit<
   | 'switchWindowHours'
   | 'minimumMetAt'
   | 'variantsMet'
+  | 'variantsMissed'
+  | 'switchBy'
+  | 'switchWindowClosedAt'
 > & { readonly opensAt?: string; readonly maxDelayDays?: number; readonly switchWindowHours?: number };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
@@ -128,7 +137,7 @@ export const newCampaign = (input: {
 
 /** The campaign as it was when created: what a replayed create answers with. */
 export const asCreated = (c: Campaign): Campaign => {
-  const { closedAt: _closed, minimumMetAt: _met, variantsMet: _variantsMet, ...rest } = c;
+  const { closedAt: _closed, minimumMetAt: _met, variantsMet: _variantsMet, variantsMissed: _missed, switchBy: _switchBy, switchWindowClosedAt: _done, ...rest } = c;
   return { ...rest, status: c.opensAt === c.createdAt ? 'OPEN' : 'SCHEDULED', updatedAt: c.createdAt };
 };
 
@@ -231,3 +240,7 @@ export const planCapTakes = (
   }
   return left === 0 ? takes : undefined;
 };
+
+/** A live room's signals count for a campaign that names no rooms, or names this one. */
+export const countsSignalsFrom = (campaign: Pick<Campaign, 'liveRoomIds'>, liveRoomId: string): boolean =>
+  campaign.liveRoomIds === undefined || campaign.liveRoomIds.includes(liveRoomId);

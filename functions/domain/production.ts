@@ -7,12 +7,14 @@ import { DomainError, InvalidInputError } from './errors.ts';
  *      │                    │
  *      └──reject / expire───┴──reject (before any production)──▶ REJECTED
  *
+ *   any of RELEASED … PARTIALLY_SHIPPED ──its campaign failed──▶ WITHDRAWN (c2m's decision, not the factory's)
+ *
  * Counts are cumulative and only grow. A factory reports them either per sku
  * or for the whole batch (a single-sku batch is the same thing either way); a
  * batch keeps to the way it started. Every function returns the next state, or
  * throws a conflict that says why; none mutates its input.
  */
-export type FactoryBatchStatus = 'RELEASED' | 'ACCEPTED' | 'REJECTED' | 'IN_PRODUCTION' | 'PARTIALLY_SHIPPED' | 'COMPLETED';
+export type FactoryBatchStatus = 'RELEASED' | 'ACCEPTED' | 'REJECTED' | 'IN_PRODUCTION' | 'PARTIALLY_SHIPPED' | 'COMPLETED' | 'WITHDRAWN';
 
 export interface Counts {
   readonly produced: number;
@@ -45,6 +47,8 @@ export interface ProductionState extends Counts {
   readonly completedAt?: string;
   /** Set when the factory closed the batch before every unit shipped. */
   readonly closedShortReason?: string;
+  /** Set when c2m took the batch back (its campaign failed): the factory may make and ship nothing more of it. */
+  readonly withdrawnAt?: string;
 }
 
 /** The transition asked for does not fit the batch as it is; `detail` says why. */
@@ -228,4 +232,15 @@ export const removeUnits = (s: ProductionState, sku: string, quantity: number, n
   if (lines.some((l) => l.quantity < l.shipped) || units < 0) throw new BatchStateError(`Those ${sku} units have shipped already`);
   const done = units === 0 || (s.status === 'PARTIALLY_SHIPPED' && units === s.shipped);
   return { ...s, lines, units, ...(done && { status: 'COMPLETED' as const, completedAt: now.toISOString() }) };
+};
+
+/**
+ * Any live batch → WITHDRAWN: its campaign failed, so nothing more of it may be
+ * made or shipped. A batch already final (rejected, completed, withdrawn) stays
+ * as it is; undefined says there is nothing to do.
+ */
+export const withdraw = (s: ProductionState, now: Date): ProductionState | undefined => {
+  if (s.status === 'REJECTED' || s.status === 'COMPLETED' || s.status === 'WITHDRAWN') return undefined;
+  const { overdueAt: _o, escalateAt: _e, ...rest } = s;
+  return { ...rest, status: 'WITHDRAWN', withdrawnAt: now.toISOString() };
 };

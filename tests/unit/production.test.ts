@@ -61,6 +61,7 @@ const states: Record<FactoryBatchStatus, ProductionState> = deepFreeze({
   PARTIALLY_SHIPPED: partly,
   COMPLETED: finished,
   REJECTED: rejected,
+  WITHDRAWN: production.withdraw(inProduction, now) as ProductionState,
 });
 
 /** Every transition production.ts exports, named after its function, with fixed arguments. */
@@ -75,6 +76,8 @@ const actions = {
   markOverdue: (s: ProductionState) => markOverdue(s, late, 12),
   // even carrying an escalation whose grace has ended, only a RELEASED batch expires
   expire: (s: ProductionState) => expire({ ...s, overdueAt: late.toISOString(), escalateAt: graceEnd }, afterGrace),
+  // its campaign failed: c2m takes the batch back, whatever the factory did with it so far
+  withdraw: (s: ProductionState) => production.withdraw(s, now),
 };
 type Action = keyof typeof actions;
 
@@ -88,6 +91,7 @@ type Outcome = ({ status: FactoryBatchStatus; units: number; shipped: number } &
 const none: Counts = { produced: 0, qcPassed: 0, qcFailed: 0 };
 const made: Counts = { produced: 30, qcPassed: 28, qcFailed: 2 };
 const closed = { completedAt: now.toISOString(), closedShortReason: 'out of fabric' };
+const withdrawn = { withdrawnAt: now.toISOString() };
 
 /** Every status × every action. A status or an action without its cells fails to compile, and the test below fails. */
 const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
@@ -100,6 +104,7 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: { status: 'RELEASED', units: 28, shipped: 0, ...none },
     markOverdue: { status: 'RELEASED', units: 30, shipped: 0, ...none, overdueAt: late.toISOString(), escalateAt: graceEnd },
     expire: { status: 'REJECTED', units: 30, shipped: 0, ...none, rejectedReason: 'not accepted by 2026-12-02T10:00:00Z, nor in the grace period after it' },
+    withdraw: { status: 'WITHDRAWN', units: 30, shipped: 0, ...none, ...withdrawn },
   },
   ACCEPTED: {
     accept: 'conflict', // with another ship date; the same date is answered as the first time (below)
@@ -110,6 +115,7 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: { status: 'ACCEPTED', units: 28, shipped: 0, ...none },
     markOverdue: 'nothing',
     expire: 'nothing',
+    withdraw: { status: 'WITHDRAWN', units: 30, shipped: 0, ...none, ...withdrawn },
   },
   IN_PRODUCTION: {
     accept: 'conflict',
@@ -120,6 +126,7 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: { status: 'IN_PRODUCTION', units: 28, shipped: 0, ...made },
     markOverdue: 'nothing',
     expire: 'nothing',
+    withdraw: { status: 'WITHDRAWN', units: 30, shipped: 0, ...made, ...withdrawn },
   },
   PARTIALLY_SHIPPED: {
     accept: 'conflict',
@@ -130,6 +137,7 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: { status: 'PARTIALLY_SHIPPED', units: 28, shipped: 4, ...made },
     markOverdue: 'nothing',
     expire: 'nothing',
+    withdraw: { status: 'WITHDRAWN', units: 30, shipped: 4, ...made, ...withdrawn },
   },
   COMPLETED: {
     accept: 'conflict',
@@ -140,6 +148,7 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: 'conflict',
     markOverdue: 'nothing',
     expire: 'nothing',
+    withdraw: 'nothing',
   },
   REJECTED: {
     accept: 'conflict',
@@ -150,6 +159,18 @@ const table: Record<FactoryBatchStatus, Record<Action, Outcome>> = {
     removeUnits: 'conflict',
     markOverdue: 'nothing',
     expire: 'nothing',
+    withdraw: 'nothing',
+  },
+  WITHDRAWN: {
+    accept: 'conflict',
+    reject: 'conflict',
+    reportProgress: 'conflict',
+    ship: 'conflict',
+    closeShort: 'conflict',
+    removeUnits: 'conflict',
+    markOverdue: 'nothing',
+    expire: 'nothing',
+    withdraw: 'nothing',
   },
 };
 

@@ -1,7 +1,8 @@
-import { getCampaign, readDemand } from '#adapters/campaign-store.ts';
+import { closeSwitchWindow, failAfterSwitchWindow, getCampaign, markMinimumMet, readDemand } from '#adapters/campaign-store.ts';
 import {
   assignToBatch,
   endCut,
+  unwindPreorder,
   getBatch,
   listWaiting,
   releaseBatch,
@@ -11,12 +12,26 @@ import {
 import { cancelPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
-import { acceptBy, batchLines, cutReason, oldestFirst, selectForBatch } from '#domain/batching.ts';
+import {
+  acceptBy,
+  batchedMeetsMinimums,
+  type CutReason,
+  batchLines,
+  minimumMet,
+  oldestFirst,
+  planEarlyCut,
+  selectForBatch,
+  standingOf,
+  variantsMeetingMinimum,
+} from '#domain/batching.ts';
 import type { Campaign } from '#domain/campaign.ts';
-import type { Preorder } from '#domain/preorder.ts';
+import { defaultLocale, localeOf, type Preorder } from '#domain/preorder.ts';
+import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { newId } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
 import { acceptWindowHours } from '#shared/config.ts';
+import { withdrawFailedCampaignBatches } from './withdrawal.ts';
+import { offerSwitches, refundMissedVariants } from './switching.ts';
 
 /** A batch's manifest lives on its item (400 KB at most): past this many pre-orders a cut makes another batch. */
 export const maxPreordersPerBatch = 2_000;
@@ -65,13 +80,26 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
   for (let round = 0; round < 1_000; round++) {
     const campaign = await getCampaign(campaignId, true);
     if (!campaign) return;
-    if (campaign.status === 'FAILED') return refundFailedCampaign(campaign);
     if (campaign.cutting) {
+      // Even for a failed campaign: a cut that raced the close is finished first, so
+      // its batch is known (and withdrawn below) rather than left half made.
       await finishCut(campaign, campaign.cutting);
+      if (campaign.status === 'FAILED') await withdrawFailedCampaignBatches(campaign, [campaign.cutting]);
       continue;
     }
-    const plan = await planCut(campaign);
-    if (!plan) return;
+    if (campaign.status === 'FAILED') return refundFailedCampaign(campaign);
+    const switching = campaign.status === 'CLOSED' && (campaign.variantsMissed?.length ?? 0) > 0 && !campaign.switchWindowClosedAt;
+    const windowOpen = switching && campaign.switchBy !== undefined && Date.now() < Date.parse(campaign.switchBy);
+    if (switching) await (windowOpen ? offerSwitches(campaign) : refundMissedVariants(campaign));
+    const plan = await planCut(campaign, windowOpen);
+    if (plan === 'fail') {
+      await failBelowMinimumAfterSwitching(campaign);
+      continue;
+    }
+    if (!plan) {
+      if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date());
+      return;
+    }
     const { reason, picked } = plan;
     const batchId = newId('bat');
     const started = await startCut(
@@ -87,6 +115,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
           quantity: p.quantity,
           createdAt: p.createdAt,
           gateShard: p.gateTakes[0]?.shard ?? 0,
+          locale: localeOf(p),
         })),
         preorderIds: [],
         lines: [],
@@ -106,32 +135,56 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
 
 /**
  * What is due now, if anything: the reason and the pre-orders, oldest first.
- * The waiting index is eventually consistent, so its candidates are confirmed
- * with a strongly consistent read, and the gates say how many must be waiting.
+ * While the campaign sells, nothing is cut below its minimum (planEarlyCut);
+ * once it closed, the final batch takes every waiting pre-order of the
+ * variants that met their own minimum. The waiting index is eventually
+ * consistent, so its candidates are confirmed with a strongly consistent
+ * read, and the gates say how many must be waiting.
  */
-const planCut = async (campaign: Campaign) => {
+const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ reason: CutReason; picked: Preorder[] } | 'fail' | undefined> => {
   for (let attempt = 0; ; attempt++) {
     const demand = await readDemand(campaign, true);
+    const standing = standingOf(campaign.variants, demand.variants);
+    // Closed: the variants that made their own minimum at close (switching only adds to them).
+    const eligible = new Set(
+      campaign.status === 'CLOSED' ? campaign.variants.map((v) => v.sku).filter((sku) => !campaign.variantsMissed?.includes(sku)) : variantsMeetingMinimum(standing),
+    );
+    const eligibleWaiting = demand.variants.filter((v) => eligible.has(v.sku)).reduce((n, v) => n + v.waiting, 0);
+    const switching = campaign.status === 'CLOSED' && (campaign.variantsMissed?.length ?? 0) > 0 && !campaign.switchWindowClosedAt;
+    if (switching && demand.totals.batched + eligibleWaiting < campaign.minTotalQuantity) {
+      // What the variants that made their own minimum hold falls short of the
+      // campaign's (and nothing is made yet: a first cut takes the whole minimum):
+      // wait for switches, then the campaign fails after all.
+      return switchWindowOpen ? undefined : 'fail';
+    }
     if (demand.totals.waiting <= 0) return undefined;
+    if (campaign.status !== 'CLOSED' && minimumMet(campaign.minTotalQuantity, standing) && !campaign.minimumMetAt) {
+      await markMinimumMet(campaign.campaignId, new Date());
+    }
     const listed = await listWaiting(campaign);
     const confirmed = (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED').sort(oldestFirst);
-    const reason = cutReason({
-      status: campaign.status,
-      lotSize: campaign.lotSize,
-      ...(campaign.maxWaitHours !== undefined && { maxWaitHours: campaign.maxWaitHours }),
-      waitingUnits: demand.totals.waiting,
-      ...(confirmed[0] && { oldestWaitingAt: confirmed[0].createdAt }),
-      now: new Date(),
-    });
-    if (!reason) return undefined;
+    const plan =
+      campaign.status === 'CLOSED'
+        ? { reason: 'final' as const, picked: selectForBatch(confirmed.filter((p) => eligible.has(p.sku)), campaign.lotSize, 'final') }
+        : campaign.status === 'FAILED'
+          ? undefined
+          : planEarlyCut({
+              waiting: confirmed,
+              lotSize: campaign.lotSize,
+              ...(campaign.maxWaitHours !== undefined && { maxWaitHours: campaign.maxWaitHours }),
+              minTotalQuantity: campaign.minTotalQuantity,
+              variants: standing,
+              now: new Date(),
+            });
     // The index has not caught up with the gates when it shows fewer units than
-    // the cut needs: a final batch takes all, a lot needs a full lot.
-    const listedUnits = confirmed.reduce((n, p) => n + p.quantity, 0);
-    const behind =
-      listedUnits < demand.totals.waiting && (reason === 'final' || (reason === 'lot' && listedUnits < campaign.lotSize));
-    if (!behind && confirmed.length > 0) {
-      return { reason, picked: selectForBatch(confirmed, campaign.lotSize, reason).slice(0, maxPreordersPerBatch) };
-    }
+    // the gates say wait: a final batch takes all of them, and a planned cut
+    // might be due once the rest shows.
+    const listedUnits = confirmed.filter((p) => eligible.has(p.sku)).reduce((n, p) => n + p.quantity, 0);
+    const lotDueByGates =
+      minimumMet(campaign.minTotalQuantity, standing) &&
+      eligibleWaiting >= Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
+    const behind = listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
+    if (!behind) return plan && plan.picked.length > 0 ? { reason: plan.reason, picked: plan.picked.slice(0, maxPreordersPerBatch) } : undefined;
     if (attempt >= 5) throw new WaitingIndexBehindError(campaign.campaignId);
     await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
   }
@@ -147,15 +200,18 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
   if (batch?.status === 'CUTTING') {
     const now = new Date();
     const deadline = acceptBy(now, acceptWindowHours());
-    const entry = {
-      at: now.toISOString(),
-      status: 'BATCHED' as const,
-      note: `In production batch ${batchId}; the factory confirms its ship date by ${deadline}`,
-    };
-    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, campaign, batchId, entry, now));
+    const entry = (p: PlannedPreorder) =>
+      noticeEntry({ at: now.toISOString(), status: 'BATCHED' }, 'preorder.batched', { confirmBy: dayOf(deadline) }, p.locale ?? defaultLocale(campaign.currency));
+    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, campaign, batchId, entry(p), now));
     const assigned: PlannedPreorder[] = batch.planned.filter((_, i) => outcomes[i] !== 'skipped');
     if (assigned.length === 0) {
       await releaseBatch(batchId, { status: 'VOID' });
+    } else if (batch.reason !== 'final' && !(await keepsMinimums(campaign, assigned))) {
+      // Buyers cancelled planned pre-orders before they were assigned, and what is
+      // left would send a factory less than a minimum: nothing goes, all go back in line.
+      await putBack(campaign, batchId, assigned, now);
+      await releaseBatch(batchId, { status: 'VOID' });
+      log().info('cut abandoned: it would have released less than a minimum', { campaignId: campaign.campaignId, batchId });
     } else {
       const lines = batchLines(assigned, campaign.variants.map((v) => v.sku));
       const units = assigned.reduce((n, p) => n + p.quantity, 0);
@@ -184,13 +240,26 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
   await endCut(campaign.campaignId, batchId);
 };
 
+const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreorder[]): Promise<boolean> => {
+  const standing = standingOf(campaign.variants, (await readDemand(campaign, true)).variants);
+  return batchedMeetsMinimums(campaign.minTotalQuantity, standing, [...new Set(assigned.map((p) => p.sku))]);
+};
+
+const putBack = async (campaign: Campaign, batchId: string, assigned: readonly PlannedPreorder[], now: Date): Promise<void> => {
+  const entry = (p: Preorder) => noticeEntry({ at: now.toISOString(), status: 'ACCEPTED', step: 'back-in-line' }, 'preorder.back_in_line', {}, localeOf(p));
+  const preorders = await getPreorders(assigned.map((p) => p.preorderId));
+  await inParallel(preorders, (p) => unwindPreorder(p, campaign, batchId, 'waiting', entry(p), [], now));
+};
+
 /**
- * A failed campaign refunds every open pre-order in full, each once (the same
+ * A failed campaign leaves its factories nothing (its batches are withdrawn and
+ * their buyers refunded: withdrawal.ts) and refunds every waiting pre-order in full, each once (the same
  * conditional transaction as a buyer's cancel), with a timeline entry saying
  * why and a `preorder.refunded` event. A crash half way is resumed by the
  * redelivered message: what was refunded is no longer waiting.
  */
 export const refundFailedCampaign = async (campaign: Campaign): Promise<void> => {
+  await withdrawFailedCampaignBatches(campaign);
   for (;;) {
     const waiting = await listWaiting(campaign);
     if (waiting.length === 0) {
@@ -214,11 +283,22 @@ const refundOne = async (campaign: Campaign, p: Preorder): Promise<DomainEvent[]
     { campaignId: campaign.campaignId, preorderId: p.preorderId, occurredAt: now.toISOString(), status: 'REFUNDED', sku: p.sku, quantity: p.quantity, refundedAmount: p.amount, reason: 'campaign-failed' },
     p.preorderId,
   );
-  const entry = {
-    at: now.toISOString(),
-    status: 'REFUNDED' as const,
-    note: `The campaign closed below its minimum of ${campaign.minTotalQuantity} units and will not be produced; ${p.amount} ${p.currency} (minor units) refunded in full`,
-  };
+  const entry = noticeEntry(
+    { at: now.toISOString(), status: 'REFUNDED' },
+    'preorder.refunded_campaign_failed',
+    { minTotalQuantity: campaign.minTotalQuantity, amount: p.amount, currency: p.currency },
+    localeOf(p),
+  );
   const refunded = await cancelPreorder(p, [entry], campaign, now, [event]);
   return refunded ? [event] : [];
+};
+
+/** CLOSED → FAILED once the switch window is over and the variants that made their minimum still fall short. */
+const failBelowMinimumAfterSwitching = async (campaign: Campaign): Promise<void> => {
+  const now = new Date();
+  const event = eventOf('campaign.failed', { campaignId: campaign.campaignId, occurredAt: now.toISOString(), status: 'FAILED', reason: 'below-minimum-after-switching' }, campaign.campaignId);
+  if (await failAfterSwitchWindow(campaign, now, event)) {
+    log().info('campaign FAILED after its switch window', { campaignId: campaign.campaignId });
+    await publishCommitted([event]);
+  }
 };

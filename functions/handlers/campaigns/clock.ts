@@ -12,6 +12,7 @@ import { getBatch, listBatchesDue, productionOf, saveBatch, type Batch } from '#
 import { delayedDate } from '#domain/fulfillment.ts';
 import { noticeDelays } from '../fulfillment/use-cases.ts';
 import { escalateBatch } from '../batches/unwinding.ts';
+import { batchCeiling, maxDelayDaysOf, refundAtCeiling } from '../fulfillment/ceiling.ts';
 
 /** A schedule may fire a moment early; wait for the due time rather than act early or a visibility timeout late. */
 const maxEarlyWaitMs = 30_000;
@@ -60,8 +61,17 @@ export const escalateBatches = async (now: Date) => {
 
 const delayBatch = async (batch: Batch, now: Date) => {
   if (!batch.promiseDue || Date.parse(batch.promiseDue) > now.getTime()) return;
-  const newDate = delayedDate({ promisedShipBy: batch.promiseDue, now });
-  if (!newDate) return;
+  const maxDelayDays = await maxDelayDaysOf(batch);
+  const ceiling = maxDelayDays === undefined ? undefined : await batchCeiling(batch, maxDelayDays);
+  // Past the latest date its buyers were promised: the unshipped units are refunded, not delayed again.
+  if (ceiling !== undefined && Date.parse(ceiling) <= now.getTime()) {
+    await refundAtCeiling(batch, now);
+    return;
+  }
+  const slipped = delayedDate({ promisedShipBy: batch.promiseDue, now });
+  if (!slipped) return;
+  // Never promise past the ceiling: the buyer is told the latest date, and at it the rest is refunded.
+  const newDate = ceiling !== undefined && ceiling < slipped ? ceiling : slipped;
   await noticeDelays(batch, newDate);
   // Due again at the new date; if this loses to a factory change, the next tick sees the batch again.
   await saveBatch(batch, { ...productionOf(batch), promiseDue: newDate }, { now });
@@ -75,7 +85,11 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
     return;
   }
   if (message.kind === 'sweep') {
-    for (const campaign of await listCampaignsDue(new Date())) await advanceCampaign(campaign, new Date());
+    for (const campaign of await listCampaignsDue(new Date())) {
+      // A closed campaign is due when its switch window ends: the cutter refunds the unswitched and cuts the rest.
+      if (campaign.status === 'CLOSED') await requestCut(campaign.campaignId);
+      else await advanceCampaign(campaign, new Date());
+    }
     await relayOutbox(new Date());
     await everyMinute(new Date());
     await escalateBatches(new Date());

@@ -101,6 +101,9 @@ const shipsFromBatch = (p: Preorder, batchId: string) => p.batchId === batchId &
  */
 export const manifestPage = async (factory: Principal, batchId: string, q: { limit: number; cursor?: string }) => {
   const batch = await ownBatch(factory, batchId);
+  if (batch.status === 'WITHDRAWN') {
+    throw new BatchStateError(`Batch ${batchId} was withdrawn: its campaign failed and its buyers were refunded, so it has no manifest`);
+  }
   if (batch.status === 'REJECTED') {
     throw new BatchStateError(
       `Batch ${batchId} was rejected${batch.rejectedReason ? ` (${batch.rejectedReason})` : ''}: its pre-orders are no longer this factory's to ship, so it has no manifest`,

@@ -1,7 +1,9 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { acceptedView, preorderView } from './views.ts';
+import { switchOwnPreorder } from './switch.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';
+import { changeOwnShippingAddress } from './address.ts';
 
 export const app = createApi()
   .openapi({ ...routes.placePreorder, middleware: [allow('buyer')] }, async (c) => {
@@ -27,6 +29,14 @@ export const app = createApi()
   .openapi({ ...routes.cancelPreorder, middleware: [allow('buyer')] }, async (c) => {
     const buyer = caller(c);
     return c.json(preorderView(await cancelOwnPreorder(buyer, c.req.valid('param').preorderId)), 200);
+  })
+  .openapi({ ...routes.changeShippingAddress, middleware: [allow('buyer')] }, async (c) => {
+    const buyer = caller(c);
+    return c.json(preorderView(await changeOwnShippingAddress(buyer, c.req.valid('param').preorderId, c.req.valid('json'))), 200);
+  })
+  .openapi({ ...routes.switchVariant, middleware: [allow('buyer')] }, async (c) => {
+    const buyer = caller(c);
+    return c.json(preorderView(await switchOwnPreorder(buyer, c.req.valid('param').preorderId, c.req.valid('json').sku)), 200);
   });
 
 export const handler = lambdaHandler(app);
