@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { WaitingPreorder } from '#domain/batching.ts';
-import type { Preorder, TimelineEntry } from '#domain/preorder.ts';
+import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, cancellation, ddb, isConditionFailure } from './dynamo.ts';
 import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
@@ -11,6 +11,7 @@ import type { DomainEvent } from './event-bus.ts';
 import type { FactoryBatchStatus, ProductionState } from '#domain/production.ts';
 import type { LinePreorder } from '#domain/fulfillment.ts';
 import { tallies } from './fulfillment-store.ts';
+import { freeUnitsPart } from './buyer-limit-store.ts';
 
 /**
  * The batch entity, the waiting index and the per-campaign cut lease.
@@ -57,6 +58,8 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
 /** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
 export interface PlannedPreorder extends WaitingPreorder {
   readonly gateShard: number;
+  /** The buyer's language, for the batched notice (absent on batches planned before notices had one). */
+  readonly locale?: Locale;
 }
 
 export const batchKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
@@ -385,6 +388,7 @@ const mutable = [
   'rejectedReason',
   'completedAt',
   'closedShortReason',
+  'withdrawnAt',
   'promiseDue',
   'units',
   'next',
@@ -495,7 +499,7 @@ export type UnwindOutcome = 'done' | 'already';
  */
 export const unwindPreorder = async (
   p: Preorder,
-  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity'>,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity' | 'maxPerBuyer'>,
   batchId: string,
   to: 'waiting' | 'refund',
   entry: TimelineEntry,
@@ -571,6 +575,7 @@ export const unwindPreorder = async (
               },
             },
             ...gateUpdates.filter((u) => u !== undefined),
+            ...(to === 'refund' ? freeUnitsPart(campaign, p.buyerId, p.quantity) : []),
             ...events.map(outboxPut),
           ],
         }),
@@ -615,7 +620,7 @@ export const listBatchesForCampaign = async (campaignId: string): Promise<Batch[
  */
 export const cancelFromBatch = async (
   p: Preorder,
-  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity'>,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity' | 'maxPerBuyer'>,
   batch: Batch,
   next: BatchChange,
   entries: readonly TimelineEntry[],
@@ -662,6 +667,7 @@ export const cancelFromBatch = async (
           })).filter((u) => Object.keys(u.Update.ExpressionAttributeValues).length > 0),
           batchUpdate(batch, next, now),
           ...tallies(p.campaignId, batch.factoryId, p.preorderId, {}, { refundedUnits: p.quantity }),
+          ...freeUnitsPart(campaign, p.buyerId, p.quantity),
           ...events.map(outboxPut),
         ],
       }),
@@ -679,3 +685,18 @@ export const liveLine = async (batch: Pick<Batch, 'batchId' | 'preorderIds'>): P
   (await getPreorders(batch.preorderIds))
     .filter((p) => p.batchId === batch.batchId && p.status !== 'REFUNDED')
     .map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, unitPrice: p.unitPrice, createdAt: p.createdAt }));
+
+/**
+ * A transaction part that writes nothing and holds only while the batch is as
+ * read (its `version`; none while it is still being cut): for a change made
+ * elsewhere that was decided on the batch's state, such as which units a lot
+ * counted on it went to.
+ */
+export const batchUnchanged = (before: Pick<Batch, 'batchId' | 'version'>): TransactItem => ({
+  ConditionCheck: {
+    TableName: tableName(),
+    Key: batchKey(before.batchId),
+    ConditionExpression: before.version === undefined ? 'attribute_not_exists(version)' : 'version = :v',
+    ...(before.version !== undefined && { ExpressionAttributeValues: { ':v': before.version } }),
+  },
+});

@@ -1,11 +1,12 @@
-import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
+import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
+import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
+import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
 
 /**
@@ -75,7 +76,7 @@ export type PlaceResult =
  */
 export const placePreorder = async (
   build: (takes: GateTake[]) => Preorder,
-  campaign: Pick<Campaign, 'campaignId' | 'gateShards' | 'maxTotalQuantity' | 'status' | 'variants'>,
+  campaign: Pick<Campaign, 'campaignId' | 'gateShards' | 'maxTotalQuantity' | 'maxPerBuyer' | 'status' | 'variants'>,
   quantity: number,
   requestHash: string,
   /** Looks up an earlier pre-order with the same id, so a retry is not refused by the sold-out memo. */
@@ -117,6 +118,7 @@ export const placePreorder = async (
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
             })),
+            ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
           ],
         }),
       );
@@ -128,7 +130,12 @@ export const placePreorder = async (
         const existing = await getPreorder(preorder.preorderId, true);
         if (existing) return { placed: false, existing };
       }
-      const gateFailed = why.codes.slice(1).some((code) => code === 'ConditionalCheckFailed');
+      const limitAt = 1 + takes.length;
+      if (campaign.maxPerBuyer !== undefined && why.codes[limitAt] === 'ConditionalCheckFailed') {
+        const held = why.items[limitAt]?.units;
+        throw new PurchaseLimitReachedError(campaign.maxPerBuyer, typeof held === 'number' ? held : 0);
+      }
+      const gateFailed = why.codes.slice(1, limitAt).some((code) => code === 'ConditionalCheckFailed');
       if (!gateFailed) {
         // Conflict with a concurrent transaction on the same gate, or throttling:
         // back off and try another gate (the cap is still the gate's condition).
@@ -138,7 +145,7 @@ export const placePreorder = async (
         continue;
       }
       if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      const closedGate = why.items.slice(1).some((item) => item && item.open !== true);
+      const closedGate = why.items.slice(1, limitAt).some((item) => item && item.open !== true);
       if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
       // The chosen gate has no room left: look at all of them and pick again.
       const gates = await readGates(campaign, true);
@@ -187,7 +194,7 @@ export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: st
 export const cancelPreorder = async (
   p: Preorder,
   entries: readonly TimelineEntry[],
-  campaign: Pick<Campaign, 'variants' | 'maxTotalQuantity'>,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity' | 'maxPerBuyer'>,
   now: Date,
   events: readonly DomainEvent[],
 ): Promise<boolean> => {
@@ -226,6 +233,7 @@ export const cancelPreorder = async (
                 },
               },
             })),
+            ...freeUnitsPart(campaign, p.buyerId, p.quantity),
             ...events.map(outboxPut),
           ],
         }),
@@ -236,6 +244,139 @@ export const cancelPreorder = async (
       if (!why) throw err;
       if (why.codes[0] === 'ConditionalCheckFailed') return false;
       if (attempt >= maxAttempts) throw new OverloadedError();
+      await backoff(attempt);
+    }
+  }
+};
+
+/**
+ * The buyer's new shipping address: one update of the pre-order, on condition
+ * that it is as it was read (status, batch, no unit shipped, `updatedAt`), with
+ * its timeline entry, its events (outbox) and `also` (for a batched pre-order:
+ * that its batch is unchanged since the lots counted on it were looked at). So
+ * a shipment racing the change is either seen first (and the change refused)
+ * or comes after it. 'stale' when anything moved: read again, decide again.
+ */
+export const changeShippingAddress = async (
+  p: Preorder,
+  address: Preorder['shippingAddress'],
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+  also: readonly NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number][],
+  now: Date,
+): Promise<'done' | 'stale'> => {
+  const sameBatch = p.batchId === undefined ? 'attribute_not_exists(batchId)' : 'batchId = :batch';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName(),
+                Key: preorderKey(p.preorderId),
+                UpdateExpression: 'SET shippingAddress = :address, updatedAt = :now, timeline = list_append(timeline, :entries)',
+                ConditionExpression: `#status = :was AND updatedAt = :read AND ${sameBatch} AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)`,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':address': address,
+                  ':now': now.toISOString(),
+                  ':entries': [entry],
+                  ':was': p.status,
+                  ':read': p.updatedAt,
+                  ':zero': 0,
+                  ...(p.batchId !== undefined && { ':batch': p.batchId }),
+                },
+              },
+            },
+            ...also,
+            ...events.map(outboxPut),
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes.some((code) => code === 'ConditionalCheckFailed')) return 'stale';
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
+      await backoff(attempt);
+    }
+  }
+};
+
+/**
+ * Tells a waiting pre-order of a variant that missed its own minimum that it
+ * may switch until `switchBy`: once (conditional on no offer yet), with its
+ * timeline entry.
+ */
+export const offerSwitch = async (p: Preorder, switchBy: string, entry: TimelineEntry, now: Date): Promise<boolean> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET switchBy = :by, updatedAt = :now, timeline = list_append(timeline, :entries)',
+        ConditionExpression: '#status = :accepted AND sku = :sku AND attribute_not_exists(switchBy)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':by': switchBy, ':now': now.toISOString(), ':entries': [entry], ':accepted': 'ACCEPTED', ':sku': p.sku },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+};
+
+/**
+ * Moves a waiting pre-order to another variant of its campaign, keeping its
+ * place in line (its waiting-index key is its creation time, which does not
+ * change) and its price. Its gate's `ordered` counter moves from one variant to
+ * the other in the same transaction, so demand still adds up per variant.
+ * False when it is no longer waiting on `from` (switched or refunded meanwhile).
+ */
+export const switchVariant = async (
+  p: Preorder,
+  campaign: Pick<Campaign, 'campaignId' | 'variants'>,
+  to: string,
+  entry: TimelineEntry,
+  now: Date,
+): Promise<boolean> => {
+  const shard = p.gateTakes[0]?.shard ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName(),
+                Key: preorderKey(p.preorderId),
+                UpdateExpression: 'SET sku = :to, switchedFrom = :from, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE switchBy',
+                ConditionExpression: '#status = :accepted AND sku = :from',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':to': to, ':from': p.sku, ':now': now.toISOString(), ':entries': [entry], ':accepted': 'ACCEPTED' },
+              },
+            },
+            {
+              Update: {
+                TableName: tableName(),
+                Key: gateKey(p.campaignId, shard),
+                UpdateExpression: 'ADD ordered.#from :minus, ordered.#to :q',
+                ExpressionAttributeNames: { '#from': variantSlot(campaign, p.sku), '#to': variantSlot(campaign, to) },
+                ExpressionAttributeValues: { ':minus': -p.quantity, ':q': p.quantity },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return false;
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
       await backoff(attempt);
     }
   }

@@ -4,6 +4,8 @@
  */
 export abstract class DomainError extends Error {
   abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden' | 'overloaded' | 'unavailable';
+  /** A problem title more telling than the status's own ("Purchase limit reached" rather than "Conflict"). */
+  readonly title?: string;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -58,6 +60,26 @@ export class CampaignCapReachedError extends DomainError {
     readonly remaining: number,
   ) {
     super(`Campaign ${campaignId} has ${remaining} units left, fewer than requested`);
+  }
+}
+
+/** A switch of variant that the pre-order's state, its campaign or the target does not allow. */
+export class PreorderNotSwitchableError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(preorderId: string, why: string) {
+    super(`Pre-order ${preorderId} cannot switch variant: ${why}`);
+  }
+}
+
+/** 限购: the pre-order would take the buyer past the campaign's `maxPerBuyer` units. */
+export class PurchaseLimitReachedError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Purchase limit reached';
+  constructor(
+    readonly maxPerBuyer: number,
+    readonly held: number,
+  ) {
+    super(`This campaign sells at most ${maxPerBuyer} units per buyer; you hold ${held}, so at most ${Math.max(0, maxPerBuyer - held)} more`);
   }
 }
 
@@ -126,5 +148,21 @@ export class BatchNotFoundError extends NotFoundError {
 export class ShipmentNotFoundError extends NotFoundError {
   constructor(shipmentId: string) {
     super(`Shipment ${shipmentId} does not exist`);
+  }
+}
+
+/** A unit of the pre-order has shipped, or it is over (refunded, cancelled): its address no longer changes. */
+export class AddressNotChangeableError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(
+    preorderId: string,
+    readonly status: string,
+    why: 'shipped' | 'over',
+  ) {
+    super(
+      why === 'shipped'
+        ? `Pre-order ${preorderId} has units on their way (status ${status}): its shipping address can no longer change`
+        : `Pre-order ${preorderId} is ${status}: nothing of it will ship, so its shipping address can no longer change`,
+    );
   }
 }

@@ -29,11 +29,11 @@ export const problem = (
   c: Context,
   status: number,
   detail: string,
-  extra: { type?: string; errors?: readonly FieldIssue[]; headers?: Record<string, string> } = {},
+  extra: { type?: string; title?: string; errors?: readonly FieldIssue[]; headers?: Record<string, string> } = {},
 ) => {
   const body = {
     type: extra.type ?? 'about:blank',
-    title: problemTitles[status] ?? 'Error',
+    title: extra.title ?? problemTitles[status] ?? 'Error',
     status,
     detail,
     ...(extra.errors && { errors: extra.errors }),
@@ -67,6 +67,7 @@ export const errorToProblem = (err: unknown, c: Context): Response => {
   if (err instanceof DomainError) {
     return problem(c, statusOf[err.kind], err.message, {
       type: `urn:c2m:problem:${slug(err.name)}`,
+      ...(err.title !== undefined && { title: err.title }),
       ...(err instanceof InvalidInputError && { errors: err.errors }),
       ...((err instanceof OverloadedError || err instanceof ServiceUnavailableError) && {
         headers: { 'Retry-After': String(err.retryAfterSeconds) },
