@@ -6,6 +6,7 @@ import { signalTypes, type SignalType } from '#contracts/signals.ts';
 import type { SignalsMessage } from '#contracts/messages.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { SignalCounts, SignalMinute } from '#domain/forecast.ts';
+import { z } from 'zod';
 import { backoff, cancellation, ddb } from './dynamo.ts';
 
 /**
@@ -13,7 +14,7 @@ import { backoff, cancellation, ddb } from './dynamo.ts';
  * and total counters, and the markers that make each queued message count once.
  *
  * Keys:
- *   request   PK=SIGREQ#<messageId>                  SK=SIGREQ   requestHash, accepted   (TTL 7 days)
+ *   request   PK=SIGREQ#<messageId>                  SK=SIGREQ   requestHash, accepted, rejected   (TTL 7 days)
  *             messageId = hash(liveroomId | Idempotency-Key): only written when the call carries a key
  *   minute    PK=SIGNALS#<campaignId>#<slot>          SK=MIN#<yyyy-mm-ddThh:mm>  view, like, cart, want, share  (TTL 3 days)
  *   total     PK=SIGNALS#<campaignId>#<slot>          SK=TOTAL    view, like, cart, want, share
@@ -58,7 +59,17 @@ export interface SignalRequest {
   readonly messageId: string;
   readonly requestHash: string;
   readonly accepted: number;
+  /** The signals of the request not counted, by index, with why: a replay answers and queues as the first call did. */
+  readonly rejected: readonly { readonly index: number; readonly reason: string }[];
 }
+
+const StoredSignalRequest = z.object({
+  requestHash: z.string(),
+  accepted: z.number().int(),
+  // Requests recorded before signals could be rejected have none.
+  rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })).default([]),
+  expiresAt: z.number(),
+});
 
 /**
  * Records a live room's keyed request before its signals are queued. False when
@@ -96,9 +107,10 @@ export const claimSignalRequest = async (
 
 export const getSignalRequest = async (messageId: string, now: Date): Promise<SignalRequest | undefined> => {
   const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: signalRequestKey(messageId), ConsistentRead: true }));
-  const item = out.Item;
-  if (!item || Number(item.expiresAt) < nowSeconds(now)) return undefined;
-  return { messageId, requestHash: String(item.requestHash), accepted: Number(item.accepted) };
+  if (!out.Item) return undefined;
+  const item = StoredSignalRequest.parse(out.Item);
+  if (item.expiresAt < nowSeconds(now)) return undefined;
+  return { messageId, requestHash: item.requestHash, accepted: item.accepted, rejected: item.rejected };
 };
 
 /** Forgets a request whose signals could not be queued, so that retrying it works. */

@@ -26,7 +26,22 @@ export const PostSignalsBody = z
   .openapi('PostSignals');
 export type PostSignalsBody = z.infer<typeof PostSignalsBody>;
 
-export const SignalsAccepted = z.object({ accepted: z.number().int() }).openapi('SignalsAccepted');
+export const RejectedSignal = z
+  .object({
+    index: z.number().int().openapi({ description: "The signal's position in the request's `signals`, from 0" }),
+    reason: z.string(),
+  })
+  .openapi('RejectedSignal');
+
+export const SignalsAccepted = z
+  .object({
+    accepted: z.number().int().openapi({ description: 'Signals queued to be counted' }),
+    rejected: z.array(RejectedSignal).openapi({
+      description: "Signals not counted, each with why: a campaign with `liveRoomIds` counts only its own rooms' signals",
+    }),
+  })
+  .openapi('SignalsAccepted');
+export type SignalsAccepted = z.infer<typeof SignalsAccepted>;
 
 export const SignalCounts = z
   .object({ view: z.number().int(), like: z.number().int(), cart: z.number().int(), want: z.number().int(), share: z.number().int() })

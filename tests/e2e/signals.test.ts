@@ -13,8 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => runtime?.stop());
 
-const openCampaign = async () => {
-  const res = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft());
+const openCampaign = async (overrides: Record<string, unknown> = {}) => {
+  const res = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft(overrides));
   expect(res.status).toBe(201);
   return res.body.campaignId;
 };
@@ -65,7 +65,7 @@ describe('Live room signals over HTTP on the local runtime', () => {
       ],
     });
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ accepted: 8 });
+    expect(res.body).toEqual({ accepted: 8, rejected: [] });
 
     const m = { view: 200, like: 30, cart: 9, want: 9, share: 0, last15m: { view: 200, like: 30, cart: 4, want: 9, share: 0 } };
     expect(await signalsOf(campaignId, 'SHIRT-M', m)).toEqual(m);
@@ -125,7 +125,7 @@ describe('Live room signals over HTTP on the local runtime', () => {
     replies.push(...(await Promise.all([0, 1].map(() => liveroom.post('/v1/signals', body, headers)))));
     replies.push(await liveroom.post('/v1/signals', body, headers));
     expect(replies.map((r) => r.status)).toEqual([202, 202, 202, 202]);
-    for (const r of replies) expect(r.body).toEqual({ accepted: 2 });
+    for (const r of replies) expect(r.body).toEqual({ accepted: 2, rejected: [] });
 
     const reused = await liveroom.post<Problem>('/v1/signals', { signals: [signal(campaignId, { type: 'want', count: 700 })] }, headers);
     expect(reused.status).toBe(409);
@@ -138,5 +138,81 @@ describe('Live room signals over HTTP on the local runtime', () => {
     await runtime.emulator.drain(20_000);
     const wanted = { ...none, want: 7, cart: 3, share: 1, last15m: { ...none, want: 7, cart: 3, share: 1 } };
     expect(await signalsOf(campaignId, 'SHIRT-M', wanted)).toEqual(wanted);
+  });
+
+  describe("A campaign's own live rooms", () => {
+    type Answer = { accepted: number; rejected: { index: number; reason: string }[] };
+    const roomA = () => clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-a');
+    const roomB = () => clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-b');
+    const notOurs = { reason: expect.stringMatching(/not one of the campaign's rooms/) as unknown as string };
+
+    it("When a campaign names room-a, room-a's signals count and room-b's are 202 but listed as rejected by index, and never reach demand", async () => {
+      const campaignId = await openCampaign({ liveRoomIds: ['room-a'] });
+
+      const fromA = await roomA().post<Answer>('/v1/signals', { signals: [signal(campaignId, { type: 'want', count: 5 })] });
+      expect(fromA.status).toBe(202);
+      expect(fromA.body).toEqual({ accepted: 1, rejected: [] });
+
+      const fromB = await roomB().post<Answer>('/v1/signals', {
+        signals: [signal(campaignId, { type: 'like', count: 100 }), signal(campaignId, { type: 'want', count: 50 })],
+      });
+      expect(fromB.status).toBe(202);
+      expect(fromB.body).toEqual({ accepted: 0, rejected: [{ index: 0, ...notOurs }, { index: 1, ...notOurs }] });
+
+      await runtime.emulator.drain(20_000);
+      const onlyA = { ...none, want: 5, last15m: { ...none, want: 5 } };
+      expect(await signalsOf(campaignId, 'SHIRT-M', onlyA, 0)).toEqual(onlyA);
+    });
+
+    it('When one call mixes campaigns, only the signals of rooms each campaign accepts count; a campaign without liveRoomIds takes any room', async () => {
+      const own = await openCampaign({ liveRoomIds: ['room-a', 'room-c'] });
+      const open = await openCampaign();
+
+      const mixed = await roomB().post<Answer>('/v1/signals', {
+        signals: [
+          signal(open, { type: 'cart', count: 3 }),
+          signal(own, { type: 'view', count: 40 }),
+          signal(open, { sku: 'SHIRT-S', type: 'share', count: 2 }),
+          signal(own, { sku: 'SHIRT-S', type: 'want', count: 9 }),
+        ],
+      });
+      expect(mixed.status).toBe(202);
+      expect(mixed.body).toEqual({ accepted: 2, rejected: [{ index: 1, ...notOurs }, { index: 3, ...notOurs }] });
+      const fromA = await roomA().post<Answer>('/v1/signals', { signals: [signal(own, { type: 'view', count: 7 }), signal(open, { type: 'view', count: 1 })] });
+      expect(fromA.body).toEqual({ accepted: 2, rejected: [] });
+
+      await runtime.emulator.drain(20_000);
+      const openM = { ...none, cart: 3, view: 1, last15m: { ...none, cart: 3, view: 1 } };
+      const openS = { ...none, share: 2, last15m: { ...none, share: 2 } };
+      const ownM = { ...none, view: 7, last15m: { ...none, view: 7 } };
+      const ownS = { ...none, last15m: none };
+      expect(await signalsOf(open, 'SHIRT-M', openM, 0)).toEqual(openM);
+      expect(await signalsOf(open, 'SHIRT-S', openS, 0)).toEqual(openS);
+      expect(await signalsOf(own, 'SHIRT-M', ownM, 0)).toEqual(ownM);
+      expect(await signalsOf(own, 'SHIRT-S', ownS, 0)).toEqual(ownS);
+    });
+
+    it('When a room retries a call with one Idempotency-Key, every reply is the first one, rejections included, and it counts once', async () => {
+      const own = await openCampaign({ liveRoomIds: ['room-a'] });
+      const open = await openCampaign();
+      const body = { signals: [signal(own, { type: 'want', count: 4 }), signal(open, { type: 'want', count: 6 })] };
+      const headers = { 'Idempotency-Key': 'mixed-burst-1' };
+      const replies = [await roomB().post<Answer>('/v1/signals', body, headers)];
+      replies.push(...(await Promise.all([0, 1].map(() => roomB().post<Answer>('/v1/signals', body, headers)))));
+      expect(replies.map((r) => r.status)).toEqual([202, 202, 202]);
+      for (const r of replies) expect(r.body).toEqual({ accepted: 1, rejected: [{ index: 0, ...notOurs }] });
+
+      const allRejected = { signals: [signal(own, { type: 'like', count: 8 })] };
+      const first = await roomB().post<Answer>('/v1/signals', allRejected, { 'Idempotency-Key': 'all-rejected-1' });
+      const again = await roomB().post<Answer>('/v1/signals', allRejected, { 'Idempotency-Key': 'all-rejected-1' });
+      expect([first.status, again.status]).toEqual([202, 202]);
+      expect(again.body).toEqual(first.body);
+      expect(first.body).toEqual({ accepted: 0, rejected: [{ index: 0, ...notOurs }] });
+
+      await runtime.emulator.drain(20_000);
+      const openM = { ...none, want: 6, last15m: { ...none, want: 6 } };
+      expect(await signalsOf(open, 'SHIRT-M', openM, 0)).toEqual(openM);
+      expect(await signalsOf(own, 'SHIRT-M', { ...none, last15m: none }, 0)).toEqual({ ...none, last15m: none });
+    });
   });
 });

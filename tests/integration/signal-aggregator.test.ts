@@ -275,7 +275,7 @@ describe('POST /v1/signals in-process, through the queue to the aggregator', () 
 
     const up = await withEnvironment(env, () => post(body, 'k-1'));
     expect(up.status).toBe(202);
-    expect(await up.json()).toEqual({ accepted: 1 });
+    expect(await up.json()).toEqual({ accepted: 1, rejected: [] });
     const replay = await withEnvironment(env, () => post(body, 'k-1'));
     expect(replay.status).toBe(202);
     const queued = await receiveAll();

@@ -35,7 +35,7 @@ const principalFromGateway: MiddlewareHandler<ApiEnv> = async (c, next) => {
 
 /** Bodies are JSON: anything else with a body is 415 before validation runs. */
 const jsonOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
-  if (c.req.method === 'POST') {
+  if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
     const type = c.req.header('content-type') ?? '';
     const length = Number(c.req.header('content-length') ?? '0');
     if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type) && (length > 0 || type !== '')) {

@@ -8,7 +8,8 @@ import { removeUnits } from '#domain/production.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { acceptsPreordersAt, dueToOpen, findVariant } from '#domain/campaign.ts';
-import { cancellationEntry, isCancellable, newPreorder, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
+import { cancellationEntry, isCancellable, localeOf, newPreorder, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
+import { dayOf, noticeEntry } from '#domain/notices.ts';
 import {
   CampaignCapReachedError,
   CampaignNotFoundError,
@@ -148,8 +149,8 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
   if (!campaign) throw new CampaignNotFoundError(p.campaignId);
   const now = new Date();
   const entries = [
-    { at: now.toISOString(), status: 'CANCELLED' as const, note: 'Cancelled by the buyer' },
-    cancellationEntry(now, p.amount, p.currency),
+    noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled', {}, localeOf(p)),
+    cancellationEntry(now, p.amount, p.currency, localeOf(p)),
   ];
   const common = { campaignId: p.campaignId, preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
   const events = [
@@ -177,8 +178,8 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
  */
 const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaign, now: Date, events: DomainEvent[]): Promise<Preorder> => {
   const entries: TimelineEntry[] = [
-    { at: now.toISOString(), status: 'CANCELLED', note: `Cancelled by the buyer after the delay to ${p.delayedTo?.slice(0, 10)}` },
-    { at: now.toISOString(), status: 'REFUNDED', note: `${p.amount} ${p.currency} (minor units) refunded in full, as promised with the delay notice` },
+    noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled_after_delay', { delayedTo: dayOf(p.delayedTo ?? p.promisedShipBy) }, localeOf(p)),
+    noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_after_delay', { amount: p.amount, currency: p.currency }, localeOf(p)),
   ];
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = attempt === 0 ? p : await findOwnPreorder(buyer, p.preorderId, true);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { claimSignalRequest, enqueueSignals, getSignalRequest, releaseSignalRequest, type SignalRequest } from '#adapters/signal-store.ts';
-import type { PostSignalsBody } from '#contracts/signals.ts';
+import type { PostSignalsBody, SignalsAccepted } from '#contracts/signals.ts';
 import type { SignalsMessage } from '#contracts/messages.ts';
-import { findVariant } from '#domain/campaign.ts';
+import { countsSignalsFrom, findVariant, type Campaign } from '#domain/campaign.ts';
 import { IdempotencyKeyReusedError, InvalidInputError, ServiceUnavailableError, type FieldIssue } from '#domain/errors.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
@@ -23,8 +23,11 @@ export class SignalsNotQueuedError extends ServiceUnavailableError {
   }
 }
 
-/** Checks what the schema cannot: the time window, that each campaign exists, that each sku is one of its variants. */
-const checkSignals = async (signals: PostSignalsBody['signals'], now: Date): Promise<void> => {
+/**
+ * Checks what the schema cannot: the time window, that each campaign exists, that each sku is one of its variants.
+ * Returns the campaigns, for the room check.
+ */
+const checkSignals = async (signals: PostSignalsBody['signals'], now: Date): Promise<Map<string, Campaign | undefined>> => {
   const campaigns = new Map(
     await Promise.all([...new Set(signals.map((s) => s.campaignId))].map(async (id) => [id, await cachedCampaign(id)] as const)),
   );
@@ -40,9 +43,27 @@ const checkSignals = async (signals: PostSignalsBody['signals'], now: Date): Pro
     }
   });
   if (errors.length > 0) throw new InvalidInputError(`${new Set(errors.map((e) => e.path.split('.')[1])).size} of the signals are invalid`, errors);
+  return campaigns;
+};
+
+export const notOneOfTheRooms = 'this live room is not one of the campaign\'s rooms';
+
+/** Valid signals for a campaign that names its live rooms count only from those rooms; the others are answered, not counted. */
+const roomCheck = (signals: PostSignalsBody['signals'], campaigns: Map<string, Campaign | undefined>, liveRoomId: string): SignalsAccepted['rejected'] =>
+  signals.flatMap((s, index) => {
+    const campaign = campaigns.get(s.campaignId);
+    return campaign && !countsSignalsFrom(campaign, liveRoomId) ? [{ index, reason: notOneOfTheRooms }] : [];
+  });
+
+/** The signals of the request that count: all but the rejected ones, in order. */
+const counted = (signals: PostSignalsBody['signals'], rejected: readonly { readonly index: number }[]) => {
+  const out = new Set(rejected.map((r) => r.index));
+  return signals.filter((_, i) => !out.has(i));
 };
 
 const send = async (message: SignalsMessage): Promise<void> => {
+  // A call whose every signal was rejected queues nothing.
+  if (message.signals.length === 0) return;
   try {
     await enqueueSignals(message);
   } catch (err) {
@@ -57,6 +78,11 @@ const send = async (message: SignalsMessage): Promise<void> => {
  * queued: if the queue cannot be reached nothing is accepted (503) and the key,
  * if any, is released so the retry goes through.
  *
+ * A signal for a campaign that names its live rooms (`liveRoomIds`) counts only
+ * from one of them: from any other room it is not queued, and the answer lists
+ * it under `rejected` by its index. A call with every signal rejected is still
+ * 202, with nothing queued.
+ *
  * With an Idempotency-Key the message id is derived from (live room, key) and
  * recorded before sending; the aggregator counts a message id once, so a retry
  * is queued again harmlessly. That also heals a first attempt that died between
@@ -66,44 +92,45 @@ export const acceptSignals = async (
   liveroom: Principal,
   body: PostSignalsBody,
   idempotencyKey: string | undefined,
-): Promise<{ accepted: number }> => {
+): Promise<SignalsAccepted> => {
   const now = new Date();
-  const accepted = body.signals.length;
   if (!idempotencyKey) {
-    await checkSignals(body.signals, now);
-    await send({ messageId: randomUUID(), liveroomId: liveroom.id, signals: body.signals });
-    return { accepted };
+    const rejected = roomCheck(body.signals, await checkSignals(body.signals, now), liveroom.id);
+    const signals = counted(body.signals, rejected);
+    await send({ messageId: randomUUID(), liveroomId: liveroom.id, signals });
+    return { accepted: signals.length, rejected };
   }
 
-  const request: SignalRequest = {
-    messageId: newId('sig', `signals|${liveroom.id}|${idempotencyKey}`),
-    requestHash: requestHash({ path: '/v1/signals', body }),
-    accepted,
-  };
-  const message: SignalsMessage = { messageId: request.messageId, liveroomId: liveroom.id, signals: body.signals };
+  const messageId = newId('sig', `signals|${liveroom.id}|${idempotencyKey}`);
+  const hash = requestHash({ path: '/v1/signals', body });
+  // The first call's decision stands: a replay queues and answers what it did, whatever the campaign says now.
   const replay = async (existing: SignalRequest) => {
-    if (existing.requestHash !== request.requestHash) throw new IdempotencyKeyReusedError();
-    await send(message);
-    return { accepted: existing.accepted };
+    if (existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
+    await send({ messageId, liveroomId: liveroom.id, signals: counted(body.signals, existing.rejected) });
+    return { accepted: existing.accepted, rejected: [...existing.rejected] };
   };
 
+  let campaigns;
   try {
-    await checkSignals(body.signals, now);
+    campaigns = await checkSignals(body.signals, now);
   } catch (err) {
     // A retry of an accepted call is answered as the first one was, even once its signals have aged.
-    const existing = err instanceof InvalidInputError ? await getSignalRequest(request.messageId, now) : undefined;
+    const existing = err instanceof InvalidInputError ? await getSignalRequest(messageId, now) : undefined;
     if (existing) return replay(existing);
     throw err;
   }
 
+  const rejected = roomCheck(body.signals, campaigns, liveroom.id);
+  const signals = counted(body.signals, rejected);
+  const request: SignalRequest = { messageId, requestHash: hash, accepted: signals.length, rejected };
   const claim = await claimSignalRequest(request, now);
   if (!claim.claimed) return replay(claim.existing);
   try {
-    await send(message);
+    await send({ messageId, liveroomId: liveroom.id, signals });
   } catch (err) {
     // If this fails too, the key stays recorded; a retry is then a replay, which queues again.
     await releaseSignalRequest(request).catch((e: unknown) => log().warn('idempotency key not released', { error: e as Error }));
     throw err;
   }
-  return { accepted };
+  return { accepted: signals.length, rejected };
 };
