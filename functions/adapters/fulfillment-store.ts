@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { freeUnitsPart } from './buyer-limit-store.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { NotificationLease, Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
@@ -19,74 +20,12 @@ import type { DomainEvent } from './event-bus.ts';
  * entry, its events (outbox) and its tallies: a redelivered message, or two
  * consumers at once, change nothing twice.
  *
- * Trust tallies: PK=TRUST#CAMPAIGN#<id>#<shard> and TRUST#FACTORY#<id>#<shard>,
- * SK=TRUST, shard = a hash of the pre-order id mod 4, so a lot delivered to
- * two thousand buyers does not queue on one item. Readers sum the shards.
+ * The trust tallies these steps feed are the trust item's (trust-store.ts);
+ * re-exported here for the stores that add them to their transactions.
  */
-export const trustShards = 4;
-export const trustKey = (kind: 'CAMPAIGN' | 'FACTORY', id: string, shard: number) => ({ PK: `TRUST#${kind}#${id}#${shard}`, SK: 'TRUST' });
-const shardOf = (preorderId: string) => [...preorderId].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7) % trustShards;
-
-export interface Tally {
-  /** Pre-orders fully shipped, and of those by their promised date (campaign) or the committed date (factory). */
-  readonly shipped?: number;
-  readonly shippedOnTime?: number;
-  /** Whole days from pre-order to delivery, as a histogram. */
-  readonly deliveredAfterDays?: number;
-  /** Units refunded because of the factory (rejected without backup, closed short), and units batched to it. */
-  readonly refundedUnits?: number;
-  readonly batchedUnits?: number;
-}
+export { readTally, tallies, trustKey, trustShards, type Tally } from './trust-store.ts';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-
-const tallyUpdate = (kind: 'CAMPAIGN' | 'FACTORY', id: string, preorderId: string, t: Tally): TransactItem | undefined => {
-  const adds: string[] = [];
-  const names: Record<string, string> = {};
-  const values: Record<string, number> = {};
-  for (const key of ['shipped', 'shippedOnTime', 'refundedUnits', 'batchedUnits'] as const) {
-    if (t[key]) {
-      adds.push(`${key} :${key}`);
-      values[`:${key}`] = t[key];
-    }
-  }
-  if (t.deliveredAfterDays !== undefined) {
-    // A map of day → count needs the map to exist first: kept as flat attributes `d<days>`.
-    names['#day'] = `d${t.deliveredAfterDays}`;
-    adds.push('#day :one', 'delivered :one');
-    values[':one'] = 1;
-  }
-  if (adds.length === 0) return undefined;
-  return {
-    Update: {
-      TableName: tableName(),
-      Key: trustKey(kind, id, shardOf(preorderId)),
-      UpdateExpression: `ADD ${adds.join(', ')}`,
-      ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
-      ExpressionAttributeValues: values,
-    },
-  };
-};
-
-export const tallies = (campaignId: string, factoryId: string, preorderId: string, campaign: Tally, factory: Tally): TransactItem[] =>
-  [tallyUpdate('CAMPAIGN', campaignId, preorderId, campaign), tallyUpdate('FACTORY', factoryId, preorderId, factory)].filter(
-    (x): x is TransactItem => x !== undefined,
-  );
-
-/** The summed tallies of a campaign or a factory, with the delivery-days histogram. */
-export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
-  const out = await ddb.send(
-    new BatchGetCommand({
-      RequestItems: { [tableName()]: { Keys: Array.from({ length: trustShards }, (_, k) => trustKey(kind, id, k)) } },
-    }),
-  );
-  const sum = { shipped: 0, shippedOnTime: 0, refundedUnits: 0, batchedUnits: 0, delivered: 0, days: {} as Record<string, number> };
-  for (const item of out.Responses?.[tableName()] ?? []) {
-    for (const key of ['shipped', 'shippedOnTime', 'refundedUnits', 'batchedUnits', 'delivered'] as const) sum[key] += Number(item[key] ?? 0);
-    for (const [k, v] of Object.entries(item)) if (/^d\d+$/.test(k)) sum.days[k.slice(1)] = (sum.days[k.slice(1)] ?? 0) + Number(v);
-  }
-  return sum;
-};
 
 export type Outcome = 'done' | 'stale' | 'not-applicable';
 
@@ -209,7 +148,7 @@ export const applyShipment = (
   p: Preorder,
   batchId: string,
   shipment: PreorderShipment,
-  next: { status: PreorderStatus; full: boolean },
+  next: { status: PreorderStatus; full: boolean; compensatedAmount?: number },
   entries: readonly TimelineEntry[],
   events: readonly DomainEvent[],
   also: readonly TransactItem[],
@@ -226,6 +165,7 @@ export const applyShipment = (
       shipmentIds: [...(p.shipments ?? []).map((s) => s.shipmentId), shipment.shipmentId],
       shippedQuantity: (p.shippedQuantity ?? 0) + shipment.quantity,
       firstPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy,
+      ...(next.compensatedAmount !== undefined && { compensatedAmount: next.compensatedAmount }),
     },
     remove: next.full ? ['delayedTo'] : [],
     entries,
@@ -270,7 +210,7 @@ export const applyDelivery = (
  */
 export const refundUnits = (
   p: Preorder,
-  campaign: Pick<Campaign, 'campaignId' | 'variants'>,
+  campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxPerBuyer'>,
   batchId: string,
   refund: { units: number; amount: number; status: PreorderStatus },
   entries: readonly TimelineEntry[],
@@ -298,6 +238,7 @@ export const refundUnits = (
           ExpressionAttributeValues: { ':minus': -refund.units, ':units': refund.units },
         },
       },
+      ...freeUnitsPart(campaign, p.buyerId, refund.units),
       ...also,
     ],
     now,

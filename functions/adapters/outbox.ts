@@ -5,6 +5,7 @@ import { EventDetail, eventTypes } from '#contracts/messages.ts';
 import { z } from 'zod';
 import { ddb } from './dynamo.ts';
 import { publish, type DomainEvent } from './event-bus.ts';
+import { recordRefundLatency } from './trust-store.ts';
 
 /**
  * Transactional outbox. An event that announces a state change is written as an
@@ -43,6 +44,31 @@ const clear = (events: readonly DomainEvent[]) =>
   Promise.all(events.map((e) => ddb.send(new DeleteCommand({ TableName: tableName(), Key: outboxKey(e) }))));
 
 /**
+ * Both ways out of the outbox (right after the commit, or by the relay) end
+ * here: each refund among the events published has its wait from decision
+ * (`occurredAt`) to bus recorded in the trust tallies. After the outbox is
+ * cleared and never thrown, so a failed sample cannot publish an event again.
+ */
+const published = async (events: readonly DomainEvent[], publishedAt: number): Promise<void> => {
+  const refunds = events.filter((e) => e.type === 'preorder.refunded');
+  if (refunds.length === 0) return;
+  try {
+    await Promise.all(
+      refunds.map((e) =>
+        recordRefundLatency({
+          campaignId: e.detail.campaignId,
+          ...(e.detail.factoryId && { factoryId: e.detail.factoryId }),
+          preorderId: e.detail.preorderId ?? e.detail.eventId,
+          seconds: (publishedAt - Date.parse(e.detail.occurredAt)) / 1000,
+        }),
+      ),
+    );
+  } catch (err) {
+    log().warn('refund latency not recorded', { eventIds: refunds.map((e) => e.detail.eventId), error: err as Error });
+  }
+};
+
+/**
  * Publishes events whose outbox items were just committed, then clears them. A
  * failure here is not the caller's failure (the change is done and the relay will
  * publish), so it is logged, never thrown.
@@ -50,7 +76,9 @@ const clear = (events: readonly DomainEvent[]) =>
 export const publishCommitted = async (events: readonly DomainEvent[]): Promise<void> => {
   try {
     await publish(events);
+    const publishedAt = Date.now();
     await clear(events);
+    await published(events, publishedAt);
   } catch (err) {
     log().warn('events left in the outbox for the relay', {
       eventIds: events.map((e) => e.detail.eventId),
@@ -83,7 +111,9 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
       });
       if (events.length > 0) {
         await publish(events);
+        const publishedAt = Date.now();
         await clear(events);
+        await published(events, publishedAt);
         relayed += events.length;
       }
       start = out.LastEvaluatedKey;

@@ -87,6 +87,7 @@ export const holdsNoUnits = (line: readonly LinePreorder[], shippedBySku: Readon
 };
 
 const weekMs = 7 * 24 * 3600_000;
+const dayMs = 24 * 3600_000;
 
 /** A committed ship date (YYYY-MM-DD) as the last moment of that day, UTC. */
 export const endOfDay = (date: string): string => `${date}T23:59:59.999Z`;
@@ -125,4 +126,27 @@ export const medianOf = (histogram: Readonly<Record<string, number>>): number | 
     seen += n;
   }
   return undefined;
+};
+
+/**
+ * The latest a pre-order's units may ship: the date promised when it was
+ * placed plus the campaign's ceiling (`maxDelayDays`). Past it, what has not
+ * shipped is refunded by the clock, whatever the factory says.
+ */
+export const ceilingOf = (p: { readonly originalPromisedShipBy: string }, maxDelayDays: number): string =>
+  new Date(Date.parse(p.originalPromisedShipBy) + maxDelayDays * dayMs).toISOString();
+
+/**
+ * What a buyer is owed for units shipped after the original promise: the
+ * campaign's share of the pre-order's amount, rounded to the minor unit and
+ * kept between its bounds (Pinduoduo pays 10 % within 5–100 yuan). Zero when
+ * the campaign promises none or the lot was on time.
+ */
+export const lateCompensation = (
+  terms: { readonly percent: number; readonly minAmount: number; readonly maxAmount: number } | undefined,
+  p: { readonly amount: number; readonly originalPromisedShipBy: string },
+  shippedAt: string,
+): number => {
+  if (!terms || shippedAt <= p.originalPromisedShipBy) return 0;
+  return Math.min(terms.maxAmount, Math.max(terms.minAmount, Math.round((p.amount * terms.percent) / 100)));
 };

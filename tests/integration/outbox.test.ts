@@ -11,7 +11,10 @@ afterAll(() => emulator.stop());
 
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');
-const { relayOutbox } = await import('../../functions/adapters/outbox.ts');
+const { outboxPut, publishCommitted, relayOutbox } = await import('../../functions/adapters/outbox.ts');
+const { readTally } = await import('../../functions/adapters/trust-store.ts');
+const { ddb } = await import('../../functions/adapters/dynamo.ts');
+const { TransactWriteCommand } = await import('@aws-sdk/lib-dynamodb');
 const { eventOf } = await import('../../functions/adapters/event-bus.ts');
 const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
@@ -51,6 +54,26 @@ describe('The event outbox', () => {
     expect(published(`campaign.failed:${campaign.campaignId}`)).toHaveLength(1);
     // Relayed events are cleared: a second sweep publishes nothing again.
     expect(await relayOutbox(later)).toBe(0);
+  });
+
+  it('Each refund published, by the writer or by the relay, adds its wait from decision to bus to the refund latency of its campaign, and of its factory when it names one', async () => {
+    const campaignId = newId('cmp');
+    const factoryId = `factory-${newId('f')}`;
+    const now = Date.now();
+    // Decided five minutes ago and left in the outbox (the writer died): the relay publishes it ~300 s late.
+    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: newId('po'), occurredAt: new Date(now - 300_000).toISOString(), refundedAmount: 100, reason: 'ceiling' }, 'stranded');
+    // Decided now and published by its writer right after the commit; a buyer's cancel names no factory.
+    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: newId('po'), occurredAt: new Date(now).toISOString(), refundedAmount: 100 }, 'prompt');
+    const notARefund = eventOf('preorder.cancelled', { campaignId, factoryId, preorderId: newId('po'), occurredAt: new Date(now - 300_000).toISOString() }, 'cancelled');
+    await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(stranded), outboxPut(prompt), outboxPut(notARefund)] }));
+
+    expect(await relayOutbox(new Date(now))).toBe(2);
+    await publishCommitted([prompt]);
+    expect(published(prompt.detail.eventId)).toHaveLength(1);
+
+    // Buckets are log2 seconds: up to 1 s is bucket 0, 256-512 s is bucket 9.
+    expect((await readTally('CAMPAIGN', campaignId)).refundLatency).toEqual({ '0': 1, '9': 1 });
+    expect((await readTally('FACTORY', factoryId)).refundLatency).toEqual({ '9': 1 });
   });
 
   it('A change whose condition fails writes no event', async () => {

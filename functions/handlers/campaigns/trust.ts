@@ -1,8 +1,9 @@
 import { listBatchesForCampaign, listBatchesForFactory, type Batch } from '#adapters/batch-store.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
-import { readTally } from '#adapters/fulfillment-store.ts';
+import { readTally } from '#adapters/trust-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { medianOf } from '#domain/fulfillment.ts';
+import { latencyFigures } from '#domain/trust.ts';
 
 /**
  * Trust figures: what a buyer weighs before pre-ordering, and what an anchor
@@ -19,7 +20,9 @@ const figures = (
   const qcPassed = batches.reduce((n, b) => n + b.qcPassed, 0);
   const qcChecked = qcPassed + batches.reduce((n, b) => n + b.qcFailed, 0);
   const median = medianOf(tally.days);
-  const onTime = rate(tally.shippedOnTime, tally.shipped);
+  // A pre-order refunded at the ceiling with nothing shipped never reaches `shipped`: it is a promise due and broken.
+  const onTime = rate(tally.shippedOnTime, tally.shipped + tally.unshippedAtCeiling);
+  const latency = latencyFigures(tally.refundLatency);
   const qc = rate(qcPassed, qcChecked);
   const refunds = rate(refunded.units, refunded.of);
   return {
@@ -31,6 +34,15 @@ const figures = (
     preordersDelivered: tally.delivered,
     unitsQcChecked: qcChecked,
     unitsRefunded: refunded.units,
+    unitsRefundedAtCeiling: tally.ceilingRefundedUnits,
+    compensation: {
+      count: tally.compensated,
+      amounts: Object.entries(tally.compensatedAmounts)
+        .filter(([, amount]) => amount > 0)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([currency, amount]) => ({ currency, amount })),
+    },
+    ...(latency && { refundLatency: latency }),
   };
 };
 
@@ -44,7 +56,10 @@ export const campaignTrust = async (campaign: Campaign) => {
   return figures(tally, batches, { units: demand.totals.cancelled, of: demand.totals.ordered });
 };
 
-/** A factory's figures over its batches: only the refunds it caused (rejections without a backup, short batches). */
+/**
+ * A factory's figures over its batches: only the refunds it caused (rejections without a backup, short batches,
+ * and units the clock took back at the buyers' ceiling, which also count as late in its on-time rate).
+ */
 export const factoryTrust = async (factoryId: string) => {
   const batches: Batch[] = [];
   let startKey: Record<string, unknown> | undefined;

@@ -7,14 +7,16 @@ import {
   noticeDelay,
   refundUnits,
   startProduction,
-  tallies,
   type Outcome,
 } from '#adapters/fulfillment-store.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { getShipment, type Shipment } from '#adapters/shipment-store.ts';
-import { endOfDay, shortfalls } from '#domain/fulfillment.ts';
-import type { Preorder, PreorderShipment, PreorderStatus, TimelineEntry } from '#domain/preorder.ts';
+import { tallies } from '#adapters/trust-store.ts';
+import { ceilingOf, endOfDay, lateCompensation, shortfalls } from '#domain/fulfillment.ts';
+import type { Campaign } from '#domain/campaign.ts';
+import { localeOf, type Preorder, type PreorderShipment, type PreorderStatus, type TimelineEntry } from '#domain/preorder.ts';
+import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
 import { flushNotifications } from '../notifications/flush.ts';
@@ -42,8 +44,6 @@ const settle = async (preorderId: string, attempt: (p: Preorder) => Promise<Outc
 const preorderEvent = (type: DomainEvent['type'], p: Preorder, batch: Pick<Batch, 'batchId' | 'factoryId'>, now: Date, extra: Partial<DomainEvent['detail']>, factId: string) =>
   eventOf(type, { campaignId: p.campaignId, preorderId: p.preorderId, batchId: batch.batchId, factoryId: batch.factoryId, occurredAt: now.toISOString(), sku: p.sku, ...extra }, factId);
 
-const dateOf = (iso: string) => iso.slice(0, 10);
-
 /**
  * The factory accepted: each pre-order of the batch is IN_PRODUCTION and is
  * promised the factory's date. A date later than the buyer's promise is a
@@ -58,16 +58,17 @@ export const startBatchProduction = async (batchId: string): Promise<void> => {
       if (p.batchId !== batchId || p.status !== 'BATCHED') return 'skip';
       const now = new Date();
       const delayed = promise > p.promisedShipBy;
+      const shipBy = dayOf(promise);
       const entries: TimelineEntry[] = [
-        { at: now.toISOString(), status: 'IN_PRODUCTION', note: `In production at ${batch.factoryId}, which commits to ship by ${batch.committedShipDate}` },
+        noticeEntry({ at: now.toISOString(), status: 'IN_PRODUCTION' }, 'preorder.in_production', { shipBy }, localeOf(p)),
         ...(delayed
           ? [
-              {
-                at: now.toISOString(),
-                status: 'IN_PRODUCTION' as const,
-                step: 'delayed' as const,
-                note: `Delayed: the factory can ship by ${batch.committedShipDate}, later than the ${dateOf(p.promisedShipBy)} you were promised. You may cancel for a full refund until your order ships`,
-              },
+              noticeEntry(
+                { at: now.toISOString(), status: 'IN_PRODUCTION', step: 'delayed' },
+                'preorder.delayed_at_acceptance',
+                { promisedShipBy: dayOf(p.promisedShipBy), shipBy },
+                localeOf(p),
+              ),
             ]
           : []),
       ];
@@ -92,11 +93,18 @@ export const shipToBuyers = async (shipmentId: string): Promise<void> => {
   if (!shipment) return;
   const batch = await getBatch(shipment.batchId);
   if (!batch) return;
-  const touched = await inParallel(shipment.allocations, (a) => settle(a.preorderId, (p) => applyOne(p, batch, shipment, a.quantity)));
+  const campaign = await getCampaign(batch.campaignId);
+  const touched = await inParallel(shipment.allocations, (a) => settle(a.preorderId, (p) => applyOne(p, batch, shipment, a.quantity, campaign)));
   await flushNotifications(shipment.allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
 };
 
-const applyOne = async (p: Preorder, batch: Batch, shipment: Shipment, quantity: number): Promise<Outcome | 'skip'> => {
+const applyOne = async (
+  p: Preorder,
+  batch: Batch,
+  shipment: Shipment,
+  quantity: number,
+  campaign: Pick<Campaign, 'lateCompensation'> | undefined,
+): Promise<Outcome | 'skip'> => {
   if (p.batchId !== batch.batchId || (p.shipments ?? []).some((s) => s.shipmentId === shipment.shipmentId)) return 'skip';
   const now = new Date();
   const shipped = (p.shippedQuantity ?? 0) + quantity;
@@ -109,29 +117,47 @@ const applyOne = async (p: Preorder, batch: Batch, shipment: Shipment, quantity:
     shippedAt: shipment.createdAt,
   };
   const status: PreorderStatus = full ? 'SHIPPED' : 'IN_PRODUCTION';
+  // The carrier is the factory's free text: a param for the platform, never in our message.
+  const parcel = { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber };
   const entries: TimelineEntry[] = [
     full
-      ? { at: now.toISOString(), status, note: `Shipped: ${quantity} unit(s) with ${shipment.carrier}, tracking ${shipment.trackingNumber}; that is all ${shipped} of your order` }
-      : {
-          at: now.toISOString(),
-          status,
-          step: 'partly-shipped',
-          note: `${quantity} unit(s) shipped with ${shipment.carrier}, tracking ${shipment.trackingNumber}; ${shipped} of ${p.quantity} on their way, the rest follow`,
-        },
+      ? noticeEntry({ at: now.toISOString(), status }, 'preorder.shipped', { quantity, shipped, ...parcel }, localeOf(p))
+      : noticeEntry(
+          { at: now.toISOString(), status, step: 'partly-shipped' },
+          'preorder.partly_shipped',
+          { quantity, shipped, ordered: p.quantity, ...parcel },
+          localeOf(p),
+        ),
   ];
-  const events = full ? [preorderEvent('preorder.shipped', p, batch, now, { status: 'SHIPPED', quantity: shipped }, p.preorderId)] : [];
   const promised = p.firstPromisedShipBy ?? p.promisedShipBy;
+  // Late against the date promised at order time: compensation, once per pre-order (the first late lot earns it;
+  // the write is conditional on the counters read, so a redelivered or concurrent lot cannot earn it again).
+  const compensation =
+    p.compensatedAmount === undefined ? lateCompensation(campaign?.lateCompensation, { amount: p.amount, originalPromisedShipBy: promised }, shipment.createdAt) : 0;
+  if (compensation > 0) {
+    entries.push(
+      noticeEntry({ at: now.toISOString(), status, step: 'compensated' }, 'preorder.compensated', { promisedShipBy: dayOf(promised), amount: compensation, currency: p.currency }, localeOf(p)),
+    );
+  }
+  const events = [
+    ...(full ? [preorderEvent('preorder.shipped', p, batch, now, { status: 'SHIPPED', quantity: shipped }, p.preorderId)] : []),
+    ...(compensation > 0
+      ? [preorderEvent('preorder.compensated', p, batch, now, { status, compensatedAmount: compensation, currency: p.currency, promisedShipBy: promised }, p.preorderId)]
+      : []),
+  ];
   const committed = batch.committedShipDate ? endOfDay(batch.committedShipDate) : promised;
-  const also = full
-    ? tallies(
-        p.campaignId,
-        batch.factoryId,
-        p.preorderId,
-        { shipped: 1, shippedOnTime: shipment.createdAt <= promised ? 1 : 0 },
-        { shipped: 1, shippedOnTime: shipment.createdAt <= committed ? 1 : 0 },
-      )
-    : [];
-  const outcome = await applyShipment(p, batch.batchId, entry, { status, full }, entries, events, also, now);
+  const paid = compensation > 0 ? { compensated: 1, compensatedAmount: compensation, currency: p.currency } : {};
+  const also =
+    full || compensation > 0
+      ? tallies(
+          p.campaignId,
+          batch.factoryId,
+          p.preorderId,
+          { ...(full && { shipped: 1, shippedOnTime: shipment.createdAt <= promised ? 1 : 0 }), ...paid },
+          { ...(full && { shipped: 1, shippedOnTime: shipment.createdAt <= committed ? 1 : 0 }), ...paid },
+        )
+      : [];
+  const outcome = await applyShipment(p, batch.batchId, entry, { status, full, ...(compensation > 0 && { compensatedAmount: compensation }) }, entries, events, also, now);
   if (outcome === 'done') await publishCommitted(events);
   return outcome;
 };
@@ -159,8 +185,13 @@ export const deliverToBuyers = async (shipmentId: string): Promise<void> => {
       const status: PreorderStatus = done ? 'DELIVERED' : p.status;
       const entries: TimelineEntry[] = [
         done
-          ? { at: now.toISOString(), status, note: `Delivered: ${mine.quantity} unit(s) (tracking ${mine.trackingNumber}); your order is complete` }
-          : { at: now.toISOString(), status, step: 'partly-delivered', note: `${mine.quantity} unit(s) delivered (tracking ${mine.trackingNumber}); ${delivered} of ${p.quantity - (p.refundedUnits ?? 0)} arrived` },
+          ? noticeEntry({ at: now.toISOString(), status }, 'preorder.delivered', { quantity: mine.quantity, trackingNumber: mine.trackingNumber }, localeOf(p))
+          : noticeEntry(
+              { at: now.toISOString(), status, step: 'partly-delivered' },
+              'preorder.partly_delivered',
+              { quantity: mine.quantity, delivered, expected: p.quantity - (p.refundedUnits ?? 0), trackingNumber: mine.trackingNumber },
+              localeOf(p),
+            ),
       ];
       const events = done ? [preorderEvent('preorder.delivered', p, batch, now, { status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
       const days = Math.max(0, Math.floor((Date.parse(deliveredAt) - Date.parse(p.createdAt)) / dayMs));
@@ -187,6 +218,8 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
   const line = await liveLine(batch);
   const shippedBySku = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
   const owed = shortfalls(line, shippedBySku);
+  // Closed by the clock at the buyers' ceiling rather than by the factory.
+  const atCeiling = batch.withdrawnAt !== undefined;
   const touched = await inParallel(owed, (short) =>
     settle(short.preorderId, async (p) => {
       if (p.batchId !== batchId || p.refundedUnits !== undefined || p.status === 'REFUNDED') return 'skip';
@@ -201,23 +234,39 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           : p.status === 'BATCHED'
             ? 'IN_PRODUCTION'
             : p.status;
-      const why = `${batch.factoryId} closed the batch short (${batch.closedShortReason})`;
+      // The factory's close-short reason stays with the batch; the buyer is told a fixed phrase.
+      const money = { amount: short.amount, currency: p.currency };
+      const latestShipBy = dayOf(ceilingOf({ originalPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy }, campaign.maxDelayDays));
       const entries: TimelineEntry[] = [
-        short.whole
-          ? { at: now.toISOString(), status, note: `${why}: your units will not be made; ${short.amount} ${p.currency} (minor units) refunded in full` }
-          : {
-              at: now.toISOString(),
-              status: p.status === 'BATCHED' ? 'IN_PRODUCTION' : p.status,
-              step: 'partly-refunded',
-              note: `${why}: ${short.units} of your ${p.quantity} units will not be made; ${short.amount} ${p.currency} (minor units) refunded, the other ${got} are yours`,
-            },
+        atCeiling
+          ? noticeEntry(
+              { at: now.toISOString(), status: short.whole ? status : p.status === 'BATCHED' ? 'IN_PRODUCTION' : p.status, ...(!short.whole && { step: 'partly-refunded' as const }) },
+              'preorder.refunded_at_ceiling',
+              { units: short.units, latestShipBy, ...money },
+              localeOf(p),
+            )
+          : short.whole
+          ? noticeEntry({ at: now.toISOString(), status }, 'preorder.refunded_closed_short', money, localeOf(p))
+          : noticeEntry(
+              { at: now.toISOString(), status: p.status === 'BATCHED' ? 'IN_PRODUCTION' : p.status, step: 'partly-refunded' },
+              'preorder.partly_refunded_closed_short',
+              { units: short.units, ordered: p.quantity, kept: got, ...money },
+              localeOf(p),
+            ),
         // What already came is now the whole order: that is a step of its own.
         ...(!short.whole && (status === 'SHIPPED' || status === 'DELIVERED')
-          ? [{ at: now.toISOString(), status, note: status === 'DELIVERED' ? `Delivered: all ${got} unit(s) of your order that were made have arrived` : `Shipped: all ${got} unit(s) of your order that were made are on their way` }]
+          ? [
+              noticeEntry(
+                { at: now.toISOString(), status },
+                status === 'DELIVERED' ? 'preorder.delivered_all_made' : 'preorder.shipped_all_made',
+                { quantity: got },
+                localeOf(p),
+              ),
+            ]
           : []),
       ];
       const events: DomainEvent[] = [
-        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: 'batch-closed-short' }, p.preorderId),
+        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : 'batch-closed-short' }, p.preorderId),
         ...(status === 'DELIVERED' ? [preorderEvent('preorder.delivered', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
         ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [preorderEvent('preorder.shipped', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
       ];
@@ -228,17 +277,23 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
       const committed = batch.committedShipDate ? endOfDay(batch.committedShipDate) : promised;
       const lastDeliveredAt = (p.shipments ?? []).map((x) => x.deliveredAt ?? '').sort().at(-1) || now.toISOString();
       const days = Math.max(0, Math.floor((Date.parse(lastDeliveredAt) - Date.parse(p.createdAt)) / dayMs));
+      // At the ceiling the promise is broken, whatever shipped before it: a part-shipped pre-order is not on time,
+      // and one that got nothing (it never reaches `shipped`) counts as late in the on-time rate, for both.
+      const onTime = (by: string) => (!atCeiling && lastShippedAt !== undefined && lastShippedAt <= by ? 1 : 0);
+      const broken = atCeiling ? { ceilingRefundedUnits: short.units, ...(short.whole && { unshippedAtCeiling: 1 }) } : {};
       const also = tallies(
         p.campaignId,
         batch.factoryId,
         p.preorderId,
         {
-          ...(complete && { shipped: 1, shippedOnTime: lastShippedAt <= promised ? 1 : 0 }),
+          ...broken,
+          ...(complete && { shipped: 1, shippedOnTime: onTime(promised) }),
           ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
         },
         {
           refundedUnits: short.units,
-          ...(complete && { shipped: 1, shippedOnTime: lastShippedAt <= committed ? 1 : 0 }),
+          ...broken,
+          ...(complete && { shipped: 1, shippedOnTime: onTime(committed) }),
           ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
         },
       );
@@ -265,12 +320,12 @@ export const noticeDelays = async (batch: Batch, newDate: string): Promise<void>
     settle(member.preorderId, async (p) => {
       if (p.batchId !== batch.batchId || !(p.status === 'BATCHED' || p.status === 'IN_PRODUCTION') || p.promisedShipBy >= newDate) return 'skip';
       const now = new Date();
-      const entry: TimelineEntry = {
-        at: now.toISOString(),
-        status: p.status,
-        step: 'delayed',
-        note: `Delayed: your order did not ship by ${dateOf(p.promisedShipBy)} as promised; the new date is ${dateOf(newDate)}. You may cancel for a full refund until it ships`,
-      };
+      const entry = noticeEntry(
+        { at: now.toISOString(), status: p.status, step: 'delayed' },
+        'preorder.delayed',
+        { promisedShipBy: dayOf(p.promisedShipBy), shipBy: dayOf(newDate) },
+        localeOf(p),
+      );
       const event = preorderEvent('preorder.delayed', p, batch, now, { status: p.status, promisedShipBy: newDate }, `${p.preorderId}:${newDate}`);
       const outcome = await noticeDelay(p, batch.batchId, newDate, entry, event, now);
       if (outcome === 'done') await publishCommitted([event]);
