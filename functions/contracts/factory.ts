@@ -50,6 +50,10 @@ export const BatchView = z
     rejectedAt: Timestamp.optional(),
     rejectedReason: z.string().optional(),
     completedAt: Timestamp.optional(),
+    closedShortReason: z.string().optional().openapi({ description: 'Why it was completed before every unit shipped: your reason, or c2m\'s at the buyers\' ceiling' }),
+    withdrawnAt: Timestamp.optional().openapi({
+      description: 'When c2m took back what had not shipped: its campaign failed (status WITHDRAWN) or its buyers\' ceiling passed (COMPLETED); see batch.units_withdrawn',
+    }),
     produced: z.number().int(),
     qcPassed: z.number().int(),
     qcFailed: z.number().int(),

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => runtime?.stop());
 
 type Preorder = { preorderId: string; status: string; batchId?: string; amount: number; refundedAmount: number; sku: string };
-type Batch = { batchId: string; campaignId: string; status: string; lines: { sku: string; quantity: number }[] };
+type Batch = { batchId: string; campaignId: string; status: string; withdrawnAt?: string; lines: { sku: string; quantity: number }[] };
 type Demand = { totals: { ordered: number; batched: number; waiting: number; cancelled: number } };
 
 const factoryClient = (id: string) => clientFor(runtime.url, runtime.tokenSecret, 'factory', id);
@@ -123,6 +123,7 @@ describe('All-or-nothing: no batch below the minimum, whatever the lot size', ()
 
     const withdrawn = (await factory.get<Batch>(`/v1/factory/batches/${small.batchId}`)).body;
     expect(withdrawn.status).toBe('WITHDRAWN');
+    expect(withdrawn.withdrawnAt).toEqual(expect.any(String));
     expect((await factory.get(`/v1/factory/batches/${small.batchId}/manifest`)).status).toBe(409);
     // The factory can do nothing more with it.
     expect((await factory.post(`/v1/factory/batches/${small.batchId}/progress`, { produced: 1, qcPassed: 1, qcFailed: 0 })).status).toBe(409);

@@ -36,7 +36,7 @@ type Preorder = {
   shippedQuantity: number;
   notifications: { template: string; message: string; params: Record<string, unknown> }[];
 };
-type Batch = { batchId: string; campaignId: string; status: string; lines: { sku: string; quantity: number; shipped: number }[] };
+type Batch = { batchId: string; campaignId: string; status: string; withdrawnAt?: string; lines: { sku: string; quantity: number; shipped: number }[] };
 type Trust = {
   onTimeShipRate?: number;
   refundRate?: number;
@@ -134,6 +134,7 @@ describe('Broken promises pay out by themselves', () => {
 
     const after = (await factory.get<Batch>(path)).body;
     expect(after.status).toBe('COMPLETED');
+    expect(after.withdrawnAt).toEqual(expect.any(String));
     expect(after.lines).toMatchObject([{ sku: 'SHIRT-M', quantity: 2, shipped: 2 }]);
     expect((await factory.post(`${path}/shipments`, { carrier: 'SF', trackingNumber: 'SF-TOO-LATE', items: [{ sku: 'SHIRT-M', quantity: 1 }] })).status).toBe(409);
     const withdrawn = runtime.emulator.events.filter((e) => e.detailType === 'batch.units_withdrawn' && (e.detail as { batchId?: string }).batchId === batch!.batchId);

@@ -158,8 +158,12 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
       return switchWindowOpen ? undefined : 'fail';
     }
     if (demand.totals.waiting <= 0) return undefined;
-    if (campaign.status !== 'CLOSED' && minimumMet(campaign.minTotalQuantity, standing) && !campaign.minimumMetAt) {
-      await markMinimumMet(campaign.campaignId, new Date());
+    if (campaign.status !== 'CLOSED') {
+      // Below the minimum nothing is cut: no need to read who waits (a hot room may have thousands).
+      if (!minimumMet(campaign.minTotalQuantity, standing)) return undefined;
+      if (!campaign.minimumMetAt) await markMinimumMet(campaign.campaignId, new Date());
+      const needed = Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
+      if (eligibleWaiting < needed && campaign.maxWaitHours === undefined) return undefined;
     }
     const listed = await listWaiting(campaign);
     const confirmed = (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED').sort(oldestFirst);

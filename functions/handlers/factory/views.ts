@@ -24,6 +24,8 @@ export const batchView = (b: Batch) => ({
   ...(b.rejectedAt && { rejectedAt: b.rejectedAt }),
   ...(b.rejectedReason && { rejectedReason: b.rejectedReason }),
   ...(b.completedAt && { completedAt: b.completedAt }),
+  ...(b.closedShortReason && { closedShortReason: b.closedShortReason }),
+  ...(b.withdrawnAt && { withdrawnAt: b.withdrawnAt }),
   produced: b.produced,
   qcPassed: b.qcPassed,
   qcFailed: b.qcFailed,
