@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
@@ -7,7 +7,7 @@ import { envNames } from '../../lib/topology.ts';
 // The cutter's use cases in-process against DynamoDB Local; EventBridge is the local emulator.
 await useLocalTable();
 const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
-Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName, BATCH_ACCEPT_WINDOW_HOURS: '36' });
+Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName, BATCH_ACCEPT_WINDOW_HOURS: '36', [envNames.notificationTopic]: 'local:console' });
 afterAll(() => emulator.stop());
 
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
@@ -258,5 +258,56 @@ describe('Failed campaigns', () => {
     }
     // Every pre-order announced as refunded, none twice.
     expect(announced().sort()).toEqual([...ids].sort());
+    // A guard against a hung run, not a speed check: 10,000 refunds take minutes on a loaded 2-core machine.
+  }, 600_000);
+
+  it('A failed campaign with a batch at its factory withdraws the batch and refunds its buyers exactly once, even when the withdrawal crashes half way', async () => {
+    const campaign = await makeCampaign({ lotSize: 50, minTotalQuantity: 200 });
+    const ids = await place(campaign, 200, () => 1);
+    await settleCampaign(campaign.campaignId);
+    const [released] = await batches.listBatchesForCampaign(campaign.campaignId);
+    expect(released?.status).toBe('RELEASED');
+    expect(released?.units).toBe(200); // the first batch takes the whole minimum
+    // The state a factory's own failures lead to (tests/e2e/all-or-nothing.test.ts reaches it over HTTP):
+    // the campaign FAILED with a batch still at its factory.
+    await ddb.send(
+      new UpdateCommand({
+        TableName: process.env[envNames.table],
+        Key: campaigns.campaignKey(campaign.campaignId),
+        UpdateExpression: 'SET #status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'FAILED' },
+      }),
+    );
+
+    let transactions = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof TransactWriteCommand && ++transactions > 120) return Promise.reject(new Error('withdrawal crashed'));
+      return real(command as never);
+    }) as typeof ddb.send);
+    await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('withdrawal crashed');
+    spy.mockRestore();
+    const mid = await batches.getBatch(released!.batchId);
+    expect(mid?.status).toBe('WITHDRAWN');
+    expect(mid?.unwoundAt).toBeUndefined();
+    expect((await statusesOf(ids)).filter((p) => p.status === 'REFUNDED').length).toBeGreaterThan(50);
+
+    await settleCampaign(campaign.campaignId); // redelivered: resumes
+    await relayOutbox(new Date(Date.now() + 61_000));
+    const after = await batches.getBatch(released!.batchId);
+    expect(after?.unwoundAt).toEqual(expect.any(String));
+    for (const p of await statusesOf(ids)) {
+      expect(p.status).toBe('REFUNDED');
+      expect(p.refundedAmount).toBe(p.amount);
+      expect(p.timeline.filter((t) => t.status === 'REFUNDED')).toHaveLength(1);
+    }
+    const refunded = emulator.events
+      .filter((e) => e.detailType === 'preorder.refunded' && (e.detail as { campaignId: string }).campaignId === campaign.campaignId)
+      .map((e) => (e.detail as { preorderId: string }).preorderId);
+    expect(refunded.sort()).toEqual([...ids].sort());
+    const withdrawn = emulator.events.filter((e) => e.detailType === 'batch.units_withdrawn' && (e.detail as { batchId: string }).batchId === released!.batchId);
+    expect(withdrawn).toHaveLength(1);
+    expect((await campaigns.readDemand(campaign, true)).totals).toMatchObject({ ordered: 200, cancelled: 200, batched: 0, waiting: 0 });
   }, 300_000);
 });
