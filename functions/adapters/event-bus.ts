@@ -42,3 +42,29 @@ export const eventOf = (type: EventType, detail: Omit<EventDetail, 'eventId'>, f
   type,
   detail: { eventId: `${type}:${factId}`, ...detail },
 });
+
+/** Why c2m refunded a whole pre-order, as `preorder.refunded` says it. */
+export type FullRefundReason = 'campaign-failed' | 'batch-rejected' | 'variant-below-minimum';
+
+/** `preorder.refunded` for a pre-order refunded in full (one fact per pre-order: its id is the event's). */
+export const refundedInFull = (
+  p: { readonly campaignId: string; readonly preorderId: string; readonly sku: string; readonly quantity: number; readonly amount: number },
+  reason: FullRefundReason,
+  now: Date,
+  batchId?: string,
+): DomainEvent =>
+  eventOf(
+    'preorder.refunded',
+    {
+      campaignId: p.campaignId,
+      preorderId: p.preorderId,
+      ...(batchId !== undefined && { batchId }),
+      occurredAt: now.toISOString(),
+      status: 'REFUNDED',
+      sku: p.sku,
+      quantity: p.quantity,
+      refundedAmount: p.amount,
+      reason,
+    },
+    p.preorderId,
+  );

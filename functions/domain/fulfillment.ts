@@ -108,13 +108,18 @@ export const delayedDate = (input: { promisedShipBy: string; committedShipDate?:
   return next > promised ? new Date(next).toISOString() : undefined;
 };
 
-/** Median of a histogram { value: count } (days from pre-order to delivery), or undefined when empty. */
-export const medianOf = (histogram: Readonly<Record<string, number>>): number | undefined => {
+/** A histogram { value: count } as [value, count] pairs with a count, smallest value first, and their total. */
+export const histogramEntries = (histogram: Readonly<Record<string, number>>) => {
   const entries = Object.entries(histogram)
     .map(([k, n]) => [Number(k), n] as const)
     .filter(([, n]) => n > 0)
     .sort((a, b) => a[0] - b[0]);
-  const total = entries.reduce((s, [, n]) => s + n, 0);
+  return { entries, total: entries.reduce((s, [, n]) => s + n, 0) };
+};
+
+/** Median of a histogram { value: count } (days from pre-order to delivery), or undefined when empty. */
+export const medianOf = (histogram: Readonly<Record<string, number>>): number | undefined => {
+  const { entries, total } = histogramEntries(histogram);
   if (total === 0) return undefined;
   const lowMid = Math.floor((total - 1) / 2);
   const highMid = Math.floor(total / 2);

@@ -1,3 +1,5 @@
+import { histogramEntries } from './fulfillment.ts';
+
 /**
  * Trust figures that are kept as histograms rather than lists: the time from a
  * refund decision to its event on the bus. Each sample is one ADD to a counter
@@ -22,11 +24,7 @@ export const bucketUpperSeconds = (bucket: number): number => 2 ** bucket;
  * as the upper bound in seconds of the bucket it falls in; undefined when empty.
  */
 export const percentileOf = (histogram: Readonly<Record<string, number>>, q: number): number | undefined => {
-  const entries = Object.entries(histogram)
-    .map(([k, n]) => [Number(k), n] as const)
-    .filter(([, n]) => n > 0)
-    .sort((a, b) => a[0] - b[0]);
-  const total = entries.reduce((s, [, n]) => s + n, 0);
+  const { entries, total } = histogramEntries(histogram);
   if (total === 0) return undefined;
   const rank = Math.max(1, Math.ceil(q * total));
   let seen = 0;

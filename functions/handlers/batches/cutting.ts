@@ -10,7 +10,7 @@ import {
   type PlannedPreorder,
 } from '#adapters/batch-store.ts';
 import { cancelPreorder, getPreorders } from '#adapters/preorder-store.ts';
-import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { eventOf, refundedInFull, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import {
   acceptBy,
@@ -280,21 +280,20 @@ export const refundFailedCampaign = async (campaign: Campaign): Promise<void> =>
   }
 };
 
-const refundOne = async (campaign: Campaign, p: Preorder): Promise<DomainEvent[]> => {
-  const now = new Date();
-  const event = eventOf(
-    'preorder.refunded',
-    { campaignId: campaign.campaignId, preorderId: p.preorderId, occurredAt: now.toISOString(), status: 'REFUNDED', sku: p.sku, quantity: p.quantity, refundedAmount: p.amount, reason: 'campaign-failed' },
-    p.preorderId,
-  );
-  const entry = noticeEntry(
+/** A failed campaign's refund of one pre-order: its event and the buyer's notice. */
+export const campaignFailedRefund = (campaign: Campaign, p: Preorder, now: Date, batchId?: string) => ({
+  event: refundedInFull(p, 'campaign-failed', now, batchId),
+  entry: noticeEntry(
     { at: now.toISOString(), status: 'REFUNDED' },
     'preorder.refunded_campaign_failed',
     { minTotalQuantity: campaign.minTotalQuantity, amount: p.amount, currency: p.currency },
     localeOf(p),
-  );
-  const refunded = await cancelPreorder(p, [entry], campaign, now, [event]);
-  return refunded ? [event] : [];
+  ),
+});
+
+const refundOne = async (campaign: Campaign, p: Preorder): Promise<DomainEvent[]> => {
+  const { event, entry } = campaignFailedRefund(campaign, p, new Date());
+  return (await cancelPreorder(p, [entry], campaign, new Date(entry.at), [event])) ? [event] : [];
 };
 
 /** CLOSED → FAILED once the switch window is over and the variants that made their minimum still fall short. */

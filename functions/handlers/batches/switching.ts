@@ -1,5 +1,5 @@
 import { listWaiting } from '#adapters/batch-store.ts';
-import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { refundedInFull, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { cancelPreorder, getPreorders, offerSwitch } from '#adapters/preorder-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
@@ -46,20 +46,7 @@ export const refundMissedVariants = async (campaign: Campaign): Promise<void> =>
   const left = await waitingOnMissedVariants(campaign);
   if (left.length === 0) return;
   const events = await inParallel(left, async (p): Promise<DomainEvent[]> => {
-    const event = eventOf(
-      'preorder.refunded',
-      {
-        campaignId: p.campaignId,
-        preorderId: p.preorderId,
-        occurredAt: now.toISOString(),
-        status: 'REFUNDED',
-        sku: p.sku,
-        quantity: p.quantity,
-        refundedAmount: p.amount,
-        reason: 'variant-below-minimum',
-      },
-      p.preorderId,
-    );
+    const event = refundedInFull(p, 'variant-below-minimum', now);
     const entry = noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_variant_missed', { sku: p.sku, amount: p.amount, currency: p.currency }, localeOf(p));
     return (await cancelPreorder(p, [entry], campaign, now, [event])) ? [event] : [];
   });

@@ -1,7 +1,7 @@
 import { getCampaign, switchFactory } from '#adapters/campaign-store.ts';
 import { getBatch, markUnwound, saveBatch, productionOf, unwindPreorder, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders } from '#adapters/preorder-store.ts';
-import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { eventOf, refundedInFull, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { requestUnwind } from '#adapters/queues.ts';
 import type { Campaign } from '#domain/campaign.ts';
@@ -92,21 +92,7 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
 };
 
 const refund = async (p: Preorder, campaign: Campaign, batch: Batch, now: Date): Promise<DomainEvent[]> => {
-  const event = eventOf(
-    'preorder.refunded',
-    {
-      campaignId: p.campaignId,
-      preorderId: p.preorderId,
-      batchId: batch.batchId,
-      occurredAt: now.toISOString(),
-      status: 'REFUNDED',
-      sku: p.sku,
-      quantity: p.quantity,
-      refundedAmount: p.amount,
-      reason: 'batch-rejected',
-    },
-    p.preorderId,
-  );
+  const event = refundedInFull(p, 'batch-rejected', now, batch.batchId);
   const entry = noticeEntry(
     { at: now.toISOString(), status: 'REFUNDED' },
     'preorder.refunded_factory_declined',

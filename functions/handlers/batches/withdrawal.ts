@@ -8,7 +8,7 @@ import { noticeEntry } from '#domain/notices.ts';
 import { withdraw } from '#domain/production.ts';
 import { log } from '#shared/observability.ts';
 import { flushNotifications } from '../notifications/flush.ts';
-import { inParallel } from './cutting.ts';
+import { campaignFailedRefund, inParallel } from './cutting.ts';
 
 /**
  * All-or-nothing, after the fact: a failed campaign leaves its factories
@@ -73,26 +73,6 @@ const refundWithdrawn = async (campaign: Campaign, batch: Batch): Promise<void> 
 const refundOne = async (campaign: Campaign, batch: Batch, p: Preorder, now: Date): Promise<DomainEvent[]> => {
   // Units already in the buyer's hands were made and paid for; the rest is refunded with them.
   if ((p.status !== 'BATCHED' && p.status !== 'IN_PRODUCTION') || p.batchId !== batch.batchId || (p.shippedQuantity ?? 0) > 0) return [];
-  const event = eventOf(
-    'preorder.refunded',
-    {
-      campaignId: p.campaignId,
-      preorderId: p.preorderId,
-      batchId: batch.batchId,
-      occurredAt: now.toISOString(),
-      status: 'REFUNDED',
-      sku: p.sku,
-      quantity: p.quantity,
-      refundedAmount: p.amount,
-      reason: 'campaign-failed',
-    },
-    p.preorderId,
-  );
-  const entry = noticeEntry(
-    { at: now.toISOString(), status: 'REFUNDED' },
-    'preorder.refunded_campaign_failed',
-    { minTotalQuantity: campaign.minTotalQuantity, amount: p.amount, currency: p.currency },
-    localeOf(p),
-  );
+  const { event, entry } = campaignFailedRefund(campaign, p, now, batch.batchId);
   return (await unwindPreorder(p, campaign, batch.batchId, 'refund', entry, [event], now)) === 'done' ? [event] : [];
 };
