@@ -160,6 +160,8 @@ export const CampaignView = z
     lateCompensation: LateCompensation.optional(),
     switchWindowHours: z.number(),
     minimumMetAt: Timestamp.optional().openapi({ description: 'When the campaign reached minTotalQuantity; no batch is cut before' }),
+    variantsMissed: z.array(z.string()).optional().openapi({ description: 'At close: the skus below their own minQuantity, never made' }),
+    switchBy: Timestamp.optional().openapi({ description: "Until when buyers of a missed variant may switch to one that made its minimum; then they are refunded" }),
     demand: z.array(VariantDemand),
     remaining: z.number().int().optional(),
     // Owner-only fields below.

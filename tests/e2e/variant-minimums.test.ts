@@ -113,8 +113,8 @@ describe('Per-variant minimums and switching', () => {
     const blue = [await place(3, campaignId, 'TEE-BLUE'), await place(4, campaignId, 'TEE-BLUE'), await place(5, campaignId, 'TEE-BLUE')];
     await runtime.emulator.drain();
 
-    const closed = await anchor.post<{ status: string }>(`/v1/campaigns/${campaignId}/close`);
-    expect(closed.body.status).toBe('CLOSED');
+    const closed = await anchor.post<{ status: string; variantsMissed?: string[]; switchBy?: string }>(`/v1/campaigns/${campaignId}/close`);
+    expect(closed.body).toMatchObject({ status: 'CLOSED', variantsMissed: ['TEE-RED'], switchBy: expect.any(String) });
     await runtime.emulator.drain();
 
     // Red's buyers are told, in their language, until when they may switch.

@@ -23,6 +23,8 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
   ...(c.lateCompensation !== undefined && { lateCompensation: c.lateCompensation }),
   switchWindowHours: c.switchWindowHours,
   ...(c.minimumMetAt !== undefined && { minimumMetAt: c.minimumMetAt }),
+  ...(c.variantsMissed !== undefined && { variantsMissed: [...c.variantsMissed] }),
+  ...(c.switchBy !== undefined && { switchBy: c.switchBy }),
   ...(owner && {
     anchorId: c.anchorId,
     factoryId: c.factoryId,
