@@ -3,7 +3,8 @@
  * runtime, with progress bars, a summary table and the invariant checks (exit
  * 1 if any fails). Uses the runtime at --url when one answers there (tokens
  * signed with .local/token-secret, as `npm start` does); otherwise starts one
- * in this process, in memory, and stops it at the end.
+ * in this process, in memory, and stops it at the end. Only a runtime of its
+ * own lets it move the clock (the switch window's end, a late lot).
  */
 import { parseArgs } from 'node:util';
 import { localTokenSecret, startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
@@ -13,6 +14,7 @@ import { checkFlashSale } from '../lib/demo/checks.ts';
 import { renderSummary } from '../lib/demo/summary.ts';
 import { createProgress } from '../lib/demo/progress.ts';
 import { captureStdout, type StdoutCapture } from '../lib/demo/console.ts';
+import { shiftableClock } from '../lib/demo/clock.ts';
 
 // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -61,6 +63,8 @@ const health = async (): Promise<number | undefined> => {
 };
 
 const progress = createProgress(process.stderr);
+// Moved forward only, and only for a runtime in this process; the real clock comes back once it has stopped.
+const clock = shiftableClock();
 let runtime: LocalRuntime | undefined;
 let capture: StdoutCapture | undefined;
 let stopping = false;
@@ -70,6 +74,7 @@ const cleanUp = async () => {
   progress.close();
   capture?.restore();
   await runtime?.stop();
+  clock.restore();
 };
 // Requests cut off by the stop are expected then, not failures worth a stack trace.
 process.on('unhandledRejection', (err) => {
@@ -85,7 +90,7 @@ process.on('SIGINT', () => {
   void cleanUp().finally(() => process.exit(130));
 });
 
-let target: Pick<FlashSaleOptions, 'url' | 'tokenSecret' | 'drain'>;
+let target: Pick<FlashSaleOptions, 'url' | 'tokenSecret' | 'drain' | 'timeTravel'>;
 let where: string;
 let status = await health();
 // Something answers but is not ready (a runtime still starting): give it a little while.
@@ -127,7 +132,12 @@ if (status === 200) {
   }
   const own = runtime!;
   process.stderr.write(`Local runtime up at ${own.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
-  target = { url: own.url, tokenSecret: own.tokenSecret, drain: () => own.emulator.drain(180_000) };
+  target = {
+    url: own.url,
+    tokenSecret: own.tokenSecret,
+    drain: () => own.emulator.drain(180_000),
+    timeTravel: { clock, sweep: () => own.emulator.fireSchedule('campaign-sweep') },
+  };
   where = `${own.url} (in-process, in memory)`;
 }
 

@@ -1,6 +1,6 @@
 import type { FlashSaleRun } from './record.ts';
 import { printedNotificationLines } from './console.ts';
-import { finalStatuses, refundedUnits, signalTypes, type Preorder } from './views.ts';
+import { compensationFor, finalStatuses, limitTitle, money, refundedUnits, signalTypes, type Preorder } from './views.ts';
 
 /**
  * The properties of design.md ("measured, not hoped"), checked after the sale
@@ -31,8 +31,12 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
   // What the buyers were told, from their own answers.
   const accepted = run.placements.filter((p) => p.answers.some((a) => a.status === 202));
   const idsOf = (p: (typeof accepted)[number]) => new Set(p.answers.flatMap((a) => (a.status === 202 && a.preorderId ? [a.preorderId] : [])));
+  // A switch moves a pre-order's demand to the size it switched to (a 200 is the buyer's own answer).
+  const switchedTo = new Map(run.switches.flatMap((x) => (x.status === 200 && x.to ? [[x.preorderId, x.to] as const] : [])));
+  const acceptedSku = new Map<string, string>();
+  for (const p of accepted) for (const id of idsOf(p)) acceptedSku.set(id, p.sku);
   const quantityOf = new Map<string, { sku: string; quantity: number }>();
-  for (const p of accepted) for (const id of idsOf(p)) quantityOf.set(id, { sku: p.sku, quantity: p.quantity });
+  for (const p of accepted) for (const id of idsOf(p)) quantityOf.set(id, { sku: switchedTo.get(id) ?? p.sku, quantity: p.quantity });
 
   check(
     'accepted pre-orders = distinct Idempotency-Keys answered 202',
@@ -103,11 +107,14 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
   // Manifests as the factory read them when it accepted: each pre-order in one batch at most, and the one it names.
   const inBatch = new Map<string, string[]>();
   for (const [batchId, entries] of run.manifests) for (const e of entries) inBatch.set(e.preorderId, [...(inBatch.get(e.preorderId) ?? []), batchId]);
+  // The limited colour's buyers who did not switch are refunded at the window's end, never batched.
+  const leftUnswitched = new Set(run.switches.filter((x) => x.status !== 200).map((x) => x.preorderId));
   check(
-    'each pre-order in exactly one batch (none if cancelled before batching)',
+    'each pre-order in exactly one batch (none if cancelled before batching or its variant was not made)',
     final.preorders.flatMap((p) => {
       const batches = inBatch.get(p.preorderId) ?? [];
       if (cancelledBeforeBatching.has(p.preorderId)) return batches.length === 0 && !p.batchId ? [] : [`${p.preorderId} cancelled before batching but in ${batches.join(', ') || p.batchId}`];
+      if (leftUnswitched.has(p.preorderId)) return batches.length === 0 && !p.batchId ? [] : [`${p.preorderId} of ${run.settings.limitedSku}, not switched, is in ${batches.join(', ') || p.batchId}`];
       if (batches.length !== 1) return [`${p.preorderId} in ${batches.length} manifests`];
       return p.batchId === batches[0] ? [] : [`${p.preorderId} says batch ${p.batchId}, manifest ${batches[0]}`];
     }),
@@ -188,6 +195,91 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
       }),
     ),
     `${fmt(sum(Object.values(run.signals.posted), (r) => sum(signalTypes, (t) => r[t])))} signal counts`,
+  );
+
+  // The promises a pre-sale makes (README): a variant below its own minimum, the purchase limit, late compensation.
+  const { limitedSku, limitedMinQuantity, maxPerBuyer, lateCompensation } = run.settings;
+  const limitedOrdered = sum([...quantityOf].filter(([id]) => acceptedSku.get(id) === limitedSku && !cancelledBeforeBatching.has(id)), ([, q]) => q.quantity);
+  const limitedInBatches = [
+    ...final.batches.flatMap((b) => b.lines.filter((l) => l.sku === limitedSku && l.quantity > 0).map((l) => `batch ${b.batchId} has ${l.quantity} ${limitedSku}`)),
+    ...[...run.manifests].flatMap(([batchId, entries]) => entries.filter((e) => e.sku === limitedSku).map((e) => `manifest of ${batchId} lists ${e.preorderId} as ${limitedSku}`)),
+  ];
+  check(
+    `a variant below its own minimum never reaches the factory (${limitedSku}, minimum ${fmt(limitedMinQuantity)})`,
+    [
+      ...(limitedOrdered >= limitedMinQuantity ? [`${limitedSku} was ordered ${fmt(limitedOrdered)} times: it made its minimum, the demo's story did not happen`] : []),
+      ...limitedInBatches,
+    ],
+    `${fmt(limitedOrdered)} of ${fmt(limitedMinQuantity)} ordered · in none of ${final.batches.length} batches or their manifests`,
+  );
+
+  const byId = new Map(final.preorders.map((p) => [p.preorderId, p]));
+  const template = (p: Preorder, t: string) => p.notifications.filter((n) => n.template === t).length;
+  check(
+    `every buyer of ${limitedSku} told once, then switched (and delivered) or refunded in full`,
+    run.switches.flatMap((x) => {
+      const p = byId.get(x.preorderId);
+      if (!p) return [`${x.preorderId} was not read back`];
+      const told = template(p, 'preorder.variant_missed_minimum');
+      if (!x.told || told !== 1) return [`${p.preorderId}: told ${told} times`];
+      if (x.status === 200) {
+        if (p.sku !== x.to || p.switchedFrom !== limitedSku) return [`${p.preorderId} switched to ${x.to} but is ${p.sku} (from ${p.switchedFrom ?? 'nothing'})`];
+        if (p.status !== 'DELIVERED' && !(p.status === 'REFUNDED' && p.refundedAmount === p.amount)) return [`${p.preorderId} switched to ${p.sku} and is ${p.status}`];
+        return template(p, 'preorder.switched') === 1 ? [] : [`${p.preorderId}: ${template(p, 'preorder.switched')} switch notices`];
+      }
+      if (p.status !== 'REFUNDED' || p.refundedAmount !== p.amount) return [`${p.preorderId} did not switch and is ${p.status}, ${money(p.refundedAmount, p.currency)} of ${money(p.amount, p.currency)} refunded`];
+      return template(p, 'preorder.refunded_variant_missed') === 1 ? [] : [`${p.preorderId}: refunded without the notice saying why`];
+    }),
+    run.switches.length === 0
+      ? 'none of its buyers stayed to the close'
+      : `${run.switches.filter((x) => x.told).length} told · ${run.switches.filter((x) => x.status === 200).length} switched · ${run.switches.filter((x) => x.status !== 200).length} refunded`,
+  );
+
+  // Every unit a buyer still holds (ordered less refunded): never past the limit. And a refusal is only ever past it:
+  // what the buyer was accepted for elsewhere plus what they asked for exceeds it.
+  const buyerOf = new Map<string, string>();
+  for (const p of accepted) for (const id of idsOf(p)) buyerOf.set(id, p.buyerId);
+  const held = new Map<string, number>();
+  for (const p of final.preorders) {
+    const buyer = buyerOf.get(p.preorderId);
+    if (buyer) held.set(buyer, (held.get(buyer) ?? 0) + p.quantity - refundedUnits(p));
+  }
+  const refusedAtLimit = run.placements.filter((p) => p.answers.some((a) => a.title === limitTitle) && !p.answers.some((a) => a.status === 202));
+  check(
+    `no buyer holds more than ${maxPerBuyer} units; refused only past the limit`,
+    [
+      ...[...held].filter(([, units]) => units > maxPerBuyer).map(([buyer, units]) => `${buyer} holds ${units} units`),
+      ...refusedAtLimit.flatMap((r) => {
+        const before = sum(accepted.filter((p) => p.buyerId === r.buyerId), (p) => p.quantity);
+        return before + r.quantity > maxPerBuyer ? [] : [`${r.buyerId} ${r.key} refused at the limit with ${before} units accepted and ${r.quantity} asked`];
+      }),
+      ...run.placements.flatMap((p) => p.answers.filter((a) => a.title === limitTitle && a.status !== 409).map((a) => `${p.buyerId} ${p.key}: "${limitTitle}" with status ${a.status}`)),
+    ],
+    `${fmt(held.size)} buyers, at most ${Math.max(0, ...held.values())} units each · ${fmt(refusedAtLimit.length)} orders refused past ${maxPerBuyer}`,
+  );
+
+  // A pre-order that got units after the date first promised is owed compensation, once; every other pre-order nothing.
+  const late = (p: Preorder) => p.shipments.some((s) => s.shippedAt > p.originalPromisedShipBy);
+  const compensated = final.preorders.filter((p) => p.compensatedAmount > 0);
+  const owed = sum(compensated, (p) => p.compensatedAmount);
+  const trust = final.trust.compensation;
+  const trustAmount = trust.amounts.find((a) => a.currency === final.campaign.currency)?.amount ?? 0;
+  const { percent, minAmount, maxAmount } = lateCompensation;
+  check(
+    `late pre-orders compensated once: ${percent} % of the order within ${money(minAmount)}–${money(maxAmount)}`,
+    [
+      ...final.preorders.flatMap((p) => {
+        const expected = late(p) ? compensationFor(lateCompensation, p.amount) : 0;
+        const notices = template(p, 'preorder.compensated');
+        if (p.compensatedAmount !== expected) return [`${p.preorderId} (${money(p.amount, p.currency)}${late(p) ? ', shipped late' : ''}) owed ${money(p.compensatedAmount, p.currency)}, expected ${money(expected, p.currency)}`];
+        return notices === (expected > 0 ? 1 : 0) ? [] : [`${p.preorderId}: ${notices} compensation notices for ${money(p.compensatedAmount, p.currency)}`];
+      }),
+      ...(trust.count === compensated.length && trustAmount === owed ? [] : [`trust figures say ${trust.count} compensated, ${money(trustAmount)}; the pre-orders ${compensated.length}, ${money(owed)}`]),
+      ...(run.lateLot.shipped && compensated.length === 0 ? ['a lot shipped late and nobody was compensated'] : []),
+    ],
+    run.lateLot.shipped
+      ? `${fmt(compensated.length)} pre-orders shipped late, ${money(owed)} owed · the rest on time, owed nothing`
+      : `no lot shipped late (${run.lateLot.skipped ?? 'none'}) · nobody owed anything`,
   );
 
   check('the API answered as the contract says (no 5xx, nothing lost, nothing unexpected)', [...run.http.failures, ...run.unexpected], `${fmt(run.http.requests)} requests`);

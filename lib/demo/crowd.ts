@@ -6,6 +6,9 @@ import type { Random } from './random.ts';
  * same crowd whatever the timing: sizes skew to M and L, most buy one, a few
  * double-tap or resend after a timeout, some cancel within seconds, a few come
  * back for a second size, and some of those who find it sold out tap again.
+ * A few want the limited colour (too few for its dye lot: at close they choose
+ * between switching to a size and a refund), and a few try to buy more than
+ * the campaign's per-buyer limit.
  */
 export interface Variant {
   readonly sku: string;
@@ -13,6 +16,8 @@ export interface Variant {
   readonly unitPrice: number;
   /** Share of the room that wants this size. */
   readonly weight: number;
+  /** The limited colour: made only if enough want it (its own minimum, which this room does not reach). */
+  readonly limited?: true;
 }
 
 export const variants: readonly Variant[] = [
@@ -20,7 +25,13 @@ export const variants: readonly Variant[] = [
   { sku: 'TEE-M', name: 'Medium', unitPrice: 9900, weight: 35 },
   { sku: 'TEE-L', name: 'Large', unitPrice: 9900, weight: 30 },
   { sku: 'TEE-XL', name: 'Extra large', unitPrice: 10900, weight: 15 },
+  { sku: 'TEE-SAKURA', name: 'Sakura pink, one size (limited dye lot)', unitPrice: 12900, weight: 2, limited: true },
 ];
+
+/** The limited colour's sku. */
+export const limitedSku = variants.find((v) => v.limited)!.sku;
+/** The sizes, which have no minimum of their own: where a buyer of the limited colour may switch. */
+export const sizes = variants.filter((v) => !v.limited);
 
 /** How a buyer's phone behaves: sends once; resends after an answer that never arrived; or sends twice at once (a double tap). */
 export type RetryHabit = 'none' | 'resend' | 'double-tap';
@@ -46,6 +57,10 @@ export interface BuyerPlan {
   readonly secondSku?: string;
   /** Taps again this long after a sold-out answer, if set. */
   readonly retryAfterSoldOutMs?: number;
+  /** Comes back for this many more of the same, past the per-buyer limit (a new Idempotency-Key), if set. */
+  readonly greedyQuantity?: number;
+  /** Told the limited colour will not be made: switches to this size, or (absent) waits for the refund. */
+  readonly switchTo?: string;
   readonly address: Address;
 }
 
@@ -74,8 +89,8 @@ const addressFor = (rng: Random): Address => {
   };
 };
 
-export const planCrowd = (rng: Random, buyers: number): BuyerPlan[] =>
-  Array.from({ length: buyers }, (_, index) => {
+export const planCrowd = (rng: Random, buyers: number): BuyerPlan[] => {
+  const crowd = Array.from({ length: buyers }, (_, index): BuyerPlan => {
     const sku = rng.weighted(variants.map((v) => [v.sku, v.weight] as const));
     const quantity = rng.weighted([
       [1, 75],
@@ -90,6 +105,7 @@ export const planCrowd = (rng: Random, buyers: number): BuyerPlan[] =>
     const cancelAfterMs = rng.chance(0.05) ? rng.int(20, 1500) : undefined;
     const secondSku = rng.chance(0.04) ? rng.pick(variants.filter((v) => v.sku !== sku)).sku : undefined;
     const retryAfterSoldOutMs = rng.chance(0.3) ? rng.int(200, 1500) : undefined;
+    const greedyQuantity = cancelAfterMs === undefined && rng.chance(0.01) ? 3 : undefined;
     return {
       index,
       sku,
@@ -98,6 +114,32 @@ export const planCrowd = (rng: Random, buyers: number): BuyerPlan[] =>
       ...(cancelAfterMs !== undefined && { cancelAfterMs }),
       ...(secondSku !== undefined && { secondSku }),
       ...(retryAfterSoldOutMs !== undefined && { retryAfterSoldOutMs }),
+      ...(greedyQuantity !== undefined && { greedyQuantity }),
       address: addressFor(rng),
     };
   });
+  // However small the room, the story needs a few of each: buyers of the limited colour who stay
+  // (drawn from the first half, who order before the cap is reached) and buyers past the limit.
+  const early = crowd.slice(0, Math.max(1, Math.ceil(buyers / 2))).filter((p) => p.cancelAfterMs === undefined);
+  const wantLimited = Math.min(3, early.length);
+  for (const p of rng.shuffle(early.filter((x) => x.sku !== limitedSku && x.secondSku !== limitedSku)).slice(0, Math.max(0, wantLimited - early.filter((x) => x.sku === limitedSku).length))) {
+    crowd[p.index] = { ...p, sku: limitedSku };
+  }
+  const wantGreedy = Math.min(2, early.length);
+  const greedyNow = crowd.filter((p) => p.greedyQuantity !== undefined).length;
+  for (const p of rng.shuffle(early.filter((x) => crowd[x.index]!.greedyQuantity === undefined)).slice(0, Math.max(0, wantGreedy - greedyNow))) {
+    crowd[p.index] = { ...crowd[p.index]!, greedyQuantity: 3 };
+  }
+  // The limited colour's buyers (first choice or second) decide now, so the seed decides: about three
+  // in five switch to a size, the others take the refund; with two or more, some of each.
+  const limitedBuyers = crowd.filter((p) => p.sku === limitedSku || p.secondSku === limitedSku);
+  const choices: (string | undefined)[] = limitedBuyers.map(() => (rng.chance(0.6) ? rng.weighted(sizes.map((v) => [v.sku, v.weight] as const)) : undefined));
+  const switching = choices.filter((c) => c !== undefined).length;
+  if (limitedBuyers.length >= 2 && switching === choices.length) choices[choices.length - 1] = undefined;
+  if (limitedBuyers.length >= 2 && switching === 0) choices[0] = sizes[1]!.sku;
+  limitedBuyers.forEach((p, i) => {
+    const switchTo = choices[i];
+    if (switchTo !== undefined) crowd[p.index] = { ...p, switchTo };
+  });
+  return crowd;
+};

@@ -12,7 +12,10 @@ import type { Batch, ManifestEntry, Preorder, Shipment } from './views.ts';
  * sake one batch is accepted later than the buyers were promised (they get a
  * delay notice and some cancel), and, when there are enough batches, the last
  * one is closed short (part of its last run is never made; those units are
- * refunded to the youngest pre-orders of that size).
+ * refunded to the youngest pre-orders of that size). When the demo can move
+ * the clock, the delayed batch is held after its acceptance and made and
+ * shipped only once its buyers' original promise has passed: a late lot,
+ * which earns them compensation.
  */
 export interface FactoryWorld {
   readonly factory: Client;
@@ -48,24 +51,47 @@ const failures = (n: number, p: number, rng: Random) => {
   return f;
 };
 
-export const runFactory = async (w: FactoryWorld, batches: readonly Batch[]): Promise<void> => {
+export interface FactoryRun {
+  /** Picks the batch accepted later than promised and the one closed short (the first pass over the sale's batches). */
+  readonly roles: boolean;
+  /**
+   * Holds the delayed batch after its acceptance and its buyers' cancels: it is made and shipped only when the
+   * caller calls `shipHeld` (after moving the clock past the original promise, so its lots are late).
+   */
+  readonly holdDelayed: boolean;
+}
+
+export interface FactoryOutcome {
+  /** Makes and ships the held batch, if one was held: its lots count on `bar`. */
+  readonly shipHeld?: (bar: Bar) => Promise<void>;
+  readonly heldBatchId?: string;
+}
+
+export const runFactory = async (w: FactoryWorld, batches: readonly Batch[], opts: FactoryRun = { roles: true, holdDelayed: false }): Promise<FactoryOutcome> => {
   const { run } = w;
   const ordered = [...batches].sort((a, b) => a.releasedAt.localeCompare(b.releasedAt) || a.batchId.localeCompare(b.batchId));
   const n = ordered.length;
-  run.factory.delayedBatchId = ordered[n >= 2 ? 1 : 0]?.batchId;
+  if (opts.roles) run.factory.delayedBatchId = ordered[n >= 2 ? 1 : 0]?.batchId;
   // The short batch: the biggest one that is not the delayed one (the last cut can be a handful of
   // units, too few for a run to fall short), the oldest among equals.
   const short =
-    n >= 3
+    opts.roles && n >= 3
       ? ordered
           .filter((b) => b.batchId !== run.factory.delayedBatchId)
           .reduce<Batch | undefined>((best, b) => (best === undefined || b.units > best.units ? b : best), undefined)?.batchId
       : undefined;
   if (short) run.factory.shortBatchId = short;
-  let total = ordered.reduce((s, b) => s + b.units, 0);
+  const held = opts.holdDelayed ? ordered.find((b) => b.batchId === run.factory.delayedBatchId)?.batchId : undefined;
+  let total = ordered.filter((b) => b.batchId !== held).reduce((s, b) => s + b.units, 0);
   w.bar.setTotal(total);
   let accepted = 0;
-  const status = () => `${accepted}/${n} batches accepted · ${run.factory.lots} lots · ${run.factory.qcFailed} failed QC, remade`;
+  let heldMake: ((bar: Bar) => Promise<void>) | undefined;
+  // This pass's own figures (a later pass makes the switchers' batch).
+  const lotsBefore = run.factory.lots;
+  const failedBefore = run.factory.qcFailed;
+  const status = () =>
+    `${accepted}/${n} batches accepted · ${run.factory.lots - lotsBefore} lots · ${run.factory.qcFailed - failedBefore} failed QC, remade` +
+    (heldMake ? ' · the delayed batch waits (it will ship late)' : '');
 
   // Decisions drawn in batch order before any work starts, so the seed decides them, not the timing.
   const plans = ordered.map((b) => ({ batch: b, lots: w.rng.int(2, 3), rng: w.rng.int(0, 2 ** 31) }));
@@ -84,73 +110,92 @@ export const runFactory = async (w: FactoryWorld, batches: readonly Batch[]): Pr
     accepted++;
     w.bar.info(status());
 
-    if (delayed) total -= await cancelsAfterDelay(w, manifest, rng);
-    w.bar.setTotal(total);
-
-    // After any cancels the batch makes fewer: plan the lots on what it holds now.
-    const now = await w.factory.get<Batch>(path);
-    if (!expectAnswer(run, `read ${batch.batchId}`, now, 200)) return;
-    const lines = now.body.lines.map((l) => ({ sku: l.sku, portions: splitLots(l.quantity, lots, rng), passed: 0, failed: 0 }));
-    // The short batch: the dye for one size runs out during the last run, so part of that lot is never made.
-    let shortfall = 0;
-    if (batch.batchId === short) {
-      const line = [...lines].reverse().find((l) => (l.portions[lots - 1] ?? 0) >= 2);
-      if (line) {
-        const portion = line.portions[lots - 1]!;
-        line.portions[lots - 1] = Math.floor(portion * 0.4);
-        shortfall = portion - line.portions[lots - 1]!;
-      }
-    }
-
-    for (let k = 0; k < lots; k++) {
-      for (const line of lines) {
-        const portion = line.portions[k] ?? 0;
-        if (portion === 0) continue;
-        // Made, then QC'd (a few fail), then the failures remade and passed: three cumulative reports.
-        const f = Math.min(portion, failures(portion, 0.03, rng));
-        const made = line.passed + line.failed + portion;
-        const reports = [
-          { sku: line.sku, produced: made, qcPassed: line.passed, qcFailed: line.failed },
-          { sku: line.sku, produced: made, qcPassed: line.passed + portion - f, qcFailed: line.failed + f },
-          ...(f > 0 ? [{ sku: line.sku, produced: made + f, qcPassed: line.passed + portion, qcFailed: line.failed + f }] : []),
-        ];
-        for (const report of reports) {
-          const r = await w.factory.post<Batch>(`${path}/progress`, report, { safeToRepeat: true });
-          run.factory.progressReports++;
-          if (!expectAnswer(run, `progress ${batch.batchId} ${JSON.stringify(report)}`, r, 200)) return;
-        }
-        line.passed += portion;
-        line.failed += f;
-        run.factory.qcFailed += f;
-      }
-      const items = lines.map((l) => ({ sku: l.sku, quantity: l.portions[k] ?? 0 })).filter((i) => i.quantity > 0);
-      if (items.length === 0) continue;
-      const body = { carrier: rng.pick(carriers), trackingNumber: `T${rng.int(10_000_000, 99_999_999)}${k}${batch.batchId.slice(-6)}`, items };
-      const key = `${batch.batchId}:lot-${k + 1}`;
-      const shipped = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
-      if (!expectAnswer(run, `ship ${key}`, shipped, 201)) return;
-      run.factory.lots++;
-      run.shipments.push({ shipmentId: shipped.body.shipmentId, batchId: batch.batchId, units: shipped.body.units, delivered: false });
-      // The factory's first lot is sent twice, as a client that timed out would: it must ship once.
-      if (run.factory.lotsResent === 0) {
-        run.factory.lotsResent++;
-        const again = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
-        if (expectAnswer(run, `ship ${key} again`, again, 201) && again.body.shipmentId === shipped.body.shipmentId) run.factory.lotsResentSame++;
-      }
-      w.bar.tick(shipped.body.units);
+    const cancelled = delayed ? await cancelsAfterDelay(w, manifest, rng) : 0;
+    const make = (bar: Bar, onShort: (units: number) => void) => makeAndShip(w, bar, batch, path, lots, rng, batch.batchId === short, onShort);
+    if (batch.batchId === held) {
+      heldMake = (bar) => make(bar, () => undefined);
       w.bar.info(status());
+      return;
     }
-
-    if (batch.batchId === short && shortfall > 0) {
-      const closed = await w.factory.post<Batch>(`${path}/close-short`, { reason: 'The dye lot ran out during the last run' }, { safeToRepeat: true });
-      if (expectAnswer(run, `close-short ${batch.batchId}`, closed, 200)) {
-        run.factory.shortUnits = shortfall;
-        total -= shortfall;
-        w.bar.setTotal(total);
-      }
-    }
+    total -= cancelled;
+    w.bar.setTotal(total);
+    await make(w.bar, (units) => {
+      total -= units;
+      w.bar.setTotal(total);
+    });
+    w.bar.info(status());
   });
   w.bar.done(status());
+  return heldMake && held ? { shipHeld: (bar) => heldMake!(bar), heldBatchId: held } : {};
+};
+
+/**
+ * One batch made and shipped: its lots planned on what it holds now (after any cancels), three cumulative
+ * progress reports per run (made, QC'd with a few failures, failures remade), each lot shipped under its own
+ * Idempotency-Key; the short batch loses part of its last run and is closed short.
+ */
+const makeAndShip = async (w: FactoryWorld, bar: Bar, batch: Batch, path: string, lots: number, rng: Random, isShort: boolean, onShort: (units: number) => void) => {
+  const { run } = w;
+  const now = await w.factory.get<Batch>(path);
+  if (!expectAnswer(run, `read ${batch.batchId}`, now, 200)) return;
+  if (bar !== w.bar) bar.setTotal(now.body.units);
+  const lines = now.body.lines.map((l) => ({ sku: l.sku, portions: splitLots(l.quantity, lots, rng), passed: 0, failed: 0 }));
+  // The short batch: the dye for one size runs out during the last run, so part of that lot is never made.
+  let shortfall = 0;
+  if (isShort) {
+    const line = [...lines].reverse().find((l) => (l.portions[lots - 1] ?? 0) >= 2);
+    if (line) {
+      const portion = line.portions[lots - 1]!;
+      line.portions[lots - 1] = Math.floor(portion * 0.4);
+      shortfall = portion - line.portions[lots - 1]!;
+    }
+  }
+
+  for (let k = 0; k < lots; k++) {
+    for (const line of lines) {
+      const portion = line.portions[k] ?? 0;
+      if (portion === 0) continue;
+      // Made, then QC'd (a few fail), then the failures remade and passed: three cumulative reports.
+      const f = Math.min(portion, failures(portion, 0.03, rng));
+      const made = line.passed + line.failed + portion;
+      const reports = [
+        { sku: line.sku, produced: made, qcPassed: line.passed, qcFailed: line.failed },
+        { sku: line.sku, produced: made, qcPassed: line.passed + portion - f, qcFailed: line.failed + f },
+        ...(f > 0 ? [{ sku: line.sku, produced: made + f, qcPassed: line.passed + portion, qcFailed: line.failed + f }] : []),
+      ];
+      for (const report of reports) {
+        const r = await w.factory.post<Batch>(`${path}/progress`, report, { safeToRepeat: true });
+        run.factory.progressReports++;
+        if (!expectAnswer(run, `progress ${batch.batchId} ${JSON.stringify(report)}`, r, 200)) return;
+      }
+      line.passed += portion;
+      line.failed += f;
+      run.factory.qcFailed += f;
+    }
+    const items = lines.map((l) => ({ sku: l.sku, quantity: l.portions[k] ?? 0 })).filter((i) => i.quantity > 0);
+    if (items.length === 0) continue;
+    const body = { carrier: rng.pick(carriers), trackingNumber: `T${rng.int(10_000_000, 99_999_999)}${k}${batch.batchId.slice(-6)}`, items };
+    const key = `${batch.batchId}:lot-${k + 1}`;
+    const shipped = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
+    if (!expectAnswer(run, `ship ${key}`, shipped, 201)) return;
+    run.factory.lots++;
+    run.shipments.push({ shipmentId: shipped.body.shipmentId, batchId: batch.batchId, units: shipped.body.units, delivered: false });
+    // The factory's first lot is sent twice, as a client that timed out would: it must ship once.
+    if (run.factory.lotsResent === 0) {
+      run.factory.lotsResent++;
+      const again = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
+      if (expectAnswer(run, `ship ${key} again`, again, 201) && again.body.shipmentId === shipped.body.shipmentId) run.factory.lotsResentSame++;
+    }
+    bar.tick(shipped.body.units);
+  }
+
+  if (isShort && shortfall > 0) {
+    const closed = await w.factory.post<Batch>(`${path}/close-short`, { reason: 'The dye lot ran out during the last run' }, { safeToRepeat: true });
+    if (expectAnswer(run, `close-short ${batch.batchId}`, closed, 200)) {
+      run.factory.shortUnits = shortfall;
+      onShort(shortfall);
+    }
+  }
 };
 
 /**

@@ -1,25 +1,40 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { allPages, clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client } from './http.ts';
-import { expectedUnitsPerBuyer, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
-import { runFactory } from './factory-sim.ts';
+import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
+import type { DemoClock } from './clock.ts';
+import { runFactory, type FactoryOutcome } from './factory-sim.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { seededRandom, type Random } from './random.ts';
-import { expectAnswer, type Answered, type FlashSaleRun, type Placement } from './record.ts';
-import { finalStatuses, type Batch, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
+import { expectAnswer, type Answered, type FlashSaleRun, type Placement, type SwitchRecord } from './record.ts';
+import { finalStatuses, limitTitle, type Batch, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
 
 /**
  * A live-room flash sale from the anchor's "3, 2, 1, buy!" to the last
  * delivery, played against a running c2m over its HTTP API only:
  *
- * 1. the anchor opens a campaign for a tee in four sizes, capped a little
- *    below what the room will want, with a lot size that cuts several batches;
+ * 1. the anchor opens a campaign for a tee in four sizes and a limited colour
+ *    (with a minimum of its own the room will not reach), capped a little
+ *    below what the room will want, with a lot size that cuts several
+ *    batches, a limit of 3 per buyer, a ceiling and late compensation;
  * 2. the crowd pre-orders all at once (retries, double taps, sold-out answers,
- *    quick cancels, second sizes) while the live room streams signals;
- * 3. the anchor closes the campaign and the last batch is cut;
+ *    quick cancels, second sizes, a few past the limit) while the live room
+ *    streams signals;
+ * 3. the anchor closes the campaign: the limited colour's buyers are told it
+ *    will not be made and some switch to a size; the last batch is cut;
  * 4. the factory accepts, makes, QCs and ships every batch in lots
- *    (factory-sim.ts); carriers confirm every delivery;
- * 5. the pipeline is left to settle, and everything is read back for the
+ *    (factory-sim.ts), holding the delayed one;
+ * 5. the switch window ends: who did not switch is refunded, the switchers'
+ *    batch is cut, and the factory makes it;
+ * 6. the original promise passes and the delayed batch ships late, which earns
+ *    its buyers compensation; carriers confirm every delivery;
+ * 7. the pipeline is left to settle, and everything is read back for the
  *    checks (checks.ts) and the summary (summary.ts).
+ *
+ * Steps 5 and 6 take days. With `timeTravel` (the caller owns the runtime, in
+ * this process) the demo moves the clock forward and fires the clock's sweep;
+ * against a runtime elsewhere it cannot, so the switch window is two minutes
+ * of real time, waited out, and the late lot is skipped, and the record says so.
  *
  * Returns the record of what happened; it throws only when the sale cannot go
  * on at all (the campaign cannot be created, a list cannot be read).
@@ -37,6 +52,11 @@ export interface FlashSaleOptions {
   readonly drain?: () => Promise<void>;
   /** Stop waiting for the pipeline after this long without any change. @default 60000 */
   readonly stallMs?: number;
+  /**
+   * Given when the caller owns the runtime in this process: the clock the runtime reads (moved forward only),
+   * and the clock's sweep, fired after each move rather than waited for.
+   */
+  readonly timeTravel?: { readonly clock: DemoClock; readonly sweep: () => Promise<void> };
 }
 
 export class FlashSaleError extends Error {}
@@ -44,6 +64,9 @@ export class FlashSaleError extends Error {}
 const factoryId = 'factory-demo';
 const capProblem = 'urn:c2m:problem:campaign-cap-reached';
 const notCancellable = 'urn:c2m:problem:preorder-not-cancellable';
+const day = 86_400_000;
+/** Against a runtime whose clock cannot be moved, the switch window is this long, in real time. */
+const realSwitchWindowMinutes = 2;
 
 /** Signal counts one post reports per entry, by type: views are plentiful, shares rare. */
 const signalWeights: readonly (readonly [SignalType, number])[] = [
@@ -73,15 +96,34 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   const lotSize = Math.min(300, Math.max(10, Math.round(cap / 8 / 10) * 10));
   const minTotalQuantity = Math.round(cap * 0.2);
   const promisedShipDays = 7;
+  // The limited colour's own minimum: well above what a few buyers in fifty order, never above the cap.
+  const limitedMinQuantity = Math.min(cap, Math.max(10, Math.round(cap * 0.1)));
+  const travel = o.timeTravel;
 
   const run: FlashSaleRun = {
     seed: o.seed,
     buyers: o.buyers,
     campaignId: '',
     factoryId,
-    settings: { cap, lotSize, minTotalQuantity, promisedShipDays },
+    settings: {
+      cap,
+      lotSize,
+      minTotalQuantity,
+      promisedShipDays,
+      maxPerBuyer: 3,
+      maxDelayDays: 10,
+      // Pinduoduo's terms: 10 % of the order, within ¥5–¥100.
+      lateCompensation: { percent: 10, minAmount: 500, maxAmount: 10_000 },
+      switchWindowHours: travel ? 24 : realSwitchWindowMinutes / 60,
+      limitedSku,
+      limitedMinQuantity,
+    },
     placements: [],
     cancels: [],
+    switches: [],
+    switchBatchIds: [],
+    clock: { movable: travel !== undefined, moves: [] },
+    lateLot: { shipped: false, lots: 0 },
     signals: { posts: 0, reposts: 0, accepted: 0, posted: Object.fromEntries(variants.map((v) => [v.sku, zeroSignals()])) },
     manifests: new Map(),
     shipments: [],
@@ -91,16 +133,19 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     phases: [],
     stalls: [],
   };
+  // Wall time from the monotonic clock: the calendar may be moved forward by days mid-phase.
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
+    const started = performance.now();
     try {
       return await fn();
     } finally {
-      run.phases.push({ name, ms: Date.now() - started });
+      run.phases.push({ name, ms: performance.now() - started });
     }
   };
   /** Who owns each accepted pre-order: reads and cancels go with the buyer's own token. */
   const owner = new Map<string, Client>();
+  /** What the buyer behind each accepted pre-order will do if told its variant will not be made. */
+  const planOf = new Map<string, BuyerPlan>();
   const read = async (id: string): Promise<Preorder | undefined> => {
     const r = await owner.get(id)!.get<Preorder>(`/v1/preorders/${id}`);
     return expectAnswer(run, `read ${id}`, r, 200) ? r.body : undefined;
@@ -111,6 +156,40 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     const r = await anchor.get<Demand>(`/v1/campaigns/${run.campaignId}/demand`);
     if (r.status !== 200) throw new FlashSaleError(`GET demand → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
     return r.body;
+  };
+  /**
+   * Days pass: the runtime's queues are emptied first (nothing in flight sees its visibility timeout
+   * jump), then the clock moves forward and the clock's sweep runs, and its consequences are drained.
+   */
+  const moveClockTo = async (at: number, why: string) => {
+    if (!travel) return;
+    await drainRuntime();
+    const before = Date.now();
+    if (at > before) {
+      travel.clock.advanceTo(at);
+      run.clock.moves.push({ why, byMs: at - before });
+    }
+    await travel.sweep();
+    await drainRuntime();
+  };
+  const drainRuntime = async () => {
+    if (o.drain) await o.drain().catch((err: Error) => progress.log(`  (queues still busy: ${err.message.slice(0, 200)})`));
+  };
+  /** Waits until the campaign's batches hold every batched unit and only `mayWait` units still wait. */
+  const cutSettled = async (bar: ReturnType<Progress['bar']>, mayWait: () => number, stall: number) => {
+    const { value, stalled } = await pollUntil(
+      async () => {
+        const [d, bs] = await Promise.all([demand(), campaignBatches()]);
+        bar.setTotal(d.totals.ordered - d.totals.cancelled);
+        bar.set(d.totals.batched);
+        bar.info(`${bs.length} batches released · ${fmt(d.totals.waiting)} units waiting`);
+        return { d, bs };
+      },
+      ({ d, bs }) => d.totals.waiting <= mayWait() && bs.reduce((n, b) => n + b.units, 0) === d.totals.batched,
+      ({ d, bs }) => `${d.totals.waiting}/${d.totals.batched}/${bs.length}`,
+      stall,
+    );
+    return { ...value, stalled };
   };
 
   // 1. The anchor opens the campaign.
@@ -123,31 +202,39 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
         factoryId,
         backupFactoryId: 'factory-backup',
         currency: 'CNY',
-        variants: variants.map(({ sku, name, unitPrice }) => ({ sku, name, unitPrice })),
+        variants: variants.map(({ sku, name, unitPrice, limited }) => ({ sku, name, unitPrice, ...(limited && { minQuantity: limitedMinQuantity }) })),
         // Far enough ahead that the anchor, not the clock, closes the sale, however large the crowd.
         closesAt: new Date(Date.now() + Math.max(15 * 60_000, o.buyers * 200)).toISOString(),
         minTotalQuantity,
         lotSize,
         maxTotalQuantity: cap,
         promisedShipDays,
+        maxPerBuyer: run.settings.maxPerBuyer,
+        maxDelayDays: run.settings.maxDelayDays,
+        lateCompensation: run.settings.lateCompensation,
+        switchWindowHours: run.settings.switchWindowHours,
       },
       { idempotencyKey: `flash-sale-${tag}` },
     );
     if (created.status !== 201) throw new FlashSaleError(`POST /v1/campaigns → ${created.status} ${JSON.stringify(created.body).slice(0, 300)}`);
     run.campaignId = created.body.campaignId;
     bar.tick();
-    bar.done(`${run.campaignId} · ${variants.length} sizes · cap ${cap} · lot ${lotSize} · min ${minTotalQuantity} · ships in ${promisedShipDays} days`);
+    bar.done(
+      `${run.campaignId} · ${variants.length} variants (${limitedSku} needs ${limitedMinQuantity}) · cap ${cap} · lot ${lotSize} · min ${minTotalQuantity} · ` +
+        `${run.settings.maxPerBuyer} per buyer · ships in ${promisedShipDays} days`,
+    );
   });
   const preordersPath = `/v1/campaigns/${run.campaignId}/preorders`;
 
   // 2. "3, 2, 1, buy!": the crowd at once, the live room streaming alongside.
   await phase('burst', async () => {
     const bar = progress.bar('burst', o.buyers, 'buyers');
-    const started = Date.now();
-    const tally = { accepted: 0, soldOut: 0, retries: 0, cancelled: 0 };
+    const started = performance.now();
+    const tally = { accepted: 0, soldOut: 0, limited: 0, retries: 0, cancelled: 0 };
     const show = () =>
       bar.info(
-        `${fmt(tally.accepted)} accepted · ${fmt(tally.soldOut)} sold out · ${fmt(tally.retries)} retries · ${fmt(tally.cancelled)} cancels · ${fmt(run.signals.accepted)} signals`,
+        `${fmt(tally.accepted)} accepted · ${fmt(tally.soldOut)} sold out · ${fmt(tally.limited)} past the limit · ${fmt(tally.retries)} retries · ` +
+          `${fmt(tally.cancelled)} cancels · ${fmt(run.signals.accepted)} signals`,
       );
     let over = false;
     const followUps: Promise<void>[] = [];
@@ -155,9 +242,14 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     const placeOnce = async (client: Client, placement: Placement, body: unknown): Promise<Answered> => {
       let answer: Answered;
       try {
-        const r = await client.post<{ preorderId?: string; type?: string }>(preordersPath, body, { idempotencyKey: placement.key });
-        answer = r.status === 202 ? { status: 202, preorderId: r.body.preorderId! } : { status: r.status, ...(r.body.type && { problem: r.body.type }) };
-        if (r.status !== 202 && !(r.status === 409 && r.body.type === capProblem)) expectAnswer(run, `pre-order ${client.principal.id} ${placement.key}`, r, 202);
+        const r = await client.post<{ preorderId?: string; type?: string; title?: string }>(preordersPath, body, { idempotencyKey: placement.key });
+        answer =
+          r.status === 202
+            ? { status: 202, preorderId: r.body.preorderId! }
+            : { status: r.status, ...(r.body.type && { problem: r.body.type }), ...(r.body.title && { title: r.body.title }) };
+        // Sold out and past the limit are fair answers; anything else but a 202 is not.
+        const refused = r.status === 409 && (r.body.type === capProblem || r.body.title === limitTitle);
+        if (r.status !== 202 && !refused) expectAnswer(run, `pre-order ${client.principal.id} ${placement.key}`, r, 202);
       } catch (err) {
         if (!(err instanceof DemoHttpError)) throw err;
         answer = { status: 0 }; // the tally has it as a failure
@@ -165,7 +257,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       placement.answers.push(answer);
       if (placement.answers.length > 1) tally.retries++;
       if (answer.problem === capProblem) {
-        run.soldOutAfterMs ??= Date.now() - started;
+        run.soldOutAfterMs ??= performance.now() - started;
       }
       return answer;
     };
@@ -186,8 +278,10 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       const got = placement.answers.find((a) => a.status === 202)?.preorderId;
       if (got) {
         owner.set(got, client);
+        planOf.set(got, plan);
         tally.accepted++;
       } else if (placement.answers.some((a) => a.problem === capProblem)) tally.soldOut++;
+      else if (placement.answers.some((a) => a.title === limitTitle)) tally.limited++;
       return got;
     };
 
@@ -212,6 +306,8 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       const id = await order(plan, 'buy-1', plan.sku, plan.quantity, plan.retry);
       if (id && plan.cancelAfterMs !== undefined) followUps.push(cancelSoon(plan, id, plan.cancelAfterMs));
       if (id && plan.secondSku) await order(plan, 'buy-2', plan.secondSku, 1, 'none');
+      // 限购: back for more of the same, past the limit (a fair 409, counted).
+      if (id && plan.greedyQuantity) await order(plan, 'buy-more', plan.sku, plan.greedyQuantity, 'none');
       bar.tick();
       show();
     });
@@ -222,32 +318,144 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     bar.done();
   });
 
-  // 3. The anchor closes the sale; the last batch is cut.
+  // 3. The anchor closes the sale. The limited colour missed its own minimum: its buyers are told, and
+  // those who would rather have a size switch at once; everything that made its minimum is cut.
+  let switchBy: string | undefined;
   await phase('close & cut', async () => {
     const closed = await anchor.post<Campaign>(`/v1/campaigns/${run.campaignId}/close`, undefined, { safeToRepeat: true });
     expectAnswer(run, 'close the campaign', closed, 200);
+
+    const cancelled = new Set(run.cancels.filter((c) => c.status === 200).map((c) => c.preorderId));
+    const accepted = acceptedPlacements(run);
+    // A campaign that failed its own minimum refunds everyone: nobody is offered a switch then.
+    const limited = closed.body.status !== 'CLOSED' ? [] : [...planOf.keys()].filter((id) => accepted.get(id)?.sku === limitedSku && !cancelled.has(id));
+    if (limited.length > 0) {
+      const told = progress.bar('told', limited.length, `${limitedSku} buyers`);
+      const seen = new Map<string, Preorder>();
+      const { stalled } = await pollUntil(
+        async () => {
+          const ps = await inPool(limited.filter((id) => !seen.has(id)), o.concurrency, read);
+          for (const p of ps) if (p && isTold(p)) seen.set(p.preorderId, p);
+          told.set(seen.size);
+          return seen.size;
+        },
+        (n) => n === limited.length,
+        String,
+        stallMs,
+      );
+      if (stalled) run.stalls.push(`switch offers: ${limited.length - seen.size} of ${limited.length} ${limitedSku} buyers not told`);
+      switchBy = [...seen.values()][0]?.switchBy;
+      await inPool(limited, o.concurrency, async (id) => {
+        const plan = planOf.get(id)!;
+        const record: SwitchRecord = { preorderId: id, buyerId: owner.get(id)!.principal.id, told: seen.has(id), ...(plan.switchTo && { to: plan.switchTo }) };
+        run.switches.push(record);
+        if (!plan.switchTo || !record.told) return;
+        const r = await owner.get(id)!.post<{ type?: string }>(`/v1/preorders/${id}/switch`, { sku: plan.switchTo });
+        record.status = r.status;
+        if (r.status !== 200 && r.body.type) record.problem = r.body.type;
+        expectAnswer(run, `switch ${id} to ${plan.switchTo}`, r, 200);
+      });
+      const switched = run.switches.filter((x) => x.status === 200).length;
+      told.done(`${seen.size} told · ${switched} switched to a size · ${run.switches.length - switched} wait for the refund`);
+    }
+
     const bar = progress.bar('cutting', 0, 'units');
-    const { value, stalled } = await pollUntil(
-      async () => {
-        const [d, bs] = await Promise.all([demand(), campaignBatches()]);
-        bar.setTotal(d.totals.ordered - d.totals.cancelled);
-        bar.set(d.totals.batched);
-        bar.info(`${bs.length} batches released · ${fmt(d.totals.waiting)} units waiting`);
-        return { d, bs };
-      },
-      ({ d, bs }) => d.totals.waiting === 0 && bs.reduce((n, b) => n + b.units, 0) === d.totals.batched,
-      ({ d, bs }) => `${d.totals.waiting}/${d.totals.batched}/${bs.length}`,
-      stallMs,
-    );
-    if (stalled) run.stalls.push(`cutting: ${value.d.totals.waiting} units still waiting, ${value.bs.length} batches`);
-    bar.done(`${value.bs.length} batches · campaign ${closed.body.status}`);
+    // The limited colour's units (switched or not) wait for the window's end; everything else is cut now.
+    const limitedUnits = sum(run.switches, (x) => accepted.get(x.preorderId)?.quantity ?? 0);
+    const { bs, stalled } = await cutSettled(bar, () => limitedUnits, stallMs);
+    if (stalled) run.stalls.push(`cutting: units still waiting beyond the limited colour's, ${bs.length} batches`);
+    bar.done(`${bs.length} batches · campaign ${closed.body.status}`);
   });
 
-  // 4. The factory pulls its batches and makes them; carriers deliver.
+  // 4. The factory pulls its batches and makes them, all but the delayed one when its lots can be made late.
+  let held: FactoryOutcome = {};
   await phase('factory', async () => {
     const bar = progress.bar('factory', 0, 'units shipped');
-    await runFactory({ factory, buyerOf: (id) => owner.get(id), rng, run, bar, stallMs, promisedShipDays }, await campaignBatches());
+    held = await runFactory(
+      { factory, buyerOf: (id) => owner.get(id), rng, run, bar, stallMs, promisedShipDays },
+      await campaignBatches(),
+      { roles: true, holdDelayed: travel !== undefined },
+    );
   });
+
+  // 5. The switch window ends: who did not switch is refunded, the switchers' batch is cut and made.
+  if (switchBy !== undefined) {
+    const windowEnds = Date.parse(switchBy);
+    await phase('switch window', async () => {
+      // A factory's integration keeps pulling: a batch cut after its first pass (switchers, cut whenever the
+      // cutter looks at the campaign again, at the latest when the window ends) is made too, before its deadline.
+      const catchUp = async () => {
+        const fresh = (await campaignBatches()).filter((b) => !run.manifests.has(b.batchId));
+        if (fresh.length === 0) return;
+        run.switchBatchIds.push(...fresh.map((b) => b.batchId));
+        const made = progress.bar('switchers', 0, 'units shipped');
+        await runFactory({ factory, buyerOf: (id) => owner.get(id), rng, run, bar: made, stallMs, promisedShipDays }, fresh, { roles: false, holdDelayed: false });
+      };
+      const bar = progress.bar('window end', run.switches.length, `${limitedSku} buyers`);
+      let stall = stallMs;
+      if (travel) {
+        await drainRuntime();
+        await catchUp();
+        bar.info(`moving the clock to ${switchBy} and running the sweep`);
+        await moveClockTo(windowEnds + 60_000, `to the switch window's end, ${run.settings.switchWindowHours} h after the close`);
+      } else {
+        // Real time: wait for the window to end, then for the runtime's own sweep (once a minute).
+        const wait = windowEnds - Date.now();
+        if (wait > 0) {
+          bar.info(`the window ends in ${Math.ceil(wait / 1000)} s (real time: this runtime's clock cannot be moved)`);
+          await sleep(wait + 1_000);
+        }
+        stall = Math.max(stallMs, 150_000);
+      }
+      // Settled when whoever did not switch is refunded and every switcher is in a batch the factory can see.
+      const switchers = new Set(run.switches.filter((x) => x.status === 200).map((x) => x.preorderId));
+      const { value, stalled } = await pollUntil(
+        async () => {
+          const [ps, d, bs] = await Promise.all([inPool(run.switches, o.concurrency, (x) => read(x.preorderId)), demand(), campaignBatches()]);
+          const listed = new Set(bs.map((b) => b.batchId));
+          const done = ps.filter((p) => p && (switchers.has(p.preorderId) ? p.batchId !== undefined && listed.has(p.batchId) : p.status === 'REFUNDED')).length;
+          bar.set(done);
+          bar.info(`${fmt(d.totals.waiting)} units waiting`);
+          return { done, waiting: d.totals.waiting, batches: bs.length };
+        },
+        (v) => v.done === run.switches.length && v.waiting === 0,
+        (v) => `${v.done}/${v.waiting}/${v.batches}`,
+        stall,
+      );
+      if (stalled) run.stalls.push(`switch window: ${run.switches.length - value.done} ${limitedSku} buyers neither refunded nor batched, ${value.waiting} units waiting after ${switchBy}`);
+      bar.done(`${run.switches.length - switchers.size} refunded · ${switchers.size} switchers in batches`);
+      await catchUp();
+    });
+  }
+
+  // 6. The delayed batch ships after its buyers' original promise: a late lot. Only a clock that can be moved
+  // gets there: days away in real time.
+  if (!travel) run.lateLot.skipped = 'external runtime: its clock cannot be moved';
+  else if (!held.shipHeld || !held.heldBatchId) run.lateLot.skipped = 'no batch to ship late';
+  else {
+    const heldId = held.heldBatchId;
+    const shipHeld = held.shipHeld;
+    await phase('late lot', async () => {
+      const someone = run.manifests.get(heldId)?.find((e) => owner.has(e.preorderId));
+      const promised = someone ? (await read(someone.preorderId))?.originalPromisedShipBy : undefined;
+      if (!promised) {
+        run.lateLot.skipped = 'the delayed batch has no pre-order to read its promise from';
+        return;
+      }
+      const bar = progress.bar('late lot', 0, 'units shipped');
+      bar.info(`moving the clock a day past the original promise (${promised.slice(0, 10)})`);
+      await moveClockTo(Date.parse(promised) + day, 'to a day past the original promise');
+      run.lateLot.afterPromiseMs = Date.now() - Date.parse(promised);
+      const lotsBefore = run.factory.lots;
+      await shipHeld(bar);
+      bar.done(`shipped ${(run.lateLot.afterPromiseMs / day).toFixed(1)} days after the original promise (${promised.slice(0, 10)})`);
+      run.lateLot.shipped = true;
+      run.lateLot.batchId = heldId;
+      run.lateLot.lots = run.factory.lots - lotsBefore;
+    });
+  }
+
+  // Carriers deliver every lot.
   await phase('deliveries', async () => {
     const bar = progress.bar('deliveries', run.shipments.length, 'lots');
     await inPool(run.shipments, 8, async (s) => {
@@ -258,13 +466,13 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     bar.done();
   });
 
-  // 5. Every buyer's order comes to rest: delivered or refunded, and told of each step.
+  // 7. Every buyer's order comes to rest: delivered or refunded, and told of each step.
   const ids = [...owner.keys()];
   await phase('settle', async () => {
     const bar = progress.bar('settle', ids.length, 'pre-orders');
     if (o.drain) {
       bar.info('draining the runtime\u2019s queues');
-      await o.drain().catch((err: Error) => progress.log(`  (queues still busy: ${err.message.slice(0, 200)})`));
+      await drainRuntime();
     }
     const pending = new Set(ids);
     const isSettled = (p: Preorder) => finalStatuses.has(p.status) && p.notifications.length === p.timeline.length;
@@ -316,6 +524,15 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
 };
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+/** Told its variant will not be made: the pre-order shows until when it may switch, and the notice reached the buyer. */
+const isTold = (p: Preorder) => p.switchBy !== undefined && p.notifications.some((n) => n.template === 'preorder.variant_missed_minimum');
+/** Each accepted pre-order's placement (its sku and quantity as ordered), from the buyers' own answers. */
+const acceptedPlacements = (run: FlashSaleRun) => {
+  const m = new Map<string, Placement>();
+  for (const p of run.placements) for (const a of p.answers) if (a.status === 202 && a.preorderId) m.set(a.preorderId, p);
+  return m;
+};
 const zeroSignals = (): Record<SignalType, number> => ({ view: 0, like: 0, cart: 0, want: 0, share: 0 });
 
 /**

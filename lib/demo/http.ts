@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { signToken, type Principal } from '../../functions/shared/tokens.ts';
 
 /**
@@ -135,6 +136,7 @@ export const allPages = async <T>(client: Client, path: string): Promise<T[]> =>
  * Polls until `done`, or until what `fingerprint` sees has not changed for
  * `stallMs`: an asynchronous pipeline that is still moving gets all the time it
  * needs, one that has stopped is reported instead of waited on forever.
+ * Measured on the monotonic clock: the demo may move the calendar by days.
  */
 export const pollUntil = async <T>(
   probe: () => Promise<T>,
@@ -144,15 +146,15 @@ export const pollUntil = async <T>(
   intervalMs = 400,
 ): Promise<{ value: T; stalled: boolean }> => {
   let last = '';
-  let changedAt = Date.now();
+  let changedAt = performance.now();
   for (;;) {
     const value = await probe();
     if (done(value)) return { value, stalled: false };
     const print = fingerprint(value);
     if (print !== last) {
       last = print;
-      changedAt = Date.now();
-    } else if (Date.now() - changedAt > stallMs) return { value, stalled: true };
+      changedAt = performance.now();
+    } else if (performance.now() - changedAt > stallMs) return { value, stalled: true };
     await sleep(intervalMs);
   }
 };

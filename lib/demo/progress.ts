@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Progress bars without a dependency. On a terminal the live bars are redrawn
  * in place (plain ANSI: cursor up, clear line) and finished ones stay above
@@ -48,7 +50,7 @@ const line = (s: State, width: number, tty: boolean, cut = tty): string => {
   const mark = s.ended ? '✓' : ' ';
   const numbers = `${fmt(s.value)}/${fmt(s.total)} ${s.unit}`;
   const pct = `${Math.round(ratio * 100)}%`.padStart(4);
-  const time = seconds((s.ended ?? Date.now()) - s.started);
+  const time = seconds((s.ended ?? performance.now()) - s.started);
   const text = [`${mark} ${s.label.padEnd(12)}`, bar, numbers, pct, time, s.info].filter(Boolean).join('  ');
   // A live line that wrapped would throw the cursor arithmetic off: cut to the terminal's width.
   // Finished lines are never redrawn, so they keep all their text.
@@ -92,7 +94,7 @@ export const createProgress = (stream: NodeJS.WriteStream, tty = stream.isTTY ==
 
   return {
     bar(label, total, unit) {
-      const s: State = { label, unit, total, value: 0, info: '', started: Date.now(), quarter: 0 };
+      const s: State = { label, unit, total, value: 0, info: '', started: performance.now(), quarter: 0 };
       active.push(s);
       // The cursor is hidden while bars redraw (it would flicker over them), and only then.
       if (tty && !hidden && !closed) {
@@ -130,7 +132,7 @@ export const createProgress = (stream: NodeJS.WriteStream, tty = stream.isTTY ==
         done: (info) => {
           if (s.ended) return;
           if (info !== undefined) s.info = info;
-          s.ended = Date.now();
+          s.ended = performance.now();
           active.splice(active.indexOf(s), 1);
           print(line(s, 0, tty, false));
         },

@@ -1,6 +1,6 @@
 import type { Answer, HttpTally } from './http.ts';
 import type { RetryHabit } from './crowd.ts';
-import type { Batch, Campaign, Demand, ManifestEntry, Preorder, SignalType, Trust } from './views.ts';
+import type { Batch, Campaign, Demand, LateCompensation, ManifestEntry, Preorder, SignalType, Trust } from './views.ts';
 
 /**
  * What the flash sale did and what the API said, kept by the actors as they
@@ -12,6 +12,8 @@ export interface Answered {
   readonly preorderId?: string;
   /** The problem's `type`, for refusals (e.g. urn:c2m:problem:campaign-cap-reached). */
   readonly problem?: string;
+  /** The problem's `title` (e.g. "Purchase limit reached"). */
+  readonly title?: string;
 }
 
 /** One Idempotency-Key of one buyer and every answer it got. */
@@ -22,6 +24,37 @@ export interface Placement {
   readonly quantity: number;
   readonly retry: RetryHabit;
   readonly answers: Answered[];
+}
+
+/** A buyer of the variant that missed its minimum, told so at close, and what they did about it. */
+export interface SwitchRecord {
+  readonly preorderId: string;
+  readonly buyerId: string;
+  /** Told: the pre-order showed `switchBy` and the notice. */
+  told: boolean;
+  /** The size the buyer switched to (200), if they chose to. */
+  readonly to?: string;
+  /** The switch's answer, if they asked. */
+  status?: number;
+  problem?: string;
+}
+
+/** The clock the demo moved (its own in-process runtime), or why it could not. */
+export interface ClockRecord {
+  /** False against a runtime in another process: its clock cannot be moved. */
+  readonly movable: boolean;
+  readonly moves: { readonly why: string; readonly byMs: number }[];
+}
+
+/** The lot shipped after the original promise, or why there was none. */
+export interface LateLotRecord {
+  shipped: boolean;
+  /** Said in the summary when it did not happen. */
+  skipped?: string;
+  batchId?: string;
+  lots: number;
+  /** How long after the original promise its lots shipped. */
+  afterPromiseMs?: number;
 }
 
 export interface Cancel {
@@ -72,9 +105,27 @@ export interface FlashSaleRun {
   readonly buyers: number;
   campaignId: string;
   readonly factoryId: string;
-  readonly settings: { readonly cap: number; readonly lotSize: number; readonly minTotalQuantity: number; readonly promisedShipDays: number };
+  readonly settings: {
+    readonly cap: number;
+    readonly lotSize: number;
+    readonly minTotalQuantity: number;
+    readonly promisedShipDays: number;
+    readonly maxPerBuyer: number;
+    readonly maxDelayDays: number;
+    readonly lateCompensation: LateCompensation;
+    readonly switchWindowHours: number;
+    /** The limited colour and the minimum of its own the room will not reach. */
+    readonly limitedSku: string;
+    readonly limitedMinQuantity: number;
+  };
   readonly placements: Placement[];
   readonly cancels: Cancel[];
+  /** The limited colour's buyers after close: told, switched or left to be refunded. */
+  readonly switches: SwitchRecord[];
+  /** Batches cut after the factory's first pass (the switchers': cut during the window or at its end). */
+  readonly switchBatchIds: string[];
+  readonly clock: ClockRecord;
+  readonly lateLot: LateLotRecord;
   readonly signals: SignalRecord;
   readonly manifests: Map<string, ManifestEntry[]>;
   readonly shipments: ShipmentRecord[];

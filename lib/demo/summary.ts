@@ -1,7 +1,7 @@
 import type { Check } from './checks.ts';
 import { countBy } from './checks.ts';
 import type { FlashSaleRun } from './record.ts';
-import { refundedUnits } from './views.ts';
+import { limitTitle, money, refundedUnits } from './views.ts';
 
 /**
  * The table the demo ends with: what the sale did, in the terms an anchor or a
@@ -11,6 +11,8 @@ import { refundedUnits } from './views.ts';
 const fmt = (n: number) => n.toLocaleString('en-US');
 const pct = (r: number | undefined) => (r === undefined ? 'n/a' : `${(r * 100).toFixed(1)}%`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const days = (ms: number) => `${(ms / 86_400_000).toFixed(1)} days`;
+const hours = (h: number) => (h >= 1 ? `${h} h` : `${Math.round(h * 60)} min`);
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
 
 export interface SummaryExtras {
@@ -39,6 +41,13 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
 
   row('runtime', extras.runtime ?? '');
   row('campaign', `${run.campaignId} · cap ${fmt(run.settings.cap)} · lot ${fmt(run.settings.lotSize)} · min ${fmt(run.settings.minTotalQuantity)} · seed ${run.seed}`);
+  const st = run.settings;
+  const lc = st.lateCompensation;
+  row(
+    'promises',
+    `${st.maxPerBuyer} per buyer · ${st.limitedSku} made only from ${fmt(st.limitedMinQuantity)} (switch window ${hours(st.switchWindowHours)}) · ` +
+      `ships in ${st.promisedShipDays} days, refunded ${st.maxDelayDays} days later · late: ${lc.percent} % within ${money(lc.minAmount)}–${money(lc.maxAmount)}`,
+  );
   row('buyers', `${fmt(run.buyers)} in the burst · ${fmt(run.placements.length)} orders placed (Idempotency-Keys)`);
   row('orders accepted', `${fmt(ids.size)} pre-orders · ${fmt(sum([...ids.values()], (q) => q))} units`);
   row(
@@ -46,6 +55,11 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
     `${fmt(soldOut.length - soldOutThenIn.length)} orders sold out` +
       (run.soldOutAfterMs !== undefined ? ` · first sold-out ${secs(run.soldOutAfterMs)} into the burst` : '') +
       (tappedAgain.length ? ` · ${fmt(tappedAgain.length)} tapped again, ${fmt(soldOutThenIn.length)} got in${soldOutThenIn.length ? ' (cancelled units came back)' : ''}` : ''),
+  );
+  const limited = run.placements.filter((p) => p.answers.some((a) => a.title === limitTitle) && !p.answers.some((a) => a.status === 202));
+  row(
+    'refused (limit)',
+    `${fmt(limited.length)} orders past ${st.maxPerBuyer} per buyer (409 "${limitTitle}") from ${fmt(new Set(limited.map((p) => p.buyerId)).size)} buyers`,
   );
   row(
     'retries',
@@ -65,7 +79,12 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
     row('units shipped', `${fmt(sum(ps, (p) => p.shippedQuantity))} in ${run.shipments.length} lots (${run.factory.lotsResentSame}/${run.factory.lotsResent} re-sent lot answered with the same shipment)`);
     row('units delivered', fmt(sum(ps, (p) => p.deliveredQuantity)));
     const refunded = sum(ps, refundedUnits);
-    row('units refunded', `${fmt(refunded)} (${fmt(run.factory.shortUnits)} from the batch closed short)`);
+    const byId = new Map(ps.map((p) => [p.preorderId, p]));
+    const unswitched = run.switches.filter((x) => x.status !== 200).map((x) => byId.get(x.preorderId)).filter((p) => p !== undefined);
+    row(
+      'units refunded',
+      `${fmt(refunded)} (${fmt(run.factory.shortUnits)} from the batch closed short · ${fmt(sum(unswitched, refundedUnits))} of ${st.limitedSku} not switched)`,
+    );
     row('production', `${fmt(sum(final.batches, (b) => b.qcPassed))} passed QC · ${fmt(run.factory.qcFailed)} failed and remade · ${fmt(run.factory.progressReports)} progress reports`);
     row(
       'notifications',
@@ -73,10 +92,51 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
         (extras.printedNotifications !== undefined ? ` · ${fmt(extras.printedNotifications)} lines printed by the local channel` : ''),
     );
     row('pre-orders', countBy(ps, (p) => p.status));
+
+    // The variant below its own minimum: who was told, who switched where, who was refunded.
+    const limitedDemand = final.demand.variants.find((v) => v.sku === st.limitedSku);
+    const switched = run.switches.filter((x) => x.status === 200);
+    const where = countBy(switched, (x) => x.to ?? '?');
+    row(
+      'below its minimum',
+      run.switches.length === 0
+        ? `${st.limitedSku}: no buyer of it stayed to the close`
+        : `${st.limitedSku} ${fmt(sum(run.switches, (x) => byId.get(x.preorderId)?.quantity ?? 0))} of ${fmt(st.limitedMinQuantity)} units, not made · ` +
+            `${fmt(run.switches.filter((x) => x.told).length)} buyers told · ${fmt(switched.length)} switched${switched.length ? ` (${where})` : ''} · ` +
+            `${fmt(unswitched.filter((p) => p.status === 'REFUNDED').length)} refunded at the window's end, ${money(sum(unswitched, (p) => p.refundedAmount))}` +
+            (limitedDemand ? ` · ${limitedDemand.batched} of it batched` : '') +
+            (switched.length === 0 ? '' : run.switchBatchIds.length > 0 ? ` · switchers in ${run.switchBatchIds.length === 1 ? 'a batch' : `${run.switchBatchIds.length} batches`} of their own` : ` · switchers rode in the close's last batch`),
+    );
+    const clock = run.clock.movable
+      ? run.clock.moves.length === 0
+        ? 'in-process runtime, not moved'
+        : `moved forward ${run.clock.moves.map((m) => `+${days(m.byMs)} ${m.why}`).join(', then ')}; the sweep fired after each`
+      : `not moved (external runtime: its clock cannot be moved; the switch window was ${hours(st.switchWindowHours)} of real time, waited out)`;
+    row('clock', clock);
+    row(
+      'late lot',
+      run.lateLot.shipped
+        ? `${run.lateLot.batchId} (the delayed batch) shipped in ${run.lateLot.lots} lots ${days(run.lateLot.afterPromiseMs ?? 0)} after the original promise`
+        : `skipped (${run.lateLot.skipped ?? 'not reached'})`,
+    );
+    const compensated = ps.filter((p) => p.compensatedAmount > 0);
+    row(
+      'compensation',
+      `${fmt(compensated.length)} pre-orders compensated · ${money(sum(compensated, (p) => p.compensatedAmount), final.campaign.currency)} owed (the platform pays)` +
+        (compensated.length ? ` · from ${money(Math.min(...compensated.map((p) => p.compensatedAmount)))} to ${money(Math.max(...compensated.map((p) => p.compensatedAmount)))}` : ''),
+    );
     const t = final.trust;
     row(
       'trust',
       `on time ${pct(t.onTimeShipRate)} · QC pass ${pct(t.qcPassRate)} · refunds ${pct(t.refundRate)} · median ${t.medianDaysToDelivery ?? 'n/a'} days to delivery`,
+    );
+    row(
+      'trust (promises)',
+      `compensated ${fmt(t.compensation.count)}, ${t.compensation.amounts.map((a) => money(a.amount, a.currency)).join(' + ') || money(0, final.campaign.currency)} · ` +
+        `${fmt(t.unitsRefundedAtCeiling)} units refunded at the ceiling · ` +
+        (t.refundLatency
+          ? `refund decision → event p50 ≤ ${t.refundLatency.p50Seconds} s, p95 ≤ ${t.refundLatency.p95Seconds} s (${fmt(t.refundLatency.count)} refunds)`
+          : 'no refund latency measured'),
     );
   }
   row('wall time', `${run.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(' · ')} · total ${secs(sum(run.phases, (p) => p.ms))}`);

@@ -24,11 +24,24 @@ export interface Demand {
   remaining?: number;
 }
 
+export interface LateCompensation {
+  percent: number;
+  minAmount: number;
+  maxAmount: number;
+}
+
 export interface Campaign {
   campaignId: string;
   status: string;
+  currency: string;
+  variants: { sku: string; name: string; unitPrice: number; minQuantity?: number }[];
+  closesAt: string;
   maxTotalQuantity?: number;
   promisedShipDays: number;
+  maxPerBuyer?: number;
+  maxDelayDays: number;
+  lateCompensation?: LateCompensation;
+  switchWindowHours: number;
 }
 
 export interface BatchLine {
@@ -78,15 +91,25 @@ export interface Preorder {
   sku: string;
   quantity: number;
   unitPrice: number;
+  currency: string;
   amount: number;
   batchId?: string;
   promisedShipBy: string;
+  /** The date promised at order time: the ceiling and late compensation count from it. */
+  originalPromisedShipBy: string;
+  /** Its variant missed its own minimum: it may switch until then. */
+  switchBy?: string;
+  /** The sku first ordered, once switched. */
+  switchedFrom?: string;
+  /** Owed for a shipment after the original promise (minor units; the platform pays). */
+  compensatedAmount: number;
   delayedTo?: string;
+  shipments: { shipmentId: string; quantity: number; shippedAt: string; deliveredAt?: string }[];
   shippedQuantity: number;
   deliveredQuantity: number;
   refundedAmount: number;
-  timeline: { at: string; status: string; note: string; step?: string }[];
-  notifications: { notificationId: string; step: string; message: string }[];
+  timeline: { at: string; status: string; note: string; template: string; step?: string }[];
+  notifications: { notificationId: string; step: string; template: string; message: string }[];
 }
 
 export interface Trust {
@@ -98,9 +121,29 @@ export interface Trust {
   preordersDelivered: number;
   unitsQcChecked: number;
   unitsRefunded: number;
+  /** Units c2m refunded by itself because they had not shipped by the original promise plus maxDelayDays. */
+  unitsRefundedAtCeiling: number;
+  /** Pre-orders compensated for a late shipment, and what they are owed per currency (minor units). */
+  compensation: { count: number; amounts: { currency: string; amount: number }[] };
+  /** From a refund's decision to its event on the bus, in seconds (to the next power of two). */
+  refundLatency?: { p50Seconds: number; p95Seconds: number; count: number };
 }
 
 export const finalStatuses = new Set(['DELIVERED', 'REFUNDED']);
+
+/** The problem `title` of a pre-order past the campaign's `maxPerBuyer` (a 409). */
+export const limitTitle = 'Purchase limit reached';
+
+/** Money as a buyer reads it: ¥25.80 for 2580 CNY minor units. */
+export const money = (amount: number, currency = 'CNY'): string => {
+  const symbol: Record<string, string> = { CNY: '¥', USD: '$', EUR: '€' };
+  const major = (amount / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return symbol[currency] !== undefined ? `${symbol[currency]}${major}` : `${major} ${currency}`;
+};
+
+/** What a late pre-order is owed under the campaign's terms: percent of its amount, rounded, within the bounds. */
+export const compensationFor = (terms: LateCompensation, amount: number): number =>
+  Math.min(terms.maxAmount, Math.max(terms.minAmount, Math.round((amount * terms.percent) / 100)));
 
 /** Units of a pre-order that were refunded: all of it once REFUNDED, else what its refunded amount pays for. */
 export const refundedUnits = (p: Preorder): number =>

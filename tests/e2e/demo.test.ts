@@ -2,15 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { runFlashSale } from '../../lib/demo/flash-sale.ts';
 import { checkFlashSale } from '../../lib/demo/checks.ts';
+import { renderSummary } from '../../lib/demo/summary.ts';
 import { captureStdout, type StdoutCapture } from '../../lib/demo/console.ts';
+import { shiftableClock } from '../../lib/demo/clock.ts';
+import { limitTitle } from '../../lib/demo/views.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 
 // `npm run demo`'s scenario, small: a flash sale played over HTTP from the burst to the last
 // delivery, then every invariant the demo prints checked. A broken invariant fails here, not
-// only in someone's terminal.
+// only in someone's terminal. The runtime is in this process, so the demo moves its clock: the
+// switch window ends and a lot ships after the original promise, as `npm run demo` does.
 
 let runtime: LocalRuntime;
 let capture: StdoutCapture;
+const clock = shiftableClock();
 
 beforeAll(async () => {
   // No batching windows: the sale waits for its consequences, not for windows to close.
@@ -20,10 +25,12 @@ beforeAll(async () => {
 afterAll(async () => {
   capture?.restore();
   await runtime?.stop();
+  // Only once the runtime that saw the moved clock has stopped.
+  clock.restore();
 });
 
 describe('npm run demo: a live-room flash sale end to end', () => {
-  it('When 150 buyers rush a capped campaign and the factory ships it in lots, every check holds', async () => {
+  it('When 150 buyers rush a capped campaign, a colour misses its minimum, some buy past the limit and a lot ships late, every check holds', async () => {
     const run = await runFlashSale({
       url: runtime.url,
       tokenSecret: runtime.tokenSecret,
@@ -32,10 +39,25 @@ describe('npm run demo: a live-room flash sale end to end', () => {
       seed: 20261122,
       drain: () => runtime.emulator.drain(60_000),
       stallMs: 15_000,
+      timeTravel: { clock, sweep: () => runtime.emulator.fireSchedule('campaign-sweep') },
     });
     const checks = checkFlashSale(run);
+    const summary = renderSummary(run, checks, { runtime: 'in-process (test)' });
+    if (checks.some((c) => !c.ok)) process.stderr.write(summary);
 
     for (const c of checks) expect(c.ok, `${c.name}: ${c.detail}`).toBe(true);
+    // The promises' checks are among them.
+    expect(checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^a variant below its own minimum never reaches the factory/),
+        expect.stringMatching(/^every buyer of TEE-SAKURA told once, then switched \(and delivered\) or refunded in full/),
+        expect.stringMatching(/^no buyer holds more than 3 units; refused only past the limit/),
+        expect.stringMatching(/^late pre-orders compensated once: 10 % of the order within ¥5\.00–¥100\.00/),
+        'every pre-order DELIVERED or REFUNDED',
+        expect.stringMatching(/^every buyer heard each step exactly once/),
+      ]),
+    );
+
     // The story must have happened, not only its absence of failures.
     expect(run.final!.batches.length).toBeGreaterThanOrEqual(3);
     expect(run.placements.some((p) => p.answers.some((a) => a.problem === 'urn:c2m:problem:campaign-cap-reached'))).toBe(true);
@@ -44,5 +66,31 @@ describe('npm run demo: a live-room flash sale end to end', () => {
     expect(run.factory.shortUnits).toBeGreaterThan(0);
     expect(run.final!.preorders.some((p) => p.timeline.some((t) => t.step === 'delayed'))).toBe(true);
     expect(capture.notificationLines()).toBeGreaterThanOrEqual(run.final!.preorders.reduce((n, p) => n + p.notifications.length, 0));
-  }, 90_000);
+
+    // A colour below its minimum: its buyers were told; some switched to a size, the rest were refunded when the window ended.
+    const byId = new Map(run.final!.preorders.map((p) => [p.preorderId, p]));
+    const switched = run.switches.filter((x) => x.status === 200);
+    const left = run.switches.filter((x) => x.status === undefined);
+    expect(run.switches.every((x) => x.told)).toBe(true);
+    expect(switched.length).toBeGreaterThanOrEqual(1);
+    expect(left.length).toBeGreaterThanOrEqual(1);
+    for (const x of switched) expect(byId.get(x.preorderId)).toMatchObject({ status: 'DELIVERED', sku: x.to, switchedFrom: 'TEE-SAKURA' });
+    for (const x of left) expect(byId.get(x.preorderId)).toMatchObject({ status: 'REFUNDED', sku: 'TEE-SAKURA' });
+    // Buyers past the limit were refused with the contract's title, and that was no unexpected answer.
+    expect(run.placements.filter((p) => p.answers.some((a) => a.status === 409 && a.title === limitTitle)).length).toBeGreaterThanOrEqual(2);
+    // The clock moved forward twice and the late lot earned compensation, in the trust figures too.
+    expect(run.clock.moves.map((m) => m.why)).toEqual([expect.stringMatching(/switch window's end/), expect.stringMatching(/past the original promise/)]);
+    expect(run.lateLot).toMatchObject({ shipped: true, batchId: run.factory.delayedBatchId });
+    const compensated = run.final!.preorders.filter((p) => p.compensatedAmount > 0);
+    expect(compensated.length).toBeGreaterThan(0);
+    expect(run.final!.trust.compensation.count).toBe(compensated.length);
+
+    expect(summary).toMatch(/below its minimum\s+TEE-SAKURA \d+ of \d+ units, not made · \d+ buyers told · \d+ switched \(.+\) · \d+ refunded at the window's end, ¥[\d,]+\.\d\d/);
+    expect(summary).toMatch(/refused \(limit\)\s+\d+ orders past 3 per buyer \(409 "Purchase limit reached"\)/);
+    expect(summary).toMatch(/late lot\s+bat_\S+ \(the delayed batch\) shipped in \d+ lots 1\.0 days after the original promise/);
+    expect(summary).toMatch(/compensation\s+\d+ pre-orders compensated · ¥[\d,]+\.\d\d owed/);
+    expect(summary).toMatch(/trust \(promises\)\s+compensated \d+, ¥[\d,]+\.\d\d · \d+ units refunded at the ceiling · refund decision → event p50/);
+    expect(summary).toMatch(/clock\s+moved forward \+1\.0 days to the switch window's end, 24 h after the close, then \+\d+\.\d days to a day past the original promise/);
+    expect(summary).toMatch(new RegExp(`All ${checks.length} checks passed\\.`));
+  }, 240_000);
 });
