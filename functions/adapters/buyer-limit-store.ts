@@ -29,9 +29,10 @@ export const takeUnitsPart = (campaign: Limited, buyerId: string, units: number)
             TableName: tableName(),
             Key: limitKey(campaign.campaignId, buyerId),
             UpdateExpression: 'SET #type = :type ADD units :q',
-            ConditionExpression: 'attribute_not_exists(units) OR units <= :room',
+            // A buyer's first order is held to the limit too (room is negative when it alone is over it).
+            ConditionExpression: '(attribute_not_exists(units) AND :zero <= :room) OR units <= :room',
             ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: { ':type': 'buyer-limit', ':q': units, ':room': campaign.maxPerBuyer - units },
+            ExpressionAttributeValues: { ':type': 'buyer-limit', ':q': units, ':room': campaign.maxPerBuyer - units, ':zero': 0 },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },

@@ -26,6 +26,10 @@ describe('Purchase limit (maxPerBuyer)', () => {
     const campaign = await open({ maxPerBuyer: 3 });
     expect(campaign.maxPerBuyer).toBe(3);
     const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-1');
+    // A first order alone past the limit is refused as well.
+    const tooMany = await buyer.post<Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 4 }));
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.title).toBe('Purchase limit reached');
     expect((await buyer.post(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 2 }))).status).toBe(202);
     const refused = await buyer.post<Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 2 }));
     expect(refused.status).toBe(409);
