@@ -53,6 +53,8 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly preorderCount?: number;
   /** While in production: the date its buyers are promised; the clock sends delay notices when it passes. */
   readonly promiseDue?: string;
+  /** Its buyers' ceiling (their original promise + maxDelayDays): a batch not yet accepted by then is withdrawn and refunded. */
+  readonly ceilingAt?: string;
 }
 
 /** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
@@ -312,6 +314,7 @@ export const releaseBatch = async (
         factoryId: string;
         campaignId: string;
         event: DomainEvent;
+        ceilingAt?: string;
       }
     | { status: 'VOID' },
 ): Promise<boolean> => {
@@ -324,14 +327,16 @@ export const releaseBatch = async (
         }
       : {
           UpdateExpression:
-            'SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s REMOVE planned',
+            `SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s${release.ceilingAt !== undefined ? ', ceilingAt = :ceiling' : ''} REMOVE planned`,
           ExpressionAttributeNames: { '#status': 'status', '#lines': 'lines' },
           ExpressionAttributeValues: {
             ':released': 'RELEASED',
             ':cutting': 'CUTTING',
             ':one': 1,
             ':clock': batchClockPartition,
-            ':due': `${release.acceptBy}#${batchId}`,
+            // Due at its acceptance deadline, or at its buyers' ceiling if that comes first.
+            ':due': `${release.ceilingAt !== undefined && release.ceilingAt < release.acceptBy ? release.ceilingAt : release.acceptBy}#${batchId}`,
+            ...(release.ceilingAt !== undefined && { ':ceiling': release.ceilingAt }),
             ':g3': campaignBatchesPartition(release.campaignId),
             ':count': release.preorderIds.length,
             ':lines': release.lines,
@@ -429,7 +434,7 @@ export const batchUpdate = (before: Batch, next: BatchChange, now: Date): Transa
   // production is due when its buyers' promised date passes (delay notices).
   const due =
     next.status === 'RELEASED'
-      ? (next.escalateAt ?? next.acceptBy)
+      ? earlier(next.escalateAt ?? next.acceptBy, before.ceilingAt)
       : next.status === 'REJECTED'
         ? next.rejectedAt
         : next.status === 'ACCEPTED' || next.status === 'IN_PRODUCTION' || next.status === 'PARTIALLY_SHIPPED'
@@ -487,6 +492,8 @@ export const markUnwound = async (batchId: string, now: Date): Promise<void> => 
   );
 };
 
+const earlier = (date: string, other: string | undefined) => (other !== undefined && other < date ? other : date);
+
 export type UnwindOutcome = 'done' | 'already';
 
 /**
@@ -505,6 +512,8 @@ export const unwindPreorder = async (
   entry: TimelineEntry,
   events: readonly DomainEvent[],
   now: Date,
+  /** More of the same transaction (the trust tallies of a refund, say). */
+  also: readonly TransactItem[] = [],
 ): Promise<UnwindOutcome> => {
   const capped = campaign.maxTotalQuantity !== undefined;
   const slot = variantSlot(campaign, p.sku);
@@ -576,6 +585,7 @@ export const unwindPreorder = async (
             },
             ...gateUpdates.filter((u) => u !== undefined),
             ...(to === 'refund' ? freeUnitsPart(campaign, p.buyerId, p.quantity) : []),
+            ...also,
             ...events.map(outboxPut),
           ],
         }),

@@ -142,6 +142,16 @@ export const ceilingOf = (p: { readonly originalPromisedShipBy: string }, maxDel
   new Date(Date.parse(p.originalPromisedShipBy) + maxDelayDays * dayMs).toISOString();
 
 /**
+ * A campaign's ceiling: every pre-order of it was promised, when placed, the
+ * campaign's close plus its promised days, so this is each one's latest date.
+ */
+export const campaignCeiling = (c: { readonly closesAt: string; readonly promisedShipDays: number; readonly maxDelayDays: number }): string =>
+  ceilingOf({ originalPromisedShipBy: new Date(Date.parse(c.closesAt) + c.promisedShipDays * dayMs).toISOString() }, c.maxDelayDays);
+
+/** The earlier of a date and an optional ceiling: nothing is promised past the ceiling. */
+export const notPast = (date: string, ceiling: string | undefined): string => (ceiling !== undefined && ceiling < date ? ceiling : date);
+
+/**
  * What a buyer is owed for units shipped after the original promise: the
  * campaign's share of the pre-order's amount, rounded to the minor unit and
  * kept between its bounds (Pinduoduo pays 10 % within 5–100 yuan). Zero when

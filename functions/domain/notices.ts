@@ -20,6 +20,7 @@ export const noticeTemplates = [
   'preorder.cancelled_after_delay',
   'preorder.refunded_after_delay',
   'preorder.refunded_campaign_failed',
+  'preorder.partly_refunded_campaign_failed',
   'preorder.batched',
   'preorder.back_in_line',
   'preorder.moved_to_backup_factory',
@@ -62,6 +63,8 @@ export interface NoticeParams {
   'preorder.cancelled_after_delay': { delayedTo: Day };
   'preorder.refunded_after_delay': Money;
   'preorder.refunded_campaign_failed': { minTotalQuantity: number } & Money;
+  /** The campaign failed after some of the buyer's units shipped: the rest is refunded, what came is theirs. */
+  'preorder.partly_refunded_campaign_failed': { units: number; ordered: number; kept: number } & Money;
   /** In a batch released to the factory, which confirms a ship date by `confirmBy`. */
   'preorder.batched': { confirmBy: Day };
   /** A cut was abandoned before release (it would have sent a factory less than a minimum): waiting again, same place. */

@@ -28,6 +28,7 @@ afterAll(async () => {
 type Preorder = {
   preorderId: string;
   status: string;
+  sku: string;
   amount: number;
   refundedAmount: number;
   compensatedAmount: number;
@@ -203,5 +204,66 @@ describe('Broken promises pay out by themselves', () => {
       expect(trust.refundLatency?.count).toBe(2);
     }
     expect(factoryTrust).toMatchObject({ unitsRefunded: 2, refundRate: 0.5 });
+  });
+
+  it('A factory that commits past the ceiling cannot move the buyer’s promise past it; a batch still waiting for a factory at the ceiling is withdrawn and refunded', async () => {
+    const closesAt = Date.now() + 3600_000;
+    const promised = closesAt + day;
+    const ceiling = promised + day; // maxDelayDays 1
+    const created = await anchor.post<{ campaignId: string }>(
+      '/v1/campaigns',
+      campaignDraft({
+        factoryId: 'factory-slow',
+        backupFactoryId: 'factory-backup-slow',
+        closesAt: new Date(closesAt).toISOString(),
+        promisedShipDays: 1,
+        lotSize: 1,
+        minTotalQuantity: 1,
+        maxDelayDays: 1,
+      }),
+    );
+    expect(created.status).toBe(201);
+    const campaignId = created.body.campaignId;
+    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-slow');
+    const slow = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-slow');
+    const backup = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-backup-slow');
+    const accepted = await buyer.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 1 }));
+    await runtime.emulator.drain();
+    await setClock(Date.now() + 3_000); // past intake's "ask once a burst" window, so the second lot is asked for too
+    const waiting = await buyer.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 1, sku: 'SHIRT-S' }));
+    await runtime.emulator.drain();
+    const batchesOf = async (f: typeof slow) => (await f.get<{ items: Batch[] }>('/v1/factory/batches?limit=200')).body.items.filter((b) => b.campaignId === campaignId);
+    const [first, second] = (await batchesOf(slow)).sort((a, b) => a.lines[0]!.sku.localeCompare(b.lines[0]!.sku));
+    expect(first && second).toBeTruthy();
+
+    // The factory commits three weeks out: the buyer is promised no later than the ceiling.
+    const threeWeeks = new Date(promised + 21 * day).toISOString().slice(0, 10);
+    expect((await slow.post(`/v1/factory/batches/${first!.batchId}/accept`, { committedShipDate: threeWeeks })).status).toBe(200);
+    await runtime.emulator.drain();
+    const capped = (await buyer.get<Preorder>(`/v1/preorders/${[accepted, waiting].find((r) => r.body.sku === first!.lines[0]!.sku)!.body.preorderId}`)).body;
+    expect(Date.parse(capped.promisedShipBy)).toBeLessThanOrEqual(ceiling);
+
+    // The other batch is declined near the ceiling and goes to the backup, which does not answer before it.
+    await setClock(ceiling - 2 * 3600_000);
+    expect((await slow.post(`/v1/factory/batches/${second!.batchId}/reject`, { reason: 'no capacity' })).status).toBe(200);
+    await runtime.emulator.fireSchedule('campaign-sweep');
+    await runtime.emulator.drain();
+    const [atBackup] = await batchesOf(backup);
+    expect(atBackup?.status).toBe('RELEASED');
+
+    // Past the ceiling: both taken back, both buyers refunded, without anyone asking.
+    await setClock(ceiling + 60_000);
+    await runtime.emulator.fireSchedule('campaign-sweep');
+    await runtime.emulator.drain();
+    for (const r of [accepted, waiting]) {
+      const p = (await buyer.get<Preorder>(`/v1/preorders/${r.body.preorderId}`)).body;
+      expect(p.status).toBe('REFUNDED');
+      expect(p.refundedAmount).toBe(p.amount);
+      expect(p.notifications.map((n) => n.template)).toContain('preorder.refunded_at_ceiling');
+    }
+    expect((await backup.get<Batch>(`/v1/factory/batches/${atBackup!.batchId}`)).body.status).toBe('WITHDRAWN');
+    expect((await backup.post(`/v1/factory/batches/${atBackup!.batchId}/accept`, { committedShipDate: threeWeeks })).status).toBe(409);
+    const told = runtime.emulator.events.filter((e) => e.detailType === 'batch.units_withdrawn' && (e.detail as { campaignId?: string }).campaignId === campaignId);
+    expect(told.map((e) => (e.detail as { reason: string }).reason).sort()).toEqual(['ceiling', 'ceiling']);
   });
 });

@@ -23,6 +23,7 @@ const samples: { readonly [T in NoticeTemplate]: NoticeParams[T] } = {
   'preorder.cancelled_after_delay': { delayedTo: '2026-12-20' },
   'preorder.refunded_after_delay': cny,
   'preorder.refunded_campaign_failed': { minTotalQuantity: 10, ...cny },
+  'preorder.partly_refunded_campaign_failed': { units: 1, ordered: 3, kept: 2, ...cny },
   'preorder.batched': { confirmBy: '2026-12-02' },
   'preorder.back_in_line': {},
   'preorder.moved_to_backup_factory': {},

@@ -48,6 +48,8 @@ export const en: NoticeTexts = {
   'preorder.partly_delivered': (p, f) =>
     `${units(p.quantity)} delivered (tracking number ${f.code(p.trackingNumber)}). So far ${p.delivered} of ${units(p.expected)} have arrived.`,
   'preorder.refunded_closed_short': (p, f) => `The factory made fewer than were ordered and your units will not be made; ${f.money(p)} is refunded in full.`,
+  'preorder.partly_refunded_campaign_failed': (p, f) =>
+    `The campaign closed below its minimum and will not be made: ${p.units} of your ${units(p.ordered)} will not come and ${f.money(p)} is refunded; the other ${p.kept} ${be(p.kept)} yours.`,
   'preorder.partly_refunded_closed_short': (p, f) =>
     `The factory made fewer than were ordered: ${p.units} of your ${units(p.ordered)} will not be made and ${f.money(p)} is refunded; the other ${p.kept} ${be(p.kept)} yours.`,
   'preorder.shipped_all_made': (p) =>

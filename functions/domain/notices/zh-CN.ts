@@ -40,6 +40,8 @@ export const zhCN: NoticeTexts = {
   'preorder.delivered': (p, f) => `已送达：${p.quantity}件（运单号${f.code(p.trackingNumber)}），您的订单已全部完成。`,
   'preorder.partly_delivered': (p, f) => `已送达${p.quantity}件（运单号${f.code(p.trackingNumber)}）；应到${p.expected}件中已到${p.delivered}件。`,
   'preorder.refunded_closed_short': (p, f) => `工厂实际产量少于订单量，您的商品不会生产；${f.money(p)}已全额退款。`,
+  'preorder.partly_refunded_campaign_failed': (p, f) =>
+    `活动未达到最低成团数量，将不再生产：您订购的${p.ordered}件中有${p.units}件不会发出，已退款${f.money(p)}；已收到的${p.kept}件归您所有。`,
   'preorder.partly_refunded_closed_short': (p, f) =>
     `工厂实际产量少于订单量：您订购的${p.ordered}件中有${p.units}件不会生产，已退款${f.money(p)}；其余${p.kept}件照常属于您。`,
   'preorder.shipped_all_made': (p) => `已发货：您订单中已生产的全部${p.quantity}件均已发出。`,

@@ -25,6 +25,7 @@ import {
   variantsMeetingMinimum,
 } from '#domain/batching.ts';
 import type { Campaign } from '#domain/campaign.ts';
+import { campaignCeiling } from '#domain/fulfillment.ts';
 import { defaultLocale, localeOf, type Preorder } from '#domain/preorder.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { newId } from '#shared/ids.ts';
@@ -234,6 +235,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
         factoryId: campaign.factoryId,
         campaignId: campaign.campaignId,
         event,
+        ceilingAt: campaignCeiling(campaign),
       });
       if (released) {
         log().info('batch released', { campaignId: campaign.campaignId, batchId, units, preorders: assigned.length, reason: batch.reason });

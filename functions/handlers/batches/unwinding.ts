@@ -11,6 +11,7 @@ import { expire, markOverdue, type ProductionState } from '#domain/production.ts
 import { overdueGraceHours } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel, settleCampaign } from './cutting.ts';
+import { withdrawBatch } from './withdrawal.ts';
 import { flushNotifications } from '../notifications/flush.ts';
 
 /**
@@ -116,6 +117,8 @@ export const escalateBatch = async (batchId: string, now: Date): Promise<void> =
       return;
     }
     if (batch.status !== 'RELEASED') return;
+    // Still waiting for a factory at its buyers' ceiling: taken back and refunded, not escalated again.
+    if (batch.ceilingAt !== undefined && Date.parse(batch.ceilingAt) <= now.getTime()) return withdrawBatch(batchId, 'ceiling');
     const state = productionOf(batch);
     const expired = expire(state, now);
     if (expired) {

@@ -14,7 +14,7 @@ import {
   ShipmentNotFoundError,
 } from '#domain/errors.ts';
 import { accept, BatchStateError, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
-import { allocateShipment, endOfDay } from '#domain/fulfillment.ts';
+import { allocateShipment, campaignCeiling, endOfDay, notPast } from '#domain/fulfillment.ts';
 import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
@@ -102,7 +102,9 @@ const shipsFromBatch = (p: Preorder, batchId: string) => p.batchId === batchId &
 export const manifestPage = async (factory: Principal, batchId: string, q: { limit: number; cursor?: string }) => {
   const batch = await ownBatch(factory, batchId);
   if (batch.status === 'WITHDRAWN') {
-    throw new BatchStateError(`Batch ${batchId} was withdrawn: its campaign failed and its buyers were refunded, so it has no manifest`);
+    throw new BatchStateError(
+      `Batch ${batchId} was withdrawn (${batch.closedShortReason ?? 'its campaign failed'}): its buyers were refunded, so it has no manifest`,
+    );
   }
   if (batch.status === 'REJECTED') {
     throw new BatchStateError(
@@ -151,14 +153,21 @@ const change = async (factory: Principal, batchId: string, decide: (batch: Batch
 const batchEvent = (type: DomainEvent['type'], b: Batch, now: Date, extra: Partial<DomainEvent['detail']>, factId = b.batchId) =>
   eventOf(type, { campaignId: b.campaignId, batchId: b.batchId, factoryId: b.factoryId, occurredAt: now.toISOString(), ...extra }, factId);
 
-export const acceptOwnBatch = (factory: Principal, batchId: string, committedShipDate: string) =>
-  change(factory, batchId, (batch, now) => {
+export const acceptOwnBatch = async (factory: Principal, batchId: string, committedShipDate: string) => {
+  const campaign = await getCampaign((await ownBatch(factory, batchId)).campaignId);
+  const ceiling = campaign && campaignCeiling(campaign);
+  return change(factory, batchId, (batch, now) => {
     const state = productionOf(batch);
     const next = accept(state, committedShipDate, now);
     if (next === state) return 'unchanged';
-    // From now on the buyers are promised the factory's date (end of that day, UTC).
-    return { state: { ...next, promiseDue: endOfDay(committedShipDate) }, events: [batchEvent('batch.accepted', batch, now, { committedShipDate })] };
+    // From now on the buyers are promised the factory's date (end of that day, UTC), never past their
+    // ceiling: a factory committing later than that has until the ceiling, then the rest is refunded.
+    return {
+      state: { ...next, promiseDue: notPast(endOfDay(committedShipDate), ceiling) },
+      events: [batchEvent('batch.accepted', batch, now, { committedShipDate })],
+    };
   });
+};
 
 export const rejectOwnBatch = async (factory: Principal, batchId: string, reason: string): Promise<Batch> => {
   for (let attempt = 0; attempt < 8; attempt++) {

@@ -13,13 +13,14 @@ import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { getShipment, type Shipment } from '#adapters/shipment-store.ts';
 import { tallies } from '#adapters/trust-store.ts';
-import { ceilingOf, endOfDay, lateCompensation, shortfalls } from '#domain/fulfillment.ts';
+import { ceilingOf, endOfDay, lateCompensation, notPast, shortfalls } from '#domain/fulfillment.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { localeOf, type Preorder, type PreorderShipment, type PreorderStatus, type TimelineEntry } from '#domain/preorder.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
 import { flushNotifications } from '../notifications/flush.ts';
+import { ceilingReason } from './ceiling.ts';
 
 /**
  * Production, carried back to each buyer. Every function here is safe to run
@@ -52,10 +53,16 @@ const preorderEvent = (type: DomainEvent['type'], p: Preorder, batch: Pick<Batch
 export const startBatchProduction = async (batchId: string): Promise<void> => {
   const batch = await getBatch(batchId);
   if (!batch?.committedShipDate || !['ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED'].includes(batch.status)) return;
-  const promise = endOfDay(batch.committedShipDate);
+  const campaign = await getCampaign(batch.campaignId);
+  const committed = endOfDay(batch.committedShipDate);
   const touched = await inParallel(batch.preorderIds, (id) =>
     settle(id, async (p) => {
       if (p.batchId !== batchId || p.status !== 'BATCHED') return 'skip';
+      // Never past the buyer's ceiling, whatever the factory committed to.
+      const promise = notPast(
+        committed,
+        campaign && ceilingOf({ originalPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy }, campaign.maxDelayDays),
+      );
       const now = new Date();
       const delayed = promise > p.promisedShipBy;
       const shipBy = dayOf(promise);
@@ -212,14 +219,16 @@ export const deliverToBuyers = async (shipmentId: string): Promise<void> => {
  */
 export const refundShortfall = async (batchId: string): Promise<void> => {
   const batch = await getBatch(batchId);
-  if (batch?.status !== 'COMPLETED' || !batch.closedShortReason) return;
+  // Closed short by its factory or by the clock at the ceiling (COMPLETED), or taken back by c2m (WITHDRAWN).
+  if (!batch || !(batch.status === 'WITHDRAWN' || (batch.status === 'COMPLETED' && batch.closedShortReason))) return;
   const campaign = await getCampaign(batch.campaignId, true);
   if (!campaign) return;
   const line = await liveLine(batch);
   const shippedBySku = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
   const owed = shortfalls(line, shippedBySku);
-  // Closed by the clock at the buyers' ceiling rather than by the factory.
-  const atCeiling = batch.withdrawnAt !== undefined;
+  // Taken back by the clock at the buyers' ceiling, or because the campaign failed, rather than closed by the factory.
+  const atCeiling = batch.closedShortReason === ceilingReason;
+  const campaignFailed = batch.status === 'WITHDRAWN' && !atCeiling;
   const touched = await inParallel(owed, (short) =>
     settle(short.preorderId, async (p) => {
       if (p.batchId !== batchId || p.refundedUnits !== undefined || p.status === 'REFUNDED') return 'skip';
@@ -245,6 +254,15 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
               { units: short.units, latestShipBy, ...money },
               localeOf(p),
             )
+          : campaignFailed
+          ? short.whole
+            ? noticeEntry({ at: now.toISOString(), status }, 'preorder.refunded_campaign_failed', { minTotalQuantity: campaign.minTotalQuantity, ...money }, localeOf(p))
+            : noticeEntry(
+                { at: now.toISOString(), status: p.status === 'BATCHED' ? 'IN_PRODUCTION' : p.status, step: 'partly-refunded' },
+                'preorder.partly_refunded_campaign_failed',
+                { units: short.units, ordered: p.quantity, kept: got, ...money },
+                localeOf(p),
+              )
           : short.whole
           ? noticeEntry({ at: now.toISOString(), status }, 'preorder.refunded_closed_short', money, localeOf(p))
           : noticeEntry(
@@ -266,7 +284,7 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events: DomainEvent[] = [
-        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : 'batch-closed-short' }, p.preorderId),
+        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : campaignFailed ? 'campaign-failed' : 'batch-closed-short' }, p.preorderId),
         ...(status === 'DELIVERED' ? [preorderEvent('preorder.delivered', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
         ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [preorderEvent('preorder.shipped', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
       ];
@@ -291,7 +309,8 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
         },
         {
-          refundedUnits: short.units,
+          // A campaign that failed is not its factory's failing.
+          ...(!campaignFailed && { refundedUnits: short.units }),
           ...broken,
           ...(complete && { shipped: 1, shippedOnTime: onTime(committed) }),
           ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
@@ -302,7 +321,7 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
       return outcome;
     }),
   );
-  log().info('short batch refunded', { batchId, preorders: owed.length, units: owed.reduce((n, s) => n + s.units, 0) });
+  log().info(campaignFailed ? 'withdrawn batch refunded' : 'short batch refunded', { batchId, preorders: owed.length, units: owed.reduce((n, s) => n + s.units, 0) });
   await flushNotifications(owed.filter((_, i) => touched[i]).map((s) => s.preorderId));
 };
 
