@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import fc from 'fast-check';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
@@ -32,11 +32,33 @@ export type Heard = { buyer: string; step: string; message: string };
 export const pipelineOn = (runtime: LocalRuntime): Pipeline => {
   const tried = new Map<string, number>();
   let heard: Map<string, Heard[]> | undefined;
+  // A token lasts 30 days and the property test moves the runtime's clock forward by weeks in all:
+  // a client is signed again once its token is a week old (by that clock).
+  const fresh = (role: Parameters<typeof clientFor>[2], id: string) => {
+    let made = -Infinity;
+    let client: ReturnType<typeof clientFor> | undefined;
+    return () => {
+      if (!client || Date.now() - made > 7 * dayMs) {
+        client = clientFor(runtime.url, runtime.tokenSecret, role, id);
+        made = Date.now();
+      }
+      return client;
+    };
+  };
+  const anchor = fresh('anchor', 'anchor-p');
+  const factories = ['factory-p', 'factory-q'].map((id) => [id, fresh('factory', id)] as const);
+  const buyers = Array.from({ length: 4 }, (_, i) => fresh('buyer', `pbuyer-${i}`));
   return {
     runtime,
-    anchor: clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-p'),
-    factories: Object.fromEntries(['factory-p', 'factory-q'].map((id) => [id, clientFor(runtime.url, runtime.tokenSecret, 'factory', id)])),
-    buyers: Array.from({ length: 4 }, (_, i) => clientFor(runtime.url, runtime.tokenSecret, 'buyer', `pbuyer-${i}`)),
+    get anchor() {
+      return anchor();
+    },
+    get factories() {
+      return Object.fromEntries(factories.map(([id, f]) => [id, f()]));
+    },
+    get buyers() {
+      return buyers.map((b) => b());
+    },
     bus: new EventBridgeClient({ endpoint: runtime.emulator.endpoint, region: localRegion, credentials: localCredentials }),
     count: (key) => tried.set(key, (tried.get(key) ?? 0) + 1),
     tried,
@@ -61,9 +83,60 @@ export const report = (title: string, tried: Map<string, number>) =>
   `${title}\n${[...tried].sort().map(([k, n]) => `  ${k.padEnd(44)} ${n}`).join('\n')}`;
 
 export const skus = ['SHIRT-S', 'SHIRT-M'];
+/** An sku no campaign of the test sells (a switch to it is a 400). */
+const unknownSku = 'SHIRT-XL';
+const unitPrice = 12900;
+const hourMs = 3600_000;
+const dayMs = 24 * hourMs;
+
+/**
+ * A campaign's promises, drawn per run: its minimum (1-8 units, against lots of 2-4), each variant's own
+ * minimum (sometimes), a purchase limit (sometimes), a short ceiling (1-3 days past a promise 1-2 days
+ * after close), late compensation (sometimes) and a switch window of a few hours.
+ */
+export type Terms = {
+  minTotalQuantity: number;
+  lotSize: number;
+  promisedShipDays: number;
+  maxDelayDays: number;
+  switchWindowHours: number;
+  /** Per sku of `skus`, its own minimum when it has one. */
+  minQuantity: readonly (number | undefined)[];
+  maxPerBuyer: number | undefined;
+  lateCompensation: { percent: number; minAmount: number; maxAmount: number } | undefined;
+};
+
+export const terms: fc.Arbitrary<Terms> = fc.record({
+  // Half the time a small minimum (the lots flow), half the time one of 4-8 that the demand may not reach:
+  // lots below, at and above it, and campaigns that fail with batches or without.
+  minTotalQuantity: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 8 })),
+  lotSize: fc.integer({ min: 2, max: 4 }),
+  promisedShipDays: fc.integer({ min: 1, max: 2 }),
+  maxDelayDays: fc.integer({ min: 1, max: 3 }),
+  switchWindowHours: fc.constantFrom(2, 12, 24),
+  // Half the time one variant has a minimum of its own (the dye-lot case), often missed at close while the
+  // other variant goes on: its buyers may switch.
+  minQuantity: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(skus.map(() => undefined)) },
+    { weight: 1, arbitrary: fc.tuple(fc.nat(skus.length - 1), fc.integer({ min: 3, max: 7 })).map(([i, min]) => skus.map((_, j) => (i === j ? min : undefined))) },
+  ),
+  maxPerBuyer: fc.option(fc.integer({ min: 2, max: 5 }), { nil: undefined, freq: 2 }),
+  // Amounts are 12900 a unit: 1-30 % of them against bounds that sometimes clamp it.
+  lateCompensation: fc.option(
+    fc
+      .record({ percent: fc.integer({ min: 1, max: 30 }), minAmount: fc.integer({ min: 1, max: 3000 }), spread: fc.integer({ min: 0, max: 6000 }) })
+      .map(({ percent, minAmount, spread }) => ({ percent, minAmount, maxAmount: minAmount + spread })),
+    { nil: undefined, freq: 3 },
+  ),
+});
+
+/** What the buyer is owed for a late lot: the campaign's share of the amount, rounded, within its bounds. */
+export const compensationFor = (c: NonNullable<Terms['lateCompensation']>, amount: number) =>
+  Math.min(c.maxAmount, Math.max(c.minAmount, Math.round((amount * c.percent) / 100)));
 
 export type Op =
-  | { kind: 'place'; buyer: number; sku: number; quantity: number }
+  /** `over`: the quantity that takes the buyer one unit past the campaign's purchase limit, when it has one. */
+  | { kind: 'place'; buyer: number; sku: number; quantity: number; over?: boolean }
   | { kind: 'cancel'; pick: number }
   | { kind: 'close' }
   | { kind: 'accept'; pick: number; lateDays: number }
@@ -73,26 +146,43 @@ export type Op =
   | { kind: 'deliver'; pick: number }
   | { kind: 'closeShort'; pick: number }
   | { kind: 'redeliver'; pick: number }
-  | { kind: 'maxWait' };
+  | { kind: 'maxWait' }
+  /** A buyer told their variant missed its minimum moves to another (or tries an sku that cannot be). */
+  | { kind: 'switch'; pick: number; target: number }
+  /**
+   * The clock moves forward (the minute sweep firing as it goes): an hour (the campaign closes, a switch window
+   * stays open), a day (acceptance deadlines), or to just past the end of the switch window, the date promised at
+   * order time (lots after it are late) or the ceiling.
+   */
+  | { kind: 'time'; to: 'hour' | 'day' | 'window' | 'promise' | 'ceiling' };
+
+const place = fc.record({
+  kind: fc.constant('place' as const),
+  buyer: fc.nat(3),
+  sku: fc.nat(1),
+  quantity: fc.integer({ min: 1, max: 3 }),
+  over: fc.nat(4).map((n) => n === 0),
+});
 
 export const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('place' as const), buyer: fc.nat(3), sku: fc.nat(1), quantity: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 4, arbitrary: place },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('accept' as const), pick: fc.nat(), lateDays: fc.constantFrom(-1, 20) }) },
+  // The factory commits to tomorrow, to two days on (late against a promise of one, within most ceilings), or to three weeks on.
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('accept' as const), pick: fc.nat(), lateDays: fc.constantFrom(-1, 0, 20) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reject' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('progress' as const), pick: fc.nat(), sku: fc.nat(1), share: fc.double({ min: 0.3, max: 1, noNaN: true }) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('ship' as const), pick: fc.nat(), sku: fc.nat(1), quantity: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('closeShort' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'maxWait' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'maxWait' as const }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('switch' as const), pick: fc.nat(), target: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), to: fc.constantFrom(...(['hour', 'day', 'window', 'promise', 'ceiling'] as const)) }) },
 );
 
-export const opening = fc.array(
-  fc.record({ kind: fc.constant('place' as const), buyer: fc.nat(3), sku: fc.nat(1), quantity: fc.integer({ min: 1, max: 3 }) }),
-  { minLength: 3, maxLength: 6 },
-);
+/** Two to six pre-orders first: against a minimum of up to 8, sometimes too few (a campaign that fails). */
+export const opening = fc.array(place, { minLength: 2, maxLength: 6 });
 
 export type Batch = { batchId: string; campaignId: string; factoryId: string; status: string; reason: string; units: number; shipped: number; qcPassed: number; lines: { sku: string; quantity: number; shipped: number; qcPassed?: number; produced?: number; qcFailed?: number }[] };
 export type Preorder = {
@@ -103,15 +193,21 @@ export type Preorder = {
   status: string;
   batchId?: string;
   delayedTo?: string;
+  promisedShipBy: string;
+  originalPromisedShipBy: string;
+  compensatedAmount: number;
+  switchBy?: string;
+  switchedFrom?: string;
   createdAt: string;
-  shipments: { shipmentId: string; quantity: number; deliveredAt?: string }[];
+  shipments: { shipmentId: string; quantity: number; shippedAt: string; deliveredAt?: string }[];
   shippedQuantity: number;
   deliveredQuantity: number;
   refundedAmount: number;
   amount: number;
-  timeline: { at: string; status: string; note: string; step?: string }[];
-  notifications: { notificationId: string; at: string; step: string; message: string }[];
+  timeline: { at: string; status: string; note: string; step?: string; template: string }[];
+  notifications: { notificationId: string; at: string; step: string; message: string; template: string }[];
 };
+type Campaign = { status: string };
 
 type ManifestEntry = { preorderId: string; sku: string; quantity: number };
 type Demand = { variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number }[] };
@@ -139,16 +235,90 @@ export class World {
   seen: Preorder[] = [];
   /** Manifests as last read, and what they were read against. */
   private manifestCache: { members: string; batches: Map<string, { key: string; items: ManifestEntry[] }> } = { members: '', batches: new Map() };
+  /** The campaign's promises, as the test asked for them (defaults as the API answered). */
+  terms: Terms = { minTotalQuantity: 1, lotSize: 3, promisedShipDays: 2, maxDelayDays: 14, switchWindowHours: 24, minQuantity: [], maxPerBuyer: undefined, lateCompensation: undefined };
+  /** When the campaign closes, as sent: every pre-order is promised this plus promisedShipDays. */
+  closesAt = 0;
+  /** How far this world moved the clock, and how far it may (time steps). */
+  movedMs = 0;
+  readonly timeBudgetMs = 7 * dayMs;
+  /** When the clock's sweep last ran after the clock moved (and the queues drained since). */
+  lastSweepAt: number | undefined;
+  /** Whether a check ever saw a batch of the campaign, and which skus it saw in one. */
+  private everBatched = false;
+  private skusBatched = new Set<string>();
+  /** WITHDRAWN batches whose manifest was found refused. */
+  private withdrawnChecked = new Set<string>();
 
-  /** Opens the campaign; `terms` override the draft's (the property test gives it a maxWaitHours). */
-  async start(terms: { maxWaitHours?: number } = {}) {
-    const r = await this.pipe.anchor.post<{ campaignId: string }>(
+  /** Opens the campaign; `terms` override the draft's (the property test draws them, with a maxWaitHours). */
+  async start(terms: Partial<Terms> & { maxWaitHours?: number } = {}) {
+    const { minQuantity = [], maxPerBuyer, lateCompensation, ...rest } = terms;
+    const closesAt = Date.now() + hourMs;
+    const r = await this.pipe.anchor.post<{ campaignId: string; maxDelayDays: number; switchWindowHours: number; closesAt: string }>(
       '/v1/campaigns',
-      campaignDraft({ factoryId: 'factory-p', backupFactoryId: 'factory-q', lotSize: 3, minTotalQuantity: 1, promisedShipDays: 2, ...terms }),
+      campaignDraft({
+        factoryId: 'factory-p',
+        backupFactoryId: 'factory-q',
+        lotSize: 3,
+        minTotalQuantity: 1,
+        promisedShipDays: 2,
+        closesAt: new Date(closesAt).toISOString(),
+        variants: skus.map((sku, i) => ({ sku, name: sku, unitPrice, ...(minQuantity[i] !== undefined && { minQuantity: minQuantity[i] }) })),
+        ...(maxPerBuyer !== undefined && { maxPerBuyer }),
+        ...(lateCompensation !== undefined && { lateCompensation }),
+        ...rest,
+      }),
     );
-    expect(r.status).toBe(201);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
     this.campaignId = r.body.campaignId;
+    this.closesAt = closesAt;
     this.maxWaitMs = terms.maxWaitHours === undefined ? undefined : terms.maxWaitHours * 3600_000;
+    this.terms = {
+      minTotalQuantity: terms.minTotalQuantity ?? 1,
+      lotSize: terms.lotSize ?? 3,
+      promisedShipDays: terms.promisedShipDays ?? 2,
+      maxDelayDays: terms.maxDelayDays ?? 14,
+      switchWindowHours: terms.switchWindowHours ?? 24,
+      minQuantity,
+      maxPerBuyer,
+      lateCompensation,
+    };
+    // The defaults the API applies, as it says it applied them.
+    expect({ maxDelayDays: r.body.maxDelayDays, switchWindowHours: r.body.switchWindowHours }).toEqual({
+      maxDelayDays: this.terms.maxDelayDays,
+      switchWindowHours: this.terms.switchWindowHours,
+    });
+  }
+
+  async campaign(): Promise<Campaign> {
+    const r = await this.pipe.anchor.get<Campaign>(`/v1/campaigns/${this.campaignId}`);
+    expect(r.status).toBe(200);
+    return r.body;
+  }
+
+  /**
+   * Moves the runtime's clock forward (it runs in this process; only forward, the gateway's throttle
+   * dislikes a clock that goes back) in steps of at most twelve hours, firing the clock's minute sweep after
+   * each and letting the queues drain, so what comes due (a close, a switch window's end, an acceptance
+   * deadline, a promise, a ceiling) is acted on near its time, as the sweep on its own would.
+   */
+  async advanceClock(ms: number) {
+    if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    for (let left = ms; left > 0; ) {
+      const step = Math.min(left, 12 * hourMs);
+      vi.setSystemTime(Date.now() + step);
+      left -= step;
+      this.movedMs += step;
+      this.lastSweepAt = Date.now();
+      await this.pipe.runtime.emulator.fireSchedule('campaign-sweep');
+      await this.pipe.runtime.emulator.drain(60_000);
+      const [ps, batches, campaign] = await Promise.all([this.preorderStates(), this.batches(), this.campaign()]);
+      this.checkAllOrNothing(ps, batches, campaign, `after: ${this.log.join(' ; ')} (the clock at ${new Date().toISOString()})`);
+    }
+  }
+
+  private buyerOf(preorderId: string) {
+    return this.preorders.find((p) => p.id === preorderId)?.buyer;
   }
 
   async batches(): Promise<Batch[]> {
@@ -167,10 +337,64 @@ export class World {
     this.log.push(JSON.stringify(o));
     switch (o.kind) {
       case 'place': {
-        const r = await this.pipe.buyers[o.buyer]!.post<{ preorderId: string }>(`/v1/campaigns/${this.campaignId}/preorders`, preorderDraft({ sku: skus[o.sku], quantity: o.quantity }));
+        // The units the buyer holds, as last seen (the queues drained since): what they ordered less what was refunded.
+        const limit = this.terms.maxPerBuyer;
+        const held = sum(this.seen.filter((p) => this.buyerOf(p.preorderId) === o.buyer), (p) => p.quantity - p.refundedAmount / p.unitPrice);
+        const quantity = o.over && limit !== undefined ? Math.max(1, limit - held + 1) : o.quantity;
+        const r = await this.pipe.buyers[o.buyer]!.post<{ preorderId: string; title?: string; detail?: string }>(
+          `/v1/campaigns/${this.campaignId}/preorders`,
+          preorderDraft({ sku: skus[o.sku], quantity }),
+        );
         expectNo5xx(r);
+        const at = `${JSON.stringify(o)} (${quantity} units, pbuyer-${o.buyer} holding ${held} of ${limit}) → ${r.status} ${JSON.stringify(r.body)}`;
+        if (r.status === 409 && r.body.title === 'Purchase limit reached') {
+          this.pipe.count('place 409 (purchase limit)');
+          expect(limit !== undefined && held + quantity > limit, `refused at the limit within it: ${at}`).toBe(true);
+          expect(r.body.detail, at).toContain(String(limit));
+        }
+        if (r.status === 202 && limit !== undefined) expect(held + quantity, `accepted past the limit: ${at}`).toBeLessThanOrEqual(limit);
         if (r.status === 202) this.preorders.push({ id: r.body.preorderId, buyer: o.buyer });
         return;
+      }
+      case 'switch': {
+        // Three times in four a pre-order its buyer was offered a switch for (waiting, with a switchBy), to the
+        // other variant (with two, the one that made its minimum); otherwise any, or its own sku, or one not sold.
+        const offered = new Set(this.seen.filter((p) => p.status === 'ACCEPTED' && p.switchBy !== undefined).map((p) => p.preorderId));
+        const fitting = this.preorders.filter((p) => offered.has(p.id));
+        const p = pick(o.pick % 4 === 0 || fitting.length === 0 ? this.preorders : fitting, Math.floor(o.pick / 4));
+        const was = p && this.seen.find((x) => x.preorderId === p.id);
+        if (!p || !was) return;
+        const other = skus.find((sku) => sku !== was.sku)!;
+        const sku = o.target % 4 !== 0 ? other : o.target % 8 === 0 ? unknownSku : was.sku;
+        const r = await this.pipe.buyers[p.buyer]!.post<Preorder & { errors?: { path: string }[] }>(`/v1/preorders/${p.id}/switch`, { sku });
+        expectNo5xx(r);
+        const at = `switch of ${p.id} (${was.status}, ${was.sku}, switchBy ${was.switchBy}, now ${new Date().toISOString()}) to ${sku} → ${r.status} ${JSON.stringify(r.body)}`;
+        const left = was.switchBy === undefined ? -Infinity : Date.parse(was.switchBy) - Date.now();
+        if (sku === unknownSku) {
+          expect({ status: r.status, paths: r.body.errors?.map((e) => e.path) }, at).toEqual({ status: 400, paths: ['sku'] });
+        } else if (offered.has(p.id) && sku === other && left > 60_000) {
+          expect(r.status, `a fitting switch within the window refused: ${at}`).toBe(200);
+          expect({ sku: r.body.sku, switchedFrom: r.body.switchedFrom, status: r.body.status, createdAt: r.body.createdAt }, at).toEqual({
+            sku: other,
+            switchedFrom: was.sku,
+            status: 'ACCEPTED',
+            createdAt: was.createdAt,
+          });
+        } else if (!offered.has(p.id) || sku === was.sku || left < -60_000) {
+          expect(r.status, `a switch that cannot be, answered: ${at}`).toBe(409);
+        }
+        return;
+      }
+      case 'time': {
+        // To just past a moment still ahead, or a day on when it has passed.
+        const promised = this.closesAt + this.terms.promisedShipDays * dayMs;
+        const windowEnds = Math.max(0, ...this.seen.filter((p) => p.status === 'ACCEPTED' && p.switchBy).map((p) => Date.parse(p.switchBy!)));
+        const target = { hour: Date.now() + hourMs, day: Date.now() + 30 * hourMs, window: windowEnds, promise: promised, ceiling: promised + this.terms.maxDelayDays * dayMs }[o.to];
+        const wanted = target > Date.now() ? target - Date.now() + (o.to === 'hour' || o.to === 'day' ? 0 : 10 * 60_000) : o.to === 'window' ? 6 * hourMs : dayMs;
+        const ms = Math.min(wanted, this.timeBudgetMs - this.movedMs);
+        if (ms <= 0) return this.pipe.count('time (budget spent)');
+        this.pipe.count(`time (${o.to})`);
+        return this.advanceClock(ms);
       }
       case 'cancel': {
         // Three times in four one the buyer may cancel as last seen (waiting, or told of a delay with
@@ -192,7 +416,10 @@ export class World {
         // event first, then one of that kind, so the few lot and batch events are picked as often as the
         // many pre-order ones.
         const mine = this.pipe.runtime.emulator.events.filter((e) => (e.detail as { campaignId?: string }).campaignId === this.campaignId);
-        const kind = pick([...new Set(mine.map((e) => e.detailType))].sort(), o.pick);
+        // Every other time one the fulfillment consumer acts on, when there is one.
+        const kinds = [...new Set(mine.map((e) => e.detailType))].sort();
+        const toFulfillment = kinds.filter((k) => fulfillmentEvents.includes(k));
+        const kind = pick(o.pick % 2 === 0 && toFulfillment.length > 0 ? toFulfillment : kinds, Math.floor(o.pick / 2));
         const e = pick(mine.filter((x) => x.detailType === kind), Math.floor(o.pick / 7));
         if (!e) return;
         this.pipe.count(`redeliver ${e.detailType}`);
@@ -277,21 +504,60 @@ export class World {
     if (r.status === 201) this.shipments.push({ id: r.body.shipmentId, factoryId: batch.factoryId, batchId: batch.batchId, items: [{ sku, quantity }], delivered: false });
   }
 
-  /** The campaign closes; every batch still open is accepted, made in full, shipped and delivered. */
-  async finish() {
+  /**
+   * The campaign closes (and a switch window it opened ends: half the buyers offered a switch take it, the others
+   * are refunded, the rest is cut); every batch still open is accepted, made in full, shipped and delivered.
+   * Ending `late`: the factories accept what waits for them, the clock passes the date promised at order time, and
+   * they ship one unit of each batch, then the rest (two late lots: compensation is owed once). Ending `ceiling`:
+   * they accept and ship one unit of each batch, and the clock passes the buyers' ceiling before they ship the rest.
+   */
+  async finish(ending: 'made' | 'late' | 'ceiling' = 'made') {
     await this.run({ kind: 'close' });
     await this.pipe.runtime.emulator.drain(60_000);
+    // The buyers offered a switch who ordered first take it.
+    this.seen = await this.preorderStates();
+    const offered = this.seen.filter((p) => p.status === 'ACCEPTED' && p.switchBy);
+    for (let i = 0; i < offered.length / 2; i++) await this.run({ kind: 'switch', pick: i * 4 + 1, target: 1 });
+    await this.pipe.runtime.emulator.drain(60_000);
+    const windowEnds = Math.max(0, ...offered.map((p) => Date.parse(p.switchBy!)));
+    if (windowEnds > Date.now()) await this.advanceClock(windowEnds - Date.now() + 60_000);
     const ok = (r: Reply) => {
       this.pipe.count(`finish ${r.status}`);
       expect(r.status).toBeLessThan(500);
     };
+    const promised = this.closesAt + this.terms.promisedShipDays * dayMs;
+    const until = ending === 'late' ? promised : promised + this.terms.maxDelayDays * dayMs;
+    if (ending !== 'made' && until > Date.now()) {
+      this.pipe.count(`finish ${ending === 'late' ? 'after the promise' : 'past the ceiling'}`);
+      const live = async () => (await this.batches()).filter((b) => liveStatuses.includes(b.status));
+      for (const b of await live()) {
+        if (b.status === 'RELEASED') ok(await this.pipe.factories[b.factoryId]!.post(`/v1/factory/batches/${b.batchId}/accept`, { committedShipDate: new Date().toISOString().slice(0, 10) }));
+      }
+      await this.pipe.runtime.emulator.drain(60_000);
+      if (ending === 'late') await this.advanceClock(until - Date.now() + 10 * 60_000);
+      for (const b of await live()) {
+        const line = b.lines.find((l) => l.quantity > l.shipped);
+        if (!line) continue;
+        const qcPassed = Math.max(line.qcPassed ?? 0, line.shipped + 1);
+        const progress = { sku: line.sku, produced: Math.max(line.produced ?? 0, qcPassed + (line.qcFailed ?? 0)), qcPassed, qcFailed: line.qcFailed ?? 0 };
+        ok(await this.pipe.factories[b.factoryId]!.post(`/v1/factory/batches/${b.batchId}/progress`, progress));
+        await this.ship(b, line.sku, 1, ok);
+      }
+      await this.pipe.runtime.emulator.drain(60_000);
+      if (ending === 'ceiling') {
+        await this.advanceClock(until - Date.now() + 10 * 60_000);
+        // Before anyone ships again: the ceiling's sweep left nothing unshipped and unrefunded.
+        await this.checkInvariants(false);
+      }
+    }
     for (let round = 0, busy = true; round < 4 && busy; round++) {
       // A round that finds nothing to do ends it: the queues were drained before it, so nothing more comes.
       busy = false;
       for (const b of await this.batches()) {
         const f = this.pipe.factories[b.factoryId]!;
         const path = `/v1/factory/batches/${b.batchId}`;
-        if (b.status === 'RELEASED') ok(await f.post(`${path}/accept`, { committedShipDate: new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10) }));
+        // Today: it ships all at once now, and a later date could promise past the buyers' ceiling.
+        if (b.status === 'RELEASED') ok(await f.post(`${path}/accept`, { committedShipDate: new Date().toISOString().slice(0, 10) }));
         if (!['RELEASED', 'ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED'].includes(b.status)) continue;
         busy = true;
         for (const line of b.lines) {
@@ -355,14 +621,16 @@ export class World {
    * events on the bus, and (when listened to) what the notification channel sent.
    */
   async checkInvariants(finished: boolean) {
-    const [ps, batches, demand] = await Promise.all([
+    const [ps, batches, demand, campaign] = await Promise.all([
       this.preorderStates(),
       this.batches(),
       this.pipe.anchor.get<Demand>(`/v1/campaigns/${this.campaignId}/demand`).then((r) => r.body),
+      this.campaign(),
     ]);
     this.seen = ps;
     const live = batches.filter((b) => liveStatuses.includes(b.status));
-    const manifests = await this.manifests(finished ? batches.filter((b) => b.status !== 'REJECTED') : live, ps);
+    // A WITHDRAWN batch has no manifest (checked below).
+    const manifests = await this.manifests(finished ? batches.filter((b) => b.status !== 'REJECTED' && b.status !== 'WITHDRAWN') : live, ps);
     const why = `after: ${this.log.join(' ; ')}`;
     const refundedUnits = (p: Preorder) => p.refundedAmount / p.unitPrice;
     const shippedOf = (p: Preorder) => sum(p.shipments, (s) => s.quantity);
@@ -419,7 +687,7 @@ export class World {
       expect(v.cancelled, `demand.cancelled against refunds, ${terms}`).toBe(refunded);
       expect(sum(mine.filter((p) => p.status === 'ACCEPTED'), (p) => p.quantity), `waiting pre-orders against demand.waiting, ${terms}`).toBe(v.waiting);
       // Batched units still held: what open batches were cut for, and what finished ones shipped.
-      const held = sum(live, (b) => lineOf(b, sku)?.quantity ?? 0) + sum(batches.filter((b) => b.status === 'COMPLETED'), (b) => lineOf(b, sku)?.shipped ?? 0);
+      const held = sum(live, (b) => lineOf(b, sku)?.quantity ?? 0) + sum(batches.filter((b) => b.status === 'COMPLETED' || b.status === 'WITHDRAWN'), (b) => lineOf(b, sku)?.shipped ?? 0);
       expect(v.batched, `demand.batched against the batches' lines, ${terms}`).toBe(held);
       const unshipped = sum(mine.filter((p) => p.status === 'BATCHED' || p.status === 'IN_PRODUCTION'), (p) => p.quantity - shippedOf(p) - refundedUnits(p));
       expect(unshipped, `what batched pre-orders still wait for against what open batches owe, ${terms}`).toBe(owed);
@@ -502,6 +770,138 @@ export class World {
       }
       if (finished) expect(['DELIVERED', 'REFUNDED'], `${p.preorderId} ${why}`).toContain(p.status);
     }
-    if (finished) for (const b of batches) expect(['COMPLETED', 'REJECTED'], `batch ${b.batchId} ${why}`).toContain(b.status);
+    if (finished) for (const b of batches) expect(['COMPLETED', 'REJECTED', 'WITHDRAWN'], `batch ${b.batchId} ${why}`).toContain(b.status);
+
+    await this.checkPromises(ps, batches, campaign, why);
+  }
+
+  /**
+   * All or nothing: no batch before the campaign's net ordered units reach its minimum, and the first takes all
+   * of it; a variant with a minimum of its own reaches no batch below it before close, and goes in with all of it.
+   * Seen after every step and every step of a clock move (a batch cut at a close can be rejected twice and gone
+   * by the end of a long one).
+   */
+  private checkAllOrNothing(ps: readonly Preorder[], batches: readonly Batch[], campaign: Campaign, why: string) {
+    const t = this.terms;
+    const net = (sku?: string) => sum(ps.filter((p) => sku === undefined || p.sku === sku), (p) => p.quantity - p.refundedAmount / p.unitPrice);
+    const lineQuantity = (b: Batch, sku: string) => b.lines.find((l) => l.sku === sku)?.quantity ?? 0;
+    if (!this.everBatched && net() < t.minTotalQuantity) {
+      expect(batches, `a batch below the minimum of ${t.minTotalQuantity} (net ordered ${net()}) ${why}`).toEqual([]);
+    }
+    if (!this.everBatched && batches.length > 0) {
+      const units = Math.max(...batches.map((b) => sum(b.lines, (l) => l.quantity)));
+      expect(units, `the first batch does not take the whole minimum of ${t.minTotalQuantity}: ${JSON.stringify(batches)} ${why}`).toBeGreaterThanOrEqual(t.minTotalQuantity);
+    }
+    this.everBatched ||= batches.length > 0;
+    // A variant with a minimum of its own reaches no batch below it, and goes in with all of it.
+    skus.forEach((sku, i) => {
+      const min = t.minQuantity[i];
+      if (min === undefined || this.skusBatched.has(sku)) return;
+      const lines = batches.map((b) => lineQuantity(b, sku)).filter((q) => q > 0);
+      if (campaign.status === 'OPEN' && net(sku) < min) {
+        expect(lines, `${sku} below its own minimum of ${min} (net ${net(sku)}) in a batch ${why}`).toEqual([]);
+      }
+      if (lines.length > 0) {
+        expect(Math.max(...lines), `${sku} first batched below its own minimum of ${min}: ${JSON.stringify(batches)} ${why}`).toBeGreaterThanOrEqual(min);
+        this.skusBatched.add(sku);
+      }
+    });
+  }
+
+  /**
+   * The promises a pre-sale makes (README), each from its own source: the terms the test asked for, the
+   * pre-orders, the factory's batches and manifests, and the events on the bus.
+   */
+  private async checkPromises(ps: readonly Preorder[], batches: readonly Batch[], campaign: Campaign, why: string) {
+    const t = this.terms;
+    const refundedUnits = (p: Preorder) => p.refundedAmount / p.unitPrice;
+    const shippedOf = (p: Preorder) => sum(p.shipments, (s) => s.quantity);
+
+    this.checkAllOrNothing(ps, batches, campaign, why);
+
+    // A failed campaign leaves its factories nothing and its buyers their money (less what reached them).
+    if (campaign.status === 'FAILED') {
+      const live = batches.filter((b) => liveStatuses.includes(b.status));
+      expect(live.map((b) => `${b.batchId} ${b.status}`), `a FAILED campaign's batch still live ${why}`).toEqual([]);
+      for (const p of ps) {
+        const at = `${p.preorderId} (${p.status}, ${p.quantity}, shipped ${shippedOf(p)}, refunded ${p.refundedAmount} of ${p.amount}) of a FAILED campaign ${why}`;
+        if (shippedOf(p) === 0) expect({ status: p.status, refundedAmount: p.refundedAmount }, at).toEqual({ status: 'REFUNDED', refundedAmount: p.amount });
+        else expect(shippedOf(p) + refundedUnits(p), `units neither shipped nor refunded: ${at}`).toBe(p.quantity);
+      }
+      for (const b of batches.filter((x) => x.status === 'WITHDRAWN' && !this.withdrawnChecked.has(x.batchId))) {
+        const r = await this.pipe.factories[b.factoryId]!.get(`/v1/factory/batches/${b.batchId}/manifest`);
+        expect(r.status, `manifest of the withdrawn ${b.batchId} ${why}`).toBe(409);
+        this.withdrawnChecked.add(b.batchId);
+      }
+    }
+
+    // Purchase limit: no buyer holds more live units than it (a refunded unit is not held).
+    if (t.maxPerBuyer !== undefined) {
+      for (let buyer = 0; buyer < this.pipe.buyers.length; buyer++) {
+        const mine = ps.filter((p) => this.buyerOf(p.preorderId) === buyer);
+        const held = sum(mine, (p) => p.quantity - refundedUnits(p));
+        const at = `pbuyer-${buyer} holds ${held} units past the limit of ${t.maxPerBuyer}: ${JSON.stringify(mine.map((p) => [p.preorderId, p.status, p.quantity, p.refundedAmount]))} ${why}`;
+        expect(held, at).toBeLessThanOrEqual(t.maxPerBuyer);
+      }
+    }
+
+    // Events on the bus: compensation by pre-order, withdrawals at the ceiling by batch.
+    const compensated = new Map<string, { eventId: string; compensatedAmount: number }[]>();
+    const atCeiling = new Map<string, { eventId: string; quantity: number }[]>();
+    for (const e of this.pipe.runtime.emulator.events) {
+      if (e.detailType !== 'preorder.compensated' && e.detailType !== 'batch.units_withdrawn') continue;
+      const d = e.detail as { campaignId?: string; preorderId?: string; batchId?: string; eventId: string; compensatedAmount: number; quantity: number; reason?: string };
+      if (d.campaignId !== this.campaignId) continue;
+      if (e.detailType === 'preorder.compensated' && d.preorderId) compensated.set(d.preorderId, [...(compensated.get(d.preorderId) ?? []), d]);
+      if (e.detailType === 'batch.units_withdrawn' && d.reason === 'ceiling' && d.batchId) atCeiling.set(d.batchId, [...(atCeiling.get(d.batchId) ?? []), d]);
+    }
+    // At the ceiling a batch in production is completed with its lines shrunk to what shipped; one still waiting for a
+    // factory to accept it is WITHDRAWN with nothing shipped. Said once; only its pre-orders are refunded there.
+    for (const [batchId, events] of atCeiling) {
+      const b = batches.find((x) => x.batchId === batchId);
+      const at = `batch ${batchId} withdrawn at the ceiling (${JSON.stringify(events)}): ${JSON.stringify(b)} ${why}`;
+      expect(new Set(events.map((e) => e.eventId)).size, at).toBe(1);
+      const state = { status: b?.status, unshipped: b && sum(b.lines, (l) => l.quantity - l.shipped), shipped: b?.shipped };
+      if (b?.status === 'WITHDRAWN') expect(state.shipped, at).toBe(0);
+      else expect(state, at).toMatchObject({ status: 'COMPLETED', unshipped: 0 });
+    }
+    for (const p of ps.filter((x) => x.notifications.some((n) => n.template === 'preorder.refunded_at_ceiling'))) {
+      expect(atCeiling.has(p.batchId ?? ''), `${p.preorderId} told it was refunded at the ceiling, its batch ${p.batchId} never withdrawn there ${why}`).toBe(true);
+    }
+    // What the campaign's trust figures counted as compensation paid: each compensated pre-order once.
+    const trust = (await this.pipe.anchor.get<{ compensation: { count: number; amounts: { currency: string; amount: number }[] } }>(`/v1/campaigns/${this.campaignId}/trust`)).body;
+    const paid = ps.filter((p) => p.compensatedAmount > 0);
+    expect(
+      { count: trust.compensation.count, amount: sum(trust.compensation.amounts, (a) => a.amount) },
+      `trust figures' compensation against the pre-orders' ${JSON.stringify(paid.map((p) => [p.preorderId, p.compensatedAmount]))} ${why}`,
+    ).toEqual({ count: paid.length, amount: sum(paid, (p) => p.compensatedAmount) });
+
+    // Money and promises, per pre-order.
+    const promised = this.closesAt + t.promisedShipDays * dayMs;
+    const ceiling = promised + t.maxDelayDays * dayMs;
+    for (const p of ps) {
+      const money = `amount ${p.amount}, refunded ${p.refundedAmount}, compensated ${p.compensatedAmount}`;
+      const dates = `promised ${p.originalPromisedShipBy} → ${p.promisedShipBy}, ceiling ${new Date(ceiling).toISOString()}`;
+      const at = `${p.preorderId} (${p.status}, ${p.quantity}× ${p.sku}, ${money}, ${dates}, shipments ${JSON.stringify(p.shipments)}) ${why}`;
+      expect(p.amount, `amount: ${at}`).toBe(p.quantity * p.unitPrice);
+      expect(p.refundedAmount, `refunded beyond what was paid: ${at}`).toBeLessThanOrEqual(p.amount);
+      expect(p.refundedAmount, at).toBeGreaterThanOrEqual(0);
+      if (p.status === 'REFUNDED') expect(p.refundedAmount, `REFUNDED, not in full: ${at}`).toBe(p.amount);
+      expect(Date.parse(p.originalPromisedShipBy), `the date promised at order time: ${at}`).toBe(promised);
+      expect(Date.parse(p.promisedShipBy), `promised past the ceiling: ${at}`).toBeLessThanOrEqual(ceiling);
+      if (this.lastSweepAt !== undefined && ceiling < this.lastSweepAt) {
+        expect(shippedOf(p) + refundedUnits(p), `units neither shipped nor refunded after a sweep past the ceiling (${new Date(this.lastSweepAt).toISOString()}): ${at}`).toBe(p.quantity);
+      }
+      // Late compensation: owed exactly when a lot reached it after the original promise, in the campaign's amount, once.
+      const late = p.shipments.some((s) => Date.parse(s.shippedAt) > Date.parse(p.originalPromisedShipBy));
+      const owed = t.lateCompensation && late ? compensationFor(t.lateCompensation, p.amount) : 0;
+      expect(p.compensatedAmount, `compensation: ${at}`).toBe(owed);
+      const events = compensated.get(p.preorderId) ?? [];
+      expect(new Set(events.map((e) => e.eventId)).size, `preorder.compensated events ${JSON.stringify(events)}: ${at}`).toBe(owed > 0 ? 1 : 0);
+      for (const e of events) expect(e.compensatedAmount, `preorder.compensated ${JSON.stringify(e)}: ${at}`).toBe(owed);
+      const steps = p.timeline.filter((x) => x.template === 'preorder.compensated').length;
+      const told = p.notifications.filter((n) => n.template === 'preorder.compensated').length;
+      expect({ steps, told }, `compensation on the timeline and notified: ${at}`).toEqual(owed > 0 ? { steps: 1, told: 1 } : { steps: 0, told: 0 });
+    }
   }
 }
