@@ -222,12 +222,13 @@ describe('DynamoDB throttling', () => {
 describe('The scheduler fires twice, or late', () => {
   it('a campaign closed by two close messages and a late one is closed once, with one final batch', async () => {
     const sqs = new SQSClient({ endpoint: runtime.emulator.endpoint, region: localRegion, credentials: localCredentials });
-    const created = await pipe.anchor.post<{ campaignId: string }>('/v1/campaigns', {
+    const closesAt = Date.now() + 3_000;
+    const created = await pipe.anchor.post<{ campaignId: string; closesAt: string }>('/v1/campaigns', {
       title: 'Scheduler faults',
       factoryId: 'factory-p',
       currency: 'CNY',
       variants: [{ sku: 'SHIRT-S', name: 'S', unitPrice: 100 }, { sku: 'SHIRT-M', name: 'M', unitPrice: 100 }],
-      closesAt: new Date(Date.now() + 3_000).toISOString(),
+      closesAt: new Date(closesAt).toISOString(),
       minTotalQuantity: 1,
       lotSize: 100,
       promisedShipDays: 5,
@@ -236,6 +237,9 @@ describe('The scheduler fires twice, or late', () => {
     const campaignId = created.body.campaignId;
     const world = new World(pipe);
     world.campaignId = campaignId;
+    // The world checks the promises against the campaign's terms: these, not its defaults.
+    world.closesAt = Date.parse(created.body.closesAt);
+    world.terms = { ...world.terms, minTotalQuantity: 1, lotSize: 100, promisedShipDays: 5 };
     for (let i = 0; i < 3; i++) await world.run({ kind: 'place', buyer: i, sku: 1, quantity: 1 });
     // The one-time schedule fires on its own at closesAt; then the same message twice more, and a late one.
     await new Promise((r) => setTimeout(r, 3_500));

@@ -57,6 +57,8 @@ const makeCampaign = async (terms: { lotSize: number; backupFactoryId?: string; 
       closesAt: new Date(Date.now() + 3600_000).toISOString(),
       minTotalQuantity: 0,
       promisedShipDays: 7,
+      // Delays here go weeks past the promise; the ceiling that would refund them is tested in tests/e2e/broken-promises.
+      maxDelayDays: 90,
       ...terms,
     },
   });
