@@ -1,3 +1,5 @@
+import { promisedShipBy } from './preorder.ts';
+
 /**
  * Fulfillment rules: pure, no I/O. Which buyer gets which shipped unit, what a
  * short batch refunds, and when a buyer must hear of a delay.
@@ -146,7 +148,7 @@ export const ceilingOf = (p: { readonly originalPromisedShipBy: string }, maxDel
  * campaign's close plus its promised days, so this is each one's latest date.
  */
 export const campaignCeiling = (c: { readonly closesAt: string; readonly promisedShipDays: number; readonly maxDelayDays: number }): string =>
-  ceilingOf({ originalPromisedShipBy: new Date(Date.parse(c.closesAt) + c.promisedShipDays * dayMs).toISOString() }, c.maxDelayDays);
+  ceilingOf({ originalPromisedShipBy: promisedShipBy(c) }, c.maxDelayDays);
 
 /** The earlier of a date and an optional ceiling: nothing is promised past the ceiling. */
 export const notPast = (date: string, ceiling: string | undefined): string => (ceiling !== undefined && ceiling < date ? ceiling : date);

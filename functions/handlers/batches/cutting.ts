@@ -159,12 +159,13 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
       return switchWindowOpen ? undefined : 'fail';
     }
     if (demand.totals.waiting <= 0) return undefined;
+    // What a lot cut needs waiting: a lot, and a first batch the whole minimum (planEarlyCut).
+    const lotDueByGates = eligibleWaiting >= Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
     if (campaign.status !== 'CLOSED') {
       // Below the minimum nothing is cut: no need to read who waits (a hot room may have thousands).
       if (!minimumMet(campaign.minTotalQuantity, standing)) return undefined;
       if (!campaign.minimumMetAt) await markMinimumMet(campaign.campaignId, new Date());
-      const needed = Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
-      if (eligibleWaiting < needed && campaign.maxWaitHours === undefined) return undefined;
+      if (!lotDueByGates && campaign.maxWaitHours === undefined) return undefined;
     }
     const listed = await listWaiting(campaign);
     const confirmed = (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED').sort(oldestFirst);
@@ -185,9 +186,6 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
     // the gates say wait: a final batch takes all of them, and a planned cut
     // might be due once the rest shows.
     const listedUnits = confirmed.filter((p) => eligible.has(p.sku)).reduce((n, p) => n + p.quantity, 0);
-    const lotDueByGates =
-      minimumMet(campaign.minTotalQuantity, standing) &&
-      eligibleWaiting >= Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
     const behind = listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
     if (!behind) return plan && plan.picked.length > 0 ? { reason: plan.reason, picked: plan.picked.slice(0, maxPreordersPerBatch) } : undefined;
     if (attempt >= 5) throw new WaitingIndexBehindError(campaign.campaignId);
