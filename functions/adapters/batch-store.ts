@@ -3,7 +3,7 @@ import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, isConditionFailure } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure, type TransactItem } from './dynamo.ts';
 import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -400,7 +400,7 @@ const mutable = [
   'nextFactoryId',
 ] as const;
 
-export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type { TransactItem };
 
 /**
  * Writes a released batch's next state, its events (outbox) and any other

@@ -1,6 +1,7 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { OverloadedError } from '#domain/errors.ts';
 import { tracer } from '#shared/observability.ts';
 
 /** One client per process, created at module scope and reused by every invocation. */
@@ -33,6 +34,30 @@ export const isConditionFailure = (err: unknown): boolean => err instanceof Erro
 
 /** A single write met a transaction in progress on the same item: retry it. */
 export const isTransactionConflict = (err: unknown): boolean => err instanceof Error && err.name === 'TransactionConflictException';
+
+/** One item of a TransactWriteItems call, as the adapters build them for each other. */
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/**
+ * One transaction, retried with backoff while it only met other transactions or
+ * throttling; when a condition failed, why (item by item) is returned for the
+ * caller to decide on, and past `maxAttempts` the caller's client is told to
+ * slow down (429).
+ */
+export const transactWrite = async (items: readonly TransactItem[], maxAttempts = 8): Promise<'done' | Cancellation> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(new TransactWriteCommand({ TransactItems: [...items] }));
+      return 'done';
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes.includes('ConditionalCheckFailed')) return why;
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
+      await backoff(attempt);
+    }
+  }
+};
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,7 +4,7 @@ import { freeUnitsPart } from './buyer-limit-store.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { NotificationLease, Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, type TransactItem } from './dynamo.ts';
 import { gateKey, variantSlot } from './campaign-store.ts';
 import { preorderKey } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -25,7 +25,6 @@ import type { DomainEvent } from './event-bus.ts';
  */
 export { readTally, tallies, trustKey, trustShards, type Tally } from './trust-store.ts';
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 export type Outcome = 'done' | 'stale' | 'not-applicable';
 

@@ -3,7 +3,7 @@ import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -262,47 +262,33 @@ export const changeShippingAddress = async (
   address: Preorder['shippingAddress'],
   entry: TimelineEntry,
   events: readonly DomainEvent[],
-  also: readonly NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number][],
+  also: readonly TransactItem[],
   now: Date,
 ): Promise<'done' | 'stale'> => {
   const sameBatch = p.batchId === undefined ? 'attribute_not_exists(batchId)' : 'batchId = :batch';
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(p.preorderId),
-                UpdateExpression: 'SET shippingAddress = :address, updatedAt = :now, timeline = list_append(timeline, :entries)',
-                ConditionExpression: `#status = :was AND updatedAt = :read AND ${sameBatch} AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)`,
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':address': address,
-                  ':now': now.toISOString(),
-                  ':entries': [entry],
-                  ':was': p.status,
-                  ':read': p.updatedAt,
-                  ':zero': 0,
-                  ...(p.batchId !== undefined && { ':batch': p.batchId }),
-                },
-              },
-            },
-            ...also,
-            ...events.map(outboxPut),
-          ],
-        }),
-      );
-      return 'done';
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes.some((code) => code === 'ConditionalCheckFailed')) return 'stale';
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
-    }
-  }
+  const outcome = await transactWrite([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET shippingAddress = :address, updatedAt = :now, timeline = list_append(timeline, :entries)',
+        ConditionExpression: `#status = :was AND updatedAt = :read AND ${sameBatch} AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':address': address,
+          ':now': now.toISOString(),
+          ':entries': [entry],
+          ':was': p.status,
+          ':read': p.updatedAt,
+          ':zero': 0,
+          ...(p.batchId !== undefined && { ':batch': p.batchId }),
+        },
+      },
+    },
+    ...also,
+    ...events.map(outboxPut),
+  ]);
+  return outcome === 'done' ? 'done' : 'stale';
 };
 
 /**
@@ -344,40 +330,26 @@ export const switchVariant = async (
   now: Date,
 ): Promise<boolean> => {
   const shard = p.gateTakes[0]?.shard ?? 0;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(p.preorderId),
-                UpdateExpression: 'SET sku = :to, switchedFrom = :from, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE switchBy',
-                ConditionExpression: '#status = :accepted AND sku = :from',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':to': to, ':from': p.sku, ':now': now.toISOString(), ':entries': [entry], ':accepted': 'ACCEPTED' },
-              },
-            },
-            {
-              Update: {
-                TableName: tableName(),
-                Key: gateKey(p.campaignId, shard),
-                UpdateExpression: 'ADD ordered.#from :minus, ordered.#to :q',
-                ExpressionAttributeNames: { '#from': variantSlot(campaign, p.sku), '#to': variantSlot(campaign, to) },
-                ExpressionAttributeValues: { ':minus': -p.quantity, ':q': p.quantity },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return false;
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
-    }
-  }
+  const outcome = await transactWrite([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET sku = :to, switchedFrom = :from, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE switchBy',
+        ConditionExpression: '#status = :accepted AND sku = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':to': to, ':from': p.sku, ':now': now.toISOString(), ':entries': [entry], ':accepted': 'ACCEPTED' },
+      },
+    },
+    {
+      Update: {
+        TableName: tableName(),
+        Key: gateKey(p.campaignId, shard),
+        UpdateExpression: 'ADD ordered.#from :minus, ordered.#to :q',
+        ExpressionAttributeNames: { '#from': variantSlot(campaign, p.sku), '#to': variantSlot(campaign, to) },
+        ExpressionAttributeValues: { ':minus': -p.quantity, ':q': p.quantity },
+      },
+    },
+  ]);
+  return outcome === 'done';
 };

@@ -1,7 +1,7 @@
-import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { latencyBucket } from '#domain/trust.ts';
-import { ddb } from './dynamo.ts';
+import { ddb, type TransactItem } from './dynamo.ts';
 
 /**
  * Trust tallies, the item that feeds `GET /v1/campaigns/{id}/trust` and
@@ -41,7 +41,6 @@ export interface Tally {
   readonly unshippedAtCeiling?: number;
 }
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 const tallyUpdate = (kind: 'CAMPAIGN' | 'FACTORY', id: string, preorderId: string, t: Tally): TransactItem | undefined => {
   const adds: string[] = [];

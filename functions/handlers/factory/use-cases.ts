@@ -153,13 +153,13 @@ const change = async (factory: Principal, batchId: string, decide: (batch: Batch
 const batchEvent = (type: DomainEvent['type'], b: Batch, now: Date, extra: Partial<DomainEvent['detail']>, factId = b.batchId) =>
   eventOf(type, { campaignId: b.campaignId, batchId: b.batchId, factoryId: b.factoryId, occurredAt: now.toISOString(), ...extra }, factId);
 
-export const acceptOwnBatch = async (factory: Principal, batchId: string, committedShipDate: string) => {
-  const campaign = await getCampaign((await ownBatch(factory, batchId)).campaignId);
-  const ceiling = campaign && campaignCeiling(campaign);
-  return change(factory, batchId, (batch, now) => {
+export const acceptOwnBatch = (factory: Principal, batchId: string, committedShipDate: string) =>
+  change(factory, batchId, async (batch, now) => {
     const state = productionOf(batch);
     const next = accept(state, committedShipDate, now);
     if (next === state) return 'unchanged';
+    const campaign = await getCampaign(batch.campaignId);
+    const ceiling = campaign && campaignCeiling(campaign);
     // From now on the buyers are promised the factory's date (end of that day, UTC), never past their
     // ceiling: a factory committing later than that has until the ceiling, then the rest is refunded.
     return {
@@ -167,7 +167,6 @@ export const acceptOwnBatch = async (factory: Principal, batchId: string, commit
       events: [batchEvent('batch.accepted', batch, now, { committedShipDate })],
     };
   });
-};
 
 export const rejectOwnBatch = async (factory: Principal, batchId: string, reason: string): Promise<Batch> => {
   for (let attempt = 0; attempt < 8; attempt++) {
