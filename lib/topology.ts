@@ -17,6 +17,7 @@ export type FunctionName =
   | 'signals-api'
   | 'signal-aggregator'
   | 'factory-api'
+  | 'operator-api'
   | 'webhook-dispatcher'
   | 'webhook-deliverer'
   | 'fulfillment'
@@ -78,14 +79,31 @@ export interface FunctionAccess {
    * `CLOCK_QUEUE_ARN`).
    */
   readonly schedules?: boolean;
-  /** Reads the token signing secret (env `TOKEN_SECRET_ARN` on AWS, `TOKEN_SECRET` locally). */
-  readonly tokenSecret?: boolean;
+  /** What the function does with identity (see `IdentityAccess`). */
+  readonly identity?: IdentityAccess;
   /**
    * Sends buyer notifications to the channel the live platform subscribes to
    * (env `NOTIFICATION_TOPIC_ARN`: an SNS topic on AWS; `local:console` locally,
    * where the runtime prints them).
    */
   readonly notify?: boolean;
+}
+
+/**
+ * Identity: tokens come from OpenID Connect issuers (Cognito or the operator's own
+ * IdP on AWS, the local issuer in `npm start`); no function holds a signing key.
+ */
+export interface IdentityAccess {
+  /** Verifies access tokens against the trusted issuers' JWKS (env `TRUSTED_ISSUERS`, JSON). */
+  readonly verifyTokens?: boolean;
+  /** Names the issuer's discovery document in the OpenAPI security scheme (env `OIDC_DISCOVERY_URL`). */
+  readonly discovery?: boolean;
+  /**
+   * Creates and deletes the factories' OAuth2 clients in the user pool
+   * (CreateUserPoolClient, DeleteUserPoolClient on that pool only; env `USER_POOL_ID`,
+   * `none` when the operator brings their own IdP).
+   */
+  readonly manageClients?: boolean;
 }
 
 export interface FunctionSpec {
@@ -173,10 +191,11 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'authorizer',
     entry: 'functions/handlers/auth/authorizer.ts',
-    description: 'Verifies bearer tokens and names the principal (role and id)',
+    description: "Verifies OIDC access tokens (JWKS, issuer, audience, expiry) and names the principal; a factory's client must be registered and not revoked",
     memoryMb: 256,
     timeoutSeconds: 5,
-    access: { tokenSecret: true },
+    // GetItem: the factory client record (registered, not revoked), cached for identity.clientRecordCacheSeconds.
+    access: { identity: { verifyTokens: true }, table: { actions: ['GetItem'] } },
   },
   {
     name: 'service-api',
@@ -185,7 +204,9 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 256,
     timeoutSeconds: 10,
     // Health reads one key that never exists, the intake queue's attributes and the schedule group.
+    // The OpenAPI document names the issuer's discovery URL as its security scheme.
     access: {
+      identity: { discovery: true },
       table: { actions: ['GetItem'] },
       health: { queues: ['preorder-intake'], scheduleGroup: true },
     },
@@ -267,6 +288,15 @@ export const functions: readonly FunctionSpec[] = [
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
   },
   {
+    name: 'operator-api',
+    entry: 'functions/handlers/operator/api.ts',
+    description: "Operator API: registers factories (an OAuth2 client each), lists them, revokes their access",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    // The factory and its client record are written in one transaction; the list is a Query of GSI1 (newest first).
+    access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: ['GSI1'] }, identity: { manageClients: true } },
+  },
+  {
     name: 'fulfillment',
     entry: 'functions/handlers/fulfillment/consumer.ts',
     description:
@@ -310,6 +340,7 @@ export const functions: readonly FunctionSpec[] = [
 const anchor = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'campaigns-api', auth: true });
 const buyer = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'preorders-api', auth: true });
 const factory = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'factory-api', auth: true });
+const operator = (method: RouteSpec['method'], path: string): RouteSpec => ({ method, path, fn: 'operator-api', auth: true });
 
 export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/health', fn: 'service-api', auth: false },
@@ -342,6 +373,9 @@ export const routes: readonly RouteSpec[] = [
   factory('GET', '/v1/factory/webhooks'),
   factory('GET', '/v1/factory/webhooks/{webhookId}/deliveries'),
   factory('POST', '/v1/factory/webhooks/{webhookId}/deliveries/{deliveryId}/retry'),
+  operator('POST', '/v1/operator/factories'),
+  operator('GET', '/v1/operator/factories'),
+  operator('POST', '/v1/operator/factories/{factoryId}/revoke'),
 ];
 
 export const queues: readonly QueueSpec[] = [
@@ -495,6 +529,25 @@ export const throttling = { rateLimit: 3000, burstLimit: 6000 } as const;
 /** Largest request body the API accepts; larger is 413 before any handler runs. */
 export const maxBodyBytes = 64 * 1024;
 
+/**
+ * Identity, as both targets set it up. A factory is an OAuth2 client holding the
+ * factory scope; an operator is a user in the operator group; any other user of
+ * the pool is an anchor. Revocation reaches a live token within
+ * `authorizerCacheSeconds + clientRecordCacheSeconds` (50 s, under the 60 s promised).
+ */
+export const identity = {
+  /** The resource server (Cognito) / resource indicator prefix for c2m's scopes. */
+  resourceServer: 'c2m',
+  factoryScope: 'c2m/factory',
+  operatorGroup: 'operator',
+  /** How long API Gateway (and the local gateway) keeps an authorizer decision per token. */
+  authorizerCacheSeconds: 20,
+  /** How long an authorizer keeps a factory client's record (registered, revoked). */
+  clientRecordCacheSeconds: 30,
+  /** Longest access token lifetime the issuers are set up with. */
+  accessTokenTtlSeconds: 3600,
+} as const;
+
 /** Name of the one-time schedule group that holds per-campaign open/close schedules. */
 export const campaignScheduleGroup = 'c2m-campaigns';
 
@@ -507,8 +560,9 @@ export const envNames = {
   scheduleGroup: 'SCHEDULE_GROUP',
   schedulerRole: 'SCHEDULER_ROLE_ARN',
   clockQueueArn: 'CLOCK_QUEUE_ARN',
-  tokenSecretArn: 'TOKEN_SECRET_ARN',
-  tokenSecret: 'TOKEN_SECRET',
+  trustedIssuers: 'TRUSTED_ISSUERS',
+  oidcDiscoveryUrl: 'OIDC_DISCOVERY_URL',
+  userPoolId: 'USER_POOL_ID',
   notificationTopic: 'NOTIFICATION_TOPIC_ARN',
   queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
 } as const;
@@ -521,8 +575,12 @@ export interface EnvironmentValues {
   readonly scheduleGroup: string;
   readonly schedulerRole: string;
   readonly clockQueueArn: string;
-  /** The token secret as this target hands it over: by ARN on AWS, by value locally. */
-  readonly tokenSecret: { readonly name: string; readonly value: string };
+  /** The issuers whose tokens the authorizer trusts (JSON of functions/shared/config.ts `TrustedIssuer[]`). */
+  readonly trustedIssuers: string;
+  /** The c2m issuer's `/.well-known/openid-configuration`. */
+  readonly oidcDiscoveryUrl: string;
+  /** The user pool holding factory clients (`none` with an operator's own IdP). */
+  readonly userPoolId: string;
   /** Where buyer notifications go: an SNS topic ARN on AWS, `local:console` locally. */
   readonly notificationTopic: string;
 }
@@ -543,7 +601,9 @@ export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValue
     env[envNames.schedulerRole] = values.schedulerRole;
     env[envNames.clockQueueArn] = values.clockQueueArn;
   }
-  if (access.tokenSecret) env[values.tokenSecret.name] = values.tokenSecret.value;
+  if (access.identity?.verifyTokens) env[envNames.trustedIssuers] = values.trustedIssuers;
+  if (access.identity?.discovery) env[envNames.oidcDiscoveryUrl] = values.oidcDiscoveryUrl;
+  if (access.identity?.manageClients) env[envNames.userPoolId] = values.userPoolId;
   if (access.notify) env[envNames.notificationTopic] = values.notificationTopic;
   return env;
 };

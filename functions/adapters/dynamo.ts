@@ -92,9 +92,12 @@ export const pageOfOwnerIndex = async <T>(input: {
   limit: number;
   cursor: string | undefined;
   fromItem: (item: Record<string, unknown>) => T;
+  /** What the ids in this list look like (a cursor naming anything else is refused). @default c2m's generated ids */
+  idPattern?: string;
 }): Promise<{ items: T[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
   const start = decodeCursor(input.cursor);
-  if (start === 'invalid' || (start && !(typeof start.GSI1SK === 'string' && /^\d{4}-\d{2}-\d{2}T[^#]+#[a-z]+_[0-9a-z]{24}$/.test(start.GSI1SK)))) {
+  const sortKey = new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[^#]+#${input.idPattern ?? '[a-z]+_[0-9a-z]{24}'}$`);
+  if (start === 'invalid' || (start && !(typeof start.GSI1SK === 'string' && sortKey.test(start.GSI1SK)))) {
     return 'invalid-cursor';
   }
   const out = await ddb.send(

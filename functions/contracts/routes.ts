@@ -3,6 +3,7 @@ import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
 import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
 import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView, ShippingAddress, SwitchVariantBody } from './preorders.ts';
 import { PostSignalsBody, SignalsAccepted } from './signals.ts';
+import { FactoryList, FactoryParams, FactoryRegistered, FactoryView, RegisterFactoryBody } from './operator.ts';
 import {
   AcceptBatchBody,
   CloseShortBody,
@@ -43,7 +44,8 @@ const body = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },
 });
-const bearer = [{ bearer: [] as string[] }];
+/** Every route but health and the document: an access token from the issuer (see the `oidc` security scheme). */
+const bearer = [{ oidc: [] as string[] }];
 
 export const health = createRoute({
   method: 'get',
@@ -344,6 +346,36 @@ export const campaignTrust = createRoute({
   responses: { 200: json(TrustView, 'Trust'), ...problemResponses(400, 401, 404, 429) },
 });
 
+export const registerFactory = createRoute({
+  method: 'post',
+  path: '/v1/operator/factories',
+  tags: ['operator'],
+  summary: 'Register a factory: creates its OAuth2 client (client credentials); the secret is shown once',
+  security: bearer,
+  request: { body: body(RegisterFactoryBody) },
+  responses: { 201: json(FactoryRegistered, 'Registered'), ...problemResponses(400, 401, 403, 409, 413, 415, 429) },
+});
+
+export const listFactories = createRoute({
+  method: 'get',
+  path: '/v1/operator/factories',
+  tags: ['operator'],
+  summary: 'Registered factories, newest first, with their status',
+  security: bearer,
+  request: { query: ListQuery },
+  responses: { 200: json(FactoryList, 'Factories'), ...problemResponses(400, 401, 403, 429) },
+});
+
+export const revokeFactory = createRoute({
+  method: 'post',
+  path: '/v1/operator/factories/{factoryId}/revoke',
+  tags: ['operator'],
+  summary: "Revoke a factory: its credentials get no new token, live tokens stop within 60 s, campaigns can no longer name it",
+  security: bearer,
+  request: { params: FactoryParams },
+  responses: { 200: json(FactoryView, 'Revoked'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
 export const allRoutes = [
   health,
   openapiDocument,
@@ -375,4 +407,7 @@ export const allRoutes = [
   closeBatchShort,
   factoryTrust,
   campaignTrust,
+  registerFactory,
+  listFactories,
+  revokeFactory,
 ] as const;

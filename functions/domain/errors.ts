@@ -166,3 +166,17 @@ export class AddressNotChangeableError extends DomainError {
     );
   }
 }
+
+export class FactoryNotFoundError extends NotFoundError {
+  constructor(factoryId: string) {
+    super(`Factory ${factoryId} is not registered`);
+  }
+}
+
+export class FactoryAlreadyRegisteredError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Factory already registered';
+  constructor(factoryId: string) {
+    super(`Factory ${factoryId} is registered and active; revoke it first to issue new credentials`);
+  }
+}

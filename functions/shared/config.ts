@@ -33,11 +33,52 @@ export const scheduling = () => ({
   clockQueueArn: required(envNames.clockQueueArn),
 });
 
-/** Either the secret itself (local runtime) or the ARN of the Secrets Manager secret (AWS). */
-export const tokenSecretSource = (): { secret: string } | { arn: string } => {
-  const secret = (scope.getStore() ?? process.env)[envNames.tokenSecret];
-  if (secret) return { secret };
-  return { arn: required(envNames.tokenSecretArn) };
+/**
+ * An OpenID Connect issuer the authorizer trusts. `names` says whom its tokens
+ * may name: `c2m`, its own users (anchors, operators) and partner clients
+ * (factories); `platform`, the live platform's buyers and live rooms, each
+ * named by a claim.
+ */
+export const TrustedIssuer = z.object({
+  issuer: z.url(),
+  jwksUri: z.url(),
+  /** Required `aud`; absent for Cognito, whose access tokens carry none (then `token_use` must be `access`). */
+  audience: z.string().min(1).optional(),
+  names: z.array(z.enum(['c2m', 'platform'])).min(1),
+  /** Where a user token lists its groups (`cognito:groups` on Cognito). */
+  groupsClaim: z.string().min(1).default('groups'),
+  /** The claim that names a buyer in a platform token. */
+  buyerClaim: z.string().min(1).default('buyer_id'),
+  /** The claim that names a live room in a platform token. */
+  roomClaim: z.string().min(1).default('room_id'),
+});
+export type TrustedIssuer = z.infer<typeof TrustedIssuer>;
+
+let trusted: { raw: string; parsed: TrustedIssuer[] } | undefined;
+
+/** The issuers the authorizer trusts, parsed once per value (env `TRUSTED_ISSUERS`, JSON). */
+export const trustedIssuers = (): TrustedIssuer[] => {
+  const raw = required(envNames.trustedIssuers);
+  if (trusted?.raw === raw) return trusted.parsed;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`Configuration: ${envNames.trustedIssuers} must be JSON`);
+  }
+  const parsed = z.array(TrustedIssuer).min(1).safeParse(json);
+  if (!parsed.success) throw new Error(`Configuration: ${envNames.trustedIssuers} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  trusted = { raw, parsed: parsed.data };
+  return parsed.data;
+};
+
+/** The c2m issuer's discovery document, for the OpenAPI security scheme. */
+export const oidcDiscoveryUrl = (): string => required(envNames.oidcDiscoveryUrl);
+
+/** The Cognito user pool holding factory clients, or undefined when the operator brings their own IdP. */
+export const userPoolId = (): string | undefined => {
+  const id = required(envNames.userPoolId);
+  return id === 'none' ? undefined : id;
 };
 
 /** Hours a factory has to accept a released batch (operator setting). */

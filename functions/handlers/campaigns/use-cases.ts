@@ -7,6 +7,8 @@ import {
   readDemand,
 } from '#adapters/campaign-store.ts';
 import { eventOf } from '#adapters/event-bus.ts';
+import { getFactory } from '#adapters/factory-store.ts';
+import { isActive } from '#domain/factories.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { scheduleTransition } from '#adapters/schedules.ts';
 import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, sumDemand, type Campaign } from '#domain/campaign.ts';
@@ -19,12 +21,13 @@ import {
 import type { CreateCampaignBody } from '#contracts/campaigns.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log, metricNames, metrics } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isOwner } from './views.ts';
 
 /** Creates the campaign, its gates and its open/close schedules. A replay with the same key returns the first response. */
 export const createCampaign = async (anchor: Principal, body: CreateCampaignBody, idempotencyKey: string | undefined) => {
+  await requireRegisteredFactories(body);
   const now = new Date();
   const campaignId = newId('cmp', idempotencyKey && `campaign|${anchor.id}|${idempotencyKey}`);
   const hash = requestHash({ route: 'POST /v1/campaigns', body });
@@ -46,6 +49,19 @@ export const createCampaign = async (anchor: Principal, body: CreateCampaignBody
   const nothingYet = sumDemand(created, []);
   const demand = created.maxTotalQuantity === undefined ? nothingYet : { ...nothingYet, remaining: created.maxTotalQuantity };
   return { campaign: created, demand };
+};
+
+/**
+ * A campaign names only factories an operator registered and has not revoked:
+ * buyer addresses go to whoever acts as that id. Checked before anything is written.
+ */
+const requireRegisteredFactories = async (body: Pick<CreateCampaignBody, 'factoryId' | 'backupFactoryId'>) => {
+  const named = [['factoryId', body.factoryId] as const, ...(body.backupFactoryId !== undefined ? [['backupFactoryId', body.backupFactoryId] as const] : [])];
+  const found = await Promise.all(named.map(([, id]) => getFactory(id)));
+  const errors = named.flatMap(([path, id], i) =>
+    isActive(found[i]) ? [] : [{ path, message: found[i] ? `factory ${id} is revoked` : `factory ${id} is not registered` }],
+  );
+  if (errors.length > 0) throw new InvalidInputError('A campaign may name only registered, active factories', errors);
 };
 
 export const findCampaign = async (campaignId: string) => {

@@ -1,5 +1,5 @@
 import type { Campaign, Demand } from '#domain/campaign.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { signalTypes } from '#contracts/signals.ts';
 import type { CampaignOutlook } from './forecasting.ts';
 

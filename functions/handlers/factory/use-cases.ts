@@ -18,7 +18,7 @@ import { allocateShipment, campaignCeiling, endOfDay, notPast } from '#domain/fu
 import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { rejectBatch } from '../batches/unwinding.ts';
 import { variantOutlook } from '../campaigns/forecasting.ts';
 

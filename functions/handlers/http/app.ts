@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { handle, type ApiGatewayRequestContext, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { bodyLimit } from 'hono/body-limit';
 import { maxBodyBytes } from '#topology';
-import { Principal, type Role } from '#shared/tokens.ts';
+import { Principal, type Role } from '#shared/principal.ts';
 import { flushMetrics, withLogKeys } from '#shared/observability.ts';
 import { UnauthenticatedError, WrongRoleError } from '#domain/errors.ts';
 import { errorToProblem, problem, zodIssues } from './problems.ts';

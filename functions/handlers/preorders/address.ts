@@ -7,7 +7,7 @@ import { holdsNoUnits } from '#domain/fulfillment.ts';
 import { isAddressChangeable, localeOf, sameAddress, type Preorder, type ShippingAddress, type TimelineEntry } from '#domain/preorder.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { findOwnPreorder } from './use-cases.ts';
 
 /**

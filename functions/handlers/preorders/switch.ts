@@ -5,7 +5,7 @@ import { InvalidInputError, PreorderNotSwitchableError } from '#domain/errors.ts
 import { noticeEntry } from '#domain/notices.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
 import { log } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { flushNotifications } from '../notifications/flush.ts';
 import { findOwnPreorder } from './use-cases.ts';
 

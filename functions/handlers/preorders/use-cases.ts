@@ -23,7 +23,7 @@ import {
 import type { CreatePreorderBody } from '#contracts/preorders.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log, metricNames, metrics } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { cachedCampaign, openNow } from './campaign-cache.ts';
 
 export type PlaceOutcome = { preorder: Preorder; replay: boolean };

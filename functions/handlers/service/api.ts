@@ -6,23 +6,33 @@ import { functionSpec } from '#topology';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { problem } from '../http/problems.ts';
 import { log } from '#shared/observability.ts';
+import { oidcDiscoveryUrl } from '#shared/config.ts';
 
-let document: unknown;
+const documents = new Map<string, unknown>();
 
-/** The OpenAPI document is generated from the same route definitions the handlers validate with. */
+/**
+ * The OpenAPI document is generated from the same route definitions the
+ * handlers validate with. Its security scheme is the issuer's discovery
+ * document, from which a client finds the token endpoint and the JWKS.
+ */
 const openApiDocument = () => {
-  if (document) return document;
+  const discovery = oidcDiscoveryUrl();
+  const cached = documents.get(discovery);
+  if (cached) return cached;
   const registry = new OpenAPIHono();
-  registry.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'A token naming one principal: role (anchor, buyer, factory, liveroom, operator) and id',
+  registry.openAPIRegistry.registerComponent('securitySchemes', 'oidc', {
+    type: 'openIdConnect',
+    openIdConnectUrl: discovery,
+    description:
+      'An access token from the OpenID Connect issuer. Factories: the client-credentials grant with their own client (scope c2m/factory). ' +
+      'Anchors and operators: sign in (authorization code + PKCE). Buyers and live rooms: the live platform\'s tokens.',
   });
   for (const route of allRoutes) registry.openAPIRegistry.registerPath(route);
-  document = registry.getOpenAPI31Document({
+  const document = registry.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'c2m API', version: '1.0.0', description: 'Customer-to-manufacturer pipeline for live-stream commerce' },
   });
+  documents.set(discovery, document);
   return document;
 };
 

@@ -6,7 +6,7 @@ import { countsSignalsFrom, findVariant, type Campaign } from '#domain/campaign.
 import { IdempotencyKeyReusedError, InvalidInputError, ServiceUnavailableError, type FieldIssue } from '#domain/errors.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 import { cachedCampaign } from './campaign-cache.ts';
 
 /** How far from now a signal's `at` may be: late deliveries from a room, and clock skew. */

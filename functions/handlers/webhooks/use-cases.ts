@@ -23,7 +23,7 @@ import {
 import { flagSetting } from '#shared/config.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
-import type { Principal } from '#shared/tokens.ts';
+import type { Principal } from '#shared/principal.ts';
 
 /**
  * The factory's side of webhooks. Every read and change starts from the
