@@ -17,6 +17,7 @@ import { logLine } from './emulator/log.ts';
 import { Queue } from './emulator/queue.ts';
 import { Scheduler } from './emulator/scheduler.ts';
 import { createSqsApi } from './emulator/sqs-api.ts';
+import { createCognitoApi, type LocalIdentityProvider } from './emulator/cognito-api.ts';
 
 export type { Invoke } from './emulator/event-source.ts';
 export type { BusEvent } from './emulator/event-bus.ts';
@@ -42,6 +43,8 @@ export interface AwsEmulatorOptions {
   readonly concurrencyPerQueue?: number;
   /** false = no event-source pollers and no rate schedules (tests of the protocols alone). One-time schedules still fire. @default true */
   readonly startConsumers?: boolean;
+  /** Answers Cognito's CreateUserPoolClient / DeleteUserPoolClient (the local issuer). @default none: those calls fail */
+  readonly identityProvider?: LocalIdentityProvider;
   /** Listens on 127.0.0.1. @default 0 (a free port) */
   readonly port?: number;
 }
@@ -179,6 +182,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
     sqs: createSqsApi({ accountId, queues, urlOf, pollIntervalMs, stopped }),
     bus,
     scheduler,
+    cognito: createCognitoApi(opts.identityProvider),
     onError: (fields) => logLine('ERROR', fields),
   });
   try {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
-import { routes, throttling, type FunctionName, type RouteSpec } from '../topology.ts';
+import { identity, routes, throttling, type FunctionName, type RouteSpec } from '../topology.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
 
 /**
@@ -20,6 +20,8 @@ export interface GatewayOptions {
   readonly accessLog?: (line: Record<string, unknown>) => void;
   /** Stage throttling; defaults to the topology's. */
   readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** Answers requests outside the API first (the local issuer under /oidc); returns false to pass. */
+  readonly otherwise?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface Gateway {
@@ -31,7 +33,7 @@ export interface Gateway {
 
 /** API Gateway's own payload limit; the handlers enforce the API's smaller one. */
 const gatewayMaxBytes = 10 * 1024 * 1024;
-const authorizerCacheMs = 300_000;
+const authorizerCacheMs = identity.authorizerCacheSeconds * 1000;
 const stage = 'prod';
 
 interface CompiledRoute extends RouteSpec {
@@ -197,6 +199,7 @@ export const startGateway = async (opts: GatewayOptions): Promise<Gateway> => {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (opts.otherwise?.(req, res)) return;
     const started = Date.now();
     handle(req, res)
       .then((status) => {

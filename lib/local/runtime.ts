@@ -1,13 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { campaignScheduleGroup, envNames, functionEnvironment, functionSpec, functions, type FunctionName } from '../topology.ts';
+import { campaignScheduleGroup, functionEnvironment, functionSpec, functions, type FunctionName } from '../topology.ts';
 import { withEnvironment } from '../../functions/shared/config.ts';
 import { ensureTable, localCredentials, localRegion, startDynamoDbLocal, type LocalDynamo } from './dynamodb.ts';
 import { startAwsEmulator, type AwsEmulator } from './aws-emulator.ts';
 import { startGateway, type Gateway } from './gateway.ts';
+import { startLocalIssuer, type LocalIssuer } from './issuer.ts';
+import { devToken, issuerFile } from './dev-tokens.ts';
+import type { Role } from '../../functions/shared/principal.ts';
 
 /**
  * `npm start`: the whole topology in one Node process. DynamoDB Local is the
@@ -16,7 +19,7 @@ import { startGateway, type Gateway } from './gateway.ts';
  * the gateway plays API Gateway. Handler modules are the ones Lambda runs.
  */
 export interface LocalRuntimeOptions {
-  /** Keeps DynamoDB data, queued messages, schedules and the token secret; null = all in memory. */
+  /** Keeps DynamoDB data, queued messages, schedules and the issuer's keys and clients; null = all in memory. */
   readonly dataDir: string | null;
   /** HTTP port; 0 picks a free one. */
   readonly port: number;
@@ -44,7 +47,10 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   readonly url: string;
-  readonly tokenSecret: string;
+  /** The local OpenID provider at `${url}/oidc`. */
+  readonly issuer: LocalIssuer;
+  /** An access token from the local issuer (dev grant) for an anchor, operator, buyer, live room, or a registered factory. */
+  token(role: Role, id: string): Promise<string>;
   readonly tableName: string;
   readonly dynamoEndpoint: string;
   readonly emulator: AwsEmulator;
@@ -62,19 +68,8 @@ export interface LocalRuntime {
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-const tokenSecretFor = (dataDir: string | null): string => {
-  if (!dataDir) return randomBytes(32).toString('base64url');
-  const file = join(dataDir, 'token-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, secret, { mode: 0o600 });
-  return secret;
-};
-
-export const localTokenSecret = (dataDir: string): string | undefined => {
-  const file = join(dataDir, 'token-secret');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
-};
+/** The pool id the functions are given locally; the emulator answers for it. */
+export const localUserPoolId = 'local_c2mpool';
 
 const lambdaContext = (fn: FunctionName): Context => {
   const spec = functionSpec(fn);
@@ -98,7 +93,6 @@ const lambdaContext = (fn: FunctionName): Context => {
 export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<LocalRuntime> => {
   const tableName = opts.tableName ?? 'c2m';
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const tokenSecret = tokenSecretFor(opts.dataDir);
 
   let dynamo: LocalDynamo | undefined;
   const dynamoEndpoint =
@@ -106,7 +100,11 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     (dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : null })).endpoint;
   let emulator: AwsEmulator | undefined;
   let gateway: Gateway | undefined;
+  let issuer: LocalIssuer | undefined;
   const environments = {} as Record<FunctionName, Record<string, string>>;
+  // The gateway listens first (the issuer's URL needs its port); nothing runs until every function is configured.
+  let ready!: () => void;
+  const configured = new Promise<void>((resolve) => (ready = resolve));
   try {
     await ensureTable(dynamoEndpoint, tableName);
 
@@ -136,13 +134,29 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       return mod;
     };
     const invoke = async (fn: FunctionName, event: unknown): Promise<unknown> => {
+      await configured;
       const run = async () => (await load(fn)).handler(event, lambdaContext(fn));
       return withEnvironment(environments[fn], () => (opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run()));
     };
 
+    gateway = await startGateway({
+      invoke,
+      port: opts.port,
+      otherwise: (req, res) => issuer?.handle(req, res) ?? false,
+      ...(opts.throttle && { throttle: opts.throttle }),
+      ...(opts.accessLog !== false && { accessLog: (line) => process.stdout.write(`${JSON.stringify(line)}\n`) }),
+    });
+    const localIssuer = await startLocalIssuer({ baseUrl: gateway.url, dataDir: opts.dataDir });
+    issuer = localIssuer;
+    if (opts.dataDir) {
+      // For `npm run token` and the demo: where this runtime's issuer answers.
+      writeFileSync(issuerFile(opts.dataDir), JSON.stringify({ issuer: localIssuer.issuer, tokenEndpoint: localIssuer.tokenEndpoint, devClientId: localIssuer.devClient.clientId }), { mode: 0o600 });
+    }
+
     emulator = await startAwsEmulator({
       dataDir: opts.dataDir ? join(opts.dataDir, 'aws') : null,
       invoke,
+      identityProvider: { userPoolId: localUserPoolId, createClient: localIssuer.createClient, deleteClient: localIssuer.deleteClient },
       region: localRegion,
       ...(opts.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds }),
       ...(opts.maxBatchingWindowSeconds !== undefined && { maxBatchingWindowSeconds: opts.maxBatchingWindowSeconds }),
@@ -151,7 +165,12 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       AWS_ENDPOINT_URL_SQS: emulator.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
       AWS_ENDPOINT_URL_SCHEDULER: emulator.endpoint,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: emulator.endpoint,
     });
+    // The local issuer plays both parts: c2m's own (anchors, operators, factories) and the live platform's (buyers, live rooms).
+    const trustedIssuers = JSON.stringify([
+      { issuer: localIssuer.issuer, jwksUri: localIssuer.jwksUri, audience: localIssuer.audience, names: ['c2m', 'platform'] },
+    ]);
     const aws = emulator;
     for (const spec of functions) {
       environments[spec.name] = functionEnvironment(spec, {
@@ -161,7 +180,9 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
         scheduleGroup: campaignScheduleGroup,
         schedulerRole: 'arn:aws:iam::000000000000:role/c2m-local-scheduler',
         clockQueueArn: aws.queueArn('campaign-clock'),
-        tokenSecret: { name: envNames.tokenSecret, value: tokenSecret },
+        trustedIssuers,
+        oidcDiscoveryUrl: localIssuer.discoveryUrl,
+        userPoolId: localUserPoolId,
         notificationTopic: 'local:console',
       });
       // The local target's own setting values, then a test's: same names, other values.
@@ -172,23 +193,18 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     }
     // Import every function now: a broken module fails the start, not the first request.
     await Promise.all(functions.map((f) => load(f.name)));
-
-    gateway = await startGateway({
-      invoke,
-      port: opts.port,
-      ...(opts.throttle && { throttle: opts.throttle }),
-      ...(opts.accessLog !== false && { accessLog: (line) => process.stdout.write(`${JSON.stringify(line)}\n`) }),
-    });
+    ready();
   } catch (err) {
     await gateway?.close();
     await emulator?.stop();
     await dynamo?.stop();
     throw err;
   }
-  const started = { gateway, emulator, environments };
+  const started = { gateway, emulator, environments, issuer: issuer as LocalIssuer };
   return {
     url: started.gateway.url,
-    tokenSecret,
+    issuer: started.issuer,
+    token: async (role, id) => (await devToken(started.issuer, role, id)).accessToken,
     tableName,
     dynamoEndpoint,
     emulator: started.emulator,

@@ -9,6 +9,7 @@ export interface ServiceRoutes {
   readonly sqs: (req: SqsRequest) => Promise<unknown>;
   readonly bus: EventBus;
   readonly scheduler: Scheduler;
+  readonly cognito: (operation: string, input: Record<string, unknown>) => Promise<unknown>;
   readonly onError: (fields: Record<string, unknown>) => void;
 }
 
@@ -34,6 +35,12 @@ const eventsProtocol: Protocol = {
   contentType: 'application/x-amz-json-1.1',
   internalError: 'InternalException',
   error: (err) => ({ headers: {}, body: { __type: err.code, message: err.message } }),
+};
+
+const cognitoProtocol: Protocol = {
+  contentType: 'application/x-amz-json-1.1',
+  internalError: 'InternalErrorException',
+  error: (err) => ({ headers: { 'x-amzn-errortype': err.code }, body: { __type: err.code, message: err.message } }),
 };
 
 const schedulerProtocol: Protocol = {
@@ -72,7 +79,7 @@ const send = (res: ServerResponse, status: number, contentType: string, body: un
   res.end(text);
 };
 
-/** One HTTP endpoint for all three services, told apart by X-Amz-Target (JSON RPC) or path (Scheduler's REST). */
+/** One HTTP endpoint for all four services, told apart by X-Amz-Target (JSON RPC) or path (Scheduler's REST). */
 export const createEmulatorServer = (routes: ServiceRoutes): Server =>
   createServer((req, res) => {
     const target = req.headers['x-amz-target'];
@@ -82,7 +89,9 @@ export const createEmulatorServer = (routes: ServiceRoutes): Server =>
         ? sqsProtocol
         : typeof target === 'string' && target.startsWith('AWSEvents.')
           ? eventsProtocol
-          : schedulerProtocol;
+          : typeof target === 'string' && target.startsWith('AWSCognitoIdentityProviderService.')
+            ? cognitoProtocol
+            : schedulerProtocol;
     const answer = async (): Promise<{ status: number; body: unknown }> => {
       const raw = await readBody(req);
       if (protocol === sqsProtocol && typeof target === 'string') {
@@ -96,6 +105,10 @@ export const createEmulatorServer = (routes: ServiceRoutes): Server =>
           throw new AwsApiError('UnknownOperationException', `${operation} is not supported by the local event bus; rules come from lib/topology.ts.`);
         }
         return { status: 200, body: routes.bus.putEvents(parseJson(raw, protocol)) };
+      }
+      if (protocol === cognitoProtocol && typeof target === 'string') {
+        const operation = target.slice('AWSCognitoIdentityProviderService.'.length);
+        return { status: 200, body: await routes.cognito(operation, parseJson(raw, protocol) as Record<string, unknown>) };
       }
       const method = req.method ?? 'GET';
       const body = method === 'POST' || method === 'PUT' ? parseJson(raw, protocol) : {};
