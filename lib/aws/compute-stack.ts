@@ -4,7 +4,6 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import {
   campaignScheduleGroup,
-  envNames,
   functionEnvironment,
   functions as functionSpecs,
   maxBodyBytes,
@@ -17,8 +16,15 @@ import {
   type QueueName,
 } from '../topology.ts';
 import type { C2mData } from './data-stack.ts';
-import { grantCampaignSchedules, grantHealthProbes, grantNotificationPublish, grantTableAccess } from './grants.ts';
+import {
+  grantCampaignSchedules,
+  grantClientManagement,
+  grantHealthProbes,
+  grantNotificationPublish,
+  grantTableAccess,
+} from './grants.ts';
 import { HouseFunction } from './house-function.ts';
+import { noUserPool } from './identity.ts';
 import { C2mApi } from './http-api.ts';
 import { Observability } from './observability.ts';
 
@@ -118,7 +124,9 @@ export class ComputeStack extends Stack {
       scheduleGroup: data.scheduleGroup.scheduleGroupName,
       schedulerRole: data.campaignSchedulerRole.roleArn,
       clockQueueArn: data.clockQueue.queueArn,
-      tokenSecret: { name: envNames.tokenSecretArn, value: data.tokenSecret.secretArn },
+      trustedIssuers: data.trustedIssuers,
+      oidcDiscoveryUrl: data.oidcDiscoveryUrl,
+      userPoolId: data.userPool?.userPoolId ?? noUserPool,
       notificationTopic: data.notificationTopic.topicArn,
     });
   }
@@ -132,7 +140,8 @@ export class ComputeStack extends Stack {
     if (access.schedules) {
       grantCampaignSchedules(fn, { groupName: campaignScheduleGroup, schedulerRole: data.campaignSchedulerRole });
     }
-    if (access.tokenSecret) data.tokenSecret.grantRead(fn);
+    // With the operator's own IdP there is no pool: factory clients are made there, and no Cognito grant here.
+    if (access.identity?.manageClients && data.userPool) grantClientManagement(data.userPool, fn);
     if (access.notify) grantNotificationPublish(data.notificationTopic, fn);
     if (access.health) {
       grantHealthProbes(fn, {

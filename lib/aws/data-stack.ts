@@ -1,23 +1,25 @@
-import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   campaignScheduleGroup,
   eventSource,
+  identity as identitySpec,
   queues as queueSpecs,
   rules,
   schedules,
   table as tableSpec,
   type QueueName,
 } from '../topology.ts';
+import { C2mIdentity, identityPropsFromContext, type C2mIdentityProps } from './identity.ts';
 import { WorkQueue, type DeadLetterQueue } from './queues.ts';
 import { EventRouting } from './routing.ts';
 
@@ -40,22 +42,36 @@ export interface C2mData {
   readonly campaignSchedulerRole: iam.IRole;
   /** The queue one-time campaign schedules target. */
   readonly clockQueue: sqs.IQueue;
-  readonly tokenSecret: secretsmanager.ISecret;
+  /** The issuers the authorizer trusts, JSON (functions/shared/config.ts `TrustedIssuer[]`). */
+  readonly trustedIssuers: string;
+  /** The c2m issuer's `/.well-known/openid-configuration`. */
+  readonly oidcDiscoveryUrl: string;
+  /** The pool that holds the factories' OAuth2 clients; undefined when the operator brings their own IdP. */
+  readonly userPool?: cognito.IUserPool;
   readonly alarmTopic: sns.ITopic;
   /** Where buyer notifications are published; the live platform subscribes to it. */
   readonly notificationTopic: sns.ITopic;
 }
 
-export type DataStackProps = StackProps;
+export interface DataStackProps extends StackProps {
+  /**
+   * How c2m gets its identities: a Cognito user pool, or the operator's own
+   * issuer, plus the live platform's.
+   * @default - read from context (lib/aws/identity.ts `identityContextKeys`); with none set, a user pool and no platform issuer
+   */
+  readonly identity?: C2mIdentityProps;
+}
 
 /**
  * Everything that holds state or routes it: the table, the event bus, the
  * queues with their dead-letter queues, the schedule group and the role its
- * schedules run with, the token secret, the operators' alarm topic, the
- * buyer-notification topic. It lives
+ * schedules run with, the identity issuers (a user pool unless the operator
+ * brings their own IdP), the operators' alarm topic, the buyer-notification
+ * topic. It lives
  * apart from compute so compute can be replaced without touching data; the
  * scheduler role lives here because schedules created at run time keep its
- * ARN long after the function that created them was redeployed.
+ * ARN long after the function that created them was redeployed, and the user
+ * pool because its users, MFA devices and factory clients are state.
  */
 export class DataStack extends Stack implements C2mData {
   public readonly table: dynamodb.Table;
@@ -69,7 +85,10 @@ export class DataStack extends Stack implements C2mData {
   public readonly campaignSchedulerRole: iam.Role;
   public readonly clockQueue: sqs.Queue;
   public readonly routing: EventRouting;
-  public readonly tokenSecret: secretsmanager.Secret;
+  public readonly identity: C2mIdentity;
+  public readonly trustedIssuers: string;
+  public readonly oidcDiscoveryUrl: string;
+  public readonly userPool?: cognito.UserPool;
   public readonly alarmTopic: sns.Topic;
   /**
    * Buyer notifications, one message per buyer per pre-order step. The live
@@ -77,9 +96,9 @@ export class DataStack extends Stack implements C2mData {
    */
   public readonly notificationTopic: sns.Topic;
 
-  constructor(scope: Construct, id: string, props?: DataStackProps) {
+  constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, {
-      description: 'c2m data: table, event bus, queues, schedule group, token secret, alarm and buyer-notification topics',
+      description: 'c2m data: table, event bus, queues, schedule group, identity, alarm and buyer-notification topics',
       ...props,
     });
 
@@ -168,23 +187,35 @@ export class DataStack extends Stack implements C2mData {
     this.deadLetterQueues = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.queue]));
     this.deadLetterAlarms = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.alarm]));
 
-    // Generated at deploy time inside Secrets Manager: the value is never in the
-    // template, the repository or a developer's shell.
-    this.tokenSecret = new secretsmanager.Secret(this, 'TokenSigningSecret', {
-      description: 'HMAC key that signs and verifies c2m bearer tokens',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    Validations.of(this.tokenSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating the signing key invalidates every token in flight, and the authorizer verifies against one key; rotation is an operator runbook step (put a new value, tokens are re-issued), not a scheduled Lambda.',
-    });
+    this.identity = new C2mIdentity(this, 'Identity', props.identity ?? identityPropsFromContext(this));
+    this.trustedIssuers = this.identity.trustedIssuers;
+    this.oidcDiscoveryUrl = this.identity.openIdConfigurationUrl;
+    this.userPool = this.identity.cognito?.userPool;
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The single c2m table' });
-    new CfnOutput(this, 'TokenSecretArn', {
-      value: this.tokenSecret.secretArn,
-      description: 'Secrets Manager secret holding the token signing key',
+    new CfnOutput(this, 'IssuerUrl', {
+      value: this.identity.issuerUrl,
+      description: "Issuer (iss) of anchors', operators' and factories' access tokens",
     });
+    new CfnOutput(this, 'OpenIdConfigurationUrl', {
+      value: this.identity.openIdConfigurationUrl,
+      description: "The c2m issuer's OpenID Connect discovery document",
+    });
+    const pool = this.identity.cognito;
+    if (pool) {
+      new CfnOutput(this, 'UserPoolId', {
+        value: pool.userPool.userPoolId,
+        description: 'Operators create anchors here and add operators to the operator group',
+      });
+      new CfnOutput(this, 'TokenEndpoint', {
+        value: pool.tokenEndpoint,
+        description: `Factories trade their client id and secret for an access token here (client_credentials, scope ${identitySpec.factoryScope})`,
+      });
+      new CfnOutput(this, 'ConsoleClientId', {
+        value: pool.consoleClient.userPoolClientId,
+        description: "The anchors' console signs in with this public client (authorization code with PKCE)",
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.alarmTopic.topicArn,
       description: 'Subscribe operators here: every dead-letter and function alarm publishes to it',

@@ -1,4 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -118,4 +119,18 @@ export const notificationActions = ['sns:Publish'] as const;
  */
 export const grantNotificationPublish = (topic: sns.ITopic, fn: iam.IGrantable): void => {
   iam.Grant.addToPrincipal({ grantee: fn, actions: [...notificationActions], resourceArns: [topic.topicArn] });
+};
+
+/** What a function with `identity.manageClients` may do in the user pool: make and remove factory clients. */
+export const clientManagementActions = ['cognito-idp:CreateUserPoolClient', 'cognito-idp:DeleteUserPoolClient'] as const;
+
+/**
+ * Create and delete app clients in one user pool, and nothing else of Cognito:
+ * no user administration, no reading other clients' secrets (DescribeUserPoolClient),
+ * no pool settings. IAM cannot narrow below the pool: a client's settings
+ * (flows, scopes) are fixed by functions/adapters/identity-admin.ts, and a
+ * DeleteUserPoolClient could name the console client too (recovered by redeploying).
+ */
+export const grantClientManagement = (userPool: cognito.IUserPool, fn: iam.IGrantable): void => {
+  iam.Grant.addToPrincipal({ grantee: fn, actions: [...clientManagementActions], resourceArns: [userPool.userPoolArn] });
 };

@@ -10,7 +10,7 @@ import {
   problemContentType,
   type GatewayResponseType,
 } from '../gateway-responses.ts';
-import type { FunctionName, RouteSpec } from '../topology.ts';
+import { identity, type FunctionName, type RouteSpec } from '../topology.ts';
 
 /** The stage every route is served from; the `/v1` version lives in the paths themselves. */
 export const stageName = 'prod';
@@ -54,8 +54,10 @@ export interface C2mApiProps {
   /** Largest request body accepted; larger is refused with 413 by WAF before API Gateway invokes anything. */
   readonly maxBodyBytes: number;
   /**
-   * How long API Gateway caches an authorizer decision per token.
-   * @default Duration.minutes(5)
+   * How long API Gateway caches an authorizer decision per token. Part of the
+   * revocation promise: a revoked factory's live token is refused within this
+   * plus the authorizer's own client-record cache (topology `identity`).
+   * @default Duration.seconds(identity.authorizerCacheSeconds)
    */
   readonly authorizerCacheTtl?: Duration;
   /**
@@ -132,7 +134,7 @@ export class C2mApi extends Construct {
       authorizerName: 'c2m-token',
       handler: props.authorizer,
       identitySource: apigateway.IdentitySource.header('Authorization'),
-      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.minutes(5),
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(identity.authorizerCacheSeconds),
     });
 
     for (const route of props.routes) {
@@ -150,13 +152,13 @@ export class C2mApi extends Construct {
       if (!route.auth) {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by contract (docs/api.md: "no token"): load balancers and integrators read it before they hold a token.`,
+          reason: `${route.method} ${route.path} is public by contract (docs/api.md: "no token"): load balancers and integrators read it before they hold a token, and the OpenAPI document is where they learn which issuer to get one from.`,
         });
       }
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',
         reason:
-          'c2m issues its own bearer tokens to anchors, buyers, factories and live rooms (no user pool); a Lambda TOKEN authorizer verifies them on purpose.',
+          "Tokens come from OpenID Connect issuers (the Cognito user pool, or the operator's own IdP) and the Lambda TOKEN authorizer verifies them against the issuer's JWKS. A Cognito authorizer cannot replace it: it trusts only user pools, so not the live platform's IdP (buyers, live rooms) nor an operator's IdP; it cannot map claims and groups to c2m roles; and it cannot refuse a revoked factory client's still-valid token, which the authorizer checks against the client record.",
       });
       this.methods.set(`${route.method} ${route.path}`, method);
     }

@@ -64,7 +64,7 @@ describe.each(functions.map((f) => [f.name] as const))('the %s bundle', (name) =
     const code = readFileSync(bundle(name), 'utf8');
     expect(code).toMatch(/from\s*"@aws-sdk\//);
     // A bundled client would carry its service's protocol target names.
-    for (const serviceTarget of ['DynamoDB_20120810', 'AmazonSQS', 'AWSEvents', 'secretsmanager.']) {
+    for (const serviceTarget of ['DynamoDB_20120810', 'AmazonSQS', 'AWSEvents', 'AWSCognitoIdentityProviderService', 'secretsmanager.']) {
       expect(code).not.toContain(serviceTarget);
     }
   });

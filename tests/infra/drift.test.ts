@@ -162,8 +162,8 @@ describe('The synthesized template and the local runtime serve the same topology
 
 describe('Each function sees the same configuration on both targets', () => {
   it('Every function gets the same environment variable names locally as in the template, and no more', () => {
-    // The token secret travels by ARN on AWS and by value locally: one variable either way.
-    const normalise = (names: string[]) => names.map((n) => (n === 'TOKEN_SECRET_ARN' ? 'TOKEN_SECRET' : n)).sort();
+    // Same names on both targets; only the values differ (the local issuer and emulator instead of Cognito).
+    const normalise = (names: string[]) => [...names].sort();
     const platform = /^(POWERTOOLS_|NODE_OPTIONS$|AWS_)/;
     const cloud = Object.fromEntries(
       ofType(computeTemplate.Resources, 'AWS::Lambda::Function').map(([, r]) => {
@@ -174,8 +174,10 @@ describe('Each function sees the same configuration on both targets', () => {
     const local = Object.fromEntries(Object.entries(runtime.served().environments).map(([fn, env]) => [fn, normalise(Object.keys(env))]));
     expect(Object.keys(cloud).length).toBeGreaterThan(0);
     expect(local).toEqual(cloud);
-    expect(local['authorizer']).toEqual(['TOKEN_SECRET']);
-    // Health reads the intake queue's attributes, so it needs the queue's URL too.
-    expect(local['service-api']).toEqual(['QUEUE_URL_PREORDER_INTAKE', 'TABLE_NAME']);
+    // The authorizer reads factory client records and verifies tokens against the trusted issuers' JWKS.
+    expect(local['authorizer']).toEqual(['TABLE_NAME', 'TRUSTED_ISSUERS']);
+    // Health reads the intake queue's attributes, so it needs the queue's URL too; the OpenAPI document names the issuer.
+    expect(local['service-api']).toEqual(['OIDC_DISCOVERY_URL', 'QUEUE_URL_PREORDER_INTAKE', 'TABLE_NAME']);
+    expect(local['operator-api']).toEqual(['TABLE_NAME', 'USER_POOL_ID']);
   });
 });

@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/aws/app.ts';
+import { identityContextKeys } from '../../lib/aws/identity.ts';
 
 interface Acknowledgement {
   readonly path: string;
@@ -38,9 +39,25 @@ const environments: ReadonlyArray<readonly [string, Environment]> = [
   ['a concrete account and region', { account: '123456789012', region: 'ap-east-1' }],
 ];
 
-describe.each(environments)('cdk-nag AwsSolutions with %s', (_label, env) => {
+// The user pool (the default) and no pool at all (the operator's own IdP, with the platform's) must both pass.
+const identities: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+  ['a Cognito user pool', {}],
+  [
+    "the operator's own IdP and the platform's",
+    {
+      [identityContextKeys.externalIssuer]: { issuer: 'https://idp.example.com', jwksUri: 'https://idp.example.com/jwks' },
+      [identityContextKeys.platformIssuer]: { issuer: 'https://live.example.com', jwksUri: 'https://live.example.com/jwks', audience: 'c2m' },
+    },
+  ],
+];
+
+const combinations = environments.flatMap(([envLabel, env]) =>
+  identities.map(([identityLabel, context]) => [`${envLabel}, ${identityLabel}`, env, context] as const),
+);
+
+describe.each(combinations)('cdk-nag AwsSolutions with %s', (_label, env, context) => {
   // Prepare
-  const { app, data, compute } = buildApp({ bundling: false, env });
+  const { app, data, compute } = buildApp({ bundling: false, env, context });
   app.synth();
 
   it('c2m-data has no unacknowledged finding', () => {
@@ -74,6 +91,10 @@ describe('cdk-nag acknowledgements', () => {
     }
   });
 
+  it('leave the user pool to pass COG1 (password), COG2 (MFA) and COG8 (Plus) on its own', () => {
+    expect(acknowledgements.filter((a) => /^AwsSolutions-COG[128]\b/.test(a.id))).toEqual([]);
+  });
+
   it('are attached to the construct they excuse, never to a stack or the app', () => {
     for (const ack of acknowledgements) {
       expect(ack.path.split('/').length, `${ack.id} at ${ack.path}`).toBeGreaterThan(1);
@@ -84,14 +105,13 @@ describe('cdk-nag acknowledgements', () => {
     const rules = new Set(acknowledgements.map((a) => a.id.replace(/\[.*\]$/, '')));
     expect(rules).toEqual(
       new Set([
-        'AwsSolutions-SMG4', // token secret: rotation is a runbook step
         'AwsSolutions-SQS3', // DLQs of rule and schedule targets are themselves DLQs
         'AwsSolutions-IAM5', // X-Ray "*", one-time schedules in the campaign group
         'AwsSolutions-IAM4', // API Gateway's account-level CloudWatch role
         'AwsSolutions-APIG2', // zod validates requests in the handlers
         'AwsSolutions-APIG4', // health and OpenAPI are public by contract
         'AwsSolutions-APIG6', // execution logging off on purpose
-        'AwsSolutions-COG4', // Lambda TOKEN authorizer on purpose
+        'AwsSolutions-COG4', // Lambda TOKEN authorizer on purpose: a second issuer, claim mapping, client revocation
       ]),
     );
   });

@@ -1,12 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { CfnElement, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TrustedIssuer } from '../../functions/shared/config.ts';
 import { buildApp } from '../../lib/aws/app.ts';
 import { clockQueueName } from '../../lib/aws/data-stack.ts';
+import { clientManagementActions } from '../../lib/aws/grants.ts';
 import { houseRuntime } from '../../lib/aws/house-function.ts';
+import { identityContextKeys, noUserPool } from '../../lib/aws/identity.ts';
 import { businessMetrics } from '../../lib/aws/observability.ts';
 import { gatewayProblemBody, gatewayResponses, type GatewayResponseType } from '../../lib/gateway-responses.ts';
 import {
@@ -14,6 +18,7 @@ import {
   envNames,
   eventSource,
   functions,
+  identity,
   maxBodyBytes,
   queues,
   routes,
@@ -84,6 +89,28 @@ const environmentOf = (name: FunctionName): Record<string, unknown> => {
   return (resource.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
 };
 
+/**
+ * A CloudFormation string value as it will read once deployed, with each resource
+ * attribute spelled `<logicalId>.<attribute>` (a Ref as `<logicalId>.Ref`) and a
+ * cross-stack output followed to the data stack's value. Anything else fails.
+ */
+const dataOutputs = (dataTemplate.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+const rendered = (value: unknown, outputs: Record<string, { Value: unknown }> = dataOutputs): string => {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => rendered(part, outputs)).join(separator);
+  }
+  if (v['Fn::GetStackOutput']) {
+    const name = (v['Fn::GetStackOutput'] as { OutputName: string }).OutputName;
+    return rendered(must(outputs[name], `data output ${name}`).Value, outputs);
+  }
+  if (Array.isArray(v['Fn::GetAtt'])) return (v['Fn::GetAtt'] as string[]).join('.');
+  if (typeof v['Ref'] === 'string') return `${v['Ref']}.Ref`;
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+};
+
 /** Actions a function may take on the table itself, its indexes left out. */
 const actionsOnTableItself = (name: FunctionName): Set<string> =>
   new Set(
@@ -106,7 +133,8 @@ const indexGrantsOf = (name: FunctionName): { indexes: Set<string>; actions: Set
  * here is a change of what a function may do in production: make it on purpose.
  */
 const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; indexes: readonly string[] } | undefined> = {
-  authorizer: undefined,
+  // The factory client's record: registered, not revoked.
+  authorizer: { table: ['GetItem'], indexes: [] },
   'service-api': { table: ['GetItem'], indexes: [] },
   'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
@@ -117,6 +145,8 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   'signals-api': { table: ['GetItem', 'PutItem', 'DeleteItem'], indexes: [] },
   'signal-aggregator': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: [] },
   'factory-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
+  // Registers a factory and its client record in one transaction (Put, Update); lists factories on GSI1 only.
+  'operator-api': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
   fulfillment: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
   notifier: { table: ['GetItem', 'Query', 'UpdateItem'], indexes: [] },
   'webhook-dispatcher': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
@@ -429,16 +459,101 @@ describe('c2m-data: rules and schedules', () => {
   });
 });
 
-describe('c2m-data: the token secret', () => {
-  it('is generated at deploy time, 64 characters without punctuation, never written in the template', () => {
-    dataTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
-      SecretString: Match.absent(),
+describe('c2m-data: identity, with no context (a Cognito user pool)', () => {
+  const pool = must(data.identity.cognito, 'the user pool');
+  const poolId = logicalId(pool.userPool);
+  const issuer = `https://${poolId}.ProviderURL`;
+
+  it('has a user pool nobody can sign up to: operators create anchors', () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: Match.objectLike({ AllowAdminCreateUserOnly: true }),
+      AliasAttributes: ['email'],
     });
   });
 
-  it('is named in a stack output', () => {
-    dataTemplate.hasOutput('TokenSecretArn', { Value: { Ref: logicalId(data.tokenSecret) } });
+  it('requires a 12-character password of every character class, and TOTP MFA (no SMS)', () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPool', {
+      Policies: {
+        PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true }),
+      },
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+    });
+  });
+
+  it('is on the Plus plan with threat protection enforced', () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPool', {
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+    });
+  });
+
+  it('survives stack deletion and refuses to be deleted', () => {
+    dataTemplate.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtection: 'ACTIVE' }),
+    });
+  });
+
+  it(`has the resource server ${identity.resourceServer} with the one scope factory, so factories ask for ${identity.factoryScope}`, () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      UserPoolId: { Ref: poolId },
+      Identifier: identity.resourceServer,
+      Scopes: [Match.objectLike({ ScopeName: 'factory' })],
+    });
+    expect(`${identity.resourceServer}/factory`).toBe(identity.factoryScope);
+  });
+
+  it(`has the ${identity.operatorGroup} group`, () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolGroup', { UserPoolId: { Ref: poolId }, GroupName: identity.operatorGroup });
+  });
+
+  it('has a hosted-UI domain, c2m-<account> by default', () => {
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+      UserPoolId: { Ref: poolId },
+      Domain: { 'Fn::Join': ['', ['c2m-', { Ref: 'AWS::AccountId' }]] },
+    });
+  });
+
+  it('has one app client, the console: public, code flow only, hosted UI only, one-hour revocable tokens', () => {
+    const clients = Object.values(resourcesOf(dataTemplate, 'AWS::Cognito::UserPoolClient'));
+    expect(clients).toHaveLength(1);
+    dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      UserPoolId: { Ref: poolId },
+      GenerateSecret: false,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'profile'],
+      ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+      SupportedIdentityProviders: ['COGNITO'],
+      CallbackURLs: ['http://localhost:3000/console/callback'],
+      LogoutURLs: ['http://localhost:3000/console/'],
+      AccessTokenValidity: identity.accessTokenTtlSeconds / 60,
+      TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes' }),
+      EnableTokenRevocation: true,
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+  });
+
+  it('names the pool, issuer, discovery document, token endpoint and console client in outputs', () => {
+    dataTemplate.hasOutput('UserPoolId', { Value: { Ref: poolId } });
+    expect(rendered(dataOutputs['IssuerUrl']?.Value)).toBe(issuer);
+    expect(rendered(dataOutputs['OpenIdConfigurationUrl']?.Value)).toBe(`${issuer}/.well-known/openid-configuration`);
+    expect(rendered(dataOutputs['TokenEndpoint']?.Value)).toBe(
+      `https://${logicalId(pool.domain)}.Ref.auth.AWS::Region.Ref.amazoncognito.com/oauth2/token`,
+    );
+    dataTemplate.hasOutput('ConsoleClientId', { Value: { Ref: logicalId(pool.consoleClient) } });
+  });
+
+  it('no secret: neither stack holds a Secrets Manager secret, nor outputs one', () => {
+    dataTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    computeTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(Object.keys(dataOutputs).filter((name) => /secret/i.test(name))).toEqual([]);
+  });
+
+  it('warns at synth that buyers and live rooms cannot call until the platform issuer is set', () => {
+    Annotations.fromStack(data).hasWarning(`/${data.stackName}`, Match.stringLikeRegexp(identityContextKeys.platformIssuer));
   });
 });
 
@@ -501,14 +616,15 @@ describe('c2m-compute: functions', () => {
         ...[...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])].map(envNames.queueUrl),
         ...(f.access.publish ? [envNames.bus] : []),
         ...(f.access.schedules ? [envNames.scheduleGroup, envNames.schedulerRole, envNames.clockQueueArn] : []),
-        ...(f.access.tokenSecret ? [envNames.tokenSecretArn] : []),
+        ...(f.access.identity?.verifyTokens ? [envNames.trustedIssuers] : []),
+        ...(f.access.identity?.discovery ? [envNames.oidcDiscoveryUrl] : []),
+        ...(f.access.identity?.manageClients ? [envNames.userPoolId] : []),
         ...(f.access.notify ? [envNames.notificationTopic] : []),
       ]);
       const configuration = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].includes(k));
       expect(new Set(configuration), f.name).toEqual(expected);
       if (f.access.table) expect(refersTo(env[envNames.table], logicalId(data.table)), f.name).toBe(true);
       if (f.access.publish) expect(refersTo(env[envNames.bus], logicalId(data.bus)), f.name).toBe(true);
-      if (f.access.tokenSecret) expect(refersTo(env[envNames.tokenSecretArn], logicalId(data.tokenSecret)), f.name).toBe(true);
       if (f.access.notify) expect(refersTo(env[envNames.notificationTopic], logicalId(data.notificationTopic)), f.name).toBe(true);
       for (const q of [...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])]) {
         expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
@@ -518,6 +634,29 @@ describe('c2m-compute: functions', () => {
         expect(refersTo(env[envNames.clockQueueArn], logicalId(queue(clockQueueName))), f.name).toBe(true);
       }
     }
+  });
+});
+
+describe('c2m-compute: identity configuration, with no context (a Cognito user pool)', () => {
+  const poolId = logicalId(must(data.userPool, 'the user pool'));
+  const issuer = `https://${poolId}.ProviderURL`;
+
+  it("the authorizer trusts exactly the pool's issuer, for c2m's own principals, by its JWKS, with Cognito's groups claim and no audience", () => {
+    const json: unknown = JSON.parse(rendered(environmentOf('authorizer')[envNames.trustedIssuers]));
+    expect(json).toEqual([{ issuer, jwksUri: `${issuer}/.well-known/jwks.json`, names: ['c2m'], groupsClaim: 'cognito:groups' }]);
+    // …and the authorizer's own configuration reader accepts it.
+    expect(z.array(TrustedIssuer).parse(json)[0]?.audience).toBeUndefined();
+  });
+
+  it("service-api names the pool's discovery document", () => {
+    expect(rendered(environmentOf('service-api')[envNames.oidcDiscoveryUrl])).toBe(`${issuer}/.well-known/openid-configuration`);
+  });
+
+  it('operator-api is told the user pool it makes factory clients in', () => {
+    computeTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'operator-api', [envNames.userPoolId]: Match.anyValue() }) },
+    });
+    expect(rendered(environmentOf('operator-api')[envNames.userPoolId])).toBe(`${poolId}.Ref`);
   });
 });
 
@@ -635,18 +774,36 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     }
   });
 
-  it('the authorizer can read the token secret and has no DynamoDB, SQS, EventBridge or Scheduler access', () => {
-    const onSecret = actionsOn('authorizer', data.tokenSecret);
-    expect(onSecret).toContain('secretsmanager:GetSecretValue');
+  it('the authorizer may only GetItem on the table (client records): no SQS, EventBridge, Scheduler, IAM, Cognito or Secrets Manager', () => {
     const all = [...actionsOf('authorizer')];
-    for (const service of ['dynamodb:', 'sqs:', 'events:', 'scheduler:', 'iam:']) {
-      expect(all.filter((a) => a.startsWith(service))).toEqual([]);
+    expect(all.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem']);
+    for (const service of ['sqs:', 'events:', 'scheduler:', 'iam:', 'cognito-idp:', 'secretsmanager:', 'kms:']) {
+      expect(all.filter((a) => a.startsWith(service)), service).toEqual([]);
     }
   });
 
-  it('only functions with tokenSecret access can read the secret', () => {
+  it(`functions that manage clients may ${clientManagementActions.join(' and ')} on the user pool and nothing else of Cognito; no other function may touch Cognito`, () => {
+    const managers = functions.filter((f) => f.access.identity?.manageClients);
+    expect(managers.map((f) => f.name)).toEqual(['operator-api']);
+    const pool = must(data.userPool, 'the user pool');
     for (const f of functions) {
-      expect(actionsOn(f.name, data.tokenSecret).has('secretsmanager:GetSecretValue'), f.name).toBe(Boolean(f.access.tokenSecret));
+      const onCognito = statementsOf(f.name).filter((s) => asArray(s.Action).some((a) => a.startsWith('cognito-idp:')));
+      if (!f.access.identity?.manageClients) {
+        expect(onCognito, f.name).toEqual([]);
+        continue;
+      }
+      expect(onCognito, f.name).toHaveLength(1);
+      const statement = must(onCognito[0], 'Cognito statement');
+      expect(new Set(asArray(statement.Action)), f.name).toEqual(new Set(['cognito-idp:CreateUserPoolClient', 'cognito-idp:DeleteUserPoolClient']));
+      expect(asArray(statement.Resource), f.name).toHaveLength(1);
+      expect(rendered(asArray(statement.Resource)[0]), f.name).toBe(`${logicalId(pool)}.Arn`);
+      expect(statement.Condition, f.name).toBeUndefined();
+    }
+  });
+
+  it('no function may read a secret', () => {
+    for (const f of functions) {
+      expect([...actionsOf(f.name)].filter((a) => a.startsWith('secretsmanager:')), f.name).toEqual([]);
     }
   });
 
@@ -745,12 +902,15 @@ describe('c2m-compute: the REST API', () => {
     expect(refersTo((method.properties['Integration'] as { Uri: unknown }).Uri, logicalId(fn(route.fn)))).toBe(true);
   });
 
-  it('the token authorizer is the authorizer function, reads the Authorization header, caches for 5 minutes', () => {
+  it(`the token authorizer is the authorizer function, reads the Authorization header, caches a decision ${identity.authorizerCacheSeconds} s`, () => {
     computeTemplate.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
-      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerResultTtlInSeconds: identity.authorizerCacheSeconds,
     });
+    // Revocation reaches a live token within a minute: this cache, then the authorizer's client-record cache.
+    expect(identity.authorizerCacheSeconds).toBe(20);
+    expect(identity.authorizerCacheSeconds + identity.clientRecordCacheSeconds).toBeLessThanOrEqual(60);
     const authorizer = must(resourcesOf(computeTemplate, 'AWS::ApiGateway::Authorizer')[authorizerId], 'authorizer');
     expect(refersTo(authorizer.Properties['AuthorizerUri'], logicalId(fn('authorizer')))).toBe(true);
   });
@@ -876,5 +1036,117 @@ describe('c2m-compute: alarms and dashboard', () => {
     for (const metric of ['4XXError', '5XXError', 'Latency']) expect(body).toContain(metric);
     for (const dlq of data.deadLetterQueues.values()) expect(refersTo(body, logicalId(dlq))).toBe(true);
     for (const f of functions) expect(refersTo(body, logicalId(fn(f.name)))).toBe(true);
+  });
+});
+
+/** Another build of the app, with identity context; its templates, and each function's environment by name. */
+const buildWithContext = (context: Record<string, unknown>) => {
+  const other = buildApp({ bundling: false, context });
+  const otherData = Template.fromStack(other.data);
+  const otherCompute = Template.fromStack(other.compute);
+  const outputs = (otherData.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+  const environment = (name: FunctionName): Record<string, unknown> => {
+    const resource = must(
+      Object.values(resourcesOf(otherCompute, 'AWS::Lambda::Function')).find(
+        (r) => (r.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === name,
+      ),
+      `function ${name}`,
+    );
+    return (resource.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+  };
+  const trusted = (): unknown => JSON.parse(rendered(environment('authorizer')[envNames.trustedIssuers], outputs));
+  const allActions = (): string[] =>
+    [otherData, otherCompute].flatMap((template) =>
+      Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap((p) =>
+        (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement.flatMap((s) => asArray(s.Action)),
+      ),
+    );
+  return { ...other, dataTemplate: otherData, computeTemplate: otherCompute, outputs, environment, trusted, allActions };
+};
+
+const operatorIdp = { issuer: 'https://login.example-operator.com/c2m', jwksUri: 'https://login.example-operator.com/c2m/jwks', audience: 'c2m-api' };
+const platformIdp = { issuer: 'https://id.example-live.com', jwksUri: 'https://id.example-live.com/.well-known/jwks.json', audience: 'c2m', buyerClaim: 'uid' };
+
+describe(`with context ${identityContextKeys.externalIssuer} (the operator brings their own IdP)`, () => {
+  const byo = buildWithContext({ [identityContextKeys.externalIssuer]: { ...operatorIdp, groupsClaim: 'roles' } });
+
+  it('there is no user pool, nor anything of Cognito', () => {
+    expect(byo.data.userPool).toBeUndefined();
+    for (const type of ['AWS::Cognito::UserPool', 'AWS::Cognito::UserPoolClient', 'AWS::Cognito::UserPoolDomain', 'AWS::Cognito::UserPoolResourceServer']) {
+      byo.dataTemplate.resourceCountIs(type, 0);
+    }
+    expect(Object.keys(byo.outputs).filter((name) => ['UserPoolId', 'TokenEndpoint', 'ConsoleClientId'].includes(name))).toEqual([]);
+  });
+
+  it("the authorizer trusts the operator's issuer, for c2m's own principals, with its audience and groups claim", () => {
+    expect(byo.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'], groupsClaim: 'roles' }]);
+    expect(() => z.array(TrustedIssuer).parse(byo.trusted())).not.toThrow();
+  });
+
+  it("service-api names the operator's discovery document; the outputs name the issuer", () => {
+    expect(byo.environment('service-api')[envNames.oidcDiscoveryUrl]).toBe(`${operatorIdp.issuer}/.well-known/openid-configuration`);
+    byo.dataTemplate.hasOutput('IssuerUrl', { Value: operatorIdp.issuer });
+    byo.dataTemplate.hasOutput('OpenIdConfigurationUrl', { Value: `${operatorIdp.issuer}/.well-known/openid-configuration` });
+  });
+
+  it(`operator-api is told there is no pool (${noUserPool})`, () => {
+    expect(byo.environment('operator-api')[envNames.userPoolId]).toBe(noUserPool);
+  });
+
+  it('no role in either stack may call Cognito', () => {
+    const actions = byo.allActions();
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a.startsWith('cognito-idp:'))).toEqual([]);
+  });
+
+  it('reads the context as JSON too, as `cdk -c` passes it', () => {
+    const fromCli = buildWithContext({ [identityContextKeys.externalIssuer]: JSON.stringify(operatorIdp) });
+    expect(fromCli.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'] }]);
+  });
+
+  it('refuses an issuer that is not https, naming the context key', () => {
+    expect(() => buildApp({ bundling: false, context: { [identityContextKeys.externalIssuer]: { ...operatorIdp, issuer: 'http://login.example-operator.com' } } })).toThrow(
+      new RegExp(`${identityContextKeys.externalIssuer} is invalid: issuer`),
+    );
+  });
+});
+
+describe(`with context ${identityContextKeys.platformIssuer} (the live platform's IdP)`, () => {
+  const withPlatform = buildWithContext({ [identityContextKeys.platformIssuer]: platformIdp });
+
+  it("the authorizer trusts the pool for c2m's principals and the platform for buyers and live rooms, by claim", () => {
+    const trusted = withPlatform.trusted() as { issuer: string; names: string[] }[];
+    expect(trusted).toHaveLength(2);
+    expect(trusted[0]?.names).toEqual(['c2m']);
+    expect(trusted[1]).toEqual({ ...platformIdp, names: ['platform'] });
+    expect(z.array(TrustedIssuer).parse(trusted)[1]).toMatchObject({ buyerClaim: 'uid', roomClaim: 'room_id' });
+  });
+
+  it('no warning about buyers and live rooms', () => {
+    expect(Annotations.fromStack(withPlatform.data).findWarning('*', Match.stringLikeRegexp(identityContextKeys.platformIssuer))).toEqual([]);
+  });
+
+  it('refuses a platform issuer without an audience', () => {
+    const { audience: _audience, ...withoutAudience } = platformIdp;
+    expect(() => buildApp({ bundling: false, context: { [identityContextKeys.platformIssuer]: withoutAudience } })).toThrow(/audience/);
+  });
+});
+
+describe('with context c2m:authDomainPrefix and c2m:consoleUrls', () => {
+  const consoleUrls = { callbackUrls: ['https://console.example.com/callback'], logoutUrls: ['https://console.example.com/'] };
+  const custom = buildWithContext({ [identityContextKeys.authDomainPrefix]: 'c2m-prod', [identityContextKeys.consoleUrls]: consoleUrls });
+
+  it('the hosted UI and the console client use them', () => {
+    custom.dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'c2m-prod' });
+    custom.dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: consoleUrls.callbackUrls,
+      LogoutURLs: consoleUrls.logoutUrls,
+    });
+  });
+
+  it('refuses a plain-http console URL other than localhost', () => {
+    expect(() =>
+      buildApp({ bundling: false, context: { [identityContextKeys.consoleUrls]: { ...consoleUrls, callbackUrls: ['http://console.example.com/callback'] } } }),
+    ).toThrow(/c2m:consoleUrls is invalid/);
   });
 });
