@@ -24,7 +24,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalRuntime } from '../lib/local/runtime.ts';
 import { localCredentials, localRegion } from '../lib/local/dynamodb.ts';
-import { signToken } from '../functions/shared/tokens.ts';
 import { isWrite, keyPattern, resetCapacity, type CapacityTotals } from './capacity.ts';
 import { Job, LatencyResult, ThroughputResult } from './load-client.ts';
 import { median, num, percentile, progress, ratio, type Row, type Section } from './stats.ts';
@@ -87,10 +86,34 @@ const campaignBody = (lotSize: number) => ({
   promisedShipDays: 14,
 });
 
-const tokensOf = (runtime: LocalRuntime) => ({
-  anchor: signToken(runtime.tokenSecret, { role: 'anchor', id: anchorId }),
-  buyers: Array.from({ length: buyerCount }, (_, i) => signToken(runtime.tokenSecret, { role: 'buyer', id: `buyer-${i}` })),
-});
+/**
+ * The bench's actors, with tokens from the runtime's issuer (asked once per
+ * runtime, before anything is timed), and its factory registered by an operator.
+ */
+const tokenSets = new WeakMap<LocalRuntime, Promise<{ anchor: string; buyers: string[] }>>();
+const tokensOf = (runtime: LocalRuntime) => {
+  let set = tokenSets.get(runtime);
+  if (!set) {
+    set = (async () => {
+      const operator = await runtime.token('operator', 'operator-bench');
+      const registered = await call(runtime, 'POST', '/v1/operator/factories', operator, { factoryId: 'factory-bench', name: 'Bench Works' });
+      if (registered.status !== 201 && registered.status !== 409) throw new Error(`registering factory-bench: ${registered.status}`);
+      const buyers = new Array<string>(buyerCount);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < buyerCount) {
+            const i = next++;
+            buyers[i] = await runtime.token('buyer', `buyer-${i}`);
+          }
+        }),
+      );
+      return { anchor: await runtime.token('anchor', anchorId), buyers };
+    })();
+    tokenSets.set(runtime, set);
+  }
+  return set;
+};
 
 let runSeq = 0;
 /** Idempotency-Key prefixes unique to this run, so no two jobs share a pre-order id. */
@@ -107,7 +130,7 @@ const call = async (runtime: LocalRuntime, method: 'GET' | 'POST', path: string,
 };
 
 const openCampaign = async (runtime: LocalRuntime, lotSize: number): Promise<string> => {
-  const { anchor } = tokensOf(runtime);
+  const { anchor } = await tokensOf(runtime);
   const res = await call(runtime, 'POST', '/v1/campaigns', anchor, campaignBody(lotSize));
   if (res.status !== 201 || typeof res.body.campaignId !== 'string') throw new Error(`campaign not created: ${res.status} ${JSON.stringify(res.body)}`);
   if (res.body.status !== 'OPEN') throw new Error(`campaign is ${String(res.body.status)}, not OPEN`);
@@ -141,7 +164,7 @@ const preorders = async (runtime: LocalRuntime, campaignId: string, count: numbe
       kind: 'preorders',
       url: runtime.url,
       campaignId,
-      tokens: tokensOf(runtime).buyers,
+      tokens: (await tokensOf(runtime)).buyers,
       body: preorderBody,
       count,
       concurrency,
@@ -169,7 +192,7 @@ const indexAttributes = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3
  * record one plain durable write would store. Places one pre-order to get it.
  */
 const preorderTemplate = async (runtime: LocalRuntime, campaignId: string): Promise<Record<string, unknown>> => {
-  const buyer = tokensOf(runtime).buyers[0] as string;
+  const buyer = (await tokensOf(runtime)).buyers[0] as string;
   const res = await call(runtime, 'POST', `/v1/campaigns/${campaignId}/preorders`, buyer, preorderBody);
   if (res.status !== 202 || typeof res.body.preorderId !== 'string') throw new Error(`template pre-order refused: ${res.status}`);
   const client = benchClient(runtime);
@@ -262,7 +285,7 @@ export const latency = async (ctx: PipelineContext): Promise<Section> => {
   const { runtime, counts } = ctx;
   const campaignId = await openCampaign(runtime, noCuts);
   await warmUp(ctx, campaignId);
-  const tokens = tokensOf(runtime);
+  const tokens = await tokensOf(runtime);
   progress(`latency: ${counts.latencySamples} sequential samples`);
   const r = LatencyResult.parse(
     await runJob({
@@ -355,7 +378,7 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
 
   progress('write units: closing the campaign; final batch, release and notifications');
   const released = resetCapacity();
-  const closed = await call(runtime, 'POST', `/v1/campaigns/${campaignId}/close`, tokensOf(runtime).anchor);
+  const closed = await call(runtime, 'POST', `/v1/campaigns/${campaignId}/close`, (await tokensOf(runtime)).anchor);
   if (closed.status !== 200 || closed.body.status !== 'CLOSED') throw new Error(`close answered ${closed.status} ${JSON.stringify(closed.body)}`);
   await drain(ctx);
   const phaseB = released.byFunction;

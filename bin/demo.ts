@@ -2,13 +2,13 @@
  * `npm run demo`: a live-room flash sale played end to end against the local
  * runtime, with progress bars, a summary table and the invariant checks (exit
  * 1 if any fails). Uses the runtime at --url when one answers there (tokens
- * signed with .local/token-secret, as `npm start` does); otherwise starts one
+ * from its issuer, with the dev client `npm start` keeps in .local/oidc); otherwise starts one
  * in this process, in memory, and stops it at the end. Only a runtime of its
  * own lets it move the clock (the switch window's end, a late lot).
  */
 import { parseArgs } from 'node:util';
-import { localTokenSecret, startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
-import { signToken } from '../functions/shared/tokens.ts';
+import { startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
+import { cachedTokens, devTokenSourceIn } from '../lib/local/dev-tokens.ts';
 import { runFlashSale, type FlashSaleOptions } from '../lib/demo/flash-sale.ts';
 import { checkFlashSale } from '../lib/demo/checks.ts';
 import { renderSummary } from '../lib/demo/summary.ts';
@@ -90,7 +90,7 @@ process.on('SIGINT', () => {
   void cleanUp().finally(() => process.exit(130));
 });
 
-let target: Pick<FlashSaleOptions, 'url' | 'tokenSecret' | 'drain' | 'timeTravel'>;
+let target: Pick<FlashSaleOptions, 'url' | 'tokens' | 'drain' | 'timeTravel'>;
 let where: string;
 let status = await health();
 // Something answers but is not ready (a runtime still starting): give it a little while.
@@ -99,23 +99,27 @@ for (let i = 0; status !== undefined && status !== 200 && i < 20; i++) {
   status = await health();
 }
 if (status === 200) {
-  const secret = localTokenSecret('.local');
-  if (!secret) {
+  const source = devTokenSourceIn('.local');
+  if (!source || !new URL(source.tokenEndpoint).port || new URL(source.tokenEndpoint).port !== new URL(url).port) {
     fail(
-      `A c2m runtime answers at ${url}, but .local/token-secret cannot be read from ${process.cwd()}, so the demo cannot sign tokens it accepts.\n` +
-        'Run the demo from the directory where `npm start` runs, or stop that runtime and let the demo start its own.',
+      `A c2m runtime answers at ${url}, but .local/oidc in ${process.cwd()} does not describe its issuer, so the demo cannot get tokens it accepts.\n` +
+        'Run the demo from the directory where `npm start` runs (without --in-memory), or stop that runtime and let the demo start its own.',
     );
   }
-  const probe = await fetch(`${url}/v1/campaigns?mine=true&limit=1`, {
-    headers: { authorization: `Bearer ${signToken(secret!, { role: 'anchor', id: 'anchor-demo' })}` },
-  });
-  if (probe.status === 401) {
+  const token = cachedTokens(source!);
+  let probe: Response | undefined;
+  try {
+    probe = await fetch(`${url}/v1/campaigns?mine=true&limit=1`, { headers: { authorization: `Bearer ${await token('anchor', 'anchor-demo')}` } });
+  } catch (err) {
+    fail(`The runtime at ${url} gave no token to the demo: ${(err as Error).message}`);
+  }
+  if (probe!.status === 401) {
     fail(
-      `The runtime at ${url} refuses tokens signed with .local/token-secret (was it started with --in-memory, or another --data-dir?).\n` +
+      `The runtime at ${url} refuses tokens from the issuer in .local/oidc (was it started with --in-memory, or another --data-dir?).\n` +
         'Stop it and let the demo start its own, or run the demo against a runtime started with `npm start`.',
     );
   }
-  target = { url, tokenSecret: secret! };
+  target = { url, tokens: (p) => token(p.role, p.id) };
   where = `${url} (already running)`;
 } else if (status !== undefined) {
   fail(`Something answers at ${url}/v1/health with ${status}, not 200. Is it a c2m runtime that failed to start?`);
@@ -134,7 +138,7 @@ if (status === 200) {
   process.stderr.write(`Local runtime up at ${own.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
   target = {
     url: own.url,
-    tokenSecret: own.tokenSecret,
+    tokens: (p) => own.token(p.role, p.id),
     drain: () => own.emulator.drain(180_000),
     timeTravel: { clock, sweep: () => own.emulator.fireSchedule('campaign-sweep') },
   };

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startLocalRuntime } from '../lib/local/runtime.ts';
-import { signToken, type Principal } from '../functions/shared/tokens.ts';
+import type { Principal } from '../functions/shared/principal.ts';
 
 // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -36,7 +36,18 @@ const demo: Principal[] = [
   { role: 'liveroom', id: 'liveroom-demo' },
   { role: 'operator', id: 'operator-demo' },
 ];
-const tokens = demo.map((p) => `  ${`${p.role} (${p.id})`.padEnd(26)} ${signToken(runtime.tokenSecret, p)}`);
+// The demo factory is registered once by the demo operator, as a real one would be;
+// its token here is the one its client credentials get (see README for doing that with curl).
+const operatorToken = await runtime.token('operator', 'operator-demo');
+const registered = await fetch(`${runtime.url}/v1/operator/factories`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ factoryId: 'factory-demo', name: 'Demo Tee Works' }),
+});
+if (registered.status !== 201 && registered.status !== 409) {
+  process.stderr.write(`Could not register factory-demo: ${registered.status} ${await registered.text()}\n`);
+}
+const tokens = await Promise.all(demo.map(async (p) => `  ${`${p.role} (${p.id})`.padEnd(26)} ${await runtime.token(p.role, p.id)}`));
 process.stdout.write(
   [
     '',
@@ -45,8 +56,9 @@ process.stdout.write(
     `  OpenAPI   ${runtime.url}/v1/openapi.json`,
     `  Data      ${dataDir ?? 'in memory (gone when this stops)'}`,
     `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName})`,
+    `  Issuer    ${runtime.issuer.issuer}  (${runtime.issuer.discoveryUrl})`,
     '',
-    'Tokens (Authorization: Bearer <token>), valid 30 days:',
+    'Tokens (Authorization: Bearer <token>), valid 1 hour; more with `npm run token -- --role <role> --id <id>`:',
     ...tokens,
     '',
     'Try:',

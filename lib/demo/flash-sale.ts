@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { allPages, clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client } from './http.ts';
+import { allPages, clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client, type Problem, type TokenSource } from './http.ts';
 import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
 import type { DemoClock } from './clock.ts';
 import { runFactory, type FactoryOutcome } from './factory-sim.ts';
@@ -41,8 +41,8 @@ import { finalStatuses, limitTitle, type Batch, type Campaign, type Demand, type
  */
 export interface FlashSaleOptions {
   readonly url: string;
-  /** Signs the actors' tokens: the runtime's token secret. */
-  readonly tokenSecret: string;
+  /** The actors' access tokens, from the runtime's issuer. */
+  readonly tokens: TokenSource;
   readonly buyers: number;
   /** Requests in flight at once during the burst and the read-backs. */
   readonly concurrency: number;
@@ -62,6 +62,7 @@ export interface FlashSaleOptions {
 export class FlashSaleError extends Error {}
 
 const factoryId = 'factory-demo';
+const backupFactoryId = 'factory-backup';
 const capProblem = 'urn:c2m:problem:campaign-cap-reached';
 const notCancellable = 'urn:c2m:problem:preorder-not-cancellable';
 const day = 86_400_000;
@@ -85,11 +86,12 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   // Ids unique to this run, so runs against one long-lived runtime never meet each other's keys.
   const tag = randomUUID().slice(0, 8);
   const http = new HttpTally();
-  const anchor = clientFor(o.url, o.tokenSecret, { role: 'anchor', id: 'anchor-demo' }, http);
-  const factory = clientFor(o.url, o.tokenSecret, { role: 'factory', id: factoryId }, http);
-  const liveroom = clientFor(o.url, o.tokenSecret, { role: 'liveroom', id: 'liveroom-demo' }, http);
+  const operator = clientFor(o.url, o.tokens, { role: 'operator', id: 'operator-demo' }, http);
+  const anchor = clientFor(o.url, o.tokens, { role: 'anchor', id: 'anchor-demo' }, http);
+  const factory = clientFor(o.url, o.tokens, { role: 'factory', id: factoryId }, http);
+  const liveroom = clientFor(o.url, o.tokens, { role: 'liveroom', id: 'liveroom-demo' }, http);
   const crowd = planCrowd(rng, o.buyers);
-  const buyers = crowd.map((p) => clientFor(o.url, o.tokenSecret, { role: 'buyer', id: `fan-${tag}-${p.index}` }, http));
+  const buyers = crowd.map((p) => clientFor(o.url, o.tokens, { role: 'buyer', id: `fan-${tag}-${p.index}` }, http));
 
   // Sized from the crowd: sold out a little before everyone is served, several lots, a minimum easily met.
   const cap = Math.max(10, Math.round(o.buyers * expectedUnitsPerBuyer * 0.85));
@@ -192,15 +194,22 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     return { ...value, stalled };
   };
 
-  // 1. The anchor opens the campaign.
+  // 1. An operator has registered the factories (a campaign may name no other), and the anchor opens the campaign.
   await phase('open', async () => {
     const bar = progress.bar('open', 1, 'campaign');
+    for (const id of [factoryId, backupFactoryId]) {
+      // 201 the first time; 409 when a runtime kept from an earlier run has it already.
+      const registered = await operator.post<Problem>('/v1/operator/factories', { factoryId: id, name: id === factoryId ? 'Demo Tee Works' : 'Demo Backup Works' });
+      if (registered.status !== 201 && registered.status !== 409) {
+        throw new FlashSaleError(`Registering ${id}: ${registered.status} ${registered.body.detail ?? ''}`);
+      }
+    }
     const created = await anchor.post<{ campaignId: string; status: string }>(
       '/v1/campaigns',
       {
         title: 'Embroidered cotton tee: live drop',
         factoryId,
-        backupFactoryId: 'factory-backup',
+        backupFactoryId,
         currency: 'CNY',
         variants: variants.map(({ sku, name, unitPrice, limited }) => ({ sku, name, unitPrice, ...(limited && { minQuantity: limitedMinQuantity }) })),
         // Far enough ahead that the anchor, not the clock, closes the sale, however large the crowd.

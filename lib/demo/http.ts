@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { signToken, type Principal } from '../../functions/shared/tokens.ts';
+import type { Principal } from '../../functions/shared/principal.ts';
 
 /**
  * The demo's actors talk to c2m the way an integrator would: HTTP, a bearer
@@ -45,9 +45,12 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export type Client = ReturnType<typeof clientFor>;
 
-/** A client for one principal; `secret` signs its token as `npm run token` would. */
-export const clientFor = (baseUrl: string, secret: string, principal: Principal, tally: HttpTally) => {
-  const token = signToken(secret, principal);
+/** Where an actor's access token comes from: the local issuer, as `npm run token` asks it. */
+export type TokenSource = (principal: Principal) => Promise<string>;
+
+/** A client for one principal; its token is asked of `tokens` on first use. */
+export const clientFor = (baseUrl: string, tokens: TokenSource, principal: Principal, tally: HttpTally) => {
+  let token: Promise<string> | undefined;
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown, opts: CallOptions = {}): Promise<Answer<T>> => {
     const repeatable = method === 'GET' || opts.idempotencyKey !== undefined || opts.safeToRepeat === true;
     for (let attempt = 1; ; attempt++) {
@@ -57,7 +60,7 @@ export const clientFor = (baseUrl: string, secret: string, principal: Principal,
         res = await fetch(`${baseUrl}${path}`, {
           method,
           headers: {
-            authorization: `Bearer ${token}`,
+            authorization: `Bearer ${await (token ??= tokens(principal))}`,
             ...(body !== undefined && { 'content-type': 'application/json' }),
             ...(opts.idempotencyKey !== undefined && { 'idempotency-key': opts.idempotencyKey }),
           },
@@ -94,7 +97,6 @@ export const clientFor = (baseUrl: string, secret: string, principal: Principal,
   };
   return {
     principal,
-    token,
     get: <T>(path: string) => call<T>('GET', path),
     post: <T>(path: string, body?: unknown, opts?: CallOptions) => call<T>('POST', path, body, opts),
   };
