@@ -135,10 +135,11 @@ if (status === 200) {
     fail(`Could not start a local runtime: ${(err as Error).message}`);
   }
   const own = runtime!;
+  const ownTokens = cachedTokens(own.issuer);
   process.stderr.write(`Local runtime up at ${own.url} in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
   target = {
     url: own.url,
-    tokens: (p) => own.token(p.role, p.id),
+    tokens: (p) => ownTokens(p.role, p.id),
     drain: () => own.emulator.drain(180_000),
     timeTravel: { clock, sweep: () => own.emulator.fireSchedule('campaign-sweep') },
   };

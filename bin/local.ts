@@ -29,6 +29,13 @@ const dataDir = values['in-memory'] ? null : resolve(values['data-dir']);
 const started = Date.now();
 const runtime = await startLocalRuntime({ dataDir, port, accessLog: !values.quiet, logLevel: values.quiet ? 'WARN' : 'INFO' });
 
+// Every event on the bus, one JSON line each: what a rule or a subscriber would see. Attached at once:
+// resumed work publishes while the demo factory is registered and the tokens are asked for.
+runtime.emulator.onEvent((e) => {
+  const detail = e.detail as { eventId?: string };
+  process.stdout.write(`${JSON.stringify({ type: 'event', detailType: e.detailType, eventId: detail.eventId, time: e.time })}\n`);
+});
+
 const demo: Principal[] = [
   { role: 'anchor', id: 'anchor-demo' },
   { role: 'buyer', id: 'buyer-demo' },
@@ -69,12 +76,6 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
-
-// Every event on the bus, one JSON line each: what a rule or a subscriber would see.
-runtime.emulator.onEvent((e) => {
-  const detail = e.detail as { eventId?: string };
-  process.stdout.write(`${JSON.stringify({ type: 'event', detailType: e.detailType, eventId: detail.eventId, time: e.time })}\n`);
-});
 
 let stopping = false;
 const stop = async (signal: string) => {

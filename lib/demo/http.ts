@@ -45,12 +45,15 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export type Client = ReturnType<typeof clientFor>;
 
-/** Where an actor's access token comes from: the local issuer, as `npm run token` asks it. */
+/**
+ * Where an actor's access token comes from: the local issuer, as `npm run token`
+ * asks it. Asked before every request: the source caches and renews (tokens last
+ * an hour, and the demo moves the clock by days).
+ */
 export type TokenSource = (principal: Principal) => Promise<string>;
 
-/** A client for one principal; its token is asked of `tokens` on first use. */
+/** A client for one principal, its token from `tokens`. */
 export const clientFor = (baseUrl: string, tokens: TokenSource, principal: Principal, tally: HttpTally) => {
-  let token: Promise<string> | undefined;
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown, opts: CallOptions = {}): Promise<Answer<T>> => {
     const repeatable = method === 'GET' || opts.idempotencyKey !== undefined || opts.safeToRepeat === true;
     for (let attempt = 1; ; attempt++) {
@@ -60,7 +63,7 @@ export const clientFor = (baseUrl: string, tokens: TokenSource, principal: Princ
         res = await fetch(`${baseUrl}${path}`, {
           method,
           headers: {
-            authorization: `Bearer ${await (token ??= tokens(principal))}`,
+            authorization: `Bearer ${await tokens(principal)}`,
             ...(body !== undefined && { 'content-type': 'application/json' }),
             ...(opts.idempotencyKey !== undefined && { 'idempotency-key': opts.idempotencyKey }),
           },

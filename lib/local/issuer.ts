@@ -275,13 +275,19 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
       const role = params.role;
       const subject = params.subject;
       const principal = Principal.safeParse({ role, id: subject });
-      if (!principal.success) throw new errors.InvalidRequest(`role and subject: ${principal.error.issues.map((i) => i.message).join('; ')}`);
+      // CustomOIDCProviderError: the description reaches the caller (the built-in errors keep it in error_detail).
+      if (!principal.success) throw new errors.CustomOIDCProviderError('invalid_request', `role and subject: ${principal.error.issues.map((i) => i.message).join('; ')}`);
       let token;
       if (principal.data.role === 'factory') {
         // A factory is its own client: the token its client credentials would get, if it is registered.
         const registered = store.clients().find((c) => c.client_name === `factory-${principal.data.id}`);
         const factoryClient = registered && (await provider.Client.find(String(registered.client_id)));
-        if (!factoryClient) throw new errors.InvalidGrant(`factory ${principal.data.id} is not registered: an operator registers it with POST /v1/operator/factories`);
+        if (!factoryClient) {
+          throw new errors.CustomOIDCProviderError(
+            'invalid_grant',
+            `factory ${principal.data.id} is not registered (or was revoked): an operator registers it with POST /v1/operator/factories`,
+          );
+        }
         token = new provider.ClientCredentials({ client: factoryClient, scope: identity.factoryScope });
       } else {
         remember(principal.data.id, principal.data.role as AccountRole);

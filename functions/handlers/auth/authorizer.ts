@@ -39,10 +39,25 @@ const factoryClient = async (clientId: string): Promise<FactoryClient | undefine
   const key = `${tableName()}|${clientId}`;
   const hit = clientRecords.get(key);
   if (hit && hit.until > Date.now()) return hit.record;
-  const record = await getFactoryClient(clientId);
+  const record = await readWithRetries(() => getFactoryClient(clientId));
   clientRecords.set(key, { until: Date.now() + identity.clientRecordCacheSeconds * 1000, record });
   if (clientRecords.size > 10_000) clientRecords.delete(clientRecords.keys().next().value as string);
   return record;
+};
+
+/**
+ * An authorizer cannot answer 429 (API Gateway turns its errors into 500), so a
+ * throttled read is tried again a few times before giving up.
+ */
+const readWithRetries = async <T>(read: () => Promise<T>, attempts = 4): Promise<T> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof Error && /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(err.name))) throw err;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * Math.random()));
+    }
+  }
 };
 
 class Refused extends Error {}
