@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /**
  * A buyer changes where their pre-order goes, over HTTP against the local
@@ -19,8 +19,9 @@ beforeAll(async () => {
   runtime = await startTestRuntime({
     settings: { 'webhook-deliverer': { WEBHOOK_RETRY_BASE_SECONDS: '1', WEBHOOK_RETRY_MAX_SECONDS: '1', WEBHOOK_TIMEOUT_SECONDS: '5' } },
   });
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-addr-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-addr-1');
+  await registerFactories(runtime, 'factory-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -83,7 +84,8 @@ const openCampaign = async (overrides: Record<string, unknown> = {}) => {
 
 /** A campaign of lots of 2 for a factory of its own, two pre-orders of one unit, and the batch they were cut into. */
 const batchedPair = async (factoryId: string) => {
-  const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId);
+  await registerFactories(runtime, factoryId);
+  const factory = clientFor(runtime, 'factory', factoryId);
   const campaignId = await openCampaign({ factoryId, lotSize: 2 });
   const first = await place(campaignId);
   const second = await place(campaignId);
@@ -164,7 +166,8 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
 
   it("Once batched, the factory's manifest shows the new address and its webhook for preorder.address_changed receives it, signed; a change before batching is not sent to it", async () => {
     const factoryId = `factory-${randomUUID().slice(0, 8)}`;
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId);
+    await registerFactories(runtime, factoryId);
+    const factory = clientFor(runtime, 'factory', factoryId);
     const receiver = await startReceiver();
     receivers.push(receiver);
     const hook = await factory.post<{ webhookId: string; secret: string }>('/v1/factory/webhooks', { url: receiver.url, events: ['preorder.address_changed'] });
@@ -249,7 +252,7 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
     const campaignId = await openCampaign();
     const id = await place(campaignId);
     const before = await read(id);
-    const stranger = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-addr-2');
+    const stranger = clientFor(runtime, 'buyer', 'buyer-addr-2');
 
     const theirs = await stranger.put<Problem>(`/v1/preorders/${id}/shipping-address`, moved);
     expect(theirs.status).toBe(404);
@@ -271,7 +274,7 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
     const notJson = await buyer.put<Problem>(`/v1/preorders/${id}/shipping-address`, 'line1=here', { 'content-type': 'text/plain' });
     expect(notJson.status).toBe(415);
 
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-1');
+    const factory = clientFor(runtime, 'factory', 'factory-1');
     expect((await factory.put(`/v1/preorders/${id}/shipping-address`, moved)).status).toBe(403);
     expect((await anchor.put(`/v1/preorders/${id}/shipping-address`, moved)).status).toBe(403);
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /**
  * All-or-nothing, over HTTP on the local runtime: nothing of a campaign below
@@ -14,8 +14,9 @@ let buyer: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-aon');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-aon');
+  anchor = clientFor(runtime, 'anchor', 'anchor-aon');
+  buyer = clientFor(runtime, 'buyer', 'buyer-aon');
+  await registerFactories(runtime, 'factory-aon-2', 'factory-aon-10', 'factory-aon-25', 'factory-aon-first', 'factory-aon-withdraw');
 });
 afterAll(() => runtime?.stop());
 
@@ -23,7 +24,7 @@ type Preorder = { preorderId: string; status: string; batchId?: string; amount: 
 type Batch = { batchId: string; campaignId: string; status: string; withdrawnAt?: string; lines: { sku: string; quantity: number }[] };
 type Demand = { totals: { ordered: number; batched: number; waiting: number; cancelled: number } };
 
-const factoryClient = (id: string) => clientFor(runtime.url, runtime.tokenSecret, 'factory', id);
+const factoryClient = (id: string) => clientFor(runtime, 'factory', id);
 
 const open = async (terms: Record<string, unknown>) => {
   const r = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft(terms));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -8,8 +8,9 @@ let buyer: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  await registerFactories(runtime, 'factory-1', 'factory-forecast');
 });
 afterAll(() => runtime?.stop());
 
@@ -114,12 +115,12 @@ describe('Demand becomes production, over HTTP on the local runtime', () => {
     }
     expect(demand.body.totals.forecastFinal).toBeGreaterThanOrEqual(3);
 
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-forecast');
+    const factory = clientFor(runtime, 'factory', 'factory-forecast');
     const mine = await factory.get<{ items: { campaignId: string; variants: { sku: string; ordered: number; forecastFinal: number }[] }[] }>('/v1/factory/forecasts');
     expect(mine.status).toBe(200);
     const item = mine.body.items.find((i) => i.campaignId === body.campaignId);
     expect(item?.variants.find((v) => v.sku === 'SHIRT-M')?.ordered).toBe(3);
-    const other = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'someone-else');
+    const other = clientFor(runtime, 'factory', 'someone-else');
     expect((await other.get<{ items: { campaignId: string }[] }>('/v1/factory/forecasts')).body.items.map((i) => i.campaignId)).not.toContain(body.campaignId);
     expect((await buyer.get('/v1/factory/forecasts')).status).toBe(403);
   });

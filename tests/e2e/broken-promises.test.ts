@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /**
  * A broken promise pays out by itself, over HTTP on the local runtime: a lot
@@ -17,7 +17,8 @@ let bus: EventBridgeClient;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-promises');
+  anchor = clientFor(runtime, 'anchor', 'anchor-promises');
+  await registerFactories(runtime, 'factory-promises', 'factory-promises-half-kept', 'factory-slow', 'factory-backup-slow');
   bus = new EventBridgeClient({ endpoint: runtime.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 });
 afterAll(async () => {
@@ -57,7 +58,7 @@ const setClock = async (at: number) => {
 describe('Broken promises pay out by themselves', () => {
   it('A late lot earns its buyer compensation once, whatever is redelivered; past the ceiling the rest is refunded and the factory can ship no more of it', async () => {
     const factoryId = 'factory-promises';
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId);
+    const factory = clientFor(runtime, 'factory', factoryId);
     const closesAt = Date.now() + 3600_000;
     const created = await anchor.post<{ campaignId: string; maxDelayDays: number; lateCompensation: unknown }>(
       '/v1/campaigns',
@@ -76,8 +77,8 @@ describe('Broken promises pay out by themselves', () => {
     const campaignId = created.body.campaignId;
     const promised = closesAt + day;
 
-    const a = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-promises-a');
-    const b = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-promises-b');
+    const a = clientFor(runtime, 'buyer', 'buyer-promises-a');
+    const b = clientFor(runtime, 'buyer', 'buyer-promises-b');
     const first = await a.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 2 }));
     const second = await b.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 1, locale: 'en' }));
     expect([first.status, second.status]).toEqual([202, 202]);
@@ -163,7 +164,7 @@ describe('Broken promises pay out by themselves', () => {
 
   it('A promise broken at the ceiling counts against the on-time rate of the campaign and its factory, even when what did ship was on time', async () => {
     const factoryId = 'factory-promises-half-kept';
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId);
+    const factory = clientFor(runtime, 'factory', factoryId);
     // The clock only moves forward: this campaign starts wherever the last test left it.
     const closesAt = Date.now() + 3600_000;
     const created = await anchor.post<{ campaignId: string }>(
@@ -176,7 +177,7 @@ describe('Broken promises pay out by themselves', () => {
 
     // Oldest first: a (1 unit), then b (2), then c (1).
     for (const [buyer, quantity] of [['a', 1], ['b', 2], ['c', 1]] as const) {
-      const placed = await clientFor(runtime.url, runtime.tokenSecret, 'buyer', `buyer-half-kept-${buyer}`).post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity }));
+      const placed = await clientFor(runtime, 'buyer', `buyer-half-kept-${buyer}`).post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity }));
       expect(placed.status).toBe(202);
       await runtime.emulator.drain();
     }
@@ -224,9 +225,9 @@ describe('Broken promises pay out by themselves', () => {
     );
     expect(created.status).toBe(201);
     const campaignId = created.body.campaignId;
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-slow');
-    const slow = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-slow');
-    const backup = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-backup-slow');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-slow');
+    const slow = clientFor(runtime, 'factory', 'factory-slow');
+    const backup = clientFor(runtime, 'factory', 'factory-backup-slow');
     const accepted = await buyer.post<Preorder>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 1 }));
     await runtime.emulator.drain();
     await setClock(Date.now() + 3_000); // past intake's "ask once a burst" window, so the second lot is asked for too

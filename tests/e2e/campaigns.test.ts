@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -8,8 +8,9 @@ let buyer: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  await registerFactories(runtime, 'factory-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -41,7 +42,7 @@ describe('Anchor campaigns over HTTP on the local runtime', () => {
     const { body } = await anchor.post<CampaignBody>('/v1/campaigns', campaignDraft());
     const own = await anchor.get<CampaignBody>(`/v1/campaigns/${body.campaignId}`);
     expect(own.body).toMatchObject({ factoryId: 'factory-1', lotSize: 50, minTotalQuantity: 1 });
-    for (const viewer of [buyer, clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-2')]) {
+    for (const viewer of [buyer, clientFor(runtime, 'anchor', 'anchor-2')]) {
       const pub = await viewer.get<CampaignBody>(`/v1/campaigns/${body.campaignId}`);
       expect(pub.status).toBe(200);
       expect(pub.body.title).toBe('Hand-stitched linen shirt');
@@ -69,7 +70,7 @@ describe('Anchor campaigns over HTTP on the local runtime', () => {
   });
 
   it("An anchor's list holds only its own campaigns, newest first", async () => {
-    const lister = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'lister');
+    const lister = clientFor(runtime, 'anchor', 'lister');
     const a = await lister.post<CampaignBody>('/v1/campaigns', campaignDraft({ title: 'A' }));
     await new Promise((r) => setTimeout(r, 3));
     const b = await lister.post<CampaignBody>('/v1/campaigns', campaignDraft({ title: 'B' }));
@@ -95,7 +96,7 @@ describe('Anchor campaigns over HTTP on the local runtime', () => {
 
   it("Another anchor can neither close a campaign nor read its demand: 404; a buyer gets 403", async () => {
     const { body } = await anchor.post<CampaignBody>('/v1/campaigns', campaignDraft());
-    const other = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-2');
+    const other = clientFor(runtime, 'anchor', 'anchor-2');
     expect((await other.post(`/v1/campaigns/${body.campaignId}/close`)).status).toBe(404);
     expect((await other.get(`/v1/campaigns/${body.campaignId}/demand`)).status).toBe(404);
     expect((await buyer.get(`/v1/campaigns/${body.campaignId}/demand`)).status).toBe(403);

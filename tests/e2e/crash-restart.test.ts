@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/local/dynamodb.ts';
-import { clientFor, campaignDraft, preorderDraft } from '../support/runtime.ts';
+import { clientFor, campaignDraft, preorderDraft, registerFactories, runtimeIn } from '../support/runtime.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'c2m-crash-'));
@@ -46,8 +46,13 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     const port = await freePort();
     const first = await startRuntime(port);
     const url = `http://127.0.0.1:${port}`;
-    const secret = readFileSync(join(dataDir, 'token-secret'), 'utf8').trim();
-    const anchor = clientFor(url, secret, 'anchor', 'anchor-1');
+    // Tokens from the runtime's own issuer; the restart is on the same port and data, so its issuer,
+    // keys and registered factories are the same after it and these tokens still hold.
+    const runtime = runtimeIn(dataDir, url);
+    await registerFactories(runtime, 'factory-1');
+    const anchor = clientFor(runtime, 'anchor', 'anchor-1');
+    const buyers = Array.from({ length: 40 }, (_, b) => clientFor(runtime, 'buyer', `buyer-${b}`));
+    await Promise.all(buyers.map((b) => b.token()));
     const { body } = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft());
     const campaignId = body.campaignId;
 
@@ -56,7 +61,7 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     const accepted = new Map<number, string>();
     let next = 0;
     const order = (i: number) =>
-      clientFor(url, secret, 'buyer', `buyer-${i % 40}`).post<{ preorderId: string }>(
+      buyers[i % 40]!.post<{ preorderId: string }>(
         `/v1/campaigns/${campaignId}/preorders`,
         preorderDraft({ quantity: 1 + (i % 3) }),
         { 'Idempotency-Key': `burst-${i}` },
@@ -108,7 +113,7 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
 
     // Every 202 survived, with the same id.
     for (const [i, preorderId] of accepted) {
-      const res = await clientFor(url, secret, 'buyer', `buyer-${i % 40}`).get<{ preorderId: string; status: string }>(`/v1/preorders/${preorderId}`);
+      const res = await buyers[i % 40]!.get<{ preorderId: string; status: string }>(`/v1/preorders/${preorderId}`);
       expect(res.status, `pre-order ${i}`).toBe(200);
     }
     // Clients retry what they did not hear back about, with the same key: a replay or a first acceptance.

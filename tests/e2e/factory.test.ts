@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { routes as topologyRoutes } from '../../lib/topology.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime, type Reply } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime, type Reply } from '../support/runtime.ts';
 
 // A factory integrating over HTTP against the local runtime: its batches from release to delivery,
 // rejection to the backup factory, and every factory route tried with another factory's token.
@@ -17,10 +17,11 @@ let receiverUrl: string;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
-  factoryA = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-a');
-  factoryB = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-b');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  factoryA = clientFor(runtime, 'factory', 'factory-a');
+  factoryB = clientFor(runtime, 'factory', 'factory-b');
+  await registerFactories(runtime, 'factory-a', 'factory-b', 'factory-fc');
   receiver = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200).end());
@@ -199,7 +200,7 @@ describe('A factory works its batches over HTTP', () => {
   });
 
   it("lists forecasts for every open and scheduled campaign of the factory a page at a time, as api.md's lists go", async () => {
-    const maker = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-fc');
+    const maker = clientFor(runtime, 'factory', 'factory-fc');
     const older = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-fc', title: 'older' }));
     const later = new Date(Date.now() + 3600_000).toISOString();
     const newer = await anchor.post<{ campaignId: string }>(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 // The loop the product exists for, over HTTP on the local runtime: a factory's lots reach the
 // buyers who ordered them, oldest first; delays are told and may be cancelled; a short batch is
@@ -15,9 +15,10 @@ const realWrite = process.stdout.write.bind(process.stdout);
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-f');
-  for (let i = 0; i < 5; i++) buyers.push(clientFor(runtime.url, runtime.tokenSecret, 'buyer', `buyer-${i}`));
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  factory = clientFor(runtime, 'factory', 'factory-f');
+  await registerFactories(runtime, 'factory-f');
+  for (let i = 0; i < 5; i++) buyers.push(clientFor(runtime, 'buyer', `buyer-${i}`));
   // The local channel prints each notification; keep what it prints.
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     if (typeof chunk === 'string' && chunk.includes('🔔')) printed.push(chunk);

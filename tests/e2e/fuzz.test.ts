@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { routes, type FunctionName, type RouteSpec } from '../../lib/topology.ts';
-import type { Role } from '../../functions/shared/tokens.ts';
+import { roles, type Role } from '../../functions/shared/principal.ts';
 import { ddb } from '../../functions/adapters/dynamo.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 import { silenceBuyerNotifications } from '../support/quiet.ts';
 
 // Every HTTP route, fuzzed with malformed and hostile input (fast-check): mutated bodies, wrong
@@ -29,11 +29,13 @@ ddb.middlewareStack.add(
 let runtime: LocalRuntime;
 let restore: () => void;
 const ids: Record<string, string> = {};
+/** One token per role, fetched once: the properties below send thousands of requests. */
+const tokens = {} as Record<Role, string>;
 const answers = new Map<string, number>();
 
 const roleOf = (r: RouteSpec): Role =>
   r.fn === 'campaigns-api' ? 'anchor' : r.fn === 'preorders-api' ? 'buyer' : r.fn === 'signals-api' ? 'liveroom' : r.fn === 'factory-api' ? 'factory' : 'operator';
-const client = (role: Role) => clientFor(runtime.url, runtime.tokenSecret, role, role === 'factory' ? 'factory-fz' : `${role}-fz`);
+const client = (role: Role) => clientFor(runtime, role, role === 'factory' ? 'factory-fz' : `${role}-fz`);
 
 beforeAll(async () => {
   runtime = await startTestRuntime({ wrapInvoke: (fn, _e, invoke) => {
@@ -42,6 +44,10 @@ beforeAll(async () => {
     return invocation.run(store, invoke);
   } });
   restore = silenceBuyerNotifications();
+  // factory-1 is campaignDraft()'s (the template of POST /v1/campaigns); factory-fz-spare is the real id revoke is fuzzed with.
+  await registerFactories(runtime, 'factory-fz', 'factory-1', 'factory-fz-spare');
+  ids.factoryId = 'factory-fz-spare';
+  for (const role of roles) tokens[role] = await client(role).token();
   // Real ids of every kind, so fuzzed requests reach the code behind the id checks too.
   const anchor = client('anchor');
   const campaign = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-fz', lotSize: 1 }));
@@ -81,6 +87,7 @@ const template = (path: string): Record<string, unknown> | undefined => {
   if (last === 'progress') return { sku: 'SHIRT-M', produced: 1, qcPassed: 1, qcFailed: 0 };
   if (last === 'shipments') return { carrier: 'SF', trackingNumber: 'SF0002', items: [{ sku: 'SHIRT-M', quantity: 1 }] };
   if (path === '/v1/factory/webhooks') return { url: 'https://example.com/hook', events: ['batch.released'] };
+  if (path === '/v1/operator/factories') return { factoryId: 'factory-fz-new', name: 'Fuzzed Works' };
   return undefined;
 };
 
@@ -139,7 +146,7 @@ describe('Every route, fuzzed', () => {
             const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => (id === 'real' ? ids[name]! : id));
             const role = wrongRole && route.auth ? (roleOf(route) === 'buyer' ? 'factory' : 'buyer') : roleOf(route);
             const headers: Record<string, string> = {
-              authorization: `Bearer ${client(role).token}`,
+              authorization: `Bearer ${tokens[role]}`,
               ...(body !== undefined && { 'content-type': 'application/json' }),
               ...(key !== undefined && /^[\x20-\x7e]*$/.test(key) && { 'idempotency-key': key }),
             };

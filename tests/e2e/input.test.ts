@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -9,8 +10,9 @@ let campaignId: string;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  await registerFactories(runtime, 'factory-1');
   campaignId = ((await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft())).body).campaignId;
 });
 afterAll(() => runtime?.stop());
@@ -82,20 +84,29 @@ describe('Bad input gets a clear 4xx naming the field, and writes nothing', () =
     const noToken = await fetch(`${runtime.url}${preorders()}`, { method: 'POST', body: JSON.stringify(preorderDraft()), headers: { 'content-type': 'application/json' } });
     expect(noToken.status).toBe(401);
     expect(noToken.headers.get('content-type')).toContain('application/problem+json');
-    const forged = clientFor(runtime.url, 'not-the-secret', 'buyer', 'buyer-1');
-    expect((await forged.post(preorders(), preorderDraft())).status).toBe(401);
+    // The buyer's own claims and the issuer's kid, signed with a key the issuer never held.
+    const real = await buyer.token();
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT(decodeJwt(real)).setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(real).kid! }).sign(privateKey);
+    const refused = await fetch(`${runtime.url}${preorders()}`, {
+      method: 'POST',
+      body: JSON.stringify(preorderDraft()),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${forged}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
     await nothingWritten();
   });
 
   it('A factory token on a buyer route is 403', async () => {
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-1');
+    const factory = clientFor(runtime, 'factory', 'factory-1');
     expectProblem(await factory.post(preorders(), preorderDraft()), 403);
     expectProblem(await factory.get('/v1/preorders?mine=true'), 403);
     await nothingWritten();
   });
 
   it('A wrong role is 403 even when the body is also wrong: the role is checked first', async () => {
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-1');
+    const factory = clientFor(runtime, 'factory', 'factory-1');
     expectProblem(await factory.post(preorders(), { nonsense: true }), 403);
     expectProblem(await buyer.post('/v1/campaigns', { nonsense: true }), 403);
     await nothingWritten();
@@ -106,7 +117,7 @@ describe('Bad input gets a clear 4xx naming the field, and writes nothing', () =
     expectProblem(await buyer.get(`/v1/preorders?mine=true&cursor=${forgedCursor}`), 400, 'cursor');
     const otherTenant = Buffer.from(JSON.stringify({ GSI1SK: 'x', GSI1PK: 'BUYER#someone-else' })).toString('base64url');
     expectProblem(await buyer.get(`/v1/preorders?mine=true&cursor=${otherTenant}`), 400, 'cursor');
-    const badEncoding = await fetch(`${runtime.url}/v1/preorders/%E0%A4%A`, { headers: { authorization: `Bearer ${buyer.token}` } });
+    const badEncoding = await fetch(`${runtime.url}/v1/preorders/%E0%A4%A`, { headers: { authorization: `Bearer ${await buyer.token()}` } });
     expect(badEncoding.status).toBeGreaterThanOrEqual(400);
     expect(badEncoding.status).toBeLessThan(500);
     expectProblem(await buyer.post(preorders(), preorderDraft({ quantity: 1e308 })), 400, 'quantity');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -26,8 +26,9 @@ beforeAll(async () => {
       return invoke();
     },
   });
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  await registerFactories(runtime, 'factory-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -67,7 +68,7 @@ describe('Queue redelivery never counts a pre-order twice', () => {
     const before = crashes;
     const replies = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        clientFor(runtime.url, runtime.tokenSecret, 'buyer', `crowd-${i}`).post<{ preorderId: string }>(
+        clientFor(runtime, 'buyer', `crowd-${i}`).post<{ preorderId: string }>(
           `/v1/campaigns/${body.campaignId}/preorders`,
           preorderDraft(),
         ),
@@ -85,7 +86,7 @@ describe('Queue redelivery never counts a pre-order twice', () => {
     expect(runtime.emulator.depth('preorder-intake').dead).toBe(0);
     // Processing twice changed no pre-order: each is still one ACCEPTED record with one timeline entry.
     for (const [i, r] of replies.entries()) {
-      const read = await clientFor(runtime.url, runtime.tokenSecret, 'buyer', `crowd-${i}`).get<{ status: string; timeline: unknown[] }>(
+      const read = await clientFor(runtime, 'buyer', `crowd-${i}`).get<{ status: string; timeline: unknown[] }>(
         `/v1/preorders/${r.body.preorderId}`,
       );
       expect(read.body.status).toBe('ACCEPTED');

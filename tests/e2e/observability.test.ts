@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 // What an operator reads: the handlers' structured JSON logs and the business metrics
 // (Powertools EMF lines, which CloudWatch turns into metrics on AWS), as the local
@@ -12,6 +12,7 @@ let restore: () => void = () => undefined;
 
 beforeAll(async () => {
   runtime = await startTestRuntime({ logLevel: 'INFO', metrics: true });
+  await registerFactories(runtime, 'factory-1');
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
@@ -54,9 +55,9 @@ const metricTotals = () => {
 
 describe('Logs and metrics on the local runtime', () => {
   it('When a buyer pre-orders, is refused by the cap and cancels, each is a JSON log line with the request and principal, and a business metric', async () => {
-    const anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-obs');
-    const first = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-obs-1');
-    const second = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-obs-2');
+    const anchor = clientFor(runtime, 'anchor', 'anchor-obs');
+    const first = clientFor(runtime, 'buyer', 'buyer-obs-1');
+    const second = clientFor(runtime, 'buyer', 'buyer-obs-2');
     const campaign = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ maxTotalQuantity: 2, minTotalQuantity: 0 }));
     expect(campaign.status).toBe(201);
     const campaignId = campaign.body.campaignId;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -8,8 +8,9 @@ let buyer: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
+  await registerFactories(runtime, 'factory-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -72,7 +73,7 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
 
   it('When 300 buyers race for a cap of 100, exactly 100 are accepted, the rest get 409, and demand shows 100', async () => {
     const campaignId = await openCampaign({ maxTotalQuantity: 100, minTotalQuantity: 0 });
-    const buyers = Array.from({ length: 300 }, (_, i) => clientFor(runtime.url, runtime.tokenSecret, 'buyer', `racer-${i}`));
+    const buyers = Array.from({ length: 300 }, (_, i) => clientFor(runtime, 'buyer', `racer-${i}`));
     const replies = await Promise.all(buyers.map((b) => b.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft())));
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 202)).toHaveLength(100);
@@ -121,7 +122,7 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
   it('A buyer never sees or cancels another buyer’s pre-order: 404, not 403', async () => {
     const campaignId = await openCampaign();
     const placed = await buyer.post<{ preorderId: string }>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft());
-    const other = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-2');
+    const other = clientFor(runtime, 'buyer', 'buyer-2');
     expect((await other.get(`/v1/preorders/${placed.body.preorderId}`)).status).toBe(404);
     expect((await other.post(`/v1/preorders/${placed.body.preorderId}/cancel`)).status).toBe(404);
     const list = await other.get<{ items: unknown[] }>('/v1/preorders?mine=true');
@@ -143,7 +144,7 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
 
   it('A buyer’s list pages with limit and cursor, newest first, without repeats', async () => {
     const campaignId = await openCampaign();
-    const pager = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'pager');
+    const pager = clientFor(runtime, 'buyer', 'pager');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await pager.post<{ preorderId: string }>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft());

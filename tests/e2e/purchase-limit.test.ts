@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /** 限购 over HTTP: one buyer holds at most `maxPerBuyer` units of a campaign, however they order. */
 let runtime: LocalRuntime;
@@ -8,7 +8,8 @@ let anchor: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-limit');
+  anchor = clientFor(runtime, 'anchor', 'anchor-limit');
+  await registerFactories(runtime, 'factory-1', 'factory-limit');
 });
 afterAll(() => runtime?.stop());
 
@@ -25,7 +26,7 @@ describe('Purchase limit (maxPerBuyer)', () => {
   it('The campaign shows its limit; a pre-order past it is 409 "Purchase limit reached" naming the limit, and nothing is written', async () => {
     const campaign = await open({ maxPerBuyer: 3 });
     expect(campaign.maxPerBuyer).toBe(3);
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-1');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-limit-1');
     // A first order alone past the limit is refused as well.
     const tooMany = await buyer.post<Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 4 }));
     expect(tooMany.status).toBe(409);
@@ -43,13 +44,13 @@ describe('Purchase limit (maxPerBuyer)', () => {
     const mine = await buyer.get<{ items: Preorder[] }>('/v1/preorders?mine=true');
     expect(mine.body.items.filter((p) => p.status === 'ACCEPTED')).toHaveLength(2);
     // Another buyer has their own limit.
-    const other = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-2');
+    const other = clientFor(runtime, 'buyer', 'buyer-limit-2');
     expect((await other.post(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 3 }))).status).toBe(202);
   });
 
   it('Twenty concurrent orders of one unit from one buyer, each with its own Idempotency-Key, accept exactly maxPerBuyer units', async () => {
     const campaign = await open({ maxPerBuyer: 5 });
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-burst');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-limit-burst');
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         buyer.post<Preorder | Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }), { 'idempotency-key': `tap-${i}` }),
@@ -70,7 +71,7 @@ describe('Purchase limit (maxPerBuyer)', () => {
 
   it('A cancelled unit frees room again, so a buyer who cancels may order again up to the limit, but not past it', async () => {
     const campaign = await open({ maxPerBuyer: 2 });
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-cancel');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-limit-cancel');
     const placed = await buyer.post<Preorder>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 2 }));
     expect(placed.status).toBe(202);
     expect((await buyer.post(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }))).status).toBe(409);
@@ -81,11 +82,11 @@ describe('Purchase limit (maxPerBuyer)', () => {
 
   it('Units refunded because the factory declined their batch free the room too, while the campaign still sells', async () => {
     const campaign = await open({ maxPerBuyer: 2, minTotalQuantity: 1, lotSize: 2, factoryId: 'factory-limit' });
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-limit-declined');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-limit-declined');
     const placed = await buyer.post<Preorder>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 2 }));
     expect(placed.status).toBe(202);
     await runtime.emulator.drain();
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', 'factory-limit');
+    const factory = clientFor(runtime, 'factory', 'factory-limit');
     const batch = (await buyer.get<{ batchId?: string; status: string }>(`/v1/preorders/${placed.body.preorderId}`)).body;
     expect(batch.status).toBe('BATCHED');
     expect((await buyer.post(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }))).status).toBe(409);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let anchor: ReturnType<typeof clientFor>;
@@ -8,8 +8,9 @@ let liveroom: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  liveroom = clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  liveroom = clientFor(runtime, 'liveroom', 'room-1');
+  await registerFactories(runtime, 'factory-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -111,7 +112,7 @@ describe('Live room signals over HTTP on the local runtime', () => {
 
   it('Only a live room may post signals: a buyer is 403 whatever the body', async () => {
     const campaignId = await openCampaign();
-    const buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+    const buyer = clientFor(runtime, 'buyer', 'buyer-1');
     expect((await buyer.post('/v1/signals', { signals: [signal(campaignId)] })).status).toBe(403);
     expect((await buyer.post('/v1/signals', { signals: [] })).status).toBe(403);
     expect((await anchor.post('/v1/signals', { signals: [signal(campaignId)] })).status).toBe(403);
@@ -132,7 +133,7 @@ describe('Live room signals over HTTP on the local runtime', () => {
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
 
     // Another live room's key is its own.
-    const other = clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-2');
+    const other = clientFor(runtime, 'liveroom', 'room-2');
     expect((await other.post('/v1/signals', { signals: [signal(campaignId, { type: 'share', count: 1 })] }, headers)).status).toBe(202);
 
     await runtime.emulator.drain(20_000);
@@ -142,8 +143,8 @@ describe('Live room signals over HTTP on the local runtime', () => {
 
   describe("A campaign's own live rooms", () => {
     type Answer = { accepted: number; rejected: { index: number; reason: string }[] };
-    const roomA = () => clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-a');
-    const roomB = () => clientFor(runtime.url, runtime.tokenSecret, 'liveroom', 'room-b');
+    const roomA = () => clientFor(runtime, 'liveroom', 'room-a');
+    const roomB = () => clientFor(runtime, 'liveroom', 'room-b');
     const notOurs = { reason: expect.stringMatching(/not one of the campaign's rooms/) as unknown as string };
 
     it("When a campaign names room-a, room-a's signals count and room-b's are 202 but listed as rejected by index, and never reach demand", async () => {

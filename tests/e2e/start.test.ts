@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
 import { freePort } from '../../lib/local/dynamodb.ts';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { campaignDraft, startTestRuntime } from '../support/runtime.ts';
@@ -12,8 +13,9 @@ import { campaignDraft, startTestRuntime } from '../support/runtime.ts';
  * `npm start` as a user runs it: the README's command, in the project
  * directory, with PORT set, in a process group of its own as a terminal gives
  * it, so that SIGINT to the group is the user's Ctrl-C. `--in-memory` writes
- * nothing under .local/ (no token secret, no data), so a developer's own
- * .local/ is left alone; the test checks that too.
+ * nothing under .local/ (no issuer keys or secrets in .local/oidc, no data), so a
+ * developer's own .local/ is left alone, and `npm run token` still finds the
+ * developer's runtime there; the test checks that too.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const localDir = join(root, '.local');
@@ -24,6 +26,8 @@ interface Banner {
   readonly api: string;
   readonly openapi: string;
   readonly dynamoPort: number;
+  readonly issuer: string;
+  readonly discovery: string;
   readonly tokens: Record<Role, { id: string; token: string }>;
 }
 
@@ -88,6 +92,7 @@ const readBanner = (out: string): Banner => {
   const api = /^\s+API\s+(http:\/\/\S+\/v1)\s+\(health: (\S+)\)$/m.exec(out);
   const openapi = /^\s+OpenAPI\s+(http:\/\/\S+)$/m.exec(out);
   const dynamo = /^\s+DynamoDB\s+http:\/\/127\.0\.0\.1:(\d+) /m.exec(out);
+  const issuer = /^\s+Issuer\s+(http:\/\/\S+)\s+\((\S+)\)$/m.exec(out);
   const tokens = Object.fromEntries(
     roles.map((role) => {
       const line = new RegExp(`^\\s+${role} \\(([^)]+)\\)\\s+(\\S+)$`, 'm').exec(out);
@@ -95,13 +100,22 @@ const readBanner = (out: string): Banner => {
     }),
   );
   for (const role of roles) if (!tokens[role]) throw new Error(`no ${role} token in the banner:\n${out}`);
-  if (!api || !openapi || !dynamo) throw new Error(`banner incomplete:\n${out}`);
+  if (!api || !openapi || !dynamo || !issuer) throw new Error(`banner incomplete:\n${out}`);
   expect(api[2]).toBe(`${api[1]}/health`);
-  return { api: api[1] ?? '', openapi: openapi[1] ?? '', dynamoPort: Number(dynamo[1]), tokens: tokens as Banner['tokens'] };
+  return {
+    api: api[1] ?? '',
+    openapi: openapi[1] ?? '',
+    dynamoPort: Number(dynamo[1]),
+    issuer: issuer[1] ?? '',
+    discovery: issuer[2] ?? '',
+    tokens: tokens as Banner['tokens'],
+  };
 };
 
-const tokenSecretFile = join(localDir, 'token-secret');
-const localBefore = { exists: existsSync(localDir), secretMtime: existsSync(tokenSecretFile) ? statSync(tokenSecretFile).mtimeMs : undefined };
+/** The issuer's files a runtime keeps in .local/oidc (keys, secrets, where it answers), by name, with their mtimes. */
+const issuerDir = join(localDir, 'oidc');
+const issuerFiles = () => (existsSync(issuerDir) ? Object.fromEntries(readdirSync(issuerDir).map((f) => [f, statSync(join(issuerDir, f)).mtimeMs])) : undefined);
+const localBefore = { exists: existsSync(localDir), issuerFiles: issuerFiles() };
 
 describe('npm start -- --in-memory, as a user runs it', () => {
   let child: ChildProcess;
@@ -142,9 +156,20 @@ describe('npm start -- --in-memory, as a user runs it', () => {
     }
   });
 
-  it('prints the API URL on PORT, the OpenAPI address and a token for anchor, buyer, factory, live room and operator', async () => {
+  it('prints the API URL on PORT, the OpenAPI address, its OpenID issuer and a token for anchor, buyer, factory, live room and operator, valid an hour', async () => {
     expect(banner.api).toBe(`http://localhost:${port}/v1`);
     expect(banner.openapi).toBe(`http://localhost:${port}/v1/openapi.json`);
+    expect(banner.issuer).toBe(`http://localhost:${port}/oidc`);
+    expect(banner.discovery).toBe(`${banner.issuer}/.well-known/openid-configuration`);
+    const discovery = await fetch(banner.discovery);
+    expect(discovery.status).toBe(200);
+    expect(((await discovery.json()) as { issuer: string }).issuer).toBe(banner.issuer);
+    expect(out).toMatch(/^Tokens \(Authorization: Bearer <token>\), valid 1 hour;/m);
+    for (const role of roles) {
+      const claims = decodeJwt(banner.tokens[role].token);
+      expect(claims.iss, role).toBe(banner.issuer);
+      expect(claims.exp! - claims.iat!, role).toBe(3600);
+    }
     expect(Object.fromEntries(roles.map((r) => [r, banner.tokens[r].id]))).toEqual({
       anchor: 'anchor-demo',
       buyer: 'buyer-demo',
@@ -182,6 +207,12 @@ describe('npm start -- --in-memory, as a user runs it', () => {
     });
     expect(signals.status).toBe(202);
     expect((await fetch(`${banner.api}/campaigns/${campaignId}/demand`, { headers: as('operator') })).status).toBe(200);
+    // The factory whose token is printed is one the operator registered.
+    const factories = await fetch(`${banner.api}/operator/factories`, { headers: as('operator') });
+    expect(factories.status).toBe(200);
+    expect(((await factories.json()) as { items: { factoryId: string; status: string }[] }).items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ factoryId: banner.tokens.factory.id, status: 'ACTIVE' })]),
+    );
     // And a token the runtime did not sign is refused, so the 2xx above are the tokens' doing.
     const forged = `${banner.tokens.anchor.token.slice(0, -4)}AAAA`;
     expect((await fetch(`${banner.api}/campaigns?mine=true`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
@@ -213,7 +244,7 @@ describe('npm start -- --in-memory, as a user runs it', () => {
 
   it("leaves the project's .local/ as it found it", () => {
     expect(existsSync(localDir)).toBe(localBefore.exists);
-    expect(existsSync(tokenSecretFile) ? statSync(tokenSecretFile).mtimeMs : undefined).toBe(localBefore.secretMtime);
+    expect(issuerFiles()).toEqual(localBefore.issuerFiles);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /**
  * Per-variant minimums (the dye-lot case) over HTTP: a variant below its own
@@ -14,7 +14,8 @@ let anchor: ReturnType<typeof clientFor>;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-variants');
+  anchor = clientFor(runtime, 'anchor', 'anchor-variants');
+  await registerFactories(runtime, 'factory-1', 'factory-dye', 'factory-dye-2', 'factory-dye-3');
 });
 afterAll(async () => {
   vi.useRealTimers();
@@ -36,7 +37,7 @@ type Preorder = {
 type Batch = { batchId: string; campaignId: string; lines: { sku: string; quantity: number }[] };
 
 const buyers = Array.from({ length: 6 }, (_, i) => `buyer-variant-${i}`);
-const buyer = (i: number) => clientFor(runtime.url, runtime.tokenSecret, 'buyer', buyers[i]!);
+const buyer = (i: number) => clientFor(runtime, 'buyer', buyers[i]!);
 
 const dyeLotCampaign = async (factoryId: string, minTotalQuantity: number) => {
   const r = await anchor.post<{ campaignId: string; variants: { sku: string; minQuantity?: number }[] }>(
@@ -64,7 +65,7 @@ const place = async (i: number, campaignId: string, sku: string) => {
 };
 const read = (i: number, id: string) => buyer(i).get<Preorder>(`/v1/preorders/${id}`).then((r) => r.body);
 const batchesOf = async (factoryId: string, campaignId: string) =>
-  (await clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId).get<{ items: Batch[] }>('/v1/factory/batches?limit=200')).body.items.filter(
+  (await clientFor(runtime, 'factory', factoryId).get<{ items: Batch[] }>('/v1/factory/batches?limit=200')).body.items.filter(
     (b) => b.campaignId === campaignId,
   );
 
@@ -154,7 +155,7 @@ describe('Per-variant minimums and switching', () => {
     const batches = await batchesOf(factoryId, campaignId);
     expect(batches).toHaveLength(1);
     expect(batches[0]!.lines).toMatchObject([{ sku: 'TEE-BLUE', quantity: 4 }]);
-    const manifest = await clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId).get<{ items: { preorderId: string }[] }>(
+    const manifest = await clientFor(runtime, 'factory', factoryId).get<{ items: { preorderId: string }[] }>(
       `/v1/factory/batches/${batches[0]!.batchId}/manifest`,
     );
     expect(manifest.body.items.map((i) => i.preorderId)).toEqual([red[0], ...blue]);

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
 
 /**
  * Factory webhooks as a factory sees them: HTTP to the local runtime, and a
@@ -20,8 +20,8 @@ beforeAll(async () => {
   runtime = await startTestRuntime({
     settings: { 'webhook-deliverer': { WEBHOOK_RETRY_BASE_SECONDS: '1', WEBHOOK_RETRY_MAX_SECONDS: '1', WEBHOOK_TIMEOUT_SECONDS: '5' } },
   });
-  anchor = clientFor(runtime.url, runtime.tokenSecret, 'anchor', 'anchor-1');
-  buyer = clientFor(runtime.url, runtime.tokenSecret, 'buyer', 'buyer-1');
+  anchor = clientFor(runtime, 'anchor', 'anchor-1');
+  buyer = clientFor(runtime, 'buyer', 'buyer-1');
 });
 afterAll(() => runtime?.stop());
 
@@ -103,7 +103,8 @@ describe('Factory webhooks over HTTP on the local runtime', () => {
 
   it('A released batch reaches the factory signed; a 500 is retried; a receiver that keeps failing ends FAILED in the dead-letter queue; a replay delivers it', async () => {
     const factoryId = `factory-${randomUUID().slice(0, 8)}`;
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', factoryId);
+    await registerFactories(runtime, factoryId);
+    const factory = clientFor(runtime, 'factory', factoryId);
     const flaky = await startReceiver((n) => (n === 1 ? 500 : 200));
     let downUntilFixed = true;
     const down = await startReceiver(() => (downUntilFixed ? 500 : 200));
@@ -169,8 +170,9 @@ describe('Factory webhooks over HTTP on the local runtime', () => {
 
   it("Another factory cannot see or replay a factory's webhooks and deliveries: 404, as for ids that do not exist", async () => {
     const ownerId = `factory-${randomUUID().slice(0, 8)}`;
-    const owner = clientFor(runtime.url, runtime.tokenSecret, 'factory', ownerId);
-    const stranger = clientFor(runtime.url, runtime.tokenSecret, 'factory', `factory-${randomUUID().slice(0, 8)}`);
+    await registerFactories(runtime, ownerId);
+    const owner = clientFor(runtime, 'factory', ownerId);
+    const stranger = clientFor(runtime, 'factory', `factory-${randomUUID().slice(0, 8)}`);
     const receiver = await startReceiver(() => 200);
     receivers.push(receiver);
     const hook = await owner.post<Created>('/v1/factory/webhooks', { url: receiver.url, events: ['batch.released'] });
@@ -193,7 +195,7 @@ describe('Factory webhooks over HTTP on the local runtime', () => {
   });
 
   it('Only a factory manages webhooks, and a URL c2m will not call is 400 naming url', async () => {
-    const factory = clientFor(runtime.url, runtime.tokenSecret, 'factory', `factory-${randomUUID().slice(0, 8)}`);
+    const factory = clientFor(runtime, 'factory', `factory-${randomUUID().slice(0, 8)}`);
     expect((await buyer.post('/v1/factory/webhooks', { url: 'https://hooks.example.com/', events: ['batch.released'] })).status).toBe(403);
     expect((await anchor.get('/v1/factory/webhooks')).status).toBe(403);
     for (const url of ['https://192.168.0.10/hook', 'http://hooks.example.com/hook', 'https://user:pw@hooks.example.com/']) {

@@ -6,8 +6,8 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import type { FunctionName } from '../../lib/topology.ts';
 import { localCredentials, localRegion } from '../../lib/local/dynamodb.ts';
-import { startTestRuntime, preorderDraft } from '../support/runtime.ts';
-import { pipelineOn, report, World, type Op, type Pipeline } from '../support/pipeline-world.ts';
+import { preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
+import { pipelineFactories, pipelineOn, report, World, type Op, type Pipeline } from '../support/pipeline-world.ts';
 import { silenceBuyerNotifications } from '../support/quiet.ts';
 import { ddb } from '../../functions/adapters/dynamo.ts';
 
@@ -64,6 +64,8 @@ beforeAll(async () => {
     settings: { 'webhook-deliverer': { WEBHOOK_RETRY_BASE_SECONDS: '1', WEBHOOK_RETRY_MAX_SECONDS: '1' } },
   });
   pipe = pipelineOn(runtime);
+  // Before any fault is injected: the scheduler case names factory-p without a world to register it.
+  await registerFactories(runtime, ...pipelineFactories);
   restore = silenceBuyerNotifications();
 });
 afterAll(async () => {

@@ -3,7 +3,10 @@ import fc from 'fast-check';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { localCredentials, localRegion } from '../../lib/local/dynamodb.ts';
-import { campaignDraft, clientFor, preorderDraft, type Reply } from './runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, type Reply } from './runtime.ts';
+
+/** Every campaign's factory and its backup: registered by an operator before the first campaign names them. */
+export const pipelineFactories = ['factory-p', 'factory-q'] as const;
 
 /**
  * A campaign driven through the local runtime by API calls only, and the
@@ -32,33 +35,16 @@ export type Heard = { buyer: string; step: string; message: string };
 export const pipelineOn = (runtime: LocalRuntime): Pipeline => {
   const tried = new Map<string, number>();
   let heard: Map<string, Heard[]> | undefined;
-  // A token lasts 30 days and the property test moves the runtime's clock forward by weeks in all:
-  // a client is signed again once its token is a week old (by that clock).
-  const fresh = (role: Parameters<typeof clientFor>[2], id: string) => {
-    let made = -Infinity;
-    let client: ReturnType<typeof clientFor> | undefined;
-    return () => {
-      if (!client || Date.now() - made > 7 * dayMs) {
-        client = clientFor(runtime.url, runtime.tokenSecret, role, id);
-        made = Date.now();
-      }
-      return client;
-    };
-  };
-  const anchor = fresh('anchor', 'anchor-p');
-  const factories = ['factory-p', 'factory-q'].map((id) => [id, fresh('factory', id)] as const);
-  const buyers = Array.from({ length: 4 }, (_, i) => fresh('buyer', `pbuyer-${i}`));
+  // The property test moves the runtime's clock forward by weeks in all, tokens last an hour:
+  // each client fetches a new one when its own has expired by that clock (clientFor).
+  const anchor = clientFor(runtime, 'anchor', 'anchor-p');
+  const factories = Object.fromEntries(pipelineFactories.map((id) => [id, clientFor(runtime, 'factory', id)]));
+  const buyers = Array.from({ length: 4 }, (_, i) => clientFor(runtime, 'buyer', `pbuyer-${i}`));
   return {
     runtime,
-    get anchor() {
-      return anchor();
-    },
-    get factories() {
-      return Object.fromEntries(factories.map(([id, f]) => [id, f()]));
-    },
-    get buyers() {
-      return buyers.map((b) => b());
-    },
+    anchor,
+    factories,
+    buyers,
     bus: new EventBridgeClient({ endpoint: runtime.emulator.endpoint, region: localRegion, credentials: localCredentials }),
     count: (key) => tried.set(key, (tried.get(key) ?? 0) + 1),
     tried,
@@ -253,12 +239,13 @@ export class World {
   /** Opens the campaign; `terms` override the draft's (the property test draws them, with a maxWaitHours). */
   async start(terms: Partial<Terms> & { maxWaitHours?: number } = {}) {
     const { minQuantity = [], maxPerBuyer, lateCompensation, ...rest } = terms;
+    await registerFactories(this.pipe.runtime, ...pipelineFactories);
     const closesAt = Date.now() + hourMs;
     const r = await this.pipe.anchor.post<{ campaignId: string; maxDelayDays: number; switchWindowHours: number; closesAt: string }>(
       '/v1/campaigns',
       campaignDraft({
-        factoryId: 'factory-p',
-        backupFactoryId: 'factory-q',
+        factoryId: pipelineFactories[0],
+        backupFactoryId: pipelineFactories[1],
         lotSize: 3,
         minTotalQuantity: 1,
         promisedShipDays: 2,
