@@ -181,8 +181,8 @@ export const table = {
  * What most writers' code sends: reads (GetItem, BatchGetItem, a Query of the
  * table), transactions of Puts and Updates, plain updates, and the outbox's
  * deletes after publishing (then, for each refund among the events, an
- * UpdateItem ADD to the trust tallies' refund latency). Only preorders-api
- * sends a ConditionCheck (see there); no function sends BatchWriteItem,
+ * UpdateItem ADD to the trust tallies' refund latency). Only preorders-api and
+ * campaigns-api send a ConditionCheck (see there); no function sends BatchWriteItem,
  * TransactGetItems or Scan.
  */
 const readWrite: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'];
@@ -217,7 +217,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Anchor API: create, read, list and close campaigns; demand',
     memoryMb: 512,
     timeoutSeconds: 15,
-    access: { table: { actions: readWrite, queryIndexes: ['GSI1', 'GSI3'] }, publish: true, schedules: true },
+    // ConditionCheckItem: a new campaign holds on its factories being registered and active (one transaction).
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI3'] }, publish: true, schedules: true },
   },
   {
     name: 'preorders-api',

@@ -13,6 +13,7 @@ import {
 } from '#domain/campaign.ts';
 import { closingOutcome, standingOf } from '#domain/batching.ts';
 import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
+import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
 
@@ -92,7 +93,11 @@ export const createCampaign = async (
   c: Campaign,
   requestHash: string,
   events: readonly DomainEvent[] = [],
-): Promise<{ created: true } | { created: false; existing: Campaign & { requestHash: string } }> => {
+  /** Other owners' conditions the create holds on (the named factories are active); their index in this list is reported when one fails. */
+  conditions: readonly TransactItem[] = [],
+): Promise<
+  { created: true } | { created: false; existing: Campaign & { requestHash: string } } | { created: false; failedConditions: number[] }
+> => {
   const caps = c.maxTotalQuantity === undefined ? undefined : capSlices(c.maxTotalQuantity, c.gateShards);
   try {
     await ddb.send(
@@ -103,15 +108,24 @@ export const createCampaign = async (
             Put: { TableName: tableName(), Item: gateItem(c, k, caps?.[k]) },
           })),
           ...events.map(outboxPut),
+          ...conditions,
         ],
       }),
     );
     return { created: true };
   } catch (err) {
-    if (cancellation(err)?.codes[0] !== 'ConditionalCheckFailed') throw err;
-    const existing = await getCampaign(c.campaignId, true);
-    if (!existing) throw err;
-    return { created: false, existing };
+    const why = cancellation(err);
+    if (!why) throw err;
+    // A replay: the campaign is there already, whatever has become of its factories since.
+    if (why.codes[0] === 'ConditionalCheckFailed') {
+      const existing = await getCampaign(c.campaignId, true);
+      if (!existing) throw err;
+      return { created: false, existing };
+    }
+    const offset = why.codes.length - conditions.length;
+    const failedConditions = conditions.flatMap((_, i) => (why.codes[offset + i] === 'ConditionalCheckFailed' ? [i] : []));
+    if (failedConditions.length === 0) throw err;
+    return { created: false, failedConditions };
   }
 };
 

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
 import type { Factory, FactoryClient } from '#domain/factories.ts';
-import { ddb, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
+import { ddb, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';
 
 /**
  * The factory registry: who may be named by a campaign, and which OAuth2 client
@@ -54,10 +54,26 @@ export const getFactoryClient = async (clientId: string): Promise<FactoryClient 
 };
 
 /**
- * Records a factory and its new client. 'active' when the factory is already
- * registered and not revoked (nothing is written then).
+ * The transaction part that holds only while the factory is registered and
+ * active: a campaign naming it is written with this, so a revocation racing the
+ * create cannot let it through.
  */
-export const recordRegistration = async (f: Factory): Promise<'recorded' | 'active'> => {
+export const activeFactoryCheck = (factoryId: string): TransactItem => ({
+  ConditionCheck: {
+    TableName: tableName(),
+    Key: factoryKey(factoryId),
+    ConditionExpression: '#status = :active',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':active': 'ACTIVE' },
+  },
+});
+
+/**
+ * Records a factory and its new client. 'active' when the factory is already
+ * registered and not revoked, 'client-taken' when the client id was bound
+ * before (an operator's own IdP reusing a client): nothing is written then.
+ */
+export const recordRegistration = async (f: Factory): Promise<'recorded' | 'active' | 'client-taken'> => {
   const outcome = await transactWrite([
     {
       Put: {
@@ -76,7 +92,8 @@ export const recordRegistration = async (f: Factory): Promise<'recorded' | 'acti
       },
     },
   ]);
-  return outcome === 'done' ? 'recorded' : 'active';
+  if (outcome === 'done') return 'recorded';
+  return outcome.codes[0] === 'ConditionalCheckFailed' ? 'active' : 'client-taken';
 };
 
 /** Marks the factory and its current client REVOKED. Returns the factory as it now is; undefined when it was never registered. */
@@ -101,6 +118,8 @@ export const recordRevocation = async (factoryId: string, now: Date): Promise<Fa
         TableName: tableName(),
         Key: clientKey(current.clientId),
         UpdateExpression: 'SET #status = :revoked',
+        // Never a half item: the client record exists whenever its factory names it.
+        ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':revoked': 'REVOKED' },
       },

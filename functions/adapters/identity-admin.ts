@@ -6,6 +6,7 @@ import {
 import { identity } from '#topology';
 import { userPoolId } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
+import { ServiceUnavailableError } from '#domain/errors.ts';
 
 /**
  * The factories' OAuth2 clients, in the user pool: one confidential client per
@@ -23,13 +24,33 @@ export interface NewClient {
 /** False when the operator brings their own IdP: clients are created there, and c2m is told their ids. */
 export const createsClients = (): boolean => userPoolId() !== undefined;
 
+/**
+ * The pool client's name for a factory. Cognito names allow `[\w\s+=,.@-]`, factory
+ * ids also `:`; `=` is in no factory id, so the mapping stays one to one.
+ */
+export const clientNameOf = (factoryId: string) => `factory-${factoryId.replace(/:/g, '=')}`;
+
+/**
+ * Throttling passes through (the API answers 429); anything else the pool
+ * answers with, or a pool out of reach, is 503: nothing was registered or revoked
+ * that the operator cannot repeat.
+ */
+const poolCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof Error && /Throttl|TooManyRequests/.test(err.name)) throw err;
+    throw new ServiceUnavailableError(`The identity provider did not ${what}; nothing was changed, try again`, 5, { cause: err });
+  }
+};
+
 export const createFactoryClient = async (factoryId: string): Promise<NewClient> => {
   const pool = userPoolId();
   if (!pool) throw new Error('createFactoryClient needs a user pool (USER_POOL_ID is none)');
-  const out = await cognito.send(
+  const out = await poolCall('create the client', () => cognito.send(
     new CreateUserPoolClientCommand({
       UserPoolId: pool,
-      ClientName: `factory-${factoryId}`,
+      ClientName: clientNameOf(factoryId),
       GenerateSecret: true,
       AllowedOAuthFlows: ['client_credentials'],
       AllowedOAuthFlowsUserPoolClient: true,
@@ -39,7 +60,7 @@ export const createFactoryClient = async (factoryId: string): Promise<NewClient>
       EnableTokenRevocation: true,
       PreventUserExistenceErrors: 'ENABLED',
     }),
-  );
+  ));
   const client = out.UserPoolClient;
   if (!client?.ClientId || !client.ClientSecret) throw new Error('CreateUserPoolClient returned no client id or secret');
   return { clientId: client.ClientId, clientSecret: client.ClientSecret };
@@ -49,10 +70,12 @@ export const createFactoryClient = async (factoryId: string): Promise<NewClient>
 export const deleteFactoryClient = async (clientId: string): Promise<void> => {
   const pool = userPoolId();
   if (!pool) return;
-  try {
-    await cognito.send(new DeleteUserPoolClientCommand({ UserPoolId: pool, ClientId: clientId }));
-  } catch (err) {
-    if (err instanceof Error && err.name === 'ResourceNotFoundException') return;
-    throw err;
-  }
+  await poolCall('delete the client', async () => {
+    try {
+      await cognito.send(new DeleteUserPoolClientCommand({ UserPoolId: pool, ClientId: clientId }));
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ResourceNotFoundException') return;
+      throw err;
+    }
+  });
 };

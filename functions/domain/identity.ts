@@ -15,6 +15,8 @@ import { Principal } from '#shared/principal.ts';
 export interface IssuerRules {
   readonly names: readonly ('c2m' | 'platform')[];
   readonly groupsClaim: string;
+  /** When set, only users in this group are anchors (operators aside); others name no role. */
+  readonly anchorGroup?: string | undefined;
   readonly buyerClaim: string;
   readonly roomClaim: string;
 }
@@ -61,7 +63,12 @@ export const identify = (claims: Readonly<Record<string, unknown>>, issuer: Issu
         : { kind: 'no-role', why: 'a client token without the factory scope' };
     }
     if (sub !== undefined) {
-      return groupsOf(claims[issuer.groupsClaim]).includes(rules.operatorGroup) ? named('operator', sub) : named('anchor', sub);
+      const groups = groupsOf(claims[issuer.groupsClaim]);
+      if (groups.includes(rules.operatorGroup)) return named('operator', sub);
+      if (issuer.anchorGroup !== undefined && !groups.includes(issuer.anchorGroup)) {
+        return { kind: 'no-role', why: `a user outside the ${issuer.anchorGroup} group` };
+      }
+      return named('anchor', sub);
     }
   }
   return { kind: 'no-role', why: 'the token names no principal c2m knows' };

@@ -51,6 +51,14 @@ export const TrustedIssuer = z.object({
   buyerClaim: z.string().min(1).default('buyer_id'),
   /** The claim that names a live room in a platform token. */
   roomClaim: z.string().min(1).default('room_id'),
+  /**
+   * When set, a user is an anchor only in this group. Cognito's access tokens tell
+   * users from machine clients (sub = client_id); other IdPs' machine tokens may
+   * not, so with your own IdP set this and nothing unmarked becomes an anchor.
+   */
+  anchorGroup: z.string().min(1).optional(),
+  /** Longest lifetime (exp - iat) accepted from this issuer; c2m's own issue one hour. */
+  maxTokenLifetimeSeconds: z.number().int().positive().max(24 * 3600).default(3600),
 });
 export type TrustedIssuer = z.infer<typeof TrustedIssuer>;
 
@@ -66,7 +74,12 @@ export const trustedIssuers = (): TrustedIssuer[] => {
   } catch {
     throw new Error(`Configuration: ${envNames.trustedIssuers} must be JSON`);
   }
-  const parsed = z.array(TrustedIssuer).min(1).safeParse(json);
+  const parsed = z
+    .array(TrustedIssuer)
+    .min(1)
+    // One entry per issuer: a second would never be consulted (tokens are matched by `iss`); say `names: ['c2m', 'platform']` instead.
+    .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'each issuer appears once; list what it names in `names`')
+    .safeParse(json);
   if (!parsed.success) throw new Error(`Configuration: ${envNames.trustedIssuers} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   trusted = { raw, parsed: parsed.data };
   return parsed.data;

@@ -10,7 +10,7 @@ import { identity } from '../topology.ts';
  * from the command line: `cdk synth -c 'c2m:identity={"issuer":"https://…","jwksUri":"https://…"}'`.
  */
 export const identityContextKeys = {
-  /** `{ issuer, jwksUri, audience?, groupsClaim? }`: the operator's own IdP instead of a user pool. */
+  /** `{ issuer, jwksUri, audience?, groupsClaim?, anchorGroup? }`: the operator's own IdP instead of a user pool. */
   externalIssuer: 'c2m:identity',
   /** `{ issuer, jwksUri, audience, buyerClaim?, roomClaim? }`: the live platform's IdP. */
   platformIssuer: 'c2m:platformIssuer',
@@ -22,6 +22,9 @@ export const identityContextKeys = {
 
 /** USER_POOL_ID when the operator brings their own IdP (functions/shared/config.ts reads it as "no pool"). */
 export const noUserPool = 'none';
+
+/** With the operator's own IdP, the group that makes a user an anchor unless the context names another. */
+export const defaultAnchorGroup = 'anchor';
 
 /** The group claim of Cognito access tokens. */
 export const cognitoGroupsClaim = 'cognito:groups';
@@ -40,6 +43,12 @@ export const ExternalIssuer = z.strictObject({
   audience: z.string().min(1).optional(),
   /** Where its tokens list a user's groups (the `operator` group makes an operator). */
   groupsClaim: z.string().min(1).optional(),
+  /**
+   * The group that makes a user an anchor. Other IdPs' machine tokens may look like
+   * users' (Okta, Entra, Keycloak), so with your own IdP a user must be in it.
+   * @default 'anchor'
+   */
+  anchorGroup: z.string().min(1).optional(),
 });
 export type ExternalIssuer = z.infer<typeof ExternalIssuer>;
 
@@ -160,11 +169,12 @@ export class C2mIdentity extends Construct {
 
     let c2mIssuer: z.input<typeof TrustedIssuer>;
     if (props.externalIssuer) {
-      const { issuer, jwksUri, audience, groupsClaim } = props.externalIssuer;
+      const { issuer, jwksUri, audience, groupsClaim, anchorGroup } = props.externalIssuer;
       c2mIssuer = {
         issuer,
         jwksUri,
         names: ['c2m'],
+        anchorGroup: anchorGroup ?? defaultAnchorGroup,
         ...(audience !== undefined ? { audience } : {}),
         ...(groupsClaim !== undefined ? { groupsClaim } : {}),
       };

@@ -8,6 +8,7 @@ import { identity } from '../topology.ts';
 import { Principal } from '../../functions/shared/principal.ts';
 import { signInPage } from './sign-in-page.ts';
 import { devGrantType } from './dev-tokens.ts';
+import { clientNameOf } from '../../functions/adapters/identity-admin.ts';
 
 /**
  * The local OpenID provider: `oidc-provider` (a certified implementation)
@@ -80,8 +81,7 @@ const storage = (dir: string | null) => {
   const save = (model: string) => {
     const file = fileOf(model);
     if (!file || !persisted.has(model)) return;
-    writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(load(model))), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeAtomically(file, JSON.stringify(Object.fromEntries(load(model))));
   };
   const live = (s: Stored | undefined) => (s && (s.expiresAt === undefined || s.expiresAt > Date.now()) ? s : undefined);
 
@@ -118,13 +118,22 @@ const storage = (dir: string | null) => {
   return { Adapter: FileAdapter, clients: () => [...load('Client').values()].map((s) => s.payload) };
 };
 
+/** Written whole or not at all: a crash mid-write leaves the previous file, never half of one. */
+const writeAtomically = (file: string, text: string) => {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+};
+
+const escapeHtml = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 /** A JSON file under the issuer's directory, created by `make` the first time. */
 const kept = <T>(dir: string | null, name: string, make: () => T): T => {
   if (!dir) return make();
   const file = join(dir, name);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as T;
   const value = make();
-  writeFileSync(file, JSON.stringify(value), { mode: 0o600 });
+  writeAtomically(file, JSON.stringify(value));
   return value;
 };
 
@@ -134,11 +143,13 @@ const signingKey = async (dir: string | null): Promise<JWK> => {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   const key: JWK = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ES256', use: 'sig' };
-  if (file) writeFileSync(file, JSON.stringify(key), { mode: 0o600 });
+  if (file) writeAtomically(file, JSON.stringify(key));
   return key;
 };
 
 // ---------------------------------------------------------------- the provider
+
+const loopbackHost = (host: string | undefined) => /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i.test(host ?? '');
 
 export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string | null }): Promise<LocalIssuer> => {
   const dir = opts.dataDir ? join(opts.dataDir, 'oidc') : null;
@@ -151,7 +162,7 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
   }));
   const accounts = new Map<string, AccountRole>(Object.entries(kept<Record<string, AccountRole>>(dir, 'accounts.json', () => ({}))));
   const saveAccounts = () => {
-    if (dir) writeFileSync(join(dir, 'accounts.json'), JSON.stringify(Object.fromEntries(accounts)), { mode: 0o600 });
+    if (dir) writeAtomically(join(dir, 'accounts.json'), JSON.stringify(Object.fromEntries(accounts)));
   };
   const remember = (id: string, role: AccountRole) => {
     if (accounts.get(id) === role) return;
@@ -206,6 +217,8 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     // The keystore is ES256 only: without this, clients default to RS256 ID tokens and are refused.
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code'], response_types: ['code'] },
     cookies: { keys: [secrets.cookieKey] },
+    // When a factory's client was made: the dev grant takes the newest of a name.
+    extraClientMetadata: { properties: ['c2m_created_at'] },
     pkce: { required: () => true },
     scopes: ['openid', 'profile', identity.factoryScope],
     responseTypes: ['code'],
@@ -258,7 +271,7 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
     renderError: (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><meta charset="utf-8"><title>Sign-in error</title><p>${String(out.error ?? 'error')}: ${String(out.error_description ?? '')}</p>`;
+      ctx.body = `<!doctype html><meta charset="utf-8"><title>Sign-in error</title><p>${escapeHtml(out.error ?? 'error')}: ${escapeHtml(out.error_description)}</p>`;
     },
   };
 
@@ -280,7 +293,11 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
       let token;
       if (principal.data.role === 'factory') {
         // A factory is its own client: the token its client credentials would get, if it is registered.
-        const registered = store.clients().find((c) => c.client_name === `factory-${principal.data.id}`);
+        // The newest client of that name (a revoked one is deleted; an orphan of a failed registration is older).
+        const registered = store
+          .clients()
+          .filter((c) => c.client_name === clientNameOf(principal.data.id))
+          .sort((a, b) => Number(b.c2m_created_at ?? 0) - Number(a.c2m_created_at ?? 0))[0];
         const factoryClient = registered && (await provider.Client.find(String(registered.client_id)));
         if (!factoryClient) {
           throw new errors.CustomOIDCProviderError(
@@ -355,6 +372,11 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     handle: (req, res) => {
       const url = req.url ?? '/';
       if (url !== mount && !url.startsWith(`${mount}/`) && !url.startsWith(`${mount}?`)) return false;
+      // Loopback names only: a web page that rebinds its own DNS name to 127.0.0.1 must not drive the password-less sign-in.
+      if (!loopbackHost(req.headers.host)) {
+        html(res, 403, 'The local issuer answers only on localhost, 127.0.0.1 or [::1].');
+        return true;
+      }
       const path = url.slice(mount.length).split('?')[0] || '/';
       if (path.startsWith('/interaction/')) {
         void interaction(req, res, path);
@@ -378,6 +400,7 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
         redirect_uris: [],
         scope: scopes.join(' '),
         token_endpoint_auth_method: 'client_secret_basic',
+        c2m_created_at: Date.now(),
       });
       return { clientId, clientSecret };
     },

@@ -323,6 +323,15 @@ describe('A token c2m cannot verify is 401, whoever made it', () => {
     expectProblem(await call('GET', mine, await sign(rest)), 401);
   });
 
+  it("No iat, or a lifetime past the hour the issuer allows, signed with the issuer's key: 401; an hour exactly is served", async () => {
+    const { iat: _, ...noIat } = anchorClaims('anchor-no-iat');
+    expectProblem(await call('GET', mine, await sign(noIat)), 401);
+    const longLived = { ...anchorClaims('anchor-long'), exp: nowSeconds() + 2 * 3600 };
+    expectProblem(await call('GET', mine, await sign(longLived)), 401);
+    const hour = { ...anchorClaims('anchor-hour'), exp: nowSeconds() + 3600 };
+    expect((await call('GET', mine, await sign(hour))).status).toBe(200);
+  });
+
   it("No kid, signed with the issuer's key: 401", async () => {
     expectProblem(await call('GET', mine, await sign(anchorClaims('anchor-no-kid'), { kid: null })), 401);
   });
@@ -555,6 +564,12 @@ describe('An operator onboards a factory', () => {
     const batches = await call<{ items: unknown[] }>('GET', '/v1/factory/batches', token);
     expect(batches.status).toBe(200);
     expect(batches.body.items).toEqual([]);
+  });
+
+  it('A factory id with a colon (allowed by the API, not in a Cognito client name) registers, and its token acts as that id', async () => {
+    const { token } = await onboard('acme:sz-1');
+    expect((await call('GET', '/v1/factory/batches', token)).status).toBe(200);
+    expect((await call('GET', '/v1/factory/trust', token)).status).toBe(200);
   });
 
   it('Registering an active factory again is 409 and leaves its client as it was', async () => {

@@ -136,7 +136,7 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // The factory client's record: registered, not revoked.
   authorizer: { table: ['GetItem'], indexes: [] },
   'service-api': { table: ['GetItem'], indexes: [] },
-  'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
+  'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1', 'GSI3'] },
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
   'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1'] },
   'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
@@ -682,13 +682,13 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     30_000,
   );
 
-  it('no function may BatchWriteItem or TransactGetItems, and only preorders-api ConditionCheckItem: no other code sends them', () => {
+  it('no function may BatchWriteItem or TransactGetItems, and only preorders-api and campaigns-api ConditionCheckItem: no other code sends them', () => {
     for (const f of functions) {
       const dynamo = [...actionsOf(f.name)];
       for (const unused of ['dynamodb:BatchWriteItem', 'dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems']) {
         expect(dynamo, f.name).not.toContain(unused);
       }
-      expect(dynamo.includes('dynamodb:ConditionCheckItem'), f.name).toBe(f.name === 'preorders-api');
+      expect(dynamo.includes('dynamodb:ConditionCheckItem'), f.name).toBe(f.name === 'preorders-api' || f.name === 'campaigns-api');
     }
   });
 
@@ -1079,7 +1079,8 @@ describe(`with context ${identityContextKeys.externalIssuer} (the operator bring
   });
 
   it("the authorizer trusts the operator's issuer, for c2m's own principals, with its audience and groups claim", () => {
-    expect(byo.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'], groupsClaim: 'roles' }]);
+    // Users are anchors only in the anchor group: another IdP's machine tokens may look like a user's.
+    expect(byo.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'], groupsClaim: 'roles', anchorGroup: 'anchor' }]);
     expect(() => z.array(TrustedIssuer).parse(byo.trusted())).not.toThrow();
   });
 
@@ -1101,7 +1102,7 @@ describe(`with context ${identityContextKeys.externalIssuer} (the operator bring
 
   it('reads the context as JSON too, as `cdk -c` passes it', () => {
     const fromCli = buildWithContext({ [identityContextKeys.externalIssuer]: JSON.stringify(operatorIdp) });
-    expect(fromCli.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'] }]);
+    expect(fromCli.trusted()).toEqual([{ ...operatorIdp, names: ['c2m'], anchorGroup: 'anchor' }]);
   });
 
   it('refuses an issuer that is not https, naming the context key', () => {

@@ -1,12 +1,15 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalTable } from '../support/table.ts';
+import { registerFactoryRecords, useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 
 // The factory's use cases in-process against DynamoDB Local; EventBridge and SQS are the local emulator
 // (no consumers run: each test calls the consumer's use case itself, as a delivery would).
 await useLocalTable();
+const { recordRevocation } = await import('../../functions/adapters/factory-store.ts');
+// The factories these campaigns name, registered as an operator would (a rejected batch goes only to an active backup).
+await registerFactoryRecords('factory-1', 'factory-2');
 const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
 Object.assign(process.env, {
   AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
@@ -217,6 +220,17 @@ describe('Rejection against DynamoDB Local', () => {
     await unwindBatch(newBatchId);
     const refunded = await conservation(campaign, ids);
     expect(refunded.every((p) => p.status === 'REFUNDED' && p.refundedAmount === p.amount)).toBe(true);
+  });
+
+  it("A backup factory revoked since the campaign named it does not get the batch: its pre-orders are refunded, the campaign keeps its factory", async () => {
+    await registerFactoryRecords('factory-revoked-backup');
+    const { campaign, ids, batchId } = await releasedBatch({ backupFactoryId: 'factory-revoked-backup' });
+    expect(await recordRevocation('factory-revoked-backup', new Date())).toMatchObject({ status: 'REVOKED' });
+    await factoryApi.rejectOwnBatch(factory1, batchId, 'mould broke');
+    await unwindBatch(batchId);
+    expect((await campaigns.getCampaign(campaign.campaignId, true))!.factoryId).toBe('factory-1');
+    const after = await conservation(campaign, ids);
+    expect(after.every((p) => p.status === 'REFUNDED' && p.refundedAmount === p.amount)).toBe(true);
   });
 
   it('Without a backup, every pre-order is refunded once, even when the unwinder crashes half way and runs twice after', async () => {

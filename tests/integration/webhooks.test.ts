@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { useLocalTable } from '../support/table.ts';
+import { registerFactoryRecords, useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 
@@ -28,6 +28,7 @@ const useCases = await import('../../functions/handlers/webhooks/use-cases.ts');
 const { dispatchEvent, deliveryIdFor } = await import('../../functions/handlers/webhooks/dispatcher.ts');
 const deliverer = await import('../../functions/handlers/webhooks/deliverer.ts');
 const store = await import('../../functions/adapters/webhook-store.ts');
+const factories = await import('../../functions/adapters/factory-store.ts');
 const { withEnvironment } = await import('../../functions/shared/config.ts');
 const { DomainError } = await import('../../functions/domain/errors.ts');
 type FactoryEventEnvelope = import('../../functions/contracts/messages.ts').FactoryEventEnvelope;
@@ -88,7 +89,11 @@ const signatureIsValid = (secret: string, r: Received, nowSeconds = Math.floor(D
 
 // ---------------------------------------------------------------- helpers
 
-const factory = (id = `factory-${randomUUID().slice(0, 8)}`) => ({ role: 'factory' as const, id });
+/** A fresh factory, registered as an operator would leave it (the dispatcher and deliverer serve only registered, active factories). */
+const factory = async (id = `factory-${randomUUID().slice(0, 8)}`) => {
+  await registerFactoryRecords(id);
+  return { role: 'factory' as const, id };
+};
 
 const event = (factoryId: string | undefined, type: FactoryEventEnvelope['detail-type'] = 'batch.released', fact = randomUUID()): FactoryEventEnvelope => ({
   'detail-type': type,
@@ -150,12 +155,12 @@ const recordsFor = async (deliveryId: string, visibilityTimeout?: number) =>
 
 const deliveryOf = async (deliveryId: string) => (await store.getDelivery(deliveryId)) as Delivery;
 
-const subscribe = async (f: ReturnType<typeof factory>, url: string, events: FactoryEventEnvelope['detail-type'][] = ['batch.released']) =>
+const subscribe = async (f: Awaited<ReturnType<typeof factory>>, url: string, events: FactoryEventEnvelope['detail-type'][] = ['batch.released']) =>
   useCases.createOwnWebhook(f, { url, events }, undefined);
 
 /** One event dispatched to one fresh webhook: the webhook, the delivery and its queued record. */
 const oneDelivery = async (answer?: (n: number) => Answer) => {
-  const f = factory();
+  const f = await factory();
   const endpoint = receiver.endpoint(answer);
   const webhook = await subscribe(f, endpoint.url);
   const e = event(f.id);
@@ -192,7 +197,7 @@ const http = (f: { id: string }) => {
 
 describe('Creating and listing webhooks', () => {
   it('A factory creates a webhook and sees its secret once: 201 with the secret, and the list shows the webhook without it', async () => {
-    const f = factory();
+    const f = await factory();
     const res = await http(f).post('/v1/factory/webhooks', { url: 'https://hooks.factory.example.com/c2m', events: ['batch.released', 'shipment.created'] });
     expect(res.status).toBe(201);
     const created = (await res.json()) as Record<string, unknown>;
@@ -209,7 +214,7 @@ describe('Creating and listing webhooks', () => {
   });
 
   it('With one Idempotency-Key a retried create returns the same webhook and secret; the key with another body is 409', async () => {
-    const f = factory();
+    const f = await factory();
     const body = { url: 'https://hooks.factory.example.com/a', events: ['batch.accepted'] };
     const headers = { 'Idempotency-Key': 'hook-1' };
     const first = await http(f).post('/v1/factory/webhooks', body, headers);
@@ -222,13 +227,13 @@ describe('Creating and listing webhooks', () => {
     const reused = await http(f).post('/v1/factory/webhooks', { ...body, url: 'https://hooks.factory.example.com/b' }, headers);
     expect(reused.status).toBe(409);
     // Another factory's identical key is its own.
-    expect((await http(factory()).post('/v1/factory/webhooks', body, headers)).status).toBe(201);
+    expect((await http((await factory())).post('/v1/factory/webhooks', body, headers)).status).toBe(201);
     const list = (await (await http(f).get('/v1/factory/webhooks')).json()) as { items: unknown[] };
     expect(list.items).toHaveLength(1);
   });
 
   it('A URL the policy refuses is 400 naming url, and nothing is stored', async () => {
-    const f = factory();
+    const f = await factory();
     for (const url of ['http://hooks.factory.example.com/x', 'https://10.0.0.8/x', 'https://169.254.169.254/latest', 'https://u:p@hooks.factory.example.com/']) {
       const res = await http(f).post('/v1/factory/webhooks', { url, events: ['batch.released'] });
       expect(res.status, url).toBe(400);
@@ -244,10 +249,10 @@ describe('Creating and listing webhooks', () => {
   });
 
   it('A factory lists only its own webhooks, newest first, a page at a time', async () => {
-    const f = factory();
+    const f = await factory();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await subscribe(f, `https://hooks.factory.example.com/${i}`)).webhookId);
-    await subscribe(factory(), 'https://hooks.other.example.com/');
+    await subscribe((await factory()), 'https://hooks.other.example.com/');
 
     const first = (await (await http(f).get('/v1/factory/webhooks?limit=2')).json()) as { items: { webhookId: string }[]; nextCursor?: string };
     const second = (await (await http(f).get(`/v1/factory/webhooks?limit=2&cursor=${first.nextCursor}`)).json()) as { items: { webhookId: string }[] };
@@ -256,7 +261,7 @@ describe('Creating and listing webhooks', () => {
   });
 
   it('A factory has at most 25 webhooks; past that a create is 409, and a replay of an earlier create still answers', async () => {
-    const f = factory();
+    const f = await factory();
     for (let i = 0; i < 25; i++) {
       const res = await http(f).post('/v1/factory/webhooks', { url: `https://hooks.factory.example.com/${i}`, events: ['batch.released'] }, { 'Idempotency-Key': `k${i}` });
       expect(res.status).toBe(201);
@@ -272,10 +277,10 @@ describe('Creating and listing webhooks', () => {
 
 describe('Dispatching factory events', () => {
   it("Each of the factory's webhooks subscribed to the event gets one delivery; others and other factories' webhooks get none", async () => {
-    const f = factory();
+    const f = await factory();
     const released = await subscribe(f, receiver.endpoint().url, ['batch.released', 'batch.accepted']);
     const shipments = await subscribe(f, receiver.endpoint().url, ['shipment.created']);
-    const other = await subscribe(factory(), receiver.endpoint().url, ['batch.released']);
+    const other = await subscribe((await factory()), receiver.endpoint().url, ['batch.released']);
     const e = event(f.id);
 
     expect(await dispatchEvent(e)).toEqual({ webhooks: 1, created: 1, queued: 1 });
@@ -288,8 +293,26 @@ describe('Dispatching factory events', () => {
     expect(await recordsFor(delivery.deliveryId)).toHaveLength(1);
   });
 
+  it("A revoked factory hears nothing more: its events make no delivery, and one queued before the revocation is not sent", async () => {
+    const f = await factory();
+    const endpoint = receiver.endpoint();
+    const webhook = await subscribe(f, endpoint.url);
+    const queued = event(f.id);
+    await dispatchEvent(queued);
+    const records = await recordsFor(deliveryIdFor(webhook.webhookId, queued.detail.eventId));
+    expect(records).toHaveLength(1);
+
+    expect(await factories.recordRevocation(f.id, new Date())).toMatchObject({ status: 'REVOKED' });
+    expect(await dispatchEvent(event(f.id))).toEqual({ webhooks: 0, created: 0, queued: 0 });
+    expect(await deliver(records)).toEqual([]); // handled, not retried
+    const delivery = await deliveryOf(deliveryIdFor(webhook.webhookId, queued.detail.eventId));
+    expect(delivery.status).toBe('FAILED');
+    expect(delivery.attempts.at(-1)?.error).toMatch(/revoked/);
+    expect(endpoint.received()).toHaveLength(0);
+  });
+
   it('A redelivered event makes no second delivery and takes no number; while still PENDING it is queued again, once DELIVERED it is not', async () => {
-    const f = factory();
+    const f = await factory();
     const endpoint = receiver.endpoint();
     const webhook = await subscribe(f, endpoint.url);
     const e = event(f.id);
@@ -312,7 +335,7 @@ describe('Dispatching factory events', () => {
   });
 
   it("Events of one factory dispatched at the same time get distinct, consecutive sequence numbers", async () => {
-    const f = factory();
+    const f = await factory();
     const a = await subscribe(f, receiver.endpoint().url);
     const b = await subscribe(f, receiver.endpoint().url);
     const events = Array.from({ length: 8 }, () => event(f.id));
@@ -426,7 +449,7 @@ describe('Delivering', () => {
   });
 
   it('A receiver that refuses the connection is a failed try naming the error', async () => {
-    const f = factory();
+    const f = await factory();
     // A port nothing listens on: bind one, then close it.
     const probe = createServer().listen(0, '127.0.0.1');
     await once(probe, 'listening');
@@ -454,7 +477,7 @@ describe('Delivering', () => {
   });
 
   it('Two tries of one delivery at once both keep their attempt', async () => {
-    const f = factory();
+    const f = await factory();
     const endpoint = receiver.endpoint(() => 500);
     const webhook = await subscribe(f, endpoint.url);
     const e = event(f.id);
@@ -523,7 +546,7 @@ describe('Deliveries and replays', () => {
   it("Another factory gets 404 for the webhook's deliveries and their replay, as for ids that do not exist", async () => {
     const { webhook, deliveryId, records } = await oneDelivery();
     await deliver(records);
-    const stranger = http(factory());
+    const stranger = http((await factory()));
     const paths = [
       [`/v1/factory/webhooks/${webhook.webhookId}/deliveries`, 'GET'],
       [`/v1/factory/webhooks/${webhook.webhookId}/deliveries/${deliveryId}/retry`, 'POST'],

@@ -23,3 +23,22 @@ export const useLocalTable = async (): Promise<string> => {
   });
   return tableName;
 };
+
+/**
+ * Factories registered in the table as the operator route leaves them (a
+ * factory and its client record), for in-process tests of code that serves only
+ * registered, active factories. The client ids are made up: no token is involved.
+ */
+export const registerFactoryRecords = async (...factoryIds: string[]): Promise<void> => {
+  const { recordRegistration } = await import('../../functions/adapters/factory-store.ts');
+  for (const factoryId of factoryIds) {
+    await recordRegistration({
+      factoryId,
+      name: factoryId,
+      status: 'ACTIVE',
+      clientId: `it-client-${factoryId}-${randomUUID().slice(0, 8)}`,
+      registeredAt: new Date().toISOString(),
+      registeredBy: 'operator-it',
+    });
+  }
+};

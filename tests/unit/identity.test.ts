@@ -125,3 +125,14 @@ describe('Ids c2m cannot use name no role', () => {
     expect(identify({ buyer_id: longest }, platform, rules)).toEqual(principal('buyer', longest));
   });
 });
+
+describe("With the operator's own IdP, a user is an anchor only in the anchor group", () => {
+  const own: IssuerRules = { ...c2m, anchorGroup: 'anchor' };
+  it('a machine token that looks like a user (sub is not client_id, as Entra and Keycloak mint them) names no role', () => {
+    expect(identify({ sub: 'service-principal-9', azp: 'app-9' }, own, rules)).toEqual(noRole);
+  });
+  it('a user in the anchor group is an anchor; in the operator group an operator, anchor group or not', () => {
+    expect(identify({ sub: 'li', groups: ['anchor'] }, own, rules)).toEqual(principal('anchor', 'li'));
+    expect(identify({ sub: 'ops', groups: ['operator'] }, own, rules)).toEqual(principal('operator', 'ops'));
+  });
+});

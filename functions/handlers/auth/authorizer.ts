@@ -84,10 +84,12 @@ const verify = async (token: string): Promise<{ payload: JWTPayload; issuer: Tru
       issuer: issuer.issuer,
       ...(issuer.audience !== undefined && { audience: issuer.audience }),
       algorithms,
-      requiredClaims: ['exp'],
+      requiredClaims: ['exp', 'iat'],
       clockTolerance: clockToleranceSeconds,
       currentDate: new Date(),
     });
+    // Short-lived only: a token minted for longer than the issuer's policy is refused, whatever its exp.
+    if ((payload.exp as number) - (payload.iat as number) > issuer.maxTokenLifetimeSeconds) throw new Refused('token lives too long');
     // Cognito's access tokens carry no aud; token_use tells them from ID tokens.
     if (issuer.audience === undefined && payload.token_use !== 'access') throw new Refused('not an access token');
     return { payload, issuer };

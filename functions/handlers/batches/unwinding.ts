@@ -1,3 +1,5 @@
+import { getFactory } from '#adapters/factory-store.ts';
+import { isActive } from '#domain/factories.ts';
 import { getCampaign, switchFactory } from '#adapters/campaign-store.ts';
 import { getBatch, markUnwound, saveBatch, productionOf, unwindPreorder, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders } from '#adapters/preorder-store.ts';
@@ -71,7 +73,9 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   const campaign = await getCampaign(batch.campaignId, true);
   if (!campaign) throw new Error(`campaign ${batch.campaignId} of batch ${batchId} is missing`);
   const now = new Date();
-  const toBackup = batch.next === 'backup-factory' && batch.nextFactoryId !== undefined;
+  // The backup takes the batch only while an operator still lets it act for c2m: a revoked backup means refunds.
+  const toBackup =
+    batch.next === 'backup-factory' && batch.nextFactoryId !== undefined && isActive(await getFactory(batch.nextFactoryId, true));
   if (toBackup) await switchFactory(campaign.campaignId, batch.factoryId, batch.nextFactoryId!, now);
 
   // The factory's reason stays with the batch (its own view); a buyer is told a fixed phrase, never what a factory typed.

@@ -7,8 +7,7 @@ import {
   readDemand,
 } from '#adapters/campaign-store.ts';
 import { eventOf } from '#adapters/event-bus.ts';
-import { getFactory } from '#adapters/factory-store.ts';
-import { isActive } from '#domain/factories.ts';
+import { activeFactoryCheck, getFactory } from '#adapters/factory-store.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { scheduleTransition } from '#adapters/schedules.ts';
 import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, sumDemand, type Campaign } from '#domain/campaign.ts';
@@ -27,13 +26,14 @@ import { isOwner } from './views.ts';
 
 /** Creates the campaign, its gates and its open/close schedules. A replay with the same key returns the first response. */
 export const createCampaign = async (anchor: Principal, body: CreateCampaignBody, idempotencyKey: string | undefined) => {
-  await requireRegisteredFactories(body);
   const now = new Date();
   const campaignId = newId('cmp', idempotencyKey && `campaign|${anchor.id}|${idempotencyKey}`);
   const hash = requestHash({ route: 'POST /v1/campaigns', body });
   const campaign = newCampaign({ campaignId, anchorId: anchor.id, draft: body, now });
   const opened = campaign.status === 'OPEN' ? [announceOpened(campaign, now)] : [];
-  const result = await createCampaignRecord(campaign, hash, opened);
+  const partners = namedFactories(body);
+  const result = await createCampaignRecord(campaign, hash, opened, partners.map(([, id]) => activeFactoryCheck(id)));
+  if ('failedConditions' in result) throw await unboundFactories(partners, result.failedConditions);
   if (!result.created && result.existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
   const stored = result.created ? campaign : result.existing;
   // Also on a replay: the first attempt may have stopped between the write and the schedules.
@@ -53,15 +53,24 @@ export const createCampaign = async (anchor: Principal, body: CreateCampaignBody
 
 /**
  * A campaign names only factories an operator registered and has not revoked:
- * buyer addresses go to whoever acts as that id. Checked before anything is written.
+ * buyer addresses go to whoever acts as that id. Held by a condition on each
+ * factory inside the create's transaction, so nothing is written otherwise and
+ * a revocation racing the create cannot slip between a check and the write.
  */
-const requireRegisteredFactories = async (body: Pick<CreateCampaignBody, 'factoryId' | 'backupFactoryId'>) => {
-  const named = [['factoryId', body.factoryId] as const, ...(body.backupFactoryId !== undefined ? [['backupFactoryId', body.backupFactoryId] as const] : [])];
-  const found = await Promise.all(named.map(([, id]) => getFactory(id)));
-  const errors = named.flatMap(([path, id], i) =>
-    isActive(found[i]) ? [] : [{ path, message: found[i] ? `factory ${id} is revoked` : `factory ${id} is not registered` }],
+const namedFactories = (body: Pick<CreateCampaignBody, 'factoryId' | 'backupFactoryId'>) => [
+  ['factoryId', body.factoryId] as const,
+  ...(body.backupFactoryId !== undefined ? [['backupFactoryId', body.backupFactoryId] as const] : []),
+];
+
+const unboundFactories = async (named: ReturnType<typeof namedFactories>, failed: readonly number[]) => {
+  const errors = await Promise.all(
+    failed.map(async (i) => {
+      const [path, id] = named[i]!;
+      const factory = await getFactory(id, true);
+      return { path, message: factory ? `factory ${id} is revoked` : `factory ${id} is not registered` };
+    }),
   );
-  if (errors.length > 0) throw new InvalidInputError('A campaign may name only registered, active factories', errors);
+  return new InvalidInputError('A campaign may name only registered, active factories', errors);
 };
 
 export const findCampaign = async (campaignId: string) => {

@@ -35,10 +35,20 @@ export const registerFactory = async (operator: Principal, body: RegisterFactory
     registeredAt: now.toISOString(),
     registeredBy: operator.id,
   };
-  const outcome = await recordRegistration(factory);
-  if (outcome === 'active') {
-    // A concurrent registration won: this client was never bound to anything, so it goes.
+  let outcome: Awaited<ReturnType<typeof recordRegistration>>;
+  try {
+    outcome = await recordRegistration(factory);
+  } catch (err) {
+    // Not recorded: the new client is bound to nothing and goes (its tokens would be refused anyway).
+    if (ours) await deleteFactoryClient(client.clientId).catch(() => undefined);
+    throw err;
+  }
+  if (outcome !== 'recorded') {
+    // A concurrent registration won, or the operator's IdP client is bound already: this client goes.
     if (ours) await deleteFactoryClient(client.clientId);
+    if (outcome === 'client-taken') {
+      throw new InvalidInputError('That client is bound to a factory already', [{ path: 'clientId', message: 'already bound to a factory; create a new client in your IdP' }]);
+    }
     throw new FactoryAlreadyRegisteredError(body.factoryId);
   }
   log().info('factory registered', { factoryId: factory.factoryId, clientId: factory.clientId });

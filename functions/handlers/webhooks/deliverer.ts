@@ -1,3 +1,5 @@
+import { getFactory } from '#adapters/factory-store.ts';
+import { isActive } from '#domain/factories.ts';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -114,8 +116,14 @@ export const deliver = async (record: SQSRecord): Promise<DeliveryOutcome> => {
 
   // Checked again at send time: the policy or the setting may have changed since the webhook was created.
   const verdict = found ? checkWebhookUrl(found.url, { allowLoopback: allowLoopback() }) : undefined;
-  if (!found || !verdict?.ok) {
-    const error = verdict && !verdict.ok ? `not sent: ${verdict.issue.message}` : 'not sent: the webhook no longer exists';
+  // And the factory: one revoked since the delivery was queued is sent nothing more.
+  const revoked = found !== undefined && !isActive(await getFactory(delivery.factoryId));
+  if (!found || !verdict?.ok || revoked) {
+    const error = revoked
+      ? "not sent: the factory's access was revoked"
+      : verdict && !verdict.ok
+        ? `not sent: ${verdict.issue.message}`
+        : 'not sent: the webhook no longer exists';
     await recordAttempt(delivery, { at: new Date().toISOString(), error, durationMs: 0 }, (current) =>
       current.status === 'DELIVERED' ? { status: 'DELIVERED' } : { status: 'FAILED' },
     );

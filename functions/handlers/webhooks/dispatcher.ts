@@ -1,3 +1,5 @@
+import { getFactory } from '#adapters/factory-store.ts';
+import { isActive } from '#domain/factories.ts';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { activeWebhooksFor, createDelivery } from '#adapters/webhook-store.ts';
@@ -27,6 +29,11 @@ export const dispatchEvent = async (event: FactoryEventEnvelope, now = new Date(
   const type = event['detail-type'];
   if (!detail.factoryId) {
     log().info('factory event without factoryId; no webhook to deliver to', { eventId: detail.eventId, type });
+    return { webhooks: 0, created: 0, queued: 0 };
+  }
+  // A revoked factory hears nothing more: its events may carry buyers' addresses.
+  if (!isActive(await getFactory(detail.factoryId))) {
+    log().info('factory not active; its webhooks are not sent this event', { eventId: detail.eventId, type, factoryId: detail.factoryId });
     return { webhooks: 0, created: 0, queued: 0 };
   }
   const webhooks = await activeWebhooksFor(detail.factoryId, type);

@@ -31,6 +31,8 @@ export const createCognitoApi =
         }
         const scopes = Array.isArray(input.AllowedOAuthScopes) ? input.AllowedOAuthScopes.map(String) : [];
         const name = str(input, 'ClientName');
+        // As the real pool validates it: a name it would refuse is refused here too.
+        if (!/^[\w\s+=,.@-]{1,128}$/.test(name)) throw new AwsApiError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'clientName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+`);
         const { clientId, clientSecret } = await idp.createClient(name, scopes);
         return {
           UserPoolClient: {
