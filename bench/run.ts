@@ -3,7 +3,7 @@
  * a baseline measured in the same run on the same machine (house rule: absolute
  * numbers drift on a shared 2-core box, ratios hold). Prints a table per section
  * on stdout, progress on stderr, and overwrites bench/results.md with the date,
- * the machine and every figure.
+ * the machine and every figure (and bench/results.json, the same for tools).
  *
  * One in-memory DynamoDB Local (lib/local/dynamodb.ts) and one local runtime on
  * it (lib/local/runtime.ts, the handlers Lambda runs, in this process) serve all
@@ -151,7 +151,18 @@ const main = async () => {
     ...sections.map(markdownTable),
   ].join('\n');
   writeFileSync(resultsFile, md);
-  progress(`done in ${seconds.toFixed(0)} s; wrote ${resultsFile}`);
+  // The same figures for tools: one object per section, rows as printed (value, baseline, ratio).
+  const jsonFile = resultsFile.replace(/\.md$/, '') + '.json';
+  const json = {
+    date: started.toISOString(),
+    seconds: Math.round(seconds),
+    machine: before,
+    loadAtEnd: after.load,
+    counts: { mode: values.quick ? 'quick' : 'full', ...counts, importRounds },
+    sections: sections.map((s) => ({ id: s.id, title: s.title, setup: s.setup, columns: s.columns ?? ['figure', 'value', 'baseline (same run)', 'ratio'], rows: s.rows, notes: s.notes ?? [] })),
+  };
+  writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
+  progress(`done in ${seconds.toFixed(0)} s; wrote ${resultsFile} and ${jsonFile}`);
 };
 
 main().then(
