@@ -7,6 +7,7 @@ import { identity } from '#topology';
 import { userPoolId } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
 import { ServiceUnavailableError } from '#domain/errors.ts';
+import { clientNameOf } from '#domain/factories.ts';
 
 /**
  * The factories' OAuth2 clients, in the user pool: one confidential client per
@@ -23,12 +24,6 @@ export interface NewClient {
 
 /** False when the operator brings their own IdP: clients are created there, and c2m is told their ids. */
 export const createsClients = (): boolean => userPoolId() !== undefined;
-
-/**
- * The pool client's name for a factory. Cognito names allow `[\w\s+=,.@-]`, factory
- * ids also `:`; `=` is in no factory id, so the mapping stays one to one.
- */
-export const clientNameOf = (factoryId: string) => `factory-${factoryId.replace(/:/g, '=')}`;
 
 /**
  * Throttling passes through (the API answers 429); anything else the pool

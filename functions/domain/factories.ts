@@ -24,3 +24,10 @@ export interface FactoryClient {
 }
 
 export const isActive = (f: Pick<Factory, 'status'> | undefined): boolean => f?.status === 'ACTIVE';
+
+/**
+ * The identity provider's client name for a factory. Cognito names allow
+ * `[\w\s+=,.@-]`, factory ids also `:`; `=` is in no factory id, so the mapping
+ * stays one to one.
+ */
+export const clientNameOf = (factoryId: string) => `factory-${factoryId.replace(/:/g, '=')}`;

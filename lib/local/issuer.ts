@@ -8,7 +8,8 @@ import { identity } from '../topology.ts';
 import { Principal } from '../../functions/shared/principal.ts';
 import { signInPage } from './sign-in-page.ts';
 import { devGrantType } from './dev-tokens.ts';
-import { clientNameOf } from '../../functions/adapters/identity-admin.ts';
+// Pure (no Powertools or SDK client at import): the runtime sets their environment first.
+import { clientNameOf } from '../../functions/domain/factories.ts';
 
 /**
  * The local OpenID provider: `oidc-provider` (a certified implementation)
