@@ -622,6 +622,35 @@ describe('An operator onboards a factory', () => {
   });
 });
 
+describe('The factory list', () => {
+  it('pages newest first by cursor, each factory once, ids with any allowed character; a cursor it did not give out is 400', async () => {
+    const operator = await tokenOf('operator', 'operator-pager');
+    for (const id of ['pager.a', 'pager:b', 'pager_c']) expect((await registerFactory(id, operator)).status).toBe(201);
+    const whole = (await listFactories()).body.items.map((f) => f.factoryId);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call<FactoryList & { nextCursor?: string }>(
+        'GET',
+        `/v1/operator/factories?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        operator,
+      );
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.items.map((f) => f.factoryId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(whole);
+    expect(new Set(paged).size).toBe(paged.length);
+    expect(paged.indexOf('pager_c')).toBeLessThan(paged.indexOf('pager:b'));
+    expect(paged.indexOf('pager:b')).toBeLessThan(paged.indexOf('pager.a'));
+    const forged = Buffer.from(JSON.stringify({ GSI1SK: 'FACTORY#x' })).toString('base64url');
+    const refused = await call<Problem>('GET', `/v1/operator/factories?cursor=${forged}`, operator);
+    expectProblem(refused, 400);
+    expect(JSON.stringify(refused.body)).toMatch(/cursor/);
+  });
+});
+
 describe('A campaign names only registered, active factories', () => {
   it('An unregistered factoryId or a revoked backupFactoryId is 400 naming the field and writes nothing; once registered, the same Idempotency-Key creates the campaign', async () => {
     const anchor = await tokenOf('anchor', 'anchor-binding');
