@@ -1,10 +1,8 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
  * A buyer changes where their pre-order goes, over HTTP against the local
@@ -104,38 +102,6 @@ const manifestAddressOf = async (factory: ReturnType<typeof clientFor>, batchId:
   return res.body.items.find((i) => i.preorderId === preorderId)?.shippingAddress;
 };
 
-/** A webhook receiver on 127.0.0.1 that checks each signature as docs/webhooks.md says. */
-const startReceiver = async () => {
-  const received: { body: string; signatureValid: boolean }[] = [];
-  let secret = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const header = String(req.headers['c2m-signature'] ?? '');
-      const t = /(?:^|,)t=(\d+)/.exec(header)?.[1] ?? '';
-      const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
-      const signatureValid = [...header.matchAll(/v1=([0-9a-f]{64})/g)].some((m) => timingSafeEqual(Buffer.from(m[1]!, 'hex'), expected));
-      received.push({ body, signatureValid });
-      res.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/c2m-events`,
-    received,
-    useSecret: (s: string) => {
-      secret = s;
-    },
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-};
-
 describe('A buyer changes the shipping address of a pre-order until a unit of it ships', () => {
   const receivers: { close: () => void }[] = [];
   afterAll(() => receivers.forEach((r) => r.close()));
@@ -168,7 +134,7 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
     const factoryId = `factory-${randomUUID().slice(0, 8)}`;
     await registerFactories(runtime, factoryId);
     const factory = clientFor(runtime, 'factory', factoryId);
-    const receiver = await startReceiver();
+    const receiver = await startWebhookReceiver();
     receivers.push(receiver);
     const hook = await factory.post<{ webhookId: string; secret: string }>('/v1/factory/webhooks', { url: receiver.url, events: ['preorder.address_changed'] });
     expect(hook.status).toBe(201);

@@ -1,10 +1,8 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
+import { startWebhookReceiver, type Received } from '../support/webhook-receiver.ts';
 
 /**
  * Factory webhooks as a factory sees them: HTTP to the local runtime, and a
@@ -24,58 +22,6 @@ beforeAll(async () => {
   buyer = clientFor(runtime, 'buyer', 'buyer-1');
 });
 afterAll(() => runtime?.stop());
-
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  /** Checked on arrival, with the secret the 201 gave, as a receiver must. */
-  readonly signatureValid: boolean;
-}
-
-/** The receiver docs/webhooks.md describes: verify `C2M-Signature` over the raw body, within 5 minutes. */
-const verify = (secret: string, header: string | undefined, body: string): boolean => {
-  const fields = new Map<string, string[]>();
-  for (const part of (header ?? '').split(',')) {
-    const [key, value] = part.split('=', 2) as [string, string | undefined];
-    if (value !== undefined) fields.set(key, [...(fields.get(key) ?? []), value]);
-  }
-  const t = fields.get('t')?.[0];
-  if (!t || Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
-  return (fields.get('v1') ?? []).some((v) => {
-    const given = Buffer.from(v, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
-};
-
-/** A receiver on 127.0.0.1, port 0: answers `status(n)` to its n-th request. */
-const startReceiver = async (status: (n: number) => number) => {
-  const received: Received[] = [];
-  let secret = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const header = req.headers['c2m-signature'];
-      received.push({ headers: req.headers, body, signatureValid: verify(secret, typeof header === 'string' ? header : undefined, body) });
-      res.writeHead(status(received.length)).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/c2m-events`,
-    received,
-    useSecret: (s: string) => {
-      secret = s;
-    },
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-};
 
 type Problem = { status: number; errors?: { path: string }[] };
 type Created = { webhookId: string; secret: string; url: string; events: string[]; status: string };
@@ -105,9 +51,9 @@ describe('Factory webhooks over HTTP on the local runtime', () => {
     const factoryId = `factory-${randomUUID().slice(0, 8)}`;
     await registerFactories(runtime, factoryId);
     const factory = clientFor(runtime, 'factory', factoryId);
-    const flaky = await startReceiver((n) => (n === 1 ? 500 : 200));
+    const flaky = await startWebhookReceiver((n) => (n === 1 ? 500 : 200));
     let downUntilFixed = true;
-    const down = await startReceiver(() => (downUntilFixed ? 500 : 200));
+    const down = await startWebhookReceiver(() => (downUntilFixed ? 500 : 200));
     receivers.push(flaky, down);
 
     // Prepare: two webhooks, then a campaign whose first pre-order fills a lot.
@@ -173,7 +119,7 @@ describe('Factory webhooks over HTTP on the local runtime', () => {
     await registerFactories(runtime, ownerId);
     const owner = clientFor(runtime, 'factory', ownerId);
     const stranger = clientFor(runtime, 'factory', `factory-${randomUUID().slice(0, 8)}`);
-    const receiver = await startReceiver(() => 200);
+    const receiver = await startWebhookReceiver(() => 200);
     receivers.push(receiver);
     const hook = await owner.post<Created>('/v1/factory/webhooks', { url: receiver.url, events: ['batch.released'] });
     expect(hook.status).toBe(201);
