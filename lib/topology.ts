@@ -125,7 +125,7 @@ export interface FunctionSpec {
 }
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** API Gateway path syntax: `/v1/campaigns/{campaignId}`. */
   readonly path: string;
   readonly fn: FunctionName;
@@ -167,7 +167,10 @@ export const table = {
   indexes: [
     /** Owner lists: an anchor's campaigns, a buyer's pre-orders, newest first. */
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
-    /** The campaign clock: campaigns with a transition due, by due time (sparse). */
+    /**
+     * Overloaded: the campaign clock (campaigns with a transition due, by due time; sparse),
+     * the batch clock, and a campaign's pre-orders per gate shard, by time (its anchor's list).
+     */
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
     /**
      * Overloaded: waiting pre-orders per campaign gate shard, oldest first (sparse,
@@ -214,11 +217,12 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'campaigns-api',
     entry: 'functions/handlers/campaigns/api.ts',
-    description: 'Anchor API: create, read, list and close campaigns; demand',
+    description: "Anchor API: create, change, read, list and close campaigns; demand and its history; the campaign's batches and pre-orders",
     memoryMb: 512,
     timeoutSeconds: 15,
-    // ConditionCheckItem: a new campaign holds on its factories being registered and active (one transaction).
-    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI3'] }, publish: true, schedules: true },
+    // ConditionCheckItem: a new or changed campaign holds on its factories being registered and active (one transaction).
+    // GSI1: a buyer's pre-orders (the anchor looking up one fan's); GSI2: the campaign's pre-orders; GSI3: its batches.
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI2', 'GSI3'] }, publish: true, schedules: true },
   },
   {
     name: 'preorders-api',
@@ -349,8 +353,12 @@ export const routes: readonly RouteSpec[] = [
   anchor('POST', '/v1/campaigns'),
   anchor('GET', '/v1/campaigns'),
   anchor('GET', '/v1/campaigns/{campaignId}'),
+  anchor('PATCH', '/v1/campaigns/{campaignId}'),
   anchor('POST', '/v1/campaigns/{campaignId}/close'),
   anchor('GET', '/v1/campaigns/{campaignId}/demand'),
+  anchor('GET', '/v1/campaigns/{campaignId}/demand/history'),
+  anchor('GET', '/v1/campaigns/{campaignId}/batches'),
+  anchor('GET', '/v1/campaigns/{campaignId}/preorders'),
   anchor('GET', '/v1/campaigns/{campaignId}/trust'),
   buyer('POST', '/v1/campaigns/{campaignId}/preorders'),
   buyer('GET', '/v1/preorders'),

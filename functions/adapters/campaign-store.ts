@@ -12,7 +12,7 @@ import {
   type GateCounts,
 } from '#domain/campaign.ts';
 import { closingOutcome, standingOf } from '#domain/batching.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
 import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -293,6 +293,104 @@ const setGatesOpen = async (c: Campaign, open: boolean): Promise<void> => {
   );
 };
 
+
+/**
+ * A campaign not open yet, changed: the campaign item replaced and its gates
+ * rewritten for the new terms (their number follows the cap; nothing has been
+ * counted on them, and the conditions hold only while they are still closed),
+ * with the named factories' conditions, in one transaction. Conditional on the
+ * campaign being as read (`updatedAt`). False when something moved meanwhile.
+ */
+export const replaceScheduledCampaign = async (
+  before: Campaign & { requestHash: string },
+  next: Campaign,
+  conditions: readonly TransactItem[] = [],
+): Promise<{ changed: true } | { changed: false; failedConditions: number[] }> => {
+  const caps = next.maxTotalQuantity === undefined ? undefined : capSlices(next.maxTotalQuantity, next.gateShards);
+  const closedGate = {
+    ConditionExpression: 'attribute_not_exists(PK) OR (#open = :false AND attribute_not_exists(sealed))',
+    ExpressionAttributeNames: { '#open': 'open' },
+    ExpressionAttributeValues: { ':false': false },
+  };
+  const outcome = await transactWrite([
+    {
+      Put: {
+        TableName: tableName(),
+        Item: toItem(next, before.requestHash),
+        ConditionExpression: '#status = :scheduled AND updatedAt = :seen',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':scheduled': 'SCHEDULED', ':seen': before.updatedAt },
+      },
+    },
+    ...Array.from({ length: next.gateShards }, (_, k) => ({
+      Put: { TableName: tableName(), Item: gateItem(next, k, caps?.[k]), ...closedGate },
+    })),
+    ...Array.from({ length: Math.max(0, before.gateShards - next.gateShards) }, (_, i) => ({
+      Delete: { TableName: tableName(), Key: gateKey(before.campaignId, next.gateShards + i), ...closedGate },
+    })),
+    ...conditions,
+  ]);
+  if (outcome === 'done') return { changed: true };
+  const offset = outcome.codes.length - conditions.length;
+  const failedConditions = conditions.flatMap((_, i) => (outcome.codes[offset + i] === 'ConditionalCheckFailed' ? [i] : []));
+  return { changed: false, failedConditions };
+};
+
+/**
+ * An open campaign, changed in what keeps its promises: a higher cap (the new
+ * units spread over its gates, none of which may have been sealed by a close),
+ * a later close (the clock's index moved with it), more live rooms. One
+ * transaction, conditional on the campaign still OPEN with the terms read.
+ * False when it is not (closed meanwhile, or changed by someone else).
+ */
+export const changeOpenCampaign = async (before: Campaign, next: Campaign, capRaisedBy: number | undefined): Promise<boolean> => {
+  const sets = ['updatedAt = :now', 'maxTotalQuantity = :cap', 'closesAt = :closes', 'liveRoomIds = :rooms', 'GSI2SK = :due'];
+  const values: Record<string, unknown> = {
+    ':now': next.updatedAt,
+    ':open': 'OPEN',
+    ':seen': before.updatedAt,
+    ':cap': next.maxTotalQuantity ?? null,
+    ':closes': next.closesAt,
+    ':rooms': next.liveRoomIds ?? null,
+    ':due': `${next.closesAt}#${next.campaignId}`,
+  };
+  if (next.firstClosesAt !== undefined) {
+    sets.push('firstClosesAt = :first');
+    values[':first'] = next.firstClosesAt;
+  }
+  const raise = capRaisedBy !== undefined && capRaisedBy > 0 ? capSlices(capRaisedBy, before.gateShards) : undefined;
+  const gates = raise
+    ? raise.map((units, k) => ({
+        Update: {
+          TableName: tableName(),
+          Key: gateKey(before.campaignId, k),
+          UpdateExpression: 'ADD remaining :units',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(sealed)',
+          ExpressionAttributeValues: { ':units': units },
+        },
+      }))
+    : [];
+  const unset = (value: unknown) => value === null;
+  // An uncapped or roomless campaign stays so: never write a null in their place.
+  const kept = sets.filter((s) => !(s.startsWith('maxTotalQuantity') && unset(values[':cap'])) && !(s.startsWith('liveRoomIds') && unset(values[':rooms'])));
+  if (unset(values[':cap'])) delete values[':cap'];
+  if (unset(values[':rooms'])) delete values[':rooms'];
+  // Gates are busy during a burst, which is when a cap is raised: conflicts are retried, a failed condition is not.
+  const outcome = await transactWrite([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: campaignKey(before.campaignId),
+        UpdateExpression: `SET ${kept.join(', ')}`,
+        ConditionExpression: '#status = :open AND updatedAt = :seen',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      },
+    },
+    ...gates,
+  ]);
+  return outcome === 'done';
+};
 
 /**
  * SCHEDULED → OPEN. Opens the gates first, then the campaign, so the campaign is

@@ -1,9 +1,9 @@
-import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -15,6 +15,9 @@ import type { DomainEvent } from './event-bus.ts';
  * Keys:
  *   PK=PREORDER#<id>  SK=PREORDER
  *   GSI1PK=BUYER#<buyerId>  GSI1SK=<createdAt>#<id>   (a buyer's pre-orders, newest first)
+ *   GSI2PK=ORDERS#<campaignId>#<gate shard>  GSI2SK=<createdAt>#<id>
+ *                            (every pre-order of the campaign, written once at placement;
+ *                             its anchor's list merges the shards newest first)
  *   GSI3PK=WAIT#<campaignId>#<gate shard>  GSI3SK=<createdAt>#<id>
  *                            (sparse: while ACCEPTED; the batch cutter reads it oldest first)
  *
@@ -35,6 +38,9 @@ export const toItem = (p: Preorder, requestHash: string): Item => ({
   requestHash,
   GSI1PK: `BUYER#${p.buyerId}`,
   GSI1SK: `${p.createdAt}#${p.preorderId}`,
+  // Spread like the gates: a burst on one campaign must not land on one index partition.
+  GSI2PK: campaignOrdersPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
+  GSI2SK: `${p.createdAt}#${p.preorderId}`,
   ...(p.status === 'ACCEPTED' && {
     GSI3PK: waitingPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
     GSI3SK: `${p.createdAt}#${p.preorderId}`,
@@ -44,8 +50,11 @@ export const toItem = (p: Preorder, requestHash: string): Item => ({
 /** The waiting-index partition of a campaign's gate shard: waiting pre-orders spread like the gates. */
 export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${campaignId}#${shard}`;
 
+/** The campaign-orders index partition of a gate shard (its anchor's list of pre-orders). */
+export const campaignOrdersPartition = (campaignId: string, shard: number) => `ORDERS#${campaignId}#${shard}`;
+
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
   return rest as unknown as Preorder & { requestHash: string };
 };
 
@@ -184,6 +193,73 @@ export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> 
 
 export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: string | undefined) =>
   pageOfOwnerIndex({ tableName: tableName(), owner: `BUYER#${buyerId}`, baseKey: preorderKey, limit, cursor, fromItem });
+
+const orderSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
+
+/**
+ * A page of a campaign's pre-orders, newest first, optionally of one status or
+ * one buyer. The campaign's pre-orders sit in one index partition per gate shard
+ * (GSI2); a page merges the shards' newest, reading each a little ahead and
+ * refilling one only when the merge has used it up, so a page of 50 reads about
+ * 50-75 items rather than 50 a shard. The cursor is the sort key of the last
+ * pre-order given: the next page is everything older, on every shard.
+ * One buyer's are read from the buyer's own partition (GSI1), which is small.
+ */
+export const listPreordersForCampaign = async (
+  c: Pick<Campaign, 'campaignId' | 'gateShards'>,
+  opts: { limit: number; status?: Preorder['status'] | undefined; buyerId?: string | undefined; cursor?: string | undefined },
+): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
+  const start = decodeCursor(opts.cursor);
+  if (start === 'invalid' || (start && !(typeof start.before === 'string' && orderSortKey.test(start.before)))) return 'invalid-cursor';
+  const before = start ? String(start.before) : '\uffff';
+  const filters = ['campaignId = :c', ...(opts.status ? ['#status = :status'] : [])];
+  const filter = {
+    FilterExpression: filters.join(' AND '),
+    ...(opts.status && { ExpressionAttributeNames: { '#status': 'status' } }),
+  };
+  const values = { ':c': c.campaignId, ':before': before, ...(opts.status && { ':status': opts.status }) };
+  const partitions =
+    opts.buyerId !== undefined
+      ? [{ index: 'GSI1', pk: 'GSI1PK', sk: 'GSI1SK', value: `BUYER#${opts.buyerId}` }]
+      : Array.from({ length: c.gateShards }, (_, k) => ({ index: 'GSI2', pk: 'GSI2PK', sk: 'GSI2SK', value: campaignOrdersPartition(c.campaignId, k) }));
+  const ahead = Math.max(2, Math.ceil((opts.limit * 1.5) / partitions.length));
+  const streams = partitions.map((p) => ({ ...p, buffer: [] as Item[], next: undefined as Item | undefined, done: false }));
+  const refill = async (s: (typeof streams)[number]) => {
+    // Reads on until it holds a match or the partition ends (a status filter may leave a read empty).
+    while (s.buffer.length === 0 && !s.done) {
+      const out = await ddb.send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: s.index,
+          KeyConditionExpression: `${s.pk} = :pk AND ${s.sk} < :before`,
+          ...filter,
+          ExpressionAttributeValues: { ...values, ':pk': s.value },
+          ScanIndexForward: false,
+          Limit: ahead,
+          ...(s.next && { ExclusiveStartKey: s.next }),
+        }),
+      );
+      s.buffer.push(...(out.Items ?? []));
+      s.next = out.LastEvaluatedKey;
+      s.done = s.next === undefined;
+    }
+  };
+  const sortKeyOf = (s: (typeof streams)[number], item: Item) => String(item[s.sk]);
+  const taken: { item: Item; key: string }[] = [];
+  while (taken.length < opts.limit) {
+    await Promise.all(streams.map(refill));
+    let best: (typeof streams)[number] | undefined;
+    for (const s of streams) {
+      if (s.buffer.length > 0 && (!best || sortKeyOf(s, s.buffer[0]!) > sortKeyOf(best, best.buffer[0]!))) best = s;
+    }
+    if (!best) break;
+    const item = best.buffer.shift()!;
+    taken.push({ item, key: sortKeyOf(best, item) });
+  }
+  const more = streams.some((s) => s.buffer.length > 0 || !s.done);
+  const last = taken.at(-1);
+  return { items: taken.map((t) => fromItem(t.item)), nextCursor: more && last ? encodeCursor({ before: last.key }) : undefined };
+};
 
 /**
  * ACCEPTED → REFUNDED in one transaction with the gates: the units go back under

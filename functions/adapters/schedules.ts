@@ -61,3 +61,18 @@ export const unscheduleCampaign = async (campaignId: string): Promise<void> => {
     }),
   );
 };
+
+/**
+ * Moves a campaign's pending transition to `at`: the old schedule is deleted and
+ * a new one made (a schedule's time cannot be changed in place by create). A
+ * crash between the two leaves the clock's one-minute sweep to act at `at`.
+ */
+export const rescheduleTransition = async (transition: Transition, campaignId: string, at: string): Promise<void> => {
+  const config = scheduling();
+  try {
+    await client.send(new DeleteScheduleCommand({ Name: scheduleName(transition, campaignId), GroupName: config.group }));
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+  await scheduleTransition(transition, campaignId, at);
+};

@@ -408,3 +408,17 @@ export const readSignals = async (
     bySku: Object.fromEntries(campaign.variants.map((v, i) => [v.sku, series[i + 1] as SignalSeries])),
   };
 };
+
+/** Per-minute signal rows of the campaign between `from` and `to` (inclusive), per variant and for the campaign as a whole. */
+export const readSignalMinutes = async (
+  campaign: Pick<Campaign, 'campaignId' | 'variants'>,
+  from: Date,
+  to: Date,
+): Promise<{ bySku: Record<string, SignalMinute[]>; campaign: SignalMinute[] }> => {
+  const slots = ['_', ...campaign.variants.map((_, i) => `v${i}`)];
+  const rows = await Promise.all(slots.map((slot) => readMinutes(campaign.campaignId, slot, minuteOf(from), minuteOf(to))));
+  return {
+    campaign: rows[0] ?? [],
+    bySku: Object.fromEntries(campaign.variants.map((v, i) => [v.sku, rows[i + 1] ?? []])),
+  };
+};

@@ -34,7 +34,8 @@ export const LateCompensation = z
   })
   .openapi('LateCompensation');
 
-export const CreateCampaignBody = z
+/** A campaign's terms as an anchor writes them; the create body checks them together, a change checks them merged with the stored ones. */
+const CampaignTerms = z
   .object({
     title: z.string().trim().min(1).max(200),
     factoryId: PartnerId,
@@ -71,37 +72,49 @@ export const CreateCampaignBody = z
       .optional()
       .openapi({ description: 'Default 24: how long buyers of a variant below its minimum may switch to another variant' }),
   })
-  .strict()
-  .superRefine((b, ctx) => {
-    const skus = new Set<string>();
-    b.variants.forEach((v, i) => {
-      if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice` });
-      skus.add(v.sku);
-    });
-    if (b.backupFactoryId !== undefined && b.backupFactoryId === b.factoryId) {
-      ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId' });
+  .strict();
+
+/** The rules between terms, for a create and for a change of a campaign not yet open (merged with what is stored). */
+const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
+  const skus = new Set<string>();
+  b.variants.forEach((v, i) => {
+    if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice` });
+    skus.add(v.sku);
+  });
+  if (b.backupFactoryId !== undefined && b.backupFactoryId === b.factoryId) {
+    ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId' });
+  }
+  const opens = b.opensAt ? Date.parse(b.opensAt) : Date.now();
+  if (Date.parse(b.closesAt) <= Math.max(opens, Date.now())) {
+    ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt' });
+  }
+  if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
+    ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity' });
+  }
+  b.variants.forEach((v, i) => {
+    if (v.minQuantity !== undefined && b.maxTotalQuantity !== undefined && v.minQuantity > b.maxTotalQuantity) {
+      ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity' });
     }
-    const opens = b.opensAt ? Date.parse(b.opensAt) : Date.now();
-    if (Date.parse(b.closesAt) <= Math.max(opens, Date.now())) {
-      ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt' });
-    }
-    if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
-      ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity' });
-    }
-    b.variants.forEach((v, i) => {
-      if (v.minQuantity !== undefined && b.maxTotalQuantity !== undefined && v.minQuantity > b.maxTotalQuantity) {
-        ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity' });
-      }
-    });
-    if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
-      ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity' });
-    }
-    if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
-      ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once' });
-    }
-  })
-  .openapi('CreateCampaign');
+  });
+  if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
+    ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity' });
+  }
+  if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
+    ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once' });
+  }
+};
+
+export const CreateCampaignBody = CampaignTerms.superRefine(checkTerms).openapi('CreateCampaign');
 export type CreateCampaignBody = z.infer<typeof CreateCampaignBody>;
+
+export const UpdateCampaignBody = CampaignTerms.partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'name at least one field to change' })
+  .openapi('UpdateCampaign', {
+    description:
+      'Before the campaign opens: any field of the create body (checked together with the stored ones). While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change.',
+  });
+export type UpdateCampaignBody = z.infer<typeof UpdateCampaignBody>;
 
 export const VariantDemand = z
   .object({
@@ -184,3 +197,142 @@ export const CampaignList = z
   .openapi('CampaignList');
 
 export const CampaignParams = z.object({ campaignId: CampaignId.openapi({ param: { name: 'campaignId', in: 'path' } }) });
+
+// ---------------------------------------------------------------- what the anchor's console reads
+
+const Money = z.number().int().openapi({ description: 'Minor units of the campaign currency' });
+const Units = z.number().int().min(0);
+
+export const CampaignBatchLine = z
+  .object({
+    sku: z.string(),
+    quantity: Units.openapi({ description: 'Units the batch makes of this sku (shrinks when units are refunded out of it)' }),
+    produced: Units,
+    qcPassed: Units,
+    qcFailed: Units,
+    shipped: Units,
+  })
+  .openapi('CampaignBatchLine');
+
+export const CampaignBatch = z
+  .object({
+    batchId: z.string(),
+    status: z.enum(['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED', 'WITHDRAWN']),
+    factoryId: z.string(),
+    reason: z.string().openapi({ description: 'Why it was cut: lot, max-wait or final' }),
+    units: Units,
+    preorderCount: Units,
+    releasedAt: Timestamp,
+    acceptBy: Timestamp.openapi({ description: 'The factory must accept or reject it by then' }),
+    acceptedAt: Timestamp.optional(),
+    committedShipDate: z.string().optional().openapi({ description: 'The day the factory committed to ship by (YYYY-MM-DD)' }),
+    rejectedAt: Timestamp.optional(),
+    rejectedReason: z.string().optional(),
+    next: z.enum(['backup-factory', 'refund']).optional().openapi({ description: 'After a rejection: where its buyers went' }),
+    completedAt: Timestamp.optional(),
+    closedShortReason: z.string().optional(),
+    withdrawnAt: Timestamp.optional(),
+    lines: z.array(CampaignBatchLine),
+    produced: Units,
+    qcPassed: Units,
+    qcFailed: Units,
+    shipped: Units,
+    promisedShipBy: Timestamp.optional().openapi({ description: "The date its buyers are promised now (the factory's commitment, or a delay notice's)" }),
+    delays: z
+      .object({
+        preorders: Units.openapi({ description: 'Its pre-orders whose promised date moved after they were placed' }),
+        latestPromisedShipBy: Timestamp.optional(),
+      })
+      .openapi({ description: 'Delay notices sent to its buyers' }),
+    refunds: z
+      .object({ preorders: Units, units: Units, amount: Money })
+      .openapi({ description: 'Refunds of its pre-orders: cancelled after a delay, rejected without a backup, closed short or past the ceiling' }),
+    compensation: z.object({ preorders: Units, amount: Money }).openapi({ description: 'Owed to its buyers for shipping after the original promise' }),
+  })
+  .openapi('CampaignBatch');
+
+export const CampaignBatchList = z
+  .object({ campaignId: CampaignId, currency: z.string(), items: z.array(CampaignBatch) })
+  .openapi('CampaignBatchList', { description: "Every batch cut from the campaign that reached a factory, oldest first" });
+
+export const preorderStatuses = ['ACCEPTED', 'BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'REFUNDED'] as const;
+
+export const CampaignPreordersQuery = z.object({
+  status: z.enum(preorderStatuses).optional(),
+  buyerId: z.string().min(1).max(128).optional().openapi({ description: "One buyer's pre-orders in this campaign (a fan asking after theirs)" }),
+  limit: z.coerce.number().int().min(1).max(1000).default(50).openapi({ description: 'Default 50; up to 1000 (CSV pages for an export)' }),
+  cursor: z.string().max(1024).optional(),
+});
+
+export const CampaignPreorder = z
+  .object({
+    preorderId: z.string(),
+    buyerId: z.string().openapi({ description: "The buyer's id on the live platform" }),
+    sku: z.string(),
+    quantity: Units,
+    unitPrice: Money,
+    amount: Money,
+    currency: z.string(),
+    status: z.enum(preorderStatuses),
+    batchId: z.string().optional(),
+    promisedShipBy: Timestamp,
+    originalPromisedShipBy: Timestamp,
+    shippedQuantity: Units,
+    deliveredQuantity: Units,
+    refundedAmount: Money,
+    compensatedAmount: Money,
+    locale: z.enum(['zh-CN', 'en']),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi('CampaignPreorder', { description: 'A pre-order as its anchor sees it: states and amounts, no address or phone' });
+
+export const CampaignPreorderList = z
+  .object({ items: z.array(CampaignPreorder), nextCursor: z.string().optional() })
+  .openapi('CampaignPreorderList', { description: 'Newest first. With Accept: text/csv the same page as CSV, the next cursor in a Link header' });
+
+export const DemandHistoryQuery = z
+  .object({
+    from: Timestamp.optional().openapi({ description: 'Default: three hours before `to`, not before the campaign opened' }),
+    to: Timestamp.optional().openapi({ description: 'Default: now (or when it closed)' }),
+  })
+  .superRefine((q, ctx) => {
+    if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
+    if (q.from && q.to && Date.parse(q.to) - Date.parse(q.from) > 72 * 3600_000) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'at most 72 hours between from and to' });
+    }
+  });
+
+const SignalCountsView = z.object({ view: Units, like: Units, cart: Units, want: Units, share: Units }).openapi('SignalCounts');
+
+export const DemandPoint = z
+  .object({
+    at: Timestamp.openapi({ description: 'The minute' }),
+    ordered: z.number().int().openapi({ description: 'Net ordered units (ordered less cancelled) at that minute' }),
+    forecastFinal: z.number().int().optional().openapi({ description: 'The forecast of the final units made at that minute' }),
+    forecastLow: z.number().int().optional(),
+    forecastHigh: z.number().int().optional(),
+    signals: SignalCountsView.openapi({ description: 'Signals sent in that minute' }),
+  })
+  .openapi('DemandPoint');
+
+export const DemandHistory = z
+  .object({
+    campaignId: CampaignId,
+    from: Timestamp,
+    to: Timestamp,
+    stepSeconds: z.literal(60),
+    maxTotalQuantity: z.number().int().optional(),
+    closesAt: Timestamp,
+    variants: z.array(
+      z.object({
+        sku: z.string(),
+        points: z.array(DemandPoint).openapi({ description: 'Oldest first; the last is live (now), the others as the clock recorded them each minute' }),
+        forecastFinal: z.number().int(),
+        forecastLow: z.number().int(),
+        forecastHigh: z.number().int(),
+      }),
+    ),
+    signalsWithoutSku: z.array(z.object({ at: Timestamp, signals: SignalCountsView })),
+  })
+  .openapi('DemandHistory');

@@ -1,6 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdempotencyHeader, ListQuery, problemResponses } from './common.ts';
-import { CampaignList, CampaignParams, CampaignView, CreateCampaignBody, Demand } from './campaigns.ts';
+import {
+  CampaignBatchList,
+  CampaignList,
+  CampaignParams,
+  CampaignPreorderList,
+  CampaignPreordersQuery,
+  CampaignView,
+  CreateCampaignBody,
+  Demand,
+  DemandHistory,
+  DemandHistoryQuery,
+  UpdateCampaignBody,
+} from './campaigns.ts';
 import { CreatePreorderBody, PreorderList, PreorderParams, PreorderView, ShippingAddress, SwitchVariantBody } from './preorders.ts';
 import { PostSignalsBody, SignalsAccepted } from './signals.ts';
 import { FactoryList, FactoryParams, FactoryRegistered, FactoryView, RegisterFactoryBody } from './operator.ts';
@@ -96,6 +108,16 @@ export const getCampaign = createRoute({
   responses: { 200: json(CampaignView, 'Campaign'), ...problemResponses(400, 401, 404, 429) },
 });
 
+export const updateCampaign = createRoute({
+  method: 'patch',
+  path: '/v1/campaigns/{campaignId}',
+  tags: ['anchor'],
+  summary: 'Change a campaign: any term before it opens; while OPEN only a higher cap, a later close or more live rooms (409 naming the field otherwise)',
+  security: bearer,
+  request: { params: CampaignParams, body: body(UpdateCampaignBody) },
+  responses: { 200: json(CampaignView, 'Changed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
 export const closeCampaign = createRoute({
   method: 'post',
   path: '/v1/campaigns/{campaignId}/close',
@@ -114,6 +136,46 @@ export const campaignDemand = createRoute({
   security: bearer,
   request: { params: CampaignParams },
   responses: { 200: json(Demand, 'Demand'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const campaignBatches = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{campaignId}/batches',
+  tags: ['anchor'],
+  summary: "The campaign's batches: factory status, production per sku, shipments, delays, refunds and compensation",
+  security: bearer,
+  request: { params: CampaignParams },
+  responses: { 200: json(CampaignBatchList, 'Batches'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const campaignPreorders = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{campaignId}/preorders',
+  tags: ['anchor'],
+  summary: "The campaign's pre-orders, newest first, without addresses or phones; Accept: text/csv for CSV",
+  security: bearer,
+  request: { params: CampaignParams, query: CampaignPreordersQuery },
+  responses: {
+    200: {
+      description: 'Pre-orders',
+      headers: z.object({ link: z.string().optional().openapi({ description: 'CSV only: <…?cursor=…>; rel="next" while there is more' }) }),
+      content: {
+        'application/json': { schema: CampaignPreorderList },
+        'text/csv': { schema: z.string().openapi({ description: 'UTF-8 with BOM, a header row; cells that a spreadsheet would run as a formula are escaped' }) },
+      },
+    },
+    ...problemResponses(400, 401, 403, 404, 429),
+  },
+});
+
+export const campaignDemandHistory = createRoute({
+  method: 'get',
+  path: '/v1/campaigns/{campaignId}/demand/history',
+  tags: ['anchor'],
+  summary: 'Per-minute net ordered units, signals and forecast per variant, behind the console chart',
+  security: bearer,
+  request: { params: CampaignParams, query: DemandHistoryQuery },
+  responses: { 200: json(DemandHistory, 'History'), ...problemResponses(400, 401, 403, 404, 429) },
 });
 
 export const placePreorder = createRoute({
@@ -382,8 +444,12 @@ export const allRoutes = [
   createCampaign,
   listCampaigns,
   getCampaign,
+  updateCampaign,
   closeCampaign,
   campaignDemand,
+  campaignBatches,
+  campaignPreorders,
+  campaignDemandHistory,
   placePreorder,
   listPreorders,
   getPreorder,

@@ -35,6 +35,11 @@ export interface Campaign {
   readonly variants: readonly Variant[];
   readonly opensAt: string;
   readonly closesAt: string;
+  /**
+   * The close before the anchor first moved it later while OPEN: buyers who
+   * ordered before were promised from it, so ceilings count from it.
+   */
+  readonly firstClosesAt?: string;
   readonly minTotalQuantity: number;
   readonly lotSize: number;
   readonly maxWaitHours?: number;
@@ -83,6 +88,7 @@ export type CampaignDraft = Omit<
   | 'variantsMissed'
   | 'switchBy'
   | 'switchWindowClosedAt'
+  | 'firstClosesAt'
 > & { readonly opensAt?: string; readonly maxDelayDays?: number; readonly switchWindowHours?: number };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
@@ -244,3 +250,122 @@ export const planCapTakes = (
 /** A live room's signals count for a campaign that names no rooms, or names this one. */
 export const countsSignalsFrom = (campaign: Pick<Campaign, 'liveRoomIds'>, liveRoomId: string): boolean =>
   campaign.liveRoomIds === undefined || campaign.liveRoomIds.includes(liveRoomId);
+
+// ---------------------------------------------------------------- changing a campaign
+
+/** The terms an anchor wrote, as the create body has them: what a change before opening is merged into. */
+export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string; readonly maxDelayDays: number; readonly switchWindowHours: number } => ({
+  title: c.title,
+  factoryId: c.factoryId,
+  ...(c.backupFactoryId !== undefined && { backupFactoryId: c.backupFactoryId }),
+  currency: c.currency,
+  variants: c.variants,
+  opensAt: c.opensAt,
+  closesAt: c.closesAt,
+  minTotalQuantity: c.minTotalQuantity,
+  lotSize: c.lotSize,
+  ...(c.maxWaitHours !== undefined && { maxWaitHours: c.maxWaitHours }),
+  ...(c.maxTotalQuantity !== undefined && { maxTotalQuantity: c.maxTotalQuantity }),
+  promisedShipDays: c.promisedShipDays,
+  ...(c.maxPerBuyer !== undefined && { maxPerBuyer: c.maxPerBuyer }),
+  maxDelayDays: c.maxDelayDays,
+  ...(c.lateCompensation !== undefined && { lateCompensation: c.lateCompensation }),
+  ...(c.liveRoomIds !== undefined && { liveRoomIds: c.liveRoomIds }),
+  switchWindowHours: c.switchWindowHours,
+});
+
+type Terms = ReturnType<typeof termsOf>;
+
+const sameValue = (key: keyof Terms, a: unknown, b: unknown): boolean => {
+  if ((key === 'opensAt' || key === 'closesAt') && typeof a === 'string' && typeof b === 'string') return Date.parse(a) === Date.parse(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+};
+
+/** The fields of `change` whose value differs from the campaign's: a field sent with its stored value is no change. */
+export const changedTerms = (c: Campaign, change: Partial<Terms>): (keyof Terms)[] => {
+  const terms = termsOf(c) as Partial<Terms>;
+  return (Object.keys(change) as (keyof Terms)[]).filter((k) => change[k] !== undefined && !sameValue(k, terms[k], change[k]));
+};
+
+/**
+ * How close to its opening or closing a campaign stops taking changes to that
+ * time: copies of a campaign held by the pre-order path live 2 s, so no one can
+ * be acting on the old time when it is moved.
+ */
+export const transitionGuardMs = 10_000;
+
+export type CampaignChange =
+  | { readonly kind: 'none' }
+  /** Not open yet: the whole campaign as it will be (its gates rewritten to match). */
+  | { readonly kind: 'scheduled'; readonly next: Campaign }
+  /** Open: only what keeps every promise made so far. */
+  | { readonly kind: 'open'; readonly next: Campaign; readonly capRaisedBy?: number; readonly closesAtMoved?: boolean };
+
+export interface RefusedField {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Decides a change of terms. Before opening anything may change (the merged
+ * terms are checked like a create by the caller, who passes them in as
+ * `merged`). While OPEN only what cannot break a promise: a higher cap, a later
+ * close, more live rooms. Returns the refusals instead when there are any
+ * (each names its field); a CLOSED or FAILED campaign refuses every change.
+ */
+export const planCampaignChange = (
+  c: Campaign,
+  change: Partial<Terms>,
+  now: Date,
+): { change: CampaignChange } | { refused: RefusedField[] } => {
+  const fields = changedTerms(c, change);
+  if (fields.length === 0) return { change: { kind: 'none' } };
+  if (isFinal(c.status)) return { refused: fields.map((path) => ({ path, message: `the campaign is ${c.status}: nothing can change` })) };
+  if (c.status === 'SCHEDULED') {
+    if (Date.parse(c.opensAt) - now.getTime() < transitionGuardMs) {
+      return { refused: fields.map((path) => ({ path, message: 'the campaign is opening now; change it again once it is open' })) };
+    }
+    const merged = { ...termsOf(c), ...change };
+    const opensAt = Date.parse(merged.opensAt) > now.getTime() ? new Date(merged.opensAt).toISOString() : now.toISOString();
+    const next: Campaign = {
+      ...newCampaign({ campaignId: c.campaignId, anchorId: c.anchorId, draft: { ...merged, opensAt }, now }),
+      // Still SCHEDULED even when the new opening is now: the clock (or the first pre-order) opens it, gates first.
+      status: 'SCHEDULED',
+      opensAt,
+      createdAt: c.createdAt,
+    };
+    return { change: { kind: 'scheduled', next } };
+  }
+  const refused: RefusedField[] = [];
+  let next: Campaign = { ...c, updatedAt: now.toISOString() };
+  let capRaisedBy: number | undefined;
+  let closesAtMoved = false;
+  for (const field of fields) {
+    if (field === 'maxTotalQuantity') {
+      const to = change.maxTotalQuantity as number;
+      if (c.maxTotalQuantity === undefined) refused.push({ path: field, message: 'the campaign has no cap; one cannot be set while it is open' });
+      else if (to < c.maxTotalQuantity) refused.push({ path: field, message: `while open the cap can only be raised (it is ${c.maxTotalQuantity})` });
+      else {
+        capRaisedBy = to - c.maxTotalQuantity;
+        next = { ...next, maxTotalQuantity: to };
+      }
+    } else if (field === 'closesAt') {
+      const to = new Date(change.closesAt as string).toISOString();
+      if (Date.parse(to) < Date.parse(c.closesAt)) refused.push({ path: field, message: 'while open the close can only move later' });
+      else if (Date.parse(c.closesAt) - now.getTime() < transitionGuardMs) refused.push({ path: field, message: 'the campaign is closing now' });
+      else {
+        closesAtMoved = true;
+        next = { ...next, closesAt: to, firstClosesAt: c.firstClosesAt ?? c.closesAt };
+      }
+    } else if (field === 'liveRoomIds') {
+      const to = change.liveRoomIds ?? [];
+      if (c.liveRoomIds === undefined) refused.push({ path: field, message: "the campaign counts every room's signals; naming rooms now would drop some" });
+      else if (!c.liveRoomIds.every((r) => to.includes(r))) refused.push({ path: field, message: 'while open live rooms can be added, not removed' });
+      else next = { ...next, liveRoomIds: to };
+    } else {
+      refused.push({ path: field, message: 'can change only before the campaign opens' });
+    }
+  }
+  if (refused.length > 0) return { refused };
+  return { change: { kind: 'open', next, ...(capRaisedBy !== undefined && { capRaisedBy }), ...(closesAtMoved && { closesAtMoved }) } };
+};

@@ -87,6 +87,18 @@ export class CampaignStateError extends DomainError {
   readonly kind = 'conflict';
 }
 
+/** A change the campaign's state does not allow (it would break a promise made to its buyers); `errors` names each field. */
+export class CampaignChangeRefusedError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Change not allowed';
+  constructor(
+    message: string,
+    readonly errors: readonly FieldIssue[],
+  ) {
+    super(message);
+  }
+}
+
 export class PreorderNotCancellableError extends DomainError {
   readonly kind = 'conflict';
   constructor(

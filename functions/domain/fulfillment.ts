@@ -145,10 +145,16 @@ export const ceilingOf = (p: { readonly originalPromisedShipBy: string }, maxDel
 
 /**
  * A campaign's ceiling: every pre-order of it was promised, when placed, the
- * campaign's close plus its promised days, so this is each one's latest date.
+ * campaign's close plus its promised days. A close moved later while open
+ * promises later buyers a later date, but the earliest buyers keep theirs, so
+ * the ceiling counts from the first close: no one's promise is broken.
  */
-export const campaignCeiling = (c: { readonly closesAt: string; readonly promisedShipDays: number; readonly maxDelayDays: number }): string =>
-  ceilingOf({ originalPromisedShipBy: promisedShipBy(c) }, c.maxDelayDays);
+export const campaignCeiling = (c: {
+  readonly closesAt: string;
+  readonly firstClosesAt?: string;
+  readonly promisedShipDays: number;
+  readonly maxDelayDays: number;
+}): string => ceilingOf({ originalPromisedShipBy: promisedShipBy({ ...c, closesAt: c.firstClosesAt ?? c.closesAt }) }, c.maxDelayDays);
 
 /** The earlier of a date and an optional ceiling: nothing is promised past the ceiling. */
 export const notPast = (date: string, ceiling: string | undefined): string => (ceiling !== undefined && ceiling < date ? ceiling : date);

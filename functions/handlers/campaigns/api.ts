@@ -3,7 +3,9 @@ import * as routes from '#contracts/routes.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
 import { campaignOutlook } from './forecasting.ts';
-import { campaignWithDemand, closeEarly, createCampaign, findCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
+import { campaignWithDemand, changeCampaign, closeEarly, createCampaign, findCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
+import { campaignBatches, campaignPreorders, preordersCsv } from './insight.ts';
+import { demandHistory } from './forecasting.ts';
 import { campaignTrust } from './trust.ts';
 
 export const app = createApi()
@@ -23,6 +25,35 @@ export const app = createApi()
     const { campaign, demand } = await campaignWithDemand(c.req.valid('param').campaignId);
     return c.json(campaignView(campaign, demand, isOwner(campaign, principal)), 200);
   })
+  .openapi({ ...routes.updateCampaign, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const { campaign, demand } = await changeCampaign(caller(c), c.req.valid('param').campaignId, c.req.valid('json'));
+    return c.json(campaignView(campaign, demand, true), 200);
+  })
+  .openapi({ ...routes.campaignBatches, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);
+    return c.json(await campaignBatches(campaign), 200);
+  })
+  .openapi({ ...routes.campaignPreorders, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);
+    const query = c.req.valid('query');
+    const page = await campaignPreorders(campaign, query);
+    if (!wantsCsv(c.req.header('accept'))) return c.json(page, 200);
+    const headers: Record<string, string> = { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store' };
+    if (page.nextCursor) {
+      const next = new URLSearchParams({
+        ...(query.status && { status: query.status }),
+        ...(query.buyerId && { buyerId: query.buyerId }),
+        limit: String(query.limit),
+        cursor: page.nextCursor,
+      });
+      headers.link = `</v1/campaigns/${campaign.campaignId}/preorders?${next.toString()}>; rel="next"`;
+    }
+    return c.body(preordersCsv(page.items), 200, headers);
+  })
+  .openapi({ ...routes.campaignDemandHistory, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);
+    return c.json(await demandHistory(campaign, c.req.valid('query')), 200);
+  })
   .openapi({ ...routes.closeCampaign, middleware: [allow('anchor', 'operator')] }, async (c) => {
     const anchor = caller(c);
     const { campaign, demand } = await closeEarly(anchor, c.req.valid('param').campaignId);
@@ -38,5 +69,18 @@ export const app = createApi()
   .openapi({ ...routes.campaignTrust, middleware: [allow('anchor', 'buyer', 'factory', 'liveroom', 'operator')] }, async (c) =>
     c.json(await campaignTrust(await findCampaign(c.req.valid('param').campaignId)), 200),
   );
+
+/** CSV when the client asks for it before JSON (`Accept: text/csv`); JSON otherwise. */
+const wantsCsv = (accept: string | undefined): boolean => {
+  if (!accept) return false;
+  const ranked = accept.split(',').map((part) => {
+    const [type = '', ...params] = part.trim().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return { type: type.trim().toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
+  });
+  const csv = ranked.find((r) => r.type === 'text/csv')?.q ?? 0;
+  const json = Math.max(0, ...ranked.filter((r) => r.type === 'application/json' || r.type === '*/*').map((r) => r.q));
+  return csv > 0 && csv >= json;
+};
 
 export const handler = lambdaHandler(app);

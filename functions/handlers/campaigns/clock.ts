@@ -8,6 +8,7 @@ import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
+import { variantOutlook } from './forecasting.ts';
 import { getBatch, listBatchesDue, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
 import { delayedDate } from '#domain/fulfillment.ts';
 import { noticeDelays } from '../fulfillment/use-cases.ts';
@@ -31,14 +32,16 @@ const advanceWhenDue = async (campaignId: string, dueAt: string | undefined) => 
 
 /**
  * Per open campaign, once a minute: the demand snapshot the forecast reads its
- * order rate from, and, where pre-orders may not wait forever (maxWaitHours), a
+ * order rate from (with the forecast made then, for the anchor's chart), and, where pre-orders may not wait forever (maxWaitHours), a
  * nudge to the cutter, which decides whether anyone has waited long enough.
  */
 const everyMinute = async (now: Date) => {
   for (const campaign of await listActiveCampaigns()) {
     if (campaign.status !== 'OPEN') continue;
     const demand = await readDemand(campaign);
-    await recordDemandSnapshot(campaign, demand, now);
+    // The forecast made at this minute too: the anchor's chart shows how it moved.
+    const outlook = await variantOutlook(campaign, demand, now);
+    await recordDemandSnapshot(campaign, demand, now, Object.fromEntries(outlook.map((o) => [o.sku, o.forecast])));
     if (campaign.maxWaitHours !== undefined && demand.totals.waiting > 0) await requestCut(campaign.campaignId);
   }
 };

@@ -1,23 +1,27 @@
 import {
+  changeOpenCampaign,
   closeCampaign as closeCampaignRecord,
   createCampaign as createCampaignRecord,
   getCampaign,
   listCampaignsForAnchor,
   openCampaign,
   readDemand,
+  replaceScheduledCampaign,
 } from '#adapters/campaign-store.ts';
 import { eventOf } from '#adapters/event-bus.ts';
 import { activeFactoryCheck, getFactory } from '#adapters/factory-store.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
-import { scheduleTransition } from '#adapters/schedules.ts';
-import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, sumDemand, type Campaign } from '#domain/campaign.ts';
+import { rescheduleTransition, scheduleTransition } from '#adapters/schedules.ts';
+import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, planCampaignChange, sumDemand, termsOf, type Campaign } from '#domain/campaign.ts';
 import {
+  CampaignChangeRefusedError,
   CampaignNotFoundError,
   CampaignStateError,
   IdempotencyKeyReusedError,
   InvalidInputError,
 } from '#domain/errors.ts';
-import type { CreateCampaignBody } from '#contracts/campaigns.ts';
+import { CreateCampaignBody, type UpdateCampaignBody } from '#contracts/campaigns.ts';
+import { zodIssues } from '../http/problems.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log, metricNames, metrics } from '#shared/observability.ts';
 import type { Principal } from '#shared/principal.ts';
@@ -128,4 +132,41 @@ export const closeEarly = async (anchor: Principal, campaignId: string) => {
   if (isFinal(campaign.status)) throw new CampaignStateError(`Campaign ${campaignId} is already ${campaign.status}`);
   const closed = await advanceCampaign(campaign, new Date(), 'close');
   return { campaign: closed, demand: await readDemand(closed, true) };
+};
+
+/**
+ * A change of terms (PATCH). Before opening, anything: the merged terms are
+ * checked like a create (400 naming the field), the campaign and its gates are
+ * rewritten, and its schedules follow its times. While OPEN, only what keeps
+ * every promise made so far (planCampaignChange); anything else is 409 naming
+ * the field. Read strongly, written conditionally on what was read.
+ */
+export const changeCampaign = async (principal: Principal, campaignId: string, change: UpdateCampaignBody) => {
+  const now = new Date();
+  const before = await getCampaign(campaignId, true);
+  if (!before || !isOwner(before, principal)) throw new CampaignNotFoundError(campaignId);
+  const planned = planCampaignChange(before, change, now);
+  if ('refused' in planned) {
+    throw new CampaignChangeRefusedError(`A ${before.status} campaign cannot take this change`, planned.refused);
+  }
+  const plan = planned.change;
+  if (plan.kind === 'none') return { campaign: before, demand: await readDemand(before, true) };
+  if (plan.kind === 'scheduled') {
+    const merged = CreateCampaignBody.safeParse({ ...termsOf(before), ...change });
+    if (!merged.success) throw new InvalidInputError('The campaign with this change would be invalid', zodIssues(merged.error));
+    const partners = namedFactories(plan.next);
+    const result = await replaceScheduledCampaign(before, plan.next, partners.map(([, id]) => activeFactoryCheck(id)));
+    if (!result.changed && result.failedConditions.length > 0) throw await unboundFactories(partners, result.failedConditions);
+    if (!result.changed) throw new CampaignStateError(`Campaign ${campaignId} changed meanwhile (opened, or changed by another request); read it again`);
+    if (plan.next.opensAt !== before.opensAt) await rescheduleTransition('open', campaignId, plan.next.opensAt);
+    if (plan.next.closesAt !== before.closesAt) await rescheduleTransition('close', campaignId, plan.next.closesAt);
+    log().info('campaign changed before opening', { campaignId, fields: Object.keys(change) });
+    return { campaign: plan.next, demand: await readDemand(plan.next, true) };
+  }
+  if (!(await changeOpenCampaign(before, plan.next, plan.capRaisedBy))) {
+    throw new CampaignStateError(`Campaign ${campaignId} changed meanwhile (closing, or changed by another request); read it again`);
+  }
+  if (plan.closesAtMoved) await rescheduleTransition('close', campaignId, plan.next.closesAt);
+  log().info('open campaign changed', { campaignId, fields: Object.keys(change), capRaisedBy: plan.capRaisedBy });
+  return { campaign: plan.next, demand: await readDemand(plan.next, true) };
 };

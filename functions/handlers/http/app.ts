@@ -93,11 +93,25 @@ export const caller = (c: ApiContext): Principal => {
 };
 
 /** The Lambda entry for an API function: Hono behind API Gateway, metrics flushed per invocation. */
+/**
+ * A CSV body starts with a byte order mark so spreadsheets read it as UTF-8
+ * (Chinese names, ¥). Hono's Lambda adapter reads the body with
+ * `Response.text()`, whose decoder drops a leading BOM: put it back.
+ */
+const keepByteOrderMark = <T>(result: T): T => {
+  const r = result as { body?: unknown; isBase64Encoded?: boolean; headers?: Record<string, unknown>; multiValueHeaders?: Record<string, unknown[]> };
+  const type = String(r.headers?.['content-type'] ?? r.multiValueHeaders?.['content-type']?.[0] ?? '');
+  if (typeof r.body === 'string' && !r.isBase64Encoded && type.startsWith('text/csv') && !r.body.startsWith('\uFEFF')) {
+    return { ...r, body: `\uFEFF${r.body}` } as T;
+  }
+  return result;
+};
+
 export const lambdaHandler = (app: OpenAPIHono<ApiEnv>) => {
   const inner = handle(app);
   return async (event: LambdaEvent, context: LambdaContext) => {
     try {
-      return await inner(event, context);
+      return keepByteOrderMark(await inner(event, context));
     } finally {
       flushMetrics();
     }
