@@ -128,4 +128,39 @@ describe('Campaign gates against DynamoDB Local', () => {
     expect(demand.variants.find((v) => v.sku === 'B')).toMatchObject({ ordered: 5, cancelled: 5, waiting: 0 });
     expect(demand.remaining).toBe(16);
   });
+
+  it('A cap raised during a burst on its gates is spread over them and sold to the unit; racing the close it is refused, never half applied', async () => {
+    const campaign = await createCampaign({ maxTotalQuantity: 40 });
+    const burst = Array.from({ length: 60 }, () => place(campaign, 'A', 1).then(() => 'accepted' as const, (e: unknown) => e));
+    const raised = await campaigns.changeOpenCampaign(campaign, { ...campaign, maxTotalQuantity: 50, updatedAt: new Date().toISOString() }, 10);
+    const outcomes = await Promise.all(burst);
+    expect(raised).toBe(true);
+    expect(outcomes.every((o) => o === 'accepted' || o instanceof CampaignCapReachedError)).toBe(true);
+    const demand = await campaigns.readDemand(campaign, true);
+    expect(demand.totals.ordered + (demand.remaining ?? 0)).toBe(50);
+    expect(demand.totals.ordered).toBe(outcomes.filter((o) => o === 'accepted').length);
+    expect(demand.totals.ordered).toBeLessThanOrEqual(50);
+
+    // The change was read before someone else changed it: refused.
+    const stored = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    expect(await campaigns.changeOpenCampaign(campaign, { ...campaign, maxTotalQuantity: 60 }, 20)).toBe(false);
+    // Closing seals the gates first: a raise arriving after that writes nothing, the gates' units included.
+    const other = await createCampaign({ maxTotalQuantity: 16 });
+    await campaigns.closeCampaign(other, new Date());
+    expect(await campaigns.changeOpenCampaign(other, { ...other, maxTotalQuantity: 30 }, 14)).toBe(false);
+    expect((await campaigns.readDemand(other, true)).remaining).toBe(16);
+    expect(stored.maxTotalQuantity).toBe(50);
+  });
+
+  it('A change before opening rewrites the gates only while they are closed: an opening that got there first wins', async () => {
+    const campaign = await createCampaign({ maxTotalQuantity: 16, opensAt: new Date(Date.now() + 3600_000).toISOString() });
+    const before = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    await campaigns.openCampaign(before, new Date());
+    const next = { ...before, maxTotalQuantity: 400, gateShards: 50, updatedAt: new Date().toISOString() };
+    expect((await campaigns.replaceScheduledCampaign(before, next)).changed).toBe(false);
+    const gates = await campaigns.readGates(campaign, true);
+    expect(gates).toHaveLength(2);
+    expect(gates.every((g) => g.open)).toBe(true);
+    expect((await campaigns.readDemand(campaign, true)).remaining).toBe(16);
+  });
 });

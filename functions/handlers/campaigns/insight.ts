@@ -3,6 +3,7 @@ import { getPreorders, listPreordersForCampaign } from '#adapters/preorder-store
 import type { Campaign } from '#domain/campaign.ts';
 import { InvalidInputError } from '#domain/errors.ts';
 import type { Preorder, PreorderStatus } from '#domain/preorder.ts';
+import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
 
 /**
  * What the anchor's console reads beyond the campaign itself: its batches as
@@ -137,25 +138,7 @@ const csvColumns = [
   'updatedAt',
 ] as const satisfies readonly (keyof AnchorPreorder)[];
 
-/**
- * One CSV cell: quoted when it holds a comma, quote or line break; a text that
- * a spreadsheet would run as a formula (= + - @, tab, carriage return) gets a
- * leading apostrophe (OWASP's advice), whoever typed it (buyer ids come from outside).
- */
-export const csvCell = (value: string | number | undefined): string => {
-  if (value === undefined) return '';
-  let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-};
-
 const moneyColumns = new Set<string>(['unitPrice', 'amount', 'refundedAmount', 'compensatedAmount']);
-
-/** Minor units as the decimal amount a spreadsheet sums (12900 CNY → 129.00), with the currency's own decimals. */
-export const decimalAmount = (minor: number, currency: string): string => {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return (minor / 10 ** digits).toFixed(digits);
-};
 
 /**
  * The page as CSV: UTF-8 with a BOM (so spreadsheets read Chinese right), a
@@ -164,6 +147,5 @@ export const decimalAmount = (minor: number, currency: string): string => {
 export const preordersCsv = (items: readonly AnchorPreorder[]): string => {
   const row = (p: AnchorPreorder) =>
     csvColumns.map((k) => (moneyColumns.has(k) ? decimalAmount(p[k] as number, p.currency) : csvCell(p[k]))).join(',');
-  const rows = [csvColumns.join(','), ...items.map(row)];
-  return `\uFEFF${rows.map((r) => `${r}\r\n`).join('')}`;
+  return csvDocument(csvColumns, items.map(row));
 };

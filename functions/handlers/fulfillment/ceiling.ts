@@ -30,9 +30,10 @@ export const batchCeiling = async (batch: Batch, maxDelayDays: number): Promise<
  * it, and `batch.completed` sends the fulfillment consumer to refund every unit
  * that did not ship, each once, as for a short batch (refundShortfall).
  *
- * The whole batch goes at its earliest ceiling: all of a campaign's pre-orders
- * are promised the same date when placed (its close plus promisedShipDays),
- * so a batch's ceiling is each of its pre-orders'.
+ * The whole batch goes at its earliest ceiling: a campaign's pre-orders are
+ * promised its close plus promisedShipDays when placed, the same date unless
+ * the anchor moved the close later while open, and then the earliest buyers'
+ * date is the one no one may wait past.
  */
 export const refundAtCeiling = async (batch: Batch, now: Date): Promise<boolean> => {
   const state = productionOf(batch);
