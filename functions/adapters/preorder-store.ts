@@ -218,37 +218,47 @@ export const listPreordersForCampaign = async (
     ...(opts.status && { ExpressionAttributeNames: { '#status': 'status' } }),
   };
   const values = { ':c': c.campaignId, ':before': before, ...(opts.status && { ':status': opts.status }) };
-  const partitions =
+  const common = (pk: string, next: Item | undefined) => ({
+    TableName: tableName(),
+    ...filter,
+    ExpressionAttributeValues: { ...values, ':pk': pk },
+    ScanIndexForward: false,
+    Limit: ahead,
+    ...(next && { ExclusiveStartKey: next }),
+  });
+  type Stream = { sk: 'GSI1SK' | 'GSI2SK'; query: (next: Item | undefined) => QueryCommand; buffer: Item[]; next: Item | undefined; done: boolean };
+  const stream = (sk: Stream['sk'], query: Stream['query']): Stream => ({ sk, query, buffer: [], next: undefined, done: false });
+  const streams: Stream[] =
     opts.buyerId !== undefined
-      ? [{ index: 'GSI1', pk: 'GSI1PK', sk: 'GSI1SK', value: `BUYER#${opts.buyerId}` }]
-      : Array.from({ length: c.gateShards }, (_, k) => ({ index: 'GSI2', pk: 'GSI2PK', sk: 'GSI2SK', value: campaignOrdersPartition(c.campaignId, k) }));
-  const ahead = Math.max(2, Math.ceil((opts.limit * 1.5) / partitions.length));
-  const streams = partitions.map((p) => ({ ...p, buffer: [] as Item[], next: undefined as Item | undefined, done: false }));
-  const refill = async (s: (typeof streams)[number]) => {
+      ? [
+          stream('GSI1SK', (next) =>
+            new QueryCommand({ IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :before', ...common(`BUYER#${opts.buyerId}`, next) }),
+          ),
+        ]
+      : Array.from({ length: c.gateShards }, (_, k) =>
+          stream('GSI2SK', (next) =>
+            new QueryCommand({
+              IndexName: 'GSI2',
+              KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK < :before',
+              ...common(campaignOrdersPartition(c.campaignId, k), next),
+            }),
+          ),
+        );
+  const ahead = Math.max(2, Math.ceil((opts.limit * 1.5) / streams.length));
+  const refill = async (s: Stream) => {
     // Reads on until it holds a match or the partition ends (a status filter may leave a read empty).
     while (s.buffer.length === 0 && !s.done) {
-      const out = await ddb.send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: s.index,
-          KeyConditionExpression: `${s.pk} = :pk AND ${s.sk} < :before`,
-          ...filter,
-          ExpressionAttributeValues: { ...values, ':pk': s.value },
-          ScanIndexForward: false,
-          Limit: ahead,
-          ...(s.next && { ExclusiveStartKey: s.next }),
-        }),
-      );
+      const out = await ddb.send(s.query(s.next));
       s.buffer.push(...(out.Items ?? []));
       s.next = out.LastEvaluatedKey;
       s.done = s.next === undefined;
     }
   };
-  const sortKeyOf = (s: (typeof streams)[number], item: Item) => String(item[s.sk]);
+  const sortKeyOf = (s: Stream, item: Item) => String(item[s.sk]);
   const taken: { item: Item; key: string }[] = [];
   while (taken.length < opts.limit) {
     await Promise.all(streams.map(refill));
-    let best: (typeof streams)[number] | undefined;
+    let best: Stream | undefined;
     for (const s of streams) {
       if (s.buffer.length > 0 && (!best || sortKeyOf(s, s.buffer[0]!) > sortKeyOf(best, best.buffer[0]!))) best = s;
     }
