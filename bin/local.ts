@@ -3,7 +3,7 @@
  * (--in-memory for a throwaway run); PORT or --port sets the HTTP port.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { startLocalRuntime } from '../lib/local/runtime.ts';
 import type { Principal } from '../functions/shared/principal.ts';
 
@@ -27,7 +27,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const dataDir = values['in-memory'] ? null : resolve(values['data-dir']);
 
 const started = Date.now();
-const runtime = await startLocalRuntime({ dataDir, port, accessLog: !values.quiet, logLevel: values.quiet ? 'WARN' : 'INFO' });
+const runtime = await startLocalRuntime({
+  dataDir,
+  port,
+  accessLog: !values.quiet,
+  logLevel: values.quiet ? 'WARN' : 'INFO',
+  console: { buildWhenMissing: true, onBuild: (line) => process.stdout.write(`${line}\n`) },
+});
 
 // Every event on the bus, one JSON line each: what a rule or a subscriber would see. Attached at once:
 // resumed work publishes while the demo factory is registered and the tokens are asked for.
@@ -36,8 +42,9 @@ runtime.emulator.onEvent((e) => {
   process.stdout.write(`${JSON.stringify({ type: 'event', detailType: e.detailType, eventId: detail.eventId, time: e.time })}\n`);
 });
 
+const demoAnchor = 'anchor-demo';
 const demo: Principal[] = [
-  { role: 'anchor', id: 'anchor-demo' },
+  { role: 'anchor', id: demoAnchor },
   { role: 'buyer', id: 'buyer-demo' },
   { role: 'factory', id: 'factory-demo' },
   { role: 'liveroom', id: 'liveroom-demo' },
@@ -54,12 +61,20 @@ const registered = await fetch(`${runtime.url}/v1/operator/factories`, {
 if (registered.status !== 201 && registered.status !== 409) {
   process.stderr.write(`Could not register factory-demo: ${registered.status} ${await registered.text()}\n`);
 }
+// The console link signs the browser in as the demo anchor without the form: the console passes the
+// ticket on as its authorization request's login_hint, and the issuer takes it once (see lib/local/issuer.ts).
+const signIn = runtime.issuer.signInTicket(demoAnchor);
+const consoleLine = runtime.console.built()
+  ? `${runtime.console.url}?login_hint=${signIn.ticket}`
+  : `not built (no ${relative(process.cwd(), runtime.console.dir) || '.'}/vite.config.ts to build it from)`;
+const until = signIn.expiresAt.toTimeString().slice(0, 5);
 const tokens = await Promise.all(demo.map(async (p) => `  ${`${p.role} (${p.id})`.padEnd(26)} ${await runtime.token(p.role, p.id)}`));
 process.stdout.write(
   [
     '',
     `c2m local pipeline is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     `  API       ${runtime.url}/v1  (health: ${runtime.url}/v1/health)`,
+    `  Console   ${consoleLine}`,
     `  OpenAPI   ${runtime.url}/v1/openapi.json`,
     `  Data      ${dataDir ?? 'in memory (gone when this stops)'}`,
     `  DynamoDB  ${runtime.dynamoEndpoint} (table ${runtime.tableName})`,
@@ -68,6 +83,9 @@ process.stdout.write(
     'Tokens (Authorization: Bearer <token>), valid 1 hour; more with `npm run token -- --role <role> --id <id>`:',
     ...tokens,
     '',
+    ...(runtime.console.built()
+      ? [`The Console link signs in as ${demoAnchor} once, until ${until}, while this process runs (the sign-in page takes any name after that).`, '']
+      : []),
     'Try:',
     `  export TOKEN=<the anchor token above>`,
     `  curl -s ${runtime.url}/v1/campaigns?mine=true -H "Authorization: Bearer $TOKEN"`,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { identity } from '../topology.ts';
 import { Principal } from '../../functions/shared/principal.ts';
 import { signInPage } from './sign-in-page.ts';
@@ -20,7 +20,14 @@ import { clientNameOf } from '../../functions/domain/factories.ts';
  *    `c2m/factory` scope, created and deleted through the emulator's Cognito
  *    calls (CreateUserPoolClient / DeleteUserPoolClient), exactly as on AWS.
  *  - Anchors and operators: authorization code + PKCE through the dev sign-in
- *    page (any name; operators tick the operator group), public client `c2m-console`.
+ *    page (any name; operators tick the operator group), public client `c2m-console`,
+ *    whose callback is `<origin>/console/callback` for each loopback spelling of the
+ *    runtime's origin (localhost, 127.0.0.1, [::1]): the browser returns where it started.
+ *  - The sign-in link `npm start` prints: a single-use ticket (`c2m-ticket:…`,
+ *    15 minutes, in memory only, so a restart voids it) that the console passes as
+ *    the authorization request's `login_hint`; the interaction then signs its
+ *    subject in without the form. A used, expired or unknown ticket shows the form.
+ *    Local only: nothing of this exists on AWS.
  *  - Scripts, tests and `npm run token`: a confidential dev client whose secret
  *    sits in the data directory may ask for any anchor, operator, buyer or live
  *    room's token with a dev grant, the sign-in page without the page; for a
@@ -38,6 +45,13 @@ export const consoleClientId = 'c2m-console';
 const accountRoles = ['anchor', 'operator', 'buyer', 'liveroom'] as const;
 type AccountRole = (typeof accountRoles)[number];
 
+/** A sign-in ticket: the prefix tells the interaction a `login_hint` is one of ours, not a name. */
+export const ticketPrefix = 'c2m-ticket:';
+const ticketTtlMs = 15 * 60_000;
+
+/** The roles the sign-in page (and so a ticket) may sign in as. */
+export type SignInRole = 'anchor' | 'operator';
+
 export interface LocalIssuer {
   /** `http://localhost:<port>/oidc` */
   readonly issuer: string;
@@ -52,6 +66,11 @@ export interface LocalIssuer {
   createClient(name: string, scopes: readonly string[]): Promise<{ clientId: string; clientSecret: string }>;
   /** Deletes a client: its credentials get no new token from now on (DeleteUserPoolClient). */
   deleteClient(clientId: string): Promise<boolean>;
+  /**
+   * A single-use sign-in ticket for `subject` (valid 15 minutes, in this process's memory only):
+   * an authorization request whose `login_hint` is this ticket signs `subject` in without the form.
+   */
+  signInTicket(subject: string, role?: SignInRole): { ticket: string; expiresAt: Date };
 }
 
 // ---------------------------------------------------------------- storage
@@ -152,6 +171,55 @@ const signingKey = async (dir: string | null): Promise<JWK> => {
 
 const loopbackHost = (host: string | undefined) => /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i.test(host ?? '');
 
+/** The origins a browser may reach the runtime by: every loopback spelling of its port (`localhost` is the canonical one). */
+export const loopbackOrigins = (baseUrl: string): string[] => {
+  const { protocol, port } = new URL(baseUrl);
+  return ['localhost', '127.0.0.1', '[::1]'].map((host) => `${protocol}//${host}${port ? `:${port}` : ''}`);
+};
+
+/** Single-use sign-in tickets, in memory: a restart of the runtime voids every one. */
+const ticketBook = () => {
+  const tickets = new Map<string, { subject: string; role: SignInRole; expiresAt: number }>();
+  const sweep = () => {
+    for (const [t, v] of tickets) if (v.expiresAt <= Date.now()) tickets.delete(t);
+  };
+  return {
+    mint: (subject: string, role: SignInRole) => {
+      const parsed = Principal.safeParse({ role, id: subject });
+      if (!parsed.success) throw new Error(`a sign-in ticket names a ${role} by a usable id, not ${JSON.stringify(subject)}`);
+      sweep();
+      const ticket = `${ticketPrefix}${randomBytes(32).toString('base64url')}`;
+      const expiresAt = Date.now() + ticketTtlMs;
+      tickets.set(ticket, { subject, role, expiresAt });
+      return { ticket, expiresAt: new Date(expiresAt) };
+    },
+    /** The ticket's subject, once: the ticket is gone whether or not it was still valid. */
+    redeem: (ticket: string) => {
+      const found = tickets.get(ticket);
+      tickets.delete(ticket);
+      return found && found.expiresAt > Date.now() ? found : undefined;
+    },
+  };
+};
+
+const isTicket = (hint: unknown): hint is string => typeof hint === 'string' && hint.startsWith(ticketPrefix);
+
+/**
+ * The default policy, plus: a ticket in `login_hint` always asks for the login
+ * interaction, even with a session, so the link signs in its own subject (not
+ * whoever this browser signed in as before). Once the interaction has logged
+ * someone in, the check is satisfied and the flow goes on.
+ */
+const interactionPolicyWithTickets = () => {
+  const policy = interactionPolicy.base();
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check('c2m_ticket', 'a sign-in ticket was presented', (ctx) =>
+      isTicket(ctx.oidc.params?.login_hint) && !ctx.oidc.result?.login ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+  );
+  return policy;
+};
+
 export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string | null }): Promise<LocalIssuer> => {
   const dir = opts.dataDir ? join(opts.dataDir, 'oidc') : null;
   if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -171,6 +239,8 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     saveAccounts();
   };
   const store = storage(dir);
+  const tickets = ticketBook();
+  const origins = loopbackOrigins(opts.baseUrl);
 
   const resourceServer = {
     scope: identity.factoryScope,
@@ -204,7 +274,9 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${opts.baseUrl}/console/callback`],
+        // The browser comes back to the origin it started from, whichever loopback name it used.
+        redirect_uris: origins.map((o) => `${o}/console/callback`),
+        post_logout_redirect_uris: origins.map((o) => `${o}/console/`),
       },
       {
         client_id: devClientId,
@@ -218,6 +290,9 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     // The keystore is ES256 only: without this, clients default to RS256 ID tokens and are refused.
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code'], response_types: ['code'] },
     cookies: { keys: [secrets.cookieKey] },
+    // The console's token request may come from any origin it is registered to return to (the provider's
+    // default rule, written out so it does not warn): a console opened on 127.0.0.1 talks to the issuer on localhost.
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     // When a factory's client was made: the dev grant takes the newest of a name.
     extraClientMetadata: { properties: ['c2m_created_at'] },
     pkce: { required: () => true },
@@ -269,7 +344,7 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
       await grant.save();
       return grant;
     },
-    interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/oidc/interaction/${interaction.uid}`, policy: interactionPolicyWithTickets() },
     renderError: (ctx, out) => {
       ctx.type = 'html';
       ctx.body = `<!doctype html><meta charset="utf-8"><title>Sign-in error</title><p>${escapeHtml(out.error ?? 'error')}: ${escapeHtml(out.error_description)}</p>`;
@@ -349,6 +424,17 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
         await provider.interactionFinished(req, res, { login: { accountId: name } }, { mergeWithLastSubmission: false });
         return;
       }
+      const hint = details.params.login_hint;
+      if (details.prompt.name === 'login' && isTicket(hint)) {
+        // Consumed on sight: valid or not, a ticket never signs in twice.
+        const ticket = tickets.redeem(hint);
+        if (ticket) {
+          remember(ticket.subject, ticket.role);
+          await provider.interactionFinished(req, res, { login: { accountId: ticket.subject } }, { mergeWithLastSubmission: false });
+          return;
+        }
+        return html(res, 200, signInPage({ uid: details.uid, client: String(details.params.client_id), error: false, username: '', ticketRefused: true }));
+      }
       if (details.prompt.name === 'consent') {
         // Reached only when no grant was loaded above; first-party clients are granted what they ask.
         const grant = new provider.Grant({ clientId: String(details.params.client_id), accountId: String(details.session?.accountId) });
@@ -411,5 +497,6 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
       await adapter.destroy(clientId);
       return true;
     },
+    signInTicket: (subject, role = 'anchor') => tickets.mint(subject, role),
   };
 };

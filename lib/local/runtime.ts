@@ -8,7 +8,8 @@ import { withEnvironment } from '../../functions/shared/config.ts';
 import { ensureTable, localCredentials, localRegion, startDynamoDbLocal, type LocalDynamo } from './dynamodb.ts';
 import { startAwsEmulator, type AwsEmulator } from './aws-emulator.ts';
 import { startGateway, type Gateway } from './gateway.ts';
-import { startLocalIssuer, type LocalIssuer } from './issuer.ts';
+import { consoleClientId, startLocalIssuer, type LocalIssuer } from './issuer.ts';
+import { consoleBuilt, consoleSite, defaultConsoleDir, ensureConsoleBuilt, type ConsoleSite } from './console-site.ts';
 import { devToken, issuerFile } from './dev-tokens.ts';
 import type { Role } from '../../functions/shared/principal.ts';
 
@@ -43,12 +44,23 @@ export interface LocalRuntimeOptions {
   readonly settings?: Partial<Record<FunctionName, Record<string, string>>>;
   /** Stage throttling override (tests of 429). */
   readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** The anchors' console, served at `/console`. */
+  readonly console?: {
+    /** Its project folder: vite.config.ts, and the build in dist/. @default `<project>/console` */
+    readonly dir?: string;
+    /** Build dist/ (with vite) while the runtime starts when dist/index.html is missing. @default false */
+    readonly buildWhenMissing?: boolean;
+    /** Told one line when a build starts. */
+    readonly onBuild?: (line: string) => void;
+  };
 }
 
 export interface LocalRuntime {
   readonly url: string;
   /** The local OpenID provider at `${url}/oidc`. */
   readonly issuer: LocalIssuer;
+  /** The console at `${url}/console/`, served from `dir`/dist. */
+  readonly console: { readonly url: string; readonly dir: string; built(): boolean };
   /** An access token from the local issuer (dev grant) for an anchor, operator, buyer, live room, or a registered factory. */
   token(role: Role, id: string): Promise<string>;
   readonly tableName: string;
@@ -93,6 +105,13 @@ const lambdaContext = (fn: FunctionName): Context => {
 export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<LocalRuntime> => {
   const tableName = opts.tableName ?? 'c2m';
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const consoleDir = opts.console?.dir ?? defaultConsoleDir;
+  // Alongside the rest of the start: a first build takes seconds, DynamoDB Local too.
+  const consoleBuild = opts.console?.buildWhenMissing
+    ? ensureConsoleBuilt({ dir: consoleDir, ...(opts.console.onBuild && { onBuild: opts.console.onBuild }) })
+    : Promise.resolve('skipped' as const);
+  // Awaited below; a failure before that must not go unhandled.
+  consoleBuild.catch(() => undefined);
 
   let dynamo: LocalDynamo | undefined;
   const dynamoEndpoint =
@@ -101,6 +120,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
   let emulator: AwsEmulator | undefined;
   let gateway: Gateway | undefined;
   let issuer: LocalIssuer | undefined;
+  let site: ConsoleSite | undefined;
   const environments = {} as Record<FunctionName, Record<string, string>>;
   // The gateway listens first (the issuer's URL needs its port); nothing runs until every function is configured.
   let ready!: () => void;
@@ -142,12 +162,14 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     gateway = await startGateway({
       invoke,
       port: opts.port,
-      otherwise: (req, res) => issuer?.handle(req, res) ?? false,
+      otherwise: (req, res) => (issuer?.handle(req, res) ?? false) || (site?.handle(req, res) ?? false),
       ...(opts.throttle && { throttle: opts.throttle }),
       ...(opts.accessLog !== false && { accessLog: (line) => process.stdout.write(`${JSON.stringify(line)}\n`) }),
     });
     const localIssuer = await startLocalIssuer({ baseUrl: gateway.url, dataDir: opts.dataDir });
     issuer = localIssuer;
+    // The issuer names itself by localhost whatever Host a browser used; config.json names that same issuer.
+    site = consoleSite({ dir: consoleDir, config: { issuer: localIssuer.issuer, clientId: consoleClientId } });
     if (opts.dataDir) {
       // For `npm run token` and the demo: where this runtime's issuer answers.
       writeFileSync(issuerFile(opts.dataDir), JSON.stringify({ issuer: localIssuer.issuer, tokenEndpoint: localIssuer.tokenEndpoint, devClientId: localIssuer.devClient.clientId }), { mode: 0o600 });
@@ -193,8 +215,10 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     }
     // Import every function now: a broken module fails the start, not the first request.
     await Promise.all(functions.map((f) => load(f.name)));
+    await consoleBuild;
     ready();
   } catch (err) {
+    await consoleBuild.catch(() => undefined);
     await gateway?.close();
     await emulator?.stop();
     await dynamo?.stop();
@@ -204,6 +228,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
   return {
     url: started.gateway.url,
     issuer: started.issuer,
+    console: { url: `${started.gateway.url}/console/`, dir: consoleDir, built: () => consoleBuilt(consoleDir) },
     token: async (role, id) => (await devToken(started.issuer, role, id)).accessToken,
     tableName,
     dynamoEndpoint,

@@ -171,3 +171,11 @@ export const preorderDraft = (overrides: Record<string, unknown> = {}) => ({
   },
   ...overrides,
 });
+
+/**
+ * The link `npm start` prints as `Console`: the console, with a single-use sign-in ticket
+ * (15 minutes) as `login_hint`, that signs `anchorId` in without the form. Start the runtime
+ * with `console: { buildWhenMissing: true }` for a console built once for the whole run.
+ */
+export const consoleSignInLink = (runtime: Pick<LocalRuntime, 'console' | 'issuer'>, anchorId = 'anchor-demo'): string =>
+  `${runtime.console.url}?login_hint=${runtime.issuer.signInTicket(anchorId).ticket}`;
