@@ -16,8 +16,27 @@ export const identityContextKeys = {
   platformIssuer: 'c2m:platformIssuer',
   /** The hosted-UI domain prefix, `[a-z0-9-]+`, unique in the region. */
   authDomainPrefix: 'c2m:authDomainPrefix',
-  /** `{ callbackUrls: [...], logoutUrls: [...] }` of the anchors' console. */
+  /**
+   * `{ callbackUrls: [...], logoutUrls: [...] }` of the console client in the data stack's pool
+   * (the console run elsewhere, localhost by default). The hosted console of c2m-console has its
+   * own client there, whose URLs are its distribution's.
+   */
   consoleUrls: 'c2m:consoleUrls',
+  /**
+   * With the operator's own IdP (`c2m:identity`): the client id of the console's public client
+   * (authorization code + PKCE) registered there, with c2m-console's ConsoleCallbackUrl output as
+   * redirect URI and its ConsoleUrl as post-logout URI. c2m-console writes it into the console's
+   * config.json. Unset, the console is hosted but cannot sign in (a warning says so at synth):
+   * deploy once, register the client with the URL the outputs name, deploy again with it.
+   * Unused with c2m's user pool, where c2m-console makes the client.
+   */
+  consoleClientId: 'c2m:consoleClientId',
+  /**
+   * With the operator's own IdP: a JSON array of https origins the console's browser fetches during
+   * sign-in besides the issuer's own (its Content-Security-Policy `connect-src`), for an IdP whose
+   * token endpoint is on another host than its issuer.
+   */
+  consoleConnectOrigins: 'c2m:consoleConnectOrigins',
 } as const;
 
 /** USER_POOL_ID when the operator brings their own IdP (functions/shared/config.ts reads it as "no pool"). */
@@ -99,6 +118,13 @@ const fromContext = <T extends z.ZodType>(scope: IConstruct, key: string, schema
     throw new Error(`Context ${key} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
+};
+
+/** What c2m-console needs to know about the operator's own IdP, from the context (see identityContextKeys). */
+export const externalConsoleFromContext = (scope: IConstruct): { clientId?: string; connectOrigins?: string[] } => {
+  const clientId = fromContext(scope, identityContextKeys.consoleClientId, z.string().min(1), false);
+  const connectOrigins = fromContext(scope, identityContextKeys.consoleConnectOrigins, z.array(httpsUrl).min(1), true);
+  return { ...(clientId !== undefined && { clientId }), ...(connectOrigins !== undefined && { connectOrigins }) };
 };
 
 /** The identity settings the context gives (see identityContextKeys); anything unset takes its default. */
@@ -264,26 +290,8 @@ export class C2mIdentity extends Construct {
 
     const consoleUrls = props.consoleUrls ?? defaultConsoleUrls;
     const consoleClient = userPool.addClient('ConsoleClient', {
+      ...consoleClientOptions(consoleUrls, [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE]),
       userPoolClientName: 'c2m-console',
-      // A browser app keeps no secret; it proves itself with PKCE (code_challenge), which
-      // Cognito checks whenever the authorization request carries one.
-      generateSecret: false,
-      // Sign-in happens in the hosted UI only (code flow): no password, SRP or custom
-      // flows against the API from the browser. Refresh tokens still work (CDK adds them).
-      authFlows: { user: false, userSrp: false, userPassword: false, adminUserPassword: false, custom: false },
-      oAuth: {
-        flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
-        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE],
-        callbackUrls: [...consoleUrls.callbackUrls],
-        logoutUrls: [...consoleUrls.logoutUrls],
-      },
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
-      accessTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
-      idTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
-      // A day of live sessions; the next day starts with a new sign-in (and MFA).
-      refreshTokenValidity: Duration.days(1),
-      enableTokenRevocation: true,
-      preventUserExistenceErrors: true,
     });
 
     return {
@@ -296,6 +304,32 @@ export class C2mIdentity extends Construct {
     };
   }
 }
+
+/**
+ * An app client for the anchors' console, wherever it runs: a browser app, so
+ * public, signing in through the hosted UI with the authorization code and PKCE.
+ */
+export const consoleClientOptions = (urls: ConsoleUrls, scopes: readonly cognito.OAuthScope[]): cognito.UserPoolClientOptions => ({
+  // A browser app keeps no secret; it proves itself with PKCE (code_challenge), which
+  // Cognito checks whenever the authorization request carries one.
+  generateSecret: false,
+  // Sign-in happens in the hosted UI only (code flow): no password, SRP or custom
+  // flows against the API from the browser. Refresh tokens still work (CDK adds them).
+  authFlows: { user: false, userSrp: false, userPassword: false, adminUserPassword: false, custom: false },
+  oAuth: {
+    flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+    scopes: [...scopes],
+    callbackUrls: [...urls.callbackUrls],
+    logoutUrls: [...urls.logoutUrls],
+  },
+  supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+  accessTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
+  idTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
+  // A day of live sessions; the next day starts with a new sign-in (and MFA).
+  refreshTokenValidity: Duration.days(1),
+  enableTokenRevocation: true,
+  preventUserExistenceErrors: true,
+});
 
 /** `c2m/factory` → `factory`, checking that the scope belongs to the resource server. */
 const scopeNameOf = (scope: string, resourceServer: string): string => {

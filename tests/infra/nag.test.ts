@@ -57,7 +57,7 @@ const combinations = environments.flatMap(([envLabel, env]) =>
 
 describe.each(combinations)('cdk-nag AwsSolutions with %s', (_label, env, context) => {
   // Prepare
-  const { app, data, compute } = buildApp({ bundling: false, env, context });
+  const { app, data, compute, consoleHosting } = buildApp({ bundling: false, env, context });
   app.synth();
 
   it('c2m-data has no unacknowledged finding', () => {
@@ -66,6 +66,10 @@ describe.each(combinations)('cdk-nag AwsSolutions with %s', (_label, env, contex
 
   it('c2m-compute has no unacknowledged finding', () => {
     expect(findings(compute)).toEqual([]);
+  });
+
+  it('c2m-console has no unacknowledged finding', () => {
+    expect(findings(consoleHosting)).toEqual([]);
   });
 });
 
@@ -106,8 +110,13 @@ describe('cdk-nag acknowledgements', () => {
     expect(rules).toEqual(
       new Set([
         'AwsSolutions-SQS3', // DLQs of rule and schedule targets are themselves DLQs
-        'AwsSolutions-IAM5', // X-Ray "*", one-time schedules in the campaign group
-        'AwsSolutions-IAM4', // API Gateway's account-level CloudWatch role
+        'AwsSolutions-IAM5', // X-Ray "*", one-time schedules in the campaign group; the console's BucketDeployment handler
+        'AwsSolutions-IAM4', // API Gateway's account-level CloudWatch role; the console's BucketDeployment handler
+        'AwsSolutions-L1', // the console's BucketDeployment handler: CDK pins its Python runtime
+        'AwsSolutions-S1', // the console's access-log bucket does not log itself
+        'AwsSolutions-CFR1', // no geo restriction: anchors are wherever the live room is
+        'AwsSolutions-CFR2', // no CloudFront WAF here: the API behind /v1/* has its own; an edge ACL needs us-east-1
+        'AwsSolutions-CFR4', // the default *.cloudfront.net certificate
         'AwsSolutions-APIG2', // zod validates requests in the handlers
         'AwsSolutions-APIG4', // health and OpenAPI are public by contract
         'AwsSolutions-APIG6', // execution logging off on purpose
