@@ -2,6 +2,8 @@ import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, Update
 import { tableName } from '#shared/config.ts';
 import {
   capSlices,
+  gateShardsFor,
+  isFinal,
   defaultMaxDelayDays,
   defaultSwitchWindowHours,
   nextTransitionAt,
@@ -337,58 +339,78 @@ export const replaceScheduledCampaign = async (
 };
 
 /**
- * An open campaign, changed in what keeps its promises: a higher cap (the new
- * units spread over its gates, none of which may have been sealed by a close),
- * a later close (the clock's index moved with it), more live rooms. One
- * transaction, conditional on the campaign still OPEN with the terms read.
- * False when it is not (closed meanwhile, or changed by someone else).
+ * An open campaign, changed in what keeps its promises: a higher cap, a later
+ * close (the clock's index moved with it), more live rooms. One transaction,
+ * conditional on the campaign still OPEN as read. A raise spreads its units over
+ * the gates a campaign of the new cap would have: gates up to
+ * `gateShardsFor(cap)` are added (open, empty, with their share), so a cap
+ * raised from 15 to 50,000 is not sold through the one gate a 15-unit campaign
+ * had. A raise landing on a gate a close already sealed is harmless (a sealed
+ * gate takes nothing); gates added while a close is sealing are caught by the
+ * close, which commits only for the gate count it sealed (closeCampaign).
+ * False when the campaign is no longer OPEN as read.
  */
 export const changeOpenCampaign = async (before: Campaign, next: Campaign, capRaisedBy: number | undefined): Promise<boolean> => {
-  const sets = ['updatedAt = :now', 'maxTotalQuantity = :cap', 'closesAt = :closes', 'liveRoomIds = :rooms', 'GSI2SK = :due'];
+  const raise = capRaisedBy !== undefined && capRaisedBy > 0 ? capRaisedBy : 0;
+  const gateShards = raise > 0 && next.maxTotalQuantity !== undefined ? Math.max(before.gateShards, gateShardsFor(next.maxTotalQuantity)) : before.gateShards;
+  const sets = ['updatedAt = :now', 'closesAt = :closes', 'GSI2SK = :due', 'gateShards = :shards'];
   const values: Record<string, unknown> = {
     ':now': next.updatedAt,
     ':open': 'OPEN',
     ':seen': before.updatedAt,
-    ':cap': next.maxTotalQuantity ?? null,
     ':closes': next.closesAt,
-    ':rooms': next.liveRoomIds ?? null,
     ':due': `${next.closesAt}#${next.campaignId}`,
+    ':shards': gateShards,
   };
+  // An uncapped or roomless campaign stays so: nothing is written in their place.
+  if (next.maxTotalQuantity !== undefined) {
+    sets.push('maxTotalQuantity = :cap');
+    values[':cap'] = next.maxTotalQuantity;
+  }
+  if (next.liveRoomIds !== undefined) {
+    sets.push('liveRoomIds = :rooms');
+    values[':rooms'] = next.liveRoomIds;
+  }
   if (next.firstClosesAt !== undefined) {
     sets.push('firstClosesAt = :first');
     values[':first'] = next.firstClosesAt;
   }
-  const raise = capRaisedBy !== undefined && capRaisedBy > 0 ? capSlices(capRaisedBy, before.gateShards) : undefined;
-  const gates = raise
-    ? raise.map((units, k) => ({
+  const shares = raise > 0 ? capSlices(raise, gateShards) : [];
+  const added = { ...next, gateShards };
+  const gates: TransactItem[] = shares.flatMap((units, k): TransactItem[] => {
+    if (k >= before.gateShards) {
+      return [{ Put: { TableName: tableName(), Item: gateItem(added, k, units), ConditionExpression: 'attribute_not_exists(PK)' } }];
+    }
+    if (units === 0) return [];
+    return [
+      {
         Update: {
           TableName: tableName(),
           Key: gateKey(before.campaignId, k),
           UpdateExpression: 'ADD remaining :units',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(sealed)',
+          ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':units': units },
         },
-      }))
-    : [];
-  const unset = (value: unknown) => value === null;
-  // An uncapped or roomless campaign stays so: never write a null in their place.
-  const kept = sets.filter((s) => !(s.startsWith('maxTotalQuantity') && unset(values[':cap'])) && !(s.startsWith('liveRoomIds') && unset(values[':rooms'])));
-  if (unset(values[':cap'])) delete values[':cap'];
-  if (unset(values[':rooms'])) delete values[':rooms'];
-  // Gates are busy during a burst, which is when a cap is raised: conflicts are retried, a failed condition is not.
-  const outcome = await transactWrite([
-    {
-      Update: {
-        TableName: tableName(),
-        Key: campaignKey(before.campaignId),
-        UpdateExpression: `SET ${kept.join(', ')}`,
-        ConditionExpression: '#status = :open AND updatedAt = :seen',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
       },
-    },
-    ...gates,
-  ]);
+    ];
+  });
+  // Gates are busy during a burst, which is when a cap is raised: conflicts are retried (longer than usual), a failed condition is not.
+  const outcome = await transactWrite(
+    [
+      {
+        Update: {
+          TableName: tableName(),
+          Key: campaignKey(before.campaignId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :open AND updatedAt = :seen',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        },
+      },
+      ...gates,
+    ],
+    16,
+  );
   return outcome === 'done';
 };
 
@@ -484,9 +506,11 @@ export const closeCampaign = async (
           : outcome.variantsMissed.length > 0
             ? 'SET #status = :status, closedAt = :now, updatedAt = :now, variantsMissed = :missed REMOVE GSI2PK, GSI2SK'
             : 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
-      ConditionExpression: '#status IN (:open, :scheduled)',
+      // Only for the gates it sealed: a cap raised meanwhile may have added some (changeOpenCampaign).
+      ConditionExpression: '#status IN (:open, :scheduled) AND gateShards = :shards',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
+        ':shards': c.gateShards,
         ':status': status,
         ':now': closed.closedAt,
         ':open': 'OPEN',
@@ -499,6 +523,8 @@ export const closeCampaign = async (
   );
   if (committed) return { campaign: closed, transitioned: true, demand, events };
   const current = await getCampaign(c.campaignId, true);
+  // Gates were added while this close sealed the ones it knew: seal those too, read again, decide again.
+  if (current && !isFinal(current.status) && current.gateShards !== c.gateShards) return closeCampaign(current, now, announce);
   return { campaign: current ?? c, transitioned: false, demand, events: [] };
 };
 

@@ -202,12 +202,21 @@ const orderSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
  * (GSI2); a page merges the shards' newest, reading each a little ahead and
  * refilling one only when the merge has used it up, so a page of 50 reads about
  * 50-75 items rather than 50 a shard. The cursor is the sort key of the last
- * pre-order given: the next page is everything older, on every shard.
+ * pre-order given: the next page is everything older, on every shard. A page
+ * reads at most about 1,000 items (a rare status among many): it may then come
+ * back short, even empty, with a cursor to go on.
  * One buyer's are read from the buyer's own partition (GSI1), which is small.
  */
 export const listPreordersForCampaign = async (
   c: Pick<Campaign, 'campaignId' | 'gateShards'>,
-  opts: { limit: number; status?: Preorder['status'] | undefined; buyerId?: string | undefined; cursor?: string | undefined },
+  opts: {
+    limit: number;
+    status?: Preorder['status'] | undefined;
+    buyerId?: string | undefined;
+    cursor?: string | undefined;
+    /** Items one page may read before it answers, short if need be, with a cursor. @default max(1000, 4 × limit) */
+    readBudget?: number;
+  },
 ): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
   const start = decodeCursor(opts.cursor);
   if (start === 'invalid' || (start && !(typeof start.before === 'string' && orderSortKey.test(start.before)))) return 'invalid-cursor';
@@ -244,11 +253,16 @@ export const listPreordersForCampaign = async (
             }),
           ),
         );
-  const ahead = Math.max(2, Math.ceil((opts.limit * 1.5) / streams.length));
+  // A status filter may skip many items: read further ahead, and no more than `readBudget` items a page.
+  const filtered = opts.status !== undefined || opts.buyerId !== undefined;
+  const readBudget = opts.readBudget ?? Math.max(1000, opts.limit * 4);
+  const ahead = Math.max(2, Math.min(Math.max(filtered ? 25 : 2, Math.ceil((opts.limit * 1.5) / streams.length)), Math.floor(readBudget / streams.length)));
+  let read = 0;
   const refill = async (s: Stream) => {
-    // Reads on until it holds a match or the partition ends (a status filter may leave a read empty).
-    while (s.buffer.length === 0 && !s.done) {
+    // Reads on until it holds a match, the partition ends or the page's budget is spent.
+    while (s.buffer.length === 0 && !s.done && read < readBudget) {
       const out = await ddb.send(s.query(s.next));
+      read += out.ScannedCount ?? 0;
       s.buffer.push(...(out.Items ?? []));
       s.next = out.LastEvaluatedKey;
       s.done = s.next === undefined;
@@ -256,19 +270,26 @@ export const listPreordersForCampaign = async (
   };
   const sortKeyOf = (s: Stream, item: Item) => String(item[s.sk]);
   const taken: { item: Item; key: string }[] = [];
+  // Where the budget stopped a partition with nothing in hand: everything at or above the highest such
+  // key has been read on every partition, so the page may give that much and go on from there next time.
+  let boundary: string | undefined;
   while (taken.length < opts.limit) {
     await Promise.all(streams.map(refill));
+    const stopped = streams.filter((s) => s.buffer.length === 0 && !s.done).map((s) => String(s.next?.[s.sk] ?? ''));
+    boundary = stopped.length > 0 ? stopped.sort().at(-1) : undefined;
     let best: Stream | undefined;
     for (const s of streams) {
       if (s.buffer.length > 0 && (!best || sortKeyOf(s, s.buffer[0]!) > sortKeyOf(best, best.buffer[0]!))) best = s;
     }
-    if (!best) break;
+    if (!best || (boundary !== undefined && sortKeyOf(best, best.buffer[0]!) < boundary)) break;
     const item = best.buffer.shift()!;
     taken.push({ item, key: sortKeyOf(best, item) });
   }
   const more = streams.some((s) => s.buffer.length > 0 || !s.done);
-  const last = taken.at(-1);
-  return { items: taken.map((t) => fromItem(t.item)), nextCursor: more && last ? encodeCursor({ before: last.key }) : undefined };
+  const last = taken.at(-1)?.key;
+  // Short of the limit because of the budget: go on below the boundary (every key above it was read).
+  const next = boundary !== undefined && taken.length < opts.limit ? boundary : last;
+  return { items: taken.map((t) => fromItem(t.item)), nextCursor: more && next ? encodeCursor({ before: next }) : undefined };
 };
 
 /**

@@ -276,9 +276,15 @@ export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string
 
 type Terms = ReturnType<typeof termsOf>;
 
+/** JSON with object keys sorted: stored maps come back in any key order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y))) : v,
+  );
+
 const sameValue = (key: keyof Terms, a: unknown, b: unknown): boolean => {
   if ((key === 'opensAt' || key === 'closesAt') && typeof a === 'string' && typeof b === 'string') return Date.parse(a) === Date.parse(b);
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonical(a) === canonical(b);
 };
 
 /** The fields of `change` whose value differs from the campaign's: a field sent with its stored value is no change. */
@@ -293,6 +299,7 @@ export const changedTerms = (c: Campaign, change: Partial<Terms>): (keyof Terms)
  * be acting on the old time when it is moved.
  */
 export const transitionGuardMs = 10_000;
+const dayMs = 24 * 3600_000;
 
 export type CampaignChange =
   | { readonly kind: 'none' }
@@ -351,15 +358,23 @@ export const planCampaignChange = (
       }
     } else if (field === 'closesAt') {
       const to = new Date(change.closesAt as string).toISOString();
+      const first = c.firstClosesAt ?? c.closesAt;
+      const latest = Date.parse(first) + c.maxDelayDays * dayMs;
       if (Date.parse(to) < Date.parse(c.closesAt)) refused.push({ path: field, message: 'while open the close can only move later' });
       else if (Date.parse(c.closesAt) - now.getTime() < transitionGuardMs) refused.push({ path: field, message: 'the campaign is closing now' });
+      else if (Date.parse(to) > latest) {
+        // Every batch must ship by the earliest buyers' ceiling (first close + promisedShipDays + maxDelayDays):
+        // a close moved further would promise later buyers a date past it.
+        refused.push({ path: field, message: `at most ${c.maxDelayDays} days (maxDelayDays) after the first close, ${new Date(latest).toISOString()}` });
+      }
       else {
         closesAtMoved = true;
         next = { ...next, closesAt: to, firstClosesAt: c.firstClosesAt ?? c.closesAt };
       }
     } else if (field === 'liveRoomIds') {
       const to = change.liveRoomIds ?? [];
-      if (c.liveRoomIds === undefined) refused.push({ path: field, message: "the campaign counts every room's signals; naming rooms now would drop some" });
+      if (new Set(to).size !== to.length) refused.push({ path: field, message: 'each live room at most once' });
+      else if (c.liveRoomIds === undefined) refused.push({ path: field, message: "the campaign counts every room's signals; naming rooms now would drop some" });
       else if (!c.liveRoomIds.every((r) => to.includes(r))) refused.push({ path: field, message: 'while open live rooms can be added, not removed' });
       else next = { ...next, liveRoomIds: to };
     } else {

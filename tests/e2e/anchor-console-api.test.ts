@@ -166,6 +166,10 @@ describe('PATCH /v1/campaigns/{id} while it is OPEN', () => {
     expect(moved.body).toMatchObject({ closesAt: later, liveRoomIds: ['room-a', 'room-b'] });
     const dropped = await patch(`/v1/campaigns/${id}`, { liveRoomIds: ['room-b'] });
     expect(fieldsOf(dropped)).toEqual(['liveRoomIds']);
+    // Not past the earliest buyers' ceiling: at most maxDelayDays (14) after the first close.
+    const tooLate = await patch(`/v1/campaigns/${id}`, { closesAt: new Date(Date.parse(closesAt) + 15 * 24 * 3600_000).toISOString() });
+    expect(tooLate.status).toBe(409);
+    expect(fieldsOf(tooLate)).toEqual(['closesAt']);
 
     const others = await patch(`/v1/campaigns/${id}`, { title: 'Renamed', lotSize: 7, closesAt: later });
     expect(others.status).toBe(409);
@@ -212,6 +216,15 @@ describe("GET /v1/campaigns/{id}/preorders: the campaign's buyers, without their
 
     const refunded = await anchor.get<{ items: AnchorPreorder[] }>(`/v1/campaigns/${id}/preorders?status=REFUNDED`);
     expect(refunded.body.items.map((p) => p.preorderId)).toEqual([placed[3]]);
+    const accepted: string[] = [];
+    cursor = undefined;
+    do {
+      const page: Reply<{ items: AnchorPreorder[]; nextCursor?: string }> = await anchor.get(`/v1/campaigns/${id}/preorders?status=ACCEPTED&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.body.items.every((p) => p.status === 'ACCEPTED')).toBe(true);
+      accepted.push(...page.body.items.map((p) => p.preorderId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(accepted).toEqual([...placed].reverse().filter((id) => id !== placed[3]));
     const one = await anchor.get<{ items: AnchorPreorder[] }>(`/v1/campaigns/${id}/preorders?buyerId=console-buyer-1`);
     expect(one.body.items.map((p) => p.preorderId)).toEqual([placed[10], placed[7], placed[4], placed[1]]);
 
@@ -338,6 +351,14 @@ describe('GET /v1/campaigns/{id}/demand/history: the series behind the chart', (
     expect((await fan!.post(`/v1/campaigns/${id}/preorders`, preorderDraft({ quantity: 3 }))).status).toBe(202);
     const second = await anchor.get<History>(`/v1/campaigns/${id}/demand/history`);
     expect(second.body.variants.find((v) => v.sku === 'SHIRT-M')!.points.at(-1)!.ordered).toBe(5);
+
+    const scheduled = await anchor.post<Campaign>(
+      '/v1/campaigns',
+      campaignDraft({ factoryId: 'console-factory', opensAt: new Date(Date.now() + 3600_000).toISOString(), closesAt: new Date(Date.now() + 7200_000).toISOString() }),
+    );
+    const before = await anchor.get<History>(`/v1/campaigns/${scheduled.body.campaignId}/demand/history`);
+    expect(before.status).toBe(200);
+    expect(before.body.variants.map((v) => v.points)).toEqual([[], []]);
 
     const wide = await anchor.get<Problem>(`/v1/campaigns/${id}/demand/history?from=2026-01-01T00:00:00Z&to=2026-01-05T00:00:00Z`);
     expect(wide.status).toBe(400);

@@ -129,30 +129,56 @@ describe('Campaign gates against DynamoDB Local', () => {
     expect(demand.remaining).toBe(16);
   });
 
-  it('A cap raised during a burst on its gates is spread over them and sold to the unit; racing the close it is refused, never half applied', async () => {
+  it('A cap raised during a burst on its gates is spread over them and sold to the unit; on a stale read or after the close it changes nothing', async () => {
     const campaign = await createCampaign({ maxTotalQuantity: 40 });
     const burst = Array.from({ length: 60 }, () => place(campaign, 'A', 1).then(() => 'accepted' as const, (e: unknown) => e));
     const raised = await campaigns.changeOpenCampaign(campaign, { ...campaign, maxTotalQuantity: 50, updatedAt: new Date().toISOString() }, 10);
     const outcomes = await Promise.all(burst);
     expect(raised).toBe(true);
     expect(outcomes.every((o) => o === 'accepted' || o instanceof CampaignCapReachedError)).toBe(true);
-    const demand = await campaigns.readDemand(campaign, true);
+    // 50 units want a sixth gate: read the gates the campaign has now.
+    const now = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    expect(now.gateShards).toBe(6);
+    const demand = await campaigns.readDemand(now, true);
     expect(demand.totals.ordered + (demand.remaining ?? 0)).toBe(50);
     expect(demand.totals.ordered).toBe(outcomes.filter((o) => o === 'accepted').length);
-    expect(demand.totals.ordered).toBeLessThanOrEqual(50);
 
-    // The change was read before someone else changed it: refused.
-    const stored = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    // The change was read before another one landed: refused.
     expect(await campaigns.changeOpenCampaign(campaign, { ...campaign, maxTotalQuantity: 60 }, 20)).toBe(false);
-    // Closing seals the gates first: a raise arriving after that writes nothing, the gates' units included.
+    expect((await campaigns.getCampaign(campaign.campaignId, true))!.maxTotalQuantity).toBe(50);
+    expect((await campaigns.readDemand(now, true)).remaining).toBe(demand.remaining);
+    // After the close: refused, and no gate gains a unit.
     const other = await createCampaign({ maxTotalQuantity: 16 });
     await campaigns.closeCampaign(other, new Date());
     expect(await campaigns.changeOpenCampaign(other, { ...other, maxTotalQuantity: 30 }, 14)).toBe(false);
     expect((await campaigns.readDemand(other, true)).remaining).toBe(16);
-    expect(stored.maxTotalQuantity).toBe(50);
   });
 
-  it('A change before opening rewrites the gates only while they are closed: an opening that got there first wins', async () => {
+  it('A cap raised far past its creation size gets the gates a campaign that big would have; a close holding the old gate count seals the new ones too', async () => {
+    const campaign = await createCampaign({ maxTotalQuantity: 8 });
+    expect(campaign.gateShards).toBe(1);
+    const stale = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    expect(await campaigns.changeOpenCampaign(stale, { ...stale, maxTotalQuantity: 8000, updatedAt: new Date().toISOString() }, 7992)).toBe(true);
+    const raised = (await campaigns.getCampaign(campaign.campaignId, true))!;
+    expect(raised.gateShards).toBe(64);
+    const gates = await campaigns.readGates(raised, true);
+    expect(gates).toHaveLength(64);
+    expect(gates.reduce((n, g) => n + (g.remaining ?? 0), 0)).toBe(8000);
+    // The new units are shared evenly (124 or 125 each); the first gate also keeps its own 8.
+    expect(gates.map((g) => g.remaining ?? 0).slice(1).every((r) => r === 124 || r === 125)).toBe(true);
+    expect(gates.every((g) => g.open)).toBe(true);
+    const placed = await Promise.all(Array.from({ length: 40 }, () => place(raised, 'B', 2)));
+    expect(placed.every((r) => r.placed)).toBe(true);
+
+    // The close read the campaign before the raise (one gate): it seals that one, finds the count moved, and seals them all.
+    const closed = await campaigns.closeCampaign(stale, new Date());
+    expect(closed.campaign.status).toBe('CLOSED');
+    expect(closed.demand.totals.ordered).toBe(80);
+    expect((await campaigns.readGates(raised, true)).every((g) => !g.open)).toBe(true);
+    await expect(place(raised, 'B', 1)).rejects.toBeInstanceOf(CampaignNotOpenError);
+  });
+
+  it('A change before opening loses to an opening that got there first: gates and cap stay as the opening left them', async () => {
     const campaign = await createCampaign({ maxTotalQuantity: 16, opensAt: new Date(Date.now() + 3600_000).toISOString() });
     const before = (await campaigns.getCampaign(campaign.campaignId, true))!;
     await campaigns.openCampaign(before, new Date());

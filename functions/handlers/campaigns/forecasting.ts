@@ -3,7 +3,7 @@ import { readSignalMinutes, readSignals } from '#adapters/signal-store.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { InvalidInputError } from '#domain/errors.ts';
 import type { Campaign, Demand } from '#domain/campaign.ts';
-import { forecastFinal, type SignalCounts } from '#domain/forecast.ts';
+import { forecastFinal, type SignalCounts, type SignalMinute } from '#domain/forecast.ts';
 
 const zero: SignalCounts = { view: 0, like: 0, cart: 0, want: 0, share: 0 };
 
@@ -68,17 +68,19 @@ const countsOf = (s: SignalCounts | undefined): SignalCounts => ({
  * hours, not before the campaign opened; at most 72 hours.
  */
 export const demandHistory = async (campaign: Campaign, query: { from?: string | undefined; to?: string | undefined }, now = new Date()) => {
-  const end = new Date(Math.min(query.to ? Date.parse(query.to) : now.getTime(), now.getTime()));
-  const start = query.from
-    ? new Date(query.from)
-    : new Date(Math.max(Date.parse(campaign.opensAt), end.getTime() - defaultWindowMs, 0));
+  // Nothing is recorded after the close, nor before the opening.
+  const last = Math.min(now.getTime(), campaign.closedAt ? Date.parse(campaign.closedAt) : Infinity);
+  const end = new Date(Math.min(query.to ? Date.parse(query.to) : last, last));
+  const start = query.from ? new Date(query.from) : new Date(Math.max(Date.parse(campaign.opensAt), end.getTime() - defaultWindowMs));
   if (end.getTime() - start.getTime() > maxWindowMs) {
     throw new InvalidInputError('The window is too wide', [{ path: 'from', message: 'at most 72 hours between from and to' }]);
   }
-  const live = end.getTime() >= now.getTime() - 60_000;
+  // A window before the opening, or one that starts after its end (a scheduled campaign), holds nothing.
+  const empty = start.getTime() > end.getTime();
+  const live = !empty && campaign.status === 'OPEN' && end.getTime() >= now.getTime() - 60_000;
   const [snapshots, signals, demand] = await Promise.all([
-    readDemandSeries(campaign, start, end),
-    readSignalMinutes(campaign, start, end),
+    empty ? [] : readDemandSeries(campaign, start, end),
+    empty ? { bySku: {} as Record<string, SignalMinute[]>, campaign: [] as SignalMinute[] } : readSignalMinutes(campaign, start, end),
     live ? readDemand(campaign) : undefined,
   ]);
   const outlook = demand ? await campaignOutlook(campaign, demand, now) : undefined;
@@ -122,7 +124,7 @@ export const demandHistory = async (campaign: Campaign, query: { from?: string |
   return {
     campaignId: campaign.campaignId,
     from: start.toISOString(),
-    to: end.toISOString(),
+    to: (empty ? start : end).toISOString(),
     stepSeconds: 60 as const,
     ...(campaign.maxTotalQuantity !== undefined && { maxTotalQuantity: campaign.maxTotalQuantity }),
     closesAt: campaign.closedAt ?? campaign.closesAt,

@@ -134,6 +134,13 @@ export const closeEarly = async (anchor: Principal, campaignId: string) => {
   return { campaign: closed, demand: await readDemand(closed, true) };
 };
 
+/** A change that lost a race: 409 naming each field sent, so the console shows it beside them. */
+const changedMeanwhile = (campaignId: string, change: UpdateCampaignBody, why: string) =>
+  new CampaignChangeRefusedError(
+    `Campaign ${campaignId} changed meanwhile (${why}); read it again`,
+    Object.keys(change).map((path) => ({ path, message: 'the campaign changed meanwhile; read it again and retry' })),
+  );
+
 /**
  * A change of terms (PATCH). Before opening, anything: the merged terms are
  * checked like a create (400 naming the field), the campaign and its gates are
@@ -157,14 +164,14 @@ export const changeCampaign = async (principal: Principal, campaignId: string, c
     const partners = namedFactories(plan.next);
     const result = await replaceScheduledCampaign(before, plan.next, partners.map(([, id]) => activeFactoryCheck(id)));
     if (!result.changed && result.failedConditions.length > 0) throw await unboundFactories(partners, result.failedConditions);
-    if (!result.changed) throw new CampaignStateError(`Campaign ${campaignId} changed meanwhile (opened, or changed by another request); read it again`);
+    if (!result.changed) throw changedMeanwhile(campaignId, change, 'opened, or changed by another request');
     if (plan.next.opensAt !== before.opensAt) await rescheduleTransition('open', campaignId, plan.next.opensAt);
     if (plan.next.closesAt !== before.closesAt) await rescheduleTransition('close', campaignId, plan.next.closesAt);
     log().info('campaign changed before opening', { campaignId, fields: Object.keys(change) });
     return { campaign: plan.next, demand: await readDemand(plan.next, true) };
   }
   if (!(await changeOpenCampaign(before, plan.next, plan.capRaisedBy))) {
-    throw new CampaignStateError(`Campaign ${campaignId} changed meanwhile (closing, or changed by another request); read it again`);
+    throw changedMeanwhile(campaignId, change, 'closing, or changed by another request');
   }
   if (plan.closesAtMoved) await rescheduleTransition('close', campaignId, plan.next.closesAt);
   log().info('open campaign changed', { campaignId, fields: Object.keys(change), capRaisedBy: plan.capRaisedBy });
