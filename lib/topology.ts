@@ -167,10 +167,7 @@ export const table = {
   indexes: [
     /** Owner lists: an anchor's campaigns, a buyer's pre-orders, newest first. */
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
-    /**
-     * Overloaded: the campaign clock (campaigns with a transition due, by due time; sparse),
-     * the batch clock, and a campaign's pre-orders per gate shard, by time (its anchor's list).
-     */
+    /** The campaign clock: campaigns with a transition due, by due time (sparse). */
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
     /**
      * Overloaded: waiting pre-orders per campaign gate shard, oldest first (sparse,
@@ -221,8 +218,8 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 15,
     // ConditionCheckItem: a new or changed campaign holds on its factories being registered and active (one transaction).
-    // GSI1: a buyer's pre-orders (the anchor looking up one fan's); GSI2: the campaign's pre-orders; GSI3: its batches.
-    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI2', 'GSI3'] }, publish: true, schedules: true },
+    // GSI1: a buyer's pre-orders (the anchor looking up one fan's); GSI3: its batches. Its pre-orders' refs are a Query of the table.
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI3'] }, publish: true, schedules: true },
   },
   {
     name: 'preorders-api',

@@ -15,9 +15,6 @@ import type { DomainEvent } from './event-bus.ts';
  * Keys:
  *   PK=PREORDER#<id>  SK=PREORDER
  *   GSI1PK=BUYER#<buyerId>  GSI1SK=<createdAt>#<id>   (a buyer's pre-orders, newest first)
- *   GSI2PK=ORDERS#<campaignId>#<gate shard>  GSI2SK=<createdAt>#<id>
- *                            (every pre-order of the campaign, written once at placement;
- *                             its anchor's list merges the shards newest first)
  *   GSI3PK=WAIT#<campaignId>#<gate shard>  GSI3SK=<createdAt>#<id>
  *                            (sparse: while ACCEPTED; the batch cutter reads it oldest first)
  *
@@ -38,9 +35,6 @@ export const toItem = (p: Preorder, requestHash: string): Item => ({
   requestHash,
   GSI1PK: `BUYER#${p.buyerId}`,
   GSI1SK: `${p.createdAt}#${p.preorderId}`,
-  // Spread like the gates: a burst on one campaign must not land on one index partition.
-  GSI2PK: campaignOrdersPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
-  GSI2SK: `${p.createdAt}#${p.preorderId}`,
   ...(p.status === 'ACCEPTED' && {
     GSI3PK: waitingPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
     GSI3SK: `${p.createdAt}#${p.preorderId}`,
@@ -50,8 +44,21 @@ export const toItem = (p: Preorder, requestHash: string): Item => ({
 /** The waiting-index partition of a campaign's gate shard: waiting pre-orders spread like the gates. */
 export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${campaignId}#${shard}`;
 
-/** The campaign-orders index partition of a gate shard (its anchor's list of pre-orders). */
-export const campaignOrdersPartition = (campaignId: string, shard: number) => `ORDERS#${campaignId}#${shard}`;
+/**
+ * A campaign's pre-orders, for its anchor's list: one small item per pre-order,
+ * `PK=ORDERS#<campaignId>#<gate shard>  SK=<createdAt>#<preorderId>`, written once
+ * in the placement transaction and never changed. Apart from the pre-order item
+ * (not an index entry on it) so that the pre-order stays under 1 KB: every one of
+ * its many later writes, and each index entry's, costs per started KB.
+ * Partitioned like the gates, so a burst on one campaign is spread the same way.
+ */
+export const orderRefKey = (campaignId: string, shard: number, createdAt: string, preorderId: string) => ({
+  PK: `ORDERS#${campaignId}#${shard}`,
+  SK: `${createdAt}#${preorderId}`,
+});
+const orderRefPut = (p: Preorder) => ({
+  Put: { TableName: tableName(), Item: { ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId), type: 'order-ref' } },
+});
 
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
   const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
@@ -128,6 +135,7 @@ export const placePreorder = async (
               },
             })),
             ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
+            orderRefPut(preorder),
           ],
         }),
       );
@@ -198,14 +206,14 @@ const orderSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
 
 /**
  * A page of a campaign's pre-orders, newest first, optionally of one status or
- * one buyer. The campaign's pre-orders sit in one index partition per gate shard
- * (GSI2); a page merges the shards' newest, reading each a little ahead and
- * refilling one only when the merge has used it up, so a page of 50 reads about
- * 50-75 items rather than 50 a shard. The cursor is the sort key of the last
- * pre-order given: the next page is everything older, on every shard. A page
- * reads at most about 1,000 items (a rare status among many): it may then come
- * back short, even empty, with a cursor to go on.
- * One buyer's are read from the buyer's own partition (GSI1), which is small.
+ * one buyer. The campaign's order refs sit in one partition per gate shard; a
+ * page merges the shards' newest (reading each a little ahead, refilling only
+ * the one the merge used up), reads the pre-orders it reaches in that order and
+ * keeps those of the status asked for. The cursor is the sort key of the last
+ * pre-order examined: the next page is everything older, on every shard. A page
+ * examines at most `readBudget` pre-orders (a rare status among many): it may
+ * then come back short, even empty, with a cursor to go on. One buyer's are read
+ * from the buyer's own index partition (GSI1), filtered to the campaign.
  */
 export const listPreordersForCampaign = async (
   c: Pick<Campaign, 'campaignId' | 'gateShards'>,
@@ -214,82 +222,116 @@ export const listPreordersForCampaign = async (
     status?: Preorder['status'] | undefined;
     buyerId?: string | undefined;
     cursor?: string | undefined;
-    /** Items one page may read before it answers, short if need be, with a cursor. @default max(1000, 4 × limit) */
+    /** Pre-orders one page may examine before it answers, short if need be, with a cursor. @default max(1000, 4 × limit) */
     readBudget?: number;
   },
 ): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
   const start = decodeCursor(opts.cursor);
   if (start === 'invalid' || (start && !(typeof start.before === 'string' && orderSortKey.test(start.before)))) return 'invalid-cursor';
   const before = start ? String(start.before) : '\uffff';
-  const filters = ['campaignId = :c', ...(opts.status ? ['#status = :status'] : [])];
-  const filter = {
-    FilterExpression: filters.join(' AND '),
-    ...(opts.status && { ExpressionAttributeNames: { '#status': 'status' } }),
-  };
-  const values = { ':c': c.campaignId, ':before': before, ...(opts.status && { ':status': opts.status }) };
-  const common = (pk: string, next: Item | undefined) => ({
-    TableName: tableName(),
-    ...filter,
-    ExpressionAttributeValues: { ...values, ':pk': pk },
-    ScanIndexForward: false,
-    Limit: ahead,
-    ...(next && { ExclusiveStartKey: next }),
-  });
-  type Stream = { sk: 'GSI1SK' | 'GSI2SK'; query: (next: Item | undefined) => QueryCommand; buffer: Item[]; next: Item | undefined; done: boolean };
-  const stream = (sk: Stream['sk'], query: Stream['query']): Stream => ({ sk, query, buffer: [], next: undefined, done: false });
-  const streams: Stream[] =
-    opts.buyerId !== undefined
-      ? [
-          stream('GSI1SK', (next) =>
-            new QueryCommand({ IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :before', ...common(`BUYER#${opts.buyerId}`, next) }),
-          ),
-        ]
-      : Array.from({ length: c.gateShards }, (_, k) =>
-          stream('GSI2SK', (next) =>
-            new QueryCommand({
-              IndexName: 'GSI2',
-              KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK < :before',
-              ...common(campaignOrdersPartition(c.campaignId, k), next),
-            }),
-          ),
-        );
-  // A status filter may skip many items: read further ahead, and no more than `readBudget` items a page.
-  const filtered = opts.status !== undefined || opts.buyerId !== undefined;
-  const readBudget = opts.readBudget ?? Math.max(1000, opts.limit * 4);
-  const ahead = Math.max(2, Math.min(Math.max(filtered ? 25 : 2, Math.ceil((opts.limit * 1.5) / streams.length)), Math.floor(readBudget / streams.length)));
-  let read = 0;
+  const budget = opts.readBudget ?? Math.max(1000, opts.limit * 4);
+  if (opts.buyerId !== undefined) return pageOfBuyerInCampaign(c.campaignId, opts.buyerId, before, opts.limit, opts.status, budget);
+
+  type Stream = { pk: string; buffer: string[]; next: Item | undefined; done: boolean };
+  const streams: Stream[] = Array.from({ length: c.gateShards }, (_, k) => ({
+    pk: orderRefKey(c.campaignId, k, '', '').PK,
+    buffer: [],
+    next: undefined,
+    done: false,
+  }));
+  const ahead = Math.max(2, Math.ceil((opts.limit * (opts.status ? 3 : 1.2)) / streams.length));
   const refill = async (s: Stream) => {
-    // Reads on until it holds a match, the partition ends or the page's budget is spent.
-    while (s.buffer.length === 0 && !s.done && read < readBudget) {
-      const out = await ddb.send(s.query(s.next));
-      read += out.ScannedCount ?? 0;
-      s.buffer.push(...(out.Items ?? []));
-      s.next = out.LastEvaluatedKey;
-      s.done = s.next === undefined;
-    }
+    if (s.buffer.length > 0 || s.done) return;
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND SK < :before',
+        ExpressionAttributeValues: { ':pk': s.pk, ':before': before },
+        ScanIndexForward: false,
+        Limit: ahead,
+        ...(s.next && { ExclusiveStartKey: s.next }),
+      }),
+    );
+    s.buffer.push(...(out.Items ?? []).map((i) => String(i.SK)));
+    s.next = out.LastEvaluatedKey;
+    s.done = s.next === undefined;
   };
-  const sortKeyOf = (s: Stream, item: Item) => String(item[s.sk]);
-  const taken: { item: Item; key: string }[] = [];
-  // Where the budget stopped a partition with nothing in hand: everything at or above the highest such
-  // key has been read on every partition, so the page may give that much and go on from there next time.
-  let boundary: string | undefined;
-  while (taken.length < opts.limit) {
-    await Promise.all(streams.map(refill));
-    const stopped = streams.filter((s) => s.buffer.length === 0 && !s.done).map((s) => String(s.next?.[s.sk] ?? ''));
-    boundary = stopped.length > 0 ? stopped.sort().at(-1) : undefined;
-    let best: Stream | undefined;
-    for (const s of streams) {
-      if (s.buffer.length > 0 && (!best || sortKeyOf(s, s.buffer[0]!) > sortKeyOf(best, best.buffer[0]!))) best = s;
+  /** The next `n` sort keys of the merge, newest first. */
+  const nextKeys = async (n: number): Promise<string[]> => {
+    const keys: string[] = [];
+    while (keys.length < n) {
+      await Promise.all(streams.map(refill));
+      let best: Stream | undefined;
+      for (const s of streams) if (s.buffer.length > 0 && (!best || s.buffer[0]! > best.buffer[0]!)) best = s;
+      if (!best) break;
+      keys.push(best.buffer.shift()!);
     }
-    if (!best || (boundary !== undefined && sortKeyOf(best, best.buffer[0]!) < boundary)) break;
-    const item = best.buffer.shift()!;
-    taken.push({ item, key: sortKeyOf(best, item) });
+    return keys;
+  };
+  const items: Preorder[] = [];
+  let examined = 0;
+  let lastExamined: string | undefined;
+  let exhausted = false;
+  let leftover = false;
+  while (items.length < opts.limit && examined < budget) {
+    const want = Math.min(100, budget - examined, opts.status ? Math.max(opts.limit - items.length, 25) : opts.limit - items.length);
+    const keys = await nextKeys(want);
+    if (keys.length === 0) {
+      exhausted = true;
+      break;
+    }
+    const found = new Map((await getPreorders(keys.map((k) => k.slice(k.indexOf('#') + 1)))).map((p) => [p.preorderId, p]));
+    for (const key of keys) {
+      if (items.length >= opts.limit) {
+        // Not examined: the next page starts with it.
+        leftover = true;
+        break;
+      }
+      examined++;
+      lastExamined = key;
+      const p = found.get(key.slice(key.indexOf('#') + 1));
+      if (p && (opts.status === undefined || p.status === opts.status)) items.push(p);
+    }
   }
-  const more = streams.some((s) => s.buffer.length > 0 || !s.done);
-  const last = taken.at(-1)?.key;
-  // Short of the limit because of the budget: go on below the boundary (every key above it was read).
-  const next = boundary !== undefined && taken.length < opts.limit ? boundary : last;
-  return { items: taken.map((t) => fromItem(t.item)), nextCursor: more && next ? encodeCursor({ before: next }) : undefined };
+  const more = leftover || (!exhausted && streams.some((s) => s.buffer.length > 0 || !s.done));
+  return { items, nextCursor: more && lastExamined ? encodeCursor({ before: lastExamined }) : undefined };
+};
+
+/** One buyer's pre-orders in the campaign, from the buyer's GSI1 partition (small: one fan's orders). */
+const pageOfBuyerInCampaign = async (
+  campaignId: string,
+  buyerId: string,
+  before: string,
+  limit: number,
+  status: Preorder['status'] | undefined,
+  budget: number,
+): Promise<{ items: Preorder[]; nextCursor: string | undefined }> => {
+  const items: Preorder[] = [];
+  let next: Item | undefined;
+  let read = 0;
+  let lastExamined: string | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :before',
+        ExpressionAttributeValues: { ':pk': `BUYER#${buyerId}`, ':before': before },
+        ScanIndexForward: false,
+        Limit: Math.min(100, budget - read),
+        ...(next && { ExclusiveStartKey: next }),
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (items.length >= limit) return { items, nextCursor: lastExamined && encodeCursor({ before: lastExamined }) };
+      read++;
+      lastExamined = String(item.GSI1SK);
+      const p = fromItem(item);
+      if (p.campaignId === campaignId && (status === undefined || p.status === status)) items.push(p);
+    }
+    next = out.LastEvaluatedKey;
+  } while (next && items.length < limit && read < budget);
+  return { items, nextCursor: next && lastExamined ? encodeCursor({ before: lastExamined }) : undefined };
 };
 
 /**

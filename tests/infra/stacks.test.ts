@@ -136,7 +136,7 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // The factory client's record: registered, not revoked.
   authorizer: { table: ['GetItem'], indexes: [] },
   'service-api': { table: ['GetItem'], indexes: [] },
-  'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1', 'GSI2', 'GSI3'] },
+  'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1', 'GSI3'] },
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
   'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1'] },
   'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
