@@ -1,6 +1,6 @@
 import { render, type ComponentChild } from 'preact';
 import { createApi, loadConfig, type ConsoleConfig } from './api.ts';
-import { accessToken, beginSignIn, completeSignIn, signInAgain } from './auth/session.ts';
+import { accessToken, beginSignIn, completeSignIn, returnedFromSignOut, signInAgain } from './auth/session.ts';
 import { App, authLoopEvent, Standalone } from './app.tsx';
 import { messages, pickLocale } from './i18n/index.ts';
 import { parseRoute } from './lib/routes.ts';
@@ -64,6 +64,13 @@ const start = async () => {
       );
       return;
     }
+  }
+
+  if (!accessToken() && returnedFromSignOut(url)) {
+    url.searchParams.delete('state');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+    show(<Standalone message={t.app.signedOut} action={{ label: t.app.signIn, run: () => void beginSignIn(config, { returnTo: base }) }} />);
+    return;
   }
 
   const hint = url.searchParams.get('login_hint') ?? undefined;

@@ -23,6 +23,23 @@ export const defaultConsoleDir = join(projectRoot, 'console');
 export const consoleDistOf = (dir: string) => join(dir, 'dist');
 export const consoleBuilt = (dir: string) => existsSync(join(consoleDistOf(dir), 'index.html'));
 
+/** The newest modification time among the files a build reads (index.html, vite.config.ts, public/ and src/). */
+const newestSource = (dir: string): number => {
+  let newest = 0;
+  const visit = (path: string) => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry));
+    else newest = Math.max(newest, stat.mtimeMs);
+  };
+  for (const entry of ['index.html', 'vite.config.ts', 'public', 'src']) visit(join(dir, entry));
+  return newest;
+};
+
+/** Built, and not older than its sources: an edited console is rebuilt on the next start rather than served stale. */
+export const consoleCurrent = (dir: string) =>
+  consoleBuilt(dir) && (statSync(join(consoleDistOf(dir), 'index.html')).mtimeMs >= newestSource(dir));
+
 /** What `/console/config.json` says. `apiUrl` is absent: the API is on the console's own origin. */
 export interface ConsoleConfig {
   readonly issuer: string;
@@ -273,7 +290,7 @@ const runVite = (dir: string, outDir: string) =>
   });
 
 /**
- * Builds the console when `dist/index.html` is missing, with the project's vite
+ * Builds the console when `dist/index.html` is missing or older than its sources, with the project's vite
  * (`vite build --config <dir>/vite.config.ts`), into a staging folder renamed to
  * `dist` at the end: a reader never sees half a build. `onBuild` is told one line
  * before a build starts.
@@ -282,12 +299,13 @@ const runVite = (dir: string, outDir: string) =>
  */
 export const ensureConsoleBuilt = async (opts: { dir?: string; onBuild?: (line: string) => void } = {}): Promise<'present' | 'built' | 'absent'> => {
   const dir = resolve(opts.dir ?? defaultConsoleDir);
-  if (consoleBuilt(dir)) return 'present';
-  if (!existsSync(join(dir, 'vite.config.ts'))) return 'absent';
+  if (consoleCurrent(dir)) return 'present';
+  if (!existsSync(join(dir, 'vite.config.ts'))) return consoleBuilt(dir) ? 'present' : 'absent';
   return withBuildLock(dir, async () => {
     // Built by whoever held the lock before.
-    if (consoleBuilt(dir)) return 'present';
-    opts.onBuild?.(`Building the console (${join(dir, 'dist', 'index.html')} is missing)…`);
+    if (consoleCurrent(dir)) return 'present';
+    const why = consoleBuilt(dir) ? 'is older than its sources' : 'is missing';
+    opts.onBuild?.(`Building the console (${join(dir, 'dist', 'index.html')} ${why})…`);
     // What a build interrupted by Ctrl-C left (its process is gone); git ignores them meanwhile.
     for (const entry of readdirSync(dir)) {
       const owner = /^\.dist-building-(\d+)-/.exec(entry)?.[1];

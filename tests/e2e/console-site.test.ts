@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -109,6 +109,13 @@ describe('The console at /console, served by the local runtime', () => {
       expect(existsSync(leftover)).toBe(false);
       expect(await ensureConsoleBuilt({ dir })).toBe('present');
       expect(await ensureConsoleBuilt({ dir: join(dir, 'nothing-here') })).toBe('absent');
+      // An edited console is built again rather than served stale: a build older than a source.
+      const earlier = new Date(Date.now() - 60_000);
+      utimesSync(join(dir, 'dist', 'index.html'), earlier, earlier);
+      const again: string[] = [];
+      expect(await ensureConsoleBuilt({ dir, onBuild: (l) => again.push(l) })).toBe('built');
+      expect(again[0]).toMatch(/older than its sources/);
+      expect(await ensureConsoleBuilt({ dir })).toBe('present');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

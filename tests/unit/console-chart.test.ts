@@ -27,6 +27,10 @@ describe('console demand chart data', () => {
     expect(chartColumns(history, 'M')).toEqual({ x: [t(0), t(1), t(2)], ordered: [0, 10, 25], low: [null, 40, 50], high: [null, 60, 80] });
   });
 
+  it('All variants under a cap: the summed band never reaches above the cap, since the campaign cannot sell past it', () => {
+    expect(chartColumns(history, '*', undefined, 70)).toEqual({ x: [t(0), t(1), t(2)], ordered: [0, 13, 29], low: [null, 45, 56], high: [null, 69, 70] });
+  });
+
   it('All variants: added up minute by minute; the band only where every variant has one', () => {
     expect(chartColumns(history, '*')).toEqual({ x: [t(0), t(1), t(2)], ordered: [0, 13, 29], low: [null, 45, 56], high: [null, 69, 90] });
   });

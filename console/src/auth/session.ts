@@ -10,6 +10,8 @@ import { authorizationUrl, idTokenProblem, jwtClaims, randomToken, s256Challenge
 
 const tokensKey = 'c2m.console.tokens';
 const pendingKey = 'c2m.console.signin';
+/** The `state` of a sign-out in flight: the issuer hands it back with the anchor at the console. */
+const signOutKey = 'c2m.console.signout';
 
 interface Tokens {
   readonly accessToken: string;
@@ -37,6 +39,8 @@ const read = <T>(key: string): T | undefined => {
 
 const base = import.meta.env.BASE_URL;
 export const redirectUri = (): string => `${location.origin}${base}callback`;
+/** Where the issuer sends the anchor after signing out: the console's root (registered as the client's post-logout URI). */
+export const postLogoutRedirectUri = (): string => `${location.origin}${base}`;
 
 /** The access token while it has more than 30 s to live. */
 export const accessToken = (): string | undefined => {
@@ -112,28 +116,57 @@ export const completeSignIn = async (config: ConsoleConfig, url: URL): Promise<s
 };
 
 /**
- * The API said 401: sign in again, back to where the anchor was. Right after a sign-in that
- * would loop (the issuer signs in someone the API refuses), so then it reports instead.
+ * Set when the anchor signs out: a poll or a list request still in flight then finds no token,
+ * and must not take that for an expired session and sign straight back in.
  */
-export const signInAgain = async (config: ConsoleConfig): Promise<'loop' | never> => {
+let signingOut = false;
+
+/**
+ * The API said 401: sign in again, back to where the anchor was. Right after a sign-in that
+ * would loop (the issuer signs in someone the API refuses), so then it reports instead; while
+ * signing out, it does nothing.
+ */
+export const signInAgain = async (config: ConsoleConfig): Promise<'loop' | 'signing-out' | never> => {
+  if (signingOut) return 'signing-out';
   const t = read<Tokens>(tokensKey);
   sessionStorage.removeItem(tokensKey);
   if (t && Date.now() - t.signedInAt < 15_000) return 'loop';
   return beginSignIn(config, { returnTo: location.pathname + location.search });
 };
 
-/** Clears the tokens; ends the issuer's session too when it has an end_session_endpoint. */
+/**
+ * Clears the tokens; ends the issuer's session too when it has an end_session_endpoint, asking
+ * it to send the anchor back to the console (RP-initiated logout: `post_logout_redirect_uri`,
+ * with `id_token_hint` when the ID token is at hand, and a `state` the console recognises).
+ */
 export const signOut = async (config: ConsoleConfig): Promise<'left' | 'signed-out'> => {
+  signingOut = true;
   const t = read<Tokens>(tokensKey);
   sessionStorage.removeItem(tokensKey);
   sessionStorage.removeItem(pendingKey);
   const d = await discover(config.issuer).catch(() => undefined);
   if (d?.endSessionEndpoint) {
+    const state = randomToken();
     const url = new URL(d.endSessionEndpoint);
     url.searchParams.set('client_id', config.clientId);
     if (t?.idToken) url.searchParams.set('id_token_hint', t.idToken);
+    url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri());
+    url.searchParams.set('state', state);
+    sessionStorage.setItem(signOutKey, state);
     location.assign(url.toString());
     return 'left';
   }
   return 'signed-out';
+};
+
+/**
+ * Back at the console from the issuer's sign-out (its `state` is the one this tab sent): the
+ * console then says so instead of signing straight back in. Forgets the state either way.
+ */
+export const returnedFromSignOut = (url: URL): boolean => {
+  const sent = sessionStorage.getItem(signOutKey);
+  const state = url.searchParams.get('state');
+  if (state === null) return false;
+  sessionStorage.removeItem(signOutKey);
+  return sent !== null && state === sent;
 };

@@ -103,7 +103,8 @@ export const LiveDemand = (p: { campaign: Campaign; live: Polled<Live> }) => {
   const from = data?.history?.from;
   // The window starts at the history's `from`; the sale's opening only matters when it falls inside.
   const opensAt = from !== undefined && Date.parse(p.campaign.opensAt) >= Date.parse(from) ? p.campaign.opensAt : undefined;
-  const columns = useMemo(() => chartColumns(variants ?? [], scope, opensAt), [variants, scope, opensAt]);
+  const cap = p.campaign.maxTotalQuantity;
+  const columns = useMemo(() => chartColumns(variants ?? [], scope, opensAt, cap), [variants, scope, opensAt, cap]);
   const updated = p.live.updatedAt
     ? new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(p.live.updatedAt)
     : undefined;
@@ -117,7 +118,6 @@ export const LiveDemand = (p: { campaign: Campaign; live: Polled<Live> }) => {
   }
   const totals = data.demand.totals;
   const ordered = net(totals);
-  const cap = p.campaign.maxTotalQuantity;
   const remaining = data.demand.remaining;
   const scopeName = scope === '*' ? t.demand.total : (p.campaign.variants.find((v) => v.sku === scope)?.name ?? scope);
 

@@ -26,8 +26,10 @@ export interface ChartColumns {
  * `scope` is a sku, or `'*'` for every variant added up (minute by minute; the band only where
  * every variant has one). `opensAt`, when earlier than the first point, starts the line at zero
  * there: nothing was ordered before the sale opened, so a new campaign draws a line at once.
+ * `cap`, when the campaign has one, bounds the band: each variant's forecast is bounded by the
+ * cap on its own, but all of them together cannot sell more than the cap either.
  */
-export const chartColumns = (variants: readonly HistoryVariant[], scope: string, opensAt?: string): ChartColumns => {
+export const chartColumns = (variants: readonly HistoryVariant[], scope: string, opensAt?: string, cap?: number): ChartColumns => {
   const chosen = scope === '*' ? variants : variants.filter((v) => v.sku === scope);
   const byTime = new Map<number, { ordered: number; low: number | null; high: number | null; seen: number }>();
   for (const v of chosen) {
@@ -50,11 +52,12 @@ export const chartColumns = (variants: readonly HistoryVariant[], scope: string,
   const rows = times.map((t) => byTime.get(t)!);
   // A minute some variant did not report has no complete band.
   const complete = (r: { seen: number }) => r.seen === chosen.length;
+  const capped = (v: number | null) => (v === null || cap === undefined ? v : Math.min(v, cap));
   return {
     x: times,
     ordered: rows.map((r) => r.ordered),
-    low: rows.map((r) => (complete(r) ? r.low : null)),
-    high: rows.map((r) => (complete(r) ? r.high : null)),
+    low: rows.map((r) => (complete(r) ? capped(r.low) : null)),
+    high: rows.map((r) => (complete(r) ? capped(r.high) : null)),
   };
 };
 
