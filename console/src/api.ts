@@ -45,6 +45,11 @@ export interface ConsoleConfig {
   /** The API's origin (and path prefix, if any); same origin as the console when absent. */
   readonly apiUrl: string;
   readonly scope: string;
+  /**
+   * Where to end the issuer's session when its discovery names no end_session_endpoint
+   * (Cognito's hosted UI `/logout`, which takes `client_id` and `logout_uri`).
+   */
+  readonly logoutUrl?: string;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,12 +82,14 @@ export const loadConfig = async (base: string): Promise<ConsoleConfig> => {
   if (typeof raw.clientId !== 'string' || raw.clientId === '') throw new ConfigError('config.json: clientId is required');
   if (raw.apiUrl !== undefined && raw.apiUrl !== '' && !isHttpUrl(raw.apiUrl)) throw new ConfigError('config.json: apiUrl must be an http(s) URL');
   if (raw.scope !== undefined && typeof raw.scope !== 'string') throw new ConfigError('config.json: scope must be a string');
+  if (raw.logoutUrl !== undefined && !isHttpUrl(raw.logoutUrl)) throw new ConfigError('config.json: logoutUrl must be an http(s) URL');
   const apiUrl = typeof raw.apiUrl === 'string' && raw.apiUrl !== '' ? raw.apiUrl : location.origin;
   return {
     issuer: raw.issuer.replace(/\/+$/, ''),
     clientId: raw.clientId,
     apiUrl: apiUrl.replace(/\/+$/, ''),
     scope: typeof raw.scope === 'string' && raw.scope.trim() !== '' ? raw.scope.trim() : 'openid',
+    ...(isHttpUrl(raw.logoutUrl) && { logoutUrl: raw.logoutUrl }),
   };
 };
 

@@ -152,6 +152,8 @@ export interface ConsoleConfig {
   readonly issuer: string;
   readonly clientId: string;
   readonly scope?: string;
+  /** Where sign-out ends the issuer's session when its discovery names no end_session_endpoint (Cognito's hosted UI). */
+  readonly logoutUrl?: string;
 }
 
 export interface ConsoleHostingProps {
@@ -311,7 +313,13 @@ export class ConsoleHosting extends Construct {
         userPoolClientName: 'c2m-console-hosted',
       });
       // The console asks for exactly what the client allows; Cognito refuses any other scope.
-      this.config = { issuer: signIn.issuer, clientId: this.client.userPoolClientId, scope: scopes.map((s) => s.scopeName).join(' ') };
+      // Cognito's discovery names no end_session_endpoint: the console signs out at the hosted UI's /logout instead.
+      this.config = {
+        issuer: signIn.issuer,
+        clientId: this.client.userPoolClientId,
+        scope: scopes.map((s) => s.scopeName).join(' '),
+        logoutUrl: `${signIn.hostedUiUrl}/logout`,
+      };
     } else if (signIn.clientId !== undefined) {
       this.config = { issuer: signIn.issuer, clientId: signIn.clientId };
     } else {

@@ -312,8 +312,8 @@ describe('c2m-console, with c2m\'s user pool', () => {
     app.template.resourcePropertiesCountIs('AWS::Cognito::UserPoolClient', { GenerateSecret: true }, 0);
   });
 
-  it('writes config.json at deploy with the pool as issuer, the hosted client and scope openid, and no apiUrl (the API is on the same origin)', () => {
-    expect(app.configJson()).toEqual({ issuer, clientId: hostedClientId, scope: 'openid' });
+  it('writes config.json at deploy with the pool as issuer, the hosted client and scope openid, the hosted UI logout (Cognito names no end-session endpoint), and no apiUrl (the API is on the same origin)', () => {
+    expect(app.configJson()).toEqual({ issuer, clientId: hostedClientId, scope: 'openid', logoutUrl: `${hostedUi}/logout` });
   });
 
   it('deploys the build under console/: hashed assets cached a year and kept, pages revalidated and pruned, then /console/* invalidated', () => {

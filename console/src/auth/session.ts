@@ -156,6 +156,14 @@ export const signOut = async (config: ConsoleConfig): Promise<'left' | 'signed-o
     location.assign(url.toString());
     return 'left';
   }
+  if (config.logoutUrl) {
+    // Cognito's hosted UI: its own logout, back to the console's root (a registered logout URL).
+    const url = new URL(config.logoutUrl);
+    url.searchParams.set('client_id', config.clientId);
+    url.searchParams.set('logout_uri', postLogoutRedirectUri());
+    location.assign(url.toString());
+    return 'left';
+  }
   return 'signed-out';
 };
 
