@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime, type Reply } from '../support/runtime.ts';
+import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime, type Reply, untilDrained } from '../support/runtime.ts';
 
 // What the anchor's console reads and changes, over HTTP against the local runtime:
 // PATCH of a campaign before and while it is open, its batches as production goes,
@@ -55,16 +55,7 @@ const fieldsOf = (r: Reply) => ((r.body as unknown as Problem).errors ?? []).map
 
 const buyers = (n: number) => Array.from({ length: n }, (_, i) => clientFor(runtime, 'buyer', `console-buyer-${i}`));
 
-const until = async <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeoutMs = 25_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 400)}`);
-    await runtime.emulator.drain();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeoutMs = 25_000) => untilDrained(runtime, probe, done, timeoutMs);
 
 describe('PATCH /v1/campaigns/{id} before the campaign opens', () => {
   it('changes any term; a cap set before opening holds once it opens, over the gates resized for it', async () => {

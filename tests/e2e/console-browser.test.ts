@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { expectNoHorizontalScroll, launchBrowser, openPage, type Viewport } from '../support/browser.ts';
 import { silenceBuyerNotifications } from '../support/quiet.ts';
-import { campaignDraft, clientFor, consoleSignInLink, preorderDraft, registerFactories, startTestRuntime } from '../support/runtime.ts';
+import { campaignDraft, clientFor, consoleSignInLink, preorderDraft, registerFactories, startTestRuntime, untilDrained } from '../support/runtime.ts';
 
 /**
  * The anchor console as an anchor uses it, in a real Chromium (the system's, driven by
@@ -87,17 +87,7 @@ const preorder = async (campaignId: string, sku: string, quantity: number, buyer
 /** What the shipping address in `preorderDraft` holds, piece by piece. */
 const addressParts = ['Li Wei', '138 0000', 'Century Avenue', '200120'];
 
-/** Polls the API (running the queues in between) until `done`; a timeout fails the test with the last answer. */
-const until = async <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeoutMs = showsWithin): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 400)}`);
-    await runtime.emulator.drain();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(probe: () => Promise<T>, done: (t: T) => boolean, timeoutMs = showsWithin) => untilDrained(runtime, probe, done, timeoutMs);
 
 const batchesOf = (campaignId: string) => anchor.get<{ items: CampaignBatch[] }>(`/v1/campaigns/${campaignId}/batches`);
 

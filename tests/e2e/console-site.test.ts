@@ -12,6 +12,7 @@ import { consoleContentSecurityPolicy } from '../../lib/aws/console-hosting.ts';
 import { consoleClientId, loopbackOrigins } from '../../lib/local/issuer.ts';
 import { consoleSignInLink, startTestRuntime } from '../support/runtime.ts';
 import { expectNoHorizontalScroll, launchBrowser, openPage } from '../support/browser.ts';
+import { cookieBrowser } from '../support/cookie-browser.ts';
 
 /**
  * The console as the local runtime serves it, over HTTP as a browser would ask
@@ -219,27 +220,6 @@ describe('The console at /console, served by the local runtime', () => {
 
 // ---------------------------------------------------------------- the sign-in link
 
-/** A browser of one: follows nothing by itself, keeps cookies by name. */
-const cookieBrowser = () => {
-  const jar = new Map<string, string>();
-  return async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, ...(cookie && { cookie }) } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => {
-        const [k = '', v = ''] = a.trim().split('=');
-        return (k.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) || (k.toLowerCase() === 'max-age' && Number(v) <= 0);
-      });
-      if (!value || expired) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-};
 type Visit = ReturnType<typeof cookieBrowser>;
 
 type Outcome = { kind: 'code'; code: string; verifier: string; redirectUri: string } | { kind: 'page'; status: number; html: string; url: string };

@@ -24,6 +24,7 @@ import { clientCredentialsToken } from '../../lib/local/dev-tokens.ts';
 import { identity, routes } from '../../lib/topology.ts';
 import type { Role } from '../../functions/shared/principal.ts';
 import { campaignDraft, preorderDraft, startTestRuntime } from '../support/runtime.ts';
+import { cookieBrowser } from '../support/cookie-browser.ts';
 
 /**
  * Who may call what, over HTTP against the local runtime and its OpenID issuer,
@@ -694,27 +695,7 @@ describe('A campaign names only registered, active factories', () => {
 
 const consoleClient = 'c2m-console';
 
-/** A browser of one: follows nothing by itself, keeps cookies by name. */
-const browser = () => {
-  const jar = new Map<string, string>();
-  return async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, ...(cookie && { cookie }) } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => {
-        const [k = '', v = ''] = a.trim().split('=');
-        return (k.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) || (k.toLowerCase() === 'max-age' && Number(v) <= 0);
-      });
-      if (!value || expired) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-};
+const browser = cookieBrowser;
 
 /** Signs in through the issuer's pages as a browser would, up to the redirect back to the console with a code. */
 const signIn = async (username: string, opts: { operator?: boolean } = {}) => {

@@ -179,3 +179,24 @@ export const preorderDraft = (overrides: Record<string, unknown> = {}) => ({
  */
 export const consoleSignInLink = (runtime: Pick<LocalRuntime, 'console' | 'issuer'>, anchorId = 'anchor-demo'): string =>
   `${runtime.console.url}?login_hint=${runtime.issuer.signInTicket(anchorId).ticket}`;
+
+/**
+ * Polls `probe` until `done`, running the runtime's queues in between (no fixed
+ * sleep decides anything: the wait ends as soon as the answer is there); past
+ * `timeoutMs` the test fails with the last answer.
+ */
+export const untilDrained = async <T>(
+  runtime: Pick<LocalRuntime, 'emulator'>,
+  probe: () => Promise<T>,
+  done: (t: T) => boolean,
+  timeoutMs = 25_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 400)}`);
+    await runtime.emulator.drain();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
