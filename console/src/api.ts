@@ -16,7 +16,7 @@ import type {
   preorderStatuses,
 } from '../../functions/contracts/campaigns.ts';
 import type { TrustView } from '../../functions/contracts/factory.ts';
-import { nextLink, joinCsvPages } from './lib/csv.ts';
+import { nextLink, joinCsvPages, sameApi } from './lib/csv.ts';
 import { ApiError, toProblem } from './lib/problems.ts';
 
 export type Campaign = z.infer<typeof CampaignView>;
@@ -245,7 +245,8 @@ export const createApi = (opts: ApiOptions) => {
       while (url && !seen.has(url)) {
         seen.add(url);
         const path: string = url.slice(opts.apiUrl.length);
-        const res = url.startsWith(opts.apiUrl) ? await send('GET', path, 'text/csv') : undefined;
+        // The next page only on the API's own origin and path: the Bearer token goes nowhere else.
+        const res = sameApi(url, opts.apiUrl) ? await send('GET', path, 'text/csv') : undefined;
         if (!res) throw new ApiError(toProblem(502, undefined, 'The next page is on another site'));
         pages.push(await res.text());
         onPage?.(pages.length);

@@ -76,6 +76,8 @@ const start = async () => {
   const hint = url.searchParams.get('login_hint') ?? undefined;
   if (!accessToken()) {
     show(<Standalone message={t.app.signingIn} />);
+    // The ticket is single-use; keep it out of the history all the same.
+    if (hint) history.replaceState(null, '', withoutHint(url));
     try {
       await beginSignIn(config, { returnTo: withoutHint(url), ...(hint && { loginHint: hint }) });
     } catch (err) {

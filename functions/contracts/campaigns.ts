@@ -30,7 +30,7 @@ export const LateCompensation = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.maxAmount < c.minAmount) ctx.addIssue({ code: 'custom', path: ['maxAmount'], message: 'maxAmount must be at least minAmount' });
+    if (c.maxAmount < c.minAmount) ctx.addIssue({ code: 'custom', path: ['maxAmount'], message: 'maxAmount must be at least minAmount', params: { code: 'max_below_min' } });
   })
   .openapi('LateCompensation');
 
@@ -78,29 +78,29 @@ const CampaignTerms = z
 const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
   const skus = new Set<string>();
   b.variants.forEach((v, i) => {
-    if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice` });
+    if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice`, params: { code: 'duplicate_sku' } });
     skus.add(v.sku);
   });
   if (b.backupFactoryId !== undefined && b.backupFactoryId === b.factoryId) {
-    ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId' });
+    ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId', params: { code: 'same_backup_factory' } });
   }
   const opens = b.opensAt ? Date.parse(b.opensAt) : Date.now();
   if (Date.parse(b.closesAt) <= Math.max(opens, Date.now())) {
-    ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt' });
+    ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt', params: { code: 'closes_before_opening' } });
   }
   if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
-    ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity' });
+    ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity', params: { code: 'cap_below_minimum' } });
   }
   b.variants.forEach((v, i) => {
     if (v.minQuantity !== undefined && b.maxTotalQuantity !== undefined && v.minQuantity > b.maxTotalQuantity) {
-      ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity' });
+      ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity', params: { code: 'variant_minimum_above_cap' } });
     }
   });
   if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
-    ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity' });
+    ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity', params: { code: 'limit_above_cap' } });
   }
   if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
-    ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once' });
+    ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once', params: { code: 'duplicate_room' } });
   }
 };
 
@@ -297,9 +297,9 @@ export const DemandHistoryQuery = z
     to: Timestamp.optional().openapi({ description: 'Default: now (or when it closed)' }),
   })
   .superRefine((q, ctx) => {
-    if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to' });
+    if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must be before to', params: { code: 'from_after_to' } });
     if (q.from && q.to && Date.parse(q.to) - Date.parse(q.from) > 72 * 3600_000) {
-      ctx.addIssue({ code: 'custom', path: ['from'], message: 'at most 72 hours between from and to' });
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'at most 72 hours between from and to', params: { code: 'window_too_wide' } });
     }
   });
 

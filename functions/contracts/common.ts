@@ -7,7 +7,16 @@ export const Problem = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          path: z.string(),
+          message: z.string().openapi({ description: 'In English' }),
+          code: z.string().optional().openapi({ description: "A stable name of what is wrong (zod's issue codes such as too_small, or c2m's such as close_only_later), for clients that show their own words" }),
+          params: z.record(z.string(), z.union([z.string(), z.number()])).optional().openapi({ description: 'The values the message names (minimum, maximum, …)' }),
+        }),
+      )
+      .optional(),
   })
   .openapi('Problem');
 

@@ -311,6 +311,9 @@ export type CampaignChange =
 export interface RefusedField {
   readonly path: string;
   readonly message: string;
+  /** What rule refused it, for clients that say it in their own words. */
+  readonly code: string;
+  readonly params?: Readonly<Record<string, string | number>>;
 }
 
 /**
@@ -327,10 +330,10 @@ export const planCampaignChange = (
 ): { change: CampaignChange } | { refused: RefusedField[] } => {
   const fields = changedTerms(c, change);
   if (fields.length === 0) return { change: { kind: 'none' } };
-  if (isFinal(c.status)) return { refused: fields.map((path) => ({ path, message: `the campaign is ${c.status}: nothing can change` })) };
+  if (isFinal(c.status)) return { refused: fields.map((path) => ({ path, message: `the campaign is ${c.status}: nothing can change`, code: 'campaign_final' })) };
   if (c.status === 'SCHEDULED') {
     if (Date.parse(c.opensAt) - now.getTime() < transitionGuardMs) {
-      return { refused: fields.map((path) => ({ path, message: 'the campaign is opening now; change it again once it is open' })) };
+      return { refused: fields.map((path) => ({ path, message: 'the campaign is opening now; change it again once it is open', code: 'opening_now' })) };
     }
     const merged = { ...termsOf(c), ...change };
     const opensAt = Date.parse(merged.opensAt) > now.getTime() ? new Date(merged.opensAt).toISOString() : now.toISOString();
@@ -350,8 +353,8 @@ export const planCampaignChange = (
   for (const field of fields) {
     if (field === 'maxTotalQuantity') {
       const to = change.maxTotalQuantity as number;
-      if (c.maxTotalQuantity === undefined) refused.push({ path: field, message: 'the campaign has no cap; one cannot be set while it is open' });
-      else if (to < c.maxTotalQuantity) refused.push({ path: field, message: `while open the cap can only be raised (it is ${c.maxTotalQuantity})` });
+      if (c.maxTotalQuantity === undefined) refused.push({ path: field, message: 'the campaign has no cap; one cannot be set while it is open', code: 'no_cap_while_open' });
+      else if (to < c.maxTotalQuantity) refused.push({ path: field, message: `while open the cap can only be raised (it is ${c.maxTotalQuantity})`, code: 'cap_only_raised', params: { cap: c.maxTotalQuantity } });
       else {
         capRaisedBy = to - c.maxTotalQuantity;
         next = { ...next, maxTotalQuantity: to };
@@ -360,12 +363,17 @@ export const planCampaignChange = (
       const to = new Date(change.closesAt as string).toISOString();
       const first = c.firstClosesAt ?? c.closesAt;
       const latest = Date.parse(first) + c.maxDelayDays * dayMs;
-      if (Date.parse(to) < Date.parse(c.closesAt)) refused.push({ path: field, message: 'while open the close can only move later' });
-      else if (Date.parse(c.closesAt) - now.getTime() < transitionGuardMs) refused.push({ path: field, message: 'the campaign is closing now' });
+      if (Date.parse(to) < Date.parse(c.closesAt)) refused.push({ path: field, message: 'while open the close can only move later', code: 'close_only_later' });
+      else if (Date.parse(c.closesAt) - now.getTime() < transitionGuardMs) refused.push({ path: field, message: 'the campaign is closing now', code: 'closing_now' });
       else if (Date.parse(to) > latest) {
         // Every batch must ship by the earliest buyers' ceiling (first close + promisedShipDays + maxDelayDays):
         // a close moved further would promise later buyers a date past it.
-        refused.push({ path: field, message: `at most ${c.maxDelayDays} days (maxDelayDays) after the first close, ${new Date(latest).toISOString()}` });
+        refused.push({
+          path: field,
+          message: `at most ${c.maxDelayDays} days (maxDelayDays) after the first close, ${new Date(latest).toISOString()}`,
+          code: 'close_past_ceiling',
+          params: { latest: new Date(latest).toISOString(), days: c.maxDelayDays },
+        });
       }
       else {
         closesAtMoved = true;
@@ -373,12 +381,12 @@ export const planCampaignChange = (
       }
     } else if (field === 'liveRoomIds') {
       const to = change.liveRoomIds ?? [];
-      if (new Set(to).size !== to.length) refused.push({ path: field, message: 'each live room at most once' });
-      else if (c.liveRoomIds === undefined) refused.push({ path: field, message: "the campaign counts every room's signals; naming rooms now would drop some" });
-      else if (!c.liveRoomIds.every((r) => to.includes(r))) refused.push({ path: field, message: 'while open live rooms can be added, not removed' });
+      if (new Set(to).size !== to.length) refused.push({ path: field, message: 'each live room at most once', code: 'duplicate_room' });
+      else if (c.liveRoomIds === undefined) refused.push({ path: field, message: "the campaign counts every room's signals; naming rooms now would drop some", code: 'rooms_all_counted' });
+      else if (!c.liveRoomIds.every((r) => to.includes(r))) refused.push({ path: field, message: 'while open live rooms can be added, not removed', code: 'rooms_only_added' });
       else next = { ...next, liveRoomIds: to };
     } else {
-      refused.push({ path: field, message: 'can change only before the campaign opens' });
+      refused.push({ path: field, message: 'can change only before the campaign opens', code: 'only_before_open' });
     }
   }
   if (refused.length > 0) return { refused };

@@ -14,7 +14,12 @@ export abstract class DomainError extends Error {
 
 export interface FieldIssue {
   readonly path: string;
+  /** In English; clients show it as is, or their own words for `code`. */
   readonly message: string;
+  /** A stable name of what is wrong (zod's issue codes, or c2m's own such as `close_only_later`), for clients that translate. */
+  readonly code?: string;
+  /** The values the message names (a minimum, a maximum, a date), for the client's own words. */
+  readonly params?: Readonly<Record<string, string | number>>;
 }
 
 export class InvalidInputError extends DomainError {

@@ -21,7 +21,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-type Problem = { status: number; title: string; detail: string; errors?: { path: string; message: string }[] };
+type Problem = { status: number; title: string; detail: string; errors?: { path: string; message: string; code?: string; params?: Record<string, unknown> }[] };
 type Campaign = {
   campaignId: string;
   status: string;
@@ -128,6 +128,8 @@ describe('PATCH /v1/campaigns/{id} while it is OPEN', () => {
     const lower = await patch(`/v1/campaigns/${id}`, { maxTotalQuantity: 12 });
     expect(lower.status).toBe(409);
     expect(fieldsOf(lower)).toEqual(['maxTotalQuantity']);
+    // A code and its values with the English, for a console that says it in the anchor's language.
+    expect((lower.body as unknown as Problem).errors![0]).toMatchObject({ code: 'cap_only_raised', params: { cap: 16 } });
     const raised = await patch(`/v1/campaigns/${id}`, { maxTotalQuantity: 21 });
     expect(raised.status, JSON.stringify(raised.body)).toBe(200);
     expect(raised.body).toMatchObject({ maxTotalQuantity: 21, remaining: 5 });

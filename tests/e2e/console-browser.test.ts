@@ -64,7 +64,7 @@ interface CampaignBatch {
   qcPassed: number;
   shipped: number;
 }
-type Problem = { errors?: { path: string; message: string }[] };
+type Problem = { errors?: { path: string; message: string; code?: string; params?: Record<string, string | number> }[] };
 
 const inTwoDays = () => new Date(Date.now() + 2 * 86_400_000);
 /** A day as `YYYY-MM-DD`, `days` from today. */
@@ -171,7 +171,7 @@ describe('The anchor console in Chromium', () => {
     expect(page.url()).toBe(`${runtime.console.url}campaigns/${campaign.campaignId}`);
   });
 
-  it("A campaign made through the form: a lot size of 0 is refused with the API's own words beside the field, which is marked invalid and focused; corrected, the campaign opens", async () => {
+  it("A campaign made through the form: a lot size of 0 is refused beside the field in the anchor's words for the API's reason, the field marked invalid and focused; corrected, the campaign opens", async () => {
     const page = await consoleAt('desktop');
     await page.getByTestId('nav-new-campaign').click();
     await page.getByTestId('create-form').waitFor();
@@ -194,15 +194,15 @@ describe('The anchor console in Chromium', () => {
     await fill('promisedShipDays', '14');
     await page.getByTestId('create-submit').click();
 
-    // The API's message for the same mistake, asked independently of the page.
+    // What the API says of the same mistake, asked independently of the page: the console says it in the anchor's words.
     const refused = await anchor.post<Problem>('/v1/campaigns', campaignDraft({ factoryId, lotSize: 0, closesAt: inTwoDays().toISOString() }));
     expect(refused.status).toBe(400);
-    const apiMessage = refused.body.errors?.find((e) => e.path === 'lotSize')?.message;
-    expect(apiMessage).toBeTruthy();
+    const issue = refused.body.errors?.find((e) => e.path === 'lotSize');
+    expect(issue).toMatchObject({ code: 'too_small', params: { minimum: 1 } });
 
     const error = page.getByTestId('error-lotSize');
     await error.waitFor();
-    expect((await error.textContent())?.trim()).toBe(apiMessage);
+    expect((await error.textContent())?.trim()).toBe('Must be at least 1.');
     const lotSize = page.getByTestId('field-lotSize');
     expect(await lotSize.getAttribute('aria-invalid')).toBe('true');
     expect(await lotSize.getAttribute('aria-describedby')).toContain('error-lotSize');

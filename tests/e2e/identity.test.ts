@@ -668,11 +668,11 @@ describe('A campaign names only registered, active factories', () => {
 
     const unregistered = await call<Problem>('POST', '/v1/campaigns', anchor, draft, { 'Idempotency-Key': key });
     expectProblem(unregistered, 400);
-    expect(unregistered.body.errors).toEqual([{ path: 'factoryId', message: expect.stringMatching(/not registered/) }]);
+    expect(unregistered.body.errors).toEqual([{ path: 'factoryId', message: expect.stringMatching(/not registered/), code: 'factory_not_registered', params: { factoryId: expect.any(String) } }]);
 
     const revokedBackup = await call<Problem>('POST', '/v1/campaigns', anchor, campaignDraft({ factoryId: homeFactory, backupFactoryId: gone }));
     expectProblem(revokedBackup, 400);
-    expect(revokedBackup.body.errors).toEqual([{ path: 'backupFactoryId', message: expect.stringMatching(/revoked/) }]);
+    expect(revokedBackup.body.errors).toEqual([{ path: 'backupFactoryId', message: expect.stringMatching(/revoked/), code: 'factory_revoked', params: { factoryId: expect.any(String) } }]);
 
     const bothWrong = await call<Problem>('POST', '/v1/campaigns', anchor, campaignDraft({ factoryId: late, backupFactoryId: gone }));
     expectProblem(bothWrong, 400);

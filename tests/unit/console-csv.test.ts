@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvFileName, joinCsvPages, nextLink } from '../../console/src/lib/csv.ts';
+import { csvFileName, joinCsvPages, nextLink, sameApi } from '../../console/src/lib/csv.ts';
 
 const BOM = '\uFEFF';
 const header = 'buyerId,sku,quantity,amount,status\r\n';
@@ -47,5 +47,14 @@ describe('console CSV export', () => {
   it('The file is named after the campaign and the day, safe for any file system', () => {
     expect(csvFileName('手工亚麻衬衫 / Linen: "Hand"', '2026-12-01')).toBe('手工亚麻衬衫-Linen-Hand-2026-12-01.csv');
     expect(csvFileName('???', '2026-12-01')).toBe('preorders-2026-12-01.csv');
+  });
+
+  it('follows a next page only on the API itself: the token never goes to a look-alike host or another path', () => {
+    expect(sameApi('https://d1.cloudfront.net/v1/campaigns/x/preorders?cursor=a', 'https://d1.cloudfront.net')).toBe(true);
+    expect(sameApi('https://d1.cloudfront.net.evil.net/v1/campaigns', 'https://d1.cloudfront.net')).toBe(false);
+    expect(sameApi('http://d1.cloudfront.net/v1/campaigns', 'https://d1.cloudfront.net')).toBe(false);
+    expect(sameApi('https://api.example.com/prod/v1/x', 'https://api.example.com/prod')).toBe(true);
+    expect(sameApi('https://api.example.com/production/v1/x', 'https://api.example.com/prod')).toBe(false);
+    expect(sameApi('not a url', 'https://api.example.com')).toBe(false);
   });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { CreateCampaignBody } from '../../functions/contracts/campaigns.ts';
 import { zodIssues } from '../../functions/handlers/http/problems.ts';
 import { campaignFieldOrder, focusTarget } from '../../console/src/lib/campaign-fields.ts';
-import { ApiError, placeErrors, toProblem, withoutIds } from '../../console/src/lib/problems.ts';
+import { ApiError, issueText, placeErrors, toProblem, withoutIds } from '../../console/src/lib/problems.ts';
+import { en } from '../../console/src/i18n/en.ts';
+import { zhCN } from '../../console/src/i18n/zh-CN.ts';
 
 describe('console problem details', () => {
   it('A problem body is read as sent; its field errors keep their paths and messages', () => {
@@ -101,5 +103,20 @@ describe('console problem texts', () => {
     );
     expect(withoutIds('Batch bat_abcdefghijklmnopqrstuvwx and pre-order po_abcdefghijklmnopqrstuvwx')).toBe('Batch and pre-order');
     expect(withoutIds('maxTotalQuantity cannot go below the 120 units already taken')).toBe('maxTotalQuantity cannot go below the 120 units already taken');
+  });
+
+  it("says the API's real errors in the anchor's language from their codes, and keeps the API's English for a code it does not know", () => {
+    const draft = { title: 'T', factoryId: 'f', currency: 'CNY', variants: [{ sku: 'A', name: 'a', unitPrice: 1 }, { sku: 'A', name: 'b', unitPrice: 1 }], closesAt: '2099-01-01T00:00:00Z', minTotalQuantity: 10, lotSize: 0, maxTotalQuantity: 5, promisedShipDays: 7 };
+    const parsed = CreateCampaignBody.safeParse(draft);
+    if (parsed.success) throw new Error('expected the draft to be refused');
+    const issues = toProblem(400, { errors: zodIssues(parsed.error) }).errors;
+    const say = (locale: typeof en.issues, path: string) => issueText(issues.find((i) => i.path === path)!, locale);
+    expect(say(en.issues, 'lotSize')).toBe('Must be at least 1.');
+    expect(say(zhCN.issues, 'lotSize')).toBe('不能小于 1。');
+    expect(say(zhCN.issues, 'variants.1.sku')).toBe('这个 SKU 重复了。');
+    expect(say(zhCN.issues, 'maxTotalQuantity')).toBe('限量不能低于成团数量。');
+    // Every code the create schema produced here has words in both languages.
+    for (const issue of issues) expect(Object.hasOwn(zhCN.issues, issue.code!), issue.code).toBe(true);
+    expect(issueText({ path: 'x', message: 'campaign cmp_0123456789abcdefghjkmnpq is odd', code: 'never_heard_of' }, zhCN.issues)).not.toMatch(/cmp_/);
   });
 });

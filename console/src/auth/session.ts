@@ -82,10 +82,11 @@ export const completeSignIn = async (config: ConsoleConfig, url: URL): Promise<s
   const pending = read<Pending>(pendingKey);
   sessionStorage.removeItem(pendingKey);
   const q = url.searchParams;
-  const error = q.get('error');
-  if (error) throw new SignInError(q.get('error_description') ?? error);
   if (!pending) throw new SignInError('this sign-in was not started in this tab');
   if (!q.get('state') || q.get('state') !== pending.state) throw new SignInError('the answer does not match this sign-in (state)');
+  // Only the error code, and only once the state matched: a crafted link must not put its own words on this page.
+  const error = q.get('error');
+  if (error) throw new SignInError(/^[a-z_]{1,64}$/.test(error) ? error : 'refused');
   const code = q.get('code');
   if (!code) throw new SignInError('the issuer sent no code');
   const d = await discover(config.issuer);

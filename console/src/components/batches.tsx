@@ -55,7 +55,10 @@ const BatchCard = (p: { batch: Batch; ordinal: number; currency: string; campaig
           {t.batches.rejected(b.rejectedReason ?? '')} {b.next === 'backup-factory' ? t.batches.nextBackup : b.next === 'refund' ? t.batches.nextRefund : ''}
         </p>
       )}
-      {b.closedShortReason && <p class="notice notice-warn">{t.batches.closedShort(b.closedShortReason)}</p>}
+      {b.closedShortReason && (
+        // c2m's own reason at the buyers' ceiling is said in the anchor's language; a factory's is its own words.
+        <p class="notice notice-warn">{b.withdrawnAt && b.status === 'COMPLETED' ? t.batches.closedAtCeiling : t.batches.closedShort(b.closedShortReason)}</p>
+      )}
       {b.withdrawnAt && <p class="notice notice-warn">{t.batches.withdrawn}</p>}
 
       <div class="progress-group">

@@ -107,12 +107,13 @@ export const BuyersPreorders = (p: { api: Api; campaign: Campaign; version: stri
   }, [id, status, buyerId]);
   // The sale moved (orders, cancels, batches, shipments): the first page follows, unless the
   // anchor paged on, whose place in the list a reload would lose.
+  // A change seen while a load runs is taken up when that load ends (the effect runs again on `loading`).
   const seenVersion = useRef(p.version);
   useEffect(() => {
-    if (seenVersion.current === p.version) return;
+    if (seenVersion.current === p.version || loading || pages.current > 1) return;
     seenVersion.current = p.version;
-    if (pages.current <= 1 && !loading) void load();
-  }, [p.version]);
+    void load();
+  }, [p.version, loading]);
 
   const exportCsv = async () => {
     setExporting(0);

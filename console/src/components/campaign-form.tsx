@@ -3,7 +3,7 @@ import { useRef, useState } from 'preact/hooks';
 import { newIdempotencyKey, type Api, type NewCampaign } from '../api.ts';
 import { fromLocalInput, minorDigits, parseMoney } from '../lib/format.ts';
 import { campaignFieldOrder, focusTarget, variantFields } from '../lib/campaign-fields.ts';
-import { ApiError, placeErrors, withoutIds, type FieldIssue } from '../lib/problems.ts';
+import { ApiError, issueText, placeErrors, withoutIds, type FieldIssue } from '../lib/problems.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { base, navigate } from '../ui/router.tsx';
 import { useProblemText } from './common.tsx';
@@ -266,7 +266,7 @@ export const CreateCampaignForm = (p: { api: Api }) => {
       const created = await p.api.createCampaign(body, attempt.current.key);
       navigate(`${base}campaigns/${encodeURIComponent(created.campaignId)}`);
     } catch (err) {
-      if (err instanceof ApiError && err.problem.errors.length > 0) show(err.problem.errors.map((e) => ({ ...e, message: withoutIds(e.message) })));
+      if (err instanceof ApiError && err.problem.errors.length > 0) show(err.problem.errors.map((e) => ({ ...e, message: issueText(e, t.issues) })));
       else show([], [problemText(err)]);
     } finally {
       setSubmitting(false);

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Api, Campaign } from '../api.ts';
 import { fromLocalInput, toLocalInput } from '../lib/format.ts';
-import { ApiError, withoutIds } from '../lib/problems.ts';
+import { ApiError, issueText } from '../lib/problems.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { Section, useProblemText } from './common.tsx';
 
@@ -37,7 +37,9 @@ const ConfirmDialog = (p: {
     first?.focus();
     return () => {
       if (d.open) d.close();
-      opener?.focus();
+      // After a close the button that opened the dialog is gone: focus the result instead of the page's body.
+      if (opener?.isConnected) opener.focus();
+      else setTimeout(() => document.querySelector<HTMLElement>('[data-testid="action-result"]')?.focus());
     };
   }, []);
   return (
@@ -114,7 +116,7 @@ export const SaleActions = (p: { api: Api; campaign: Campaign; taken: number; on
       setResult(() => done(changed));
       p.onChanged(changed);
     } catch (err) {
-      setError(err instanceof ApiError && err.problem.errors.length > 0 ? withoutIds(err.problem.errors.map((e) => e.message).join(' ')) : problemText(err));
+      setError(err instanceof ApiError && err.problem.errors.length > 0 ? err.problem.errors.map((e) => issueText(e, t.issues)).join(' ') : problemText(err));
     } finally {
       setBusy(false);
     }
@@ -149,7 +151,7 @@ export const SaleActions = (p: { api: Api; campaign: Campaign; taken: number; on
   return (
     <Section id="actions" title={t.actions.title}>
       {result && (
-        <p class="notice notice-ok" role="status" data-testid="action-result">
+        <p class="notice notice-ok" role="status" tabIndex={-1} data-testid="action-result">
           {result(t, { count, dateTime })}
         </p>
       )}

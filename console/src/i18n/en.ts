@@ -225,6 +225,7 @@ export const en = {
     nextBackup: 'Its buyers moved to the backup factory.',
     nextRefund: 'Its buyers were refunded.',
     closedShort: (reason: string) => `Closed short: ${reason}`,
+    closedAtCeiling: 'Not shipped by the latest date promised to its buyers: c2m refunded the rest.',
     withdrawn: 'Withdrawn before production.',
     produced: 'Produced',
     qcPassed: 'QC passed',
@@ -273,6 +274,38 @@ export const en = {
     refunded: (amount: string) => `${amount} refunded`,
     compensated: (amount: string) => `${amount} compensation`,
   },
+  /** The API's field errors by code (functions/handlers/http/problems.ts); its English text is the fallback. */
+  issues: {
+    too_small: (p: IssueParams): string => (p.origin === 'string' ? 'Too short.' : typeof p.minimum === 'number' ? `Must be at least ${p.minimum}.` : 'Too small.'),
+    too_big: (p: IssueParams): string => (p.origin === 'string' ? 'Too long.' : typeof p.maximum === 'number' ? `Must be at most ${p.maximum}.` : 'Too large.'),
+    invalid_type: (p: IssueParams): string => (p.expected === 'number' ? 'Enter a number.' : 'Fill this in.'),
+    invalid_format: (_p: IssueParams): string => 'Not in the expected format.',
+    unrecognized_keys: (_p: IssueParams): string => 'Not a field of a campaign.',
+    duplicate_sku: (_p: IssueParams): string => 'This SKU is used twice.',
+    same_backup_factory: (_p: IssueParams): string => 'The backup factory must be another factory.',
+    closes_before_opening: (_p: IssueParams): string => 'The close must be in the future and after the opening.',
+    cap_below_minimum: (_p: IssueParams): string => 'The cap must be at least the minimum.',
+    variant_minimum_above_cap: (_p: IssueParams): string => "A variant's minimum cannot be above the cap.",
+    limit_above_cap: (_p: IssueParams): string => 'The per-buyer limit cannot be above the cap.',
+    duplicate_room: (_p: IssueParams): string => 'Each live room at most once.',
+    max_below_min: (_p: IssueParams): string => 'The most must be at least the least.',
+    factory_not_registered: (_p: IssueParams): string => 'No factory is registered under this ID.',
+    factory_revoked: (_p: IssueParams): string => 'This factory has been revoked.',
+    campaign_final: (_p: IssueParams): string => 'The sale has ended: nothing can change.',
+    opening_now: (_p: IssueParams): string => 'The sale is opening now: change it again once it is open.',
+    closing_now: (_p: IssueParams): string => 'The sale is closing now.',
+    only_before_open: (_p: IssueParams): string => 'Can change only before the sale opens.',
+    no_cap_while_open: (_p: IssueParams): string => 'This sale has no cap; one cannot be set while it is open.',
+    cap_only_raised: (p: IssueParams): string => `While the sale is open the cap can only go up${typeof p.cap === 'number' ? ` (it is ${p.cap})` : ''}.`,
+    close_only_later: (_p: IssueParams): string => 'While the sale is open the close can only move later.',
+    close_past_ceiling: (p: IssueParams): string => `At most ${p.days ?? 14} days after the first close: earlier buyers must still get theirs in time.`,
+    rooms_only_added: (_p: IssueParams): string => 'Live rooms can be added, not removed, while the sale is open.',
+    rooms_all_counted: (_p: IssueParams): string => "This sale counts every room's signals; naming rooms now would drop some.",
+    changed_meanwhile: (_p: IssueParams): string => 'The sale changed meanwhile: look again and retry.',
+  },
 };
+
+/** The values an API field error names (a minimum, a maximum, …). */
+export type IssueParams = Readonly<Record<string, string | number>>;
 
 export type Messages = typeof en;

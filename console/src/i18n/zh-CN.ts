@@ -1,4 +1,4 @@
-import type { Messages } from './en.ts';
+import type { IssueParams, Messages } from './en.ts';
 
 /** Every text the anchor reads, in simplified Chinese: the same keys as en.ts (its type says so). */
 export const zhCN: Messages = {
@@ -216,6 +216,7 @@ export const zhCN: Messages = {
     nextBackup: '买家已转给备用工厂。',
     nextRefund: '买家已全部退款。',
     closedShort: (reason: string) => `提前结批：${reason}`,
+    closedAtCeiling: '超过对买家承诺的最晚发货日仍未发出：未发部分已由 c2m 退款。',
     withdrawn: '投产前已撤回。',
     produced: '已生产',
     qcPassed: '质检合格',
@@ -263,5 +264,33 @@ export const zhCN: Messages = {
     delivered: (n: string) => `已签收 ${n}`,
     refunded: (amount: string) => `已退 ${amount}`,
     compensated: (amount: string) => `补偿 ${amount}`,
+  },
+  issues: {
+    too_small: (p: IssueParams) => (p.origin === 'string' ? '太短。' : typeof p.minimum === 'number' ? `不能小于 ${p.minimum}。` : '太小。'),
+    too_big: (p: IssueParams) => (p.origin === 'string' ? '太长。' : typeof p.maximum === 'number' ? `不能大于 ${p.maximum}。` : '太大。'),
+    invalid_type: (p: IssueParams) => (p.expected === 'number' ? '请输入数字。' : '请填写此项。'),
+    invalid_format: (_p: IssueParams) => '格式不正确。',
+    unrecognized_keys: (_p: IssueParams) => '预售没有这一项。',
+    duplicate_sku: (_p: IssueParams) => '这个 SKU 重复了。',
+    same_backup_factory: (_p: IssueParams) => '备用工厂须是另一家工厂。',
+    closes_before_opening: (_p: IssueParams) => '截单时间须在将来，且晚于开售时间。',
+    cap_below_minimum: (_p: IssueParams) => '限量不能低于成团数量。',
+    variant_minimum_above_cap: (_p: IssueParams) => '规格的起订量不能高于限量。',
+    limit_above_cap: (_p: IssueParams) => '每人限购不能高于限量。',
+    duplicate_room: (_p: IssueParams) => '每个直播间只能填一次。',
+    max_below_min: (_p: IssueParams) => '上限不能低于下限。',
+    factory_not_registered: (_p: IssueParams) => '没有以此 ID 登记的工厂。',
+    factory_revoked: (_p: IssueParams) => '这家工厂已被停用。',
+    campaign_final: (_p: IssueParams) => '预售已结束，不能再修改。',
+    opening_now: (_p: IssueParams) => '预售正在开售，开售后再修改。',
+    closing_now: (_p: IssueParams) => '预售正在截单。',
+    only_before_open: (_p: IssueParams) => '只能在开售前修改。',
+    no_cap_while_open: (_p: IssueParams) => '这场预售不限量，开售后不能再设限量。',
+    cap_only_raised: (p: IssueParams) => `开售后限量只能调高${typeof p.cap === 'number' ? `（现为 ${p.cap}）` : ''}。`,
+    close_only_later: (_p: IssueParams) => '开售后截单时间只能延后。',
+    close_past_ceiling: (p: IssueParams) => `最多比最初的截单时间晚 ${p.days ?? 14} 天：先下单的买家仍须按时收到。`,
+    rooms_only_added: (_p: IssueParams) => '开售后直播间只能增加，不能移除。',
+    rooms_all_counted: (_p: IssueParams) => '这场预售统计所有直播间的信号，现在指定直播间会漏掉一些。',
+    changed_meanwhile: (_p: IssueParams) => '预售刚刚有变动，请刷新后重试。',
   },
 };

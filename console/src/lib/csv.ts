@@ -54,3 +54,15 @@ export const csvFileName = (title: string, day: string): string => {
     .slice(0, 60);
   return `${safe || 'preorders'}-${day}.csv`;
 };
+
+/** Whether `url` is on the API's origin and under its path (not a look-alike host such as api.example.com.evil.net). */
+export const sameApi = (url: string, apiUrl: string): boolean => {
+  try {
+    const u = new URL(url);
+    const api = new URL(apiUrl);
+    const prefix = api.pathname.replace(/\/+$/, '');
+    return u.origin === api.origin && (prefix === '' || u.pathname === prefix || u.pathname.startsWith(`${prefix}/`));
+  } catch {
+    return false;
+  }
+};

@@ -79,13 +79,14 @@ export const percentOf = (part: number, whole: number): number => (whole <= 0 ? 
 export const formatDateTime = (iso: string, locale: Locale, timeZone?: string): string =>
   new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', ...(timeZone && { timeZone }) }).format(new Date(iso));
 
-/** A calendar day. A bare YYYY-MM-DD (a committed ship date) is a day, not a moment: never shifted by a time zone. */
-export const formatDay = (isoOrDay: string, locale: Locale, timeZone?: string): string => {
-  const bare = /^\d{4}-\d{2}-\d{2}$/.test(isoOrDay);
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', ...(bare ? { timeZone: 'UTC' } : timeZone ? { timeZone } : {}) }).format(
-    new Date(bare ? `${isoOrDay}T00:00:00Z` : isoOrDay),
-  );
-};
+/**
+ * A calendar day: a bare YYYY-MM-DD (a committed ship date), or the UTC date of a
+ * timestamp (a promised ship-by). Buyers' notices name the same UTC date
+ * (functions/domain/notices.ts), so the anchor answering "when does mine ship?"
+ * says the day the fan was told, whatever the phone's time zone.
+ */
+export const formatDay = (isoOrDay: string, locale: Locale): string =>
+  new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${isoOrDay.slice(0, 10)}T00:00:00Z`));
 
 /** Hours and minutes for the chart's time axis, 24-hour in both languages (short enough for a phone's axis). */
 export const formatClock = (epochMs: number, locale: Locale, timeZone?: string): string =>

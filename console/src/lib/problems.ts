@@ -7,6 +7,9 @@
 export interface FieldIssue {
   readonly path: string;
   readonly message: string;
+  /** What is wrong, by a stable name the console says in the anchor's language (`issueText`). */
+  readonly code?: string;
+  readonly params?: Readonly<Record<string, string | number>>;
 }
 
 export interface Problem {
@@ -35,7 +38,18 @@ export const toProblem = (status: number, body: unknown, statusText = ''): Probl
   const b = isRecord(body) ? body : {};
   const errors = Array.isArray(b.errors)
     ? b.errors.flatMap((e): FieldIssue[] =>
-        isRecord(e) && typeof e.path === 'string' && typeof e.message === 'string' ? [{ path: e.path, message: e.message }] : [],
+        isRecord(e) && typeof e.path === 'string' && typeof e.message === 'string'
+          ? [
+              {
+                path: e.path,
+                message: e.message,
+                ...(typeof e.code === 'string' && { code: e.code }),
+                ...(isRecord(e.params) && {
+                  params: Object.fromEntries(Object.entries(e.params).filter((kv): kv is [string, string | number] => typeof kv[1] === 'string' || typeof kv[1] === 'number')),
+                }),
+              },
+            ]
+          : [],
       )
     : [];
   return {
@@ -89,3 +103,15 @@ export const withoutIds = (text: string): string =>
     .replace(/\s*\b(?:cmp|po|bat|shp|wh|dlv|ref)_[0-9a-z]{24}\b/g, '')
     .replace(/\s{2,}/g, ' ')
     .trim();
+
+/**
+ * An API field error in the anchor's language: the console's own words for its code, with the
+ * values it names; the API's English (ids taken out) for a code the console does not know.
+ */
+export const issueText = (
+  issue: FieldIssue,
+  texts: Readonly<Record<string, (params: Readonly<Record<string, string | number>>) => string>>,
+): string => {
+  const say = issue.code !== undefined && Object.hasOwn(texts, issue.code) ? texts[issue.code] : undefined;
+  return say ? say(issue.params ?? {}) : withoutIds(issue.message);
+};

@@ -24,6 +24,8 @@ export const usePoll = <T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
   loadRef.current = load;
   const kick = useRef<() => void>(() => {});
   const lastKey = useRef(key);
+  /** Bumped by `set`: a load started before it answers with older data and is dropped. */
+  const generation = useRef(0);
 
   useEffect(() => {
     let stopped = false;
@@ -48,11 +50,13 @@ export const usePoll = <T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
       }
       const controller = new AbortController();
       inFlight = controller;
+      const startedAt = generation.current;
       try {
         const data = await loadRef.current(controller.signal);
         if (stopped) return;
         failures = 0;
-        setState({ data, updatedAt: Date.now(), paused: false });
+        // An answer started before the page set newer data itself (a confirmed change) is older than what it shows.
+        if (startedAt === generation.current) setState({ data, updatedAt: Date.now(), paused: false });
       } catch (err) {
         if (stopped || controller.signal.aborted) return;
         failures++;
@@ -84,6 +88,9 @@ export const usePoll = <T>(load: (signal: AbortSignal) => Promise<T>, intervalMs
   }, [key, intervalMs]);
 
   const refresh = useCallback(() => kick.current(), []);
-  const set = useCallback((data: T) => setState((s) => ({ ...s, data, error: undefined, updatedAt: Date.now() })), []);
+  const set = useCallback((data: T) => {
+    generation.current++;
+    setState((s) => ({ ...s, data, error: undefined, updatedAt: Date.now() }));
+  }, []);
   return { ...state, refresh, set } as Polled<T>;
 };

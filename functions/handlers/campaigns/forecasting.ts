@@ -73,7 +73,7 @@ export const demandHistory = async (campaign: Campaign, query: { from?: string |
   const end = new Date(Math.min(query.to ? Date.parse(query.to) : last, last));
   const start = query.from ? new Date(query.from) : new Date(Math.max(Date.parse(campaign.opensAt), end.getTime() - defaultWindowMs));
   if (end.getTime() - start.getTime() > maxWindowMs) {
-    throw new InvalidInputError('The window is too wide', [{ path: 'from', message: 'at most 72 hours between from and to' }]);
+    throw new InvalidInputError('The window is too wide', [{ path: 'from', message: 'at most 72 hours between from and to', code: 'window_too_wide', params: { hours: 72 } }]);
   }
   // A window before the opening, or one that starts after its end (a scheduled campaign), holds nothing.
   const empty = start.getTime() > end.getTime();

@@ -71,7 +71,9 @@ const unboundFactories = async (named: ReturnType<typeof namedFactories>, failed
     failed.map(async (i) => {
       const [path, id] = named[i]!;
       const factory = await getFactory(id, true);
-      return { path, message: factory ? `factory ${id} is revoked` : `factory ${id} is not registered` };
+      return factory
+        ? { path, message: `factory ${id} is revoked`, code: 'factory_revoked', params: { factoryId: id } }
+        : { path, message: `factory ${id} is not registered`, code: 'factory_not_registered', params: { factoryId: id } };
     }),
   );
   return new InvalidInputError('A campaign may name only registered, active factories', errors);
@@ -138,7 +140,7 @@ export const closeEarly = async (anchor: Principal, campaignId: string) => {
 const changedMeanwhile = (campaignId: string, change: UpdateCampaignBody, why: string) =>
   new CampaignChangeRefusedError(
     `Campaign ${campaignId} changed meanwhile (${why}); read it again`,
-    Object.keys(change).map((path) => ({ path, message: 'the campaign changed meanwhile; read it again and retry' })),
+    Object.keys(change).map((path) => ({ path, message: 'the campaign changed meanwhile; read it again and retry', code: 'changed_meanwhile' })),
   );
 
 /**

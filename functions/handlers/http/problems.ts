@@ -47,8 +47,34 @@ export const problem = (
 export const zodIssues = (error: ZodError, prefix?: string): FieldIssue[] =>
   error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
-    return { path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)', message: issue.message };
+    const { code, params } = issueCode(issue);
+    return { path: prefix ? (path ? `${prefix}.${path}` : prefix) : path || '(body)', message: issue.message, code, ...(params && { params }) };
   });
+
+/** A zod issue's stable name and the values it names; a custom issue carries c2m's own code in its params. */
+const issueCode = (issue: ZodError['issues'][number]): { code: string; params?: Record<string, string | number> } => {
+  const numeric = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined);
+  switch (issue.code) {
+    case 'too_small': {
+      const minimum = numeric(issue.minimum);
+      return { code: 'too_small', ...(minimum !== undefined && { params: { minimum, origin: String(issue.origin) } }) };
+    }
+    case 'too_big': {
+      const maximum = numeric(issue.maximum);
+      return { code: 'too_big', ...(maximum !== undefined && { params: { maximum, origin: String(issue.origin) } }) };
+    }
+    case 'invalid_type':
+      return { code: 'invalid_type', params: { expected: String(issue.expected) } };
+    case 'invalid_format':
+      return { code: 'invalid_format', params: { format: String(issue.format) } };
+    case 'custom': {
+      const own = (issue.params as { code?: unknown } | undefined)?.code;
+      return { code: typeof own === 'string' ? own : 'custom' };
+    }
+    default:
+      return { code: issue.code };
+  }
+};
 
 /** DynamoDB and the other AWS APIs saying "slow down", after the SDK's own retries. */
 const throttlingErrors = new Set([
