@@ -182,6 +182,18 @@ describe('npm start -- --in-memory, as a user runs it', () => {
     expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.1.0');
   });
 
+  it('prints, right under the API address, a Console link that serves the console with a single-use sign-in ticket', async () => {
+    const lines = out.split('\n');
+    const api = lines.findIndex((l) => l.includes(banner.api));
+    const console = lines[api + 1] ?? '';
+    const link = /^ {2}Console {3}(\S+)$/.exec(console)?.[1];
+    expect(link, console).toMatch(new RegExp(`^http://localhost:${port}/console/\\?login_hint=c2m-ticket:[A-Za-z0-9_-]{43}$`));
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<div id="app"|<script type="module"/);
+  });
+
   it('answers GET /v1/health with 200 once storage, queues and schedules are up', async () => {
     const res = await fetch(`${banner.api}/health`);
     expect(res.status).toBe(200);
