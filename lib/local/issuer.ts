@@ -292,7 +292,7 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     cookies: { keys: [secrets.cookieKey] },
     // The console's token request may come from any origin it is registered to return to (the provider's
     // default rule, written out so it does not warn): a console opened on 127.0.0.1 talks to the issuer on localhost.
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.canParse(uri) && new URL(uri).origin === origin) ?? false,
     // When a factory's client was made: the dev grant takes the newest of a name.
     extraClientMetadata: { properties: ['c2m_created_at'] },
     pkce: { required: () => true },
