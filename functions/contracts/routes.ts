@@ -286,7 +286,21 @@ export const batchManifest = createRoute({
   summary: "The batch's pre-orders with quantity and shipping address, for drop-shipping (oldest first)",
   security: bearer,
   request: { params: BatchParams, query: ListQuery },
-  responses: { 200: json(Manifest, 'Manifest'), ...problemResponses(400, 401, 403, 404, 409, 429) },
+  responses: {
+    200: {
+      description: 'Manifest',
+      headers: z.object({ link: z.string().optional().openapi({ description: 'CSV only: <…?cursor=…>; rel="next" while there is more' }) }),
+      content: {
+        'application/json': { schema: Manifest },
+        'text/csv': {
+          schema: z.string().openapi({
+            description: 'Accept: text/csv. UTF-8 with BOM, a header row, the address in columns; cells a spreadsheet would run as a formula are escaped',
+          }),
+        },
+      },
+    },
+    ...problemResponses(400, 401, 403, 404, 409, 429),
+  },
 });
 
 export const acceptBatch = createRoute({

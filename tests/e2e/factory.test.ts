@@ -14,6 +14,7 @@ let factoryA: ReturnType<typeof clientFor>;
 let factoryB: ReturnType<typeof clientFor>;
 let receiver: Server;
 let receiverUrl: string;
+let tokenA: string;
 
 beforeAll(async () => {
   runtime = await startTestRuntime();
@@ -116,6 +117,38 @@ describe('A factory works its batches over HTTP', () => {
     );
     expect(rest.body.items[0]!.preorderId).toBe(preorderIds[1]);
     expect(rest.body.nextCursor).toBeUndefined();
+  });
+
+  it('gives its manifest as a spreadsheet with Accept: text/csv: BOM, header, the address in columns, a typed formula escaped, pages by Link; a rejected batch has none', async () => {
+    const created = await anchor.post<{ campaignId: string }>('/v1/campaigns', campaignDraft({ factoryId: 'factory-a', lotSize: 2 }));
+    const campaignId = created.body.campaignId;
+    const address = preorderDraft().shippingAddress;
+    for (const name of ['=HYPERLINK("http://x.test","click")', '李伟, 二号']) {
+      const r = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ shippingAddress: { ...address, name } }));
+      expect(r.status).toBe(202);
+    }
+    const [batch] = await until(() => batchesOf(factoryA, campaignId), (b) => b.length === 1);
+    const csv = (path: string) => fetch(`${runtime.url}${path}`, { headers: { authorization: `Bearer ${tokenA}`, accept: 'text/csv' } });
+    tokenA = await factoryA.token();
+    const first = await csv(`/v1/factory/batches/${batch!.batchId}/manifest?limit=1`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect([...new Uint8Array(await first.clone().arrayBuffer()).slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = (await first.text()).replace(/^\uFEFF/, '').split('\r\n');
+    expect(rows[0]).toBe('preorderId,sku,quantity,status,createdAt,name,phone,line1,line2,city,region,postalCode,country');
+    // A phone's leading + is escaped too: a spreadsheet would read it as the start of a formula.
+    expect(rows[1]).toMatch(/^po_[0-9a-z]{24},SHIRT-M,1,BATCHED,[^,]+,"'=HYPERLINK\(""http:\/\/x\.test"",""click""\)",'\+86 138 0000 0000,88 Century Avenue,,Shanghai,Shanghai,200120,CN$/);
+    const link = first.headers.get('link')!;
+    expect(link).toMatch(/^<\/v1\/factory\/batches\/bat_[0-9a-z]{24}\/manifest\?limit=1&cursor=[^>]+>; rel="next"$/);
+    const second = await csv(link.slice(1, link.indexOf('>')));
+    const rest = (await second.text()).replace(/^\uFEFF/, '').split('\r\n');
+    expect(rest[1]).toContain('"李伟, 二号"');
+    expect(second.headers.get('link')).toBeNull();
+
+    expect((await factoryA.post(`/v1/factory/batches/${batch!.batchId}/reject`, { reason: 'no linen this month' })).status).toBe(200);
+    const refused = await csv(`/v1/factory/batches/${batch!.batchId}/manifest`);
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
   });
 
   it('accepts, reports progress, ships partial lots and confirms delivery; bad reports get a 409 that says why', async () => {

@@ -5,6 +5,7 @@ import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
 import { campaignOutlook } from './forecasting.ts';
 import { campaignWithDemand, changeCampaign, closeEarly, createCampaign, findCampaign, findOwnCampaign, listOwnCampaigns } from './use-cases.ts';
 import { campaignBatches, campaignPreorders, preordersCsv } from './insight.ts';
+import { csvHeaders, wantsCsv } from '../http/csv.ts';
 import { demandHistory } from './forecasting.ts';
 import { campaignTrust } from './trust.ts';
 
@@ -38,17 +39,13 @@ export const app = createApi()
     const query = c.req.valid('query');
     const page = await campaignPreorders(campaign, query);
     if (!wantsCsv(c.req.header('accept'))) return c.json(page, 200);
-    const headers: Record<string, string> = { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store' };
-    if (page.nextCursor) {
-      const next = new URLSearchParams({
-        ...(query.status && { status: query.status }),
-        ...(query.buyerId && { buyerId: query.buyerId }),
-        limit: String(query.limit),
-        cursor: page.nextCursor,
-      });
-      headers.link = `</v1/campaigns/${campaign.campaignId}/preorders?${next.toString()}>; rel="next"`;
-    }
-    return c.body(preordersCsv(page.items), 200, headers);
+    const next = page.nextCursor && {
+      ...(query.status && { status: query.status }),
+      ...(query.buyerId && { buyerId: query.buyerId }),
+      limit: String(query.limit),
+      cursor: page.nextCursor,
+    };
+    return c.body(preordersCsv(page.items), 200, csvHeaders(`/v1/campaigns/${campaign.campaignId}/preorders`, next || undefined));
   })
   .openapi({ ...routes.campaignDemandHistory, middleware: [allow('anchor', 'operator')] }, async (c) => {
     const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);
@@ -69,18 +66,5 @@ export const app = createApi()
   .openapi({ ...routes.campaignTrust, middleware: [allow('anchor', 'buyer', 'factory', 'liveroom', 'operator')] }, async (c) =>
     c.json(await campaignTrust(await findCampaign(c.req.valid('param').campaignId)), 200),
   );
-
-/** CSV when the client asks for it before JSON (`Accept: text/csv`); JSON otherwise. */
-const wantsCsv = (accept: string | undefined): boolean => {
-  if (!accept) return false;
-  const ranked = accept.split(',').map((part) => {
-    const [type = '', ...params] = part.trim().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return { type: type.trim().toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
-  });
-  const csv = ranked.find((r) => r.type === 'text/csv')?.q ?? 0;
-  const json = Math.max(0, ...ranked.filter((r) => r.type === 'application/json' || r.type === '*/*').map((r) => r.q));
-  return csv > 0 && csv >= json;
-};
 
 export const handler = lambdaHandler(app);

@@ -15,6 +15,7 @@ import {
 import { batchView, shipmentView } from './views.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 import { factoryTrust } from '../campaigns/trust.ts';
+import { csvCell, csvDocument, csvHeaders, wantsCsv } from '../http/csv.ts';
 
 /**
  * Factory API: its batches (list, read, manifest, accept, reject, progress,
@@ -33,7 +34,12 @@ const batches = createApi()
     c.json(batchView(await ownBatch(caller(c), c.req.valid('param').batchId)), 200),
   )
   .openapi({ ...routes.batchManifest, middleware: factory }, async (c) => {
-    const page = await manifestPage(caller(c), c.req.valid('param').batchId, c.req.valid('query'));
+    const query = c.req.valid('query');
+    const page = await manifestPage(caller(c), c.req.valid('param').batchId, query);
+    if (wantsCsv(c.req.header('accept'))) {
+      const next = page.nextCursor ? { limit: String(query.limit), cursor: page.nextCursor } : undefined;
+      return c.body(manifestCsv(page.items), 200, csvHeaders(`/v1/factory/batches/${page.batchId}/manifest`, next));
+    }
     return c.json({ batchId: page.batchId, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
   })
   .openapi({ ...routes.acceptBatch, middleware: factory }, async (c) =>
@@ -66,5 +72,24 @@ export const app = webhookRoutes(batches).openapi({ ...routes.factoryForecasts, 
   const page = await ownForecasts(caller(c), c.req.valid('query'));
   return c.json({ items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
 });
+
+type ManifestItem = Awaited<ReturnType<typeof manifestPage>>['items'][number];
+
+const manifestColumns = ['preorderId', 'sku', 'quantity', 'status', 'createdAt', 'name', 'phone', 'line1', 'line2', 'city', 'region', 'postalCode', 'country'] as const;
+
+/**
+ * The manifest page as a spreadsheet for the packing floor: one row per pre-order with its
+ * address spread over columns; every cell through csvCell (an address is buyer-typed text).
+ */
+const manifestCsv = (items: readonly ManifestItem[]): string =>
+  csvDocument(
+    manifestColumns,
+    items.map((i) => {
+      const a = i.shippingAddress;
+      return [i.preorderId, i.sku, i.quantity, i.status, i.createdAt, a.name, a.phone, a.line1, a.line2, a.city, a.region, a.postalCode, a.country]
+        .map((v) => csvCell(v))
+        .join(',');
+    }),
+  );
 
 export const handler = lambdaHandler(app);

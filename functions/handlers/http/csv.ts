@@ -24,3 +24,26 @@ export const decimalAmount = (minor: number, currency: string): string => {
 /** A whole document: BOM, the header row, then the rows (cells already made with {@link csvCell}). */
 export const csvDocument = (header: readonly string[], rows: readonly string[]): string =>
   `\uFEFF${[header.join(','), ...rows].map((r) => `${r}\r\n`).join('')}`;
+
+/** CSV when the client asks for it before JSON (`Accept: text/csv`); JSON otherwise. */
+export const wantsCsv = (accept: string | undefined): boolean => {
+  if (!accept) return false;
+  const ranked = accept.split(',').map((part) => {
+    const [type = '', ...params] = part.trim().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return { type: type.trim().toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
+  });
+  const csv = ranked.find((r) => r.type === 'text/csv')?.q ?? 0;
+  const json = Math.max(0, ...ranked.filter((r) => r.type === 'application/json' || r.type === '*/*').map((r) => r.q));
+  return csv > 0 && csv >= json;
+};
+
+/**
+ * The headers of a CSV page: its type, never cached (it holds what the caller may see now),
+ * and the next page as a relative `Link` (RFC 8288) carrying the same query and the cursor.
+ */
+export const csvHeaders = (path: string, nextQuery?: Record<string, string>): Record<string, string> => ({
+  'content-type': 'text/csv; charset=utf-8',
+  'cache-control': 'no-store',
+  ...(nextQuery && { link: `<${path}?${new URLSearchParams(nextQuery).toString()}>; rel="next"` }),
+});
