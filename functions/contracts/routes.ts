@@ -60,25 +60,30 @@ const body = <T extends z.ZodType>(schema: T) => ({
 const bearer = [{ oidc: [] as string[] }];
 
 export const health = createRoute({
+  operationId: 'getHealth',
   method: 'get',
   path: '/v1/health',
   tags: ['service'],
   summary: 'Ready once storage, queues and schedules are up',
+  security: [],
   responses: {
     200: json(z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.string()) }), 'Up'),
-    ...problemResponses(503),
+    ...problemResponses(429, 503),
   },
 });
 
 export const openapiDocument = createRoute({
+  operationId: 'getOpenApiDocument',
   method: 'get',
   path: '/v1/openapi.json',
   tags: ['service'],
   summary: 'This document',
-  responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1') },
+  security: [],
+  responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1'), ...problemResponses(429) },
 });
 
 export const createCampaign = createRoute({
+  operationId: 'createCampaign',
   method: 'post',
   path: '/v1/campaigns',
   tags: ['anchor'],
@@ -89,6 +94,7 @@ export const createCampaign = createRoute({
 });
 
 export const listCampaigns = createRoute({
+  operationId: 'listCampaigns',
   method: 'get',
   path: '/v1/campaigns',
   tags: ['anchor'],
@@ -99,6 +105,7 @@ export const listCampaigns = createRoute({
 });
 
 export const getCampaign = createRoute({
+  operationId: 'getCampaign',
   method: 'get',
   path: '/v1/campaigns/{campaignId}',
   tags: ['anchor'],
@@ -109,6 +116,7 @@ export const getCampaign = createRoute({
 });
 
 export const updateCampaign = createRoute({
+  operationId: 'updateCampaign',
   method: 'patch',
   path: '/v1/campaigns/{campaignId}',
   tags: ['anchor'],
@@ -119,6 +127,7 @@ export const updateCampaign = createRoute({
 });
 
 export const closeCampaign = createRoute({
+  operationId: 'closeCampaign',
   method: 'post',
   path: '/v1/campaigns/{campaignId}/close',
   tags: ['anchor'],
@@ -129,6 +138,7 @@ export const closeCampaign = createRoute({
 });
 
 export const campaignDemand = createRoute({
+  operationId: 'getCampaignDemand',
   method: 'get',
   path: '/v1/campaigns/{campaignId}/demand',
   tags: ['anchor'],
@@ -139,6 +149,7 @@ export const campaignDemand = createRoute({
 });
 
 export const campaignBatches = createRoute({
+  operationId: 'listCampaignBatches',
   method: 'get',
   path: '/v1/campaigns/{campaignId}/batches',
   tags: ['anchor'],
@@ -149,6 +160,7 @@ export const campaignBatches = createRoute({
 });
 
 export const campaignPreorders = createRoute({
+  operationId: 'listCampaignPreorders',
   method: 'get',
   path: '/v1/campaigns/{campaignId}/preorders',
   tags: ['anchor'],
@@ -169,6 +181,7 @@ export const campaignPreorders = createRoute({
 });
 
 export const campaignDemandHistory = createRoute({
+  operationId: 'getCampaignDemandHistory',
   method: 'get',
   path: '/v1/campaigns/{campaignId}/demand/history',
   tags: ['anchor'],
@@ -179,6 +192,7 @@ export const campaignDemandHistory = createRoute({
 });
 
 export const placePreorder = createRoute({
+  operationId: 'placePreorder',
   method: 'post',
   path: '/v1/campaigns/{campaignId}/preorders',
   tags: ['buyer'],
@@ -189,6 +203,7 @@ export const placePreorder = createRoute({
 });
 
 export const listPreorders = createRoute({
+  operationId: 'listPreorders',
   method: 'get',
   path: '/v1/preorders',
   tags: ['buyer'],
@@ -199,6 +214,7 @@ export const listPreorders = createRoute({
 });
 
 export const getPreorder = createRoute({
+  operationId: 'getPreorder',
   method: 'get',
   path: '/v1/preorders/{preorderId}',
   tags: ['buyer'],
@@ -209,6 +225,7 @@ export const getPreorder = createRoute({
 });
 
 export const cancelPreorder = createRoute({
+  operationId: 'cancelPreorder',
   method: 'post',
   path: '/v1/preorders/{preorderId}/cancel',
   tags: ['buyer'],
@@ -219,6 +236,7 @@ export const cancelPreorder = createRoute({
 });
 
 export const changeShippingAddress = createRoute({
+  operationId: 'changeShippingAddress',
   method: 'put',
   path: '/v1/preorders/{preorderId}/shipping-address',
   tags: ['buyer'],
@@ -229,6 +247,7 @@ export const changeShippingAddress = createRoute({
 });
 
 export const switchVariant = createRoute({
+  operationId: 'switchVariant',
   method: 'post',
   path: '/v1/preorders/{preorderId}/switch',
   tags: ['buyer'],
@@ -240,6 +259,7 @@ export const switchVariant = createRoute({
 });
 
 export const postSignals = createRoute({
+  operationId: 'postSignals',
   method: 'post',
   path: '/v1/signals',
   tags: ['live room'],
@@ -250,6 +270,7 @@ export const postSignals = createRoute({
 });
 
 export const factoryForecasts = createRoute({
+  operationId: 'listFactoryForecasts',
   method: 'get',
   path: '/v1/factory/forecasts',
   tags: ['factory'],
@@ -260,6 +281,7 @@ export const factoryForecasts = createRoute({
 });
 
 export const listBatches = createRoute({
+  operationId: 'listFactoryBatches',
   method: 'get',
   path: '/v1/factory/batches',
   tags: ['factory'],
@@ -270,6 +292,7 @@ export const listBatches = createRoute({
 });
 
 export const getBatch = createRoute({
+  operationId: 'getFactoryBatch',
   method: 'get',
   path: '/v1/factory/batches/{batchId}',
   tags: ['factory'],
@@ -280,6 +303,7 @@ export const getBatch = createRoute({
 });
 
 export const batchManifest = createRoute({
+  operationId: 'getBatchManifest',
   method: 'get',
   path: '/v1/factory/batches/{batchId}/manifest',
   tags: ['factory'],
@@ -304,6 +328,7 @@ export const batchManifest = createRoute({
 });
 
 export const acceptBatch = createRoute({
+  operationId: 'acceptBatch',
   method: 'post',
   path: '/v1/factory/batches/{batchId}/accept',
   tags: ['factory'],
@@ -314,6 +339,7 @@ export const acceptBatch = createRoute({
 });
 
 export const rejectBatch = createRoute({
+  operationId: 'rejectBatch',
   method: 'post',
   path: '/v1/factory/batches/{batchId}/reject',
   tags: ['factory'],
@@ -324,6 +350,7 @@ export const rejectBatch = createRoute({
 });
 
 export const reportProgress = createRoute({
+  operationId: 'reportProgress',
   method: 'post',
   path: '/v1/factory/batches/{batchId}/progress',
   tags: ['factory'],
@@ -334,6 +361,7 @@ export const reportProgress = createRoute({
 });
 
 export const createShipment = createRoute({
+  operationId: 'createShipment',
   method: 'post',
   path: '/v1/factory/batches/{batchId}/shipments',
   tags: ['factory'],
@@ -344,6 +372,7 @@ export const createShipment = createRoute({
 });
 
 export const confirmDelivery = createRoute({
+  operationId: 'confirmDelivery',
   method: 'post',
   path: '/v1/factory/shipments/{shipmentId}/delivered',
   tags: ['factory'],
@@ -354,6 +383,7 @@ export const confirmDelivery = createRoute({
 });
 
 export const createWebhook = createRoute({
+  operationId: 'createWebhook',
   method: 'post',
   path: '/v1/factory/webhooks',
   tags: ['factory'],
@@ -364,6 +394,7 @@ export const createWebhook = createRoute({
 });
 
 export const listWebhooks = createRoute({
+  operationId: 'listWebhooks',
   method: 'get',
   path: '/v1/factory/webhooks',
   tags: ['factory'],
@@ -374,6 +405,7 @@ export const listWebhooks = createRoute({
 });
 
 export const listDeliveries = createRoute({
+  operationId: 'listDeliveries',
   method: 'get',
   path: '/v1/factory/webhooks/{webhookId}/deliveries',
   tags: ['factory'],
@@ -384,6 +416,7 @@ export const listDeliveries = createRoute({
 });
 
 export const retryDelivery = createRoute({
+  operationId: 'retryDelivery',
   method: 'post',
   path: '/v1/factory/webhooks/{webhookId}/deliveries/{deliveryId}/retry',
   tags: ['factory'],
@@ -394,6 +427,7 @@ export const retryDelivery = createRoute({
 });
 
 export const closeBatchShort = createRoute({
+  operationId: 'closeBatchShort',
   method: 'post',
   path: '/v1/factory/batches/{batchId}/close-short',
   tags: ['factory'],
@@ -404,6 +438,7 @@ export const closeBatchShort = createRoute({
 });
 
 export const factoryTrust = createRoute({
+  operationId: 'getFactoryTrust',
   method: 'get',
   path: '/v1/factory/trust',
   tags: ['factory'],
@@ -413,6 +448,7 @@ export const factoryTrust = createRoute({
 });
 
 export const campaignTrust = createRoute({
+  operationId: 'getCampaignTrust',
   method: 'get',
   path: '/v1/campaigns/{campaignId}/trust',
   tags: ['anchor'],
@@ -423,6 +459,7 @@ export const campaignTrust = createRoute({
 });
 
 export const registerFactory = createRoute({
+  operationId: 'registerFactory',
   method: 'post',
   path: '/v1/operator/factories',
   tags: ['operator'],
@@ -433,6 +470,7 @@ export const registerFactory = createRoute({
 });
 
 export const listFactories = createRoute({
+  operationId: 'listFactories',
   method: 'get',
   path: '/v1/operator/factories',
   tags: ['operator'],
@@ -443,6 +481,7 @@ export const listFactories = createRoute({
 });
 
 export const revokeFactory = createRoute({
+  operationId: 'revokeFactory',
   method: 'post',
   path: '/v1/operator/factories/{factoryId}/revoke',
   tags: ['operator'],

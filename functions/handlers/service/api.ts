@@ -30,7 +30,17 @@ const openApiDocument = () => {
   for (const route of allRoutes) registry.openAPIRegistry.registerPath(route);
   const document = registry.getOpenAPI31Document({
     openapi: '3.1.0',
-    info: { title: 'c2m API', version: '1.0.0', description: 'Customer-to-manufacturer pipeline for live-stream commerce' },
+    info: {
+      title: 'c2m API',
+      version: '1.0.0',
+      description: 'Customer-to-manufacturer pipeline for live-stream commerce',
+      // Not open source: an SPDX reference to the project's own terms. (`identifier` is OpenAPI 3.1's;
+      // the generator's types describe 3.0's License object, hence the spread.)
+      license: { name: 'Proprietary', ...{ identifier: 'LicenseRef-c2m-Proprietary' } },
+    },
+    // Relative to where this document is served (…/v1/openapi.json): the API's root on every
+    // target, behind a stage prefix or not (OpenAPI 3.1 §4.8.5).
+    servers: [{ url: '..', description: 'The deployment this document was fetched from' }],
   });
   documents.set(discovery, document);
   return document;
