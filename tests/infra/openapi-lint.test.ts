@@ -22,7 +22,11 @@ describe('The OpenAPI document an integrator generates a client from', () => {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(await res.json()));
     const bin = join(process.cwd(), 'node_modules', '.bin', 'redocly');
-    const out = await promisify(execFile)(bin, ['lint', file, '--extends=recommended', '--format=json'], { maxBuffer: 32 * 1024 * 1024 }).catch(
+    const out = await promisify(execFile)(bin, ['lint', file, '--extends=recommended', '--format=json'], {
+      maxBuffer: 32 * 1024 * 1024,
+      // No telemetry or update check: CI reaches the npm registry and nothing else.
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    }).catch(
       (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
     );
     const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as { totals: { errors: number; warnings: number }; problems: Problem[] };
