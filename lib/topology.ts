@@ -368,6 +368,8 @@ export const routes: readonly RouteSpec[] = [
   factory('GET', '/v1/factory/batches'),
   factory('GET', '/v1/factory/batches/{batchId}'),
   factory('GET', '/v1/factory/batches/{batchId}/manifest'),
+  factory('GET', '/v1/factory/batches/{batchId}/shipments'),
+  factory('GET', '/v1/factory/shipments/{shipmentId}'),
   factory('POST', '/v1/factory/batches/{batchId}/accept'),
   factory('POST', '/v1/factory/batches/{batchId}/reject'),
   factory('POST', '/v1/factory/batches/{batchId}/progress'),

@@ -1,4 +1,4 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { cancellation, ddb } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
@@ -53,6 +53,29 @@ export const shipmentPut = (s: Shipment, requestHash: string) => ({
     ConditionExpression: 'attribute_not_exists(PK)',
   },
 });
+
+/** A batch's lots, oldest first (GSI1: `BATCH#<id>#SHIPMENTS`); a batch ships a handful, so one list holds them all. */
+export const listShipmentsForBatch = async (batchId: string): Promise<Shipment[]> => {
+  const found: Shipment[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': `BATCH#${batchId}#SHIPMENTS` },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const { requestHash: _h, ...shipment } = fromItem(item);
+      found.push(shipment);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
+};
 
 export const getShipment = async (shipmentId: string, consistent = true) => {
   const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: shipmentKey(shipmentId), ConsistentRead: consistent }));

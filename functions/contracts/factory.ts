@@ -129,8 +129,13 @@ export const ShipmentView = z
     units: z.number().int(),
     createdAt: Timestamp,
     deliveredAt: Timestamp.optional(),
+    allocations: z
+      .array(z.object({ preorderId: PreorderId, sku: z.string(), quantity: z.number().int() }))
+      .openapi({ description: "Whose units are in the lot: decided when it was counted (oldest pre-orders first, per sku); they sum to the lot's items" }),
   })
   .openapi('Shipment');
+
+export const ShipmentList = z.object({ items: z.array(ShipmentView) }).openapi('ShipmentList', { description: "A batch's lots, oldest first" });
 
 export const CloseShortBody = z.object({ reason: text(500) }).strict().openapi('CloseShort');
 

@@ -30,6 +30,7 @@ import {
   Manifest,
   ProgressBody,
   RejectBatchBody,
+  ShipmentList,
   ShipmentParams,
   ShipmentView,
 } from './factory.ts';
@@ -327,6 +328,28 @@ export const batchManifest = createRoute({
   },
 });
 
+export const listBatchShipments = createRoute({
+  operationId: 'listBatchShipments',
+  method: 'get',
+  path: '/v1/factory/batches/{batchId}/shipments',
+  tags: ['factory'],
+  summary: "The batch's lots with whose units each holds (the lot → buyer trace), oldest first",
+  security: bearer,
+  request: { params: BatchParams },
+  responses: { 200: json(ShipmentList, 'Shipments'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const getShipment = createRoute({
+  operationId: 'getShipment',
+  method: 'get',
+  path: '/v1/factory/shipments/{shipmentId}',
+  tags: ['factory'],
+  summary: 'A lot with whose units it holds (allocations)',
+  security: bearer,
+  request: { params: ShipmentParams },
+  responses: { 200: json(ShipmentView, 'Shipment'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
 export const acceptBatch = createRoute({
   operationId: 'acceptBatch',
   method: 'post',
@@ -514,6 +537,8 @@ export const allRoutes = [
   listBatches,
   getBatch,
   batchManifest,
+  listBatchShipments,
+  getShipment,
   acceptBatch,
   rejectBatch,
   reportProgress,

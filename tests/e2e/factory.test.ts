@@ -151,6 +151,37 @@ describe('A factory works its batches over HTTP', () => {
     expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
   });
 
+  it("traces each lot to its buyers: the shipment, the batch's lots and shipment.created say whose units, oldest first, summing to the lot", async () => {
+    const { batches, preorderIds } = await twoBatches();
+    const batch = batches.find((b) => b.lines.length === 2)!; // the older: SHIRT-M (preorderIds[0]) and SHIRT-S (preorderIds[1])
+    const path = `/v1/factory/batches/${batch.batchId}`;
+    expect((await factoryA.post(`${path}/accept`, { committedShipDate: '2099-12-24' })).status).toBe(200);
+    for (const sku of ['SHIRT-M', 'SHIRT-S']) expect((await factoryA.post(`${path}/progress`, { sku, produced: 1, qcPassed: 1, qcFailed: 0 })).status).toBe(200);
+    type Lot = { shipmentId: string; items: { sku: string; quantity: number }[]; allocations: { preorderId: string; sku: string; quantity: number }[] };
+    const lot = await factoryA.post<Lot>(`${path}/shipments`, { carrier: 'SF Express', trackingNumber: 'SF-T1', items: [{ sku: 'SHIRT-M', quantity: 1 }, { sku: 'SHIRT-S', quantity: 1 }] });
+    expect(lot.status).toBe(201);
+    const expected = [
+      { preorderId: preorderIds[0]!, sku: 'SHIRT-M', quantity: 1 },
+      { preorderId: preorderIds[1]!, sku: 'SHIRT-S', quantity: 1 },
+    ];
+    const sorted = (a: Lot['allocations']) => [...a].sort((x, y) => x.sku.localeCompare(y.sku));
+    expect(sorted(lot.body.allocations)).toEqual(sorted(expected));
+    const one = await factoryA.get<Lot>(`/v1/factory/shipments/${lot.body.shipmentId}`);
+    expect(one.status).toBe(200);
+    expect(sorted(one.body.allocations)).toEqual(sorted(expected));
+    const listed = await factoryA.get<{ items: Lot[] }>(`${path}/shipments`);
+    expect(listed.body.items.map((l) => l.shipmentId)).toEqual([lot.body.shipmentId]);
+    for (const l of listed.body.items) {
+      for (const item of l.items) expect(l.allocations.filter((a) => a.sku === item.sku).reduce((n, a) => n + a.quantity, 0)).toBe(item.quantity);
+    }
+    await runtime.emulator.drain();
+    const event = runtime.emulator.events.find((e) => e.detailType === 'shipment.created' && (e.detail as { shipmentId?: string }).shipmentId === lot.body.shipmentId);
+    expect(sorted((event?.detail as { allocations: Lot['allocations'] }).allocations)).toEqual(sorted(expected));
+    // Another factory's lot and batch are not found.
+    expect((await factoryB.get(`/v1/factory/shipments/${lot.body.shipmentId}`)).status).toBe(404);
+    expect((await factoryB.get(`${path}/shipments`)).status).toBe(404);
+  });
+
   it('accepts, reports progress, ships partial lots and confirms delivery; bad reports get a 409 that says why', async () => {
     const { batches, preorderIds } = await twoBatches();
     const batch = batches.find((b) => b.lines.length === 2)!; // the older one: SHIRT-S and SHIRT-M

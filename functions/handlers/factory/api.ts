@@ -8,6 +8,8 @@ import {
   manifestPage,
   ownForecasts,
   ownBatch,
+  ownBatchShipments,
+  ownShipment,
   rejectOwnBatch,
   reportOwnProgress,
   shipFromOwnBatch,
@@ -42,6 +44,12 @@ const batches = createApi()
     }
     return c.json({ batchId: page.batchId, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }, 200);
   })
+  .openapi({ ...routes.listBatchShipments, middleware: factory }, async (c) =>
+    c.json({ items: (await ownBatchShipments(caller(c), c.req.valid('param').batchId)).map(shipmentView) }, 200),
+  )
+  .openapi({ ...routes.getShipment, middleware: factory }, async (c) =>
+    c.json(shipmentView(await ownShipment(caller(c), c.req.valid('param').shipmentId)), 200),
+  )
   .openapi({ ...routes.acceptBatch, middleware: factory }, async (c) =>
     c.json(batchView(await acceptOwnBatch(caller(c), c.req.valid('param').batchId, c.req.valid('json').committedShipDate)), 200),
   )

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorders } from '#adapters/preorder-store.ts';
-import { getShipment, markDelivered, shipmentPut, type Shipment } from '#adapters/shipment-store.ts';
+import { getShipment, listShipmentsForBatch, markDelivered, shipmentPut, type Shipment } from '#adapters/shipment-store.ts';
 import type { CreateShipmentBody, ProgressBody } from '#contracts/factory.ts';
 import {
   BatchNotFoundError,
@@ -258,6 +258,7 @@ export const shipFromOwnBatch = async (
             carrier: body.carrier,
             trackingNumber: body.trackingNumber,
             items: body.items,
+            allocations,
             quantity: shipment.units,
             shipped: next.shipped,
             status: next.status,
@@ -278,6 +279,20 @@ export const shipFromOwnBatch = async (
 };
 
 /** The carrier confirmed delivery. Repeating it returns the shipment unchanged. */
+/** One of the factory's lots; another factory's, or none, is not found. */
+export const ownShipment = async (factory: Principal, shipmentId: string): Promise<Shipment> => {
+  const found = await getShipment(shipmentId, false);
+  if (!found || found.factoryId !== factory.id) throw new ShipmentNotFoundError(shipmentId);
+  const { requestHash: _h, ...shipment } = found;
+  return shipment;
+};
+
+/** The lots of one of the factory's batches, oldest first. */
+export const ownBatchShipments = async (factory: Principal, batchId: string): Promise<Shipment[]> => {
+  await ownBatch(factory, batchId);
+  return (await listShipmentsForBatch(batchId)).filter((s) => s.factoryId === factory.id);
+};
+
 export const confirmOwnDelivery = async (factory: Principal, shipmentId: string): Promise<Shipment> => {
   const found = await getShipment(shipmentId);
   if (!found || found.factoryId !== factory.id) throw new ShipmentNotFoundError(shipmentId);

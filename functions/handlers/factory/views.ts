@@ -43,4 +43,5 @@ export const shipmentView = (s: Shipment) => ({
   units: s.units,
   createdAt: s.createdAt,
   ...(s.deliveredAt && { deliveredAt: s.deliveredAt }),
+  allocations: (s.allocations ?? []).map((a) => ({ preorderId: a.preorderId, sku: a.sku, quantity: a.quantity })),
 });
