@@ -383,6 +383,7 @@ const mutable = [
   'produced',
   'qcPassed',
   'qcFailed',
+  'defects',
   'shipped',
   'progressBy',
   'overdueAt',

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { Id, Timestamp } from './common.ts';
 import { SignalSummary } from './signals.ts';
+import { defectCodes } from '#domain/defects.ts';
 
 export const CampaignId = Id('cmp', 'campaignId');
 const PartnerId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
@@ -236,6 +237,9 @@ export const CampaignBatch = z
     produced: Units,
     qcPassed: Units,
     qcFailed: Units,
+    defects: z
+      .array(z.object({ code: z.enum(defectCodes), count: Units }))
+      .openapi({ description: 'Why units failed QC, per code, as the factory reported (stitching, colour, size, material, print, damage, other)' }),
     shipped: Units,
     promisedShipBy: Timestamp.optional().openapi({ description: "The date its buyers are promised now (the factory's commitment, or a delay notice's)" }),
     delays: z

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { Id, ListQuery, Timestamp } from './common.ts';
 import { ShippingAddress } from './preorders.ts';
 import { CampaignForecast } from './signals.ts';
+import { defectCodes } from '#domain/defects.ts';
 
 /** What a factory reads and sends about its production batches and shipments. */
 
@@ -20,6 +21,9 @@ const count = z.number().int().min(0).max(10_000_000);
 const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'sku is 1-64 letters, digits or . _ -');
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+export const DefectCode = z.enum(defectCodes).openapi('DefectCode', { description: 'Why units failed QC' });
+export const DefectCount = z.object({ code: DefectCode, count }).strict().openapi('DefectCount');
+
 export const BatchLine = z
   .object({
     sku: z.string(),
@@ -29,6 +33,7 @@ export const BatchLine = z
     qcPassed: z.number().int().optional(),
     qcFailed: z.number().int().optional(),
     shipped: z.number().int(),
+    defects: z.array(DefectCount).optional().openapi({ description: 'Per-sku defects, when reported per sku' }),
   })
   .openapi('BatchLine');
 
@@ -57,6 +62,7 @@ export const BatchView = z
     produced: z.number().int(),
     qcPassed: z.number().int(),
     qcFailed: z.number().int(),
+    defects: z.array(DefectCount).openapi({ description: 'Why failed units failed, per code (codes with a count only)' }),
     shipped: z.number().int(),
   })
   .openapi('Batch');
@@ -95,9 +101,16 @@ export const ProgressBody = z
     produced: count,
     qcPassed: count,
     qcFailed: count,
+    defects: z
+      .array(DefectCount)
+      .max(defectCodes.length)
+      .optional()
+      .openapi({ description: 'Why the failed units failed, cumulative per code like the counts (a code left out keeps its count); at most qcFailed in all' }),
   })
   .strict()
   .refine((b) => b.qcPassed + b.qcFailed <= b.produced, { path: ['qcPassed'], message: 'qcPassed + qcFailed cannot exceed produced' })
+  .refine((b) => new Set((b.defects ?? []).map((d) => d.code)).size === (b.defects ?? []).length, { path: ['defects'], message: 'each code at most once', params: { code: 'duplicate_defect' } })
+  .refine((b) => (b.defects ?? []).reduce((n, d) => n + d.count, 0) <= b.qcFailed, { path: ['defects'], message: 'defects cannot add up to more than qcFailed', params: { code: 'defects_above_failed' } })
   .openapi('Progress');
 export type ProgressBody = z.infer<typeof ProgressBody>;
 
@@ -147,6 +160,7 @@ export const TrustView = z
         'Pre-orders fully shipped by the date first promised to the buyer (campaign) or committed by the factory (factory), of those fully shipped or refunded at the ceiling: a broken promise counts as late (one refunded at the ceiling with nothing shipped, and one part-shipped whose rest was refunded there)',
     }),
     qcPassRate: z.number().min(0).max(1).optional().openapi({ description: 'Units that passed QC, of those QC-checked' }),
+    qcDefects: z.array(DefectCount).optional().openapi({ description: 'Why units failed QC, per code, as the factories reported' }),
     refundRate: z.number().min(0).max(1).optional().openapi({
       description:
         'Units refunded, of units ordered (campaign: every refund, buyer cancels and ceiling refunds included); of units batched to the factory (factory: refunds it caused, rejections without a backup, short closes and units refunded at the ceiling)',

@@ -107,6 +107,8 @@ export const EventDetail = z.object({
   carrier: z.string().optional(),
   trackingNumber: z.string().optional(),
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
+  /** batch.progressed: why failed units failed, the batch's totals per code. */
+  defects: z.array(z.object({ code: z.string(), count: z.number().int() })).optional(),
   /** shipment.created: whose units are in the lot. */
   allocations: z.array(z.object({ preorderId: z.string(), sku: z.string(), quantity: z.number().int() })).optional(),
   /** `preorder.compensated`: what the buyer is owed for a late shipment (minor units; the platform pays). */

@@ -1,4 +1,5 @@
 import { DomainError, InvalidInputError } from './errors.ts';
+import { addDefects, defectTotal, type DefectCode, type Defects } from './defects.ts';
 
 /**
  * A production batch's life at its factory: pure, no I/O.
@@ -27,9 +28,13 @@ export interface ProductionLine extends Partial<Counts> {
   /** Units ordered in this batch. */
   readonly quantity: number;
   readonly shipped: number;
+  /** Why its failed units failed, when the factory reports per sku. */
+  readonly defects?: Defects;
 }
 
 export interface ProductionState extends Counts {
+  /** Why failed units failed: the lines' sum when reported per sku, the batch's own when reported in total. */
+  readonly defects?: Defects;
   readonly status: FactoryBatchStatus;
   readonly lines: readonly ProductionLine[];
   readonly units: number;
@@ -108,6 +113,8 @@ export const expire = (s: ProductionState, now: Date): ProductionState | undefin
 
 export interface ProgressReport extends Counts {
   readonly sku?: string;
+  /** Cumulative per code; a code left out keeps its count. */
+  readonly defects?: readonly { readonly code: DefectCode; readonly count: number }[];
 }
 
 const sum = (lines: readonly ProductionLine[], key: keyof Counts) => lines.reduce((n, l) => n + (l[key] ?? 0), 0);
@@ -153,13 +160,25 @@ export const reportProgress = (s: ProductionState, report: ProgressReport): Prod
   }
   if (report.qcPassed < shipped) throw new BatchStateError(`qcPassed ${report.qcPassed} for ${what} is less than the ${shipped} already shipped`);
 
+  const beforeDefects = sku !== undefined ? s.lines.find((l) => l.sku === sku)!.defects : s.defects;
+  for (const d of report.defects ?? []) {
+    const was = beforeDefects?.[d.code] ?? 0;
+    if (d.count < was) throw new BatchStateError(`defects ${d.code} for ${what} cannot go backwards: it was ${was}, the report says ${d.count}`);
+  }
+  const defects: Defects = { ...beforeDefects, ...Object.fromEntries((report.defects ?? []).map((d) => [d.code, d.count])) };
+  if (defectTotal(defects) > report.qcFailed) {
+    throw new BatchStateError(`${defectTotal(defects)} defects for ${what} are more than the ${report.qcFailed} units that failed QC`);
+  }
   const counts: Counts = { produced: report.produced, qcPassed: report.qcPassed, qcFailed: report.qcFailed };
-  const lines = sku !== undefined ? s.lines.map((l) => (l.sku === sku ? { ...l, ...counts } : l)) : s.lines;
+  const withDefects = defectTotal(defects) > 0 ? { defects } : {};
+  const lines = sku !== undefined ? s.lines.map((l) => (l.sku === sku ? { ...l, ...counts, ...withDefects } : l)) : s.lines;
   const totals: Counts =
     sku !== undefined ? { produced: sum(lines, 'produced'), qcPassed: sum(lines, 'qcPassed'), qcFailed: sum(lines, 'qcFailed') } : counts;
+  const allDefects = sku !== undefined ? addDefects(lines.map((l) => l.defects)) : defects;
   return {
     ...s,
     ...totals,
+    ...(defectTotal(allDefects) > 0 && { defects: allDefects }),
     lines,
     progressBy: single ? 'sku' : by,
     status: s.status === 'ACCEPTED' && totals.produced > 0 ? 'IN_PRODUCTION' : s.status,

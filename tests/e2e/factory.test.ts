@@ -182,6 +182,34 @@ describe('A factory works its batches over HTTP', () => {
     expect((await factoryB.get(`${path}/shipments`)).status).toBe(404);
   });
 
+  it('says why units failed QC with published codes, cumulative; the batch, its campaign batch view and the trust figures show them; a wrong code or count is a 4xx naming it', async () => {
+    const { campaignId, batches } = await twoBatches();
+    const batch = batches.find((b) => b.lines.length === 1)!; // two SHIRT-M
+    const path = `/v1/factory/batches/${batch.batchId}`;
+    expect((await factoryA.post(`${path}/accept`, { committedShipDate: '2099-12-24' })).status).toBe(200);
+    const first = await factoryA.post<Batch & { defects: unknown[] }>(`${path}/progress`, { produced: 3, qcPassed: 1, qcFailed: 2, defects: [{ code: 'stitching', count: 1 }] });
+    expect(first.status).toBe(200);
+    expect(first.body.defects).toEqual([{ code: 'stitching', count: 1 }]);
+    const second = await factoryA.post<Batch & { defects: unknown[] }>(`${path}/progress`, { produced: 4, qcPassed: 2, qcFailed: 2, defects: [{ code: 'colour', count: 1 }] });
+    expect(second.body.defects).toEqual([
+      { code: 'stitching', count: 1 },
+      { code: 'colour', count: 1 },
+    ]);
+    const bad = async (body: unknown, field: string) => {
+      const r = await factoryA.post<Problem>(`${path}/progress`, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect((r.body.errors ?? []).map((e) => e.path)).toContain(field);
+    };
+    await bad({ produced: 4, qcPassed: 2, qcFailed: 2, defects: [{ code: 'glue', count: 1 }] }, 'defects.0.code');
+    await bad({ produced: 4, qcPassed: 2, qcFailed: 2, defects: [{ code: 'size', count: 1 }, { code: 'size', count: 1 }] }, 'defects');
+    await bad({ produced: 4, qcPassed: 2, qcFailed: 2, defects: [{ code: 'size', count: 3 }] }, 'defects');
+    expectProblem(await factoryA.post(`${path}/progress`, { produced: 4, qcPassed: 2, qcFailed: 2, defects: [{ code: 'stitching', count: 0 }] }), 409, /cannot go backwards/);
+    const own = await anchor.get<{ items: { defects: unknown[] }[] }>(`/v1/campaigns/${campaignId}/batches`);
+    expect(own.body.items.find((b) => b.defects.length > 0)!.defects).toEqual(second.body.defects);
+    const trust = await anchor.get<{ qcDefects?: unknown[] }>(`/v1/campaigns/${campaignId}/trust`);
+    expect(trust.body.qcDefects).toEqual(second.body.defects);
+  });
+
   it('accepts, reports progress, ships partial lots and confirms delivery; bad reports get a 409 that says why', async () => {
     const { batches, preorderIds } = await twoBatches();
     const batch = batches.find((b) => b.lines.length === 2)!; // the older one: SHIRT-S and SHIRT-M

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as production from '../../functions/domain/production.ts';
+import { defectList } from '../../functions/domain/defects.ts';
 import {
   accept,
   BatchStateError,
@@ -395,5 +396,34 @@ describe('Overdue escalation', () => {
     const rescued = accept(overdue, '2026-12-20', late);
     expect(rescued.overdueAt).toBeUndefined();
     expect(rescued.escalateAt).toBeUndefined();
+  });
+});
+
+describe('Why units failed QC: defect codes, cumulative like the counts', () => {
+  it('per sku: each report names its running counts, a code left out keeps its count, and the batch shows the sum of its lines', () => {
+    let s = reportProgress(accepted, { sku: 'M', produced: 6, qcPassed: 3, qcFailed: 3, defects: [{ code: 'stitching', count: 2 }] });
+    s = reportProgress(s, { sku: 'M', produced: 8, qcPassed: 4, qcFailed: 4, defects: [{ code: 'colour', count: 1 }] });
+    s = reportProgress(s, { sku: 'S', produced: 2, qcPassed: 1, qcFailed: 1, defects: [{ code: 'stitching', count: 1 }] });
+    expect(s.lines.find((l) => l.sku === 'M')!.defects).toEqual({ stitching: 2, colour: 1 });
+    expect(s.defects).toEqual({ stitching: 3, colour: 1 });
+    expect(defectList(s.defects)).toEqual([
+      { code: 'stitching', count: 3 },
+      { code: 'colour', count: 1 },
+    ]);
+  });
+
+  it('a count never goes backwards, and defects never add up to more units than failed QC', () => {
+    const s = reportProgress(accepted, { sku: 'M', produced: 6, qcPassed: 3, qcFailed: 3, defects: [{ code: 'size', count: 2 }] });
+    expect(() => reportProgress(s, { sku: 'M', produced: 6, qcPassed: 3, qcFailed: 3, defects: [{ code: 'size', count: 1 }] })).toThrow(/defects size for M cannot go backwards/);
+    expect(() => reportProgress(s, { sku: 'M', produced: 6, qcPassed: 3, qcFailed: 3, defects: [{ code: 'print', count: 2 }] })).toThrow(/4 defects for M are more than the 3 units that failed QC/);
+    // A report without defects changes none of them.
+    expect(reportProgress(s, { sku: 'M', produced: 7, qcPassed: 4, qcFailed: 3 }).defects).toEqual({ size: 2 });
+  });
+
+  it('in total: the batch keeps its own tally', () => {
+    const single: ProductionState = { ...accepted, lines: [{ sku: 'S', quantity: 10, shipped: 0 }, { sku: 'M', quantity: 20, shipped: 0 }] };
+    const s = reportProgress(single, { produced: 5, qcPassed: 3, qcFailed: 2, defects: [{ code: 'damage', count: 2 }] });
+    expect(s.defects).toEqual({ damage: 2 });
+    expect(s.lines.every((l) => l.defects === undefined)).toBe(true);
   });
 });

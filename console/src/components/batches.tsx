@@ -68,6 +68,7 @@ const BatchCard = (p: { batch: Batch; ordinal: number; currency: string; campaig
         {b.qcFailed > 0 && (
           <p class="muted" data-testid="batch-qc-failed" data-value={b.qcFailed}>
             {t.batches.qcFailed(count(b.qcFailed))}
+            {b.defects.length > 0 && <span data-testid="batch-defects">{` · ${b.defects.map((d) => `${t.batches.defect[d.code]} ${count(d.count)}`).join(', ')}`}</span>}
           </p>
         )}
       </div>

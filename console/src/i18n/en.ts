@@ -230,6 +230,7 @@ export const en = {
     produced: 'Produced',
     qcPassed: 'QC passed',
     shipped: 'Shipped',
+    defect: { stitching: 'stitching', colour: 'colour', size: 'size', material: 'material', print: 'print', damage: 'damage', other: 'other' },
     qcFailed: (n: string) => `${n} failed QC`,
     ofQuantity: (n: string, total: string) => `${n} of ${total}`,
     perSku: 'Per variant',

@@ -221,6 +221,7 @@ export const zhCN: Messages = {
     produced: '已生产',
     qcPassed: '质检合格',
     shipped: '已发货',
+    defect: { stitching: '缝线', colour: '颜色', size: '尺码', material: '面料', print: '印花', damage: '破损', other: '其他' },
     qcFailed: (n: string) => `${n} 件质检不合格`,
     ofQuantity: (n: string, total: string) => `${n} / ${total}`,
     perSku: '按规格',

@@ -1,6 +1,7 @@
 import { getBatch, listBatchesForCampaign, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders, listPreordersForCampaign } from '#adapters/preorder-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
+import { defectList } from '#domain/defects.ts';
 import { InvalidInputError } from '#domain/errors.ts';
 import type { Preorder, PreorderStatus } from '#domain/preorder.ts';
 import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
@@ -56,6 +57,7 @@ export const campaignBatchView = (b: Batch, members: readonly Preorder[]) => {
     produced: b.produced,
     qcPassed: b.qcPassed,
     qcFailed: b.qcFailed,
+    defects: defectList(b.defects),
     shipped: b.shipped,
     ...(promised.length > 0 && { promisedShipBy: promised.sort().at(-1) }),
     delays: { preorders: delayed.length, ...(latestDelay !== undefined && { latestPromisedShipBy: latestDelay }) },

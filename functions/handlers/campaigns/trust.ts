@@ -4,6 +4,7 @@ import { readTally } from '#adapters/trust-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { medianOf } from '#domain/fulfillment.ts';
 import { latencyFigures } from '#domain/trust.ts';
+import { addDefects, defectList } from '#domain/defects.ts';
 
 /**
  * Trust figures: what a buyer weighs before pre-ordering, and what an anchor
@@ -24,10 +25,12 @@ const figures = (
   const onTime = rate(tally.shippedOnTime, tally.shipped + tally.unshippedAtCeiling);
   const latency = latencyFigures(tally.refundLatency);
   const qc = rate(qcPassed, qcChecked);
+  const defects = defectList(addDefects(batches.map((b) => b.defects)));
   const refunds = rate(refunded.units, refunded.of);
   return {
     ...(onTime !== undefined && { onTimeShipRate: onTime }),
     ...(qc !== undefined && { qcPassRate: qc }),
+    ...(defects.length > 0 && { qcDefects: defects }),
     ...(refunds !== undefined && { refundRate: refunds }),
     ...(median !== undefined && { medianDaysToDelivery: median }),
     preordersShipped: tally.shipped,

@@ -14,6 +14,7 @@ import {
   ShipmentNotFoundError,
 } from '#domain/errors.ts';
 import { accept, BatchStateError, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
+import { defectList } from '#domain/defects.ts';
 import { allocateShipment, campaignCeiling, endOfDay, notPast } from '#domain/fulfillment.ts';
 import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
@@ -195,12 +196,21 @@ export const reportOwnProgress = (factory: Principal, batchId: string, body: Pro
       next.produced === state.produced &&
       next.qcPassed === state.qcPassed &&
       next.qcFailed === state.qcFailed &&
+      JSON.stringify(next.defects ?? {}) === JSON.stringify(state.defects ?? {}) &&
       next.progressBy === state.progressBy;
     if (same) return 'unchanged';
     const counts = { produced: next.produced, qcPassed: next.qcPassed, qcFailed: next.qcFailed, shipped: next.shipped, status: next.status };
     return {
       state: next,
-      events: [batchEvent('batch.progressed', batch, now, { ...counts, ...(body.sku && { sku: body.sku }) }, `${batchId}:${(batch.version ?? 0) + 1}`)],
+      events: [
+        batchEvent(
+          'batch.progressed',
+          batch,
+          now,
+          { ...counts, ...(body.sku && { sku: body.sku }), ...(next.defects && { defects: defectList(next.defects) }) },
+          `${batchId}:${(batch.version ?? 0) + 1}`,
+        ),
+      ],
     };
   });
 

@@ -1,3 +1,4 @@
+import { defectList } from '#domain/defects.ts';
 import type { Batch } from '#adapters/batch-store.ts';
 import type { Shipment } from '#adapters/shipment-store.ts';
 
@@ -13,6 +14,7 @@ export const batchView = (b: Batch) => ({
     quantity: l.quantity,
     ...(l.produced !== undefined && { produced: l.produced, qcPassed: l.qcPassed ?? 0, qcFailed: l.qcFailed ?? 0 }),
     shipped: l.shipped,
+    ...(l.defects && { defects: defectList(l.defects) }),
   })),
   units: b.units,
   preorderCount: b.preorderCount ?? b.preorderIds.length,
@@ -29,6 +31,7 @@ export const batchView = (b: Batch) => ({
   produced: b.produced,
   qcPassed: b.qcPassed,
   qcFailed: b.qcFailed,
+  defects: defectList(b.defects),
   shipped: b.shipped,
 });
 
