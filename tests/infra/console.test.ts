@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { logicalId, must } from '../support/cdk.ts';
 import { buildApp, type C2mApp } from '../../lib/aws/app.ts';
 import { identityContextKeys } from '../../lib/aws/identity.ts';
 import { routes } from '../../lib/topology.ts';
@@ -22,15 +22,6 @@ const cachingDisabled = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 const cachingOptimized = '658327ea-f89d-4fab-a63d-7e88639e58f6';
 const allViewerExceptHostHeader = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 
-const must = <T>(value: T | undefined, what: string): T => {
-  if (value === undefined) throw new Error(`missing ${what}`);
-  return value;
-};
-const logicalId = (construct: IConstruct): string => {
-  const cfn = construct instanceof CfnElement ? construct : construct.node.defaultChild;
-  if (!(cfn instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(cfn).getLogicalId(cfn);
-};
 
 /** What CloudFormation would give each attribute the templates read, in ap-east-1. */
 const region = 'ap-east-1';

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { logicalId, must } from '../support/cdk.ts';
 import { z } from 'zod';
 import { TrustedIssuer } from '../../functions/shared/config.ts';
 import { buildApp } from '../../lib/aws/app.ts';
@@ -49,15 +49,6 @@ interface CfnResource {
   readonly UpdateReplacePolicy?: string;
 }
 
-const must = <T>(value: T | undefined, what: string): T => {
-  if (value === undefined) throw new Error(`missing ${what}`);
-  return value;
-};
-const logicalId = (construct: IConstruct): string => {
-  const cfn = construct instanceof CfnElement ? construct : construct.node.defaultChild;
-  if (!(cfn instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(cfn).getLogicalId(cfn);
-};
 /** Whether a CloudFormation value (a Ref, GetAtt, cross-stack output…) points at the resource. */
 const refersTo = (value: unknown, resourceLogicalId: string): boolean => JSON.stringify(value).includes(resourceLogicalId);
 const asArray = <T>(value: T | readonly T[]): readonly T[] => (Array.isArray(value) ? (value as readonly T[]) : [value as T]);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 
@@ -24,7 +25,6 @@ const { settleCampaign } = await import('../../functions/handlers/batches/cuttin
 const factoryApi = await import('../../functions/handlers/factory/use-cases.ts');
 const { changeOwnShippingAddress } = await import('../../functions/handlers/preorders/address.ts');
 const { AddressNotChangeableError } = await import('../../functions/domain/errors.ts');
-const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 
@@ -34,21 +34,7 @@ const moved = { ...address, line1: 'new street 2', postalCode: '100001' };
 
 /** Two pre-orders of one M each (buyers b0, b1), cut into one released batch and accepted, 2 units passed QC. */
 const batchInProduction = async () => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'factory-1',
-      currency: 'CNY',
-      variants: [{ sku: 'M', name: 'm', unitPrice: 250 }],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: 0,
-      lotSize: 2,
-      promisedShipDays: 7,
-    },
-  });
+  const campaign = testCampaign({ factoryId: 'factory-1', variants: [{ sku: 'M', name: 'm', unitPrice: 250 }], lotSize: 2 });
   await campaigns.createCampaign(campaign, 'h');
   const ids: string[] = [];
   for (const buyerId of ['b0', 'b1']) {

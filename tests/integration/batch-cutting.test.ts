@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 
@@ -16,7 +17,6 @@ const preorders = await import('../../functions/adapters/preorder-store.ts');
 const batches = await import('../../functions/adapters/batch-store.ts');
 const { settleCampaign } = await import('../../functions/handlers/batches/cutting.ts');
 const { relayOutbox } = await import('../../functions/adapters/outbox.ts');
-const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 type Campaign = import('../../functions/domain/campaign.ts').Campaign;
@@ -24,23 +24,13 @@ type Campaign = import('../../functions/domain/campaign.ts').Campaign;
 const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
 
 const makeCampaign = async (terms: { lotSize: number; minTotalQuantity?: number; maxWaitHours?: number }) => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'factory-1',
-      currency: 'CNY',
-      variants: [
-        { sku: 'S', name: 's', unitPrice: 100 },
-        { sku: 'M', name: 'm', unitPrice: 100 },
-      ],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: terms.minTotalQuantity ?? 0,
-      promisedShipDays: 7,
-      ...terms,
-    },
+  const campaign = testCampaign({
+    factoryId: 'factory-1',
+    variants: [
+      { sku: 'S', name: 's', unitPrice: 100 },
+      { sku: 'M', name: 'm', unitPrice: 100 },
+    ],
+    ...terms,
   });
   await campaigns.createCampaign(campaign, 'h');
   return campaign;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 
 // Adapters against DynamoDB Local, in-process: no HTTP, no queues.
 await useLocalTable();
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');
-const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 const { CampaignCapReachedError, CampaignNotOpenError } = await import('../../functions/domain/errors.ts');
@@ -13,25 +13,7 @@ const { CampaignCapReachedError, CampaignNotOpenError } = await import('../../fu
 const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
 
 const createCampaign = async (overrides: { maxTotalQuantity?: number; opensAt?: string; minTotalQuantity?: number } = {}) => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'f',
-      currency: 'CNY',
-      variants: [
-        { sku: 'A', name: 'a', unitPrice: 100 },
-        { sku: 'B', name: 'b', unitPrice: 200 },
-      ],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: overrides.minTotalQuantity ?? 0,
-      lotSize: 10,
-      promisedShipDays: 7,
-      ...overrides,
-    },
-  });
+  const campaign = testCampaign(overrides);
   expect((await campaigns.createCampaign(campaign, 'hash')).created).toBe(true);
   return campaign;
 };

@@ -1,32 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 
 // The anchor's list of a campaign's pre-orders, against DynamoDB Local: a merge of 64 index partitions.
 await useLocalTable();
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');
-const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 
 const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
 
 const campaignWith = async (count: number) => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'f',
-      currency: 'CNY',
-      variants: [{ sku: 'A', name: 'a', unitPrice: 100 }],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: 0,
-      lotSize: 1000,
-      promisedShipDays: 7,
-    },
-  });
+  const campaign = testCampaign({ variants: [{ sku: 'A', name: 'a', unitPrice: 100 }], lotSize: 1000 });
   expect((await campaigns.createCampaign(campaign, 'hash')).created).toBe(true);
   const placed: string[] = [];
   for (let i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { registerFactoryRecords, useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 
@@ -45,25 +46,15 @@ const factory2 = { role: 'factory' as const, id: 'factory-2' };
 const address = { name: 'A', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' };
 
 const makeCampaign = async (terms: { lotSize: number; backupFactoryId?: string; maxTotalQuantity?: number }) => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'factory-1',
-      currency: 'CNY',
-      variants: [
-        { sku: 'S', name: 's', unitPrice: 100 },
-        { sku: 'M', name: 'm', unitPrice: 250 },
-      ],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: 0,
-      promisedShipDays: 7,
-      // Delays here go weeks past the promise; the ceiling that would refund them is tested in tests/e2e/broken-promises.
-      maxDelayDays: 90,
-      ...terms,
-    },
+  const campaign = testCampaign({
+    factoryId: 'factory-1',
+    variants: [
+      { sku: 'S', name: 's', unitPrice: 100 },
+      { sku: 'M', name: 'm', unitPrice: 250 },
+    ],
+    // Delays here go weeks past the promise; the ceiling that would refund them is tested in tests/e2e/broken-promises.
+    maxDelayDays: 90,
+    ...terms,
   });
   await campaigns.createCampaign(campaign, 'h');
   return campaign;

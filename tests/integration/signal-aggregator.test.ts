@@ -3,6 +3,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import type { Context, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { useLocalTable } from '../support/table.ts';
+import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 import type { SignalsMessage } from '../../functions/contracts/messages.ts';
@@ -20,7 +21,6 @@ const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const { readSignals } = await import('../../functions/adapters/signal-store.ts');
 const { aggregate, handler } = await import('../../functions/handlers/signals/aggregator.ts');
 const { app } = await import('../../functions/handlers/signals/api.ts');
-const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 const { withEnvironment } = await import('../../functions/shared/config.ts');
 
@@ -29,24 +29,7 @@ type SignalType = Signal['type'];
 const types: SignalType[] = ['view', 'like', 'cart', 'want', 'share'];
 
 const createCampaign = async () => {
-  const campaign = newCampaign({
-    campaignId: newId('cmp'),
-    anchorId: 'anchor-1',
-    now: new Date(),
-    draft: {
-      title: 't',
-      factoryId: 'f',
-      currency: 'CNY',
-      variants: [
-        { sku: 'A', name: 'a', unitPrice: 100 },
-        { sku: 'B', name: 'b', unitPrice: 200 },
-      ],
-      closesAt: new Date(Date.now() + 3600_000).toISOString(),
-      minTotalQuantity: 0,
-      lotSize: 10,
-      promisedShipDays: 7,
-    },
-  });
+  const campaign = testCampaign();
   expect((await campaigns.createCampaign(campaign, 'hash')).created).toBe(true);
   return campaign;
 };
