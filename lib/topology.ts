@@ -87,7 +87,18 @@ export interface FunctionAccess {
    * where the runtime prints them).
    */
   readonly notify?: boolean;
+  /**
+   * Webhook signing secrets, encrypted at rest under one key (a KMS key on AWS,
+   * the local emulator's key locally; env `WEBHOOK_SECRETS_KEY`). `seal` may
+   * encrypt; `open` names the encryption-context uses the function may decrypt:
+   * `sign` only the deliverer, `reveal` (the copy kept to answer a create's
+   * idempotent replay) only the factory API.
+   */
+  readonly webhookSecrets?: { readonly seal?: boolean; readonly open?: readonly WebhookSecretUse[] };
 }
+
+/** What a sealed webhook secret is for: its KMS encryption context says so, and IAM decides who may open it. */
+export type WebhookSecretUse = 'sign' | 'reveal';
 
 /**
  * Identity: tokens come from OpenID Connect issuers (Cognito or the operator's own
@@ -125,7 +136,7 @@ export interface FunctionSpec {
 }
 
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** API Gateway path syntax: `/v1/campaigns/{campaignId}`. */
   readonly path: string;
   readonly fn: FunctionName;
@@ -284,7 +295,13 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Factory API: batches, manifests, acceptance, progress, shipments, webhooks and forecasts',
     memoryMb: 512,
     timeoutSeconds: 15,
-    access: { table: { actions: readWrite, queryIndexes: ['GSI1', 'GSI3'] }, publish: true, sendTo: ['batch-cuts', 'webhook-deliveries'] },
+    access: {
+      table: { actions: readWrite, queryIndexes: ['GSI1', 'GSI3'] },
+      publish: true,
+      sendTo: ['batch-cuts', 'webhook-deliveries'],
+      // Seals new and rotated secrets; opens only the copy that answers a create's idempotent replay.
+      webhookSecrets: { seal: true, open: ['reveal'] },
+    },
     // Webhook URLs must be https to a public host; locally, receivers on this machine are allowed too.
     settings: { WEBHOOK_ALLOW_LOOPBACK: 'false' },
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
@@ -322,19 +339,35 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Turns factory events into one signed delivery per subscribed webhook, numbered per factory',
     memoryMb: 512,
     timeoutSeconds: 30,
-    // Finds subscribed webhooks on GSI1 only; takes the sequence and writes the delivery in one transaction.
+    // Finds subscribed webhooks on GSI1 only; numbers the event in the factory's feed (one transaction), then puts one delivery per webhook.
     access: { table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: ['GSI1'] }, sendTo: ['webhook-deliveries'] },
   },
   {
     name: 'webhook-deliverer',
     entry: 'functions/handlers/webhooks/deliverer.ts',
-    description: 'POSTs webhook deliveries, retrying with exponential backoff until the dead-letter queue',
+    description: 'POSTs webhook deliveries signed with the webhook secret, retrying with exponential backoff, at most a few at a time per webhook',
     memoryMb: 512,
     timeoutSeconds: 60,
-    // sendTo its own queue: the URL for ChangeMessageVisibility (backoff) and for replays.
-    access: { table: { actions: ['GetItem', 'UpdateItem'] }, sendTo: ['webhook-deliveries'] },
-    // Retry n waits min(max, base × 2^(n-1)) seconds; the queue's maxReceiveCount is the number of tries.
-    settings: { WEBHOOK_RETRY_BASE_SECONDS: '30', WEBHOOK_RETRY_MAX_SECONDS: '3600', WEBHOOK_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_LOOPBACK: 'false' },
+    access: {
+      // Reads deliveries and webhooks, records tries and slots; a webhook disabled for failing is told to the
+      // factory through its feed (one transaction) and its other webhooks (GSI1, one Put each).
+      table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: ['GSI1'] },
+      // Its own queue: ChangeMessageVisibility (backoff), a delivery put back to wait for a slot, replays.
+      sendTo: ['webhook-deliveries'],
+      webhookSecrets: { open: ['sign'] },
+    },
+    // Retry n waits min(max, base × 2^(n-1)) seconds, for WEBHOOK_MAX_TRIES tries (fewer than the queue's receives).
+    // At most WEBHOOK_MAX_IN_FLIGHT POSTs to one webhook at once; a delivery finding none free waits about
+    // WEBHOOK_SLOT_WAIT_SECONDS in the queue.
+    settings: {
+      WEBHOOK_RETRY_BASE_SECONDS: '30',
+      WEBHOOK_RETRY_MAX_SECONDS: '3600',
+      WEBHOOK_MAX_TRIES: '8',
+      WEBHOOK_TIMEOUT_SECONDS: '10',
+      WEBHOOK_MAX_IN_FLIGHT: '2',
+      WEBHOOK_SLOT_WAIT_SECONDS: '5',
+      WEBHOOK_ALLOW_LOOPBACK: 'false',
+    },
     localSettings: { WEBHOOK_ALLOW_LOOPBACK: 'true' },
   },
 ];
@@ -376,11 +409,18 @@ export const routes: readonly RouteSpec[] = [
   factory('POST', '/v1/factory/batches/{batchId}/shipments'),
   factory('POST', '/v1/factory/batches/{batchId}/close-short'),
   factory('POST', '/v1/factory/shipments/{shipmentId}/delivered'),
+  factory('POST', '/v1/factory/shipments/{shipmentId}/parcels'),
+  factory('POST', '/v1/factory/shipments/{shipmentId}/parcels/{preorderId}/delivered'),
   factory('GET', '/v1/factory/trust'),
   factory('POST', '/v1/factory/webhooks'),
   factory('GET', '/v1/factory/webhooks'),
   factory('GET', '/v1/factory/webhooks/{webhookId}/deliveries'),
   factory('POST', '/v1/factory/webhooks/{webhookId}/deliveries/{deliveryId}/retry'),
+  factory('PATCH', '/v1/factory/webhooks/{webhookId}'),
+  factory('DELETE', '/v1/factory/webhooks/{webhookId}'),
+  factory('POST', '/v1/factory/webhooks/{webhookId}/rotate-secret'),
+  factory('POST', '/v1/factory/webhooks/{webhookId}/test'),
+  factory('GET', '/v1/factory/events'),
   operator('POST', '/v1/operator/factories'),
   operator('GET', '/v1/operator/factories'),
   operator('POST', '/v1/operator/factories/{factoryId}/revoke'),
@@ -435,9 +475,10 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 0,
     // The deliverer sets each failed message's visibility to its backoff delay.
     visibilityTimeoutSeconds: 360,
-    // Tries before the dead-letter queue: 32-64 minutes of backoff from first try to last with the
-    // default settings (docs/webhooks.md has the schedule).
-    maxReceiveCount: 8,
+    // Receives before the dead-letter queue: the deliverer's WEBHOOK_MAX_TRIES (8) tries, plus spares for
+    // receives that failed in c2m. A receiver that keeps failing ends FAILED, never here: the dead-letter
+    // queue pages c2m's on-call, and a factory's endpoint being down is the factory's to fix.
+    maxReceiveCount: 12,
   },
   {
     name: 'fulfillment',
@@ -484,6 +525,8 @@ export const rules: readonly RuleSpec[] = [
         'batch.completed',
         'shipment.created',
         'shipment.delivered',
+        'shipment.parcels_added',
+        'shipment.parcel_delivered',
         'batch.units_withdrawn',
         'preorder.address_changed',
       ],
@@ -492,8 +535,11 @@ export const rules: readonly RuleSpec[] = [
   },
   {
     name: 'production-to-fulfillment',
-    description: "A batch accepted, a lot shipped or delivered, a batch closed short: its buyers' pre-orders follow",
-    pattern: { source: ['c2m'], 'detail-type': ['batch.accepted', 'batch.completed', 'shipment.created', 'shipment.delivered'] },
+    description: "A batch accepted, a lot shipped or delivered, a buyer's parcel named or delivered, a batch closed short: its buyers' pre-orders follow",
+    pattern: {
+      source: ['c2m'],
+      'detail-type': ['batch.accepted', 'batch.completed', 'shipment.created', 'shipment.delivered', 'shipment.parcels_added', 'shipment.parcel_delivered'],
+    },
     targetQueue: 'fulfillment',
   },
   {
@@ -572,6 +618,7 @@ export const envNames = {
   oidcDiscoveryUrl: 'OIDC_DISCOVERY_URL',
   userPoolId: 'USER_POOL_ID',
   notificationTopic: 'NOTIFICATION_TOPIC_ARN',
+  webhookSecretsKey: 'WEBHOOK_SECRETS_KEY',
   queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
 } as const;
 
@@ -591,6 +638,8 @@ export interface EnvironmentValues {
   readonly userPoolId: string;
   /** Where buyer notifications go: an SNS topic ARN on AWS, `local:console` locally. */
   readonly notificationTopic: string;
+  /** The key webhook secrets are sealed under: a KMS key ARN on AWS, the emulator's key locally. */
+  readonly webhookSecretsKey: string;
 }
 
 /**
@@ -613,6 +662,7 @@ export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValue
   if (access.identity?.discovery) env[envNames.oidcDiscoveryUrl] = values.oidcDiscoveryUrl;
   if (access.identity?.manageClients) env[envNames.userPoolId] = values.userPoolId;
   if (access.notify) env[envNames.notificationTopic] = values.notificationTopic;
+  if (access.webhookSecrets) env[envNames.webhookSecretsKey] = values.webhookSecretsKey;
   return env;
 };
 

@@ -202,6 +202,33 @@ export const applyDelivery = (
   });
 
 /**
+ * The lot's units for this pre-order travel in a parcel of their own: the
+ * pre-order's entry for that lot (at `index`) takes the parcel's carrier and
+ * tracking number, on condition that the entry still has the label it was read
+ * with (a second relabel or a delivery in between makes it 'stale').
+ */
+export const relabelShipment = (
+  p: Preorder,
+  batchId: string,
+  index: number,
+  label: { carrier: string; trackingNumber: string },
+  entries: readonly TimelineEntry[],
+  now: Date,
+) => {
+  const read = p.shipments?.[index];
+  if (!read) return Promise.resolve<Outcome>('not-applicable');
+  const at = `shipments[${index}]`;
+  return change({
+    p,
+    guard: `batchId = :batch AND #status = :readStatus AND ${at}.shipmentId = :sid AND ${at}.trackingNumber = :oldTracking AND ${at}.carrier = :oldCarrier AND attribute_not_exists(${at}.deliveredAt)`,
+    guardValues: { ':batch': batchId, ':readStatus': p.status, ':sid': read.shipmentId, ':oldTracking': read.trackingNumber, ':oldCarrier': read.carrier },
+    set: { shipments: (p.shipments ?? []).map((s, i) => (i === index ? { ...s, ...label } : s)) },
+    entries,
+    now,
+  });
+};
+
+/**
  * Units that will never ship are refunded: the whole pre-order (REFUNDED) or
  * the missing part (refundedAmount, and the pre-order ends DELIVERED for what
  * arrives). Its gate moves those units from batched to cancelled, in the same

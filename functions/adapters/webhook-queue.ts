@@ -11,16 +11,22 @@ import type { DeliveryMessage } from '#contracts/messages.ts';
 
 const client = tracer.captureAWSv3Client(new SQSClient({}));
 
-export const enqueueDelivery = async (deliveryId: string): Promise<void> => {
+/** Queues a try of the delivery, after `delaySeconds` (at most 900, SQS's limit). */
+export const enqueueDelivery = async (deliveryId: string, delaySeconds = 0): Promise<void> => {
   const message: DeliveryMessage = { deliveryId };
-  await client.send(new SendMessageCommand({ QueueUrl: queueUrl('webhook-deliveries'), MessageBody: JSON.stringify(message) }));
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl('webhook-deliveries'),
+      MessageBody: JSON.stringify(message),
+      ...(delaySeconds > 0 && { DelaySeconds: Math.min(900, delaySeconds) }),
+    }),
+  );
 };
 
 /**
  * Sets how long a received delivery message stays invisible: the backoff
  * before its next try (the consumer then reports it failed, and SQS brings it
- * back when this runs out), or 0 to hand a last failed try to the dead-letter
- * queue on the next receive.
+ * back when this runs out).
  */
 export const delayRedelivery = async (receiptHandle: string, seconds: number): Promise<void> => {
   await client.send(

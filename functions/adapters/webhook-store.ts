@@ -1,29 +1,27 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { OverloadedError } from '#domain/errors.ts';
 import { deliveryPayload, withAttempt, type Delivery, type DeliveryAttempt, type DeliveryStatus, type Webhook } from '#domain/webhooks.ts';
-import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
 
 /**
  * Factory webhooks and the record of their deliveries.
  *
  * Keys:
- *   webhook   PK=WEBHOOK#<id>        SK=WEBHOOK       factoryId, url, events, secret, status, createdAt, requestHash
+ *   webhook   PK=WEBHOOK#<id>        SK=WEBHOOK       factoryId, url, events, status, createdAt, requestHash,
+ *             secret, previousSecret(+ExpiresAt), revealSecret (all sealed: adapters/secret-box.ts),
+ *             disabledReason, disabledAt, failingSince, slots {leaseId: expiresAtMs}, slotsVersion
  *             GSI1PK=FACTORY#<factoryId>#WEBHOOKS  GSI1SK=<createdAt>#<id>   (a factory's webhooks, newest first)
  *             id = hash(factory | Idempotency-Key) when the create carries a key
  *   count     PK=FACTORY#<factoryId> SK=WEBHOOKS      webhooks   (capped; taken with the webhook's Put)
  *   delivery  PK=WHDELIVERY#<id>     SK=WHDELIVERY    webhookId, factoryId, eventId, eventType, sequence, status,
- *             attempts (newest 20), attemptCount, payload, nextAttemptAt, createdAt, deliveredAt   (TTL 30 days)
+ *             attempts (newest 20), attemptCount, tries, payload, nextAttemptAt, createdAt, deliveredAt   (TTL 30 days)
  *             GSI1PK=WEBHOOK#<webhookId>#DELIVERIES  GSI1SK=<createdAt>#<id>  (a webhook's deliveries, newest first)
  *             id = hash(webhookId | eventId): an event delivered twice to the dispatcher is one delivery
- *   sequence  PK=FACTORY#<factoryId> SK=WEBHOOKSEQ    seq        (the factory's last delivery number)
  *
- * A delivery's number is taken in the same TransactWriteItems as the delivery's
- * conditional Put: the counter moves from the value read to the next one only
- * if the delivery is new, so a redelivered event neither creates a second
- * delivery nor burns a number. (A plain `ADD seq 1` would not give the number
- * back inside a transaction, and the payload, which carries it, is written in
- * the same Put.) Concurrent dispatchers for one factory retry on the counter.
+ * A delivery carries its event's number from the factory's feed
+ * (adapters/factory-feed.ts): one number per event per factory, the same on
+ * every webhook and in `GET /v1/factory/events`.
  *
  * Attempts are appended by read-modify-write guarded by `attemptCount`, so two
  * deliverers racing on one delivery (a replay while a retry is pending) both
@@ -31,7 +29,6 @@ import { backoff, cancellation, ddb, pageOfOwnerIndex } from './dynamo.ts';
  */
 export const webhookKey = (webhookId: string) => ({ PK: `WEBHOOK#${webhookId}`, SK: 'WEBHOOK' });
 export const deliveryKey = (deliveryId: string) => ({ PK: `WHDELIVERY#${deliveryId}`, SK: 'WHDELIVERY' });
-const sequenceKey = (factoryId: string) => ({ PK: `FACTORY#${factoryId}`, SK: 'WEBHOOKSEQ' });
 const webhookCountKey = (factoryId: string) => ({ PK: `FACTORY#${factoryId}`, SK: 'WEBHOOKS' });
 const factoryWebhooks = (factoryId: string) => `FACTORY#${factoryId}#WEBHOOKS`;
 const webhookDeliveries = (webhookId: string) => `WEBHOOK#${webhookId}#DELIVERIES`;
@@ -54,7 +51,7 @@ const webhookToItem = (w: Webhook, requestHash: string): Item => ({
 });
 
 const webhookFromItem = (item: Item): Webhook & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, ...rest } = item;
+  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, slots: _slots, slotsVersion: _sv, ...rest } = item;
   return rest as unknown as Webhook & { requestHash: string };
 };
 
@@ -140,6 +137,254 @@ export const activeWebhooksFor = async (factoryId: string, eventType: string): P
   return found;
 };
 
+/** What a PATCH changes; `enable` clears why it was disabled and since when it failed. */
+export interface WebhookChange {
+  readonly url?: string;
+  readonly events?: readonly string[];
+  readonly enable?: boolean;
+}
+
+/**
+ * Applies a factory's change to its own webhook. Conditional on the webhook
+ * existing and being that factory's: 'not-found' otherwise, nothing written.
+ */
+export const updateWebhook = async (webhookId: string, factoryId: string, change: WebhookChange, now: Date): Promise<Webhook | 'not-found'> => {
+  const set = ['updatedAt = :now'];
+  const remove: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Item = { ':now': now.toISOString(), ':factory': factoryId };
+  if (change.url !== undefined) {
+    names['#url'] = 'url';
+    set.push('#url = :url');
+    values[':url'] = change.url;
+  }
+  if (change.events !== undefined) {
+    set.push('events = :events');
+    values[':events'] = change.events;
+  }
+  if (change.enable !== undefined) names['#status'] = 'status';
+  if (change.enable === true) {
+    set.push('#status = :active');
+    values[':active'] = 'ACTIVE';
+    remove.push('disabledReason', 'disabledAt', 'failingSince');
+  } else if (change.enable === false) {
+    // Disabling an already disabled webhook keeps its first reason and time.
+    set.push('#status = :disabled', 'disabledReason = if_not_exists(disabledReason, :byFactory)', 'disabledAt = if_not_exists(disabledAt, :now)');
+    values[':disabled'] = 'DISABLED';
+    values[':byFactory'] = 'BY_FACTORY';
+  }
+  try {
+    const out = await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(PK) AND factoryId = :factory',
+        ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const { requestHash: _h, ...webhook } = webhookFromItem(out.Attributes ?? {});
+    return webhook;
+  } catch (err) {
+    if (isConditionFailure(err)) return 'not-found';
+    throw err;
+  }
+};
+
+/**
+ * Deletes the factory's webhook and gives its place under the cap back, in one
+ * transaction. Its deliveries stay until they expire, unreachable: the
+ * deliverer finds no webhook and sends nothing more.
+ */
+export const deleteWebhook = async (webhookId: string, factoryId: string): Promise<'deleted' | 'not-found'> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: tableName(),
+                Key: webhookKey(webhookId),
+                ConditionExpression: 'attribute_exists(PK) AND factoryId = :factory',
+                ExpressionAttributeValues: { ':factory': factoryId },
+              },
+            },
+            {
+              Update: {
+                TableName: tableName(),
+                Key: webhookCountKey(factoryId),
+                UpdateExpression: 'ADD webhooks :minusOne',
+                ConditionExpression: 'webhooks > :zero',
+                ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+              },
+            },
+          ],
+        }),
+      );
+      return 'deleted';
+    } catch (err) {
+      const why = cancellation(err);
+      if (!why) throw err;
+      if (why.codes[0] === 'ConditionalCheckFailed') return 'not-found';
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
+      await backoff(attempt);
+    }
+  }
+};
+
+/**
+ * Replaces the signing secret, keeping the one it replaces as `previousSecret`
+ * until `previousExpiresAt`. Conditional on the secret being the one the
+ * caller read: of two rotations racing, one wins and the other is retried by
+ * its caller on the new state ('changed').
+ */
+export const rotateWebhookSecret = async (
+  webhook: Webhook,
+  next: Webhook['secret'],
+  previousExpiresAt: string,
+  now: Date,
+): Promise<Webhook | 'changed'> => {
+  try {
+    const out = await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhook.webhookId),
+        UpdateExpression: 'SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :expires, secretRotatedAt = :now, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK) AND secret = :current',
+        ExpressionAttributeValues: { ':next': next, ':current': webhook.secret, ':expires': previousExpiresAt, ':now': now.toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const { requestHash: _h, ...rotated } = webhookFromItem(out.Attributes ?? {});
+    return rotated;
+  } catch (err) {
+    if (isConditionFailure(err)) return 'changed';
+    throw err;
+  }
+};
+
+/** Records a failed try: `failingSince` is set by the first failure after a success and then kept. */
+export const noteFailure = async (webhookId: string, at: Date): Promise<Webhook | undefined> => {
+  try {
+    const out = await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :at)',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const { requestHash: _h, ...webhook } = webhookFromItem(out.Attributes ?? {});
+    return webhook;
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
+};
+
+/** A delivered try ends the failing streak (written only when there was one). */
+export const clearFailure = async (webhookId: string): Promise<void> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        UpdateExpression: 'REMOVE failingSince',
+        ConditionExpression: 'attribute_exists(failingSince)',
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+};
+
+/**
+ * Disables a webhook that has been failing since `failingSince`. Conditional on
+ * it still being ACTIVE with that streak: of the deliverers that see the
+ * threshold pass, one disables it (true) and tells the factory once.
+ */
+export const disableFailing = async (webhookId: string, failingSince: string, at: Date): Promise<boolean> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        UpdateExpression: 'SET #status = :disabled, disabledReason = :failing, disabledAt = :at, updatedAt = :at',
+        ConditionExpression: '#status = :active AND failingSince = :since',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':disabled': 'DISABLED', ':failing': 'FAILING', ':at': at.toISOString(), ':active': 'ACTIVE', ':since': failingSince },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+};
+
+// ---------------------------------------------------------------- delivery slots
+
+/**
+ * At most `max` POSTs to one webhook at a time, across every deliverer: a
+ * slot is a lease in the webhook's `slots` map (lease id → expiry, ms), taken
+ * by a read-modify-write guarded by `slotsVersion`. A lease left by a crashed
+ * deliverer frees itself at its expiry. False when every slot is taken.
+ */
+export const takeSlot = async (webhookId: string, leaseId: string, nowMs: number, leaseMs: number, max: number): Promise<boolean> => {
+  for (let attempt = 0; ; attempt++) {
+    const out = await ddb.send(
+      new GetCommand({ TableName: tableName(), Key: webhookKey(webhookId), ConsistentRead: true, ProjectionExpression: 'slots, slotsVersion' }),
+    );
+    if (!out.Item) return true; // gone: the deliverer finds out and sends nothing
+    const version = Number(out.Item.slotsVersion ?? 0);
+    const live = Object.entries((out.Item.slots ?? {}) as Record<string, number>).filter(([, expires]) => Number(expires) > nowMs);
+    if (live.length >= max) return false;
+    try {
+      await ddb.send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: webhookKey(webhookId),
+          UpdateExpression: 'SET slots = :slots, slotsVersion = :next',
+          ConditionExpression: version === 0 ? 'attribute_exists(PK) AND attribute_not_exists(slotsVersion)' : 'slotsVersion = :seen',
+          ExpressionAttributeValues: {
+            ':slots': Object.fromEntries([...live, [leaseId, nowMs + leaseMs]]),
+            ':next': version + 1,
+            ...(version !== 0 && { ':seen': version }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err) || attempt + 1 >= maxAttempts) throw err;
+      await backoff(attempt);
+    }
+  }
+};
+
+/** Gives a slot back (a no-op for a lease already expired and dropped, or a deleted webhook). */
+export const releaseSlot = async (webhookId: string, leaseId: string): Promise<void> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        // The version moves too, so a taker that read the map before this cannot write the lease back.
+        UpdateExpression: 'REMOVE slots.#lease ADD slotsVersion :one',
+        ConditionExpression: 'attribute_exists(slots.#lease)',
+        ExpressionAttributeNames: { '#lease': leaseId },
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+};
+
 // ---------------------------------------------------------------- deliveries
 
 const deliveryToItem = (d: Delivery): Item => ({
@@ -154,7 +399,9 @@ const deliveryToItem = (d: Delivery): Item => ({
 const deliveryFromItem = (item: Item): Delivery => {
   const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, expiresAt: _exp, ...rest } = item;
   const d = rest as unknown as Delivery;
-  return { ...d, attempts: d.attempts ?? [], attemptCount: Number(d.attemptCount ?? 0), sequence: Number(d.sequence) };
+  const attemptCount = Number(d.attemptCount ?? 0);
+  // Deliveries made before `tries` was kept count every attempt as this series'.
+  return { ...d, attempts: d.attempts ?? [], attemptCount, tries: Number(d.tries ?? attemptCount), sequence: Number(d.sequence) };
 };
 
 export const getDelivery = async (deliveryId: string, consistent = true): Promise<Delivery | undefined> => {
@@ -165,70 +412,42 @@ export const getDelivery = async (deliveryId: string, consistent = true): Promis
 export const listDeliveriesForWebhook = (webhookId: string, limit: number, cursor: string | undefined) =>
   pageOfOwnerIndex({ tableName: tableName(), owner: webhookDeliveries(webhookId), baseKey: deliveryKey, limit, cursor, fromItem: deliveryFromItem });
 
-/** What the dispatcher knows of a delivery before it has a number. */
+/** What the dispatcher knows of a delivery: the event, with the number the factory's feed gave it. */
 export interface NewDelivery {
   readonly deliveryId: string;
   readonly webhookId: string;
   readonly factoryId: string;
   readonly eventId: string;
   readonly eventType: string;
+  readonly sequence: number;
   readonly occurredAt: string;
   readonly data: Record<string, unknown>;
 }
 
 /**
- * Creates the delivery with the factory's next sequence number, or returns the
- * one that exists (a redelivered event): `created` says which.
+ * Creates the delivery, or returns the one that exists (a redelivered event):
+ * `created` says which. The number is the event's (adapters/factory-feed.ts),
+ * so every webhook of the factory and its feed carry the same one.
  */
 export const createDelivery = async (input: NewDelivery, now: Date): Promise<{ created: boolean; delivery: Delivery }> => {
-  const existing = await getDelivery(input.deliveryId);
-  if (existing) return { created: false, delivery: existing };
-  for (let attempt = 0; ; attempt++) {
-    const counter = await ddb.send(
-      new GetCommand({ TableName: tableName(), Key: sequenceKey(input.factoryId), ConsistentRead: true, ProjectionExpression: 'seq' }),
-    );
-    const current = Number(counter.Item?.seq ?? 0);
-    const sequence = current + 1;
-    const { data, occurredAt, ...ids } = input;
-    const delivery: Delivery = {
-      ...ids,
-      sequence,
-      status: 'PENDING',
-      attempts: [],
-      attemptCount: 0,
-      payload: deliveryPayload({ id: input.eventId, type: input.eventType, sequence, occurredAt, factoryId: input.factoryId, data }),
-      createdAt: now.toISOString(),
-    };
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: sequenceKey(input.factoryId),
-                UpdateExpression: 'SET seq = :next, #type = :type',
-                ConditionExpression: current === 0 ? 'attribute_not_exists(seq)' : 'seq = :current',
-                ExpressionAttributeNames: { '#type': 'type' },
-                ExpressionAttributeValues: { ':next': sequence, ':type': 'webhook-sequence', ...(current !== 0 && { ':current': current }) },
-              },
-            },
-            { Put: { TableName: tableName(), Item: deliveryToItem(delivery), ConditionExpression: 'attribute_not_exists(PK)' } },
-          ],
-        }),
-      );
-      return { created: true, delivery };
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[1] === 'ConditionalCheckFailed') {
-        const again = await getDelivery(input.deliveryId);
-        if (again) return { created: false, delivery: again };
-      }
-      // Another delivery of this factory took the number (or the transaction conflicted): read the counter again.
-      if (attempt + 1 >= maxAttempts) throw err;
-      await backoff(attempt);
-    }
+  const { data, occurredAt, ...ids } = input;
+  const delivery: Delivery = {
+    ...ids,
+    status: 'PENDING',
+    attempts: [],
+    attemptCount: 0,
+    tries: 0,
+    payload: deliveryPayload({ id: input.eventId, type: input.eventType, sequence: input.sequence, occurredAt, factoryId: input.factoryId, data }),
+    createdAt: now.toISOString(),
+  };
+  try {
+    await ddb.send(new PutCommand({ TableName: tableName(), Item: deliveryToItem(delivery), ConditionExpression: 'attribute_not_exists(PK)' }));
+    return { created: true, delivery };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const existing = await getDelivery(input.deliveryId);
+    if (!existing) throw err;
+    return { created: false, delivery: existing };
   }
 };
 
@@ -264,8 +483,9 @@ export const recordAttempt = async (
       ...outcome,
       attempts: withAttempt(current.attempts, attempt),
       attemptCount: current.attemptCount + 1,
+      tries: current.tries + 1,
     };
-    const set = ['#status = :status', 'attempts = :attempts', 'attemptCount = :count'];
+    const set = ['#status = :status', 'attempts = :attempts', 'attemptCount = :count', 'tries = :tries'];
     if (outcome.nextAttemptAt) set.push('nextAttemptAt = :next');
     if (outcome.deliveredAt) set.push('deliveredAt = :delivered');
     try {
@@ -280,6 +500,7 @@ export const recordAttempt = async (
             ':status': next.status,
             ':attempts': next.attempts,
             ':count': next.attemptCount,
+            ':tries': next.tries,
             ':seen': current.attemptCount,
             ...(outcome.nextAttemptAt && { ':next': outcome.nextAttemptAt }),
             ...(outcome.deliveredAt && { ':delivered': outcome.deliveredAt }),
@@ -296,16 +517,16 @@ export const recordAttempt = async (
   }
 };
 
-/** Makes a delivery PENDING again for a replay, whatever its status; its attempts stay. */
+/** Makes a delivery PENDING again for a replay, whatever its status, with a fresh series of tries; its attempts stay. */
 export const markForReplay = async (deliveryId: string): Promise<Delivery> => {
   const out = await ddb.send(
     new UpdateCommand({
       TableName: tableName(),
       Key: deliveryKey(deliveryId),
-      UpdateExpression: 'SET #status = :pending REMOVE nextAttemptAt',
+      UpdateExpression: 'SET #status = :pending, tries = :zero REMOVE nextAttemptAt',
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':pending': 'PENDING' },
+      ExpressionAttributeValues: { ':pending': 'PENDING', ':zero': 0 },
       ReturnValues: 'ALL_NEW',
     }),
   );
@@ -322,11 +543,12 @@ export const undoReplay = async (before: Delivery): Promise<void> => {
       new UpdateCommand({
         TableName: tableName(),
         Key: deliveryKey(before.deliveryId),
-        UpdateExpression: `SET #status = :before${before.nextAttemptAt ? ', nextAttemptAt = :next' : ''}`,
+        UpdateExpression: `SET #status = :before, tries = :tries${before.nextAttemptAt ? ', nextAttemptAt = :next' : ''}`,
         ConditionExpression: '#status = :pending AND attemptCount = :seen',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':before': before.status,
+          ':tries': before.tries,
           ':pending': 'PENDING',
           ':seen': before.attemptCount,
           ...(before.nextAttemptAt && { ':next': before.nextAttemptAt }),

@@ -13,6 +13,7 @@ const PreorderId = Id('po', 'preorderId');
 
 export const BatchParams = z.object({ batchId: BatchId });
 export const ShipmentParams = z.object({ shipmentId: ShipmentId });
+export const ParcelParams = z.object({ shipmentId: ShipmentId, preorderId: PreorderId });
 
 export const batchStatuses = ['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED', 'WITHDRAWN'] as const;
 export const BatchStatus = z.enum(batchStatuses);
@@ -120,15 +121,48 @@ export const ShipmentItems = z
   .max(100)
   .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each sku at most once');
 
+const TrackingNumber = z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'trackingNumber is 4-64 letters, digits or -');
+
 export const CreateShipmentBody = z
   .object({
     carrier: text(100),
-    trackingNumber: z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'trackingNumber is 4-64 letters, digits or -'),
+    trackingNumber: TrackingNumber,
     items: ShipmentItems,
   })
   .strict()
   .openapi('CreateShipment');
 export type CreateShipmentBody = z.infer<typeof CreateShipmentBody>;
+
+/** The most parcels one request may name: a lot's buyers can be more, sent over several requests. */
+export const maxParcelsPerRequest = 500;
+
+export const AddParcelsBody = z
+  .object({
+    parcels: z
+      .array(z.object({ preorderId: PreorderId, carrier: text(100), trackingNumber: TrackingNumber }).strict())
+      .min(1)
+      .max(maxParcelsPerRequest)
+      .superRefine((parcels, ctx) => {
+        const seen = new Set<string>();
+        parcels.forEach((p, i) => {
+          if (seen.has(p.preorderId)) ctx.addIssue({ code: 'custom', path: [i, 'preorderId'], message: 'each pre-order at most once', params: { code: 'duplicate_preorder' } });
+          seen.add(p.preorderId);
+        });
+      })
+      .openapi({ description: 'One parcel per buyer (pre-order) of the lot; pre-orders of the lot not named keep the lot\'s tracking' }),
+  })
+  .strict()
+  .openapi('AddParcels');
+export type AddParcelsBody = z.infer<typeof AddParcelsBody>;
+
+export const ParcelView = z
+  .object({
+    preorderId: PreorderId,
+    carrier: z.string(),
+    trackingNumber: z.string(),
+    deliveredAt: Timestamp.optional().openapi({ description: 'Confirmed for this parcel, or for the whole lot' }),
+  })
+  .openapi('Parcel', { description: "One buyer's own parcel of a drop-shipped lot" });
 
 export const ShipmentView = z
   .object({
@@ -145,6 +179,9 @@ export const ShipmentView = z
     allocations: z
       .array(z.object({ preorderId: PreorderId, sku: z.string(), quantity: z.number().int() }))
       .openapi({ description: "Whose units are in the lot: decided when it was counted (oldest pre-orders first, per sku); they sum to the lot's items" }),
+    parcels: z
+      .array(ParcelView)
+      .openapi({ description: "Per-buyer parcels named by the factory (POST …/parcels), in allocation order; [] when the lot travels under its own tracking only" }),
   })
   .openapi('Shipment');
 

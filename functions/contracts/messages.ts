@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { webhookEventTypes } from './webhooks.ts';
+import { busFactoryEventTypes } from './webhooks.ts';
 
 /**
  * Queue messages and event details, imported by producer and consumer alike.
@@ -65,6 +65,8 @@ export const eventTypes = [
   'batch.progressed',
   'shipment.created',
   'shipment.delivered',
+  'shipment.parcels_added',
+  'shipment.parcel_delivered',
   'batch.completed',
   'preorder.shipped',
   'preorder.delayed',
@@ -111,6 +113,8 @@ export const EventDetail = z.object({
   defects: z.array(z.object({ code: z.string(), count: z.number().int() })).optional(),
   /** shipment.created: whose units are in the lot. */
   allocations: z.array(z.object({ preorderId: z.string(), sku: z.string(), quantity: z.number().int() })).optional(),
+  /** shipment.parcels_added: the per-buyer parcels added or replaced (shipment.parcel_delivered names one by preorderId, carrier, trackingNumber). */
+  parcels: z.array(z.object({ preorderId: z.string(), carrier: z.string(), trackingNumber: z.string() })).optional(),
   /** `preorder.compensated`: what the buyer is owed for a late shipment (minor units; the platform pays). */
   compensatedAmount: z.number().int().optional(),
   currency: z.string().optional(),
@@ -124,7 +128,7 @@ export type EventDetail = z.infer<typeof EventDetail>;
  * the EventBridge envelope of a factory event.
  */
 export const FactoryEventEnvelope = z.object({
-  'detail-type': z.enum(webhookEventTypes),
+  'detail-type': z.enum(busFactoryEventTypes),
   source: z.literal('c2m'),
   detail: EventDetail,
 });

@@ -75,7 +75,7 @@ export const PreorderView = z
         shippedAt: Timestamp,
         deliveredAt: Timestamp.optional(),
       }),
-    ),
+    ).openapi({ description: "The lots with this pre-order's units; carrier and trackingNumber are the buyer's own parcel's when the factory drop-ships it in one, else the lot's" }),
     shippedQuantity: z.number().int(),
     deliveredQuantity: z.number().int(),
     refundedAmount: z.number().int(),
@@ -86,7 +86,7 @@ export const PreorderView = z
         note: z.string().openapi({ description: "The notice rendered in the pre-order's locale" }),
         template: NoticeTemplate,
         params: NoticeParams,
-        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line']).optional(),
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed']).optional(),
       }),
     ),
     notifications: z.array(

@@ -18,6 +18,7 @@ import { PostSignalsBody, SignalsAccepted } from './signals.ts';
 import { FactoryList, FactoryParams, FactoryRegistered, FactoryView, RegisterFactoryBody } from './operator.ts';
 import {
   AcceptBatchBody,
+  AddParcelsBody,
   CloseShortBody,
   TrustView,
   BatchList,
@@ -28,6 +29,7 @@ import {
   FactoryForecastList,
   FactoryForecastsQuery,
   Manifest,
+  ParcelParams,
   ProgressBody,
   RejectBatchBody,
   ShipmentList,
@@ -40,9 +42,14 @@ import {
   DeliveryListQuery,
   DeliveryParams,
   DeliveryView,
+  FeedPage,
+  FeedQuery,
+  SecretRotated,
+  UpdateWebhookBody,
   WebhookCreated,
   WebhookList,
   WebhookParams,
+  WebhookView,
 } from './webhooks.ts';
 
 /**
@@ -405,6 +412,32 @@ export const confirmDelivery = createRoute({
   responses: { 200: json(ShipmentView, 'Delivered'), ...problemResponses(400, 401, 403, 404, 429) },
 });
 
+export const addShipmentParcels = createRoute({
+  operationId: 'addShipmentParcels',
+  method: 'post',
+  path: '/v1/factory/shipments/{shipmentId}/parcels',
+  tags: ['factory'],
+  summary: "Name each buyer's own parcel of a lot (drop-shipping): all or none; the same parcel again changes nothing, a new tracking number replaces it until delivered (then 409)",
+  description:
+    "Each parcel is for a pre-order allocated in the lot (else 400 naming parcels.<i>.preorderId), at most once per request. Pre-orders not named keep the lot's tracking; " +
+    "a buyer whose units already shipped is told their parcel's tracking number. A lot or parcel already delivered takes no change (409), only the same parcel again (200).",
+  security: bearer,
+  request: { params: ShipmentParams, body: body(AddParcelsBody) },
+  responses: { 200: json(ShipmentView, 'Shipment with its parcels'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+
+export const confirmParcelDelivered = createRoute({
+  operationId: 'confirmParcelDelivered',
+  method: 'post',
+  path: '/v1/factory/shipments/{shipmentId}/parcels/{preorderId}/delivered',
+  tags: ['factory'],
+  summary: "The carrier delivered one buyer's parcel: that buyer's units are delivered (repeating it changes nothing)",
+  description: "404 when the lot has no parcel for the pre-order. The last parcel of a lot whose every buyer has one delivers the lot too; a lot confirmed delivered as a whole delivered its parcels.",
+  security: bearer,
+  request: { params: ParcelParams },
+  responses: { 200: json(ShipmentView, 'Delivered'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+
 export const createWebhook = createRoute({
   operationId: 'createWebhook',
   method: 'post',
@@ -447,6 +480,61 @@ export const retryDelivery = createRoute({
   security: bearer,
   request: { params: DeliveryParams },
   responses: { 202: json(DeliveryView, 'Queued'), ...problemResponses(400, 401, 403, 404, 429, 503) },
+});
+
+export const updateWebhook = createRoute({
+  operationId: 'updateWebhook',
+  method: 'patch',
+  path: '/v1/factory/webhooks/{webhookId}',
+  tags: ['factory'],
+  summary: 'Change where a webhook points, what it hears, or switch it off and on (on again clears a disable for failing)',
+  security: bearer,
+  request: { params: WebhookParams, body: body(UpdateWebhookBody) },
+  responses: { 200: json(WebhookView, 'Changed'), ...problemResponses(400, 401, 403, 404, 413, 415, 429) },
+});
+
+export const deleteWebhook = createRoute({
+  operationId: 'deleteWebhook',
+  method: 'delete',
+  path: '/v1/factory/webhooks/{webhookId}',
+  tags: ['factory'],
+  summary: 'Delete a webhook: nothing more is delivered to it, queued deliveries included',
+  security: bearer,
+  request: { params: WebhookParams },
+  responses: { 204: { description: 'Deleted' }, ...problemResponses(400, 401, 403, 404, 429) },
+});
+
+export const rotateWebhookSecret = createRoute({
+  operationId: 'rotateWebhookSecret',
+  method: 'post',
+  path: '/v1/factory/webhooks/{webhookId}/rotate-secret',
+  tags: ['factory'],
+  summary: 'A new signing secret, shown once; for 24 h deliveries are signed with both (two v1= in C2M-Signature)',
+  security: bearer,
+  request: { params: WebhookParams },
+  responses: { 200: json(SecretRotated, 'Rotated'), ...problemResponses(400, 401, 403, 404, 409, 429) },
+});
+
+export const testWebhook = createRoute({
+  operationId: 'testWebhook',
+  method: 'post',
+  path: '/v1/factory/webhooks/{webhookId}/test',
+  tags: ['factory'],
+  summary: 'Deliver a webhook.test event to this webhook now (also when disabled, to check a fix before enabling it)',
+  security: bearer,
+  request: { params: WebhookParams },
+  responses: { 202: json(DeliveryView, 'Queued'), ...problemResponses(400, 401, 403, 404, 429, 503) },
+});
+
+export const listFactoryEvents = createRoute({
+  operationId: 'listFactoryEvents',
+  method: 'get',
+  path: '/v1/factory/events',
+  tags: ['factory'],
+  summary: "The factory's events after a sequence number, in order: the same ids and numbers its webhooks carry, for factories that poll",
+  security: bearer,
+  request: { query: FeedQuery },
+  responses: { 200: json(FeedPage, 'Events'), ...problemResponses(400, 401, 403, 429) },
 });
 
 export const closeBatchShort = createRoute({
@@ -544,10 +632,17 @@ export const allRoutes = [
   reportProgress,
   createShipment,
   confirmDelivery,
+  addShipmentParcels,
+  confirmParcelDelivered,
   createWebhook,
   listWebhooks,
   listDeliveries,
   retryDelivery,
+  updateWebhook,
+  deleteWebhook,
+  rotateWebhookSecret,
+  testWebhook,
+  listFactoryEvents,
   closeBatchShort,
   factoryTrust,
   campaignTrust,

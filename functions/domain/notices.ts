@@ -30,6 +30,7 @@ export const noticeTemplates = [
   'preorder.delayed',
   'preorder.shipped',
   'preorder.partly_shipped',
+  'preorder.tracking_changed',
   'preorder.delivered',
   'preorder.partly_delivered',
   'preorder.refunded_closed_short',
@@ -80,6 +81,8 @@ export interface NoticeParams {
   /** The last units left: `quantity` in this lot, `shipped` in all. */
   'preorder.shipped': { quantity: number; shipped: number; carrier: string; trackingNumber: string };
   'preorder.partly_shipped': { quantity: number; shipped: number; ordered: number; carrier: string; trackingNumber: string };
+  /** Units already on their way now travel in a parcel of the buyer's own (drop-shipping): its tracking number. */
+  'preorder.tracking_changed': { quantity: number; carrier: string; trackingNumber: string };
   'preorder.delivered': { quantity: number; trackingNumber: string };
   'preorder.partly_delivered': { quantity: number; delivered: number; expected: number; trackingNumber: string };
   'preorder.refunded_closed_short': Money;

@@ -41,7 +41,17 @@ export interface TimelineEntry {
   readonly template?: NoticeTemplate;
   readonly params?: NoticeParamValues;
   /** A step that is not a change of status: a delay notice, part of the order shipped or refunded, a new address. */
-  readonly step?: 'delayed' | 'partly-shipped' | 'partly-refunded' | 'partly-delivered' | 'address-changed' | 'compensated' | 'switch-offered' | 'switched' | 'back-in-line';
+  readonly step?:
+    | 'delayed'
+    | 'partly-shipped'
+    | 'partly-refunded'
+    | 'partly-delivered'
+    | 'address-changed'
+    | 'compensated'
+    | 'switch-offered'
+    | 'switched'
+    | 'back-in-line'
+    | 'tracking-changed';
 }
 
 /** A lot of this pre-order's units, as the buyer sees it. */

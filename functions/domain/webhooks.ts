@@ -22,7 +22,7 @@ export class DeliveryNotFoundError extends NotFoundError {
   }
 }
 
-/** Webhooks cannot be deleted yet, so the cap is generous; it bounds the dispatcher's work per event. */
+/** Bounds the dispatcher's work per event; a factory deletes a webhook it no longer needs. */
 export class WebhookLimitReachedError extends DomainError {
   readonly kind = 'conflict';
   constructor(readonly limit: number) {
@@ -34,8 +34,21 @@ export const maxWebhooksPerFactory = 25;
 
 // ---------------------------------------------------------------- records
 
-export type WebhookStatus = 'ACTIVE';
+export type WebhookStatus = 'ACTIVE' | 'DISABLED';
+/** Why a webhook is DISABLED: the factory said so (PATCH enabled: false), or it failed for `autoDisableAfterMs`. */
+export type DisabledReason = 'BY_FACTORY' | 'FAILING';
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'RETRYING' | 'FAILED';
+
+/** A webhook that has failed every try for this long is disabled by itself, and its factory told. */
+export const autoDisableAfterMs = 3 * 86_400_000;
+/** After a rotation the old secret keeps signing (a second `v1=`) for this long. */
+export const rotationOverlapMs = 24 * 3_600_000;
+
+/**
+ * A secret as stored: encrypted under the webhook-secrets key, bound to its
+ * webhook and its use (adapters/secret-box.ts). Never the secret itself.
+ */
+export type SealedSecret = string & { readonly __sealed: true };
 
 export interface Webhook {
   readonly webhookId: string;
@@ -43,10 +56,29 @@ export interface Webhook {
   readonly url: string;
   readonly events: readonly string[];
   /** Signs every delivery; shown to the factory once, in the 201 (and in its idempotent replays). */
-  readonly secret: string;
+  readonly secret: SealedSecret;
+  /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+  readonly previousSecret?: SealedSecret;
+  readonly previousSecretExpiresAt?: string;
+  /** The 201's secret, sealed for the factory API alone, kept only for a create with an Idempotency-Key. */
+  readonly revealSecret?: SealedSecret;
+  readonly secretRotatedAt?: string;
   readonly status: WebhookStatus;
+  readonly disabledReason?: DisabledReason;
+  readonly disabledAt?: string;
+  /** Since when every try has failed (cleared by a delivered one). */
+  readonly failingSince?: string;
   readonly createdAt: string;
+  readonly updatedAt?: string;
 }
+
+/** The secrets a delivery is signed with at `now`: the current one, and the previous while it overlaps. */
+export const signingSecrets = (w: Webhook, now: Date): SealedSecret[] =>
+  w.previousSecret && w.previousSecretExpiresAt && Date.parse(w.previousSecretExpiresAt) > now.getTime() ? [w.secret, w.previousSecret] : [w.secret];
+
+/** Whether a failed try at `now` should disable the webhook: ACTIVE, and failing since at least `autoDisableAfterMs`. */
+export const failedLongEnough = (w: Pick<Webhook, 'status' | 'failingSince'>, now: Date): boolean =>
+  w.status === 'ACTIVE' && w.failingSince !== undefined && now.getTime() - Date.parse(w.failingSince) >= autoDisableAfterMs;
 
 /** One try at POSTing a delivery: the receiver's status code, or why there was none. */
 export interface DeliveryAttempt {
@@ -68,6 +100,8 @@ export interface Delivery {
   readonly attempts: readonly DeliveryAttempt[];
   /** Every try ever made, including those no longer kept in `attempts`. */
   readonly attemptCount: number;
+  /** Tries in the current series: since the delivery was created, or since its last replay. */
+  readonly tries: number;
   /** The exact body POSTed, so every retry and replay sends the same bytes. */
   readonly payload: string;
   readonly nextAttemptAt?: string;
@@ -117,10 +151,11 @@ const hmacHex = (secret: string, timestamp: number, body: string): string =>
 /**
  * `C2M-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`.
  * The timestamp is inside the MAC, so a captured delivery cannot be replayed
- * later with a fresh `t`.
+ * later with a fresh `t`. During a rotation's overlap there is one `v1` per
+ * secret, the newest first.
  */
-export const signatureHeader = (secret: string, body: string, timestampSeconds: number): string =>
-  `t=${timestampSeconds},v1=${hmacHex(secret, timestampSeconds, body)}`;
+export const signatureHeader = (secret: string | readonly string[], body: string, timestampSeconds: number): string =>
+  [`t=${timestampSeconds}`, ...(typeof secret === 'string' ? [secret] : secret).map((s) => `v1=${hmacHex(s, timestampSeconds, body)}`)].join(',');
 
 export type SignatureCheck = { readonly valid: true } | { readonly valid: false; readonly reason: 'malformed' | 'outside-tolerance' | 'mismatch' };
 

@@ -120,3 +120,4 @@ export const overdueGraceHours = (): number => numberSetting('BATCH_OVERDUE_GRAC
 
 /** Where buyer notifications go: an SNS topic ARN (AWS) or `local:console` (local runtime). */
 export const notificationTopic = (): string => required(envNames.notificationTopic);
+export const webhookSecretsKey = (): string => required(envNames.webhookSecretsKey);

@@ -21,6 +21,7 @@ import {
   grantClientManagement,
   grantHealthProbes,
   grantNotificationPublish,
+  grantWebhookSecrets,
   grantTableAccess,
 } from './grants.ts';
 import { HouseFunction } from './house-function.ts';
@@ -128,6 +129,7 @@ export class ComputeStack extends Stack {
       oidcDiscoveryUrl: data.oidcDiscoveryUrl,
       userPoolId: data.userPool?.userPoolId ?? noUserPool,
       notificationTopic: data.notificationTopic.topicArn,
+      webhookSecretsKey: data.webhookSecretsKey.keyArn,
     });
   }
 
@@ -143,6 +145,7 @@ export class ComputeStack extends Stack {
     // With the operator's own IdP there is no pool: factory clients are made there, and no Cognito grant here.
     if (access.identity?.manageClients && data.userPool) grantClientManagement(data.userPool, fn);
     if (access.notify) grantNotificationPublish(data.notificationTopic, fn);
+    if (access.webhookSecrets) grantWebhookSecrets(data.webhookSecretsKey, fn, access.webhookSecrets);
     if (access.health) {
       grantHealthProbes(fn, {
         queues: access.health.queues.map(queueNamed),

@@ -51,6 +51,8 @@ export interface C2mData {
   readonly alarmTopic: sns.ITopic;
   /** Where buyer notifications are published; the live platform subscribes to it. */
   readonly notificationTopic: sns.ITopic;
+  /** The key webhook signing secrets are sealed under (functions/adapters/secret-box.ts). */
+  readonly webhookSecretsKey: kms.IKey;
 }
 
 export interface DataStackProps extends StackProps {
@@ -95,6 +97,12 @@ export class DataStack extends Stack implements C2mData {
    * platform subscribes, filtering on the buyerId, step and campaignId attributes.
    */
   public readonly notificationTopic: sns.Topic;
+  /**
+   * Webhook signing secrets are encrypted under this key, each bound to its
+   * webhook and use by the encryption context; the compute stack grants
+   * Decrypt per use (only the deliverer may open a signing secret).
+   */
+  public readonly webhookSecretsKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, {
@@ -141,6 +149,13 @@ export class DataStack extends Stack implements C2mData {
       displayName: 'c2m buyer notifications',
       masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
+    });
+
+    this.webhookSecretsKey = new kms.Key(this, 'WebhookSecretsKey', {
+      description: 'c2m: encrypts factory webhook signing secrets at rest',
+      enableKeyRotation: true,
+      // Without it no stored secret opens again: every webhook would need a new one.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const workQueues = new Map<QueueName, WorkQueue>();

@@ -2,10 +2,11 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { TableAccess } from '../topology.ts';
+import type { FunctionAccess, TableAccess } from '../topology.ts';
 import type { HouseFunction } from './house-function.ts';
 import { wildcardResourceFinding } from './nag.ts';
 
@@ -133,4 +134,24 @@ export const clientManagementActions = ['cognito-idp:CreateUserPoolClient', 'cog
  */
 export const grantClientManagement = (userPool: cognito.IUserPool, fn: iam.IGrantable): void => {
   iam.Grant.addToPrincipal({ grantee: fn, actions: [...clientManagementActions], resourceArns: [userPool.userPoolArn] });
+};
+
+/**
+ * Webhook secrets: `seal` may Encrypt with the key; `open` may Decrypt only
+ * ciphertexts whose encryption context says one of the given uses
+ * (functions/adapters/secret-box.ts binds `c2m:use` into each one). So the
+ * factory API, which seals every secret, can open only the copy kept to
+ * answer a create's replay, and only the deliverer opens signing secrets.
+ */
+export const grantWebhookSecrets = (key: kms.IKey, fn: iam.IGrantable, access: NonNullable<FunctionAccess['webhookSecrets']>): void => {
+  if (access.seal) iam.Grant.addToPrincipal({ grantee: fn, actions: ['kms:Encrypt'], resourceArns: [key.keyArn] });
+  if (access.open?.length) {
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['c2m:webhookId', 'c2m:use'] }, StringEquals: { 'kms:EncryptionContext:c2m:use': [...access.open] } },
+      }),
+    );
+  }
 };

@@ -18,6 +18,7 @@ import { Queue } from './emulator/queue.ts';
 import { Scheduler } from './emulator/scheduler.ts';
 import { createSqsApi } from './emulator/sqs-api.ts';
 import { createCognitoApi, type LocalIdentityProvider } from './emulator/cognito-api.ts';
+import { createLocalKms } from './emulator/kms-api.ts';
 
 export type { Invoke } from './emulator/event-source.ts';
 export type { BusEvent } from './emulator/event-bus.ts';
@@ -71,6 +72,8 @@ export interface AwsEmulator {
   /** arn:aws:sqs:<region>:<account>:<name> */
   queueArn(name: QueueName): string;
   readonly busName: string;
+  /** The local KMS key webhook secrets are sealed under (WEBHOOK_SECRETS_KEY). */
+  readonly kmsKeyArn: string;
   /** Every event accepted by PutEvents, in order (for tests and the runtime's console). */
   readonly events: ReadonlyArray<BusEvent>;
   onEvent(listener: (e: BusEvent) => void): () => void;
@@ -178,7 +181,9 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
   });
   let endpoint = '';
   const urlOf = (name: string) => `${endpoint}/${accountId}/${name}`;
+  const kms = createLocalKms({ region, accountId, keyFile: opts.dataDir ? join(opts.dataDir, 'kms', 'webhook-secrets.key') : null });
   const server = createEmulatorServer({
+    kms: kms.handle,
     sqs: createSqsApi({ accountId, queues, urlOf, pollIntervalMs, stopped }),
     bus,
     scheduler,
@@ -237,6 +242,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
   return {
     endpoint,
     busName,
+    kmsKeyArn: kms.keyArn,
     events: bus.events,
     queueUrl: (name) => urlOf(queueOf(name).name),
     queueArn: (name) => queueOf(name).arn,

@@ -188,6 +188,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
       AWS_ENDPOINT_URL_SCHEDULER: emulator.endpoint,
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: emulator.endpoint,
+      AWS_ENDPOINT_URL_KMS: emulator.endpoint,
     });
     // The local issuer plays both parts: c2m's own (anchors, operators, factories) and the live platform's (buyers, live rooms).
     const trustedIssuers = JSON.stringify([
@@ -206,6 +207,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
         oidcDiscoveryUrl: localIssuer.discoveryUrl,
         userPoolId: localUserPoolId,
         notificationTopic: 'local:console',
+        webhookSecretsKey: aws.kmsKeyArn,
       });
       // The local target's own setting values, then a test's: same names, other values.
       for (const [name, value] of Object.entries({ ...spec.localSettings, ...opts.settings?.[spec.name] })) {

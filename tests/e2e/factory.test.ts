@@ -386,6 +386,7 @@ describe('Tenant isolation: every factory route, with another factory token', ()
       shipmentId: shipment.body.shipmentId,
       webhookId: webhook.body.webhookId,
       deliveryId,
+      preorderId: preorderIds[0]!,
     };
     const bodies: Record<string, unknown> = {
       accept: { committedShipDate: '2099-12-24' },
@@ -393,6 +394,8 @@ describe('Tenant isolation: every factory route, with another factory token', ()
       'close-short': { reason: 'mine now' },
       progress: { produced: 2, qcPassed: 2, qcFailed: 0 },
       shipments: { carrier: 'X', trackingNumber: 'XX0001', items: [{ sku: batch.lines[0]!.sku, quantity: 1 }] },
+      // A well-formed request, so that only the ownership check can refuse it.
+      parcels: { parcels: [{ preorderId: preorderIds[0]!, carrier: 'X', trackingNumber: 'XX0002' }] },
       webhooks: { url: `${receiverUrl}/intruder`, events: allEvents },
     };
     const factoryRoutes = topologyRoutes.filter((r) => r.fn === 'factory-api');
@@ -453,9 +456,11 @@ describe('Tenant isolation: every factory route, with another factory token', ()
       const op = doc.paths[route.path]?.[route.method.toLowerCase()];
       expect(op, `${route.method} ${route.path}`).toBeDefined();
       const ok = Object.entries(op!.responses).find(([code]) => code.startsWith('2'));
-      expect(ok?.[1].content?.['application/json']?.schema, `${route.path} success schema`).toBeDefined();
+      // A DELETE answers 204 with nothing to describe; every other success has a body.
+      if (ok?.[0] === '204') expect(route.method, `${route.path}: 204`).toBe('DELETE');
+      else expect(ok?.[1].content?.['application/json']?.schema, `${route.path} success schema`).toBeDefined();
       expect(op!.responses['404'] ?? op!.responses['403'], `${route.path} problems`).toBeDefined();
-      const needsBody = route.method === 'POST' && !/\/(delivered|retry)$/.test(route.path);
+      const needsBody = (route.method === 'POST' && !/\/(delivered|retry|rotate-secret|test)$/.test(route.path)) || route.method === 'PATCH';
       if (needsBody) expect(op!.requestBody?.content['application/json']?.schema, `${route.path} request schema`).toBeDefined();
     }
   });

@@ -86,6 +86,7 @@ const template = (path: string): Record<string, unknown> | undefined => {
   if (last === 'reject' || last === 'close-short') return { reason: 'fuzz' };
   if (last === 'progress') return { sku: 'SHIRT-M', produced: 1, qcPassed: 1, qcFailed: 0 };
   if (last === 'shipments') return { carrier: 'SF', trackingNumber: 'SF0002', items: [{ sku: 'SHIRT-M', quantity: 1 }] };
+  if (last === 'parcels') return { parcels: [{ preorderId: ids.preorderId, carrier: 'SF', trackingNumber: 'SF0003' }] };
   if (path === '/v1/factory/webhooks') return { url: 'https://example.com/hook', events: ['batch.released'] };
   if (path === '/v1/operator/factories') return { factoryId: 'factory-fz-new', name: 'Fuzzed Works' };
   return undefined;

@@ -141,7 +141,9 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   fulfillment: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
   notifier: { table: ['GetItem', 'Query', 'UpdateItem'], indexes: [] },
   'webhook-dispatcher': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
-  'webhook-deliverer': { table: ['GetItem', 'UpdateItem'], indexes: [] },
+  // Reads deliveries and webhooks, records tries and slots; a webhook disabled for failing is told through
+  // the factory's feed (Put, Update in one transaction) and its other webhooks (found on GSI1, a Put each).
+  'webhook-deliverer': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
 };
 
 /** DynamoDB command classes (lib-dynamodb and client-dynamodb) and the IAM action each needs; transactions per item. */
@@ -540,7 +542,9 @@ describe('c2m-data: identity, with no context (a Cognito user pool)', () => {
   it('no secret: neither stack holds a Secrets Manager secret, nor outputs one', () => {
     dataTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
     computeTemplate.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    expect(Object.keys(dataOutputs).filter((name) => /secret/i.test(name))).toEqual([]);
+    // The webhook-secrets key's ARN, exported to the compute stack, names a key, not a secret.
+    const keyExport = new RegExp(logicalId(data.webhookSecretsKey));
+    expect(Object.keys(dataOutputs).filter((name) => /secret/i.test(name) && !keyExport.test(name))).toEqual([]);
   });
 
   it('warns at synth that buyers and live rooms cannot call until the platform issuer is set', () => {
@@ -611,12 +615,14 @@ describe('c2m-compute: functions', () => {
         ...(f.access.identity?.discovery ? [envNames.oidcDiscoveryUrl] : []),
         ...(f.access.identity?.manageClients ? [envNames.userPoolId] : []),
         ...(f.access.notify ? [envNames.notificationTopic] : []),
+        ...(f.access.webhookSecrets ? [envNames.webhookSecretsKey] : []),
       ]);
       const configuration = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].includes(k));
       expect(new Set(configuration), f.name).toEqual(expected);
       if (f.access.table) expect(refersTo(env[envNames.table], logicalId(data.table)), f.name).toBe(true);
       if (f.access.publish) expect(refersTo(env[envNames.bus], logicalId(data.bus)), f.name).toBe(true);
       if (f.access.notify) expect(refersTo(env[envNames.notificationTopic], logicalId(data.notificationTopic)), f.name).toBe(true);
+      if (f.access.webhookSecrets) expect(refersTo(env[envNames.webhookSecretsKey], logicalId(data.webhookSecretsKey)), f.name).toBe(true);
       for (const q of [...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])]) {
         expect(refersTo(env[envNames.queueUrl(q)], logicalId(queue(q))), f.name).toBe(true);
       }
@@ -805,9 +811,31 @@ describe('c2m-compute: grants are the narrowest that work', () => {
       const sns = [...actionsOf(f.name)].filter((a) => a.startsWith('sns:'));
       expect(sns, f.name).toEqual(f.access.notify ? ['sns:Publish'] : []);
       expect(actionsOn(f.name, data.notificationTopic), f.name).toEqual(new Set(f.access.notify ? ['sns:Publish'] : []));
-      // The AWS-managed SNS key needs no grant; a KMS action here would mean a key nobody reviewed.
-      expect([...actionsOf(f.name)].filter((a) => a.startsWith('kms:')), f.name).toEqual([]);
+      // The AWS-managed SNS key needs no grant: the only KMS actions are on the webhook-secrets key (next test).
+      const kms = statementsOf(f.name).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
+      for (const s of kms) expect(asArray(s.Resource).every((r) => refersTo(r, logicalId(data.webhookSecretsKey))), f.name).toBe(true);
     }
+  });
+
+  it('webhook secrets: only the factory API seals them, only the deliverer opens signing secrets, and the API opens only the copy for a replayed create', () => {
+    const kmsOf = (name: FunctionName) =>
+      statementsOf(name)
+        .filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')))
+        .map((s) => ({ actions: [...asArray(s.Action)].sort(), condition: (s as { Condition?: unknown }).Condition ?? null }));
+    const useIs = (uses: string[]) => ({
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['c2m:webhookId', 'c2m:use'] },
+      StringEquals: { 'kms:EncryptionContext:c2m:use': uses },
+    });
+    for (const f of functions) {
+      const expected =
+        f.name === 'factory-api'
+          ? [{ actions: ['kms:Encrypt'], condition: null }, { actions: ['kms:Decrypt'], condition: useIs(['reveal']) }]
+          : f.name === 'webhook-deliverer'
+            ? [{ actions: ['kms:Decrypt'], condition: useIs(['sign']) }]
+            : [];
+      expect(kmsOf(f.name), f.name).toEqual(expected);
+    }
+    dataTemplate.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
   });
 
   it('functions that publish may PutEvents on the c2m bus and nothing else of EventBridge; others may not', () => {

@@ -139,6 +139,9 @@ export const clientFor = (runtime: TokenSource, role: Role, id: string) => {
       call<T>('POST', path, body, headers),
     put: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('PUT', path, body, headers),
+    patch: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('PATCH', path, body, headers),
+    delete: <T = Record<string, unknown>>(path: string) => call<T>('DELETE', path),
   };
 };
 

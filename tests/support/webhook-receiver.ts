@@ -13,6 +13,8 @@ export interface Received {
   readonly body: string;
   /** Checked on arrival, with the secret the 201 gave, as a receiver must. */
   readonly signatureValid: boolean;
+  /** When it arrived (performance.now()), to tell what came first. */
+  readonly arrivedAt: number;
 }
 
 export const verifySignature = (secret: string, header: string | undefined, body: string): boolean => {
@@ -40,7 +42,12 @@ export const startWebhookReceiver = async (status: (n: number) => number = () =>
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const header = req.headers['c2m-signature'];
-      received.push({ headers: req.headers, body, signatureValid: verifySignature(secret, typeof header === 'string' ? header : undefined, body) });
+      received.push({
+        headers: req.headers,
+        body,
+        signatureValid: verifySignature(secret, typeof header === 'string' ? header : undefined, body),
+        arrivedAt: performance.now(),
+      });
       res.writeHead(status(received.length)).end();
     });
   });

@@ -33,6 +33,7 @@ const samples: { readonly [T in NoticeTemplate]: NoticeParams[T] } = {
   'preorder.delayed': { promisedShipBy: '2026-12-14', shipBy: '2026-12-28' },
   'preorder.shipped': { quantity: 1, shipped: 2, carrier: 'factory-7 own van (po_01X)', trackingNumber: 'SF1234567890' },
   'preorder.partly_shipped': { quantity: 1, shipped: 1, ordered: 2, carrier: 'factory-7 own van (po_01X)', trackingNumber: 'SF1234567890' },
+  'preorder.tracking_changed': { quantity: 2, carrier: 'factory-7 own van (po_01X)', trackingNumber: 'SF1234567891' },
   'preorder.delivered': { quantity: 1, trackingNumber: 'SF1234567890' },
   'preorder.partly_delivered': { quantity: 1, delivered: 1, expected: 2, trackingNumber: 'SF1234567890' },
   'preorder.refunded_closed_short': cny,

@@ -1,8 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  autoDisableAfterMs,
   checkWebhookUrl,
   deliveryPayload,
+  failedLongEnough,
+  rotationOverlapMs,
+  signingSecrets,
+  type SealedSecret,
+  type Webhook,
   ipv6Groups,
   maxKeptAttempts,
   newWebhookSecret,
@@ -62,6 +68,46 @@ describe('Signature', () => {
     expect(a).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(a.slice('whsec_'.length), 'base64url')).toHaveLength(32);
     expect(newWebhookSecret()).not.toBe(a);
+  });
+});
+
+describe('Rotation and disabling', () => {
+  const sealed = (s: string) => s as SealedSecret;
+  const hook: Webhook = {
+    webhookId: 'whk_1',
+    factoryId: 'f-1',
+    url: 'https://factory.example.com/h',
+    events: ['batch.released'],
+    secret: sealed('kms1:new'),
+    previousSecret: sealed('kms1:old'),
+    previousSecretExpiresAt: '2026-12-02T12:00:00.000Z',
+    status: 'ACTIVE',
+    createdAt: '2026-11-01T00:00:00.000Z',
+  };
+
+  it('Both secrets sign, newest first, until the previous one expires 24 h after the rotation; then only the new one', () => {
+    expect(rotationOverlapMs).toBe(24 * 3_600_000);
+    expect(signingSecrets(hook, new Date('2026-12-02T11:59:59.999Z'))).toEqual(['kms1:new', 'kms1:old']);
+    expect(signingSecrets(hook, new Date('2026-12-02T12:00:00.000Z'))).toEqual(['kms1:new']);
+    const { previousSecret: _p, previousSecretExpiresAt: _e, ...never } = hook;
+    expect(signingSecrets(never, new Date('2026-12-01T00:00:00.000Z'))).toEqual(['kms1:new']);
+  });
+
+  it('The header carries one v1 per signing secret, in order, each verifying with its own secret', () => {
+    const header = signatureHeader(['new-secret', 'old-secret'], body, t);
+    expect(header.split(',').map((p) => p.split('=')[0])).toEqual(['t', 'v1', 'v1']);
+    for (const s of ['new-secret', 'old-secret']) expect(verifySignature(s, body, header, { nowSeconds: t })).toEqual({ valid: true });
+    expect(verifySignature('third', body, header, { nowSeconds: t })).toEqual({ valid: false, reason: 'mismatch' });
+  });
+
+  it('A webhook is disabled by a failure at 3 days of failing, not before, and only while ACTIVE', () => {
+    const since = '2026-12-01T00:00:00.000Z';
+    const at = (ms: number) => new Date(Date.parse(since) + ms);
+    expect(autoDisableAfterMs).toBe(3 * 86_400_000);
+    expect(failedLongEnough({ status: 'ACTIVE', failingSince: since }, at(autoDisableAfterMs - 1))).toBe(false);
+    expect(failedLongEnough({ status: 'ACTIVE', failingSince: since }, at(autoDisableAfterMs))).toBe(true);
+    expect(failedLongEnough({ status: 'DISABLED', failingSince: since }, at(autoDisableAfterMs * 2))).toBe(false);
+    expect(failedLongEnough({ status: 'ACTIVE' }, at(autoDisableAfterMs * 2))).toBe(false);
   });
 });
 

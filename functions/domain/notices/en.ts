@@ -18,6 +18,7 @@ const steps: Readonly<Record<string, string>> = {
   'partly-refunded': 'partly refunded',
   'partly-delivered': 'partly delivered',
   'address-changed': 'going to a new shipping address',
+  'tracking-changed': 'in a parcel of its own',
 };
 
 export const en: NoticeTexts = {
@@ -44,6 +45,8 @@ export const en: NoticeTexts = {
     `Shipped: ${units(p.quantity)}, tracking number ${f.code(p.trackingNumber)}. Your whole order (${units(p.shipped)}) is on its way.`,
   'preorder.partly_shipped': (p, f) =>
     `${units(p.quantity)} shipped, tracking number ${f.code(p.trackingNumber)}. So far ${p.shipped} of your ${units(p.ordered)} have shipped; the rest follow.`,
+  'preorder.tracking_changed': (p, f) =>
+    `Your ${units(p.quantity)} on the way now ${p.quantity === 1 ? 'travels' : 'travel'} in a parcel of your own: tracking number ${f.code(p.trackingNumber)}.`,
   'preorder.delivered': (p, f) => `Delivered: ${units(p.quantity)} (tracking number ${f.code(p.trackingNumber)}); your order is complete.`,
   'preorder.partly_delivered': (p, f) =>
     `${units(p.quantity)} delivered (tracking number ${f.code(p.trackingNumber)}). So far ${p.delivered} of ${units(p.expected)} have arrived.`,

@@ -14,6 +14,7 @@ const steps: Readonly<Record<string, string>> = {
   'partly-refunded': '部分退款',
   'partly-delivered': '部分送达',
   'address-changed': '收货地址已更新',
+  'tracking-changed': '已改为单独包裹寄送',
 };
 
 export const zhCN: NoticeTexts = {
@@ -37,6 +38,7 @@ export const zhCN: NoticeTexts = {
   'preorder.shipped': (p, f) => `已发货：本次${p.quantity}件，运单号${f.code(p.trackingNumber)}。您订单的全部${p.shipped}件均已发出。`,
   'preorder.partly_shipped': (p, f) =>
     `已发出${p.quantity}件，运单号${f.code(p.trackingNumber)}；共${p.ordered}件中已发出${p.shipped}件，其余随后发出。`,
+  'preorder.tracking_changed': (p, f) => `您在途的${p.quantity}件商品已改为单独包裹寄送，运单号${f.code(p.trackingNumber)}。`,
   'preorder.delivered': (p, f) => `已送达：${p.quantity}件（运单号${f.code(p.trackingNumber)}），您的订单已全部完成。`,
   'preorder.partly_delivered': (p, f) => `已送达${p.quantity}件（运单号${f.code(p.trackingNumber)}）；应到${p.expected}件中已到${p.delivered}件。`,
   'preorder.refunded_closed_short': (p, f) => `工厂实际产量少于订单量，您的商品不会生产；${f.money(p)}已全额退款。`,

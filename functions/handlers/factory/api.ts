@@ -2,8 +2,10 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import {
   acceptOwnBatch,
+  attachOwnParcels,
   closeOwnBatchShort,
   confirmOwnDelivery,
+  confirmOwnParcelDelivered,
   listOwnBatches,
   manifestPage,
   ownForecasts,
@@ -21,7 +23,7 @@ import { csvCell, csvDocument, csvHeaders, wantsCsv } from '../http/csv.ts';
 
 /**
  * Factory API: its batches (list, read, manifest, accept, reject, progress,
- * shipments, deliveries), its webhooks, and forecasts. Forecasts let a factory book material and capacity before the
+ * shipments, per-buyer parcels, deliveries), its webhooks, and forecasts. Forecasts let a factory book material and capacity before the
  * batches come: its open and scheduled campaigns, each variant's net ordered
  * units and expected final quantity. A factory only ever sees its own campaigns.
  */
@@ -74,7 +76,14 @@ const batches = createApi()
   .openapi({ ...routes.factoryTrust, middleware: factory }, async (c) => c.json(await factoryTrust(caller(c).id), 200))
   .openapi({ ...routes.confirmDelivery, middleware: factory }, async (c) =>
     c.json(shipmentView(await confirmOwnDelivery(caller(c), c.req.valid('param').shipmentId)), 200),
-  );
+  )
+  .openapi({ ...routes.addShipmentParcels, middleware: factory }, async (c) =>
+    c.json(shipmentView(await attachOwnParcels(caller(c), c.req.valid('param').shipmentId, c.req.valid('json'))), 200),
+  )
+  .openapi({ ...routes.confirmParcelDelivered, middleware: factory }, async (c) => {
+    const { shipmentId, preorderId } = c.req.valid('param');
+    return c.json(shipmentView(await confirmOwnParcelDelivered(caller(c), shipmentId, preorderId)), 200);
+  });
 
 export const app = webhookRoutes(batches).openapi({ ...routes.factoryForecasts, middleware: factory }, async (c) => {
   const page = await ownForecasts(caller(c), c.req.valid('query'));

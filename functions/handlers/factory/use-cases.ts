@@ -4,8 +4,16 @@ import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorders } from '#adapters/preorder-store.ts';
-import { getShipment, listShipmentsForBatch, markDelivered, shipmentPut, type Shipment } from '#adapters/shipment-store.ts';
-import type { CreateShipmentBody, ProgressBody } from '#contracts/factory.ts';
+import {
+  getShipment,
+  listShipmentsForBatch,
+  markDelivered,
+  saveParcelDelivered,
+  saveParcels,
+  shipmentPut,
+  type Shipment,
+} from '#adapters/shipment-store.ts';
+import type { AddParcelsBody, CreateShipmentBody, ProgressBody } from '#contracts/factory.ts';
 import {
   BatchNotFoundError,
   IdempotencyKeyReusedError,
@@ -16,6 +24,7 @@ import {
 import { accept, BatchStateError, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
 import { defectList } from '#domain/defects.ts';
 import { allocateShipment, campaignCeiling, endOfDay, notPast } from '#domain/fulfillment.ts';
+import { attachParcels, deliverParcel } from '#domain/parcels.ts';
 import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
@@ -255,6 +264,8 @@ export const shipFromOwnBatch = async (
         units: body.items.reduce((n, i) => n + i.quantity, 0),
         createdAt: now.toISOString(),
         allocations,
+        parcels: [],
+        parcelsVersion: 0,
       };
       const events = [
         eventOf(
@@ -288,10 +299,9 @@ export const shipFromOwnBatch = async (
   return { shipment: shipment!, created: true };
 };
 
-/** The carrier confirmed delivery. Repeating it returns the shipment unchanged. */
 /** One of the factory's lots; another factory's, or none, is not found. */
-export const ownShipment = async (factory: Principal, shipmentId: string): Promise<Shipment> => {
-  const found = await getShipment(shipmentId, false);
+export const ownShipment = async (factory: Principal, shipmentId: string, consistent = false): Promise<Shipment> => {
+  const found = await getShipment(shipmentId, consistent);
   if (!found || found.factoryId !== factory.id) throw new ShipmentNotFoundError(shipmentId);
   const { requestHash: _h, ...shipment } = found;
   return shipment;
@@ -303,29 +313,116 @@ export const ownBatchShipments = async (factory: Principal, batchId: string): Pr
   return (await listShipmentsForBatch(batchId)).filter((s) => s.factoryId === factory.id);
 };
 
+/** The carrier confirmed delivery of the whole lot. Repeating it returns the shipment unchanged. */
 export const confirmOwnDelivery = async (factory: Principal, shipmentId: string): Promise<Shipment> => {
   const found = await getShipment(shipmentId);
   if (!found || found.factoryId !== factory.id) throw new ShipmentNotFoundError(shipmentId);
   const { requestHash: _h, ...shipment } = found;
   if (shipment.status === 'DELIVERED') return shipment;
   const now = new Date();
-  const event = eventOf(
-    'shipment.delivered',
-    {
-      campaignId: shipment.campaignId,
-      batchId: shipment.batchId,
-      factoryId: factory.id,
-      shipmentId,
-      occurredAt: now.toISOString(),
-      items: [...shipment.items],
-      quantity: shipment.units,
-    },
-    shipmentId,
-  );
+  const event = lotDeliveredEvent(shipment, now);
   if (await markDelivered(shipmentId, now, event)) await publishCommitted([event]);
   const { requestHash: _h2, ...after } = (await getShipment(shipmentId))!;
   return after;
 };
+
+const lotDeliveredEvent = (shipment: Shipment, now: Date) =>
+  eventOf(
+    'shipment.delivered',
+    {
+      campaignId: shipment.campaignId,
+      batchId: shipment.batchId,
+      factoryId: shipment.factoryId,
+      shipmentId: shipment.shipmentId,
+      occurredAt: now.toISOString(),
+      items: [...shipment.items],
+      quantity: shipment.units,
+    },
+    shipment.shipmentId,
+  );
+
+/**
+ * Read the lot, decide, write conditionally on its parcels as read; on a lost
+ * race read again and decide again (two requests at once apply one after the
+ * other, each checked against the other's result).
+ */
+const changeParcels = async (
+  factory: Principal,
+  shipmentId: string,
+  decide: (lot: Shipment, now: Date) => { write: () => Promise<boolean>; events: DomainEvent[] } | 'unchanged',
+): Promise<Shipment> => {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const lot = await ownShipment(factory, shipmentId, true);
+    const decision = decide(lot, new Date());
+    if (decision === 'unchanged') return lot;
+    if (await decision.write()) {
+      await publishCommitted(decision.events);
+      return ownShipment(factory, shipmentId, true);
+    }
+  }
+  throw new OverloadedError();
+};
+
+/**
+ * Per-buyer parcels for a lot the factory drop-ships: all or none, every one for
+ * a pre-order allocated in the lot. The same parcel again changes nothing; a new
+ * carrier or tracking number replaces a parcel until it is delivered
+ * (`shipment.parcels_added` names those added or replaced); each buyer is then
+ * told their own tracking number by the fulfillment consumer.
+ */
+export const attachOwnParcels = (factory: Principal, shipmentId: string, body: AddParcelsBody): Promise<Shipment> =>
+  changeParcels(factory, shipmentId, (lot, now) => {
+    const decision = attachParcels(lot, body.parcels, now);
+    if (decision.kind === 'unchanged') return 'unchanged';
+    const event = eventOf(
+      'shipment.parcels_added',
+      {
+        campaignId: lot.campaignId,
+        batchId: lot.batchId,
+        factoryId: lot.factoryId,
+        shipmentId,
+        occurredAt: now.toISOString(),
+        parcels: decision.changed.map((p) => ({ preorderId: p.preorderId, carrier: p.carrier, trackingNumber: p.trackingNumber })),
+      },
+      `${shipmentId}:${lot.parcelsVersion + 1}`,
+    );
+    return { write: () => saveParcels(lot, decision.parcels, event), events: [event] };
+  });
+
+/**
+ * The carrier delivered one buyer's parcel (`shipment.parcel_delivered`); that
+ * buyer's units are delivered by the fulfillment consumer. Repeating it, or
+ * confirming a parcel of a lot delivered as a whole, changes nothing. The last
+ * parcel of a lot whose every buyer has one delivers the lot too.
+ */
+export const confirmOwnParcelDelivered = (factory: Principal, shipmentId: string, preorderId: string): Promise<Shipment> =>
+  changeParcels(factory, shipmentId, (lot, now) => {
+    const decision = deliverParcel(lot, preorderId, now);
+    if (decision.kind === 'unchanged') return 'unchanged';
+    const allocation = lot.allocations.find((a) => a.preorderId === preorderId);
+    const events = [
+      eventOf(
+        'shipment.parcel_delivered',
+        {
+          campaignId: lot.campaignId,
+          batchId: lot.batchId,
+          factoryId: lot.factoryId,
+          shipmentId,
+          preorderId,
+          occurredAt: now.toISOString(),
+          carrier: decision.parcel.carrier,
+          trackingNumber: decision.parcel.trackingNumber,
+          ...(allocation && { sku: allocation.sku, quantity: allocation.quantity }),
+        },
+        `${shipmentId}:${preorderId}`,
+      ),
+      ...(decision.lotDelivered ? [lotDeliveredEvent(lot, now)] : []),
+    ];
+    return {
+      write: () => saveParcelDelivered(lot, decision.parcels, events, decision.lotDelivered ? now.toISOString() : undefined),
+      events,
+    };
+  });
 
 const completedEvent = (batch: Batch, next: ProductionState, now: Date) =>
   batchEvent('batch.completed', batch, now, {

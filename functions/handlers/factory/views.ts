@@ -47,4 +47,9 @@ export const shipmentView = (s: Shipment) => ({
   createdAt: s.createdAt,
   ...(s.deliveredAt && { deliveredAt: s.deliveredAt }),
   allocations: (s.allocations ?? []).map((a) => ({ preorderId: a.preorderId, sku: a.sku, quantity: a.quantity })),
+  // A lot confirmed delivered as a whole delivered every parcel in it that was not confirmed on its own.
+  parcels: s.parcels.map((p) => {
+    const deliveredAt = p.deliveredAt ?? s.deliveredAt;
+    return { preorderId: p.preorderId, carrier: p.carrier, trackingNumber: p.trackingNumber, ...(deliveredAt && { deliveredAt }) };
+  }),
 });

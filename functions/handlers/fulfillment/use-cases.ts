@@ -6,6 +6,7 @@ import {
   applyShipment,
   noticeDelay,
   refundUnits,
+  relabelShipment,
   startProduction,
   type Outcome,
 } from '#adapters/fulfillment-store.ts';
@@ -14,6 +15,7 @@ import { getPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { getShipment, type Shipment } from '#adapters/shipment-store.ts';
 import { tallies } from '#adapters/trust-store.ts';
 import { ceilingOf, endOfDay, lateCompensation, notPast, shortfalls } from '#domain/fulfillment.ts';
+import { labelFor } from '#domain/parcels.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { localeOf, type Preorder, type PreorderShipment, type PreorderStatus, type TimelineEntry } from '#domain/preorder.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
@@ -95,14 +97,15 @@ export const startBatchProduction = async (batchId: string): Promise<void> => {
  * was counted on the batch). A pre-order that now has every unit it will get is
  * SHIPPED (`preorder.shipped`, once) and tallied on time or late.
  */
-export const shipToBuyers = async (shipmentId: string): Promise<void> => {
+export const shipToBuyers = async (shipmentId: string, only?: ReadonlySet<string>): Promise<void> => {
   const shipment = await getShipment(shipmentId);
   if (!shipment) return;
   const batch = await getBatch(shipment.batchId);
   if (!batch) return;
   const campaign = await getCampaign(batch.campaignId);
-  const touched = await inParallel(shipment.allocations, (a) => settle(a.preorderId, (p) => applyOne(p, batch, shipment, a.quantity, campaign)));
-  await flushNotifications(shipment.allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
+  const allocations = shipment.allocations.filter((a) => !only || only.has(a.preorderId));
+  const touched = await inParallel(allocations, (a) => settle(a.preorderId, (p) => applyOne(p, batch, shipment, a.quantity, campaign)));
+  await flushNotifications(allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
 };
 
 const applyOne = async (
@@ -116,16 +119,16 @@ const applyOne = async (
   const now = new Date();
   const shipped = (p.shippedQuantity ?? 0) + quantity;
   const full = shipped + (p.refundedUnits ?? 0) >= p.quantity;
+  // The buyer's own parcel when the factory named one already, else the lot's label.
+  const parcel = labelFor(shipment, p.preorderId);
   const entry: PreorderShipment = {
     shipmentId: shipment.shipmentId,
-    carrier: shipment.carrier,
-    trackingNumber: shipment.trackingNumber,
+    ...parcel,
     quantity,
     shippedAt: shipment.createdAt,
   };
   const status: PreorderStatus = full ? 'SHIPPED' : 'IN_PRODUCTION';
   // The carrier is the factory's free text: a param for the platform, never in our message.
-  const parcel = { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber };
   const entries: TimelineEntry[] = [
     full
       ? noticeEntry({ at: now.toISOString(), status }, 'preorder.shipped', { quantity, shipped, ...parcel }, localeOf(p))
@@ -173,43 +176,115 @@ const applyOne = async (
  * The carrier delivered a lot: its units are counted as arrived, and a
  * pre-order whose every unit (that will ever come) has arrived is DELIVERED
  * (`preorder.delivered`, once), with its days from order to door tallied.
+ * Buyers whose own parcel was confirmed delivered before keep that delivery.
  */
 export const deliverToBuyers = async (shipmentId: string): Promise<void> => {
   const shipment = await getShipment(shipmentId);
   if (shipment?.status !== 'DELIVERED') return;
   const batch = await getBatch(shipment.batchId);
   if (!batch) return;
-  // Events can arrive out of order: units are shipped to a buyer before they are delivered.
+  // Events can arrive out of order: units are shipped to a buyer, and under their parcel's label, before they are delivered.
   await shipToBuyers(shipmentId);
+  await relabelForParcels(shipmentId);
+  const lotDeliveredAt = shipment.deliveredAt ?? new Date().toISOString();
+  // A parcel confirmed on its own arrived when it was confirmed, even if that event is still on its way.
+  const parcelDeliveredAt = new Map(shipment.parcels.flatMap((x) => (x.deliveredAt ? [[x.preorderId, x.deliveredAt] as const] : [])));
   const touched = await inParallel(shipment.allocations, (a) =>
-    settle(a.preorderId, async (p) => {
-      const mine = (p.shipments ?? []).find((s) => s.shipmentId === shipmentId);
-      if (p.batchId !== batch.batchId || !mine || mine.deliveredAt) return 'skip';
-      const now = new Date();
-      const deliveredAt = shipment.deliveredAt ?? now.toISOString();
-      const delivered = (p.deliveredQuantity ?? 0) + mine.quantity;
-      const done = delivered + (p.refundedUnits ?? 0) >= p.quantity;
-      const status: PreorderStatus = done ? 'DELIVERED' : p.status;
-      const entries: TimelineEntry[] = [
-        done
-          ? noticeEntry({ at: now.toISOString(), status }, 'preorder.delivered', { quantity: mine.quantity, trackingNumber: mine.trackingNumber }, localeOf(p))
-          : noticeEntry(
-              { at: now.toISOString(), status, step: 'partly-delivered' },
-              'preorder.partly_delivered',
-              { quantity: mine.quantity, delivered, expected: p.quantity - (p.refundedUnits ?? 0), trackingNumber: mine.trackingNumber },
-              localeOf(p),
-            ),
-      ];
-      const events = done ? [preorderEvent('preorder.delivered', p, batch, now, { status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
-      const days = Math.max(0, Math.floor((Date.parse(deliveredAt) - Date.parse(p.createdAt)) / dayMs));
-      const also = done ? tallies(p.campaignId, batch.factoryId, p.preorderId, { deliveredAfterDays: days }, { deliveredAfterDays: days }) : [];
-      const shipments = (p.shipments ?? []).map((s) => (s.shipmentId === shipmentId ? { ...s, deliveredAt } : s));
-      const outcome = await applyDelivery(p, batch.batchId, shipmentId, { status, shipments, deliveredQuantity: delivered }, entries, events, also, now);
-      if (outcome === 'done') await publishCommitted(events);
-      return outcome;
-    }),
+    settle(a.preorderId, (p) => deliverOne(p, batch, shipmentId, parcelDeliveredAt.get(a.preorderId) ?? lotDeliveredAt)),
   );
   await flushNotifications(shipment.allocations.filter((_, i) => touched[i]).map((a) => a.preorderId));
+};
+
+/**
+ * The carrier delivered one buyer's parcel of a drop-shipped lot: that buyer's
+ * units are delivered exactly as a whole lot's would be (notice, event, days to
+ * delivery in the trust figures), and nobody else's.
+ */
+export const deliverParcelToBuyer = async (shipmentId: string, preorderId: string): Promise<void> => {
+  const shipment = await getShipment(shipmentId);
+  const parcel = shipment?.parcels.find((x) => x.preorderId === preorderId);
+  // A lot delivered as a whole delivered its parcels (deliverToBuyers).
+  const deliveredAt = parcel?.deliveredAt ?? (shipment?.status === 'DELIVERED' ? shipment.deliveredAt : undefined);
+  if (!shipment || !parcel || !deliveredAt) return;
+  const batch = await getBatch(shipment.batchId);
+  if (!batch) return;
+  const only = new Set([preorderId]);
+  await shipToBuyers(shipmentId, only);
+  await relabelForParcels(shipmentId, only);
+  await settle(preorderId, (p) => deliverOne(p, batch, shipmentId, deliveredAt));
+  await flushNotifications([preorderId]);
+};
+
+const deliverOne = async (p: Preorder, batch: Batch, shipmentId: string, deliveredAt: string): Promise<Outcome | 'skip'> => {
+  const mine = (p.shipments ?? []).find((s) => s.shipmentId === shipmentId);
+  if (p.batchId !== batch.batchId || !mine || mine.deliveredAt) return 'skip';
+  const now = new Date();
+  const delivered = (p.deliveredQuantity ?? 0) + mine.quantity;
+  const done = delivered + (p.refundedUnits ?? 0) >= p.quantity;
+  const status: PreorderStatus = done ? 'DELIVERED' : p.status;
+  const entries: TimelineEntry[] = [
+    done
+      ? noticeEntry({ at: now.toISOString(), status }, 'preorder.delivered', { quantity: mine.quantity, trackingNumber: mine.trackingNumber }, localeOf(p))
+      : noticeEntry(
+          { at: now.toISOString(), status, step: 'partly-delivered' },
+          'preorder.partly_delivered',
+          { quantity: mine.quantity, delivered, expected: p.quantity - (p.refundedUnits ?? 0), trackingNumber: mine.trackingNumber },
+          localeOf(p),
+        ),
+  ];
+  const events = done ? [preorderEvent('preorder.delivered', p, batch, now, { status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
+  const days = Math.max(0, Math.floor((Date.parse(deliveredAt) - Date.parse(p.createdAt)) / dayMs));
+  const also = done ? tallies(p.campaignId, batch.factoryId, p.preorderId, { deliveredAfterDays: days }, { deliveredAfterDays: days }) : [];
+  const shipments = (p.shipments ?? []).map((s) => (s.shipmentId === shipmentId ? { ...s, deliveredAt } : s));
+  const outcome = await applyDelivery(p, batch.batchId, shipmentId, { status, shipments, deliveredQuantity: delivered }, entries, events, also, now);
+  if (outcome === 'done') await publishCommitted(events);
+  return outcome;
+};
+
+/**
+ * The factory named per-buyer parcels for a lot (`shipment.parcels_added`): a
+ * buyer whose units from it are on their way gets their parcel's carrier and
+ * tracking number on that shipment, and a notice with the number (once per
+ * label: the same parcel again, or a redelivered event, tells nothing new). A
+ * buyer not reached by the lot yet gets the parcel's label when it is.
+ */
+export const tellParcels = async (shipmentId: string): Promise<void> => {
+  const shipment = await getShipment(shipmentId);
+  if (!shipment || shipment.parcels.length === 0) return;
+  // Events can arrive out of order: the lot reaches these buyers first, if shipment.created has not been handled yet.
+  const named = new Set(shipment.parcels.map((x) => x.preorderId));
+  await shipToBuyers(shipmentId, named);
+  await relabelForParcels(shipmentId, named);
+};
+
+/** Every (or `only` these) buyer's entry for the lot takes their parcel's current label; flushes their notices. */
+const relabelForParcels = async (shipmentId: string, only?: ReadonlySet<string>): Promise<void> => {
+  // Read now, after the event: the latest label wins, whatever order the events came in.
+  const shipment = await getShipment(shipmentId);
+  if (!shipment) return;
+  const parcels = shipment.parcels.filter((x) => !only || only.has(x.preorderId));
+  if (parcels.length === 0) return;
+  const batch = await getBatch(shipment.batchId);
+  if (!batch) return;
+  await inParallel(parcels, (parcel) =>
+    settle(parcel.preorderId, async (p) => {
+      const index = (p.shipments ?? []).findIndex((s) => s.shipmentId === shipmentId);
+      const mine = p.shipments?.[index];
+      if (p.batchId !== batch.batchId || !mine || mine.deliveredAt) return 'skip';
+      if (mine.carrier === parcel.carrier && mine.trackingNumber === parcel.trackingNumber) return 'skip';
+      const now = new Date();
+      const label = { carrier: parcel.carrier, trackingNumber: parcel.trackingNumber };
+      const entry = noticeEntry(
+        { at: now.toISOString(), status: p.status, step: 'tracking-changed' },
+        'preorder.tracking_changed',
+        { quantity: mine.quantity, ...label },
+        localeOf(p),
+      );
+      return relabelShipment(p, batch.batchId, index, label, [entry], now);
+    }),
+  );
+  // Flushed whether or not this run wrote: a run that crashed after its write left the notice unsent.
+  await flushNotifications(parcels.map((x) => x.preorderId));
 };
 
 /**

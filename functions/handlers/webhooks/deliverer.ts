@@ -4,39 +4,62 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { queues } from '#topology';
-import { getDelivery, getWebhook, recordAttempt } from '#adapters/webhook-store.ts';
-import { delayRedelivery } from '#adapters/webhook-queue.ts';
+import {
+  clearFailure,
+  disableFailing,
+  getDelivery,
+  getWebhook,
+  noteFailure,
+  recordAttempt,
+  releaseSlot,
+  takeSlot,
+} from '#adapters/webhook-store.ts';
+import { delayRedelivery, enqueueDelivery } from '#adapters/webhook-queue.ts';
+import { openSecret } from '#adapters/secret-box.ts';
 import { DeliveryMessage } from '#contracts/messages.ts';
 import {
   checkWebhookUrl,
+  failedLongEnough,
   isDelivered,
   retryDelaySeconds,
   signatureHeader,
+  signingSecrets,
   type Delivery,
   type DeliveryAttempt,
   type Webhook,
 } from '#domain/webhooks.ts';
 import { numberSetting } from '#shared/config.ts';
 import { flushMetrics, log, logger, metrics, withLogKeys } from '#shared/observability.ts';
+import { newId } from '#shared/ids.ts';
+import { dispatchToFactory } from './dispatcher.ts';
 import { allowLoopback } from './use-cases.ts';
 
 /**
  * POSTs webhook deliveries. Each try is one receive of the delivery's message
- * on webhook-deliveries; the queue's maxReceiveCount is the number of tries.
- * A failed try sets the message's visibility to the backoff delay and reports
- * the record failed, so SQS brings it back when the delay is over; the last
- * failed try marks the delivery FAILED and lets SQS move the message to the
- * dead-letter queue. Nothing waits in the function between tries.
+ * on webhook-deliveries. A failed try sets the message's visibility to the
+ * backoff delay and reports the record failed, so SQS brings it back when the
+ * delay is over; the delivery counts its own tries (`tries`, reset by a
+ * replay), and the last one marks it FAILED and lets the message go. A
+ * receiver that is down is the factory's to fix, not c2m's on-call's: such
+ * deliveries never reach the dead-letter queue (which is alarmed), only
+ * messages this function could not handle do. A webhook failing for three
+ * days is disabled and its factory told (`webhook.disabled`).
+ *
+ * Fair share: at most WEBHOOK_MAX_IN_FLIGHT POSTs to one webhook at a time
+ * (a lease on the webhook, adapters/webhook-store.ts `takeSlot`). A delivery
+ * that finds every slot taken is queued again a few seconds later, without
+ * counting a try, so a slow endpoint's backlog waits in the queue instead of
+ * holding the deliverers every other factory needs.
  */
 const deliveriesQueue = queues.find((q) => q.name === 'webhook-deliveries');
 if (!deliveriesQueue) throw new Error('lib/topology.ts has no webhook-deliveries queue');
-/** Tries before the dead-letter queue: the queue's redrive setting, so the two cannot disagree. */
-export const maxTries = deliveriesQueue.maxReceiveCount;
 
 const metricNames = {
   delivered: 'WebhookDeliveriesDelivered',
   attemptFailed: 'WebhookAttemptsFailed',
-  deadLettered: 'WebhookDeliveriesFailed',
+  failed: 'WebhookDeliveriesFailed',
+  deferred: 'WebhookDeliveriesDeferred',
+  disabled: 'WebhooksDisabled',
 } as const;
 
 const settings = () => ({
@@ -45,14 +68,18 @@ const settings = () => ({
     // SQS keeps a message invisible for at most 12 hours.
     maxSeconds: numberSetting('WEBHOOK_RETRY_MAX_SECONDS', 1, 43_200),
   },
+  // Fewer than the queue's receives, so a try that errored in c2m does not cost the delivery its last one.
+  maxTries: numberSetting('WEBHOOK_MAX_TRIES', 1, deliveriesQueue.maxReceiveCount - 1),
   // Well under the function's timeout, with a batch's POSTs running in parallel.
   timeoutMs: numberSetting('WEBHOOK_TIMEOUT_SECONDS', 1, 50) * 1000,
+  maxInFlight: numberSetting('WEBHOOK_MAX_IN_FLIGHT', 1, 100),
+  slotWaitSeconds: numberSetting('WEBHOOK_SLOT_WAIT_SECONDS', 1, 900),
 });
 
-/** A failed try: the record is reported failed, so SQS brings it back (or dead-letters it). */
+/** A failed try with tries left: the record is reported failed, so SQS brings it back after the backoff. */
 export class DeliveryAttemptFailedError extends Error {
-  constructor(deliveryId: string, attempt: DeliveryAttempt, readonly last: boolean) {
-    super(`delivery ${deliveryId} try failed (${attempt.statusCode ?? attempt.error})${last ? '; no tries left' : ''}`);
+  constructor(deliveryId: string, attempt: DeliveryAttempt) {
+    super(`delivery ${deliveryId} try failed (${attempt.statusCode ?? attempt.error}); retrying`);
     this.name = 'DeliveryAttemptFailedError';
   }
 }
@@ -65,23 +92,24 @@ const describeError = (err: unknown, timeoutMs: number): string => {
 };
 
 /**
- * One POST of the stored payload, signed now. Redirects are not followed: a
- * receiver that moved must be registered again, or a 3xx could point the
- * request at an address the URL policy refuses.
+ * One POST of the stored payload, signed now with every secret that signs
+ * (two during a rotation's overlap). Redirects are not followed: a receiver
+ * that moved must be registered again, or a 3xx could point the request at an
+ * address the URL policy refuses.
  */
-export const postDelivery = async (webhook: Webhook, delivery: Delivery, timeoutMs: number): Promise<DeliveryAttempt> => {
+export const postDelivery = async (url: string, secrets: readonly string[], delivery: Delivery, timeoutMs: number): Promise<DeliveryAttempt> => {
   const at = new Date();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    const res = await fetch(webhook.url, {
+    const res = await fetch(url, {
       method: 'POST',
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
       headers: {
         'content-type': 'application/json',
         'user-agent': 'c2m-webhooks/1',
-        'c2m-signature': signatureHeader(webhook.secret, delivery.payload, Math.floor(at.getTime() / 1000)),
+        'c2m-signature': signatureHeader(secrets, delivery.payload, Math.floor(at.getTime() / 1000)),
         'c2m-event-id': delivery.eventId,
         'c2m-event-type': delivery.eventType,
         'c2m-sequence': String(delivery.sequence),
@@ -97,11 +125,48 @@ export const postDelivery = async (webhook: Webhook, delivery: Delivery, timeout
   }
 };
 
-export type DeliveryOutcome = 'delivered' | 'skipped' | 'retrying' | 'dead-lettered' | 'refused';
+export type DeliveryOutcome = 'delivered' | 'skipped' | 'retrying' | 'failed' | 'refused' | 'deferred';
+
+/** Why a delivery is not sent at all, or undefined when it may be. */
+const refusal = async (delivery: Delivery, webhook: Webhook | undefined): Promise<string | undefined> => {
+  if (!webhook) return 'not sent: the webhook no longer exists';
+  // A test is sent to a disabled webhook too: that is how a factory checks its fix before enabling it again.
+  if (webhook.status === 'DISABLED' && delivery.eventType !== 'webhook.test') return 'not sent: the webhook is disabled';
+  // Checked again at send time: the policy or the setting may have changed since the webhook was created.
+  const verdict = checkWebhookUrl(webhook.url, { allowLoopback: allowLoopback() });
+  if (!verdict.ok) return `not sent: ${verdict.issue.message}`;
+  // And the factory: one revoked since the delivery was queued is sent nothing more.
+  if (!isActive(await getFactory(delivery.factoryId))) return "not sent: the factory's access was revoked";
+  return undefined;
+};
+
+/**
+ * After a failed try: the webhook's failing streak, and if it has lasted
+ * `autoDisableAfterMs`, the webhook disabled and the factory told, on its feed
+ * and its other webhooks. True when the webhook is (now) disabled.
+ */
+const afterFailure = async (webhook: Webhook, at: Date): Promise<boolean> => {
+  const noted = await noteFailure(webhook.webhookId, at);
+  if (!noted || !failedLongEnough(noted, at) || !noted.failingSince) return noted?.status === 'DISABLED';
+  if (!(await disableFailing(noted.webhookId, noted.failingSince, at))) return true;
+  metrics.addMetric(metricNames.disabled, MetricUnit.Count, 1);
+  log().warn('webhook disabled after failing for days; the factory is told', { webhookId: noted.webhookId, failingSince: noted.failingSince });
+  await dispatchToFactory(
+    {
+      factoryId: noted.factoryId,
+      eventId: `webhook.disabled:${noted.webhookId}:${noted.failingSince}`,
+      type: 'webhook.disabled',
+      occurredAt: at.toISOString(),
+      data: { webhookId: noted.webhookId, url: noted.url, reason: 'FAILING', failingSince: noted.failingSince, disabledAt: at.toISOString() },
+    },
+    at,
+  );
+  return true;
+};
 
 /**
  * One receive of a delivery message. Returns what happened; throws
- * DeliveryAttemptFailedError for a failed try, which fails the record.
+ * DeliveryAttemptFailedError for a failed try with tries left, which fails the record.
  */
 export const deliver = async (record: SQSRecord): Promise<DeliveryOutcome> => {
   const { deliveryId } = DeliveryMessage.parse(JSON.parse(record.body));
@@ -112,59 +177,69 @@ export const deliver = async (record: SQSRecord): Promise<DeliveryOutcome> => {
   }
   if (delivery.status === 'DELIVERED') return 'skipped';
   const found = await getWebhook(delivery.webhookId);
-  const { schedule, timeoutMs } = settings();
+  const { schedule, timeoutMs, maxTries, maxInFlight, slotWaitSeconds } = settings();
 
-  // Checked again at send time: the policy or the setting may have changed since the webhook was created.
-  const verdict = found ? checkWebhookUrl(found.url, { allowLoopback: allowLoopback() }) : undefined;
-  // And the factory: one revoked since the delivery was queued is sent nothing more.
-  const revoked = found !== undefined && !isActive(await getFactory(delivery.factoryId));
-  if (!found || !verdict?.ok || revoked) {
-    const error = revoked
-      ? "not sent: the factory's access was revoked"
-      : verdict && !verdict.ok
-        ? `not sent: ${verdict.issue.message}`
-        : 'not sent: the webhook no longer exists';
+  const refused = await refusal(delivery, found);
+  if (!found || refused) {
+    const error = refused ?? 'not sent';
     await recordAttempt(delivery, { at: new Date().toISOString(), error, durationMs: 0 }, (current) =>
       current.status === 'DELIVERED' ? { status: 'DELIVERED' } : { status: 'FAILED' },
     );
-    metrics.addMetric(metricNames.deadLettered, MetricUnit.Count, 1);
-    log().error('webhook delivery refused; no retry', { deliveryId, webhookId: delivery.webhookId, error });
+    metrics.addMetric(metricNames.failed, MetricUnit.Count, 1);
+    log().warn('webhook delivery not sent; no retry', { deliveryId, webhookId: delivery.webhookId, error });
     return 'refused';
   }
 
-  const attempt = await postDelivery(found, delivery, timeoutMs);
+  // The webhook's fair share: every slot busy means wait in the queue, not here.
+  const leaseId = newId('lse');
+  if (!(await takeSlot(found.webhookId, leaseId, Date.now(), timeoutMs + 5000, maxInFlight))) {
+    const wait = Math.max(1, Math.ceil(slotWaitSeconds / 2 + (Math.random() * slotWaitSeconds) / 2));
+    await enqueueDelivery(deliveryId, wait);
+    metrics.addMetric(metricNames.deferred, MetricUnit.Count, 1);
+    return 'deferred';
+  }
+  let attempt: DeliveryAttempt;
+  try {
+    const now = new Date();
+    const secrets = await Promise.all(signingSecrets(found, now).map((sealed) => openSecret(sealed, found.webhookId, 'sign')));
+    attempt = await postDelivery(found.url, secrets, delivery, timeoutMs);
+  } finally {
+    await releaseSlot(found.webhookId, leaseId).catch((err: unknown) => log().warn('delivery slot not released; it expires', { deliveryId, error: err as Error }));
+  }
+
   if (isDelivered(attempt.statusCode)) {
     await recordAttempt(delivery, attempt, () => ({ status: 'DELIVERED', deliveredAt: attempt.at }));
+    if (found.failingSince) await clearFailure(found.webhookId);
     metrics.addMetric(metricNames.delivered, MetricUnit.Count, 1);
     log().info('webhook delivered', { deliveryId, webhookId: delivery.webhookId, statusCode: attempt.statusCode, durationMs: attempt.durationMs });
     return 'delivered';
   }
 
-  const tryNumber = Number(record.attributes.ApproximateReceiveCount) || 1;
-  const last = tryNumber >= maxTries;
+  metrics.addMetric(metricNames.attemptFailed, MetricUnit.Count, 1);
+  const disabled = await afterFailure(found, new Date(attempt.at));
+  const tryNumber = delivery.tries + 1;
+  // A disabled webhook gets no more tries: its deliveries wait as FAILED for a replay once it is fixed.
+  const last = tryNumber >= maxTries || (disabled && delivery.eventType !== 'webhook.test');
   const delaySeconds = last ? 0 : retryDelaySeconds(tryNumber, schedule);
   const nextAttemptAt = new Date(Date.now() + delaySeconds * 1000).toISOString();
   const after = await recordAttempt(delivery, attempt, (current) =>
     current.status === 'DELIVERED' ? { status: 'DELIVERED' } : last ? { status: 'FAILED' } : { status: 'RETRYING', nextAttemptAt },
   );
-  metrics.addMetric(metricNames.attemptFailed, MetricUnit.Count, 1);
   // A replay delivered it meanwhile: this message is done.
   if (after.status === 'DELIVERED') return 'skipped';
-
-  // On the last try, visibility 0 hands the message to the dead-letter queue at the next receive, not after the queue's timeout.
+  const fields = { deliveryId, webhookId: delivery.webhookId, try: tryNumber, statusCode: attempt.statusCode, error: attempt.error };
+  if (last) {
+    metrics.addMetric(metricNames.failed, MetricUnit.Count, 1);
+    log().warn('webhook delivery failed its last try; FAILED until the factory replays it', fields);
+    return 'failed';
+  }
   try {
     await delayRedelivery(record.receiptHandle, delaySeconds);
   } catch (err) {
     log().warn('backoff not set; the message returns after the queue visibility timeout', { deliveryId, error: err as Error });
   }
-  const fields = { deliveryId, webhookId: delivery.webhookId, try: tryNumber, statusCode: attempt.statusCode, error: attempt.error };
-  if (last) {
-    metrics.addMetric(metricNames.deadLettered, MetricUnit.Count, 1);
-    log().error('webhook delivery failed its last try; to the dead-letter queue', fields);
-  } else {
-    log().warn('webhook delivery try failed; retrying', { ...fields, delaySeconds });
-  }
-  throw new DeliveryAttemptFailedError(deliveryId, attempt, last);
+  log().info('webhook delivery try failed; retrying', { ...fields, delaySeconds });
+  throw new DeliveryAttemptFailedError(deliveryId, attempt);
 };
 
 /**

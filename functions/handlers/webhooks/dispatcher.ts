@@ -4,7 +4,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { activeWebhooksFor, createDelivery } from '#adapters/webhook-store.ts';
 import { enqueueDelivery } from '#adapters/webhook-queue.ts';
+import { numberEvent } from '#adapters/factory-feed.ts';
 import { FactoryEventEnvelope } from '#contracts/messages.ts';
+import type { Webhook } from '#domain/webhooks.ts';
 import { newId } from '#shared/ids.ts';
 import { flushMetrics, log, logger, withLogKeys } from '#shared/observability.ts';
 
@@ -12,55 +14,78 @@ import { flushMetrics, log, logger, withLogKeys } from '#shared/observability.ts
 export const deliveryIdFor = (webhookId: string, eventId: string): string => newId('dlv', `${webhookId}|${eventId}`);
 
 export interface DispatchReport {
+  /** The event's number in the factory's feed (undefined when it has no factory, or one not active). */
+  readonly sequence?: number;
   readonly webhooks: number;
   readonly created: number;
   readonly queued: number;
 }
 
+/** An event about one factory, as its feed and its webhooks carry it. */
+export interface FactoryEvent {
+  readonly factoryId: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly data: Record<string, unknown>;
+}
+
 /**
- * Turns one factory event into one delivery per active webhook of that factory
- * subscribed to its type, each numbered and queued. A delivery that already
- * exists is queued again only while PENDING (its first send may have been
- * lost); one that is RETRYING has its message in the queue already, and the
- * deliverer skips a DELIVERED one anyway.
+ * Numbers the event in the factory's feed (once, however often it comes), then
+ * makes one delivery per active webhook subscribed to its type, each carrying
+ * that number, and queues it. A delivery that already exists is queued again
+ * only while PENDING (its first send may have been lost); one that is RETRYING
+ * has its message in the queue already, and the deliverer skips a DELIVERED one.
+ * Every webhook of the factory carries the event under the same number, and
+ * `GET /v1/factory/events` lists it under that number too.
  */
-export const dispatchEvent = async (event: FactoryEventEnvelope, now = new Date()): Promise<DispatchReport> => {
-  const { detail } = event;
-  const type = event['detail-type'];
-  if (!detail.factoryId) {
-    log().info('factory event without factoryId; no webhook to deliver to', { eventId: detail.eventId, type });
-    return { webhooks: 0, created: 0, queued: 0 };
-  }
-  // A revoked factory hears nothing more: its events may carry buyers' addresses.
-  if (!isActive(await getFactory(detail.factoryId))) {
-    log().info('factory not active; its webhooks are not sent this event', { eventId: detail.eventId, type, factoryId: detail.factoryId });
-    return { webhooks: 0, created: 0, queued: 0 };
-  }
-  const webhooks = await activeWebhooksFor(detail.factoryId, type);
+export const dispatchToFactory = async (event: FactoryEvent, now = new Date(), to?: Webhook): Promise<DispatchReport & { deliveryIds: string[] }> => {
+  const { factoryId, eventId, type } = event;
+  const { sequence } = await numberEvent(event, now);
+  // `to`: one webhook, whatever it subscribed to or its status (a `webhook.test` the factory asked for).
+  const webhooks = to ? [to] : await activeWebhooksFor(factoryId, type);
+  const deliveryIds: string[] = [];
   let created = 0;
   let queued = 0;
-  // One after the other, so deliveries of one event are numbered in the order of the factory's webhooks.
   for (const webhook of webhooks) {
     const result = await createDelivery(
       {
-        deliveryId: deliveryIdFor(webhook.webhookId, detail.eventId),
+        deliveryId: deliveryIdFor(webhook.webhookId, eventId),
         webhookId: webhook.webhookId,
-        factoryId: detail.factoryId,
-        eventId: detail.eventId,
+        factoryId,
+        eventId,
         eventType: type,
-        occurredAt: detail.occurredAt,
-        data: detail,
+        sequence,
+        occurredAt: event.occurredAt,
+        data: event.data,
       },
       now,
     );
     if (result.created) created++;
+    deliveryIds.push(result.delivery.deliveryId);
     if (result.created || result.delivery.status === 'PENDING') {
       await enqueueDelivery(result.delivery.deliveryId);
       queued++;
     }
   }
-  log().info('factory event dispatched', { eventId: detail.eventId, type, factoryId: detail.factoryId, webhooks: webhooks.length, created, queued });
-  return { webhooks: webhooks.length, created, queued };
+  log().info('factory event dispatched', { eventId, type, factoryId, sequence, webhooks: webhooks.length, created, queued });
+  return { sequence, webhooks: webhooks.length, created, queued, deliveryIds };
+};
+
+/** A factory event from the bus: to the factory's feed and webhooks, unless it names no factory or one no longer active. */
+export const dispatchEvent = async (event: FactoryEventEnvelope, now = new Date()): Promise<DispatchReport> => {
+  const { detail } = event;
+  const type = event['detail-type'];
+  if (!detail.factoryId) {
+    log().info('factory event without factoryId; no feed or webhook to deliver to', { eventId: detail.eventId, type });
+    return { webhooks: 0, created: 0, queued: 0 };
+  }
+  // A revoked factory hears nothing more: its events may carry buyers' addresses.
+  if (!isActive(await getFactory(detail.factoryId))) {
+    log().info('factory not active; its feed and webhooks do not get this event', { eventId: detail.eventId, type, factoryId: detail.factoryId });
+    return { webhooks: 0, created: 0, queued: 0 };
+  }
+  return dispatchToFactory({ factoryId: detail.factoryId, eventId: detail.eventId, type, occurredAt: detail.occurredAt, data: detail }, now);
 };
 
 /** A message that is not a factory event fails, and after its retries waits in the dead-letter queue (alarmed) for a look. */

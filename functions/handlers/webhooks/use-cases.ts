@@ -1,28 +1,35 @@
 import {
   createWebhook as createWebhookRecord,
+  deleteWebhook,
   getDelivery,
   getWebhook,
   listDeliveriesForWebhook,
   listWebhooksForFactory,
   markForReplay,
+  rotateWebhookSecret,
   undoReplay,
+  updateWebhook,
 } from '#adapters/webhook-store.ts';
 import { enqueueDelivery } from '#adapters/webhook-queue.ts';
-import type { CreateWebhookBody } from '#contracts/webhooks.ts';
-import { IdempotencyKeyReusedError, InvalidInputError, ServiceUnavailableError } from '#domain/errors.ts';
+import type { CreateWebhookBody, UpdateWebhookBody } from '#contracts/webhooks.ts';
+import { DomainError, IdempotencyKeyReusedError, InvalidInputError, ServiceUnavailableError } from '#domain/errors.ts';
 import {
   checkWebhookUrl,
   DeliveryNotFoundError,
   maxWebhooksPerFactory,
   newWebhookSecret,
+  rotationOverlapMs,
   WebhookLimitReachedError,
   WebhookNotFoundError,
   type Delivery,
   type Webhook,
 } from '#domain/webhooks.ts';
+import { readFeed } from '#adapters/factory-feed.ts';
+import { openSecret, sealSecret } from '#adapters/secret-box.ts';
 import { flagSetting } from '#shared/config.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
+import { dispatchToFactory } from './dispatcher.ts';
 import type { Principal } from '#shared/principal.ts';
 
 /**
@@ -48,15 +55,23 @@ const invalidCursor = () => new InvalidInputError('The cursor is not one this li
  * (factory, key), so a retry lands on the stored webhook and gets the first
  * response again, secret included; the same key with another body is 409.
  */
-export const createOwnWebhook = async (factory: Principal, body: CreateWebhookBody, idempotencyKey: string | undefined): Promise<Webhook> => {
+export const createOwnWebhook = async (
+  factory: Principal,
+  body: CreateWebhookBody,
+  idempotencyKey: string | undefined,
+): Promise<{ webhook: Webhook; secret: string }> => {
   const verdict = checkWebhookUrl(body.url, { allowLoopback: allowLoopback() });
   if (!verdict.ok) throw new InvalidInputError('The webhook URL is not one c2m delivers to', [verdict.issue]);
+  const webhookId = newId('whk', idempotencyKey && `webhook|${factory.id}|${idempotencyKey}`);
+  const secret = newWebhookSecret();
   const webhook: Webhook = {
-    webhookId: newId('whk', idempotencyKey && `webhook|${factory.id}|${idempotencyKey}`),
+    webhookId,
     factoryId: factory.id,
     url: verdict.url,
     events: body.events,
-    secret: newWebhookSecret(),
+    secret: await sealSecret(secret, webhookId, 'sign'),
+    // A retry of this create must get this secret again; only this API can open that copy.
+    ...(idempotencyKey && { revealSecret: await sealSecret(secret, webhookId, 'reveal') }),
     status: 'ACTIVE',
     createdAt: new Date().toISOString(),
   };
@@ -65,11 +80,12 @@ export const createOwnWebhook = async (factory: Principal, body: CreateWebhookBo
   switch (result.outcome) {
     case 'created':
       log().info('webhook created', { webhookId: webhook.webhookId, events: webhook.events });
-      return webhook;
+      return { webhook, secret };
     case 'exists': {
       const { requestHash: storedHash, ...stored } = result.existing;
       if (storedHash !== hash || stored.factoryId !== factory.id) throw new IdempotencyKeyReusedError();
-      return stored;
+      // A webhook from before secrets were sealed has only its plain `secret`, which openSecret passes through.
+      return { webhook: stored, secret: await openSecret(stored.revealSecret ?? stored.secret, stored.webhookId, 'reveal') };
     }
     case 'limit-reached':
       throw new WebhookLimitReachedError(maxWebhooksPerFactory);
@@ -123,3 +139,94 @@ export const replayOwnDelivery = async (factory: Principal, webhookId: string, d
   log().info('webhook delivery replay queued', { webhookId, deliveryId, previousStatus: before.status });
   return pending;
 };
+
+/**
+ * A factory's change to its own webhook: a new URL is checked as at creation,
+ * `enabled: true` also clears a disable for failing (the factory says it fixed
+ * its endpoint; deliveries that FAILED meanwhile are replayed by the factory
+ * or read from the feed).
+ */
+export const updateOwnWebhook = async (factory: Principal, webhookId: string, body: UpdateWebhookBody): Promise<Webhook> => {
+  let url: string | undefined;
+  if (body.url !== undefined) {
+    const verdict = checkWebhookUrl(body.url, { allowLoopback: allowLoopback() });
+    if (!verdict.ok) throw new InvalidInputError('The webhook URL is not one c2m delivers to', [verdict.issue]);
+    url = verdict.url;
+  }
+  const updated = await updateWebhook(
+    webhookId,
+    factory.id,
+    { ...(url !== undefined && { url }), ...(body.events && { events: body.events }), ...(body.enabled !== undefined && { enable: body.enabled }) },
+    new Date(),
+  );
+  if (updated === 'not-found') throw new WebhookNotFoundError(webhookId);
+  log().info('webhook changed', { webhookId, changed: Object.keys(body), status: updated.status });
+  return updated;
+};
+
+export const deleteOwnWebhook = async (factory: Principal, webhookId: string): Promise<void> => {
+  if ((await deleteWebhook(webhookId, factory.id)) === 'not-found') throw new WebhookNotFoundError(webhookId);
+  log().info('webhook deleted', { webhookId });
+};
+
+/**
+ * A new secret; the one it replaces keeps signing for `rotationOverlapMs`, so
+ * a receiver can switch at its own pace. Rotating again within the overlap
+ * drops the oldest: only the last two secrets ever sign.
+ */
+export const rotateOwnWebhookSecret = async (factory: Principal, webhookId: string): Promise<{ secret: string; previousSecretExpiresAt: string }> => {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const current = await ownWebhook(factory, webhookId);
+    const secret = newWebhookSecret();
+    const now = new Date();
+    const previousSecretExpiresAt = new Date(now.getTime() + rotationOverlapMs).toISOString();
+    const rotated = await rotateWebhookSecret(current, await sealSecret(secret, webhookId, 'sign'), previousSecretExpiresAt, now);
+    if (rotated !== 'changed') {
+      log().info('webhook secret rotated', { webhookId, previousSecretExpiresAt });
+      return { secret, previousSecretExpiresAt };
+    }
+  }
+  throw new WebhookChangedError();
+};
+
+/** Two rotations of one webhook kept racing: say so rather than guess which secret the caller holds. */
+export class WebhookChangedError extends DomainError {
+  readonly kind = 'conflict';
+  constructor() {
+    super('The webhook changed while its secret was being rotated; rotate again');
+  }
+}
+
+/**
+ * Delivers a `webhook.test` to this webhook: numbered in the factory's feed
+ * like any event, sent even when the webhook is disabled, and listed with its
+ * deliveries. Each call is a new event.
+ */
+export const testOwnWebhook = async (factory: Principal, webhookId: string): Promise<Delivery> => {
+  const webhook = await ownWebhook(factory, webhookId);
+  const now = new Date();
+  const eventId = `webhook.test:${newId('tst')}`;
+  let report;
+  try {
+    report = await dispatchToFactory(
+      {
+        factoryId: factory.id,
+        eventId,
+        type: 'webhook.test',
+        occurredAt: now.toISOString(),
+        data: { webhookId, url: webhook.url, message: 'A test delivery you asked for. Answer 2xx.' },
+      },
+      now,
+      webhook,
+    );
+  } catch (err) {
+    log().error('webhook test not queued', { webhookId, error: err as Error });
+    throw new DeliveryNotQueuedError(err);
+  }
+  const delivery = report.deliveryIds[0] && (await getDelivery(report.deliveryIds[0]));
+  if (!delivery) throw new DeliveryNotQueuedError(new Error('no delivery made'));
+  return delivery;
+};
+
+/** The factory's events after `after`, from its feed. */
+export const readOwnFeed = (factory: Principal, q: { after: number; limit: number }) => readFeed(factory.id, q.after, q.limit);

@@ -10,6 +10,7 @@ export interface ServiceRoutes {
   readonly bus: EventBus;
   readonly scheduler: Scheduler;
   readonly cognito: (operation: string, input: Record<string, unknown>) => Promise<unknown>;
+  readonly kms: (operation: string, input: Record<string, unknown>) => Promise<unknown>;
   readonly onError: (fields: Record<string, unknown>) => void;
 }
 
@@ -40,6 +41,12 @@ const eventsProtocol: Protocol = {
 const cognitoProtocol: Protocol = {
   contentType: 'application/x-amz-json-1.1',
   internalError: 'InternalErrorException',
+  error: (err) => ({ headers: { 'x-amzn-errortype': err.code }, body: { __type: err.code, message: err.message } }),
+};
+
+const kmsProtocol: Protocol = {
+  contentType: 'application/x-amz-json-1.1',
+  internalError: 'KMSInternalException',
   error: (err) => ({ headers: { 'x-amzn-errortype': err.code }, body: { __type: err.code, message: err.message } }),
 };
 
@@ -79,7 +86,7 @@ const send = (res: ServerResponse, status: number, contentType: string, body: un
   res.end(text);
 };
 
-/** One HTTP endpoint for all four services, told apart by X-Amz-Target (JSON RPC) or path (Scheduler's REST). */
+/** One HTTP endpoint for all five services, told apart by X-Amz-Target (JSON RPC) or path (Scheduler's REST). */
 export const createEmulatorServer = (routes: ServiceRoutes): Server =>
   createServer((req, res) => {
     const target = req.headers['x-amz-target'];
@@ -91,7 +98,9 @@ export const createEmulatorServer = (routes: ServiceRoutes): Server =>
           ? eventsProtocol
           : typeof target === 'string' && target.startsWith('AWSCognitoIdentityProviderService.')
             ? cognitoProtocol
-            : schedulerProtocol;
+            : typeof target === 'string' && target.startsWith('TrentService.')
+              ? kmsProtocol
+              : schedulerProtocol;
     const answer = async (): Promise<{ status: number; body: unknown }> => {
       const raw = await readBody(req);
       if (protocol === sqsProtocol && typeof target === 'string') {
@@ -109,6 +118,9 @@ export const createEmulatorServer = (routes: ServiceRoutes): Server =>
       if (protocol === cognitoProtocol && typeof target === 'string') {
         const operation = target.slice('AWSCognitoIdentityProviderService.'.length);
         return { status: 200, body: await routes.cognito(operation, parseJson(raw, protocol) as Record<string, unknown>) };
+      }
+      if (protocol === kmsProtocol && typeof target === 'string') {
+        return { status: 200, body: await routes.kms(target.slice('TrentService.'.length), parseJson(raw, protocol) as Record<string, unknown>) };
       }
       const method = req.method ?? 'GET';
       const body = method === 'POST' || method === 'PUT' ? parseJson(raw, protocol) : {};
