@@ -1,12 +1,13 @@
-import { allPages, inPool, pollUntil, type Client } from './http.ts';
+import { C2mApiError, createC2mClient, type Batch, type C2mClient } from '@c2m/factory-client';
+import { inPool, pollUntil, type Client, type HttpTally, type TokenSource } from './http.ts';
 import type { Bar } from './progress.ts';
 import { seededRandom, type Random } from './random.ts';
 import { expectAnswer, type FlashSaleRun } from './record.ts';
-import type { Batch, ManifestEntry, Preorder, Shipment } from './views.ts';
+import type { ManifestEntry, Preorder } from './views.ts';
 
 /**
- * The campaign's factory, as its integration would drive the factory API: it
- * reads each batch's manifest, accepts it with a ship date, makes it in two or
+ * The campaign's factory, as its integration would drive the factory API, through
+ * the typed factory client (clients/typescript): it reads each batch's manifest, accepts it with a ship date, makes it in two or
  * three lots (reporting production, QC failures and remakes per sku as it
  * goes), and ships each lot under its own Idempotency-Key. For the story's
  * sake one batch is accepted later than the buyers were promised (they get a
@@ -18,7 +19,7 @@ import type { Batch, ManifestEntry, Preorder, Shipment } from './views.ts';
  * which earns them compensation.
  */
 export interface FactoryWorld {
-  readonly factory: Client;
+  readonly factory: C2mClient;
   /** The client of the buyer who owns a pre-order (for cancels after a delay notice). */
   readonly buyerOf: (preorderId: string) => Client | undefined;
   readonly rng: Random;
@@ -49,6 +50,44 @@ const failures = (n: number, p: number, rng: Random) => {
   let f = 0;
   for (let i = 0; i < n; i++) if (rng.chance(p)) f++;
   return f;
+};
+
+/**
+ * The factory's client: its tokens from the demo's token source (the runtime's issuer, as
+ * `npm run token` asks it), its tries counted with every other actor's, and 429s waited out
+ * per Retry-After by the client itself.
+ */
+export const factoryClient = (baseUrl: string, tokens: TokenSource, factoryId: string, tally: HttpTally): C2mClient =>
+  createC2mClient({
+    baseUrl,
+    token: () => tokens({ role: 'factory', id: factoryId }),
+    retry: { maxAttempts: 10 },
+    fetch: async (request) => {
+      tally.requests++;
+      const res = await fetch(request);
+      if (res.status >= 500 && res.status !== 503) {
+        tally.failures.push(`${request.method} ${new URL(request.url).pathname} → ${res.status} ${(await res.clone().text()).slice(0, 200)}`);
+      }
+      return res;
+    },
+    onRetry: ({ reason }) => {
+      if (reason === 'no-answer') tally.resent++;
+      else if (reason !== 'unauthorized') tally.throttled++;
+    },
+  });
+
+/**
+ * The answer of one factory call, or undefined when the API refused it: the refusal is
+ * written down as unexpected (with what was asked), as expectAnswer does for the other actors.
+ */
+export const answered = async <T>(run: Pick<FlashSaleRun, 'unexpected'>, what: string, call: () => Promise<T>): Promise<T | undefined> => {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof C2mApiError)) throw err;
+    run.unexpected.push(`${what} → ${err.status} ${JSON.stringify(err.problem ?? err.body ?? {}).slice(0, 300)}`);
+    return undefined;
+  }
 };
 
 export interface FactoryRun {
@@ -99,19 +138,18 @@ export const runFactory = async (w: FactoryWorld, batches: readonly Batch[], opt
   await inPool(plans, 3, async ({ batch, lots, rng: seed }) => {
     // A generator of its own per batch: batches worked in parallel draw the same numbers whatever their order.
     const rng = seededRandom(seed);
-    const path = `/v1/factory/batches/${batch.batchId}`;
-    const manifest = await allPages<ManifestEntry>(w.factory, `${path}/manifest`);
+    const manifest = await w.factory.factory.manifest(batch.batchId, { limit: 200 }).all();
     run.manifests.set(batch.batchId, manifest);
 
     const delayed = batch.batchId === run.factory.delayedBatchId;
     const committedShipDate = dayIn(delayed ? w.promisedShipDays + 5 : 2);
-    const acc = await w.factory.post<Batch>(`${path}/accept`, { committedShipDate }, { safeToRepeat: true });
-    if (!expectAnswer(run, `accept ${batch.batchId}`, acc, 200)) return;
+    const acc = await answered(run, `accept ${batch.batchId}`, () => w.factory.factory.accept(batch.batchId, { committedShipDate }));
+    if (!acc) return;
     accepted++;
     w.bar.info(status());
 
     const cancelled = delayed ? await cancelsAfterDelay(w, manifest, rng) : 0;
-    const make = (bar: Bar, onShort: (units: number) => void) => makeAndShip(w, bar, batch, path, lots, rng, batch.batchId === short, onShort);
+    const make = (bar: Bar, onShort: (units: number) => void) => makeAndShip(w, bar, batch, lots, rng, batch.batchId === short, onShort);
     if (batch.batchId === held) {
       heldMake = (bar) => make(bar, () => undefined);
       w.bar.info(status());
@@ -134,12 +172,13 @@ export const runFactory = async (w: FactoryWorld, batches: readonly Batch[], opt
  * progress reports per run (made, QC'd with a few failures, failures remade), each lot shipped under its own
  * Idempotency-Key; the short batch loses part of its last run and is closed short.
  */
-const makeAndShip = async (w: FactoryWorld, bar: Bar, batch: Batch, path: string, lots: number, rng: Random, isShort: boolean, onShort: (units: number) => void) => {
+const makeAndShip = async (w: FactoryWorld, bar: Bar, batch: Batch, lots: number, rng: Random, isShort: boolean, onShort: (units: number) => void) => {
   const { run } = w;
-  const now = await w.factory.get<Batch>(path);
-  if (!expectAnswer(run, `read ${batch.batchId}`, now, 200)) return;
-  if (bar !== w.bar) bar.setTotal(now.body.units);
-  const lines = now.body.lines.map((l) => ({ sku: l.sku, portions: splitLots(l.quantity, lots, rng), passed: 0, failed: 0 }));
+  const api = w.factory.factory;
+  const now = await answered(run, `read ${batch.batchId}`, () => api.batch(batch.batchId));
+  if (!now) return;
+  if (bar !== w.bar) bar.setTotal(now.units);
+  const lines = now.lines.map((l) => ({ sku: l.sku, portions: splitLots(l.quantity, lots, rng), passed: 0, failed: 0 }));
   // The short batch: the dye for one size runs out during the last run, so part of that lot is never made.
   let shortfall = 0;
   if (isShort) {
@@ -164,9 +203,9 @@ const makeAndShip = async (w: FactoryWorld, bar: Bar, batch: Batch, path: string
         ...(f > 0 ? [{ sku: line.sku, produced: made + f, qcPassed: line.passed + portion, qcFailed: line.failed + f }] : []),
       ];
       for (const report of reports) {
-        const r = await w.factory.post<Batch>(`${path}/progress`, report, { safeToRepeat: true });
+        const r = await answered(run, `progress ${batch.batchId} ${JSON.stringify(report)}`, () => api.progress(batch.batchId, report));
         run.factory.progressReports++;
-        if (!expectAnswer(run, `progress ${batch.batchId} ${JSON.stringify(report)}`, r, 200)) return;
+        if (!r) return;
       }
       line.passed += portion;
       line.failed += f;
@@ -176,22 +215,22 @@ const makeAndShip = async (w: FactoryWorld, bar: Bar, batch: Batch, path: string
     if (items.length === 0) continue;
     const body = { carrier: rng.pick(carriers), trackingNumber: `T${rng.int(10_000_000, 99_999_999)}${k}${batch.batchId.slice(-6)}`, items };
     const key = `${batch.batchId}:lot-${k + 1}`;
-    const shipped = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
-    if (!expectAnswer(run, `ship ${key}`, shipped, 201)) return;
+    const shipped = await answered(run, `ship ${key}`, () => api.ship(batch.batchId, body, { idempotencyKey: key }));
+    if (!shipped) return;
     run.factory.lots++;
-    run.shipments.push({ shipmentId: shipped.body.shipmentId, batchId: batch.batchId, units: shipped.body.units, delivered: false });
+    run.shipments.push({ shipmentId: shipped.shipmentId, batchId: batch.batchId, units: shipped.units, delivered: false });
     // The factory's first lot is sent twice, as a client that timed out would: it must ship once.
     if (run.factory.lotsResent === 0) {
       run.factory.lotsResent++;
-      const again = await w.factory.post<Shipment>(`${path}/shipments`, body, { idempotencyKey: key });
-      if (expectAnswer(run, `ship ${key} again`, again, 201) && again.body.shipmentId === shipped.body.shipmentId) run.factory.lotsResentSame++;
+      const again = await answered(run, `ship ${key} again`, () => api.ship(batch.batchId, body, { idempotencyKey: key }));
+      if (again?.shipmentId === shipped.shipmentId) run.factory.lotsResentSame++;
     }
-    bar.tick(shipped.body.units);
+    bar.tick(shipped.units);
   }
 
   if (isShort && shortfall > 0) {
-    const closed = await w.factory.post<Batch>(`${path}/close-short`, { reason: 'The dye lot ran out during the last run' }, { safeToRepeat: true });
-    if (expectAnswer(run, `close-short ${batch.batchId}`, closed, 200)) {
+    const closed = await answered(run, `close-short ${batch.batchId}`, () => api.closeShort(batch.batchId, { reason: 'The dye lot ran out during the last run' }));
+    if (closed) {
       run.factory.shortUnits = shortfall;
       onShort(shortfall);
     }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { allPages, clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client, type Problem, type TokenSource } from './http.ts';
+import { clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client, type Problem, type TokenSource } from './http.ts';
 import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
 import type { DemoClock } from './clock.ts';
-import { runFactory, type FactoryOutcome } from './factory-sim.ts';
+import { answered, factoryClient, runFactory, type FactoryOutcome } from './factory-sim.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { seededRandom, type Random } from './random.ts';
 import { expectAnswer, type Answered, type FlashSaleRun, type Placement, type SwitchRecord } from './record.ts';
-import { finalStatuses, limitTitle, type Batch, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
+import { finalStatuses, limitTitle, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
 
 /**
  * A live-room flash sale from the anchor's "3, 2, 1, buy!" to the last
@@ -88,7 +88,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   const http = new HttpTally();
   const operator = clientFor(o.url, o.tokens, { role: 'operator', id: 'operator-demo' }, http);
   const anchor = clientFor(o.url, o.tokens, { role: 'anchor', id: 'anchor-demo' }, http);
-  const factory = clientFor(o.url, o.tokens, { role: 'factory', id: factoryId }, http);
+  const factory = factoryClient(o.url, o.tokens, factoryId, http);
   const liveroom = clientFor(o.url, o.tokens, { role: 'liveroom', id: 'liveroom-demo' }, http);
   const crowd = planCrowd(rng, o.buyers);
   const buyers = crowd.map((p) => clientFor(o.url, o.tokens, { role: 'buyer', id: `fan-${tag}-${p.index}` }, http));
@@ -153,7 +153,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     return expectAnswer(run, `read ${id}`, r, 200) ? r.body : undefined;
   };
   const campaignBatches = async () =>
-    (await allPages<Batch>(factory, '/v1/factory/batches')).filter((b) => b.campaignId === run.campaignId);
+    (await factory.factory.batches({ limit: 200 }).all()).filter((b) => b.campaignId === run.campaignId);
   const demand = async () => {
     const r = await anchor.get<Demand>(`/v1/campaigns/${run.campaignId}/demand`);
     if (r.status !== 200) throw new FlashSaleError(`GET demand → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
@@ -468,8 +468,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   await phase('deliveries', async () => {
     const bar = progress.bar('deliveries', run.shipments.length, 'lots');
     await inPool(run.shipments, 8, async (s) => {
-      const r = await factory.post(`/v1/factory/shipments/${s.shipmentId}/delivered`, undefined, { safeToRepeat: true });
-      if (expectAnswer(run, `delivered ${s.shipmentId}`, r, 200)) s.delivered = true;
+      if (await answered(run, `delivered ${s.shipmentId}`, () => factory.factory.delivered(s.shipmentId))) s.delivered = true;
       bar.tick();
     });
     bar.done();

@@ -123,20 +123,6 @@ export const inPool = async <T, R>(items: readonly T[], concurrency: number, fn:
   return results;
 };
 
-/** Every page of a list endpoint (`{items, nextCursor?}`). */
-export const allPages = async <T>(client: Client, path: string): Promise<T[]> => {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  const sep = path.includes('?') ? '&' : '?';
-  do {
-    const r = await client.get<{ items: T[]; nextCursor?: string }>(`${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (r.status !== 200) throw new DemoHttpError(`GET ${path} → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-    items.push(...r.body.items);
-    cursor = r.body.nextCursor;
-  } while (cursor);
-  return items;
-};
-
 /**
  * Polls until `done`, or until what `fingerprint` sees has not changed for
  * `stallMs`: an asynchronous pipeline that is still moving gets all the time it
