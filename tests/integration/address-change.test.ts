@@ -1,22 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { useLocalTable } from '../support/table.ts';
+import { describe, expect, it } from 'vitest';
+import { useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
-import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
-import { envNames } from '../../lib/topology.ts';
 
 // The address change in-process against DynamoDB Local, with no consumer running: a lot counted on the
 // batch stays short of its pre-orders (the fulfillment consumer never runs), which the e2e test cannot hold.
 await useLocalTable();
-const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
-  AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-  [envNames.bus]: emulator.busName,
-  [envNames.queueUrl('batch-cuts')]: emulator.queueUrl('batch-cuts'),
-  BATCH_ACCEPT_WINDOW_HOURS: '24',
-  [envNames.notificationTopic]: 'local:console',
-});
-afterAll(() => emulator.stop());
+const emulator = await useEmulatorWithoutConsumers();
 
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');

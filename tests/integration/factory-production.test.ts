@@ -1,9 +1,7 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { registerFactoryRecords, useLocalTable } from '../support/table.ts';
+import { registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
-import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
-import { envNames } from '../../lib/topology.ts';
 
 // The factory's use cases in-process against DynamoDB Local; EventBridge and SQS are the local emulator
 // (no consumers run: each test calls the consumer's use case itself, as a delivery would).
@@ -11,17 +9,7 @@ await useLocalTable();
 const { recordRevocation } = await import('../../functions/adapters/factory-store.ts');
 // The factories these campaigns name, registered as an operator would (a rejected batch goes only to an active backup).
 await registerFactoryRecords('factory-1', 'factory-2');
-const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
-  AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-  [envNames.bus]: emulator.busName,
-  [envNames.queueUrl('batch-cuts')]: emulator.queueUrl('batch-cuts'),
-  BATCH_ACCEPT_WINDOW_HOURS: '24',
-  BATCH_OVERDUE_GRACE_HOURS: '0',
-  [envNames.notificationTopic]: 'local:console',
-});
-afterAll(() => emulator.stop());
+const emulator = await useEmulatorWithoutConsumers({ BATCH_OVERDUE_GRACE_HOURS: '0' });
 
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const campaigns = await import('../../functions/adapters/campaign-store.ts');

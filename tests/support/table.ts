@@ -42,3 +42,26 @@ export const registerFactoryRecords = async (...factoryIds: string[]): Promise<v
     });
   }
 };
+
+/**
+ * The local AWS emulator with no consumer running, and the environment the
+ * factory and fulfillment use cases read (bus, batch-cuts queue, accept window,
+ * notifications printed): for in-process tests that decide themselves when a
+ * consumer's use case runs. Stopped after the file. `settings` adds or overrides.
+ */
+export const useEmulatorWithoutConsumers = async (settings: Record<string, string> = {}) => {
+  const { startAwsEmulator } = await import('../../lib/local/aws-emulator.ts');
+  const { afterAll } = await import('vitest');
+  const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint,
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    [envNames.bus]: emulator.busName,
+    [envNames.queueUrl('batch-cuts')]: emulator.queueUrl('batch-cuts'),
+    BATCH_ACCEPT_WINDOW_HOURS: '24',
+    [envNames.notificationTopic]: 'local:console',
+    ...settings,
+  });
+  afterAll(() => emulator.stop());
+  return emulator;
+};
