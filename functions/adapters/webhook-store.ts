@@ -236,14 +236,16 @@ export const deleteWebhook = async (webhookId: string, factoryId: string): Promi
 };
 
 /**
- * Replaces the signing secret, keeping the one it replaces as `previousSecret`
- * until `previousExpiresAt`. Conditional on the secret being the one the
+ * Replaces the signing secret, keeping the one it replaces (`previous`, that
+ * secret sealed: a secret stored before sealing is sealed here) until
+ * `previousExpiresAt`. Conditional on the secret being the one the
  * caller read: of two rotations racing, one wins and the other is retried by
  * its caller on the new state ('changed').
  */
 export const rotateWebhookSecret = async (
   webhook: Webhook,
   next: Webhook['secret'],
+  previous: Webhook['secret'],
   previousExpiresAt: string,
   now: Date,
 ): Promise<Webhook | 'changed'> => {
@@ -252,9 +254,17 @@ export const rotateWebhookSecret = async (
       new UpdateCommand({
         TableName: tableName(),
         Key: webhookKey(webhook.webhookId),
-        UpdateExpression: 'SET secret = :next, previousSecret = :current, previousSecretExpiresAt = :expires, secretRotatedAt = :now, updatedAt = :now',
+        // The create's reveal copy goes: a replay of the create must not hand out a secret that no longer signs.
+        UpdateExpression:
+          'SET secret = :next, previousSecret = :previous, previousSecretExpiresAt = :expires, secretRotatedAt = :now, updatedAt = :now REMOVE revealSecret',
         ConditionExpression: 'attribute_exists(PK) AND secret = :current',
-        ExpressionAttributeValues: { ':next': next, ':current': webhook.secret, ':expires': previousExpiresAt, ':now': now.toISOString() },
+        ExpressionAttributeValues: {
+          ':next': next,
+          ':previous': previous,
+          ':current': webhook.secret,
+          ':expires': previousExpiresAt,
+          ':now': now.toISOString(),
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -287,15 +297,20 @@ export const noteFailure = async (webhookId: string, at: Date): Promise<Webhook 
   }
 };
 
-/** A delivered try ends the failing streak (written only when there was one). */
-export const clearFailure = async (webhookId: string): Promise<void> => {
+/**
+ * A try delivered at `at` ends a failing streak that began before it (a
+ * failure recorded after it, by a POST that ran alongside, starts a new one).
+ * Only written when there is such a streak.
+ */
+export const clearFailure = async (webhookId: string, at: Date): Promise<void> => {
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: tableName(),
         Key: webhookKey(webhookId),
         UpdateExpression: 'REMOVE failingSince',
-        ConditionExpression: 'attribute_exists(failingSince)',
+        ConditionExpression: 'failingSince <= :at',
+        ExpressionAttributeValues: { ':at': at.toISOString() },
       }),
     );
   } catch (err) {
@@ -329,41 +344,63 @@ export const disableFailing = async (webhookId: string, failingSince: string, at
 
 // ---------------------------------------------------------------- delivery slots
 
+/** What `takeSlot` found: a slot taken, every slot busy, or the webhook gone or switched off since it was read. */
+export type SlotOutcome = 'taken' | 'busy' | 'gone' | 'disabled';
+
 /**
  * At most `max` POSTs to one webhook at a time, across every deliverer: a
  * slot is a lease in the webhook's `slots` map (lease id → expiry, ms), taken
- * by a read-modify-write guarded by `slotsVersion`. A lease left by a crashed
- * deliverer frees itself at its expiry. False when every slot is taken.
+ * by a read-modify-write guarded by `slotsVersion` and by the webhook's status
+ * as read, so a webhook deleted or disabled since the deliverer read it gets no
+ * slot ('gone', 'disabled'; a `webhook.test` passes `allowDisabled`). A lease
+ * left by a crashed deliverer frees itself at its expiry. 'busy' when every
+ * slot is taken, or the slots kept changing under it.
  */
-export const takeSlot = async (webhookId: string, leaseId: string, nowMs: number, leaseMs: number, max: number): Promise<boolean> => {
-  for (let attempt = 0; ; attempt++) {
+export const takeSlot = async (
+  webhookId: string,
+  leaseId: string,
+  opts: { nowMs: number; leaseMs: number; max: number; allowDisabled: boolean },
+): Promise<SlotOutcome> => {
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const out = await ddb.send(
-      new GetCommand({ TableName: tableName(), Key: webhookKey(webhookId), ConsistentRead: true, ProjectionExpression: 'slots, slotsVersion' }),
+      new GetCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        ConsistentRead: true,
+        ProjectionExpression: 'slots, slotsVersion, #status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
     );
-    if (!out.Item) return true; // gone: the deliverer finds out and sends nothing
+    if (!out.Item) return 'gone';
+    const status = String(out.Item.status);
+    if (status !== 'ACTIVE' && !opts.allowDisabled) return 'disabled';
     const version = Number(out.Item.slotsVersion ?? 0);
-    const live = Object.entries((out.Item.slots ?? {}) as Record<string, number>).filter(([, expires]) => Number(expires) > nowMs);
-    if (live.length >= max) return false;
+    const live = Object.entries((out.Item.slots ?? {}) as Record<string, number>).filter(([, expires]) => Number(expires) > opts.nowMs);
+    if (live.length >= opts.max) return 'busy';
     try {
       await ddb.send(
         new UpdateCommand({
           TableName: tableName(),
           Key: webhookKey(webhookId),
           UpdateExpression: 'SET slots = :slots, slotsVersion = :next',
-          ConditionExpression: version === 0 ? 'attribute_exists(PK) AND attribute_not_exists(slotsVersion)' : 'slotsVersion = :seen',
+          ConditionExpression: `#status = :status AND ${version === 0 ? 'attribute_not_exists(slotsVersion)' : 'slotsVersion = :seen'}`,
+          ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
-            ':slots': Object.fromEntries([...live, [leaseId, nowMs + leaseMs]]),
+            ':slots': Object.fromEntries([...live, [leaseId, opts.nowMs + opts.leaseMs]]),
             ':next': version + 1,
+            ':status': status,
             ...(version !== 0 && { ':seen': version }),
           },
         }),
       );
-      return true;
+      return 'taken';
     } catch (err) {
-      if (!isConditionFailure(err) || attempt + 1 >= maxAttempts) throw err;
+      if (!isConditionFailure(err)) throw err;
       await backoff(attempt);
     }
   }
+  // Others kept taking and giving back slots: wait in the queue like a busy endpoint.
+  return 'busy';
 };
 
 /** Gives a slot back (a no-op for a lease already expired and dropped, or a deleted webhook). */
@@ -557,5 +594,22 @@ export const undoReplay = async (before: Delivery): Promise<void> => {
     );
   } catch (err) {
     if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+  }
+};
+
+/** Drops the create's reveal copy once its window has passed (the deliverer, after a delivered try). */
+export const dropRevealSecret = async (webhookId: string, seen: Webhook['secret']): Promise<void> => {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        UpdateExpression: 'REMOVE revealSecret',
+        ConditionExpression: 'revealSecret = :seen',
+        ExpressionAttributeValues: { ':seen': seen },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
   }
 };

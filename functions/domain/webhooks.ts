@@ -60,7 +60,10 @@ export interface Webhook {
   /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
   readonly previousSecret?: SealedSecret;
   readonly previousSecretExpiresAt?: string;
-  /** The 201's secret, sealed for the factory API alone, kept only for a create with an Idempotency-Key. */
+  /**
+   * The 201's secret, sealed for the factory API alone, kept only for a create
+   * with an Idempotency-Key, for `revealWindowMs` and until the first rotation.
+   */
   readonly revealSecret?: SealedSecret;
   readonly secretRotatedAt?: string;
   readonly status: WebhookStatus;
@@ -70,6 +73,25 @@ export interface Webhook {
   readonly failingSince?: string;
   readonly createdAt: string;
   readonly updatedAt?: string;
+}
+
+/** How long a create's idempotent replay may show the secret again (the 201 is otherwise the only time). */
+export const revealWindowMs = 24 * 3_600_000;
+
+/** The sealed copy a replay of the create may open at `now`, if any. */
+export const revealableSecret = (w: Pick<Webhook, 'revealSecret' | 'createdAt'>, now: Date): SealedSecret | undefined =>
+  w.revealSecret && now.getTime() < Date.parse(w.createdAt) + revealWindowMs ? w.revealSecret : undefined;
+
+/** Whether a secret is one stored before secrets were sealed (in the clear, `whsec_…`). */
+export const isPlainSecret = (secret: string): boolean => secret.startsWith('whsec_');
+
+/** A create replayed after its secret may no longer be shown: the factory rotates for a new one. */
+export class SecretNoLongerShownError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Secret no longer shown';
+  constructor() {
+    super("A webhook's secret is shown again only within 24 hours of its creation and before its first rotation; rotate it (POST .../rotate-secret) for a new one");
+  }
 }
 
 /** The secrets a delivery is signed with at `now`: the current one, and the previous while it overlaps. */

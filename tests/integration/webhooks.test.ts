@@ -4,7 +4,9 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { registerFactoryRecords, useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
@@ -32,6 +34,7 @@ Object.assign(process.env, {
   ...settings,
 });
 afterAll(() => emulator.stop());
+const ddbDoc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 const { app } = await import('../../functions/handlers/factory/api.ts');
 const useCases = await import('../../functions/handlers/webhooks/use-cases.ts');
@@ -587,5 +590,91 @@ describe('Deliveries and replays', () => {
     expect(err).toBeInstanceOf(DomainError);
     expect((err as InstanceType<typeof DomainError>).kind).toBe('not-found');
     expect(await recordsFor(deliveryId)).toEqual([]);
+  });
+});
+
+describe('Managing a webhook while deliveries are queued', () => {
+  it('A delivery queued before a DELETE or a disable is not sent: FAILED, saying why, with nothing POSTed', async () => {
+    const deleted = await oneDelivery();
+    await useCases.deleteOwnWebhook(deleted.f, deleted.webhook.webhookId);
+    expect(await deliver(deleted.records)).toEqual([]);
+    expect(await deliveryOf(deleted.deliveryId)).toMatchObject({ status: 'FAILED', attempts: [{ error: expect.stringMatching(/no longer exists/) }] });
+    expect(deleted.endpoint.received()).toEqual([]);
+
+    const disabled = await oneDelivery();
+    await useCases.updateOwnWebhook(disabled.f, disabled.webhook.webhookId, { enabled: false });
+    expect(await deliver(disabled.records)).toEqual([]);
+    expect(await deliveryOf(disabled.deliveryId)).toMatchObject({ status: 'FAILED', attempts: [{ error: expect.stringMatching(/disabled/) }] });
+    expect(disabled.endpoint.received()).toEqual([]);
+  });
+
+  it("A webhook deleted and created again with the same Idempotency-Key (the same id) does not inherit the old one's deliveries", async () => {
+    const f = await factory();
+    const key = `again-${randomUUID()}`;
+    const first = await useCases.createOwnWebhook(f, { url: receiver.endpoint().url, events: ['batch.released'] }, key);
+    const e = event(f.id);
+    await dispatchEvent(e);
+    const oldDelivery = deliveryIdFor(first.webhook.webhookId, e.detail.eventId);
+    await recordsFor(oldDelivery);
+    await useCases.deleteOwnWebhook(f, first.webhook.webhookId);
+
+    const endpoint = receiver.endpoint();
+    const again = await useCases.createOwnWebhook(f, { url: endpoint.url, events: ['batch.released'] }, key);
+    expect(again.webhook.webhookId).toBe(first.webhook.webhookId);
+    expect((await useCases.listOwnDeliveries(f, again.webhook.webhookId, { limit: 50 })).items).toEqual([]);
+    const err = await errorOf(useCases.replayOwnDelivery(f, again.webhook.webhookId, oldDelivery));
+    expect((err as InstanceType<typeof DomainError>).kind).toBe('not-found');
+  });
+
+  it("A create's replay shows the secret again only within 24 hours and before a rotation; later it is 409, never a secret that no longer signs", async () => {
+    const f = await factory();
+    const key = `replay-${randomUUID()}`;
+    const body = { url: receiver.endpoint().url, events: ['batch.released' as const] };
+    const first = await useCases.createOwnWebhook(f, body, key);
+    expect((await useCases.createOwnWebhook(f, body, key)).secret).toBe(first.secret);
+
+    await useCases.rotateOwnWebhookSecret(f, first.webhook.webhookId);
+    const afterRotation = await errorOf(useCases.createOwnWebhook(f, body, key));
+    expect((afterRotation as Error).name).toBe('SecretNoLongerShownError');
+    expect(await store.getWebhook(first.webhook.webhookId, true)).not.toHaveProperty('revealSecret');
+
+    const later = await useCases.createOwnWebhook(f, { ...body, url: receiver.endpoint().url }, `${key}-2`);
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(Date.parse(later.webhook.createdAt) + 24 * 3_600_000 + 1000);
+      const tooLate = await errorOf(useCases.createOwnWebhook(f, { ...body, url: later.webhook.url }, `${key}-2`));
+      expect((tooLate as Error).name).toBe('SecretNoLongerShownError');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('A webhook stored before secrets were sealed keeps signing with its plain secret; rotating it seals both the new and the old', async () => {
+    const f = await factory();
+    const endpoint = receiver.endpoint();
+    const { webhook } = await useCases.createOwnWebhook(f, { url: endpoint.url, events: ['batch.released'] }, undefined);
+    const plain = 'whsec_stored-before-sealing';
+    await ddbDoc.send(new UpdateCommand({ TableName: process.env[envNames.table], Key: store.webhookKey(webhook.webhookId), UpdateExpression: 'SET secret = :plain', ExpressionAttributeValues: { ':plain': plain } }));
+
+    const e = event(f.id);
+    await dispatchEvent(e);
+    const deliveryId = deliveryIdFor(webhook.webhookId, e.detail.eventId);
+    expect(await deliver(await recordsFor(deliveryId))).toEqual([]);
+    expect(signatureIsValid(plain, endpoint.received()[0] as Received)).toBe(true);
+
+    const rotated = await useCases.rotateOwnWebhookSecret(f, webhook.webhookId);
+    const item = await ddbDoc.send(new GetCommand({ TableName: process.env[envNames.table], Key: store.webhookKey(webhook.webhookId) }));
+    expect(JSON.stringify(item.Item)).not.toContain('whsec_');
+    const next = event(f.id);
+    await dispatchEvent(next);
+    expect(await deliver(await recordsFor(deliveryIdFor(webhook.webhookId, next.detail.eventId)))).toEqual([]);
+    const header = String(endpoint.received()[1]?.headers['c2m-signature']);
+    expect(header.split(',').filter((p) => p.startsWith('v1='))).toHaveLength(2);
+    // Each secret verifies against one of the two v1 values (the receiver's check takes one v1 at a time here).
+    const [t, ...v1s] = header.split(',');
+    const second = endpoint.received()[1] as Received;
+    for (const secret of [rotated.secret, plain]) {
+      expect(v1s.some((v1) => signatureIsValid(secret, { ...second, headers: { 'c2m-signature': `${t},${v1}` } })), secret).toBe(true);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { queues } from '#topology';
 import {
   clearFailure,
   disableFailing,
+  dropRevealSecret,
   getDelivery,
   getWebhook,
   noteFailure,
@@ -22,6 +23,7 @@ import {
   failedLongEnough,
   isDelivered,
   retryDelaySeconds,
+  revealableSecret,
   signatureHeader,
   signingSecrets,
   type Delivery,
@@ -141,27 +143,55 @@ const refusal = async (delivery: Delivery, webhook: Webhook | undefined): Promis
 };
 
 /**
+ * Tells the factory its webhook was disabled for failing: `webhook.disabled`
+ * on its feed and to its other webhooks subscribed to it. The event's id comes
+ * from the webhook and its streak, so telling twice (a redelivery, or a later
+ * refused delivery finding it disabled) is telling once.
+ */
+const tellDisabled = async (webhook: Webhook, failingSince: string, disabledAt: string): Promise<void> => {
+  await dispatchToFactory(
+    {
+      factoryId: webhook.factoryId,
+      eventId: `webhook.disabled:${webhook.webhookId}:${failingSince}`,
+      type: 'webhook.disabled',
+      occurredAt: disabledAt,
+      data: { webhookId: webhook.webhookId, url: webhook.url, reason: 'FAILING', failingSince, disabledAt },
+    },
+    new Date(disabledAt),
+  );
+};
+
+/**
  * After a failed try: the webhook's failing streak, and if it has lasted
- * `autoDisableAfterMs`, the webhook disabled and the factory told, on its feed
- * and its other webhooks. True when the webhook is (now) disabled.
+ * `autoDisableAfterMs`, the webhook disabled and the factory told. True when
+ * the webhook is (now) disabled.
  */
 const afterFailure = async (webhook: Webhook, at: Date): Promise<boolean> => {
   const noted = await noteFailure(webhook.webhookId, at);
-  if (!noted || !failedLongEnough(noted, at) || !noted.failingSince) return noted?.status === 'DISABLED';
-  if (!(await disableFailing(noted.webhookId, noted.failingSince, at))) return true;
-  metrics.addMetric(metricNames.disabled, MetricUnit.Count, 1);
-  log().warn('webhook disabled after failing for days; the factory is told', { webhookId: noted.webhookId, failingSince: noted.failingSince });
-  await dispatchToFactory(
-    {
-      factoryId: noted.factoryId,
-      eventId: `webhook.disabled:${noted.webhookId}:${noted.failingSince}`,
-      type: 'webhook.disabled',
-      occurredAt: at.toISOString(),
-      data: { webhookId: noted.webhookId, url: noted.url, reason: 'FAILING', failingSince: noted.failingSince, disabledAt: at.toISOString() },
-    },
-    at,
-  );
+  if (!noted) return false;
+  if (noted.status === 'DISABLED') {
+    // Disabled for failing by a deliverer that may not have lived to tell: telling is idempotent.
+    if (noted.disabledReason === 'FAILING' && noted.failingSince && noted.disabledAt) await tellDisabled(noted, noted.failingSince, noted.disabledAt);
+    return true;
+  }
+  if (!failedLongEnough(noted, at) || !noted.failingSince) return false;
+  if (await disableFailing(noted.webhookId, noted.failingSince, at)) {
+    metrics.addMetric(metricNames.disabled, MetricUnit.Count, 1);
+    log().warn('webhook disabled after failing for days; the factory is told', { webhookId: noted.webhookId, failingSince: noted.failingSince });
+  }
+  const now = await getWebhook(noted.webhookId, true);
+  if (now?.status === 'DISABLED' && now.disabledReason === 'FAILING' && now.failingSince && now.disabledAt) await tellDisabled(now, now.failingSince, now.disabledAt);
   return true;
+};
+
+/** Records a try that was never made, and ends the delivery FAILED (no retry). */
+const refuse = async (delivery: Delivery, error: string): Promise<DeliveryOutcome> => {
+  await recordAttempt(delivery, { at: new Date().toISOString(), error, durationMs: 0 }, (current) =>
+    current.status === 'DELIVERED' ? { status: 'DELIVERED' } : { status: 'FAILED' },
+  );
+  metrics.addMetric(metricNames.failed, MetricUnit.Count, 1);
+  log().warn('webhook delivery not sent; no retry', { deliveryId: delivery.deliveryId, webhookId: delivery.webhookId, error });
+  return 'refused';
 };
 
 /**
@@ -176,23 +206,28 @@ export const deliver = async (record: SQSRecord): Promise<DeliveryOutcome> => {
     return 'skipped';
   }
   if (delivery.status === 'DELIVERED') return 'skipped';
-  const found = await getWebhook(delivery.webhookId);
+  // Strongly consistent: a DELETE or a PATCH answered a moment ago is seen.
+  const found = await getWebhook(delivery.webhookId, true);
   const { schedule, timeoutMs, maxTries, maxInFlight, slotWaitSeconds } = settings();
+  const isTest = delivery.eventType === 'webhook.test';
 
-  const refused = await refusal(delivery, found);
+  // Made for a deleted webhook whose id a create with the same Idempotency-Key gave again: not this one's.
+  const stale = found !== undefined && delivery.createdAt < found.createdAt;
+  const refused = stale ? 'not sent: the webhook no longer exists' : await refusal(delivery, found);
   if (!found || refused) {
-    const error = refused ?? 'not sent';
-    await recordAttempt(delivery, { at: new Date().toISOString(), error, durationMs: 0 }, (current) =>
-      current.status === 'DELIVERED' ? { status: 'DELIVERED' } : { status: 'FAILED' },
-    );
-    metrics.addMetric(metricNames.failed, MetricUnit.Count, 1);
-    log().warn('webhook delivery not sent; no retry', { deliveryId, webhookId: delivery.webhookId, error });
-    return 'refused';
+    if (found?.status === 'DISABLED' && found.disabledReason === 'FAILING' && found.failingSince && found.disabledAt) {
+      await tellDisabled(found, found.failingSince, found.disabledAt);
+    }
+    return refuse(delivery, refused ?? 'not sent');
   }
 
-  // The webhook's fair share: every slot busy means wait in the queue, not here.
+  // The webhook's fair share: every slot busy means wait in the queue, not here. The slot is taken
+  // only if the webhook is still there and on, so a DELETE or a disable answered since is honoured.
   const leaseId = newId('lse');
-  if (!(await takeSlot(found.webhookId, leaseId, Date.now(), timeoutMs + 5000, maxInFlight))) {
+  const slot = await takeSlot(found.webhookId, leaseId, { nowMs: Date.now(), leaseMs: timeoutMs + 5000, max: maxInFlight, allowDisabled: isTest });
+  if (slot === 'gone') return refuse(delivery, 'not sent: the webhook no longer exists');
+  if (slot === 'disabled') return refuse(delivery, 'not sent: the webhook is disabled');
+  if (slot === 'busy') {
     const wait = Math.max(1, Math.ceil(slotWaitSeconds / 2 + (Math.random() * slotWaitSeconds) / 2));
     await enqueueDelivery(deliveryId, wait);
     metrics.addMetric(metricNames.deferred, MetricUnit.Count, 1);
@@ -209,26 +244,31 @@ export const deliver = async (record: SQSRecord): Promise<DeliveryOutcome> => {
 
   if (isDelivered(attempt.statusCode)) {
     await recordAttempt(delivery, attempt, () => ({ status: 'DELIVERED', deliveredAt: attempt.at }));
-    if (found.failingSince) await clearFailure(found.webhookId);
+    // Any streak that began before this try is over (written only if there is one).
+    await clearFailure(found.webhookId, new Date(attempt.at));
+    // The create's reveal copy is kept no longer than its window.
+    if (found.revealSecret && !revealableSecret(found, new Date())) await dropRevealSecret(found.webhookId, found.revealSecret);
     metrics.addMetric(metricNames.delivered, MetricUnit.Count, 1);
     log().info('webhook delivered', { deliveryId, webhookId: delivery.webhookId, statusCode: attempt.statusCode, durationMs: attempt.durationMs });
     return 'delivered';
   }
 
   metrics.addMetric(metricNames.attemptFailed, MetricUnit.Count, 1);
-  const disabled = await afterFailure(found, new Date(attempt.at));
-  const tryNumber = delivery.tries + 1;
   // A disabled webhook gets no more tries: its deliveries wait as FAILED for a replay once it is fixed.
-  const last = tryNumber >= maxTries || (disabled && delivery.eventType !== 'webhook.test');
-  const delaySeconds = last ? 0 : retryDelaySeconds(tryNumber, schedule);
-  const nextAttemptAt = new Date(Date.now() + delaySeconds * 1000).toISOString();
-  const after = await recordAttempt(delivery, attempt, (current) =>
-    current.status === 'DELIVERED' ? { status: 'DELIVERED' } : last ? { status: 'FAILED' } : { status: 'RETRYING', nextAttemptAt },
-  );
+  const stop = (await afterFailure(found, new Date(attempt.at))) && !isTest;
+  let delaySeconds = 0;
+  // Decided on the delivery as it is when the attempt is written: a replay since then started a new series.
+  const after = await recordAttempt(delivery, attempt, (current) => {
+    if (current.status === 'DELIVERED') return { status: 'DELIVERED' };
+    const n = current.tries + 1;
+    if (stop || n >= maxTries) return { status: 'FAILED' };
+    delaySeconds = retryDelaySeconds(n, schedule);
+    return { status: 'RETRYING', nextAttemptAt: new Date(Date.now() + delaySeconds * 1000).toISOString() };
+  });
   // A replay delivered it meanwhile: this message is done.
   if (after.status === 'DELIVERED') return 'skipped';
-  const fields = { deliveryId, webhookId: delivery.webhookId, try: tryNumber, statusCode: attempt.statusCode, error: attempt.error };
-  if (last) {
+  const fields = { deliveryId, webhookId: delivery.webhookId, try: after.tries, statusCode: attempt.statusCode, error: attempt.error };
+  if (after.status === 'FAILED') {
     metrics.addMetric(metricNames.failed, MetricUnit.Count, 1);
     log().warn('webhook delivery failed its last try; FAILED until the factory replays it', fields);
     return 'failed';

@@ -17,8 +17,11 @@ import {
   checkWebhookUrl,
   DeliveryNotFoundError,
   maxWebhooksPerFactory,
+  isPlainSecret,
   newWebhookSecret,
+  revealableSecret,
   rotationOverlapMs,
+  SecretNoLongerShownError,
   WebhookLimitReachedError,
   WebhookNotFoundError,
   type Delivery,
@@ -40,10 +43,13 @@ import type { Principal } from '#shared/principal.ts';
 
 /** The replay could not be queued; the delivery was left as it was. Our outage, so 503. */
 export class DeliveryNotQueuedError extends ServiceUnavailableError {
-  constructor(cause: unknown) {
-    super('The delivery could not be queued for sending; nothing changed, try again', 1, { cause });
+  constructor(cause: unknown, message = 'The delivery could not be queued for sending; nothing changed, try again') {
+    super(message, 1, { cause });
   }
 }
+
+const testNotQueued = (cause: unknown) =>
+  new DeliveryNotQueuedError(cause, 'The test could not be sent: try again (an earlier try may still arrive, as its own webhook.test event)');
 
 /** The setting both the API and the deliverer read, so a URL refused at send time was refusable at creation. */
 export const allowLoopback = (): boolean => flagSetting('WEBHOOK_ALLOW_LOOPBACK');
@@ -84,8 +90,11 @@ export const createOwnWebhook = async (
     case 'exists': {
       const { requestHash: storedHash, ...stored } = result.existing;
       if (storedHash !== hash || stored.factoryId !== factory.id) throw new IdempotencyKeyReusedError();
-      // A webhook from before secrets were sealed has only its plain `secret`, which openSecret passes through.
-      return { webhook: stored, secret: await openSecret(stored.revealSecret ?? stored.secret, stored.webhookId, 'reveal') };
+      const reveal = revealableSecret(stored, new Date());
+      if (reveal) return { webhook: stored, secret: await openSecret(reveal, stored.webhookId, 'reveal') };
+      // A webhook from before secrets were sealed, never rotated, still has its plain secret.
+      if (isPlainSecret(stored.secret)) return { webhook: stored, secret: stored.secret };
+      throw new SecretNoLongerShownError();
     }
     case 'limit-reached':
       throw new WebhookLimitReachedError(maxWebhooksPerFactory);
@@ -106,16 +115,21 @@ export const ownWebhook = async (factory: Principal, webhookId: string): Promise
 };
 
 export const listOwnDeliveries = async (factory: Principal, webhookId: string, q: { limit: number; cursor?: string | undefined }) => {
-  await ownWebhook(factory, webhookId);
+  const webhook = await ownWebhook(factory, webhookId);
   const page = await listDeliveriesForWebhook(webhookId, q.limit, q.cursor);
   if (page === 'invalid-cursor') throw invalidCursor();
-  return page;
+  // Newest first: what is older than the webhook was made for a deleted one of the same id, and ends the list.
+  const items = page.items.filter((d) => d.createdAt >= webhook.createdAt);
+  return items.length < page.items.length ? { items, nextCursor: undefined } : page;
 };
 
 const ownDelivery = async (factory: Principal, webhookId: string, deliveryId: string): Promise<Delivery> => {
-  await ownWebhook(factory, webhookId);
+  const webhook = await ownWebhook(factory, webhookId);
   const delivery = await getDelivery(deliveryId);
-  if (!delivery || delivery.webhookId !== webhookId || delivery.factoryId !== factory.id) throw new DeliveryNotFoundError(deliveryId);
+  // Older than the webhook: made for a deleted one whose id a create with the same Idempotency-Key gave again.
+  if (!delivery || delivery.webhookId !== webhookId || delivery.factoryId !== factory.id || delivery.createdAt < webhook.createdAt) {
+    throw new DeliveryNotFoundError(deliveryId);
+  }
   return delivery;
 };
 
@@ -180,7 +194,9 @@ export const rotateOwnWebhookSecret = async (factory: Principal, webhookId: stri
     const secret = newWebhookSecret();
     const now = new Date();
     const previousSecretExpiresAt = new Date(now.getTime() + rotationOverlapMs).toISOString();
-    const rotated = await rotateWebhookSecret(current, await sealSecret(secret, webhookId, 'sign'), previousSecretExpiresAt, now);
+    // A secret stored in the clear (before sealing) is sealed as it becomes the previous one.
+    const previous = isPlainSecret(current.secret) ? await sealSecret(current.secret, webhookId, 'sign') : current.secret;
+    const rotated = await rotateWebhookSecret(current, await sealSecret(secret, webhookId, 'sign'), previous, previousSecretExpiresAt, now);
     if (rotated !== 'changed') {
       log().info('webhook secret rotated', { webhookId, previousSecretExpiresAt });
       return { secret, previousSecretExpiresAt };
@@ -221,10 +237,10 @@ export const testOwnWebhook = async (factory: Principal, webhookId: string): Pro
     );
   } catch (err) {
     log().error('webhook test not queued', { webhookId, error: err as Error });
-    throw new DeliveryNotQueuedError(err);
+    throw testNotQueued(err);
   }
   const delivery = report.deliveryIds[0] && (await getDelivery(report.deliveryIds[0]));
-  if (!delivery) throw new DeliveryNotQueuedError(new Error('no delivery made'));
+  if (!delivery) throw testNotQueued(new Error('no delivery made'));
   return delivery;
 };
 
