@@ -133,8 +133,14 @@ export const bundles = async (opts: { rounds: number }): Promise<Section> => {
       };
     });
     const sizes = targets.slice(1).map((t) => statSync(t.out).size);
+    const perBundle = targets.slice(1).map((t) => {
+      const entry = times.get(t.name) ?? { plain: [], maps: [] };
+      // With source maps: what a Lambda init pays (the house sets --enable-source-maps).
+      return { name: t.name, kb: Math.round(statSync(t.out).size / 102.4) / 10, coldImportRatio: median(entry.maps) / bareMapsMs };
+    });
     return {
       id: 'bundles',
+      figures: { bundles: perBundle },
       title: 'Lambda bundles: size and cold import',
       setup:
         `Every function of lib/topology.ts bundled by esbuild with HouseFunction's options (ESM, minified, target ${houseBundleTarget}, @aws-sdk/* external, external source map) in ${num(buildSeconds, 1)} s; ` +

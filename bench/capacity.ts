@@ -38,17 +38,76 @@ export interface CapacityTotals {
   readonly itemWritesBy: Map<string, Map<string, number>>;
   /** Items written whole into a GSI partition: `GSI1:<GSI1PK>` → count. */
   readonly indexPartitionWrites: Map<string, number>;
+  /**
+   * Writes that did not commit, by function: a condition that failed (a single
+   * write's, or an item's in a cancelled transaction), a transaction conflict,
+   * and the items of cancelled transactions. AWS charges for them (see `failedWriteUnitsAws`);
+   * DynamoDB Local reports no capacity for them.
+   */
+  readonly failures: Map<string, Failures>;
+  /** Invocations by function: count, wall time, and SQS records handled (queue consumers). */
+  readonly invocations: Map<string, { count: number; ms: number; records: number }>;
 }
 
-const fresh = (): CapacityTotals => ({ byFunction: new Map(), itemWrites: new Map(), itemWritesBy: new Map(), indexPartitionWrites: new Map() });
+export interface Failures {
+  conditional: number;
+  conflicts: number;
+  /** Single writes refused by their condition (PutItem, UpdateItem, DeleteItem). */
+  singleWrites: number;
+  /** Items in transactions that were cancelled (for whatever reason). */
+  cancelledItems: number;
+}
+
+const fresh = (): CapacityTotals => ({
+  byFunction: new Map(),
+  itemWrites: new Map(),
+  itemWritesBy: new Map(),
+  indexPartitionWrites: new Map(),
+  failures: new Map(),
+  invocations: new Map(),
+});
+
+/**
+ * What failed writes cost on AWS, estimated: a write refused by its condition
+ * is charged as the write (1 WCU for an item under 1 KB), and a cancelled
+ * transaction is charged for its items as a transaction would be (2 WCU each).
+ * Upper-bound reading of the pricing page; DynamoDB Local says nothing.
+ */
+export const failedWriteUnitsAws = (f: Failures): number => f.singleWrites + 2 * f.cancelledItems;
+
+/** Sums failures over functions. */
+export const totalFailures = (m: Map<string, Failures>): Failures => {
+  const sum: Failures = { conditional: 0, conflicts: 0, singleWrites: 0, cancelledItems: 0 };
+  for (const f of m.values()) {
+    sum.conditional += f.conditional;
+    sum.conflicts += f.conflicts;
+    sum.singleWrites += f.singleWrites;
+    sum.cancelledItems += f.cancelledItems;
+  }
+  return sum;
+};
 
 let totals = fresh();
 let seenHandlerCall = false;
 const invocation = new AsyncLocalStorage<FunctionName>();
 
-/** The local runtime's `wrapInvoke`: runs the invocation under its function's name. */
-export const tagInvocation = (fn: FunctionName, _event: unknown, invoke: () => Promise<unknown>): Promise<unknown> =>
-  invocation.run(fn, invoke);
+/**
+ * The local runtime's `wrapInvoke`: runs the invocation under its function's
+ * name, and counts it (wall time, and the SQS records of a queue consumer's batch).
+ */
+export const tagInvocation = async (fn: FunctionName, event: unknown, invoke: () => Promise<unknown>): Promise<unknown> => {
+  const started = performance.now();
+  const records = (event as { Records?: unknown[] } | undefined)?.Records;
+  try {
+    return await invocation.run(fn, invoke);
+  } finally {
+    const entry = totals.invocations.get(fn) ?? { count: 0, ms: 0, records: 0 };
+    totals.invocations.set(fn, entry);
+    entry.count++;
+    entry.ms += performance.now() - started;
+    entry.records += Array.isArray(records) ? records.length : 0;
+  }
+};
 
 /** Starts a fresh count and returns it (read it after the pipeline drained). */
 export const resetCapacity = (): CapacityTotals => {
@@ -128,9 +187,15 @@ export const install = async (): Promise<void> => {
     (next, context) => async (args) => {
       const input = args.input as Doc;
       input.ReturnConsumedCapacity = 'INDEXES';
-      const output = await next(args);
       const op = opOf((context as { commandName?: unknown }).commandName);
       const fn = invocation.getStore() ?? 'bench';
+      let output: Awaited<ReturnType<typeof next>>;
+      try {
+        output = await next(args);
+      } catch (err) {
+        countFailure(fn, op, input, err);
+        throw err;
+      }
       if (fn !== 'bench') seenHandlerCall = true;
       const out = output.output as Doc;
       const ops = totals.byFunction.get(fn) ?? new Map<string, { calls: number; units: Units }>();
@@ -161,6 +226,24 @@ export const install = async (): Promise<void> => {
     // Outermost: sees the document (unmarshalled) input and output, and only what committed.
     { step: 'initialize', priority: 'high', name: 'benchConsumedCapacity' },
   );
+};
+
+const countFailure = (fn: string, op: string, input: Doc, err: unknown) => {
+  if (!writeOps.has(op) || !(err instanceof Error)) return;
+  const f = totals.failures.get(fn) ?? { conditional: 0, conflicts: 0, singleWrites: 0, cancelledItems: 0 };
+  totals.failures.set(fn, f);
+  if (err.name === 'ConditionalCheckFailedException') {
+    f.conditional++;
+    f.singleWrites++;
+  } else if (err.name === 'TransactionConflictException') {
+    f.conflicts++;
+    f.singleWrites++;
+  } else if (err.name === 'TransactionCanceledException') {
+    const reasons = ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+    f.conditional += reasons.filter((c) => c === 'ConditionalCheckFailed').length;
+    f.conflicts += reasons.filter((c) => c === 'TransactionConflict').length;
+    f.cancelledItems += ((input.TransactItems ?? []) as unknown[]).length;
+  }
 };
 
 export const isWrite = (op: string): boolean => writeOps.has(op);

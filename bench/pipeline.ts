@@ -24,7 +24,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalRuntime } from '../lib/local/runtime.ts';
 import { localCredentials, localRegion } from '../lib/local/dynamodb.ts';
-import { isWrite, keyPattern, resetCapacity, type CapacityTotals } from './capacity.ts';
+import { failedWriteUnitsAws, isWrite, keyPattern, resetCapacity, totalFailures, type CapacityTotals, type Failures } from './capacity.ts';
+import { nodeCpuSeconds, treeCpuSeconds } from './cpu.ts';
+import { defaultTableWriteQuota, prices } from './prices.ts';
+import { functionSpec, type FunctionName } from '../lib/topology.ts';
 import { Job, LatencyResult, ThroughputResult } from './load-client.ts';
 import { median, num, percentile, progress, ratio, type Row, type Section } from './stats.ts';
 
@@ -50,6 +53,8 @@ export interface PipelineContext {
   readonly runtime: LocalRuntime;
   readonly counts: Counts;
   readonly drainTimeoutMs: number;
+  /** DynamoDB Local's process (its shell watchdog), whose CPU time is counted apart from Node's. */
+  readonly dynamoPid?: number;
 }
 
 const anchorId = 'anchor-bench';
@@ -266,6 +271,7 @@ export const ingestion = async (ctx: PipelineContext): Promise<Section> => {
   ];
   return {
     id: 'ingest',
+    figures: { ingestRatio: rate / rawRate, preordersPerSecLocal: rate, rawPutItemPerSecLocal: rawRate },
     title: 'Ingestion: pre-orders accepted over HTTP',
     setup:
       `${run.done.toLocaleString('en-US')} pre-orders (1 unit, one variant, 1,000 buyers, own Idempotency-Keys) posted by ${counts.concurrency} concurrent clients ` +
@@ -370,6 +376,8 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
   await drain(ctx);
 
   progress(`write units: ${n} pre-orders, accepted and followed until the queues are empty`);
+  const cpuBefore = { node: nodeCpuSeconds(), dynamo: treeCpuSeconds(ctx.dynamoPid) };
+  const eventsBefore = runtime.emulator.events.length;
   const accepted = resetCapacity();
   const run = await preorders(runtime, campaignId, n, counts.concurrency, 'wcu');
   await drain(ctx);
@@ -382,6 +390,8 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
   if (closed.status !== 200 || closed.body.status !== 'CLOSED') throw new Error(`close answered ${closed.status} ${JSON.stringify(closed.body)}`);
   await drain(ctx);
   const phaseB = released.byFunction;
+  const cpuAfter = { node: nodeCpuSeconds(), dynamo: treeCpuSeconds(ctx.dynamoPid) };
+  const events = runtime.emulator.events.length - eventsBefore;
 
   const per = (x: number) => x / placed;
   const writes = (fn?: string) => (f: string, op: string) => isWrite(op) && (fn === undefined || f === fn);
@@ -400,9 +410,34 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
     baseline: num(floor, 0),
     ratio: ratio(per(s.total), floor),
   });
+  const wcuPerPreorderAws = per(aws(a) + aws(b));
+  const wcuRequestPathAws = per(aws(request));
+  const failed = totalFailures(new Map([...accepted.failures, ...[...released.failures].map(([fn, f]) => [`${fn} (released)`, f] as [string, Failures])]));
+  const failedAws = per(failedWriteUnitsAws(failed));
+  const readUnits = per(aRead.total + bRead.total);
+  const invocations = [...accepted.invocations, ...released.invocations];
+  const summaryFigures = {
+    wcuPerPreorderAws,
+    wcuRequestPathAws,
+    sustainedPreordersPerSecDefaultTable: defaultTableWriteQuota / wcuPerPreorderAws,
+    failedConditionalWritesPerPreorder: per(failed.conditional),
+    transactionConflictsPerPreorder: per(failed.conflicts),
+    failedWriteUnitsPerPreorderAws: failedAws,
+  };
+  const costs = costSection({
+    placed,
+    writeUnits: wcuPerPreorderAws + failedAws,
+    readUnits,
+    invocations,
+    apiRequests: (placed + 1) / placed,
+    events: per(events),
+    cpu: { node: cpuAfter.node - cpuBefore.node, dynamo: cpuAfter.dynamo !== undefined && cpuBefore.dynamo !== undefined ? cpuAfter.dynamo - cpuBefore.dynamo : undefined },
+    failed,
+  });
   const summary: Section = {
     id: 'wcu',
     title: 'DynamoDB write units per pre-order',
+    figures: summaryFigures,
     setup:
       `${placed.toLocaleString('en-US')} pre-orders on one open uncapped campaign (${counts.concurrency} in flight), followed until every queue was empty (accepted: request path, intake, notifier); ` +
       'then the campaign was closed and followed until empty again (the final batch: cut, assignment, release, the buyers\' "batched" notifications). ' +
@@ -449,7 +484,86 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
     columns: ['phase · function · operation', 'calls / pre-order', 'units / pre-order', 'of which GSI'],
     rows: breakdownRows,
   };
-  return [summary, breakdown];
+  return [summary, breakdown, costs];
+};
+
+interface CostInputs {
+  readonly placed: number;
+  /** AWS write units per pre-order, failed writes included. */
+  readonly writeUnits: number;
+  readonly readUnits: number;
+  readonly invocations: ReadonlyArray<[string, { count: number; ms: number; records: number }]>;
+  /** API Gateway requests per pre-order. */
+  readonly apiRequests: number;
+  /** EventBridge events per pre-order. */
+  readonly events: number;
+  /** CPU seconds over the whole run, Node and DynamoDB Local apart. */
+  readonly cpu: { node: number; dynamo: number | undefined };
+  readonly failed: Failures;
+}
+
+/**
+ * What a million pre-orders cost on AWS, from the write-units run's own counts
+ * at published on-demand prices (bench/prices.ts), next to API Gateway's fee
+ * alone; and where the local run's CPU went.
+ */
+const costSection = (c: CostInputs): Section => {
+  const per = (x: number) => x / c.placed;
+  const million = 1_000_000;
+  let lambdaRequests = 0;
+  let gbSeconds = 0;
+  let sqsRequests = 0;
+  for (const [fn, i] of c.invocations) {
+    lambdaRequests += i.count;
+    gbSeconds += (i.ms / 1000) * (functionSpec(fn as FunctionName).memoryMb / 1024);
+    // A queue consumer's batch: one ReceiveMessage and one DeleteMessageBatch, and each record was one send.
+    if (i.records > 0) sqsRequests += i.records + 2 * i.count;
+  }
+  const lines = [
+    { figure: 'DynamoDB writes', units: `${num(c.writeUnits, 2)} WRU`, usd: c.writeUnits * prices.dynamoWriteMillion },
+    { figure: 'DynamoDB reads', units: `${num(c.readUnits, 2)} RRU`, usd: c.readUnits * prices.dynamoReadMillion },
+    { figure: 'Lambda requests', units: `${num(per(lambdaRequests), 2)} invocations`, usd: per(lambdaRequests) * prices.lambdaRequestMillion },
+    { figure: 'Lambda compute (arm64)', units: `${num(per(gbSeconds) * 1000, 2)} GB-ms`, usd: per(gbSeconds) * million * prices.lambdaArmGbSecond },
+    { figure: 'API Gateway (REST)', units: `${num(c.apiRequests, 3)} requests`, usd: c.apiRequests * prices.apiGatewayRestMillion },
+    { figure: 'SQS', units: `${num(per(sqsRequests), 2)} requests`, usd: per(sqsRequests) * prices.sqsMillion },
+    { figure: 'EventBridge', units: `${num(c.events, 2)} events`, usd: c.events * prices.eventBridgeMillion },
+  ];
+  const total = lines.reduce((sum, l) => sum + l.usd, 0);
+  const apiFee = c.apiRequests * prices.apiGatewayRestMillion;
+  const usd = (x: number) => `$${x.toFixed(2)}`;
+  const rows: Row[] = [
+    ...lines.map((l) => ({ figure: `${l.figure}: ${l.units} / pre-order`, value: usd(l.usd), baseline: usd(apiFee), ratio: ratio(l.usd, apiFee) })),
+    { figure: 'all of it, a million pre-orders', value: usd(total), baseline: usd(apiFee), ratio: ratio(total, apiFee) },
+    {
+      figure: 'CPU per pre-order (ms): Node (gateway, handlers, emulator); DynamoDB Local',
+      value: `${num(per(c.cpu.node) * 1000, 2)}; ${c.cpu.dynamo === undefined ? 'n/a' : num(per(c.cpu.dynamo) * 1000, 2)}`,
+      baseline: '',
+      ratio: c.cpu.dynamo === undefined ? '' : `${((c.cpu.dynamo / (c.cpu.node + c.cpu.dynamo)) * 100).toFixed(0)} % in DynamoDB Local`,
+    },
+  ];
+  return {
+    id: 'cost',
+    figures: {
+      awsCostPerMillionPreordersUsd: total,
+      apiGatewayFeePerMillionPreordersUsd: apiFee,
+      costByService: Object.fromEntries(lines.map((l) => [l.figure, l.usd])),
+      cpuMsPerPreorderNode: per(c.cpu.node) * 1000,
+      cpuMsPerPreorderDynamoLocal: c.cpu.dynamo === undefined ? null : per(c.cpu.dynamo) * 1000,
+    },
+    title: 'What a million pre-orders cost on AWS, and where the local CPU went',
+    setup:
+      "The write-units run's own counts per pre-order (accepted to released batch, notifications included), priced at AWS's published on-demand prices (us-east-1, bench/prices.ts). " +
+      "Baseline: API Gateway's fee alone for the same pre-orders, the part no storage design changes.",
+    columns: ['service: usage per pre-order', 'per million pre-orders', "API Gateway's fee alone", 'ratio'],
+    rows,
+    notes: [
+      `DynamoDB writes include the failed ones AWS charges for: ${num(per(c.failed.conditional), 3)} conditional checks failed and ${num(per(c.failed.conflicts), 3)} transaction conflicts per pre-order ` +
+        `(${num(per(c.failed.singleWrites), 3)} single writes refused, ${num(per(c.failed.cancelledItems), 3)} items of cancelled transactions; estimated at 1 WCU a single write and 2 a transaction item). DynamoDB Local reports no capacity for them.`,
+      "Lambda compute is local wall time × each function's memory: on 2 shared cores an invocation waits for CPU it would not wait for on Lambda, so this is an upper bound; Lambda bills by the millisecond.",
+      "SQS counts a send per message and a receive and a delete per batch; the event source mapping's empty polls (a fixed cost per queue, not per pre-order) are left out, as are CloudWatch logs and metrics, X-Ray and data transfer.",
+      "API Gateway: one request per pre-order (the close is shared by all). The authorizer's invocations are in Lambda's line.",
+    ],
+  };
 };
 
 /** Warms the pipeline on a campaign of its own, so the measured one holds only measured pre-orders. */
@@ -495,6 +609,7 @@ export const hotItem = async (ctx: PipelineContext): Promise<Section> => {
   const shard = /#GATE#(\d+)/.exec(hotKey)?.[1];
   return {
     id: 'hot',
+    figures: { hottestItemWritesPerSecAt20k: projected, hottestItem: keyPattern(hotKey) },
     title: `Hot item: the busiest DynamoDB item in a burst of ${run.done.toLocaleString('en-US')} pre-orders on one variant`,
     setup:
       `${run.done.toLocaleString('en-US')} pre-orders of one variant on one uncapped campaign (${gateShards} gates), ${counts.concurrency} in flight, in ${num(seconds, 1)} s ` +

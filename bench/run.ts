@@ -21,7 +21,7 @@ import { startDynamoDbLocal, type LocalDynamo } from '../lib/local/dynamodb.ts';
 import { startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
 import { handlerCallsSeen, install, tagInvocation } from './capacity.ts';
 import { hotItem, ingestion, latency, writeUnits, type Counts, type PipelineContext } from './pipeline.ts';
-import { markdownTable, progress, textTable, type Section } from './stats.ts';
+import { markdownTable, num, progress, textTable, type Section } from './stats.ts';
 
 // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -74,6 +74,34 @@ const machine = () => {
   };
 };
 
+/**
+ * Issue 14's table: each figure of this run next to what it must reach. Only
+ * figures this run measured are listed (a `--only` run lists fewer).
+ */
+const targetsSection = (figures: Record<string, unknown>): Section | undefined => {
+  const goals = [
+    { key: 'wcuPerPreorderAws', figure: 'write units per pre-order, accepted → released batch, notifications included (AWS estimate)', goal: 4, atMost: true, digits: 2 },
+    { key: 'wcuRequestPathAws', figure: 'write units on the request path (AWS)', goal: 2, atMost: true, digits: 2 },
+    { key: 'sustainedPreordersPerSecDefaultTable', figure: 'pre-orders/s one default-quota table sustains (40,000 ÷ the first figure)', goal: 10_000, atMost: false, digits: 0 },
+    { key: 'hottestItemWritesPerSecAt20k', figure: 'busiest single item at a 20,000/s one-variant burst (writes/s, projected)', goal: 100, atMost: true, digits: 0 },
+    { key: 'ingestRatio', figure: 'local ingest ÷ raw PutItem, same run', goal: 0.5, atMost: false, digits: 2 },
+  ];
+  const rows = goals.flatMap((g) => {
+    const value = figures[g.key];
+    if (typeof value !== 'number') return [];
+    const met = g.atMost ? value <= g.goal : value >= g.goal;
+    return [{ figure: `${g.figure} (${g.key})`, value: num(value, g.digits), baseline: `${g.atMost ? '≤' : '≥'} ${num(g.goal, g.digits)}`, ratio: met ? 'met' : 'not yet' }];
+  });
+  if (rows.length === 0) return undefined;
+  return {
+    id: 'targets',
+    title: 'Issue 14: where the figures stand',
+    setup: 'The headline figures of this run (also in results.json `figures`), each next to what issue 14 asks of it.',
+    columns: ['figure', 'this run', 'must reach', ''],
+    rows,
+  };
+};
+
 const main = async () => {
   const started = new Date();
   const t0 = performance.now();
@@ -109,7 +137,7 @@ const main = async () => {
         wrapInvoke: tagInvocation,
       });
       await install();
-      const ctx: PipelineContext = { runtime, counts, drainTimeoutMs: 600_000 };
+      const ctx: PipelineContext = { runtime, counts, drainTimeoutMs: 600_000, ...(dynamo.process.pid !== undefined && { dynamoPid: dynamo.process.pid }) };
       if (wanted('ingest')) print(await ingestion(ctx));
       if (!handlerCallsSeen() && wanted('ingest')) {
         throw new Error("the bench's middleware saw no handler's DynamoDB call: the handlers use another instance of functions/adapters/dynamo.ts");
@@ -132,6 +160,10 @@ const main = async () => {
   } finally {
     await stop();
   }
+
+  const figures: Record<string, unknown> = Object.assign({}, ...sections.map((sec) => sec.figures ?? {}));
+  const goals = targetsSection(figures);
+  if (goals) print(goals);
 
   const seconds = (performance.now() - t0) / 1000;
   const after = machine();
@@ -159,6 +191,8 @@ const main = async () => {
     machine: before,
     loadAtEnd: after.load,
     counts: { mode: values.quick ? 'quick' : 'full', ...counts, importRounds },
+    // The headline figures under stable names (issue 14): numbers, not the tables' text.
+    figures,
     sections: sections.map((s) => ({ id: s.id, title: s.title, setup: s.setup, columns: s.columns ?? ['figure', 'value', 'baseline (same run)', 'ratio'], rows: s.rows, notes: s.notes ?? [] })),
   };
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);

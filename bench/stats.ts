@@ -44,6 +44,11 @@ export interface Section {
   readonly rows: readonly Row[];
   /** Free lines after the table: notes on interpretation, AWS mapping, caveats. */
   readonly notes?: readonly string[];
+  /**
+   * The section's headline figures as numbers, under stable names, for tools
+   * (bench/results.json `figures`): issue 14's table reads them.
+   */
+  readonly figures?: Readonly<Record<string, unknown>>;
 }
 
 const defaultColumns = ['figure', 'value', 'baseline (same run)', 'ratio'] as const;
