@@ -1,6 +1,7 @@
-import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { tableName } from '#shared/config.ts';
-import { log } from '#shared/observability.ts';
+import { log, metrics } from '#shared/observability.ts';
 import { EventDetail, eventTypes } from '#contracts/messages.ts';
 import { z } from 'zod';
 import { ddb } from './dynamo.ts';
@@ -16,9 +17,17 @@ import { recordRefundLatency } from './trust-store.ts';
  * eventIds for receivers to de-duplicate.
  *
  * Keys: PK=OUTBOX#<0..7> (spread, though the rate is low) SK=<occurredAt>#<eventId>
+ *       PK=OUTBOX#QUARANTINE SK=<the item's PK>#<SK>: an item the relay could not read
+ *
+ * An outbox item has no expiry: an event never published stays until it is (an
+ * expired item would be an announcement lost without a trace). An item the
+ * relay cannot read as an event is moved aside, whole, with why, and counted
+ * (`OutboxItemsQuarantined`, alarmed): the relay goes on with the others rather
+ * than stopping every sweep on it.
  */
 const shards = 8;
-const ttlSeconds = 7 * 24 * 3600;
+const quarantinePartition = 'OUTBOX#QUARANTINE';
+export const outboxMetrics = { quarantined: 'OutboxItemsQuarantined' } as const;
 
 const outboxKey = (e: DomainEvent) => {
   let hash = 0;
@@ -35,7 +44,6 @@ export const outboxPut = (e: DomainEvent) => ({
       type: 'outbox',
       eventType: e.type,
       detail: e.detail,
-      expiresAt: Math.floor(Date.now() / 1000) + ttlSeconds,
     },
   },
 });
@@ -89,6 +97,24 @@ export const publishCommitted = async (events: readonly DomainEvent[]): Promise<
 
 const OutboxItem = z.object({ eventType: z.enum(eventTypes), detail: EventDetail });
 
+/**
+ * Moves an item the relay cannot read out of the outbox: the copy first (with
+ * why), then the original, so a crash in between leaves a copy to overwrite
+ * next time and never loses the item.
+ */
+const quarantine = async (item: Record<string, unknown>, why: string, now: Date): Promise<void> => {
+  const original = { PK: item.PK, SK: item.SK };
+  await ddb.send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { PK: quarantinePartition, SK: `${String(item.PK)}#${String(item.SK)}`, type: 'outbox-quarantine', original: item, why: why.slice(0, 2000), quarantinedAt: now.toISOString() },
+    }),
+  );
+  await ddb.send(new DeleteCommand({ TableName: tableName(), Key: original }));
+  metrics.addMetric(outboxMetrics.quarantined, MetricUnit.Count, 1);
+  log().error('outbox item is not an event; moved to OUTBOX#QUARANTINE, the relay goes on', { key: original, why: why.slice(0, 500) });
+};
+
 /** Publishes and clears outbox items older than `olderThanMs`; returns how many it relayed. */
 export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<number> => {
   const cutoff = new Date(now.getTime() - olderThanMs).toISOString();
@@ -105,10 +131,12 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
           Limit: 100,
         }),
       );
-      const events = (out.Items ?? []).map((item) => {
-        const parsed = OutboxItem.parse(item);
-        return { type: parsed.eventType, detail: parsed.detail };
-      });
+      const events: DomainEvent[] = [];
+      for (const item of out.Items ?? []) {
+        const parsed = OutboxItem.safeParse(item);
+        if (parsed.success) events.push({ type: parsed.data.eventType, detail: parsed.data.detail });
+        else await quarantine(item, z.prettifyError(parsed.error), now);
+      }
       if (events.length > 0) {
         await publish(events);
         const publishedAt = Date.now();

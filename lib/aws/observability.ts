@@ -18,6 +18,9 @@ export const metricsNamespace = 'c2m';
  */
 export const businessMetrics = ['PreordersAccepted', 'PreordersRefusedByCap', 'PreordersCancelled', 'CampaignsCreated'] as const;
 
+/** What the clock's outbox relay counts when it moves an unreadable item aside (functions/adapters/outbox.ts `outboxMetrics`). */
+export const outboxQuarantineMetric = 'OutboxItemsQuarantined';
+
 export interface FunctionAlarms {
   readonly errors: cloudwatch.Alarm;
   readonly throttles: cloudwatch.Alarm;
@@ -39,6 +42,7 @@ export interface ObservabilityProps {
 /** Function alarms to the operators' topic, and the one dashboard an operator opens first. */
 export class Observability extends Construct {
   public readonly functionAlarms = new Map<FunctionName, FunctionAlarms>();
+  public readonly outboxQuarantine: cloudwatch.Alarm;
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -69,6 +73,26 @@ export class Observability extends Construct {
       throttles.addAlarmAction(notify);
       this.functionAlarms.set(name, { errors, throttles });
     }
+
+    // An outbox item the relay could not read as an event was moved aside (functions/adapters/outbox.ts):
+    // its announcement is not made until someone looks, so it pages like a function error.
+    this.outboxQuarantine = new cloudwatch.Alarm(this, 'outbox-quarantine', {
+      alarmName: 'c2m-outbox-quarantine',
+      alarmDescription:
+        'The clock found an outbox item that is not an event and moved it to PK=OUTBOX#QUARANTINE (its announcement is not made). The campaign-clock log says which and why.',
+      metric: new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: outboxQuarantineMetric,
+        dimensionsMap: { service: 'campaign-clock' },
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.outboxQuarantine.addAlarmAction(notify);
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? 'c2m',

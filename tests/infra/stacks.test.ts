@@ -11,7 +11,8 @@ import { clockQueueName } from '../../lib/aws/data-stack.ts';
 import { clientManagementActions } from '../../lib/aws/grants.ts';
 import { houseRuntime } from '../../lib/aws/house-function.ts';
 import { identityContextKeys, noUserPool } from '../../lib/aws/identity.ts';
-import { businessMetrics } from '../../lib/aws/observability.ts';
+import { businessMetrics, outboxQuarantineMetric } from '../../lib/aws/observability.ts';
+import { outboxMetrics } from '../../functions/adapters/outbox.ts';
 import { gatewayProblemBody, gatewayResponses, type GatewayResponseType } from '../../lib/gateway-responses.ts';
 import {
   campaignScheduleGroup,
@@ -1043,6 +1044,21 @@ describe('c2m-compute: alarms and dashboard', () => {
       }),
     );
     for (const alarm of alarms) expect(refersTo(alarm.Properties['AlarmActions'], logicalId(data.alarmTopic))).toBe(true);
+  });
+
+  it("an outbox item the clock's relay moved aside pages the operator, on the metric the relay counts", () => {
+    expect(outboxQuarantineMetric).toBe(outboxMetrics.quarantined);
+    computeTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'c2m-outbox-quarantine',
+      Namespace: 'c2m',
+      MetricName: outboxMetrics.quarantined,
+      Dimensions: [{ Name: 'service', Value: 'campaign-clock' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const alarm = Object.values(resourcesOf(computeTemplate, 'AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'c2m-outbox-quarantine' } }))[0];
+    expect(refersTo(alarm?.Properties['AlarmActions'], logicalId(data.alarmTopic))).toBe(true);
   });
 
   it('the c2m dashboard charts the business metrics by service, API errors and latency, DLQ depth and function errors', () => {

@@ -14,7 +14,7 @@ const preorders = await import('../../functions/adapters/preorder-store.ts');
 const { outboxPut, publishCommitted, relayOutbox } = await import('../../functions/adapters/outbox.ts');
 const { readTally } = await import('../../functions/adapters/trust-store.ts');
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
-const { TransactWriteCommand } = await import('@aws-sdk/lib-dynamodb');
+const { GetCommand, TransactWriteCommand } = await import('@aws-sdk/lib-dynamodb');
 const { eventOf } = await import('../../functions/adapters/event-bus.ts');
 const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
@@ -92,5 +92,39 @@ describe('The event outbox', () => {
     expect(first.events).toHaveLength(1);
     expect(second.events).toHaveLength(0);
     expect(await relayOutbox(new Date(now.getTime() + 61_000))).toBe(1);
+  });
+
+  it('An outbox item that is not an event is moved aside whole, with why, and the relay publishes the others in the same sweep', async () => {
+    const campaignId = newId('cmp');
+    const at = new Date(Date.now() - 10 * 60_000).toISOString();
+    const good = eventOf('campaign.closed', { campaignId, occurredAt: at, status: 'CLOSED' }, `${campaignId}:good`);
+    const alsoGood = eventOf('campaign.failed', { campaignId, occurredAt: at, status: 'FAILED' }, `${campaignId}:also`);
+    const badKey = { PK: 'OUTBOX#3', SK: `${at}#not-an-event-${campaignId}` };
+    await ddb.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          outboxPut(good),
+          outboxPut(alsoGood),
+          // What a bad deploy could leave behind: an event type this code does not know.
+          { Put: { TableName: process.env[envNames.table], Item: { ...badKey, type: 'outbox', eventType: 'campaign.exploded', detail: { campaignId } } } },
+        ],
+      }),
+    );
+
+    const relayed = await relayOutbox(new Date());
+
+    expect(relayed).toBeGreaterThanOrEqual(2);
+    expect(published(good.detail.eventId)).toHaveLength(1);
+    expect(published(alsoGood.detail.eventId)).toHaveLength(1);
+    expect((await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: badKey }))).Item).toBeUndefined();
+    const moved = await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: { PK: 'OUTBOX#QUARANTINE', SK: `${badKey.PK}#${badKey.SK}` } }));
+    expect(moved.Item).toMatchObject({ original: { ...badKey, eventType: 'campaign.exploded' }, why: expect.stringContaining('eventType') });
+    // The next sweep finds nothing left to relay or to move.
+    expect(await relayOutbox(new Date())).toBe(0);
+  });
+
+  it('An event not yet published never expires from the outbox', async () => {
+    const e = eventOf('campaign.closed', { campaignId: newId('cmp'), occurredAt: new Date().toISOString(), status: 'CLOSED' }, newId('x'));
+    expect(outboxPut(e).Put.Item).not.toHaveProperty('expiresAt');
   });
 });
