@@ -453,7 +453,7 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
     ],
     notes: [
       'DynamoDB Local already charges transactional writes at 2 units per KB on the table, as AWS does; it also doubles the GSI units of a transaction. The AWS estimate counts those GSI writes at 1 WCU each, as docs/decisions.md (3) does; the Local figure is the upper bound if AWS doubled them too.',
-      'Not in the figures: writes that failed (conditional checks, TransactionConflict retries) cost capacity on AWS but DynamoDB Local reports none for them; the campaign\'s own writes (create, its 64 gates, close) are spread over its pre-orders only in the second phase.',
+      `Not in these rows: writes that failed, which cost capacity on AWS though DynamoDB Local reports none; the bench counts them itself (${num(per(failed.conditional), 3)} failed conditions, ${num(per(failed.conflicts), 3)} conflicts per pre-order in this run) and the cost section adds them. The campaign's own writes (create, its 64 gates, close) are spread over its pre-orders only in the second phase.`,
       'Decision 3 puts the request path at 6 WCU (2 pre-order + 2 gate + 1 GSI1 + 1 GSI3); decision 16 adds two conditional writes to the pre-order per notification flush (claim the steps, then record them; each also rewrites the item\'s GSI entries), off the request path.',
     ],
   };
