@@ -127,7 +127,7 @@ export const postDelivery = async (url: string, secrets: readonly string[], deli
   }
 };
 
-export type DeliveryOutcome = 'delivered' | 'skipped' | 'retrying' | 'failed' | 'refused' | 'deferred';
+export type DeliveryOutcome = 'delivered' | 'skipped' | 'failed' | 'refused' | 'deferred';
 
 /** Why a delivery is not sent at all, or undefined when it may be. */
 const refusal = async (delivery: Delivery, webhook: Webhook | undefined): Promise<string | undefined> => {
@@ -178,10 +178,13 @@ const afterFailure = async (webhook: Webhook, at: Date): Promise<boolean> => {
   if (await disableFailing(noted.webhookId, noted.failingSince, at)) {
     metrics.addMetric(metricNames.disabled, MetricUnit.Count, 1);
     log().warn('webhook disabled after failing for days; the factory is told', { webhookId: noted.webhookId, failingSince: noted.failingSince });
+    await tellDisabled(noted, noted.failingSince, at.toISOString());
+    return true;
   }
+  // Another deliverer changed it first (disabled it, or a success ended the streak): tell from what it is now.
   const now = await getWebhook(noted.webhookId, true);
   if (now?.status === 'DISABLED' && now.disabledReason === 'FAILING' && now.failingSince && now.disabledAt) await tellDisabled(now, now.failingSince, now.disabledAt);
-  return true;
+  return now?.status === 'DISABLED';
 };
 
 /** Records a try that was never made, and ends the delivery FAILED (no retry). */

@@ -6,7 +6,7 @@ import { activeWebhooksFor, createDelivery } from '#adapters/webhook-store.ts';
 import { enqueueDelivery } from '#adapters/webhook-queue.ts';
 import { numberEvent } from '#adapters/factory-feed.ts';
 import { FactoryEventEnvelope } from '#contracts/messages.ts';
-import type { Webhook } from '#domain/webhooks.ts';
+import type { Delivery, Webhook } from '#domain/webhooks.ts';
 import { newId } from '#shared/ids.ts';
 import { flushMetrics, log, logger, withLogKeys } from '#shared/observability.ts';
 
@@ -39,12 +39,12 @@ export interface FactoryEvent {
  * Every webhook of the factory carries the event under the same number, and
  * `GET /v1/factory/events` lists it under that number too.
  */
-export const dispatchToFactory = async (event: FactoryEvent, now = new Date(), to?: Webhook): Promise<DispatchReport & { deliveryIds: string[] }> => {
+export const dispatchToFactory = async (event: FactoryEvent, now = new Date(), to?: Webhook): Promise<DispatchReport & { deliveries: Delivery[] }> => {
   const { factoryId, eventId, type } = event;
   const { sequence } = await numberEvent(event, now);
   // `to`: one webhook, whatever it subscribed to or its status (a `webhook.test` the factory asked for).
   const webhooks = to ? [to] : await activeWebhooksFor(factoryId, type);
-  const deliveryIds: string[] = [];
+  const deliveries: Delivery[] = [];
   let created = 0;
   let queued = 0;
   for (const webhook of webhooks) {
@@ -62,14 +62,14 @@ export const dispatchToFactory = async (event: FactoryEvent, now = new Date(), t
       now,
     );
     if (result.created) created++;
-    deliveryIds.push(result.delivery.deliveryId);
+    deliveries.push(result.delivery);
     if (result.created || result.delivery.status === 'PENDING') {
       await enqueueDelivery(result.delivery.deliveryId);
       queued++;
     }
   }
   log().info('factory event dispatched', { eventId, type, factoryId, sequence, webhooks: webhooks.length, created, queued });
-  return { sequence, webhooks: webhooks.length, created, queued, deliveryIds };
+  return { sequence, webhooks: webhooks.length, created, queued, deliveries };
 };
 
 /** A factory event from the bus: to the factory's feed and webhooks, unless it names no factory or one no longer active. */

@@ -239,7 +239,7 @@ export const testOwnWebhook = async (factory: Principal, webhookId: string): Pro
     log().error('webhook test not queued', { webhookId, error: err as Error });
     throw testNotQueued(err);
   }
-  const delivery = report.deliveryIds[0] && (await getDelivery(report.deliveryIds[0]));
+  const [delivery] = report.deliveries;
   if (!delivery) throw testNotQueued(new Error('no delivery made'));
   return delivery;
 };
