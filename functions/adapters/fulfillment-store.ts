@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { freeUnitsPart } from './buyer-limit-store.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
-import type { NotificationLease, Preorder, PreorderShipment, PreorderStatus, SentNotification, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, type TransactItem } from './dynamo.ts';
+import type { Preorder, PreorderShipment, PreorderStatus, TimelineEntry } from '#domain/preorder.ts';
+import { backoff, cancellation, ddb, type TransactItem } from './dynamo.ts';
 import { gateKey, variantSlot } from './campaign-store.ts';
 import { preorderKey } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -269,71 +268,4 @@ export const refundUnits = (
     ],
     now,
   });
-};
-
-/** The guard of a notification write: the recorded count is the one read. */
-const notifiedGuard = (p: Preorder) => {
-  const before = p.notifications?.length ?? 0;
-  return before === 0
-    ? { condition: '(attribute_not_exists(notifiedCount) OR notifiedCount = :before)', before }
-    : { condition: 'notifiedCount = :before', before };
-};
-
-
-/**
- * Claims the pre-order's unsent steps (those after the recorded count) for
- * `leaseMs`: only if nobody holds an unexpired claim and the
- * recorded count is the one read. Undefined when another flush got there
- * first (or a change of the pre-order was committing): read it again.
- */
-export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
-  const guard = notifiedGuard(p);
-  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: preorderKey(p.preorderId),
-        UpdateExpression: 'SET #lease = :lease',
-        ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${guard.condition}`,
-        ExpressionAttributeNames: { '#lease': 'notifyLease', '#expires': 'expiresAt' },
-        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':before': guard.before },
-      }),
-    );
-    return lease;
-  } catch (err) {
-    if (isConditionFailure(err) || isTransactionConflict(err)) return undefined;
-    throw err;
-  }
-};
-
-/**
- * Records notifications as sent, after the channel took them, and gives the
- * claim back, in one write: appended in order, on condition that the claim is
- * still this one (so nobody recorded any since they were read), so each
- * timeline entry becomes exactly one recorded notification. False when the
- * claim had expired and another flush took it over (it sends and records them).
- */
-export const recordSent = async (p: Preorder, sent: readonly SentNotification[], lease: NotificationLease): Promise<boolean> => {
-  const guard = notifiedGuard(p);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: preorderKey(p.preorderId),
-          UpdateExpression: 'SET notifications = list_append(if_not_exists(notifications, :none), :sent), notifiedCount = :count REMOVE #lease',
-          ConditionExpression: `#lease.#id = :leaseId AND ${guard.condition}`,
-          ExpressionAttributeNames: { '#lease': 'notifyLease', '#id': 'leaseId' },
-          ExpressionAttributeValues: { ':none': [], ':sent': sent, ':count': guard.before + sent.length, ':leaseId': lease.leaseId, ':before': guard.before },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      // A change of the pre-order committing at the same moment: what was sent must still be recorded.
-      if (!isTransactionConflict(err) || attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
 };

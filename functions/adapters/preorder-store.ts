@@ -8,6 +8,7 @@ import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
+import { noticesSortKey, parseNotices, readNotices, withNotices } from './notice-store.ts';
 
 /**
  * The pre-order entity.
@@ -28,7 +29,8 @@ export const preorderKey = (preorderId: string) => ({ PK: `PREORDER#${preorderId
 
 type Item = Record<string, unknown>;
 
-export const toItem = (p: Preorder, requestHash: string): Item => ({
+/** The pre-order item. What the buyer was told is never on it (notice-store.ts), whatever `p` carries. */
+export const toItem = ({ notifications: _told, notifiedCount: _count, notifyLease: _lease, ...p }: Preorder, requestHash: string): Item => ({
   ...preorderKey(p.preorderId),
   type: 'preorder',
   ...p,
@@ -184,6 +186,28 @@ export const getPreorder = async (preorderId: string, consistent = false) => {
   return out.Item ? fromItem(out.Item) : undefined;
 };
 
+/**
+ * The pre-order with what its buyer was told (`notifications`, and the notices
+ * item's count and claim): one Query of its partition reads the pre-order item
+ * and its notices item (notice-store.ts) together, for the read units of the
+ * pre-order alone. What the buyer API shows and what a flush works from.
+ */
+export const getPreorderWithNotices = async (preorderId: string, consistent = false) => {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': preorderKey(preorderId).PK },
+      ConsistentRead: consistent,
+    }),
+  );
+  const items = out.Items ?? [];
+  const item = items.find((i) => i.SK === preorderKey(preorderId).SK);
+  if (!item) return undefined;
+  const { requestHash, ...p } = fromItem(item);
+  return { ...withNotices(p, parseNotices(items.find((i) => i.SK === noticesSortKey))), requestHash };
+};
+
 /** Many pre-orders by id, strongly consistent (100 keys a request, unprocessed keys retried). */
 export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> => {
   const found: Preorder[] = [];
@@ -199,8 +223,13 @@ export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> 
   return found;
 };
 
-export const listPreordersForBuyer = (buyerId: string, limit: number, cursor: string | undefined) =>
-  pageOfOwnerIndex({ tableName: tableName(), owner: `BUYER#${buyerId}`, baseKey: preorderKey, limit, cursor, fromItem });
+/** A page of one buyer's pre-orders (GSI1), each with what the buyer was told (one BatchGetItem of their notices). */
+export const listPreordersForBuyer = async (buyerId: string, limit: number, cursor: string | undefined) => {
+  const page = await pageOfOwnerIndex({ tableName: tableName(), owner: `BUYER#${buyerId}`, baseKey: preorderKey, limit, cursor, fromItem });
+  if (page === 'invalid-cursor') return page;
+  const notices = await readNotices(page.items.map((p) => p.preorderId));
+  return { ...page, items: page.items.map((p) => withNotices(p, notices.get(p.preorderId))) };
+};
 
 const orderSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
 

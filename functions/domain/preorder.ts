@@ -124,9 +124,16 @@ export interface Preorder {
   readonly firstPromisedShipBy?: string;
   /** Set by a delay notice: the buyer may now cancel for a full refund until units ship. */
   readonly delayedTo?: string;
+  /**
+   * What the buyer was told, step by step, as read with the pre-order
+   * (getPreorderWithNotices). Kept on the pre-order's notices item
+   * (notice-store.ts); only pre-orders older than that item carry some on
+   * their own item, and keep them.
+   */
   readonly notifications?: readonly SentNotification[];
-  /** How many notifications are recorded (the length of `notifications`), the guard of every notification write. */
+  /** How many steps the notices item counts as sent (absent: no notices item yet), the guard of every notification write. */
   readonly notifiedCount?: number;
+  /** A flush's claim on the unsent steps, from the notices item. */
   readonly notifyLease?: NotificationLease;
   /** Owed for shipping after the original promise (late compensation), recorded once. */
   readonly compensatedAmount?: number;

@@ -339,7 +339,7 @@ describe('Promised dates against DynamoDB Local', () => {
     await clock({}, new Date(late.getTime() + 60_000)); // the next tick: nothing new
     quiet.mockRestore();
 
-    const all = await Promise.all(ids.map(async (id) => (await preorders.getPreorder(id, true))!));
+    const all = await Promise.all(ids.map(async (id) => (await preorders.getPreorderWithNotices(id, true))!));
     const [shipped, ...waiting] = all;
     expect(shipped!.status).toBe('SHIPPED');
     expect(shipped!.timeline.some((t) => t.step === 'delayed')).toBe(false);

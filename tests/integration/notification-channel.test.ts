@@ -12,7 +12,8 @@ import { useLocalTable } from '../support/table.ts';
 // in-process against DynamoDB Local, counting the lines the local channel prints.
 const tableName = await useLocalTable();
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
-const { preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
+const { getPreorderWithNotices: getPreorder, preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
+const { noticesKey } = await import('../../functions/adapters/notice-store.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { flushNotifications } = await import('../../functions/handlers/notifications/flush.ts');
 
@@ -176,7 +177,8 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
         },
       }),
     );
-  const read = async (preorderId: string) => (await ddb.send(new GetCommand({ TableName: tableName, Key: preorderKey(preorderId), ConsistentRead: true }))).Item!;
+  /** The pre-order as the buyer API reads it: with its notifications. */
+  const read = async (preorderId: string) => (await getPreorder(preorderId, true))!;
   /** The notification ids the local channel printed, in order (a line is `🔔 buyer … · <preorderId> · <step> · <note>`). */
   const printedIds = () => {
     const ids: string[] = [];
@@ -193,10 +195,10 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     const expected: string[] = [];
     for (const id of preorderIds) {
       const item = await read(id);
-      const timeline = item.timeline as { note: string }[];
+      const timeline = item.timeline;
       const ids = timeline.map((_, i) => `${id}:${i + 1}`);
       expected.push(...ids);
-      const recorded = (item.notifications ?? []) as { notificationId: string; message: string }[];
+      const recorded = item.notifications ?? [];
       expect(recorded.map((n) => n.notificationId), `${id} recorded`).toEqual(ids);
       expect(recorded.map((n) => n.message)).toEqual(timeline.map((t) => t.note));
       expect(item.notifiedCount).toBe(timeline.length);
@@ -237,11 +239,9 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     await place('po_crashed');
     await appendStep('po_crashed', 2);
     await ddb.send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: tableName,
-        Key: preorderKey('po_crashed'),
-        UpdateExpression: 'SET notifyLease = :lease',
-        ExpressionAttributeValues: { ':lease': { leaseId: 'dead-flush', expiresAt: Date.now() - 1 } },
+        Item: { ...noticesKey('po_crashed'), type: 'notices', count: 0, sentAt: [], lease: { leaseId: 'dead-flush', expiresAt: Date.now() - 1 } },
       }),
     );
     const printed = printedIds();
@@ -253,6 +253,55 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     expect(sent.reduce((n, k) => n + k, 0)).toBe(2);
     await expectEachStepSentAndRecordedOnce(['po_crashed'], printed);
     expect((await read('po_crashed')).notifyLease).toBeUndefined();
+  });
+
+  it('A flush leaves the pre-order item as it was: what was sent is recorded on its own notices item, so the pre-order and its index entries are not rewritten', async () => {
+    // Prepare
+    await place('po_apart');
+    await appendStep('po_apart', 2);
+    const raw = async () => (await ddb.send(new GetCommand({ TableName: tableName, Key: preorderKey('po_apart'), ConsistentRead: true }))).Item;
+    const before = await raw();
+    printedIds();
+
+    // Act
+    const sent = await flushLocally(() => flushNotifications(['po_apart']));
+
+    // Assess
+    expect(sent).toBe(2);
+    expect(await raw()).toEqual(before);
+    const notices = (await ddb.send(new GetCommand({ TableName: tableName, Key: noticesKey('po_apart'), ConsistentRead: true }))).Item!;
+    expect(notices).toMatchObject({ count: 2 });
+    expect(Object.keys(notices).filter((k) => k.startsWith('GSI'))).toEqual([]);
+    expect((await read('po_apart')).notifications?.map((n) => n.notificationId)).toEqual(['po_apart:1', 'po_apart:2']);
+  });
+
+  it('A pre-order whose first notifications were recorded on the pre-order item (before notices items) keeps them, and its later steps are sent once, numbered on from them', async () => {
+    // Prepare: step 1 recorded the old way, steps 2 and 3 not yet sent.
+    await place('po_older');
+    await appendStep('po_older', 2);
+    await appendStep('po_older', 3);
+    const first = (await read('po_older')).timeline[0]!;
+    const oldRecord = { notificationId: 'po_older:1', at: first.at, step: 'ACCEPTED', template: first.template, params: first.params, locale: 'en', message: first.note, sentAt: '2026-01-01T00:00:00.000Z' };
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: preorderKey('po_older'),
+        UpdateExpression: 'SET notifications = :n, notifiedCount = :c',
+        ExpressionAttributeValues: { ':n': [oldRecord], ':c': 1 },
+      }),
+    );
+    const printed = printedIds();
+
+    // Act
+    const sent = await Promise.all([1, 2, 3].map(() => flushLocally(() => flushNotifications(['po_older']))));
+
+    // Assess
+    expect(sent.reduce((n, k) => n + k, 0)).toBe(2);
+    expect(printed.sort()).toEqual(['po_older:2', 'po_older:3']);
+    const told = (await read('po_older')).notifications ?? [];
+    expect(told.map((n) => n.notificationId)).toEqual(['po_older:1', 'po_older:2', 'po_older:3']);
+    expect(told[0]?.sentAt).toBe('2026-01-01T00:00:00.000Z');
+    expect(told.map((n) => n.message)).toEqual([note('po_older', 1), note('po_older', 2), note('po_older', 3)]);
   });
 
   it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {
@@ -271,7 +320,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     await flushLocally(() => flushNotifications(['po_legacy']));
 
     // Assess
-    const [sent] = (await read('po_legacy')).notifications as { template: string; params: unknown; locale: string; message: string }[];
+    const [sent] = (await read('po_legacy')).notifications ?? [];
     expect(sent).toMatchObject({ template: 'preorder.updated', params: { step: 'BATCHED' }, locale: 'zh-CN' });
     expect(sent?.message).toMatch(/[\u4e00-\u9fff]/);
     expect(`${sent?.message} ${lines.join('')}`).not.toMatch(/bat_|factory-9/);

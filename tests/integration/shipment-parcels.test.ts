@@ -64,7 +64,7 @@ describe('Per-buyer parcels of a lot, against the table', () => {
     await factoryApi.attachOwnParcels(factory, shipmentId, { parcels: [{ preorderId: ids[1]!, carrier: 'EMS', trackingNumber: 'PAR1' }] });
     await Promise.all([fulfillment.tellParcels(shipmentId), fulfillment.tellParcels(shipmentId), fulfillment.tellParcels(shipmentId)]);
     await fulfillment.tellParcels(shipmentId);
-    const p1 = (await preorders.getPreorder(ids[1]!, true))!;
+    const p1 = (await preorders.getPreorderWithNotices(ids[1]!, true))!;
     expect(p1.shipments?.[0]).toMatchObject({ carrier: 'EMS', trackingNumber: 'PAR1', quantity: 1 });
     expect(p1.timeline.filter((t) => t.template === 'preorder.tracking_changed')).toHaveLength(1);
     expect(p1.notifications?.map((n) => n.template)).toEqual(p1.timeline.map((t) => t.template));

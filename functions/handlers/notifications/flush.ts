@@ -1,8 +1,8 @@
-import { claimNotifications, recordSent } from '#adapters/fulfillment-store.ts';
+import { claimNotifications, recordSent } from '#adapters/notice-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
 import { backoff } from '#adapters/dynamo.ts';
-import { getPreorder } from '#adapters/preorder-store.ts';
-import { localeOf, stepOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { getPreorderWithNotices } from '#adapters/preorder-store.ts';
+import { localeOf, stepOf, type Preorder } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
@@ -11,16 +11,17 @@ import { inParallel } from '../batches/cutting.ts';
  * Every step of a pre-order is a timeline entry, written in the same
  * transaction as the change itself, so each step exists exactly once. A flush
  * sends the entries the buyer has not been sent yet, in order, and records
- * them as sent on the pre-order (its `notifications`, which the buyer API
- * shows). Several flush the same pre-order at once (the notifier and the
- * function that made the change), so sending is claimed first:
+ * them as sent on the pre-order's notices item (notice-store.ts; the buyer API
+ * shows them as `notifications`). Several flush the same pre-order at once
+ * (the notifier and the function that made the change), so sending is claimed
+ * first:
  *
  * 1. claim: one conditional UpdateItem sets a lease (`notifyLease`: id,
  *    expiry) only if no unexpired lease exists and the recorded count is the
  *    one read. Only the winner sends.
  * 2. send the claimed steps through the channel.
- * 3. record: one conditional UpdateItem (the lease is still ours) appends them
- *    to `notifications` and removes the lease.
+ * 3. record: one conditional UpdateItem (the lease is still ours) counts them
+ *    sent, with the time, and removes the lease.
  *
  * A flush that finds the steps it saw claimed by another waits, reading, until
  * they are recorded, or claims whatever the other did not cover once it is
@@ -36,9 +37,10 @@ import { inParallel } from '../batches/cutting.ts';
  * which the platform de-duplicates on; the record never holds a step twice.
  *
  * Cost: a flush with nothing pending writes nothing; one with steps pending
- * makes 2 writes (claim, record) however many steps it sends (was 1), each
- * billed by the pre-order item's size (1 WCU per KB). A flush that sees a live
- * lease only reads; one that loses the race to claim pays 1 refused write.
+ * makes 2 writes (claim, record) however many steps it sends, each 1 WCU (the
+ * notices item is small and in no index; on the pre-order item they were 6
+ * each). A flush that sees a live lease only reads (one Query of the
+ * pre-order's partition); one that loses the race to claim pays 1 refused write.
  */
 export const flushNotifications = async (
   preorderIds: readonly string[],
@@ -85,7 +87,7 @@ const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: bool
   // The steps this flush answers for: those there when it first looked.
   let seen: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    const p = await getPreorder(preorderId, true);
+    const p = await getPreorderWithNotices(preorderId, true);
     if (!p) return { sent: 0, stuck: false };
     seen ??= p.timeline.length;
     if ((p.notifications?.length ?? 0) >= seen) return { sent: 0, stuck: false };
@@ -96,17 +98,7 @@ const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: bool
         const pending = pendingOf(p);
         await sendNotifications(pending);
         const sentAt = new Date().toISOString();
-        const record: SentNotification[] = pending.map((n) => ({
-          notificationId: n.notificationId,
-          at: n.at,
-          step: n.step,
-          template: n.template,
-          params: n.params,
-          locale: n.locale,
-          message: n.message,
-          sentAt,
-        }));
-        if (!(await recordSent(p, record, lease))) {
+        if (!(await recordSent(p, pending.map(() => sentAt), lease))) {
           log().warn('a notification lease expired while its steps were sent; another flush may send them again', { preorderId, leaseMs });
         }
         return { sent: pending.length, stuck: false };

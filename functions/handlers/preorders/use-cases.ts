@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { cancelPreorder, getPreorder, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
+import { cancelPreorder, getPreorder, getPreorderWithNotices, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
 import { enqueueIntake } from '#adapters/queues.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
@@ -130,7 +130,7 @@ const followUp = async (p: Preorder) => {
 
 /** Buyers see only their own pre-orders; operators see any. Anyone else: not found. */
 export const findOwnPreorder = async (principal: Principal, preorderId: string, consistent = false) => {
-  const p = await getPreorder(preorderId, consistent);
+  const p = await getPreorderWithNotices(preorderId, consistent);
   if (!p || (principal.role !== 'operator' && p.buyerId !== principal.id)) throw new PreorderNotFoundError(preorderId);
   return p;
 };

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { tableName } from '#shared/config.ts';
+import { localeOf, stepOf, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { noticeOfEntry } from '#domain/notices.ts';
+import { backoff, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
+
+/**
+ * What a buyer has been told, kept apart from the pre-order: one small item per
+ * pre-order, `PK=PREORDER#<id>  SK=NOTICES`, this module its only writer.
+ *
+ *   count   how many of the pre-order's timeline steps were sent (after any
+ *           recorded on the pre-order item before this item existed)
+ *   sentAt  when each of them was sent, in timeline order
+ *   lease   a flush's claim on the steps after `count` (flush.ts)
+ *
+ * Why apart (decision 28): a notification is two writes per step (claim, then
+ * record). On the pre-order item each cost the item's size (1 KB and more) plus
+ * a rewrite of both of its index entries (GSI1 and GSI3 project the whole
+ * item): 6 write units a step, 20 of a pre-order's 36.6 on the way to a
+ * released batch. Here the item stays far under 1 KB and has no index keys:
+ * 1 unit a write, 2 a step.
+ *
+ * Nothing of a notice's text is stored twice: a step's notice is its timeline
+ * entry rendered in the pre-order's locale (which never changes), so the
+ * record keeps only when it went out. Pre-orders whose notifications were
+ * recorded on the pre-order item (`notifications`, before this item) keep
+ * those; this item counts on from them.
+ */
+export const noticesKey = (preorderId: string) => ({ PK: `PREORDER#${preorderId}`, SK: 'NOTICES' });
+
+/** The sort key that marks the item among the pre-order's (a Query of its partition reads both). */
+export const noticesSortKey = 'NOTICES';
+
+const NoticesItem = z.object({
+  count: z.number().int().nonnegative(),
+  sentAt: z.array(z.string()),
+  lease: z.object({ leaseId: z.string(), expiresAt: z.number() }).optional(),
+});
+export type NoticesRecord = z.infer<typeof NoticesItem>;
+
+/** The stored item, parsed; a malformed one is an error here, not a wrong notification later. */
+export const parseNotices = (item: Record<string, unknown> | undefined): NoticesRecord | undefined =>
+  item === undefined ? undefined : NoticesItem.parse({ count: item.count, sentAt: item.sentAt ?? [], lease: item.lease });
+
+/**
+ * The pre-order as its buyer sees it: its notifications are those recorded on
+ * it before this item (if any), then one per step this item counts, rendered
+ * from the timeline. `notifiedCount` and `notifyLease` become this item's.
+ */
+export const withNotices = (p: Preorder, record: NoticesRecord | undefined): Preorder => {
+  const legacy = p.notifications ?? [];
+  const sent: SentNotification[] = (record?.sentAt ?? []).flatMap((sentAt, k) => {
+    const position = legacy.length + k;
+    const entry = p.timeline[position];
+    if (!entry) return [];
+    const notice = noticeOfEntry(entry, localeOf(p));
+    return [{ notificationId: `${p.preorderId}:${position + 1}`, at: entry.at, step: stepOf(entry), ...notice, sentAt }];
+  });
+  const { notifiedCount: _count, notifyLease: _lease, ...rest } = p;
+  return {
+    ...rest,
+    notifications: [...legacy, ...sent],
+    ...(record && { notifiedCount: record.count }),
+    ...(record?.lease && { notifyLease: record.lease }),
+  };
+};
+
+/** The notice records of many pre-orders (100 keys a request, unprocessed keys retried), by pre-order id. */
+export const readNotices = async (preorderIds: readonly string[]): Promise<Map<string, NoticesRecord>> => {
+  const found = new Map<string, NoticesRecord>();
+  for (let i = 0; i < preorderIds.length; i += 100) {
+    let keys: Record<string, unknown>[] = preorderIds.slice(i, i + 100).map(noticesKey);
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys } } }));
+      for (const item of out.Responses?.[tableName()] ?? []) found.set(String(item.PK).slice('PREORDER#'.length), parseNotices(item)!);
+      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
+      if (keys.length > 0) await backoff(attempt);
+    }
+  }
+  return found;
+};
+
+/** The guard of every write here: the count is the one read (no item yet: count 0). */
+const guard = (p: Preorder) => {
+  const before = p.notifiedCount ?? 0;
+  return { condition: before === 0 ? '(attribute_not_exists(#count) OR #count = :before)' : '#count = :before', before };
+};
+
+/**
+ * Claims the pre-order's unsent steps (those after the recorded count) for
+ * `leaseMs`: only if nobody holds an unexpired claim and the count is the one
+ * read. Undefined when another flush got there first: read again.
+ */
+export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
+  const { condition, before } = guard(p);
+  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: noticesKey(p.preorderId),
+        UpdateExpression: 'SET #lease = :lease, #count = if_not_exists(#count, :zero), sentAt = if_not_exists(sentAt, :none), #type = :type',
+        ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${condition}`,
+        ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#count': 'count', '#type': 'type' },
+        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':before': before, ':zero': 0, ':none': [], ':type': 'notices' },
+      }),
+    );
+    return lease;
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
+};
+
+/**
+ * Records steps as sent, after the channel took them, and gives the claim
+ * back, in one write: on condition that the claim is still this one (so nobody
+ * recorded any since), so each timeline step is recorded exactly once. False
+ * when the claim had expired and another flush took it over.
+ */
+export const recordSent = async (p: Preorder, sentAt: readonly string[], lease: NotificationLease): Promise<boolean> => {
+  const { condition, before } = guard(p);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: noticesKey(p.preorderId),
+          UpdateExpression: 'SET sentAt = list_append(sentAt, :sent), #count = :count REMOVE #lease',
+          ConditionExpression: `#lease.#id = :leaseId AND ${condition}`,
+          ExpressionAttributeNames: { '#lease': 'lease', '#id': 'leaseId', '#count': 'count' },
+          ExpressionAttributeValues: { ':sent': sentAt, ':count': before + sentAt.length, ':leaseId': lease.leaseId, ':before': before },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      // Nothing else writes this item, but a throttled or conflicting write must still record what was sent.
+      if (!isTransactionConflict(err) || attempt >= 8) throw err;
+      await backoff(attempt);
+    }
+  }
+};
