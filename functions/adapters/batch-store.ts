@@ -3,8 +3,8 @@ import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, isConditionFailure, type TransactItem } from './dynamo.ts';
-import { campaignKey, gateKey, variantSlot } from './campaign-store.ts';
+import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, transactWrite, type TransactItem } from './dynamo.ts';
+import { campaignKey, gateBatchedUpdates, gateKey, variantSlot } from './campaign-store.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -24,9 +24,13 @@ import { freeUnitsPart } from './buyer-limit-store.ts';
  *   lease     campaign.cutting = <batchId> while a batch is being cut; campaign.cuts = cuts finished
  *
  * A cut is resumable at every step: the lease names the batch, the batch item
- * names the pre-orders planned for it, and each pre-order moves ACCEPTED → BATCHED
- * in its own transaction with its gate's `batched` counter, so the counters match
- * the pre-orders' statuses at every moment and no pre-order can be in two batches.
+ * names the pre-orders planned for it, each pre-order moves ACCEPTED → BATCHED
+ * by one conditional write (so none can be in two batches), and the release
+ * adds the batch's units to its gates' `batched` counters in the transaction
+ * that makes it RELEASED, once (decision 29). Outside a cut the counters match
+ * the pre-orders' statuses; while one runs (seconds), the pre-orders it has
+ * assigned still count as waiting in the gates, and nothing reads them as
+ * anything else: the cut holds the campaign's lease.
  */
 export type BatchStatus = 'CUTTING' | 'VOID' | FactoryBatchStatus;
 
@@ -234,63 +238,35 @@ export const endCut = async (campaignId: string, batchId: string): Promise<void>
 export type AssignOutcome = 'assigned' | 'already' | 'skipped';
 
 /**
- * ACCEPTED → BATCHED for one pre-order, with its gate's `batched` counter in the
- * same transaction. A pre-order already in this batch (a resumed cut) is
- * 'already'; one cancelled or in another batch is 'skipped'.
+ * ACCEPTED → BATCHED for one pre-order: one conditional UpdateItem of the
+ * pre-order alone (it leaves the waiting index). Its gate's `batched` counter
+ * moves at the release, for the whole batch at once (gateBatchedUpdates), so a
+ * cut costs one write per pre-order, not a two-item transaction. A pre-order
+ * already in this batch (a resumed cut) is 'already'; one cancelled or in
+ * another batch is 'skipped'.
  */
-export const assignToBatch = async (
-  p: PlannedPreorder,
-  campaign: Pick<Campaign, 'campaignId' | 'variants'>,
-  batchId: string,
-  entry: TimelineEntry,
-  now: Date,
-): Promise<AssignOutcome> => {
+export const assignToBatch = async (p: PlannedPreorder, batchId: string, entry: TimelineEntry, now: Date): Promise<AssignOutcome> => {
   for (let attempt = 0; ; attempt++) {
     try {
       await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(p.preorderId),
-                UpdateExpression:
-                  'SET #status = :batched, batchId = :b, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
-                ConditionExpression: '#status = :accepted',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':batched': 'BATCHED',
-                  ':accepted': 'ACCEPTED',
-                  ':b': batchId,
-                  ':now': now.toISOString(),
-                  ':entries': [entry],
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Update: {
-                TableName: tableName(),
-                Key: gateKey(campaign.campaignId, p.gateShard),
-                UpdateExpression: 'ADD batched.#slot :q',
-                ExpressionAttributeNames: { '#slot': variantSlot(campaign, p.sku) },
-                ExpressionAttributeValues: { ':q': p.quantity },
-              },
-            },
-          ],
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: preorderKey(p.preorderId),
+          UpdateExpression: 'SET #status = :batched, batchId = :b, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
+          ConditionExpression: '#status = :accepted',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':batched': 'BATCHED', ':accepted': 'ACCEPTED', ':b': batchId, ':now': now.toISOString(), ':entries': [entry] },
         }),
       );
       return 'assigned';
     } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') {
-        // Not every DynamoDB returns the old item on a cancelled transaction
-        // (DynamoDB Local does not): read it when it is missing.
-        const current = why.items[0] ?? (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
+      if (isConditionFailure(err)) {
+        // Rare (a resumed cut, a buyer who cancelled since the plan): read what it is now.
+        const current = (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
         return current?.status === 'BATCHED' && current.batchId === batchId ? 'already' : 'skipped';
       }
-      if (attempt >= 8) throw err;
+      // A transaction on the same pre-order committing at that moment (throttling the SDK retries itself).
+      if (!isTransactionConflict(err) || attempt >= 8) throw err;
       await backoff(attempt);
     }
   }
@@ -315,6 +291,9 @@ export const releaseBatch = async (
         campaignId: string;
         event: DomainEvent;
         ceilingAt?: string;
+        /** The batch's members as planned (gate shard, sku, units): their units go into their gates' `batched`, here and only here. */
+        members: readonly PlannedPreorder[];
+        variants: Campaign['variants'];
       }
     | { status: 'VOID' },
 ): Promise<boolean> => {
@@ -347,29 +326,23 @@ export const releaseBatch = async (
             ':g1s': `${release.releasedAt}#${batchId}`,
           },
         };
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: { TableName: tableName(), Key: batchKey(batchId), ConditionExpression: '#status = :cutting', ...update } },
-          ...(release.status === 'RELEASED'
-            ? [
-                { Put: { TableName: tableName(), Item: { ...membersKey(batchId), type: 'batch-members', preorderIds: release.preorderIds } } },
-                outboxPut(release.event),
-                // The factory's trust tally: units it was given (its refund rate's denominator).
-                ...tallies(release.campaignId, release.factoryId, batchId, {}, { batchedUnits: release.units }),
-              ]
-            : []),
-        ],
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (cancellation(err)?.codes[0] === 'ConditionalCheckFailed') return false;
-    throw err;
-  }
+  // Its gates may be busy with a burst of orders: conflicts are waited out (transactWrite's policy).
+  const outcome = await transactWrite([
+    { Update: { TableName: tableName(), Key: batchKey(batchId), ConditionExpression: '#status = :cutting', ...update } },
+    ...(release.status === 'RELEASED'
+      ? [
+          { Put: { TableName: tableName(), Item: { ...membersKey(batchId), type: 'batch-members', preorderIds: release.preorderIds } } },
+          outboxPut(release.event),
+          // The factory's trust tally: units it was given (its refund rate's denominator).
+          ...tallies(release.campaignId, release.factoryId, batchId, {}, { batchedUnits: release.units }),
+          // At most 64 gates: with the four items above, within a transaction's 100.
+          ...gateBatchedUpdates({ campaignId: release.campaignId, variants: release.variants }, release.members),
+        ]
+      : []),
+  ]);
+  // Only the batch carries a condition: refused means another cutter released or voided it first.
+  return outcome === 'done';
 };
-
 
 /** The factory-facing state of a released batch. */
 export const productionOf = (b: Batch): ProductionState => {
@@ -515,6 +488,12 @@ export const unwindPreorder = async (
   now: Date,
   /** More of the same transaction (the trust tallies of a refund, say). */
   also: readonly TransactItem[] = [],
+  /**
+   * Whether the batch's units are in its gates' `batched` (it was released).
+   * A cut given up before its release (its batch goes VOID) puts its pre-orders
+   * back without touching the gates: they never left `waiting` there.
+   */
+  released = true,
 ): Promise<UnwindOutcome> => {
   const capped = campaign.maxTotalQuantity !== undefined;
   const slot = variantSlot(campaign, p.sku);
@@ -541,7 +520,7 @@ export const unwindPreorder = async (
         };
   const gateUpdates = p.gateTakes.map((take, i) => {
     const adds = [
-      ...(i === 0 ? ['batched.#slot :minus'] : []),
+      ...(i === 0 && released ? ['batched.#slot :minus'] : []),
       ...(i === 0 && to === 'refund' ? ['cancelled.#slot :q'] : []),
       ...(capped && to === 'refund' ? ['remaining :units'] : []),
     ];
@@ -554,7 +533,7 @@ export const unwindPreorder = async (
             UpdateExpression: `ADD ${adds.join(', ')}`,
             ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
             ExpressionAttributeValues: {
-              ...(i === 0 && { ':minus': -p.quantity }),
+              ...(i === 0 && released && { ':minus': -p.quantity }),
               ...(i === 0 && to === 'refund' && { ':q': p.quantity }),
               ...(capped && to === 'refund' && { ':units': take.units }),
             },

@@ -74,6 +74,38 @@ export const variantSlot = (c: Pick<Campaign, 'variants'>, sku: string): string 
   return `v${index}`;
 };
 
+/**
+ * A released batch's units into its gates' `batched` counters: one Update per
+ * gate its pre-orders were taken from, each adding every variant's units, for
+ * the release transaction. A cut changes no gate per pre-order (decision 29):
+ * the release that makes the batch real counts its units, once, because only
+ * one release commits.
+ */
+export const gateBatchedUpdates = (
+  c: Pick<Campaign, 'campaignId' | 'variants'>,
+  members: readonly { readonly gateShard: number; readonly sku: string; readonly quantity: number }[],
+): TransactItem[] => {
+  const byGate = new Map<number, Map<string, number>>();
+  for (const m of members) {
+    const slots = byGate.get(m.gateShard) ?? new Map<string, number>();
+    const slot = variantSlot(c, m.sku);
+    slots.set(slot, (slots.get(slot) ?? 0) + m.quantity);
+    byGate.set(m.gateShard, slots);
+  }
+  return [...byGate].map(([shard, slots]) => {
+    const entries = [...slots];
+    return {
+      Update: {
+        TableName: tableName(),
+        Key: gateKey(c.campaignId, shard),
+        UpdateExpression: `ADD ${entries.map((_, i) => `batched.#s${i} :q${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([slot], i) => [`#s${i}`, slot])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, units], i) => [`:q${i}`, units])),
+      },
+    };
+  });
+};
+
 const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => ({
   ...gateKey(c.campaignId, shard),
   type: 'gate',

@@ -205,7 +205,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
     const deadline = acceptBy(now, acceptWindowHours());
     const entry = (p: PlannedPreorder) =>
       noticeEntry({ at: now.toISOString(), status: 'BATCHED' }, 'preorder.batched', { confirmBy: dayOf(deadline) }, p.locale ?? defaultLocale(campaign.currency));
-    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, campaign, batchId, entry(p), now));
+    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, batchId, entry(p), now));
     const assigned: PlannedPreorder[] = batch.planned.filter((_, i) => outcomes[i] !== 'skipped');
     if (assigned.length === 0) {
       await releaseBatch(batchId, { status: 'VOID' });
@@ -234,6 +234,8 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
         campaignId: campaign.campaignId,
         event,
         ceilingAt: campaignCeiling(campaign),
+        members: assigned,
+        variants: campaign.variants,
       });
       if (released) {
         log().info('batch released', { campaignId: campaign.campaignId, batchId, units, preorders: assigned.length, reason: batch.reason });
@@ -245,14 +247,16 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
 };
 
 const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreorder[]): Promise<boolean> => {
-  const standing = standingOf(campaign.variants, (await readDemand(campaign, true)).variants);
-  return batchedMeetsMinimums(campaign.minTotalQuantity, standing, [...new Set(assigned.map((p) => p.sku))]);
+  // The gates count this cut's pre-orders as batched only once it is released: count them in here.
+  const adding = (sku: string) => assigned.filter((p) => p.sku === sku).reduce((n, p) => n + p.quantity, 0);
+  const counts = (await readDemand(campaign, true)).variants.map((v) => ({ ...v, batched: v.batched + adding(v.sku) }));
+  return batchedMeetsMinimums(campaign.minTotalQuantity, standingOf(campaign.variants, counts), [...new Set(assigned.map((p) => p.sku))]);
 };
 
 const putBack = async (campaign: Campaign, batchId: string, assigned: readonly PlannedPreorder[], now: Date): Promise<void> => {
   const entry = (p: Preorder) => noticeEntry({ at: now.toISOString(), status: 'ACCEPTED', step: 'back-in-line' }, 'preorder.back_in_line', {}, localeOf(p));
   const preorders = await getPreorders(assigned.map((p) => p.preorderId));
-  await inParallel(preorders, (p) => unwindPreorder(p, campaign, batchId, 'waiting', entry(p), [], now));
+  await inParallel(preorders, (p) => unwindPreorder(p, campaign, batchId, 'waiting', entry(p), [], now, [], false));
 };
 
 /**
