@@ -15,7 +15,6 @@ import { noticesSortKey, parseNotices, readNotices, withNotices } from './notice
  *
  * Keys:
  *   PK=PREORDER#<id>  SK=PREORDER
- *   GSI1PK=BUYER#<buyerId>  GSI1SK=<createdAt>#<id>   (a buyer's pre-orders, newest first)
  *   GSI3PK=WAIT#<campaignId>#<gate shard>  GSI3SK=<createdAt>#<id>
  *                            (sparse: while ACCEPTED; the batch cutter reads it oldest first)
  *
@@ -35,8 +34,6 @@ export const toItem = ({ notifications: _told, notifiedCount: _count, notifyLeas
   type: 'preorder',
   ...p,
   requestHash,
-  GSI1PK: `BUYER#${p.buyerId}`,
-  GSI1SK: `${p.createdAt}#${p.preorderId}`,
   ...(p.status === 'ACCEPTED' && {
     GSI3PK: waitingPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
     GSI3SK: `${p.createdAt}#${p.preorderId}`,
@@ -53,14 +50,32 @@ export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${c
  * (not an index entry on it) so that the pre-order stays under 1 KB: every one of
  * its many later writes, and each index entry's, costs per started KB.
  * Partitioned like the gates, so a burst on one campaign is spread the same way.
+ *
+ * It also carries the buyer's index entry (`GSI1PK=BUYER#<buyerId>`,
+ * `GSI1SK=<createdAt>#<id>`, a buyer's pre-orders newest first): on the pre-order
+ * item, whose index projection is the whole item, every change of the pre-order
+ * (batched, in production, shipped, delivered...) rewrote that entry at the item's
+ * size; on a ref that never changes it is written once, small (decision 28).
+ * Pre-orders placed before that keep the entry on their own item.
  */
 export const orderRefKey = (campaignId: string, shard: number, createdAt: string, preorderId: string) => ({
   PK: `ORDERS#${campaignId}#${shard}`,
   SK: `${createdAt}#${preorderId}`,
 });
 const orderRefPut = (p: Preorder) => ({
-  Put: { TableName: tableName(), Item: { ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId), type: 'order-ref' } },
+  Put: {
+    TableName: tableName(),
+    Item: {
+      ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId),
+      type: 'order-ref',
+      campaignId: p.campaignId,
+      preorderId: p.preorderId,
+      GSI1PK: buyerPartition(p.buyerId),
+      GSI1SK: `${p.createdAt}#${p.preorderId}`,
+    },
+  },
 });
+const buyerPartition = (buyerId: string) => `BUYER#${buyerId}`;
 
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
   const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
@@ -223,12 +238,54 @@ export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> 
   return found;
 };
 
-/** A page of one buyer's pre-orders (GSI1), each with what the buyer was told (one BatchGetItem of their notices). */
-export const listPreordersForBuyer = async (buyerId: string, limit: number, cursor: string | undefined) => {
-  const page = await pageOfOwnerIndex({ tableName: tableName(), owner: `BUYER#${buyerId}`, baseKey: preorderKey, limit, cursor, fromItem });
-  if (page === 'invalid-cursor') return page;
-  const notices = await readNotices(page.items.map((p) => p.preorderId));
-  return { ...page, items: page.items.map((p) => withNotices(p, notices.get(p.preorderId))) };
+/**
+ * A page of the buyer's index (GSI1), newest first, below `before`: each entry
+ * as the pre-order's id and campaign, with the pre-order itself when the entry
+ * is on an older pre-order's own item (see orderRefKey).
+ */
+const buyerIndexPage = async (buyerId: string, before: string, limit: number) => {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :before',
+      ExpressionAttributeValues: { ':pk': buyerPartition(buyerId), ':before': before },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  const entries = (out.Items ?? []).map((item) => {
+    const sortKey = String(item.GSI1SK);
+    if (item.type === 'order-ref') return { sortKey, preorderId: String(item.preorderId), campaignId: String(item.campaignId) };
+    const p = fromItem(item);
+    return { sortKey, preorderId: p.preorderId, campaignId: p.campaignId, preorder: p as Preorder };
+  });
+  return { entries, more: out.LastEvaluatedKey !== undefined };
+};
+
+/** The pre-orders the entries name, in their order, each with what the buyer was told (one BatchGetItem of each kind). */
+const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder }[]): Promise<Preorder[]> => {
+  const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
+  const notices = await readNotices(entries.map((e) => e.preorderId));
+  return entries.flatMap((e) => {
+    const p = e.preorder ?? fetched.get(e.preorderId);
+    return p ? [withNotices(p, notices.get(p.preorderId))] : [];
+  });
+};
+
+const buyerSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
+
+/** A page of one buyer's pre-orders, newest first, each with what the buyer was told. The cursor is the last sort key. */
+export const listPreordersForBuyer = async (
+  buyerId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
+  const start = decodeCursor(cursor);
+  if (start === 'invalid' || (start && !(typeof start.GSI1SK === 'string' && buyerSortKey.test(start.GSI1SK)))) return 'invalid-cursor';
+  const page = await buyerIndexPage(buyerId, start ? String(start.GSI1SK) : '\uffff', limit);
+  const last = page.entries.at(-1);
+  return { items: await resolveEntries(page.entries), nextCursor: page.more && last ? encodeCursor({ GSI1SK: last.sortKey }) : undefined };
 };
 
 const orderSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;
@@ -336,31 +393,22 @@ const pageOfBuyerInCampaign = async (
   budget: number,
 ): Promise<{ items: Preorder[]; nextCursor: string | undefined }> => {
   const items: Preorder[] = [];
-  let next: Item | undefined;
   let read = 0;
-  let lastExamined: string | undefined;
-  do {
-    const out = await ddb.send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :before',
-        ExpressionAttributeValues: { ':pk': `BUYER#${buyerId}`, ':before': before },
-        ScanIndexForward: false,
-        Limit: Math.min(100, budget - read),
-        ...(next && { ExclusiveStartKey: next }),
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      if (items.length >= limit) return { items, nextCursor: lastExamined && encodeCursor({ before: lastExamined }) };
+  let from = before;
+  for (;;) {
+    const page = await buyerIndexPage(buyerId, from, Math.min(100, budget - read));
+    const inCampaign = page.entries.filter((e) => e.campaignId === campaignId);
+    const found = new Map((await resolveEntries(inCampaign)).map((p) => [p.preorderId, p]));
+    for (const e of page.entries) {
+      if (items.length >= limit) return { items, nextCursor: encodeCursor({ before: from }) };
       read++;
-      lastExamined = String(item.GSI1SK);
-      const p = fromItem(item);
-      if (p.campaignId === campaignId && (status === undefined || p.status === status)) items.push(p);
+      from = e.sortKey;
+      const p = found.get(e.preorderId);
+      if (p && (status === undefined || p.status === status)) items.push(p);
     }
-    next = out.LastEvaluatedKey;
-  } while (next && items.length < limit && read < budget);
-  return { items, nextCursor: next && lastExamined ? encodeCursor({ before: lastExamined }) : undefined };
+    if (!page.more) return { items, nextCursor: undefined };
+    if (items.length >= limit || read >= budget) return { items, nextCursor: encodeCursor({ before: from }) };
+  }
 };
 
 /**
