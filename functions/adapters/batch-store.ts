@@ -1,7 +1,7 @@
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
-import type { WaitingPreorder } from '#domain/batching.ts';
+import { oldestFirst, type WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, transactWrite, type TransactItem } from './dynamo.ts';
 import { campaignKey, gateBatchedUpdates, gateKey, variantSlot } from './campaign-store.ts';
@@ -146,6 +146,43 @@ export const listBatchesDue = async (now: Date, limit = 100): Promise<string[]> 
   );
   return (out.Items ?? []).map((i) => String(i.batchId));
 };
+
+/**
+ * The campaign's waiting pre-orders oldest first, merged over its waiting-index
+ * shards, each shard read a page at a time as the merge uses it up: a cut reads
+ * about what it takes, not every waiting pre-order (a hot room may have a
+ * hundred thousand). Eventually consistent, like the index: callers confirm.
+ */
+export async function* waitingOldestFirst(c: Pick<Campaign, 'campaignId' | 'gateShards'>, expected = 50): AsyncGenerator<Preorder> {
+  type Shard = { readonly pk: string; buffer: Preorder[]; start: Record<string, unknown> | undefined; done: boolean; page: number };
+  // A first page of about the expected count spread over the shards; a shard the merge keeps draining reads more each time.
+  const first = Math.max(1, Math.ceil(expected / c.gateShards));
+  const shards: Shard[] = Array.from({ length: c.gateShards }, (_, k) => ({ pk: waitingPartition(c.campaignId, k), buffer: [], start: undefined, done: false, page: first }));
+  const refill = async (s: Shard) => {
+    if (s.buffer.length > 0 || s.done) return;
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI3',
+        KeyConditionExpression: 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': s.pk },
+        Limit: s.page,
+        ...(s.start && { ExclusiveStartKey: s.start }),
+      }),
+    );
+    s.buffer.push(...(out.Items ?? []).map(preorderFromItem));
+    s.start = out.LastEvaluatedKey;
+    s.done = s.start === undefined;
+    s.page = Math.min(200, s.page * 2);
+  };
+  for (;;) {
+    await Promise.all(shards.map(refill));
+    let best: Shard | undefined;
+    for (const s of shards) if (s.buffer.length > 0 && (!best || oldestFirst(s.buffer[0]!, best.buffer[0]!) < 0)) best = s;
+    if (!best) return;
+    yield best.buffer.shift()!;
+  }
+}
 
 /**
  * Every waiting pre-order of the campaign, from all its waiting-index shards

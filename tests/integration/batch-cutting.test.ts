@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
@@ -162,6 +162,43 @@ describe('Batch cutting against DynamoDB Local', () => {
     const found = await expectBatchesConsistent(all);
     expect(found).toHaveLength(1);
     expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
+  });
+
+  it('A lot cut out of a long line reads the oldest part of the waiting index, not the whole line, and takes the oldest whole pre-orders', async () => {
+    // Prepare: 400 pre-orders of 1 unit waiting, a lot of 25.
+    const campaign = await makeCampaign({ lotSize: 25 });
+    const ids = await place(campaign, 400, () => 1);
+    const indexed = async () => {
+      // The waiting index catches up (eventually consistent): the cut below must not read a stale line.
+      const all = await batches.listWaiting(campaign);
+      expect(all).toHaveLength(400);
+    };
+    await indexed();
+    // What the first cut read of the line before it took its lease (its plan).
+    let fromIndex = 0;
+    let planned = false;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation((async (command: unknown) => {
+      if (command instanceof TransactWriteCommand && JSON.stringify(command.input).includes('SET cutting')) planned = true;
+      const out = await real(command as never);
+      if (!planned && command instanceof QueryCommand && command.input.IndexName === 'GSI3') fromIndex += (out as { Items?: unknown[] }).Items?.length ?? 0;
+      return out;
+    }) as typeof ddb.send);
+
+    // Act: settle cuts every lot that is due, one after another (16 of them), each read from the line.
+    await settleCampaign(campaign.campaignId);
+    spy.mockRestore();
+
+    // Assess
+    const all = await expectConservation(campaign, ids);
+    const found = await expectBatchesConsistent(all);
+    expect(found).toHaveLength(16);
+    // Oldest first: every batched pre-order is older than every one still waiting.
+    const newestBatched = all.filter((p) => p.status === 'BATCHED').map((p) => p.createdAt).sort().at(-1)!;
+    expect(all.filter((p) => p.status === 'ACCEPTED').every((p) => p.createdAt >= newestBatched)).toBe(true);
+    // Reading the whole line, the first plan read all 400; a page per shard (64) and a lot's worth or two is far fewer.
+    expect(fromIndex).toBeGreaterThanOrEqual(25);
+    expect(fromIndex).toBeLessThan(200);
   });
 
   it('A closed campaign cuts a final batch of everything that waits; a batched pre-order can no longer be cancelled', async () => {

@@ -6,6 +6,7 @@ import {
   getBatch,
   listWaiting,
   releaseBatch,
+  waitingOldestFirst,
   startCut,
   type PlannedPreorder,
 } from '#adapters/batch-store.ts';
@@ -167,11 +168,9 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
       if (!campaign.minimumMetAt) await markMinimumMet(campaign.campaignId, new Date());
       if (!lotDueByGates && campaign.maxWaitHours === undefined) return undefined;
     }
-    const listed = await listWaiting(campaign);
-    const confirmed = (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED').sort(oldestFirst);
-    const plan =
+    const makePlan = (confirmed: readonly Preorder[]) =>
       campaign.status === 'CLOSED'
-        ? { reason: 'final' as const, picked: selectForBatch(confirmed.filter((p) => eligible.has(p.sku)), campaign.lotSize, 'final') }
+        ? { reason: 'final' as const, picked: selectForBatch(confirmed, campaign.lotSize, 'final') }
         : campaign.status === 'FAILED'
           ? undefined
           : planEarlyCut({
@@ -182,16 +181,68 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
               variants: standing,
               now: new Date(),
             });
-    // The index has not caught up with the gates when it shows fewer units than
-    // the gates say wait: a final batch takes all of them, and a planned cut
-    // might be due once the rest shows.
-    const listedUnits = confirmed.filter((p) => eligible.has(p.sku)).reduce((n, p) => n + p.quantity, 0);
-    const behind = listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
+    // Read the waiting oldest first, a page at a time, until the plan made from
+    // what was read is the plan all of them would give (or there is no more):
+    // reading more only adds newer pre-orders, which a plan takes last.
+    const { confirmed, exhausted } = await readWaitingUntil(campaign, eligible, (read) => {
+      if (campaign.status === 'CLOSED') return read.length >= maxPreordersPerBatch;
+      // Only a lot's worth can be planned from part of the line: a max-wait cut needs to see all (the gates say it is short).
+      if (!lotDueByGates) return false;
+      const plan = makePlan(read);
+      return plan?.reason === 'lot' && takesWholeMinimums(plan.picked, standing);
+    });
+    const plan = makePlan(confirmed);
+    // The index has not caught up with the gates when, read to its end, it shows
+    // fewer units than the gates say wait: a final batch takes all of them, and a
+    // planned cut might be due once the rest shows.
+    const listedUnits = confirmed.reduce((n, p) => n + p.quantity, 0);
+    const behind = exhausted && listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
     if (!behind) return plan && plan.picked.length > 0 ? { reason: plan.reason, picked: plan.picked.slice(0, maxPreordersPerBatch) } : undefined;
     if (attempt >= 5) throw new WaitingIndexBehindError(campaign.campaignId);
     await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
   }
 };
+
+/**
+ * The campaign's waiting pre-orders of the eligible variants, oldest first,
+ * confirmed by a strongly consistent read (the index lags), read in growing
+ * steps until `enough` says the plan cannot change by reading on.
+ */
+const readWaitingUntil = async (
+  campaign: Campaign,
+  eligible: ReadonlySet<string>,
+  enough: (confirmed: readonly Preorder[]) => boolean,
+): Promise<{ confirmed: Preorder[]; exhausted: boolean }> => {
+  const firstStep = Math.max(50, campaign.lotSize);
+  const line = waitingOldestFirst(campaign, firstStep);
+  const confirmed: Preorder[] = [];
+  for (let step = firstStep; ; step *= 2) {
+    const listed: Preorder[] = [];
+    let exhausted = false;
+    while (listed.length < step) {
+      const next = await line.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      if (eligible.has(next.value.sku)) listed.push(next.value);
+    }
+    confirmed.push(...(await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED'));
+    confirmed.sort(oldestFirst);
+    if (exhausted) return { confirmed, exhausted };
+    if (enough(confirmed)) {
+      await line.return(undefined);
+      return { confirmed, exhausted };
+    }
+  }
+};
+
+/** Every variant in the plan that enters with its own minimum has it whole (planEarlyCut tops up from what it was given). */
+const takesWholeMinimums = (picked: readonly Preorder[], standing: readonly { sku: string; batched: number; minQuantity?: number }[]): boolean =>
+  standing.every((v) => {
+    const have = picked.filter((p) => p.sku === v.sku).reduce((n, p) => n + p.quantity, 0);
+    return have === 0 || v.minQuantity === undefined || v.batched + have >= v.minQuantity;
+  });
 
 /**
  * Assigns the batch's planned pre-orders (each exactly once: ACCEPTED → BATCHED
