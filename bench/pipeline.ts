@@ -29,6 +29,8 @@ import { nodeCpuSeconds, treeCpuSeconds } from './cpu.ts';
 import { defaultTableWriteQuota, prices } from './prices.ts';
 import { functionSpec, type FunctionName } from '../lib/topology.ts';
 import { Job, LatencyResult, ThroughputResult } from './load-client.ts';
+import { apiClient } from '../demo/support/api-client.ts';
+import { campaignDraft, preorderDraft, registerFactory } from '../demo/support/fixtures.ts';
 import { median, num, percentile, progress, ratio, type Row, type Section } from './stats.ts';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -63,33 +65,11 @@ const gateShards = 64;
 /** A lot size no run here reaches: nothing is cut while a burst runs (see above). */
 const noCuts = 1_000_000;
 
-const preorderBody = {
-  sku: 'SHIRT-M',
-  quantity: 1,
-  shippingAddress: {
-    name: 'Li Wei',
-    phone: '+86 138 0000 0000',
-    line1: '88 Century Avenue',
-    city: 'Shanghai',
-    region: 'Shanghai',
-    postalCode: '200120',
-    country: 'CN',
-  },
-};
+/** One unit of the Medium (demo/support/fixtures.ts, as the tests send it). */
+const preorderBody = preorderDraft();
 
-const campaignBody = (lotSize: number) => ({
-  title: 'Hand-stitched linen shirt',
-  factoryId: 'factory-bench',
-  currency: 'CNY',
-  variants: [
-    { sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 },
-    { sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 },
-  ],
-  closesAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
-  minTotalQuantity: 1,
-  lotSize,
-  promisedShipDays: 14,
-});
+const campaignBody = (lotSize: number) =>
+  campaignDraft({ factoryId: 'factory-bench', closesAt: new Date(Date.now() + 6 * 3600_000).toISOString(), lotSize });
 
 /**
  * The bench's actors, with tokens from the runtime's issuer (asked once per
@@ -101,8 +81,7 @@ const tokensOf = (runtime: LocalRuntime) => {
   if (!set) {
     set = (async () => {
       const operator = await runtime.token('operator', 'operator-bench');
-      const registered = await call(runtime, 'POST', '/v1/operator/factories', operator, { factoryId: 'factory-bench', name: 'Bench Works' });
-      if (registered.status !== 201 && registered.status !== 409) throw new Error(`registering factory-bench: ${registered.status}`);
+      await registerFactory(as(runtime, operator), 'factory-bench', 'Bench Works');
       const buyers = new Array<string>(buyerCount);
       let next = 0;
       await Promise.all(
@@ -124,19 +103,12 @@ let runSeq = 0;
 /** Idempotency-Key prefixes unique to this run, so no two jobs share a pre-order id. */
 const keyPrefix = (label: string) => `bench-${process.pid}-${Date.now().toString(36)}-${label}-${runSeq++}`;
 
-const call = async (runtime: LocalRuntime, method: 'GET' | 'POST', path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-};
+/** The runtime's API as one actor, whose token was asked for before anything was timed; no retries (set-up, not load). */
+const as = (runtime: LocalRuntime, token: string) => apiClient({ baseUrl: runtime.url, token: () => token });
 
 const openCampaign = async (runtime: LocalRuntime, lotSize: number): Promise<string> => {
   const { anchor } = await tokensOf(runtime);
-  const res = await call(runtime, 'POST', '/v1/campaigns', anchor, campaignBody(lotSize));
+  const res = await as(runtime, anchor).post('/v1/campaigns', campaignBody(lotSize));
   if (res.status !== 201 || typeof res.body.campaignId !== 'string') throw new Error(`campaign not created: ${res.status} ${JSON.stringify(res.body)}`);
   if (res.body.status !== 'OPEN') throw new Error(`campaign is ${String(res.body.status)}, not OPEN`);
   return res.body.campaignId;
@@ -198,7 +170,7 @@ const indexAttributes = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3
  */
 const preorderTemplate = async (runtime: LocalRuntime, campaignId: string): Promise<Record<string, unknown>> => {
   const buyer = (await tokensOf(runtime)).buyers[0] as string;
-  const res = await call(runtime, 'POST', `/v1/campaigns/${campaignId}/preorders`, buyer, preorderBody);
+  const res = await as(runtime, buyer).post(`/v1/campaigns/${campaignId}/preorders`, preorderBody);
   if (res.status !== 202 || typeof res.body.preorderId !== 'string') throw new Error(`template pre-order refused: ${res.status}`);
   const client = benchClient(runtime);
   const got = await client.send(
@@ -386,7 +358,7 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
 
   progress('write units: closing the campaign; final batch, release and notifications');
   const released = resetCapacity();
-  const closed = await call(runtime, 'POST', `/v1/campaigns/${campaignId}/close`, (await tokensOf(runtime)).anchor);
+  const closed = await as(runtime, (await tokensOf(runtime)).anchor).post(`/v1/campaigns/${campaignId}/close`);
   if (closed.status !== 200 || closed.body.status !== 'CLOSED') throw new Error(`close answered ${closed.status} ${JSON.stringify(closed.body)}`);
   await drain(ctx);
   const phaseB = released.byFunction;

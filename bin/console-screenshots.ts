@@ -8,7 +8,7 @@
  * writes docs/console-desktop.png (1280×800, English) and docs/console-phone.png (390×844,
  * zh-CN), the top of the campaign page each.
  *
- * The clock (lib/demo/clock.ts) only moves forward, so the story starts now and ends 45
+ * The clock (demo/clock.ts) only moves forward, so the story starts now and ends 45
  * minutes ahead; the browser's clock is set to the runtime's before it loads the page, so
  * "opened", "updated" and the chart's axis agree.
  */
@@ -19,10 +19,11 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type BrowserContextOptions } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
-import { shiftableClock } from '../lib/demo/clock.ts';
-import { captureStdout } from '../lib/demo/console.ts';
-import { clientFor, HttpTally, type Client } from '../lib/demo/http.ts';
-import { seededRandom } from '../lib/demo/random.ts';
+import { shiftableClock } from '../demo/clock.ts';
+import { captureStdout } from '../demo/console.ts';
+import { apiClient, HttpTally, politeRetry, renewingToken, type ApiClient } from '../demo/support/api-client.ts';
+import { registerFactory } from '../demo/support/fixtures.ts';
+import { seededRandom } from '../demo/random.ts';
 import type { Principal } from '../functions/shared/principal.ts';
 
 // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
@@ -80,23 +81,15 @@ try {
   const rt = runtime;
   step(`runtime up at ${rt.url}`);
 
-  // Tokens from the local issuer, renewed well before they would expire on the moving clock.
-  const tokens = new Map<string, { value: string; at: number }>();
-  const tokenOf = async (p: Principal) => {
-    const key = `${p.role}:${p.id}`;
-    const held = tokens.get(key);
-    if (held && Date.now() - held.at < 20 * minuteMs) return held.value;
-    const value = await rt.token(p.role, p.id);
-    tokens.set(key, { value, at: Date.now() });
-    return value;
-  };
   const tally = new HttpTally();
-  const as = (role: Principal['role'], id: string): Client => clientFor(rt.url, tokenOf, { role, id }, tally);
+  // Tokens from the local issuer, renewed before they would expire on the moving clock.
+  const as = (role: Principal['role'], id: string): ApiClient =>
+    apiClient({ baseUrl: rt.url, token: renewingToken(() => rt.token(role, id)), retry: politeRetry, tally, timeoutMs: 30_000 });
   const expectStatus = <T>(what: string, r: { status: number; body: T }, ...ok: number[]): T =>
     ok.includes(r.status) ? r.body : fail(`${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
 
   const operator = as('operator', 'operator-demo');
-  expectStatus('registering the factory', await operator.post('/v1/operator/factories', { factoryId, name: '苏州麻纺工坊' }), 201, 409);
+  await registerFactory(operator, factoryId, '苏州麻纺工坊');
   const anchor = as('anchor', anchorId);
   const factory = as('factory', factoryId);
   const room = as('liveroom', roomId);

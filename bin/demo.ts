@@ -9,12 +9,12 @@
 import { parseArgs } from 'node:util';
 import { startLocalRuntime, type LocalRuntime } from '../lib/local/runtime.ts';
 import { cachedTokens, devTokenSourceIn } from '../lib/local/dev-tokens.ts';
-import { runFlashSale, type FlashSaleOptions } from '../lib/demo/flash-sale.ts';
-import { checkFlashSale } from '../lib/demo/checks.ts';
-import { renderSummary } from '../lib/demo/summary.ts';
-import { createProgress } from '../lib/demo/progress.ts';
-import { captureStdout, type StdoutCapture } from '../lib/demo/console.ts';
-import { shiftableClock } from '../lib/demo/clock.ts';
+import { runFlashSale, type FlashSaleOptions } from '../demo/flash-sale.ts';
+import { checkFlashSale } from '../demo/checks.ts';
+import { renderSummary } from '../demo/summary.ts';
+import { createProgress } from '../demo/progress.ts';
+import { captureStdout, type StdoutCapture } from '../demo/console.ts';
+import { shiftableClock } from '../demo/clock.ts';
 
 // engines says Node 20; the SDK's notice about its 2027 releases is in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

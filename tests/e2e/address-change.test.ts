@@ -237,7 +237,7 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
       expect(res.headers.get('content-type'), name).toContain('application/problem+json');
       expect(res.body.errors?.map((e) => e.path), name).toContain(field);
     }
-    const notJson = await buyer.put<Problem>(`/v1/preorders/${id}/shipping-address`, 'line1=here', { 'content-type': 'text/plain' });
+    const notJson = await buyer.put<Problem>(`/v1/preorders/${id}/shipping-address`, 'line1=here', { headers: { 'content-type': 'text/plain' } });
     expect(notJson.status).toBe(415);
 
     const factory = clientFor(runtime, 'factory', 'factory-1');

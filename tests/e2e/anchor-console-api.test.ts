@@ -34,7 +34,7 @@ type Campaign = {
   variants: { sku: string; unitPrice: number }[];
 };
 
-/** A request with the anchor's token and any method and Accept (the shared client speaks JSON only). */
+/** A request with the client's token, any method and Accept, answered as the raw Response (the CSV test reads its bytes: the BOM). */
 const raw = async (client: ReturnType<typeof clientFor>, method: string, path: string, init: { body?: unknown; accept?: string } = {}) =>
   fetch(`${runtime.url}${path}`, {
     method,

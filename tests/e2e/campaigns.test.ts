@@ -53,18 +53,18 @@ describe('Anchor campaigns over HTTP on the local runtime', () => {
   });
 
   it('Creating twice with one Idempotency-Key gives one campaign; the key with another body is 409', async () => {
-    const headers = { 'Idempotency-Key': 'campaign-once' };
+    const withKey = { idempotencyKey: 'campaign-once' };
     const draft = campaignDraft({ closesAt: '2099-01-01T00:00:00.000Z' });
-    const first = await anchor.post<CampaignBody>('/v1/campaigns', draft, headers);
-    const second = await anchor.post<CampaignBody>('/v1/campaigns', draft, headers);
+    const first = await anchor.post<CampaignBody>('/v1/campaigns', draft, withKey);
+    const second = await anchor.post<CampaignBody>('/v1/campaigns', draft, withKey);
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.body.campaignId).toBe(first.body.campaignId);
-    const other = await anchor.post('/v1/campaigns', { ...draft, title: 'Another' }, headers);
+    const other = await anchor.post('/v1/campaigns', { ...draft, title: 'Another' }, withKey);
     expect(other.status).toBe(409);
     // After the campaign moved on, a replay still answers what the first call answered.
     await buyer.post(`/v1/campaigns/${first.body.campaignId}/preorders`, preorderDraft());
     expect((await anchor.post(`/v1/campaigns/${first.body.campaignId}/close`)).status).toBe(200);
-    const late = await anchor.post<CampaignBody>('/v1/campaigns', draft, headers);
+    const late = await anchor.post<CampaignBody>('/v1/campaigns', draft, withKey);
     expect(late.status).toBe(201);
     expect(late.body).toEqual(first.body);
   });

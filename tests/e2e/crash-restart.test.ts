@@ -64,7 +64,7 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
       buyers[i % 40]!.post<{ preorderId: string }>(
         `/v1/campaigns/${campaignId}/preorders`,
         preorderDraft({ quantity: 1 + (i % 3) }),
-        { 'Idempotency-Key': `burst-${i}` },
+        { idempotencyKey: `burst-${i}` },
       );
     const worker = async () => {
       while (next < total) {

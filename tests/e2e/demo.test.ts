@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
-import { runFlashSale } from '../../lib/demo/flash-sale.ts';
-import { checkFlashSale } from '../../lib/demo/checks.ts';
-import { renderSummary } from '../../lib/demo/summary.ts';
-import { captureStdout, type StdoutCapture } from '../../lib/demo/console.ts';
-import { shiftableClock } from '../../lib/demo/clock.ts';
-import { limitTitle } from '../../lib/demo/views.ts';
+import { runFlashSale } from '../../demo/flash-sale.ts';
+import { checkFlashSale } from '../../demo/checks.ts';
+import { renderSummary } from '../../demo/summary.ts';
+import { captureStdout, type StdoutCapture } from '../../demo/console.ts';
+import { shiftableClock } from '../../demo/clock.ts';
+import { limitTitle } from '../../demo/views.ts';
 import { startTestRuntime } from '../support/runtime.ts';
 import { cachedTokens } from '../../lib/local/dev-tokens.ts';
 

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
+import type { CallOptions } from '../../demo/support/api-client.ts';
 import { campaignDraft, clientFor, preorderDraft, registerFactories, startTestRuntime, untilDrained } from '../support/runtime.ts';
 import { startWebhookReceiver, verifySignature } from '../support/webhook-receiver.ts';
 
@@ -79,8 +80,8 @@ const receiver = async (status: (n: number) => number = () => 200) => {
   return r;
 };
 
-const subscribe = async (factory: ReturnType<typeof clientFor>, url: string, events: string[], headers?: Record<string, string>) => {
-  const created = await factory.post<Hook & { secret: string }>('/v1/factory/webhooks', { url, events }, headers);
+const subscribe = async (factory: ReturnType<typeof clientFor>, url: string, events: string[], opts?: CallOptions) => {
+  const created = await factory.post<Hook & { secret: string }>('/v1/factory/webhooks', { url, events }, opts);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body;
 };
@@ -280,7 +281,7 @@ describe('Webhooks a factory manages', () => {
   it('secrets are sealed at rest, bound to their webhook and use: the table holds no secret, and the signing copy does not open as another use', async () => {
     const { api: factory } = await newFactory();
     const got = await receiver();
-    const hook = await subscribe(factory, got.url, ['batch.released'], { 'idempotency-key': `seal-${randomUUID()}` });
+    const hook = await subscribe(factory, got.url, ['batch.released'], { idempotencyKey: `seal-${randomUUID()}` });
 
     const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.dynamoEndpoint }));
     const item = (await ddb.send(new GetCommand({ TableName: runtime.tableName, Key: { PK: `WEBHOOK#${hook.webhookId}`, SK: 'WEBHOOK' } }))).Item ?? {};

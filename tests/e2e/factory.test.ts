@@ -239,14 +239,14 @@ describe('A factory works its batches over HTTP', () => {
     const lot = await factoryA.post<{ shipmentId: string; status: string; units: number }>(
       `${path}/shipments`,
       { carrier: 'SF Express', trackingNumber: 'SF1002', items: [{ sku: 'SHIRT-M', quantity: 1 }] },
-      { 'Idempotency-Key': 'lot-1' },
+      { idempotencyKey: 'lot-1' },
     );
     expect(lot.status).toBe(201);
     expect(lot.body).toMatchObject({ status: 'SHIPPED', units: 1 });
     const again = await factoryA.post<{ shipmentId: string }>(
       `${path}/shipments`,
       { carrier: 'SF Express', trackingNumber: 'SF1002', items: [{ sku: 'SHIRT-M', quantity: 1 }] },
-      { 'Idempotency-Key': 'lot-1' },
+      { idempotencyKey: 'lot-1' },
     );
     expect(again.body.shipmentId).toBe(lot.body.shipmentId);
     expect((await factoryA.get<Batch>(path)).body).toMatchObject({ status: 'PARTIALLY_SHIPPED', shipped: 1 });

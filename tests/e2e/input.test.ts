@@ -76,7 +76,7 @@ describe('Bad input gets a clear 4xx naming the field, and writes nothing', () =
   });
 
   it('A body that is not JSON is 415', async () => {
-    expectProblem(await buyer.post(preorders(), 'sku=SHIRT-M', { 'content-type': 'application/x-www-form-urlencoded' }), 415);
+    expectProblem(await buyer.post(preorders(), 'sku=SHIRT-M', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
     await nothingWritten();
   });
 

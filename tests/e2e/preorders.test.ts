@@ -47,11 +47,11 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
 
   it('When a buyer sends one pre-order 5 times with one Idempotency-Key, it is one pre-order and counts 1 in demand', async () => {
     const campaignId = await openCampaign();
-    const headers = { 'Idempotency-Key': 'order-once-1' };
+    const withKey = { idempotencyKey: 'order-once-1' };
     const sequential = [];
-    for (let i = 0; i < 3; i++) sequential.push(await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), headers));
+    for (let i = 0; i < 3; i++) sequential.push(await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), withKey));
     const concurrent = await Promise.all(
-      [0, 1].map(() => buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), headers)),
+      [0, 1].map(() => buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), withKey)),
     );
     const replies = [...sequential, ...concurrent];
     expect(replies.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
@@ -63,9 +63,9 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
 
   it('When the same Idempotency-Key comes with a different body, it is 409 and nothing more is counted', async () => {
     const campaignId = await openCampaign();
-    const headers = { 'Idempotency-Key': 'order-reused' };
-    expect((await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), headers)).status).toBe(202);
-    const reused = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 3 }), headers);
+    const withKey = { idempotencyKey: 'order-reused' };
+    expect((await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), withKey)).status).toBe(202);
+    const reused = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ quantity: 3 }), withKey);
     expect(reused.status).toBe(409);
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
     expect((await demandOf(campaignId)).totals.ordered).toBe(1);
@@ -132,11 +132,11 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
 
   it('A closed campaign refuses pre-orders with 409, and a retry of an accepted one still replays 202', async () => {
     const campaignId = await openCampaign({ minTotalQuantity: 0 });
-    const first = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), { 'Idempotency-Key': 'before-close' });
+    const first = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), { idempotencyKey: 'before-close' });
     expect(first.status).toBe(202);
     expect((await anchor.post(`/v1/campaigns/${campaignId}/close`)).status).toBe(200);
     expect((await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft())).status).toBe(409);
-    const retry = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), { 'Idempotency-Key': 'before-close' });
+    const retry = await buyer.post(`/v1/campaigns/${campaignId}/preorders`, preorderDraft(), { idempotencyKey: 'before-close' });
     expect(retry.status).toBe(202);
     expect(retry.body.preorderId).toBe(first.body.preorderId);
     expect((await demandOf(campaignId)).totals.ordered).toBe(1);

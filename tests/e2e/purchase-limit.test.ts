@@ -53,7 +53,7 @@ describe('Purchase limit (maxPerBuyer)', () => {
     const buyer = clientFor(runtime, 'buyer', 'buyer-limit-burst');
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        buyer.post<Preorder | Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }), { 'idempotency-key': `tap-${i}` }),
+        buyer.post<Preorder | Problem>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }), { idempotencyKey: `tap-${i}` }),
       ),
     );
     const statuses = replies.map((r) => r.status);
@@ -64,7 +64,7 @@ describe('Purchase limit (maxPerBuyer)', () => {
     expect(demand.body.totals.ordered).toBe(5);
     // A retry of an accepted order is answered as the first time, not refused by the limit.
     const first = replies.findIndex((r) => r.status === 202);
-    const retry = await buyer.post<Preorder>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }), { 'idempotency-key': `tap-${first}` });
+    const retry = await buyer.post<Preorder>(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1 }), { idempotencyKey: `tap-${first}` });
     expect(retry.status).toBe(202);
     expect(retry.body.preorderId).toBe((replies[first]!.body as Preorder).preorderId);
   });

@@ -121,20 +121,20 @@ describe('Live room signals over HTTP on the local runtime', () => {
   it('When a live room retries with one Idempotency-Key, the signals count once; the key with another body is 409', async () => {
     const campaignId = await openCampaign();
     const body = { signals: [signal(campaignId, { type: 'want', count: 7 }), signal(campaignId, { type: 'cart', count: 3 })] };
-    const headers = { 'Idempotency-Key': 'burst-42' };
-    const replies = [await liveroom.post('/v1/signals', body, headers)];
-    replies.push(...(await Promise.all([0, 1].map(() => liveroom.post('/v1/signals', body, headers)))));
-    replies.push(await liveroom.post('/v1/signals', body, headers));
+    const withKey = { idempotencyKey: 'burst-42' };
+    const replies = [await liveroom.post('/v1/signals', body, withKey)];
+    replies.push(...(await Promise.all([0, 1].map(() => liveroom.post('/v1/signals', body, withKey)))));
+    replies.push(await liveroom.post('/v1/signals', body, withKey));
     expect(replies.map((r) => r.status)).toEqual([202, 202, 202, 202]);
     for (const r of replies) expect(r.body).toEqual({ accepted: 2, rejected: [] });
 
-    const reused = await liveroom.post<Problem>('/v1/signals', { signals: [signal(campaignId, { type: 'want', count: 700 })] }, headers);
+    const reused = await liveroom.post<Problem>('/v1/signals', { signals: [signal(campaignId, { type: 'want', count: 700 })] }, withKey);
     expect(reused.status).toBe(409);
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
 
     // Another live room's key is its own.
     const other = clientFor(runtime, 'liveroom', 'room-2');
-    expect((await other.post('/v1/signals', { signals: [signal(campaignId, { type: 'share', count: 1 })] }, headers)).status).toBe(202);
+    expect((await other.post('/v1/signals', { signals: [signal(campaignId, { type: 'share', count: 1 })] }, withKey)).status).toBe(202);
 
     await runtime.emulator.drain(20_000);
     const wanted = { ...none, want: 7, cart: 3, share: 1, last15m: { ...none, want: 7, cart: 3, share: 1 } };
@@ -197,15 +197,15 @@ describe('Live room signals over HTTP on the local runtime', () => {
       const own = await openCampaign({ liveRoomIds: ['room-a'] });
       const open = await openCampaign();
       const body = { signals: [signal(own, { type: 'want', count: 4 }), signal(open, { type: 'want', count: 6 })] };
-      const headers = { 'Idempotency-Key': 'mixed-burst-1' };
-      const replies = [await roomB().post<Answer>('/v1/signals', body, headers)];
-      replies.push(...(await Promise.all([0, 1].map(() => roomB().post<Answer>('/v1/signals', body, headers)))));
+      const withKey = { idempotencyKey: 'mixed-burst-1' };
+      const replies = [await roomB().post<Answer>('/v1/signals', body, withKey)];
+      replies.push(...(await Promise.all([0, 1].map(() => roomB().post<Answer>('/v1/signals', body, withKey)))));
       expect(replies.map((r) => r.status)).toEqual([202, 202, 202]);
       for (const r of replies) expect(r.body).toEqual({ accepted: 1, rejected: [{ index: 0, ...notOurs }] });
 
       const allRejected = { signals: [signal(own, { type: 'like', count: 8 })] };
-      const first = await roomB().post<Answer>('/v1/signals', allRejected, { 'Idempotency-Key': 'all-rejected-1' });
-      const again = await roomB().post<Answer>('/v1/signals', allRejected, { 'Idempotency-Key': 'all-rejected-1' });
+      const first = await roomB().post<Answer>('/v1/signals', allRejected, { idempotencyKey: 'all-rejected-1' });
+      const again = await roomB().post<Answer>('/v1/signals', allRejected, { idempotencyKey: 'all-rejected-1' });
       expect([first.status, again.status]).toEqual([202, 202]);
       expect(again.body).toEqual(first.body);
       expect(first.body).toEqual({ accepted: 0, rejected: [{ index: 0, ...notOurs }] });

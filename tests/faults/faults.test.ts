@@ -192,7 +192,7 @@ describe('DynamoDB throttling', () => {
         const buyer = pipe.buyers[i % pipe.buyers.length]!;
         for (let attempt = 0; attempt < 10; attempt++) {
           const r = await buyer.post<{ preorderId: string }>(`/v1/campaigns/${world.campaignId}/preorders`, preorderDraft({ sku: 'SHIRT-M', quantity: 1 }), {
-            'Idempotency-Key': `throttle-${world.campaignId}-${i}`,
+            idempotencyKey: `throttle-${world.campaignId}-${i}`,
           });
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           expect(r.status, JSON.stringify(r.body)).toBeLessThan(500);

@@ -4,6 +4,12 @@ import { startLocalRuntime, type LocalRuntimeOptions, type LocalRuntime } from '
 import type { Role } from '../../functions/shared/principal.ts';
 import { cachedTokens, clientCredentialsToken, devTokenSourceIn } from '../../lib/local/dev-tokens.ts';
 import type { LocalIssuer } from '../../lib/local/issuer.ts';
+import { apiClient, renewingToken } from '../../demo/support/api-client.ts';
+import { registerFactory, type FactoryRegistration } from '../../demo/support/fixtures.ts';
+
+// The tests' fixtures and replies are the demo's and the bench's: one copy (demo/support/).
+export type { Reply } from '../../demo/support/api-client.ts';
+export { campaignDraft, preorderDraft } from '../../demo/support/fixtures.ts';
 
 /**
  * The local runtime on the test run's shared DynamoDB Local, with a table of its
@@ -23,12 +29,6 @@ export const startTestRuntime = (opts: Partial<LocalRuntimeOptions> = {}): Promi
     ...opts,
   });
 
-export interface Reply<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
 /** What a test client needs of a runtime: its URL and its issuer. */
 export type TokenSource = Pick<LocalRuntime, 'url' | 'token'> & { readonly issuer: Pick<LocalIssuer, 'tokenEndpoint'> };
 
@@ -45,7 +45,7 @@ export const runtimeIn = (dataDir: string, url: string): TokenSource => {
 /** The operator every test runtime's factories are registered by. */
 const testOperator = 'operator-tests';
 
-const registrations = new WeakMap<TokenSource, Map<string, Promise<{ clientId: string; clientSecret?: string } | 'registered-elsewhere'>>>();
+const registrations = new WeakMap<TokenSource, Map<string, Promise<FactoryRegistration>>>();
 
 /**
  * Registers factories as an operator would (POST /v1/operator/factories, over
@@ -61,119 +61,32 @@ const registration = (runtime: TokenSource, factoryId: string) => {
   if (!byId) registrations.set(runtime, (byId = new Map()));
   let pending = byId.get(factoryId);
   if (!pending) {
-    pending = (async () => {
-      const operator = await runtime.token('operator', testOperator);
-      const res = await fetch(`${runtime.url}/v1/operator/factories`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ factoryId, name: `Factory ${factoryId}` }),
-      });
-      const body = (await res.json()) as { clientId: string; clientSecret?: string };
-      if (res.status === 201) return body;
-      // Registered by the test itself: its token comes from the issuer's dev grant instead.
-      if (res.status === 409) return 'registered-elsewhere' as const;
-      throw new Error(`registering ${factoryId}: ${res.status} ${JSON.stringify(body)}`);
-    })();
+    const operator = apiClient({ baseUrl: runtime.url, token: () => runtime.token('operator', testOperator) });
+    pending = registerFactory(operator, factoryId);
     byId.set(factoryId, pending);
   }
   return pending;
 };
 
-/** When a JWT expires (ms), read from its payload as a client reads `expires_in`: no verification. */
-const expiryOf = (jwt: string): number => {
-  const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number };
-  if (typeof exp !== 'number') throw new Error('the issuer gave a token without exp');
-  return exp * 1000;
-};
-
 /**
- * A client as an outside integrator would be: HTTP and a bearer token from the
- * runtime's OpenID issuer, fetched on first use and fetched again once it is
- * within a minute of expiring (by this process's clock, which some tests move
- * forward by days). A factory client registers its factory first (if the test
- * did not) and uses the client-credentials grant.
+ * A client as an outside integrator would be (demo/support/api-client.ts): HTTP and a
+ * bearer token from the runtime's OpenID issuer, renewed within a minute of expiring (by
+ * this process's clock, which some tests move forward by days). No retries: a test sees
+ * every answer as the API gave it, a 429 included. A factory client registers its factory
+ * first (if the test did not) and uses the client-credentials grant.
  */
-export const clientFor = (runtime: TokenSource, role: Role, id: string) => {
-  let token: Promise<{ value: string; expiresAt: number }> | undefined;
-  const fetchToken = async () => {
-    let value: string;
-    if (role !== 'factory') value = await runtime.token(role, id);
-    else {
+export const clientFor = (runtime: TokenSource, role: Role, id: string) =>
+  apiClient({
+    baseUrl: runtime.url,
+    token: renewingToken(async () => {
+      if (role !== 'factory') return runtime.token(role, id);
       const registered = await registration(runtime, id);
-      value =
-        registered === 'registered-elsewhere' || registered.clientSecret === undefined
-          ? await runtime.token('factory', id)
-          : await clientCredentialsToken(runtime.issuer.tokenEndpoint, registered.clientId, registered.clientSecret);
-    }
-    return { value, expiresAt: expiryOf(value) };
-  };
-  const tokenOf = async (): Promise<string> => {
-    const current = token && (await token.catch(() => undefined));
-    if (current && current.expiresAt - Date.now() > 60_000) return current.value;
-    const next = fetchToken();
-    token = next;
-    return (await next).value;
-  };
-  const call = async <T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Reply<T>> => {
-    const res = await fetch(`${runtime.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${await tokenOf()}`,
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as T };
-  };
-  return {
-    token: tokenOf,
-    get: <T = Record<string, unknown>>(path: string) => call<T>('GET', path),
-    post: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
-      call<T>('POST', path, body, headers),
-    put: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
-      call<T>('PUT', path, body, headers),
-    patch: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
-      call<T>('PATCH', path, body, headers),
-    delete: <T = Record<string, unknown>>(path: string) => call<T>('DELETE', path),
-  };
-};
-
-export const campaignDraft = (overrides: Record<string, unknown> = {}) => ({
-  title: 'Hand-stitched linen shirt',
-  factoryId: 'factory-1',
-  currency: 'CNY',
-  variants: [
-    { sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 },
-    { sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 },
-  ],
-  closesAt: new Date(Date.now() + 3600_000).toISOString(),
-  minTotalQuantity: 1,
-  lotSize: 50,
-  promisedShipDays: 14,
-  ...overrides,
-});
-
-export const preorderDraft = (overrides: Record<string, unknown> = {}) => ({
-  sku: 'SHIRT-M',
-  quantity: 1,
-  shippingAddress: {
-    name: 'Li Wei',
-    phone: '+86 138 0000 0000',
-    line1: '88 Century Avenue',
-    city: 'Shanghai',
-    region: 'Shanghai',
-    postalCode: '200120',
-    country: 'CN',
-  },
-  ...overrides,
-});
+      // Registered by the test itself: its token comes from the issuer's dev grant instead.
+      return registered === 'registered-before' || registered.clientSecret === undefined
+        ? runtime.token('factory', id)
+        : clientCredentialsToken(runtime.issuer.tokenEndpoint, registered.clientId, registered.clientSecret);
+    }),
+  });
 
 /**
  * The link `npm start` prints as `Console`: the console, with a single-use sign-in ticket

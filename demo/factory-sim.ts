@@ -1,5 +1,6 @@
 import { C2mApiError, createC2mClient, type Batch, type C2mClient } from '@c2m/factory-client';
-import { inPool, pollUntil, type Client, type HttpTally, type TokenSource } from './http.ts';
+import type { ActorClient, HttpTally, TokenSource } from './support/api-client.ts';
+import { inPool, pollUntil } from './pacing.ts';
 import type { Bar } from './progress.ts';
 import { seededRandom, type Random } from './random.ts';
 import { expectAnswer, type FlashSaleRun } from './record.ts';
@@ -21,7 +22,7 @@ import type { ManifestEntry, Preorder } from './views.ts';
 export interface FactoryWorld {
   readonly factory: C2mClient;
   /** The client of the buyer who owns a pre-order (for cancels after a delay notice). */
-  readonly buyerOf: (preorderId: string) => Client | undefined;
+  readonly buyerOf: (preorderId: string) => ActorClient | undefined;
   readonly rng: Random;
   readonly run: FlashSaleRun;
   readonly bar: Bar;

@@ -1,4 +1,5 @@
 import type { Random } from './random.ts';
+import type { ShippingAddress } from './support/fixtures.ts';
 
 /**
  * Who is in the live room and what each of them will do when the anchor says
@@ -36,16 +37,6 @@ export const sizes = variants.filter((v) => !v.limited);
 /** How a buyer's phone behaves: sends once; resends after an answer that never arrived; or sends twice at once (a double tap). */
 export type RetryHabit = 'none' | 'resend' | 'double-tap';
 
-export interface Address {
-  readonly name: string;
-  readonly phone: string;
-  readonly line1: string;
-  readonly city: string;
-  readonly region: string;
-  readonly postalCode: string;
-  readonly country: string;
-}
-
 export interface BuyerPlan {
   readonly index: number;
   readonly sku: string;
@@ -61,7 +52,7 @@ export interface BuyerPlan {
   readonly greedyQuantity?: number;
   /** Told the limited colour will not be made: switches to this size, or (absent) waits for the refund. */
   readonly switchTo?: string;
-  readonly address: Address;
+  readonly address: ShippingAddress;
 }
 
 /** Mean units per buyer implied by the plan's odds (quantities and second orders), for sizing the campaign. */
@@ -78,7 +69,7 @@ const cities = [
 ];
 const streets = ['Century Avenue', 'Nanjing Road', 'Wensan Road', 'Tianhe Road', 'Chunxi Road', 'Jiefang Avenue', 'Siming South Road'];
 
-const addressFor = (rng: Random): Address => {
+const addressFor = (rng: Random): ShippingAddress => {
   const where = rng.pick(cities);
   return {
     name: rng.pick(names),

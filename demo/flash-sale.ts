@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { clientFor, DemoHttpError, HttpTally, inPool, pollUntil, sleep, type Client, type Problem, type TokenSource } from './http.ts';
+import type { Principal } from '../functions/shared/principal.ts';
+import { clientAs, HttpTally, NoAnswerError, politeRetry, sleep, type ActorClient, type TokenSource } from './support/api-client.ts';
+import { registerFactory } from './support/fixtures.ts';
+import { inPool, pollUntil } from './pacing.ts';
 import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
 import type { DemoClock } from './clock.ts';
 import { answered, factoryClient, runFactory, type FactoryOutcome } from './factory-sim.ts';
@@ -86,12 +89,14 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   // Ids unique to this run, so runs against one long-lived runtime never meet each other's keys.
   const tag = randomUUID().slice(0, 8);
   const http = new HttpTally();
-  const operator = clientFor(o.url, o.tokens, { role: 'operator', id: 'operator-demo' }, http);
-  const anchor = clientFor(o.url, o.tokens, { role: 'anchor', id: 'anchor-demo' }, http);
+  // Every actor keeps the contract's retry discipline, and the summary counts all of them together.
+  const actor = (principal: Principal) => clientAs(principal, { baseUrl: o.url, tokens: o.tokens, retry: politeRetry, tally: http, timeoutMs: 30_000 });
+  const operator = actor({ role: 'operator', id: 'operator-demo' });
+  const anchor = actor({ role: 'anchor', id: 'anchor-demo' });
   const factory = factoryClient(o.url, o.tokens, factoryId, http);
-  const liveroom = clientFor(o.url, o.tokens, { role: 'liveroom', id: 'liveroom-demo' }, http);
+  const liveroom = actor({ role: 'liveroom', id: 'liveroom-demo' });
   const crowd = planCrowd(rng, o.buyers);
-  const buyers = crowd.map((p) => clientFor(o.url, o.tokens, { role: 'buyer', id: `fan-${tag}-${p.index}` }, http));
+  const buyers = crowd.map((p) => actor({ role: 'buyer', id: `fan-${tag}-${p.index}` }));
 
   // Sized from the crowd: sold out a little before everyone is served, several lots, a minimum easily met.
   const cap = Math.max(10, Math.round(o.buyers * expectedUnitsPerBuyer * 0.85));
@@ -145,7 +150,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     }
   };
   /** Who owns each accepted pre-order: reads and cancels go with the buyer's own token. */
-  const owner = new Map<string, Client>();
+  const owner = new Map<string, ActorClient>();
   /** What the buyer behind each accepted pre-order will do if told its variant will not be made. */
   const planOf = new Map<string, BuyerPlan>();
   const read = async (id: string): Promise<Preorder | undefined> => {
@@ -197,13 +202,9 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   // 1. An operator has registered the factories (a campaign may name no other), and the anchor opens the campaign.
   await phase('open', async () => {
     const bar = progress.bar('open', 1, 'campaign');
-    for (const id of [factoryId, backupFactoryId]) {
-      // 201 the first time; 409 when a runtime kept from an earlier run has it already.
-      const registered = await operator.post<Problem>('/v1/operator/factories', { factoryId: id, name: id === factoryId ? 'Demo Tee Works' : 'Demo Backup Works' });
-      if (registered.status !== 201 && registered.status !== 409) {
-        throw new FlashSaleError(`Registering ${id}: ${registered.status} ${registered.body.detail ?? ''}`);
-      }
-    }
+    // Registered the first time; already, when a runtime kept from an earlier run has it.
+    await registerFactory(operator, factoryId, 'Demo Tee Works');
+    await registerFactory(operator, backupFactoryId, 'Demo Backup Works');
     const created = await anchor.post<{ campaignId: string; status: string }>(
       '/v1/campaigns',
       {
@@ -248,7 +249,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     let over = false;
     const followUps: Promise<void>[] = [];
 
-    const placeOnce = async (client: Client, placement: Placement, body: unknown): Promise<Answered> => {
+    const placeOnce = async (client: ActorClient, placement: Placement, body: unknown): Promise<Answered> => {
       let answer: Answered;
       try {
         const r = await client.post<{ preorderId?: string; type?: string; title?: string }>(preordersPath, body, { idempotencyKey: placement.key });
@@ -260,7 +261,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
         const refused = r.status === 409 && (r.body.type === capProblem || r.body.title === limitTitle);
         if (r.status !== 202 && !refused) expectAnswer(run, `pre-order ${client.principal.id} ${placement.key}`, r, 202);
       } catch (err) {
-        if (!(err instanceof DemoHttpError)) throw err;
+        if (!(err instanceof NoAnswerError)) throw err;
         answer = { status: 0 }; // the tally has it as a failure
       }
       placement.answers.push(answer);
@@ -300,7 +301,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       try {
         r = await buyers[plan.index]!.post<{ type?: string }>(`/v1/preorders/${preorderId}/cancel`);
       } catch (err) {
-        if (err instanceof DemoHttpError) return; // no answer: the tally has it as a failure
+        if (err instanceof NoAnswerError) return; // no answer: the tally has it as a failure
         throw err;
       }
       run.cancels.push({ preorderId, when: 'before-batching', status: r.status, ...(r.status !== 200 && r.body.type && { problem: r.body.type }) });
@@ -548,7 +549,7 @@ const zeroSignals = (): Record<SignalType, number> => ({ view: 0, like: 0, cart:
  * fraction of a second while the burst lasts; one post in ten is sent again
  * with its Idempotency-Key, as a room's uploader does after a timeout.
  */
-const streamSignals = async (liveroom: Client, run: FlashSaleRun, rng: Random, tag: string, over: () => boolean, show: () => void) => {
+const streamSignals = async (liveroom: ActorClient, run: FlashSaleRun, rng: Random, tag: string, over: () => boolean, show: () => void) => {
   for (let n = 1; n === 1 || !over(); n++) {
     const signals = Array.from({ length: rng.int(40, 200) }, () => {
       const type = rng.weighted(signalWeights);
@@ -576,7 +577,7 @@ const streamSignals = async (liveroom: Client, run: FlashSaleRun, rng: Random, t
       }
     } catch (err) {
       // No answer even after retries: the tally has it as a failure; the room goes on posting.
-      if (!(err instanceof DemoHttpError)) throw err;
+      if (!(err instanceof NoAnswerError)) throw err;
     }
     show();
     await sleep(150);

@@ -1,4 +1,4 @@
-import type { Answer, HttpTally } from './http.ts';
+import type { HttpTally, Reply } from './support/api-client.ts';
 import type { RetryHabit } from './crowd.ts';
 import type { Batch, Campaign, Demand, LateCompensation, ManifestEntry, Preorder, SignalType, Trust } from './views.ts';
 
@@ -149,7 +149,7 @@ export interface FlashSaleRun {
 }
 
 /** True when the answer is one of `statuses`; anything else is written down as unexpected, with what was asked. */
-export const expectAnswer = (run: Pick<FlashSaleRun, 'unexpected'>, what: string, answer: Answer<unknown>, ...statuses: number[]): boolean => {
+export const expectAnswer = (run: Pick<FlashSaleRun, 'unexpected'>, what: string, answer: Reply<unknown>, ...statuses: number[]): boolean => {
   if (statuses.includes(answer.status)) return true;
   run.unexpected.push(`${what} → ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
   return false;
