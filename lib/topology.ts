@@ -330,8 +330,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Sends each buyer one message per step of their pre-order, through the notification channel',
     memoryMb: 512,
     timeoutSeconds: 120,
-    // Reads the pre-order and its batch (a Query of the batch's items), records what was sent.
-    access: { table: { actions: ['GetItem', 'Query', 'UpdateItem'] }, notify: true },
+    // Reads the pre-order with its notices item and the batch (a Query of each one's items), records what was sent on the notices item.
+    access: { table: { actions: ['Query', 'UpdateItem'] }, notify: true },
   },
   {
     name: 'webhook-dispatcher',
