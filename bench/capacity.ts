@@ -25,7 +25,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FunctionName } from '../lib/topology.ts';
 
-type Units = { table: number; indexes: Record<string, number>; total: number };
+/**
+ * `txShortfall`: what DynamoDB Local left out of a transaction's table units.
+ * It charges 2 units per KB for each item that has index entries but lumps every
+ * item without any into one 2-unit charge (a transaction of three plain Puts
+ * reports 2), where AWS charges each item of a transaction 2 WCU per KB. The
+ * shortfall is `2 × items − table units` when positive: a floor for AWS, exact
+ * for items under 1 KB (all of c2m's but the pre-order and the batch members).
+ */
+type Units = { table: number; indexes: Record<string, number>; total: number; txShortfall?: number };
 
 const writeOps = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 
@@ -205,6 +213,11 @@ export const install = async (): Promise<void> => {
       entry.calls++;
       const consumed = out.ConsumedCapacity as ConsumedCapacityLike | ConsumedCapacityLike[] | undefined;
       for (const cc of Array.isArray(consumed) ? consumed : [consumed]) addUnits(entry.units, cc);
+      if (op === 'TransactWriteItems') {
+        const items = ((input.TransactItems ?? []) as Doc[]).filter((t) => !t.ConditionCheck).length;
+        const table = (Array.isArray(consumed) ? consumed : [consumed]).reduce((n, cc) => n + (cc?.Table?.CapacityUnits ?? 0), 0);
+        entry.units.txShortfall = (entry.units.txShortfall ?? 0) + Math.max(0, 2 * items - table);
+      }
       if (writeOps.has(op)) {
         const { keys, items } = writesOf(op, input, out);
         for (const key of keys) {
