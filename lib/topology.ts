@@ -6,6 +6,8 @@
  * test (tests/infra/drift.test.ts) holds them to that.
  */
 
+import type { EventType } from '../functions/contracts/messages.ts';
+
 export type FunctionName =
   | 'authorizer'
   | 'service-api'
@@ -157,8 +159,8 @@ export interface QueueSpec {
 export interface RuleSpec {
   readonly name: string;
   readonly description: string;
-  /** EventBridge event pattern (only exact-match arrays are used). */
-  readonly pattern: { readonly source: readonly string[]; readonly 'detail-type': readonly string[] };
+  /** EventBridge event pattern (only exact-match arrays are used); each type one with a schema in contracts/messages.ts. */
+  readonly pattern: { readonly source: readonly string[]; readonly 'detail-type': readonly EventType[] };
   readonly targetQueue: QueueName;
 }
 

@@ -2,14 +2,20 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { eventSource } from '#topology';
 import { busName } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
-import type { EventDetail, EventType } from '#contracts/messages.ts';
+import { eventDetails, type DomainEvent, type EventDetailOf, type EventType } from '#contracts/messages.ts';
+
+export type { DomainEvent };
 
 const client = tracer.captureAWSv3Client(new EventBridgeClient({}));
 
-export interface DomainEvent {
-  readonly type: EventType;
-  readonly detail: EventDetail;
-}
+/** An event of type `T`: one member of DomainEvent. */
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+/** What a producer gives for an event of type `T`: its detail without the eventId, which eventOf adds. */
+export type DetailInput<T extends EventType> = Omit<EventDetailOf<T>, 'eventId'>;
+
+/** `D`, provided it has no field that the detail of `T` does not: a spread cannot slip a foreign one in. */
+type OnlyFieldsOf<T extends EventType, D> = D & Record<Exclude<keyof D, keyof DetailInput<T>>, never>;
 
 /**
  * Publishes events, 10 per PutEvents call (the API's limit). Entries the bus
@@ -38,10 +44,16 @@ export const publish = async (events: readonly DomainEvent[]): Promise<void> => 
   }
 };
 
-export const eventOf = (type: EventType, detail: Omit<EventDetail, 'eventId'>, factId: string): DomainEvent => ({
-  type,
-  detail: { eventId: `${type}:${factId}`, ...detail },
-});
+/**
+ * An event of `type` with the stable id `<type>:<factId>`. The detail must be
+ * exactly its type's (a field forgotten or foreign fails type-checking), and
+ * is parsed with its type's schema, so what is stored and published is what
+ * every consumer will accept.
+ */
+export const eventOf = <T extends EventType, const D extends DetailInput<T>>(type: T, detail: OnlyFieldsOf<T, D>, factId: string): EventOf<T> => {
+  // Parsed by T's own schema; TypeScript sees eventDetails[type] as any type's, hence the assertion.
+  return { type, detail: eventDetails[type].parse({ eventId: `${type}:${factId}`, ...detail }) } as EventOf<T>;
+};
 
 /** Why c2m refunded a whole pre-order, as `preorder.refunded` says it. */
 export type FullRefundReason = 'campaign-failed' | 'batch-rejected' | 'variant-below-minimum';

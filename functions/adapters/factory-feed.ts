@@ -1,6 +1,8 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { OverloadedError } from '#domain/errors.ts';
+import { FeedEventView } from '#contracts/webhooks.ts';
+import { log } from '#shared/observability.ts';
 import { backoff, cancellation, ddb } from './dynamo.ts';
 
 /**
@@ -31,15 +33,6 @@ const sortKeyOf = (sequence: number) => String(sequence).padStart(12, '0');
 export const feedRetentionDays = 30;
 const maxAttempts = 10;
 
-export interface FeedEvent {
-  readonly sequence: number;
-  /** The event's stable id (`<type>:<fact id>`), as webhooks carry it. */
-  readonly id: string;
-  readonly type: string;
-  readonly occurredAt: string;
-  readonly data: Record<string, unknown>;
-}
-
 export interface NewFeedEvent {
   readonly factoryId: string;
   readonly eventId: string;
@@ -47,6 +40,20 @@ export interface NewFeedEvent {
   readonly occurredAt: string;
   readonly data: Record<string, unknown>;
 }
+
+/**
+ * An entry as the feed serves it, its data checked against its type's schema.
+ * One that does not fit (written by an older c2m, or by hand) is served as it
+ * was stored and delivered, and logged: a poller must see every number, and
+ * the same data its webhooks got, rather than a gap or an error for the page.
+ */
+const fromEntry = (item: Record<string, unknown>): FeedEventView => {
+  const entry = { sequence: Number(item.sequence), id: String(item.id), type: String(item.eventType), occurredAt: String(item.occurredAt), data: item.data ?? {} };
+  const parsed = FeedEventView.safeParse(entry);
+  if (parsed.success) return parsed.data;
+  log().error('feed entry does not fit its event type; served as stored', { id: entry.id, type: entry.type, issues: parsed.error.issues.slice(0, 5) });
+  return entry as FeedEventView;
+};
 
 const readMarker = async (factoryId: string, eventId: string): Promise<number | undefined> => {
   const out = await ddb.send(
@@ -132,7 +139,7 @@ export const numberEvent = async (event: NewFeedEvent, now: Date): Promise<{ seq
 };
 
 /** The events numbered after `after`, in order, at most `limit`; `nextAfter` is the last one's number (or `after`). */
-export const readFeed = async (factoryId: string, after: number, limit: number): Promise<{ items: FeedEvent[]; nextAfter: number }> => {
+export const readFeed = async (factoryId: string, after: number, limit: number): Promise<{ items: FeedEventView[]; nextAfter: number }> => {
   const out = await ddb.send(
     new QueryCommand({
       TableName: tableName(),
@@ -142,12 +149,6 @@ export const readFeed = async (factoryId: string, after: number, limit: number):
       Limit: limit,
     }),
   );
-  const items = (out.Items ?? []).map((item) => ({
-    sequence: Number(item.sequence),
-    id: String(item.id),
-    type: String(item.eventType),
-    occurredAt: String(item.occurredAt),
-    data: (item.data ?? {}) as Record<string, unknown>,
-  }));
+  const items = (out.Items ?? []).map(fromEntry);
   return { items, nextAfter: items.at(-1)?.sequence ?? after };
 };

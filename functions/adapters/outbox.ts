@@ -2,10 +2,10 @@ import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { tableName } from '#shared/config.ts';
 import { log, metrics } from '#shared/observability.ts';
-import { EventDetail, eventTypes } from '#contracts/messages.ts';
+import { DomainEvent as DomainEventSchema, eventTypes } from '#contracts/messages.ts';
 import { z } from 'zod';
 import { ddb } from './dynamo.ts';
-import { publish, type DomainEvent } from './event-bus.ts';
+import { publish, type DomainEvent, type EventOf } from './event-bus.ts';
 import { recordRefundLatency } from './trust-store.ts';
 
 /**
@@ -58,7 +58,7 @@ const clear = (events: readonly DomainEvent[]) =>
  * cleared and never thrown, so a failed sample cannot publish an event again.
  */
 const published = async (events: readonly DomainEvent[], publishedAt: number): Promise<void> => {
-  const refunds = events.filter((e) => e.type === 'preorder.refunded');
+  const refunds = events.filter((e): e is EventOf<'preorder.refunded'> => e.type === 'preorder.refunded');
   if (refunds.length === 0) return;
   try {
     await Promise.all(
@@ -66,7 +66,7 @@ const published = async (events: readonly DomainEvent[], publishedAt: number): P
         recordRefundLatency({
           campaignId: e.detail.campaignId,
           ...(e.detail.factoryId && { factoryId: e.detail.factoryId }),
-          preorderId: e.detail.preorderId ?? e.detail.eventId,
+          preorderId: e.detail.preorderId,
           seconds: (publishedAt - Date.parse(e.detail.occurredAt)) / 1000,
         }),
       ),
@@ -95,7 +95,17 @@ export const publishCommitted = async (events: readonly DomainEvent[]): Promise<
   }
 };
 
-const OutboxItem = z.object({ eventType: z.enum(eventTypes), detail: EventDetail });
+/** An outbox item names an event type c2m publishes, and holds a detail that fits that type's schema. */
+const OutboxItem = z.object({ eventType: z.enum(eventTypes), detail: z.unknown() });
+
+/** The event an item holds, or why it is not one (the type, then each field that does not fit). */
+const eventOfItem = (item: Record<string, unknown>): { event: DomainEvent } | { why: string } => {
+  const stored = OutboxItem.safeParse(item);
+  if (!stored.success) return { why: z.prettifyError(stored.error) };
+  const event = DomainEventSchema.safeParse({ type: stored.data.eventType, detail: stored.data.detail });
+  if (!event.success) return { why: `eventType ${stored.data.eventType}: ${z.prettifyError(event.error)}` };
+  return { event: event.data };
+};
 
 /**
  * Moves an item the relay cannot read out of the outbox: the copy first (with
@@ -133,9 +143,9 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
       );
       const events: DomainEvent[] = [];
       for (const item of out.Items ?? []) {
-        const parsed = OutboxItem.safeParse(item);
-        if (parsed.success) events.push({ type: parsed.data.eventType, detail: parsed.data.detail });
-        else await quarantine(item, z.prettifyError(parsed.error), now);
+        const read = eventOfItem(item);
+        if ('event' in read) events.push(read.event);
+        else await quarantine(item, read.why, now);
       }
       if (events.length > 0) {
         await publish(events);

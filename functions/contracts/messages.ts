@@ -1,21 +1,305 @@
-import { z } from 'zod';
-import { busFactoryEventTypes } from './webhooks.ts';
+import { z } from '@hono/zod-openapi';
+import { Timestamp } from './common.ts';
+import { defectCodes } from '#domain/defects.ts';
+import type { PreorderStatus } from '#domain/preorder.ts';
+import type { FactoryBatchStatus } from '#domain/production.ts';
 
 /**
- * Queue messages and event details, imported by producer and consumer alike.
+ * Queue messages and events, imported by producer and consumer alike.
  */
 export const IntakeMessage = z.object({ preorderId: z.string().min(1) });
 export type IntakeMessage = z.infer<typeof IntakeMessage>;
+
+// ---------------------------------------------------------------- events
+
+/** Every event c2m publishes. Each has its own detail schema below; `eventDetails` must name exactly these. */
+export const eventTypes = [
+  'campaign.opened',
+  'campaign.closed',
+  'campaign.failed',
+  'preorder.accepted',
+  'preorder.cancelled',
+  'preorder.refunded',
+  'batch.released',
+  'batch.accepted',
+  'batch.rejected',
+  'batch.overdue',
+  'batch.progressed',
+  'shipment.created',
+  'shipment.delivered',
+  'shipment.parcels_added',
+  'shipment.parcel_delivered',
+  'batch.completed',
+  'preorder.shipped',
+  'preorder.delayed',
+  'preorder.delivered',
+  'preorder.compensated',
+  'preorder.address_changed',
+  'batch.units_withdrawn',
+] as const;
+export type EventType = (typeof eventTypes)[number];
+
+/** The events about a factory's batches and shipments that the bus carries to its feed and webhooks. */
+export const busFactoryEventTypes = [
+  'batch.released',
+  'batch.accepted',
+  'batch.rejected',
+  'batch.overdue',
+  'batch.progressed',
+  'batch.completed',
+  'shipment.created',
+  'shipment.delivered',
+  'shipment.parcels_added',
+  'shipment.parcel_delivered',
+  'batch.units_withdrawn',
+  'preorder.address_changed',
+] as const satisfies readonly EventType[];
+export type BusFactoryEventType = (typeof busFactoryEventTypes)[number];
+
+const id = z.string().min(1);
+const units = z.number().int();
+const amount = z.number().int().openapi({ description: 'Minor units of `currency` (fen, cents)' });
+const skuUnits = z.array(z.object({ sku: z.string(), quantity: units }));
+const preorderStatuses = ['ACCEPTED', 'BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'REFUNDED'] as const satisfies readonly PreorderStatus[];
+const batchStatuses = ['RELEASED', 'ACCEPTED', 'REJECTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED', 'COMPLETED', 'WITHDRAWN'] as const satisfies readonly FactoryBatchStatus[];
+
+/**
+ * Every event carries `eventId`, stable for one fact (e.g. `preorder.accepted:po_…`),
+ * so a consumer that sees it twice after a redelivery can tell; when the fact
+ * happened; and the campaign it belongs to.
+ */
+const common = { eventId: id, occurredAt: Timestamp, campaignId: id };
+const ofPreorder = { ...common, preorderId: id, sku: z.string() };
+const ofBatch = { ...common, batchId: id, factoryId: id };
+const ofShipment = { ...ofBatch, shipmentId: id };
+/** A pre-order's step while it is in a batch: the batch and the factory that holds it. */
+const ofBatchedPreorder = { ...ofPreorder, batchId: id, factoryId: id };
+
+/** One type's detail schema, named (and described) for the OpenAPI document, where factory events are its webhooks' `data`. */
+const detail = <S extends z.ZodRawShape>(name: string, description: string, shape: S) => z.object(shape).openapi(name, { description });
+
+/**
+ * The detail of each event type: exactly what its producers send, required
+ * where every producer sets it, optional only where one legitimately does not.
+ * Unknown fields are dropped when parsed (not refused), so a producer may add
+ * a field before its consumers know it; the types refuse one at compile time.
+ */
+export const eventDetails = {
+  'campaign.opened': detail('CampaignOpenedEvent', 'The campaign opened for pre-orders', { ...common, status: z.literal('OPEN') }),
+  'campaign.closed': detail('CampaignClosedEvent', 'The campaign closed having made its minimum', {
+    ...common,
+    status: z.literal('CLOSED'),
+    quantity: units.openapi({ description: 'Units ordered and not cancelled at the close' }),
+  }),
+  'campaign.failed': detail('CampaignFailedEvent', 'The campaign ended below its minimum: every pre-order is refunded', {
+    ...common,
+    status: z.literal('FAILED'),
+    quantity: units.optional().openapi({ description: 'Units ordered and not cancelled, when it failed at its close' }),
+    reason: z.literal('below-minimum-after-switching').optional().openapi({ description: 'Set when it failed after its switch window rather than at its close' }),
+  }),
+  'preorder.accepted': detail('PreorderAcceptedEvent', 'A buyer pre-ordered', { ...ofPreorder, status: z.literal('ACCEPTED'), quantity: units }),
+  'preorder.cancelled': detail('PreorderCancelledEvent', 'The buyer cancelled (a `preorder.refunded` follows)', { ...ofPreorder, status: z.literal('CANCELLED'), quantity: units }),
+  'preorder.refunded': detail('PreorderRefundedEvent', 'c2m owes the buyer a refund (in full, or for the units that will never ship)', {
+    ...ofPreorder,
+    status: z.enum(preorderStatuses).openapi({ description: "The pre-order's status after the refund: REFUNDED when in full" }),
+    quantity: units.openapi({ description: 'Units refunded' }),
+    refundedAmount: amount,
+    batchId: id.optional(),
+    factoryId: id.optional(),
+    reason: z
+      .enum(['campaign-failed', 'batch-rejected', 'variant-below-minimum', 'ceiling', 'batch-closed-short'])
+      .optional()
+      .openapi({ description: 'Why c2m refunded; absent when the buyer cancelled (with `preorder.cancelled`)' }),
+  }),
+  'batch.released': detail('BatchReleasedEvent', 'A batch was cut for the factory, to accept by its deadline', {
+    ...ofBatch,
+    lines: skuUnits,
+    quantity: units,
+    reason: z.string().openapi({ description: 'Why it was cut: `lot`, `max-wait` or `final`' }),
+  }),
+  'batch.accepted': detail('BatchAcceptedEvent', 'The factory accepted the batch', { ...ofBatch, committedShipDate: z.string() }),
+  'batch.rejected': detail('BatchRejectedEvent', 'The factory rejected the batch, or let it expire', {
+    ...ofBatch,
+    reason: z.string().optional().openapi({ description: "The factory's reason, when it gave one" }),
+    next: z.enum(['backup-factory', 'refund']).openapi({ description: "Where the batch's pre-orders go: the backup factory, or refunds" }),
+    nextFactoryId: id.optional().openapi({ description: 'The backup factory, when `next` is backup-factory' }),
+  }),
+  'batch.overdue': detail('BatchOverdueEvent', 'The batch was not accepted by its deadline', {
+    ...ofBatch,
+    acceptBy: z.string(),
+    reason: z.string().optional().openapi({ description: 'When it will be treated as rejected, if not accepted first' }),
+  }),
+  'batch.progressed': detail('BatchProgressedEvent', 'The factory reported production and QC counts (cumulative)', {
+    ...ofBatch,
+    status: z.enum(batchStatuses),
+    produced: units,
+    qcPassed: units,
+    qcFailed: units,
+    shipped: units,
+    sku: z.string().optional().openapi({ description: 'The line reported, when the factory reports per sku' }),
+    defects: z.array(z.object({ code: z.enum(defectCodes), count: units })).optional().openapi({ description: "Why failed units failed: the batch's totals per code" }),
+  }),
+  'shipment.created': detail('ShipmentCreatedEvent', 'The factory shipped a lot', {
+    ...ofShipment,
+    carrier: z.string(),
+    trackingNumber: z.string(),
+    items: skuUnits,
+    allocations: z
+      .array(z.object({ preorderId: id, sku: z.string(), quantity: units }))
+      .openapi({ description: 'Whose units are in the lot, oldest pre-orders first per sku; they sum to `items`' }),
+    quantity: units,
+    shipped: units.openapi({ description: 'Units of the batch shipped so far, this lot included' }),
+    status: z.enum(batchStatuses).openapi({ description: "The batch's status after this lot" }),
+  }),
+  'shipment.delivered': detail('ShipmentDeliveredEvent', 'The carrier delivered the whole lot', { ...ofShipment, items: skuUnits, quantity: units }),
+  'shipment.parcels_added': detail('ShipmentParcelsAddedEvent', 'The factory named per-buyer parcels for a lot', {
+    ...ofShipment,
+    parcels: z.array(z.object({ preorderId: id, carrier: z.string(), trackingNumber: z.string() })).openapi({ description: 'The parcels added or replaced' }),
+  }),
+  'shipment.parcel_delivered': detail('ShipmentParcelDeliveredEvent', "The carrier delivered one buyer's parcel", {
+    ...ofShipment,
+    preorderId: id,
+    carrier: z.string(),
+    trackingNumber: z.string(),
+    sku: z.string().optional().openapi({ description: "The pre-order's units in the lot (absent if the lot holds none of them)" }),
+    quantity: units.optional(),
+  }),
+  'batch.completed': detail('BatchCompletedEvent', 'The batch will ship no more: what did not ship is refunded', {
+    ...ofBatch,
+    status: z.literal('COMPLETED'),
+    shipped: units,
+    quantity: units,
+    reason: z.string().optional().openapi({ description: 'Why it closed short, when it did' }),
+  }),
+  'preorder.shipped': detail('PreorderShippedEvent', 'Every unit the buyer will get has shipped', { ...ofBatchedPreorder, status: z.literal('SHIPPED'), quantity: units }),
+  'preorder.delayed': detail('PreorderDelayedEvent', 'The pre-order is now promised to ship later; the buyer may cancel', {
+    ...ofBatchedPreorder,
+    status: z.enum(['BATCHED', 'IN_PRODUCTION']),
+    promisedShipBy: z.string().openapi({ description: 'The date the pre-order is now promised to ship by' }),
+    committedShipDate: z.string().optional().openapi({ description: "The factory's date, when the delay comes from its acceptance" }),
+  }),
+  'preorder.delivered': detail('PreorderDeliveredEvent', 'Every unit the buyer will get was delivered', { ...ofBatchedPreorder, status: z.literal('DELIVERED'), quantity: units }),
+  'preorder.compensated': detail('PreorderCompensatedEvent', 'The buyer is owed compensation for a late shipment (the platform pays)', {
+    ...ofBatchedPreorder,
+    status: z.enum(['IN_PRODUCTION', 'SHIPPED']),
+    compensatedAmount: amount,
+    currency: z.string(),
+    promisedShipBy: z.string().openapi({ description: 'The date promised when the buyer ordered' }),
+  }),
+  'preorder.address_changed': detail('PreorderAddressChangedEvent', 'The buyer sends the pre-order to a new address', {
+    ...common,
+    preorderId: id,
+    shippingAddress: z
+      .object({
+        name: z.string(),
+        phone: z.string(),
+        line1: z.string(),
+        line2: z.string().optional(),
+        city: z.string(),
+        region: z.string(),
+        postalCode: z.string(),
+        country: z.string(),
+      })
+      .openapi({ description: 'The whole new address (the same fields as in the manifest)' }),
+    batchId: id.optional().openapi({ description: 'The batch, when a factory holds it (then the factory is told)' }),
+    factoryId: id.optional(),
+  }),
+  'batch.units_withdrawn': detail('BatchUnitsWithdrawnEvent', 'c2m took back the units the factory has not shipped', {
+    ...ofBatch,
+    lines: skuUnits.openapi({ description: 'The units withdrawn, per sku' }),
+    quantity: units,
+    reason: z.enum(['campaign-failed', 'ceiling']),
+  }),
+} satisfies Record<EventType, z.ZodObject>;
+
+/** The detail of an event of type `T`, as parsed. */
+export type EventDetailOf<T extends EventType> = z.infer<(typeof eventDetails)[T]>;
+
+// ---------------------------------------------------------------- one object per type
+
+/** The option of `unionPerType` for type `T`: `K` holds the type, `F` its schema from `M`, and `C` is common to all. */
+type OptionFor<M extends Record<string, z.ZodType>, T extends keyof M & string, K extends string, F extends string, C extends z.ZodRawShape> = z.ZodObject<
+  Omit<C, K | F> & { [P in K]: z.ZodLiteral<T> } & { [P in F]: M[T] },
+  z.core.$strip
+>;
+type OptionsFor<M extends Record<string, z.ZodType>, Ts extends readonly (keyof M & string)[], K extends string, F extends string, C extends z.ZodRawShape> = {
+  -readonly [I in keyof Ts]: OptionFor<M, Ts[I], K, F, C>;
+};
+
+/**
+ * A discriminated union with one object per type in `types`: `key` holds the
+ * type, `field` that type's schema from `schemas`, and `shared` the fields
+ * every option has. An envelope whose detail does not fit its type is refused,
+ * naming the field.
+ */
+export const unionPerType = <
+  M extends Record<string, z.ZodType>,
+  const Ts extends readonly [keyof M & string, ...(keyof M & string)[]],
+  K extends string,
+  F extends string,
+  C extends z.ZodRawShape = Record<never, never>,
+>(
+  schemas: M,
+  types: Ts,
+  key: K,
+  field: F,
+  shared?: C,
+) =>
+  z.discriminatedUnion(
+    key,
+    // Array.map forgets which option is which; OptionsFor restores it, type by type.
+    types.map((t) => z.object({ ...shared, [key]: z.literal(t), [field]: schemas[t] })) as OptionsFor<M, Ts, K, F, C>,
+  );
+
+const fromBus = { source: z.literal('c2m') };
+
+/** Any c2m event as a rule delivers it to a queue: the EventBridge envelope, its detail checked against its type's schema. */
+export const BusEnvelope = unionPerType(eventDetails, eventTypes, 'detail-type', 'detail', fromBus);
+export type BusEnvelope = z.infer<typeof BusEnvelope>;
+
+/**
+ * What the `factory-events-to-webhooks` rule puts on the webhook-events queue:
+ * the EventBridge envelope of a factory event.
+ */
+export const FactoryEventEnvelope = unionPerType(eventDetails, busFactoryEventTypes, 'detail-type', 'detail', fromBus);
+export type FactoryEventEnvelope = z.infer<typeof FactoryEventEnvelope>;
+
+/** An event as c2m's code holds it and the outbox stores it: its type and its detail. */
+export const DomainEvent = unionPerType(eventDetails, eventTypes, 'type', 'detail');
+export type DomainEvent = z.infer<typeof DomainEvent>;
+
+/** A campaign that closed or failed, as the clock and the cutter get it from the bus. */
+const CampaignEnded = unionPerType(eventDetails, ['campaign.closed', 'campaign.failed'], 'detail-type', 'detail', fromBus);
+
+/** An event whose detail does not fit its type's schema (or of no type c2m publishes): refused where it is parsed. */
+export class EventNotValidError extends Error {
+  override readonly name = 'EventNotValidError';
+  constructor(
+    readonly eventType: string,
+    readonly issues: readonly { readonly path: string; readonly message: string }[],
+  ) {
+    super(`${eventType} event refused: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** What a consumer calls on a message body: the envelope, or an EventNotValidError naming the type and the fields. */
+export const parseEnvelope = <S extends z.ZodType>(schema: S, body: unknown): z.infer<S> => {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const type = typeof body === 'object' && body !== null && 'detail-type' in body ? String(body['detail-type']) : 'untyped';
+  throw new EventNotValidError(
+    type,
+    parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+  );
+};
+
+// ---------------------------------------------------------------- queue messages
 
 /** What reaches the campaign-clock queue: one-time schedules, the sweep, and bus events. */
 export const ClockMessage = z.union([
   z.object({ kind: z.enum(['open', 'close']), campaignId: z.string().min(1) }),
   z.object({ kind: z.literal('sweep') }),
-  z.object({
-    'detail-type': z.enum(['campaign.closed', 'campaign.failed']),
-    source: z.literal('c2m'),
-    detail: z.object({ campaignId: z.string().min(1) }),
-  }),
+  CampaignEnded,
 ]);
 export type ClockMessage = z.infer<typeof ClockMessage>;
 
@@ -43,105 +327,10 @@ export const CutMessage = z.union([
   z.object({ kind: z.literal('check'), campaignId: z.string().min(1) }),
   /** A rejected or expired batch: move its pre-orders to the backup factory's waiting line, or refund them. */
   z.object({ kind: z.literal('unwind'), batchId: z.string().min(1) }),
-  z.object({
-    'detail-type': z.enum(['campaign.closed', 'campaign.failed']),
-    source: z.literal('c2m'),
-    detail: z.object({ campaignId: z.string().min(1) }),
-  }),
+  CampaignEnded,
 ]);
 export type CutMessage = z.infer<typeof CutMessage>;
-
-export const eventTypes = [
-  'campaign.opened',
-  'campaign.closed',
-  'campaign.failed',
-  'preorder.accepted',
-  'preorder.cancelled',
-  'preorder.refunded',
-  'batch.released',
-  'batch.accepted',
-  'batch.rejected',
-  'batch.overdue',
-  'batch.progressed',
-  'shipment.created',
-  'shipment.delivered',
-  'shipment.parcels_added',
-  'shipment.parcel_delivered',
-  'batch.completed',
-  'preorder.shipped',
-  'preorder.delayed',
-  'preorder.delivered',
-  'preorder.compensated',
-  'preorder.address_changed',
-  'batch.units_withdrawn',
-] as const;
-export type EventType = (typeof eventTypes)[number];
-
-/**
- * Every event carries `eventId`, stable for one fact (e.g. `preorder.accepted:po_…`),
- * so a consumer that sees it twice after a redelivery can tell.
- */
-export const EventDetail = z.object({
-  eventId: z.string(),
-  occurredAt: z.string(),
-  campaignId: z.string(),
-  preorderId: z.string().optional(),
-  status: z.string().optional(),
-  sku: z.string().optional(),
-  quantity: z.number().int().optional(),
-  refundedAmount: z.number().int().optional(),
-  batchId: z.string().optional(),
-  factoryId: z.string().optional(),
-  lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
-  reason: z.string().optional(),
-  acceptBy: z.string().optional(),
-  committedShipDate: z.string().optional(),
-  /** The date a pre-order is now promised to ship by (`preorder.delayed`). */
-  promisedShipBy: z.string().optional(),
-  /** Where a rejected or expired batch's pre-orders go: the backup factory, or refunds. */
-  next: z.enum(['backup-factory', 'refund']).optional(),
-  nextFactoryId: z.string().optional(),
-  produced: z.number().int().optional(),
-  qcPassed: z.number().int().optional(),
-  qcFailed: z.number().int().optional(),
-  shipped: z.number().int().optional(),
-  shipmentId: z.string().optional(),
-  carrier: z.string().optional(),
-  trackingNumber: z.string().optional(),
-  items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
-  /** batch.progressed: why failed units failed, the batch's totals per code. */
-  defects: z.array(z.object({ code: z.string(), count: z.number().int() })).optional(),
-  /** shipment.created: whose units are in the lot. */
-  allocations: z.array(z.object({ preorderId: z.string(), sku: z.string(), quantity: z.number().int() })).optional(),
-  /** shipment.parcels_added: the per-buyer parcels added or replaced (shipment.parcel_delivered names one by preorderId, carrier, trackingNumber). */
-  parcels: z.array(z.object({ preorderId: z.string(), carrier: z.string(), trackingNumber: z.string() })).optional(),
-  /** `preorder.compensated`: what the buyer is owed for a late shipment (minor units; the platform pays). */
-  compensatedAmount: z.number().int().optional(),
-  currency: z.string().optional(),
-  /** `preorder.address_changed`: the new address, for the factory that ships to it. */
-  shippingAddress: z.record(z.string(), z.string()).optional(),
-});
-export type EventDetail = z.infer<typeof EventDetail>;
-
-/**
- * What the `factory-events-to-webhooks` rule puts on the webhook-events queue:
- * the EventBridge envelope of a factory event.
- */
-export const FactoryEventEnvelope = z.object({
-  'detail-type': z.enum(busFactoryEventTypes),
-  source: z.literal('c2m'),
-  detail: EventDetail,
-});
-export type FactoryEventEnvelope = z.infer<typeof FactoryEventEnvelope>;
 
 /** What the webhook-deliveries queue carries: the delivery to attempt (its stored payload is what is sent). */
 export const DeliveryMessage = z.object({ deliveryId: z.string().regex(/^dlv_[0-9a-z]{24}$/) });
 export type DeliveryMessage = z.infer<typeof DeliveryMessage>;
-
-/** Any c2m event as a rule delivers it to a queue: the EventBridge envelope. */
-export const BusEnvelope = z.object({
-  'detail-type': z.enum(eventTypes),
-  source: z.literal('c2m'),
-  detail: EventDetail,
-});
-export type BusEnvelope = z.infer<typeof BusEnvelope>;

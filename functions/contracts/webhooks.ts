@@ -1,5 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { Id, ListQuery, Timestamp } from './common.ts';
+import { busFactoryEventTypes, eventDetails, unionPerType } from './messages.ts';
+
+export { busFactoryEventTypes };
 
 /** Factory webhooks: subscriptions, and the record of every delivery with its attempts. */
 
@@ -9,22 +12,6 @@ export const DeliveryId = Id('dlv', 'deliveryId');
 export const WebhookParams = z.object({ webhookId: WebhookId });
 export const DeliveryParams = z.object({ webhookId: WebhookId, deliveryId: DeliveryId });
 
-/** The events about a factory's batches and shipments that the bus carries to its feed and webhooks. */
-export const busFactoryEventTypes = [
-  'batch.released',
-  'batch.accepted',
-  'batch.rejected',
-  'batch.overdue',
-  'batch.progressed',
-  'batch.completed',
-  'shipment.created',
-  'shipment.delivered',
-  'shipment.parcels_added',
-  'shipment.parcel_delivered',
-  'batch.units_withdrawn',
-  'preorder.address_changed',
-] as const;
-
 /** The events a factory may subscribe to: those, and its webhook disabled for failing. */
 export const webhookEventTypes = [...busFactoryEventTypes, 'webhook.disabled'] as const;
 export const WebhookEventType = z.enum(webhookEventTypes);
@@ -32,6 +19,7 @@ export const WebhookEventType = z.enum(webhookEventTypes);
 /** What a delivery or the feed may carry: any of those, and the `webhook.test` a factory asks for (never subscribed to). */
 export const factoryEventTypes = [...webhookEventTypes, 'webhook.test'] as const;
 export const FactoryEventType = z.enum(factoryEventTypes);
+export type FactoryEventType = (typeof factoryEventTypes)[number];
 
 export const CreateWebhookBody = z
   .object({
@@ -123,15 +111,50 @@ export const FeedQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-export const FeedEventView = z
+// ---------------------------------------------------------------- what a factory hears
+
+/** `webhook.disabled`: one of the factory's webhooks was switched off for failing. */
+export const WebhookDisabledEvent = z
   .object({
-    sequence: z.number().int().openapi({ description: "Per factory, increasing by one, in the order c2m numbered the events" }),
-    id: z.string().openapi({ description: "The event's stable id, as webhooks carry it: de-duplicate by it" }),
-    type: FactoryEventType,
-    occurredAt: Timestamp,
-    data: z.record(z.string(), z.unknown()).openapi({ description: 'The event, as a webhook delivery carries it (docs/webhooks.md)' }),
+    webhookId: WebhookId,
+    url: z.string(),
+    reason: z.literal('FAILING'),
+    failingSince: Timestamp,
+    disabledAt: Timestamp,
   })
-  .openapi('FactoryEvent');
+  .openapi('WebhookDisabledEvent', { description: 'Every try of one of your webhooks failed for 3 days: it is DISABLED until you enable it again' });
+
+/** `webhook.test`: what the factory asked for with POST …/test. */
+export const WebhookTestEvent = z
+  .object({ webhookId: WebhookId, url: z.string(), message: z.string() })
+  .openapi('WebhookTestEvent', { description: 'A test delivery you asked for' });
+
+/**
+ * What each event a factory hears carries as `data`: a bus event's detail,
+ * with the very schema its producers and consumers use, or a webhook's own.
+ */
+export const factoryEventData = {
+  ...eventDetails,
+  'webhook.disabled': WebhookDisabledEvent,
+  'webhook.test': WebhookTestEvent,
+} satisfies Record<FactoryEventType, z.ZodType>;
+export type FactoryEventDataOf<T extends FactoryEventType> = z.infer<(typeof factoryEventData)[T]>;
+
+export const FeedEventView = unionPerType(factoryEventData, factoryEventTypes, 'type', 'data', {
+  sequence: z.number().int().openapi({ description: 'Per factory, increasing by one, in the order c2m numbered the events' }),
+  id: z.string().openapi({ description: "The event's stable id, as webhooks carry it: de-duplicate by it" }),
+  occurredAt: Timestamp,
+}).openapi('FactoryEvent', { description: 'The event, as a webhook delivery carries it (docs/webhooks.md); `data` is the schema of its `type`' });
+export type FeedEventView = z.infer<typeof FeedEventView>;
+
+/** The body of a webhook delivery: the event, numbered, with its detail as `data`. */
+export const WebhookPayload = unionPerType(factoryEventData, factoryEventTypes, 'type', 'data', {
+  id: z.string().openapi({ description: "The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it" }),
+  sequence: z.number().int().openapi({ description: "The event's number in the factory's feed, the same on all its webhooks" }),
+  occurredAt: Timestamp,
+  factoryId: z.string(),
+});
+export type WebhookPayload = z.infer<typeof WebhookPayload>;
 
 export const FeedPage = z
   .object({
@@ -139,3 +162,40 @@ export const FeedPage = z
     nextAfter: z.number().int().openapi({ description: 'Pass as `after` next time: the last sequence returned, or `after` when nothing was new' }),
   })
   .openapi('FactoryEventPage');
+
+// ---------------------------------------------------------------- deliveries, as the OpenAPI document's webhooks
+
+const DeliveryHeaders = z.object({
+  'c2m-signature': z.string().openapi({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation)' }),
+  'c2m-event-id': z.string().openapi({ description: 'The body\'s `id`' }),
+  'c2m-sequence': z.string().openapi({ description: "The body's `sequence`" }),
+  'c2m-delivery-id': DeliveryId,
+});
+
+/** `batch.units_withdrawn` → `onBatchUnitsWithdrawn`. */
+const operationName = (type: string) => `on${type.replace(/(^|[._])([a-z])/g, (_, __: string, c: string) => c.toUpperCase())}`;
+
+/**
+ * One webhook per event type a factory may get, for the OpenAPI document's
+ * `webhooks`: what c2m POSTs to a subscribed URL, its body being that type's
+ * option of WebhookPayload, so `data` is documented with the event's own schema.
+ */
+export const webhookDeliveries = WebhookPayload.options.map((payload) => {
+  const type = payload.shape.type.value;
+  return {
+    method: 'post' as const,
+    path: type,
+    operationId: operationName(type),
+    tags: ['webhooks'],
+    summary: `A ${type} event, POSTed to each webhook subscribed to it (docs/webhooks.md)`,
+    security: [],
+    request: {
+      headers: DeliveryHeaders.extend({ 'c2m-event-type': z.literal(type) }),
+      body: { content: { 'application/json': { schema: payload } }, required: true },
+    },
+    responses: {
+      200: { description: 'Any 2xx within 10 seconds: delivered' },
+      400: { description: 'Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all' },
+    },
+  };
+});

@@ -143,7 +143,11 @@ export const isDelivered = (statusCode: number | undefined): boolean => statusCo
 
 // ---------------------------------------------------------------- the body
 
-/** What a receiver gets: the event, numbered, with its detail as `data`. */
+/**
+ * What a receiver gets: the event, numbered, with its detail as `data`. Its
+ * schema per event type (`data` being that type's event schema) is
+ * WebhookPayload in contracts/webhooks.ts, the OpenAPI document's webhooks.
+ */
 export interface DeliveryPayload {
   /** The event's stable id (`<type>:<fact id>`): the same event delivered twice has the same id. */
   readonly id: string;

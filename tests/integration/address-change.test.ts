@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
+import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
 // The address change in-process against DynamoDB Local, with no consumer running: a lot counted on the
 // batch stays short of its pre-orders (the fulfillment consumer never runs), which the e2e test cannot hold.
 await useLocalTable();
 const emulator = await useEmulatorWithoutConsumers();
+expectPublishedEventsFitTheirSchemas(emulator);
 
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');

@@ -4,10 +4,12 @@ import { useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
+import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
 // The cutter's use cases in-process against DynamoDB Local; EventBridge is the local emulator.
 await useLocalTable();
 const emulator = await startAwsEmulator({ dataDir: null, invoke: async () => undefined, startConsumers: false });
+expectPublishedEventsFitTheirSchemas(emulator);
 Object.assign(process.env, { AWS_ENDPOINT_URL_EVENTBRIDGE: emulator.endpoint, [envNames.bus]: emulator.busName, BATCH_ACCEPT_WINDOW_HOURS: '36', [envNames.notificationTopic]: 'local:console' });
 afterAll(() => emulator.stop());
 

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
+import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
 // The factory's use cases in-process against DynamoDB Local; EventBridge and SQS are the local emulator
 // (no consumers run: each test calls the consumer's use case itself, as a delivery would).
@@ -10,6 +11,7 @@ const { recordRevocation } = await import('../../functions/adapters/factory-stor
 // The factories these campaigns name, registered as an operator would (a rejected batch goes only to an active backup).
 await registerFactoryRecords('factory-1', 'factory-2');
 const emulator = await useEmulatorWithoutConsumers({ BATCH_OVERDUE_GRACE_HOURS: '0' });
+expectPublishedEventsFitTheirSchemas(emulator);
 
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const campaigns = await import('../../functions/adapters/campaign-store.ts');

@@ -39,10 +39,10 @@ describe('The event outbox', () => {
     );
     if (!placed.placed) throw new Error('not placed');
     const now = new Date();
-    const refunded = eventOf('preorder.refunded', { campaignId: campaign.campaignId, preorderId: placed.preorder.preorderId, occurredAt: now.toISOString(), refundedAmount: 200 }, placed.preorder.preorderId);
+    const refunded = eventOf('preorder.refunded', { campaignId: campaign.campaignId, preorderId: placed.preorder.preorderId, sku: 'A', occurredAt: now.toISOString(), status: 'REFUNDED', quantity: 2, refundedAmount: 200 }, placed.preorder.preorderId);
     // The change and its event commit together; then "the process dies" (nothing publishes).
     expect(await preorders.cancelPreorder(placed.preorder, [], campaign, now, [refunded])).toBe(true);
-    const closed = await campaigns.closeCampaign(campaign, now, (c) => eventOf('campaign.failed', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: c.status }, c.campaignId));
+    const closed = await campaigns.closeCampaign(campaign, now, (c) => eventOf('campaign.failed', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: 'FAILED', quantity: 0 }, c.campaignId));
     expect(closed.campaign.status).toBe('FAILED');
     expect(published(refunded.detail.eventId)).toHaveLength(0);
 
@@ -61,10 +61,10 @@ describe('The event outbox', () => {
     const factoryId = `factory-${newId('f')}`;
     const now = Date.now();
     // Decided five minutes ago and left in the outbox (the writer died): the relay publishes it ~300 s late.
-    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: newId('po'), occurredAt: new Date(now - 300_000).toISOString(), refundedAmount: 100, reason: 'ceiling' }, 'stranded');
+    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100, reason: 'ceiling' }, 'stranded');
     // Decided now and published by its writer right after the commit; a buyer's cancel names no factory.
-    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: newId('po'), occurredAt: new Date(now).toISOString(), refundedAmount: 100 }, 'prompt');
-    const notARefund = eventOf('preorder.cancelled', { campaignId, factoryId, preorderId: newId('po'), occurredAt: new Date(now - 300_000).toISOString() }, 'cancelled');
+    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, 'prompt');
+    const notARefund = eventOf('preorder.cancelled', { campaignId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'CANCELLED', quantity: 1 }, 'cancelled');
     await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(stranded), outboxPut(prompt), outboxPut(notARefund)] }));
 
     expect(await relayOutbox(new Date(now))).toBe(2);
@@ -85,7 +85,7 @@ describe('The event outbox', () => {
     });
     await campaigns.createCampaign(campaign, 'h');
     const now = new Date();
-    const announce = (c: { campaignId: string; status: string }) => eventOf('campaign.closed', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: c.status }, `${c.campaignId}:${Math.random()}`);
+    const announce = (c: { campaignId: string }) => eventOf('campaign.closed', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: 'CLOSED', quantity: 0 }, `${c.campaignId}:${Math.random()}`);
     const first = await campaigns.closeCampaign(campaign, now, announce);
     const second = await campaigns.closeCampaign(campaign, now, announce); // a stale copy, as a racing closer would have
     expect([first.transitioned, second.transitioned]).toEqual([true, false]);
@@ -94,19 +94,27 @@ describe('The event outbox', () => {
     expect(await relayOutbox(new Date(now.getTime() + 61_000))).toBe(1);
   });
 
-  it('An outbox item that is not an event is moved aside whole, with why, and the relay publishes the others in the same sweep', async () => {
+  it('An outbox item that is not an event, or whose detail does not fit its type, is moved aside whole, with why, and the relay publishes the others in the same sweep', async () => {
     const campaignId = newId('cmp');
     const at = new Date(Date.now() - 10 * 60_000).toISOString();
-    const good = eventOf('campaign.closed', { campaignId, occurredAt: at, status: 'CLOSED' }, `${campaignId}:good`);
+    const good = eventOf('campaign.closed', { campaignId, occurredAt: at, status: 'CLOSED', quantity: 0 }, `${campaignId}:good`);
     const alsoGood = eventOf('campaign.failed', { campaignId, occurredAt: at, status: 'FAILED' }, `${campaignId}:also`);
     const badKey = { PK: 'OUTBOX#3', SK: `${at}#not-an-event-${campaignId}` };
+    const misfitKey = { PK: 'OUTBOX#5', SK: `${at}#misfit-${campaignId}` };
     await ddb.send(
       new TransactWriteCommand({
         TransactItems: [
           outboxPut(good),
           outboxPut(alsoGood),
-          // What a bad deploy could leave behind: an event type this code does not know.
+          // What a bad deploy could leave behind: an event type this code does not know,
           { Put: { TableName: process.env[envNames.table], Item: { ...badKey, type: 'outbox', eventType: 'campaign.exploded', detail: { campaignId } } } },
+          // and a known type whose detail lacks what its schema requires.
+          {
+            Put: {
+              TableName: process.env[envNames.table],
+              Item: { ...misfitKey, type: 'outbox', eventType: 'campaign.closed', detail: { eventId: `campaign.closed:${campaignId}:misfit`, occurredAt: at, campaignId, status: 'CLOSED' } },
+            },
+          },
         ],
       }),
     );
@@ -119,12 +127,15 @@ describe('The event outbox', () => {
     expect((await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: badKey }))).Item).toBeUndefined();
     const moved = await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: { PK: 'OUTBOX#QUARANTINE', SK: `${badKey.PK}#${badKey.SK}` } }));
     expect(moved.Item).toMatchObject({ original: { ...badKey, eventType: 'campaign.exploded' }, why: expect.stringContaining('eventType') });
+    const misfit = await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: { PK: 'OUTBOX#QUARANTINE', SK: `${misfitKey.PK}#${misfitKey.SK}` } }));
+    expect(misfit.Item?.why).toMatch(/campaign\.closed[\s\S]*detail\.quantity/);
+    expect(published(`campaign.closed:${campaignId}:misfit`)).toHaveLength(0);
     // The next sweep finds nothing left to relay or to move.
     expect(await relayOutbox(new Date())).toBe(0);
   });
 
   it('An event not yet published never expires from the outbox', async () => {
-    const e = eventOf('campaign.closed', { campaignId: newId('cmp'), occurredAt: new Date().toISOString(), status: 'CLOSED' }, newId('x'));
+    const e = eventOf('campaign.closed', { campaignId: newId('cmp'), occurredAt: new Date().toISOString(), status: 'CLOSED', quantity: 0 }, newId('x'));
     expect(outboxPut(e).Put.Item).not.toHaveProperty('expiresAt');
   });
 });

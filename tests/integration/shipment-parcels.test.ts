@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
+import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
 // Per-buyer parcels in-process against DynamoDB Local, with no consumer running, so that each test
 // decides when the fulfillment consumer's use cases run: before or after the parcels, concurrently, twice.
 await useLocalTable();
 const emulator = await useEmulatorWithoutConsumers();
+expectPublishedEventsFitTheirSchemas(emulator);
 
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');
@@ -86,7 +88,7 @@ describe('Per-buyer parcels of a lot, against the table', () => {
     const read = (await shipments.getShipment(shipmentId))!;
     await factoryApi.attachOwnParcels(factory, shipmentId, { parcels: [{ preorderId: ids[0]!, carrier: 'EMS', trackingNumber: 'FIRST' }] });
     const stale = [{ preorderId: ids[1]!, carrier: 'EMS', trackingNumber: 'LOST', attachedAt: new Date().toISOString() }];
-    const event = eventOf('shipment.parcels_added', { campaignId: read.campaignId, occurredAt: new Date().toISOString(), shipmentId }, `${shipmentId}:stale`);
+    const event = eventOf('shipment.parcels_added', { campaignId: read.campaignId, batchId: read.batchId, factoryId: read.factoryId, shipmentId, occurredAt: new Date().toISOString(), parcels: [{ preorderId: ids[1]!, carrier: 'EMS', trackingNumber: 'LOST' }] }, `${shipmentId}:stale`);
     expect(await shipments.saveParcels(read, stale, event)).toBe(false);
     expect((await shipments.getShipment(shipmentId))!.parcels.map((p) => p.trackingNumber)).toEqual(['FIRST']);
   });

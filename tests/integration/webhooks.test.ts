@@ -38,12 +38,14 @@ const ddbDoc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 const { app } = await import('../../functions/handlers/factory/api.ts');
 const useCases = await import('../../functions/handlers/webhooks/use-cases.ts');
-const { dispatchEvent, deliveryIdFor } = await import('../../functions/handlers/webhooks/dispatcher.ts');
+const dispatcher = await import('../../functions/handlers/webhooks/dispatcher.ts');
+const { dispatchEvent, deliveryIdFor } = dispatcher;
 const deliverer = await import('../../functions/handlers/webhooks/deliverer.ts');
 const store = await import('../../functions/adapters/webhook-store.ts');
 const factories = await import('../../functions/adapters/factory-store.ts');
 const { withEnvironment } = await import('../../functions/shared/config.ts');
 const { DomainError } = await import('../../functions/domain/errors.ts');
+const { WebhookPayload } = await import('../../functions/contracts/webhooks.ts');
 type FactoryEventEnvelope = import('../../functions/contracts/messages.ts').FactoryEventEnvelope;
 type Delivery = import('../../functions/domain/webhooks.ts').Delivery;
 
@@ -108,16 +110,18 @@ const factory = async (id = `factory-${randomUUID().slice(0, 8)}`) => {
   return { role: 'factory' as const, id };
 };
 
-const event = (factoryId: string | undefined, type: FactoryEventEnvelope['detail-type'] = 'batch.released', fact = randomUUID()): FactoryEventEnvelope => ({
-  'detail-type': type,
+const event = (factoryId: string, fact = randomUUID()): Extract<FactoryEventEnvelope, { 'detail-type': 'batch.released' }> => ({
+  'detail-type': 'batch.released',
   source: 'c2m',
   detail: {
-    eventId: `${type}:${fact}`,
+    eventId: `batch.released:${fact}`,
     occurredAt: new Date().toISOString(),
     campaignId: 'cmp_000000000000000000000001',
     batchId: `bat_${fact}`,
-    ...(factoryId && { factoryId }),
+    factoryId,
     lines: [{ sku: 'SHIRT-M', quantity: 3 }],
+    quantity: 3,
+    reason: 'lot',
   },
 });
 
@@ -304,6 +308,8 @@ describe('Dispatching factory events', () => {
     const delivery = await deliveryOf(deliveryIdFor(released.webhookId, e.detail.eventId));
     expect(delivery).toMatchObject({ status: 'PENDING', eventId: e.detail.eventId, eventType: 'batch.released', sequence: 1, attempts: [] });
     expect(JSON.parse(delivery.payload)).toEqual({ id: e.detail.eventId, type: 'batch.released', sequence: 1, occurredAt: e.detail.occurredAt, factoryId: f.id, data: e.detail });
+    // What the OpenAPI document's webhooks say a delivery is, with the event's own schema as `data`.
+    expect(WebhookPayload.parse(JSON.parse(delivery.payload))).toEqual(JSON.parse(delivery.payload));
     expect(await store.getDelivery(deliveryIdFor(shipments.webhookId, e.detail.eventId))).toBeUndefined();
     expect(await store.getDelivery(deliveryIdFor(other.webhookId, e.detail.eventId))).toBeUndefined();
     expect(await recordsFor(delivery.deliveryId)).toHaveLength(1);
@@ -344,7 +350,7 @@ describe('Dispatching factory events', () => {
     expect(endpoint.received()).toHaveLength(1);
 
     expect(await dispatchEvent(e)).toMatchObject({ sequence: 1, webhooks: 1, created: 0, queued: 0 });
-    const next = event(f.id, 'batch.released');
+    const next = event(f.id);
     await dispatchEvent(next);
     expect((await deliveryOf(deliveryIdFor(webhook.webhookId, next.detail.eventId))).sequence).toBe(2);
     await recordsFor(deliveryIdFor(webhook.webhookId, next.detail.eventId));
@@ -370,8 +376,42 @@ describe('Dispatching factory events', () => {
     expect(numbers.sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(Array.from({ length: 8 }, (_, i) => i + 1));
   });
 
-  it('An event without a factoryId makes no delivery', async () => {
-    expect(await dispatchEvent(event(undefined))).toEqual({ webhooks: 0, created: 0, queued: 0 });
+  it("A buyer's new address before any factory holds the batch (no factoryId) makes no delivery", async () => {
+    const fact = randomUUID();
+    const changed: FactoryEventEnvelope = {
+      'detail-type': 'preorder.address_changed',
+      source: 'c2m',
+      detail: {
+        eventId: `preorder.address_changed:po_${fact}:1`,
+        occurredAt: new Date().toISOString(),
+        campaignId: 'cmp_000000000000000000000001',
+        preorderId: `po_${fact}`,
+        shippingAddress: { name: 'Wang Fang', phone: '+86 139 1111 2222', line1: '1 Nanjing Road', city: 'Shanghai', region: 'Shanghai', postalCode: '200001', country: 'CN' },
+      },
+    };
+    expect(await dispatchEvent(changed)).toEqual({ webhooks: 0, created: 0, queued: 0 });
+  });
+
+  it('A factory event whose detail does not fit its type is refused, naming the type and the field, and goes back to the queue (then its dead-letter queue)', async () => {
+    const f = await factory();
+    const webhook = await subscribe(f, receiver.endpoint().url);
+    const { quantity: _dropped, ...withoutQuantity } = event(f.id).detail;
+    const body = JSON.stringify({ 'detail-type': 'batch.released', source: 'c2m', detail: withoutQuantity });
+    const good = event(f.id);
+    const record = (messageId: string, body: string) => ({ messageId, body, attributes: { ApproximateReceiveCount: '1' } }) as unknown as SQSRecord;
+    const logged: string[] = [];
+    const streams = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation((chunk) => logged.push(String(chunk)) > 0));
+
+    const out = (await dispatcher.handler(
+      { Records: [record('misfit', body), record('fits', JSON.stringify(good))] },
+      { functionName: 'webhook-dispatcher', awsRequestId: 'test' } as Context,
+    )) as SQSBatchResponse;
+
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'misfit' }]);
+    expect(await store.getDelivery(deliveryIdFor(webhook.webhookId, withoutQuantity.eventId))).toBeUndefined();
+    expect(await store.getDelivery(deliveryIdFor(webhook.webhookId, good.detail.eventId))).toMatchObject({ eventType: 'batch.released' });
+    for (const stream of streams) stream.mockRestore();
+    expect(logged.join('')).toMatch(/batch\.released[\s\S]*detail\.quantity/);
   });
 });
 

@@ -678,7 +678,246 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "batch.released": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.released event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchReleased"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.accepted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.accepted event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchAccepted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.rejected event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchRejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.overdue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.overdue event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchOverdue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.progressed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.progressed event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchProgressed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.completed event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "shipment.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A shipment.created event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onShipmentCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "shipment.delivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A shipment.delivered event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onShipmentDelivered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "shipment.parcels_added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A shipment.parcels_added event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onShipmentParcelsAdded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "shipment.parcel_delivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A shipment.parcel_delivered event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onShipmentParcelDelivered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "batch.units_withdrawn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A batch.units_withdrawn event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onBatchUnitsWithdrawn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "preorder.address_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A preorder.address_changed event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onPreorderAddressChanged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook.disabled event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onWebhookDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A webhook.test event, POSTed to each webhook subscribed to it (docs/webhooks.md) */
+        post: operations["onWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         AcceptBatch: {
@@ -754,6 +993,37 @@ export interface components {
             defects: components["schemas"]["DefectCount"][];
             shipped: number;
         };
+        /** @description The factory accepted the batch */
+        BatchAcceptedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            committedShipDate: string;
+        };
+        /** @description The batch will ship no more: what did not ship is refunded */
+        BatchCompletedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            /** @enum {string} */
+            status: "COMPLETED";
+            shipped: number;
+            quantity: number;
+            /** @description Why it closed short, when it did */
+            reason?: string;
+        };
         BatchLine: {
             sku: string;
             quantity: number;
@@ -767,6 +1037,107 @@ export interface components {
         BatchList: {
             items: components["schemas"]["Batch"][];
             nextCursor?: string;
+        };
+        /** @description The batch was not accepted by its deadline */
+        BatchOverdueEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            acceptBy: string;
+            /** @description When it will be treated as rejected, if not accepted first */
+            reason?: string;
+        };
+        /** @description The factory reported production and QC counts (cumulative) */
+        BatchProgressedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            /** @enum {string} */
+            status: "RELEASED" | "ACCEPTED" | "REJECTED" | "IN_PRODUCTION" | "PARTIALLY_SHIPPED" | "COMPLETED" | "WITHDRAWN";
+            produced: number;
+            qcPassed: number;
+            qcFailed: number;
+            shipped: number;
+            /** @description The line reported, when the factory reports per sku */
+            sku?: string;
+            /** @description Why failed units failed: the batch's totals per code */
+            defects?: {
+                /** @enum {string} */
+                code: "stitching" | "colour" | "size" | "material" | "print" | "damage" | "other";
+                count: number;
+            }[];
+        };
+        /** @description The factory rejected the batch, or let it expire */
+        BatchRejectedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            /** @description The factory's reason, when it gave one */
+            reason?: string;
+            /**
+             * @description Where the batch's pre-orders go: the backup factory, or refunds
+             * @enum {string}
+             */
+            next: "backup-factory" | "refund";
+            /** @description The backup factory, when `next` is backup-factory */
+            nextFactoryId?: string;
+        };
+        /** @description A batch was cut for the factory, to accept by its deadline */
+        BatchReleasedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            lines: {
+                sku: string;
+                quantity: number;
+            }[];
+            quantity: number;
+            /** @description Why it was cut: `lot`, `max-wait` or `final` */
+            reason: string;
+        };
+        /** @description c2m took back the units the factory has not shipped */
+        BatchUnitsWithdrawnEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            /** @description The units withdrawn, per sku */
+            lines: {
+                sku: string;
+                quantity: number;
+            }[];
+            quantity: number;
+            /** @enum {string} */
+            reason: "campaign-failed" | "ceiling";
         };
         /** @description Public fields for every role; anchorId, factories, minimum, lot size and times for the owner */
         Campaign: {
@@ -1254,22 +1625,189 @@ export interface components {
              */
             revokedAt?: string;
         };
+        /** @description The event, as a webhook delivery carries it (docs/webhooks.md); `data` is the schema of its `type` */
         FactoryEvent: {
             /** @description Per factory, increasing by one, in the order c2m numbered the events */
             sequence: number;
             /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
             id: string;
-            /** @enum {string} */
-            type: "batch.released" | "batch.accepted" | "batch.rejected" | "batch.overdue" | "batch.progressed" | "batch.completed" | "shipment.created" | "shipment.delivered" | "shipment.parcels_added" | "shipment.parcel_delivered" | "batch.units_withdrawn" | "preorder.address_changed" | "webhook.disabled" | "webhook.test";
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
              */
             occurredAt: string;
-            /** @description The event, as a webhook delivery carries it (docs/webhooks.md) */
-            data: {
-                [key: string]: unknown;
-            };
+            /** @enum {string} */
+            type: "batch.released";
+            data: components["schemas"]["BatchReleasedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.accepted";
+            data: components["schemas"]["BatchAcceptedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.rejected";
+            data: components["schemas"]["BatchRejectedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.overdue";
+            data: components["schemas"]["BatchOverdueEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.progressed";
+            data: components["schemas"]["BatchProgressedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.completed";
+            data: components["schemas"]["BatchCompletedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "shipment.created";
+            data: components["schemas"]["ShipmentCreatedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "shipment.delivered";
+            data: components["schemas"]["ShipmentDeliveredEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "shipment.parcels_added";
+            data: components["schemas"]["ShipmentParcelsAddedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "shipment.parcel_delivered";
+            data: components["schemas"]["ShipmentParcelDeliveredEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "batch.units_withdrawn";
+            data: components["schemas"]["BatchUnitsWithdrawnEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "preorder.address_changed";
+            data: components["schemas"]["PreorderAddressChangedEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "webhook.disabled";
+            data: components["schemas"]["WebhookDisabledEvent"];
+        } | {
+            /** @description Per factory, increasing by one, in the order c2m numbered the events */
+            sequence: number;
+            /** @description The event's stable id, as webhooks carry it: de-duplicate by it */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            /** @enum {string} */
+            type: "webhook.test";
+            data: components["schemas"]["WebhookTestEvent"];
         };
         FactoryEventPage: {
             items: components["schemas"]["FactoryEvent"][];
@@ -1478,6 +2016,31 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** @description The buyer sends the pre-order to a new address */
+        PreorderAddressChangedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            preorderId: string;
+            /** @description The whole new address (the same fields as in the manifest) */
+            shippingAddress: {
+                name: string;
+                phone: string;
+                line1: string;
+                line2?: string;
+                city: string;
+                region: string;
+                postalCode: string;
+                country: string;
+            };
+            /** @description The batch, when a factory holds it (then the factory is told) */
+            batchId?: string;
+            factoryId?: string;
+        };
         PreorderList: {
             items: components["schemas"]["Preorder"][];
             nextCursor?: string;
@@ -1560,9 +2123,98 @@ export interface components {
             /** @description Per-buyer parcels named by the factory (POST …/parcels), in allocation order; [] when the lot travels under its own tracking only */
             parcels: components["schemas"]["Parcel"][];
         };
+        /** @description The factory shipped a lot */
+        ShipmentCreatedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            shipmentId: string;
+            carrier: string;
+            trackingNumber: string;
+            items: {
+                sku: string;
+                quantity: number;
+            }[];
+            /** @description Whose units are in the lot, oldest pre-orders first per sku; they sum to `items` */
+            allocations: {
+                preorderId: string;
+                sku: string;
+                quantity: number;
+            }[];
+            quantity: number;
+            /** @description Units of the batch shipped so far, this lot included */
+            shipped: number;
+            /**
+             * @description The batch's status after this lot
+             * @enum {string}
+             */
+            status: "RELEASED" | "ACCEPTED" | "REJECTED" | "IN_PRODUCTION" | "PARTIALLY_SHIPPED" | "COMPLETED" | "WITHDRAWN";
+        };
+        /** @description The carrier delivered the whole lot */
+        ShipmentDeliveredEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            shipmentId: string;
+            items: {
+                sku: string;
+                quantity: number;
+            }[];
+            quantity: number;
+        };
         /** @description A batch's lots, oldest first */
         ShipmentList: {
             items: components["schemas"]["Shipment"][];
+        };
+        /** @description The carrier delivered one buyer's parcel */
+        ShipmentParcelDeliveredEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            shipmentId: string;
+            preorderId: string;
+            carrier: string;
+            trackingNumber: string;
+            /** @description The pre-order's units in the lot (absent if the lot holds none of them) */
+            sku?: string;
+            quantity?: number;
+        };
+        /** @description The factory named per-buyer parcels for a lot */
+        ShipmentParcelsAddedEvent: {
+            eventId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            occurredAt: string;
+            campaignId: string;
+            batchId: string;
+            factoryId: string;
+            shipmentId: string;
+            /** @description The parcels added or replaced */
+            parcels: {
+                preorderId: string;
+                carrier: string;
+                trackingNumber: string;
+            }[];
         };
         ShippingAddress: {
             name: string;
@@ -1800,6 +2452,24 @@ export interface components {
             items: components["schemas"]["WebhookDelivery"][];
             nextCursor?: string;
         };
+        /** @description Every try of one of your webhooks failed for 3 days: it is DISABLED until you enable it again */
+        WebhookDisabledEvent: {
+            /** @example whk_0000000000000000000000ab */
+            webhookId: string;
+            url: string;
+            /** @enum {string} */
+            reason: "FAILING";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            failingSince: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            disabledAt: string;
+        };
         WebhookList: {
             items: components["schemas"]["Webhook"][];
             nextCursor?: string;
@@ -1812,6 +2482,13 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             previousSecretExpiresAt: string;
+        };
+        /** @description A test delivery you asked for */
+        WebhookTestEvent: {
+            /** @example whk_0000000000000000000000ab */
+            webhookId: string;
+            url: string;
+            message: string;
         };
     };
     responses: never;
@@ -5268,6 +5945,734 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    onBatchReleased: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.released";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.released";
+                    data: components["schemas"]["BatchReleasedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchAccepted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.accepted";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.accepted";
+                    data: components["schemas"]["BatchAcceptedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchRejected: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.rejected";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.rejected";
+                    data: components["schemas"]["BatchRejectedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchOverdue: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.overdue";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.overdue";
+                    data: components["schemas"]["BatchOverdueEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchProgressed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.progressed";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.progressed";
+                    data: components["schemas"]["BatchProgressedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.completed";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.completed";
+                    data: components["schemas"]["BatchCompletedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShipmentCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "shipment.created";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "shipment.created";
+                    data: components["schemas"]["ShipmentCreatedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShipmentDelivered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "shipment.delivered";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "shipment.delivered";
+                    data: components["schemas"]["ShipmentDeliveredEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShipmentParcelsAdded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "shipment.parcels_added";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "shipment.parcels_added";
+                    data: components["schemas"]["ShipmentParcelsAddedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onShipmentParcelDelivered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "shipment.parcel_delivered";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "shipment.parcel_delivered";
+                    data: components["schemas"]["ShipmentParcelDeliveredEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBatchUnitsWithdrawn: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "batch.units_withdrawn";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "batch.units_withdrawn";
+                    data: components["schemas"]["BatchUnitsWithdrawnEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPreorderAddressChanged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "preorder.address_changed";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "preorder.address_changed";
+                    data: components["schemas"]["PreorderAddressChangedEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "webhook.disabled";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "webhook.disabled";
+                    data: components["schemas"]["WebhookDisabledEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookTest: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)> (two v1 for 24 hours after a rotation) */
+                "c2m-signature": string;
+                /** @description The body's `id` */
+                "c2m-event-id": string;
+                /** @description The body's `sequence` */
+                "c2m-sequence": string;
+                "c2m-delivery-id": string;
+                "c2m-event-type": "webhook.test";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The event's stable id, `<type>:<fact id>`: the same event delivered twice has the same id. De-duplicate on it */
+                    id: string;
+                    /** @description The event's number in the factory's feed, the same on all its webhooks */
+                    sequence: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T12:00:00Z
+                     */
+                    occurredAt: string;
+                    factoryId: string;
+                    /** @enum {string} */
+                    type: "webhook.test";
+                    data: components["schemas"]["WebhookTestEvent"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx within 10 seconds: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other status, a redirect, a timeout or no connection: a failed try, retried up to 8 tries in all */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -115,13 +115,12 @@ export const advanceCampaign = async (campaign: Campaign, now: Date, force?: 'cl
     await publishCommitted(opened.events);
   }
   if (force === 'close' || dueToClose(current, now)) {
-    const closed = await closeCampaignRecord(current, now, (c, demand) =>
-      eventOf(
-        c.status === 'FAILED' ? 'campaign.failed' : 'campaign.closed',
-        { campaignId: c.campaignId, occurredAt: now.toISOString(), status: c.status, quantity: demand.totals.ordered - demand.totals.cancelled },
-        c.campaignId,
-      ),
-    );
+    const closed = await closeCampaignRecord(current, now, (c, demand) => {
+      const ended = { campaignId: c.campaignId, occurredAt: now.toISOString(), quantity: demand.totals.ordered - demand.totals.cancelled };
+      return c.status === 'FAILED'
+        ? eventOf('campaign.failed', { ...ended, status: 'FAILED' }, c.campaignId)
+        : eventOf('campaign.closed', { ...ended, status: 'CLOSED' }, c.campaignId);
+    });
     current = closed.campaign;
     if (closed.transitioned) log().info(`campaign ${current.status}`, { campaignId: current.campaignId });
     await publishCommitted(closed.events);

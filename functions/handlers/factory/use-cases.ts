@@ -160,8 +160,8 @@ const change = async (factory: Principal, batchId: string, decide: (batch: Batch
   throw new OverloadedError();
 };
 
-const batchEvent = (type: DomainEvent['type'], b: Batch, now: Date, extra: Partial<DomainEvent['detail']>, factId = b.batchId) =>
-  eventOf(type, { campaignId: b.campaignId, batchId: b.batchId, factoryId: b.factoryId, occurredAt: now.toISOString(), ...extra }, factId);
+/** What every event about a batch names. */
+const aboutBatch = (b: Batch, now: Date) => ({ campaignId: b.campaignId, batchId: b.batchId, factoryId: b.factoryId, occurredAt: now.toISOString() });
 
 export const acceptOwnBatch = (factory: Principal, batchId: string, committedShipDate: string) =>
   change(factory, batchId, async (batch, now) => {
@@ -174,7 +174,7 @@ export const acceptOwnBatch = (factory: Principal, batchId: string, committedShi
     // ceiling: a factory committing later than that has until the ceiling, then the rest is refunded.
     return {
       state: { ...next, promiseDue: notPast(endOfDay(committedShipDate), ceiling) },
-      events: [batchEvent('batch.accepted', batch, now, { committedShipDate })],
+      events: [eventOf('batch.accepted', { ...aboutBatch(batch, now), committedShipDate }, batch.batchId)],
     };
   });
 
@@ -212,11 +212,9 @@ export const reportOwnProgress = (factory: Principal, batchId: string, body: Pro
     return {
       state: next,
       events: [
-        batchEvent(
+        eventOf(
           'batch.progressed',
-          batch,
-          now,
-          { ...counts, ...(body.sku && { sku: body.sku }), ...(next.defects && { defects: defectList(next.defects) }) },
+          { ...aboutBatch(batch, now), ...counts, ...(body.sku && { sku: body.sku }), ...(next.defects && { defects: defectList(next.defects) }) },
           `${batchId}:${(batch.version ?? 0) + 1}`,
         ),
       ],
@@ -267,7 +265,7 @@ export const shipFromOwnBatch = async (
         parcels: [],
         parcelsVersion: 0,
       };
-      const events = [
+      const events: DomainEvent[] = [
         eventOf(
           'shipment.created',
           {
@@ -425,12 +423,17 @@ export const confirmOwnParcelDelivered = (factory: Principal, shipmentId: string
   });
 
 const completedEvent = (batch: Batch, next: ProductionState, now: Date) =>
-  batchEvent('batch.completed', batch, now, {
-    status: 'COMPLETED',
-    shipped: next.shipped,
-    quantity: next.units,
-    ...(next.closedShortReason !== undefined && { reason: next.closedShortReason }),
-  });
+  eventOf(
+    'batch.completed',
+    {
+      ...aboutBatch(batch, now),
+      status: 'COMPLETED',
+      shipped: next.shipped,
+      quantity: next.units,
+      ...(next.closedShortReason !== undefined && { reason: next.closedShortReason }),
+    },
+    batch.batchId,
+  );
 
 /** The factory will make no more: COMPLETED with what shipped; the fulfillment consumer refunds the rest to the buyers. */
 export const closeOwnBatchShort = (factory: Principal, batchId: string, reason: string) =>

@@ -89,5 +89,5 @@ export const webhookRoutes = (app: ReturnType<typeof createApi>) =>
     })
     .openapi({ ...routes.listFactoryEvents, middleware: factory }, async (c) => {
       const page = await readOwnFeed(caller(c), c.req.valid('query'));
-      return c.json({ items: page.items.map((e) => ({ ...e, type: FactoryEventType.parse(e.type) })), nextAfter: page.nextAfter }, 200);
+      return c.json({ items: page.items, nextAfter: page.nextAfter }, 200);
     });

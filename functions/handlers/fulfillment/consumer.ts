@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { BusEnvelope } from '#contracts/messages.ts';
+import { BusEnvelope, parseEnvelope } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { sqsConsumer } from '../queue/consumer.ts';
 import { deliverParcelToBuyer, deliverToBuyers, refundShortfall, shipToBuyers, startBatchProduction, tellParcels } from './use-cases.ts';
@@ -10,27 +10,20 @@ import { deliverParcelToBuyer, deliverToBuyers, refundShortfall, shipToBuyers, s
  * reordering are harmless (a delivery applies its shipment first if needed).
  */
 const recordHandler = async (record: SQSRecord): Promise<void> => {
-  const event = BusEnvelope.parse(JSON.parse(record.body));
-  const { batchId, shipmentId, preorderId } = event.detail;
+  const event = parseEnvelope(BusEnvelope, JSON.parse(record.body));
   switch (event['detail-type']) {
     case 'batch.accepted':
-      if (batchId) await startBatchProduction(batchId);
-      return;
+      return startBatchProduction(event.detail.batchId);
     case 'shipment.created':
-      if (shipmentId) await shipToBuyers(shipmentId);
-      return;
+      return shipToBuyers(event.detail.shipmentId);
     case 'shipment.delivered':
-      if (shipmentId) await deliverToBuyers(shipmentId);
-      return;
+      return deliverToBuyers(event.detail.shipmentId);
     case 'shipment.parcels_added':
-      if (shipmentId) await tellParcels(shipmentId);
-      return;
+      return tellParcels(event.detail.shipmentId);
     case 'shipment.parcel_delivered':
-      if (shipmentId && preorderId) await deliverParcelToBuyer(shipmentId, preorderId);
-      return;
+      return deliverParcelToBuyer(event.detail.shipmentId, event.detail.preorderId);
     case 'batch.completed':
-      if (batchId) await refundShortfall(batchId);
-      return;
+      return refundShortfall(event.detail.batchId);
     default:
       log().warn('fulfillment got an event it does not handle', { type: event['detail-type'] });
   }

@@ -44,8 +44,15 @@ const settle = async (preorderId: string, attempt: (p: Preorder) => Promise<Outc
   throw new Error(`pre-order ${preorderId} kept changing under fulfillment; the message will come back`);
 };
 
-const preorderEvent = (type: DomainEvent['type'], p: Preorder, batch: Pick<Batch, 'batchId' | 'factoryId'>, now: Date, extra: Partial<DomainEvent['detail']>, factId: string) =>
-  eventOf(type, { campaignId: p.campaignId, preorderId: p.preorderId, batchId: batch.batchId, factoryId: batch.factoryId, occurredAt: now.toISOString(), sku: p.sku, ...extra }, factId);
+/** What every event about a pre-order in a batch names. */
+const aboutPreorder = (p: Preorder, batch: Pick<Batch, 'batchId' | 'factoryId'>, now: Date) => ({
+  campaignId: p.campaignId,
+  preorderId: p.preorderId,
+  batchId: batch.batchId,
+  factoryId: batch.factoryId,
+  occurredAt: now.toISOString(),
+  sku: p.sku,
+});
 
 /**
  * The factory accepted: each pre-order of the batch is IN_PRODUCTION and is
@@ -82,7 +89,7 @@ export const startBatchProduction = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events = delayed
-        ? [preorderEvent('preorder.delayed', p, batch, now, { status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate, promisedShipBy: promise }, `${p.preorderId}:${batch.batchId}:${promise}`)]
+        ? [eventOf('preorder.delayed', { ...aboutPreorder(p, batch, now), status: 'IN_PRODUCTION', committedShipDate: batch.committedShipDate, promisedShipBy: promise }, `${p.preorderId}:${batch.batchId}:${promise}`)]
         : [];
       const outcome = await startProduction(p, batchId, promise, entries, events, now);
       if (outcome === 'done') await publishCommitted(events);
@@ -150,9 +157,9 @@ const applyOne = async (
     );
   }
   const events = [
-    ...(full ? [preorderEvent('preorder.shipped', p, batch, now, { status: 'SHIPPED', quantity: shipped }, p.preorderId)] : []),
+    ...(full ? [eventOf('preorder.shipped', { ...aboutPreorder(p, batch, now), status: 'SHIPPED', quantity: shipped }, p.preorderId)] : []),
     ...(compensation > 0
-      ? [preorderEvent('preorder.compensated', p, batch, now, { status, compensatedAmount: compensation, currency: p.currency, promisedShipBy: promised }, p.preorderId)]
+      ? [eventOf('preorder.compensated', { ...aboutPreorder(p, batch, now), status, compensatedAmount: compensation, currency: p.currency, promisedShipBy: promised }, p.preorderId)]
       : []),
   ];
   const committed = batch.committedShipDate ? endOfDay(batch.committedShipDate) : promised;
@@ -232,7 +239,7 @@ const deliverOne = async (p: Preorder, batch: Batch, shipmentId: string, deliver
           localeOf(p),
         ),
   ];
-  const events = done ? [preorderEvent('preorder.delivered', p, batch, now, { status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
+  const events = done ? [eventOf('preorder.delivered', { ...aboutPreorder(p, batch, now), status: 'DELIVERED', quantity: delivered }, p.preorderId)] : [];
   const days = Math.max(0, Math.floor((Date.parse(deliveredAt) - Date.parse(p.createdAt)) / dayMs));
   const also = done ? tallies(p.campaignId, batch.factoryId, p.preorderId, { deliveredAfterDays: days }, { deliveredAfterDays: days }) : [];
   const shipments = (p.shipments ?? []).map((s) => (s.shipmentId === shipmentId ? { ...s, deliveredAt } : s));
@@ -359,9 +366,9 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events: DomainEvent[] = [
-        preorderEvent('preorder.refunded', p, batch, now, { status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : campaignFailed ? 'campaign-failed' : 'batch-closed-short' }, p.preorderId),
-        ...(status === 'DELIVERED' ? [preorderEvent('preorder.delivered', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
-        ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [preorderEvent('preorder.shipped', p, batch, now, { status, quantity: got }, p.preorderId)] : []),
+        eventOf('preorder.refunded', { ...aboutPreorder(p, batch, now), status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : campaignFailed ? 'campaign-failed' : 'batch-closed-short' }, p.preorderId),
+        ...(status === 'DELIVERED' ? [eventOf('preorder.delivered', { ...aboutPreorder(p, batch, now), status, quantity: got }, p.preorderId)] : []),
+        ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [eventOf('preorder.shipped', { ...aboutPreorder(p, batch, now), status, quantity: got }, p.preorderId)] : []),
       ];
       // A part-shipped pre-order whose missing units are refunded is complete now: tallied as shipped (and delivered).
       const lastShippedAt = (p.shipments ?? []).map((x) => x.shippedAt).sort().at(-1);
@@ -420,7 +427,7 @@ export const noticeDelays = async (batch: Batch, newDate: string): Promise<void>
         { promisedShipBy: dayOf(p.promisedShipBy), shipBy: dayOf(newDate) },
         localeOf(p),
       );
-      const event = preorderEvent('preorder.delayed', p, batch, now, { status: p.status, promisedShipBy: newDate }, `${p.preorderId}:${newDate}`);
+      const event = eventOf('preorder.delayed', { ...aboutPreorder(p, batch, now), status: p.status, promisedShipBy: newDate }, `${p.preorderId}:${newDate}`);
       const outcome = await noticeDelay(p, batch.batchId, newDate, entry, event, now);
       if (outcome === 'done') await publishCommitted([event]);
       return outcome;

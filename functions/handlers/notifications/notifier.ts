@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { getBatch } from '#adapters/batch-store.ts';
-import { BusEnvelope } from '#contracts/messages.ts';
+import { BusEnvelope, parseEnvelope } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { sqsConsumer } from '../queue/consumer.ts';
 import { flushNotifications } from './flush.ts';
@@ -14,11 +14,31 @@ import { flushNotifications } from './flush.ts';
  * the message fail, and it comes back.
  */
 const recordHandler = async (record: SQSRecord): Promise<void> => {
-  const event = BusEnvelope.parse(JSON.parse(record.body));
-  const { preorderId, batchId } = event.detail;
-  const ids = preorderId ? [preorderId] : batchId ? ((await getBatch(batchId))?.preorderIds ?? []) : [];
+  const event = parseEnvelope(BusEnvelope, JSON.parse(record.body));
+  const ids = await preordersMovedBy(event);
   const sent = await flushNotifications(ids, { whenStillClaimed: 'throw' });
   if (sent > 0) log().info('buyer notifications sent', { event: event['detail-type'], preorders: ids.length, sent });
+};
+
+/** The pre-orders whose steps an event may have left unsent: its own, or every one of its batch. */
+const preordersMovedBy = async (event: BusEnvelope): Promise<readonly string[]> => {
+  switch (event['detail-type']) {
+    case 'preorder.accepted':
+    case 'preorder.cancelled':
+    case 'preorder.refunded':
+    case 'preorder.shipped':
+    case 'preorder.delivered':
+    case 'preorder.delayed':
+    case 'preorder.compensated':
+    case 'preorder.address_changed':
+      return [event.detail.preorderId];
+    case 'batch.released':
+    case 'batch.rejected':
+      return (await getBatch(event.detail.batchId))?.preorderIds ?? [];
+    default:
+      log().warn('the notifier got an event it does not handle', { type: event['detail-type'] });
+      return [];
+  }
 };
 
 export const handler = sqsConsumer(recordHandler);

@@ -57,7 +57,7 @@ export const changeOwnShippingAddress = async (buyer: Principal, preorderId: str
         campaignId: p.campaignId,
         preorderId,
         occurredAt: now.toISOString(),
-        shippingAddress: Object.fromEntries(Object.entries(address).filter((kv): kv is [string, string] => kv[1] !== undefined)),
+        shippingAddress: address,
         ...(toldFactory && { batchId: batch.batchId, factoryId: batch.factoryId }),
       },
       // The change is the pre-order's next step: one fact, one id, however often the write is retried.

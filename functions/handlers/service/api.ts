@@ -1,6 +1,7 @@
 import { createApi, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes.ts';
 import { allRoutes } from '#contracts/routes.ts';
+import { webhookDeliveries } from '#contracts/webhooks.ts';
 import { probeQueue, probeScheduleGroup, probeTable } from '#adapters/health-probes.ts';
 import { functionSpec } from '#topology';
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -28,6 +29,7 @@ const openApiDocument = () => {
       'Anchors and operators: sign in (authorization code + PKCE). Buyers and live rooms: the live platform\'s tokens.',
   });
   for (const route of allRoutes) registry.openAPIRegistry.registerPath(route);
+  for (const webhook of webhookDeliveries) registry.openAPIRegistry.registerWebhook(webhook);
   const document = registry.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
