@@ -4,7 +4,8 @@ import type { Campaign } from '#domain/campaign.ts';
 import { oldestFirst, type WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, transactWrite, type TransactItem } from './dynamo.ts';
-import { campaignKey, gateBatchedUpdates, gateKey, variantSlot } from './campaign-store.ts';
+import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, variantSlot } from './campaign-store.ts';
+import { OverloadedError } from '#domain/errors.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -25,12 +26,13 @@ import { freeUnitsPart } from './buyer-limit-store.ts';
  *
  * A cut is resumable at every step: the lease names the batch, the batch item
  * names the pre-orders planned for it, each pre-order moves ACCEPTED → BATCHED
- * by one conditional write (so none can be in two batches), and the release
- * adds the batch's units to its gates' `batched` counters in the transaction
- * that makes it RELEASED, once (decision 29). Outside a cut the counters match
- * the pre-orders' statuses; while one runs (seconds), the pre-orders it has
- * assigned still count as waiting in the gates, and nothing reads them as
- * anything else: the cut holds the campaign's lease.
+ * by one conditional write (so none can be in two batches), and after the
+ * release its units are added to its gates' `batched`, a gate at a time, each
+ * once (countReleasedUnits, decision 28), before the lease is freed. Outside a
+ * cut the counters match the pre-orders' statuses; while one runs (seconds; after
+ * a crash, until its trigger comes back), the pre-orders it assigned still count
+ * as waiting in the gates, and nothing decides on that: the cut holds the
+ * campaign's lease, and finishing it comes first.
  */
 export type BatchStatus = 'CUTTING' | 'VOID' | FactoryBatchStatus;
 
@@ -59,6 +61,16 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly promiseDue?: string;
   /** Its buyers' ceiling (their original promise + maxDelayDays): a batch not yet accepted by then is withdrawn and refunded. */
   readonly ceilingAt?: string;
+  /**
+   * Set when the cut began (decision 28): its units go into the gates' `batched`
+   * after its release, one gate at a time (`gateUnits`, `gatesCounted`), not per
+   * pre-order as it is assigned. Absent on batches cut before that.
+   */
+  readonly countsAtRelease?: boolean;
+  /** Released with `countsAtRelease`: the units to add to each gate (shard → variant slot → units). */
+  readonly gateUnits?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** The gates whose units were added already (each exactly once): marks `BATCH#<id> / COUNTED#<shard>` beside the batch. */
+  readonly gatesCounted?: ReadonlySet<number>;
 }
 
 /** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
@@ -70,6 +82,8 @@ export interface PlannedPreorder extends WaitingPreorder {
 
 export const batchKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
 const membersKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'MEMBERS' });
+/** The mark that gate `shard` holds this batch's units in its `batched` (countReleasedUnits). */
+const gateCountedKey = (batchId: string, shard: number) => ({ PK: `BATCH#${batchId}`, SK: `COUNTED#${shard}` });
 
 /** A campaign's released batches (GSI3), for its trust figures. */
 export const campaignBatchesPartition = (campaignId: string) => `BATCHES#${campaignId}`;
@@ -99,7 +113,9 @@ export const getBatch = async (batchId: string, consistent = true): Promise<Batc
     }),
   );
   const header = out.Items?.find((i) => i.SK === 'BATCH');
-  return header ? fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')) : undefined;
+  if (!header) return undefined;
+  const counted = (out.Items ?? []).flatMap((i) => (String(i.SK).startsWith('COUNTED#') ? [Number(String(i.SK).slice('COUNTED#'.length))] : []));
+  return { ...fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')), ...(counted.length > 0 && { gatesCounted: new Set(counted) }) };
 };
 
 /**
@@ -277,33 +293,49 @@ export type AssignOutcome = 'assigned' | 'already' | 'skipped';
 /**
  * ACCEPTED → BATCHED for one pre-order: one conditional UpdateItem of the
  * pre-order alone (it leaves the waiting index). Its gate's `batched` counter
- * moves at the release, for the whole batch at once (gateBatchedUpdates), so a
- * cut costs one write per pre-order, not a two-item transaction. A pre-order
- * already in this batch (a resumed cut) is 'already'; one cancelled or in
- * another batch is 'skipped'.
+ * moves after the release, a gate at a time for the whole batch
+ * (countReleasedUnits), so a cut costs one write per pre-order, not a two-item
+ * transaction. A pre-order already in this batch (a resumed cut) is 'already';
+ * one cancelled, in another batch, or put back out of this one is 'skipped'.
  */
-export const assignToBatch = async (p: PlannedPreorder, batchId: string, entry: TimelineEntry, now: Date): Promise<AssignOutcome> => {
+export const assignToBatch = async (
+  p: PlannedPreorder,
+  batchId: string,
+  entry: TimelineEntry,
+  now: Date,
+  /**
+   * For a batch whose cut began before counting at release (no `countsAtRelease`,
+   * in flight across a deploy): its gate's `batched` moves with the pre-order,
+   * in one transaction, as it did then.
+   */
+  countOnGate?: Pick<Campaign, 'campaignId' | 'variants'>,
+): Promise<AssignOutcome> => {
+  const update = {
+    TableName: tableName(),
+    Key: preorderKey(p.preorderId),
+    UpdateExpression: 'SET #status = :batched, batchId = :b, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
+    // Not one this batch already put back in line (a cut given up while another finisher was still assigning).
+    ConditionExpression: '#status = :accepted AND (attribute_not_exists(leftBatch) OR leftBatch <> :b)',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':batched': 'BATCHED', ':accepted': 'ACCEPTED', ':b': batchId, ':now': now.toISOString(), ':entries': [entry] },
+  };
   for (let attempt = 0; ; attempt++) {
     try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: preorderKey(p.preorderId),
-          UpdateExpression: 'SET #status = :batched, batchId = :b, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
-          ConditionExpression: '#status = :accepted',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':batched': 'BATCHED', ':accepted': 'ACCEPTED', ':b': batchId, ':now': now.toISOString(), ':entries': [entry] },
-        }),
-      );
+      if (countOnGate) {
+        const gate = gateBatchedUpdate(countOnGate.campaignId, p.gateShard, { [variantSlot(countOnGate, p.sku)]: p.quantity });
+        await ddb.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, gate] }));
+      } else {
+        await ddb.send(new UpdateCommand(update));
+      }
       return 'assigned';
     } catch (err) {
-      if (isConditionFailure(err)) {
+      if (isConditionFailure(err) || cancellation(err)?.codes[0] === 'ConditionalCheckFailed') {
         // Rare (a resumed cut, a buyer who cancelled since the plan): read what it is now.
         const current = (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
         return current?.status === 'BATCHED' && current.batchId === batchId ? 'already' : 'skipped';
       }
-      // A transaction on the same pre-order committing at that moment (throttling the SDK retries itself).
-      if (!isTransactionConflict(err) || attempt >= 8) throw err;
+      // A transaction on the same pre-order or gate committing at that moment (throttling the SDK retries itself).
+      if (!(isTransactionConflict(err) || cancellation(err)) || attempt >= 8) throw err;
       await backoff(attempt);
     }
   }
@@ -328,9 +360,11 @@ export const releaseBatch = async (
         campaignId: string;
         event: DomainEvent;
         ceilingAt?: string;
-        /** The batch's members as planned (gate shard, sku, units): their units go into their gates' `batched`, here and only here. */
+        /** The batch's members as planned (gate shard, sku, units): what its gates' `batched` gain after the release (countReleasedUnits). */
         members: readonly PlannedPreorder[];
         variants: Campaign['variants'];
+        /** Whether the cut began counting at release (its `countsAtRelease`); a batch from before counted its units as it assigned them. */
+        countsAtRelease: boolean;
       }
     | { status: 'VOID' },
 ): Promise<boolean> => {
@@ -343,7 +377,7 @@ export const releaseBatch = async (
         }
       : {
           UpdateExpression:
-            `SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s${release.ceilingAt !== undefined ? ', ceilingAt = :ceiling' : ''} REMOVE planned`,
+            `SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s${release.ceilingAt !== undefined ? ', ceilingAt = :ceiling' : ''}${release.countsAtRelease ? ', gateUnits = :gateUnits' : ''} REMOVE planned`,
           ExpressionAttributeNames: { '#status': 'status', '#lines': 'lines' },
           ExpressionAttributeValues: {
             ':released': 'RELEASED',
@@ -361,9 +395,9 @@ export const releaseBatch = async (
             ':by': release.acceptBy,
             ':g1': `FACTORY#${release.factoryId}#BATCHES`,
             ':g1s': `${release.releasedAt}#${batchId}`,
+            ...(release.countsAtRelease && { ':gateUnits': gateUnitsOf({ variants: release.variants }, release.members) }),
           },
         };
-  // Its gates may be busy with a burst of orders: conflicts are waited out (transactWrite's policy).
   const outcome = await transactWrite([
     { Update: { TableName: tableName(), Key: batchKey(batchId), ConditionExpression: '#status = :cutting', ...update } },
     ...(release.status === 'RELEASED'
@@ -372,13 +406,52 @@ export const releaseBatch = async (
           outboxPut(release.event),
           // The factory's trust tally: units it was given (its refund rate's denominator).
           ...tallies(release.campaignId, release.factoryId, batchId, {}, { batchedUnits: release.units }),
-          // At most 64 gates: with the four items above, within a transaction's 100.
-          ...gateBatchedUpdates({ campaignId: release.campaignId, variants: release.variants }, release.members),
         ]
       : []),
   ]);
   // Only the batch carries a condition: refused means another cutter released or voided it first.
   return outcome === 'done';
+};
+
+/**
+ * Adds a released batch's units to its gates' `batched`, one gate at a time,
+ * each in a transaction with a mark beside the batch (`COUNTED#<shard>`, put on
+ * condition it does not exist): exactly once per gate, however often it is
+ * repeated and however many finishers do it at once. Not in the release's own
+ * transaction: that would hold every gate of the campaign at once, and during a
+ * burst each is inside a placement's transaction most of the time. Gate by
+ * gate, in an order of its own so concurrent finishers share the work, a gate
+ * that is busy is tried again after the others. The caller runs it before
+ * freeing the campaign's lease, so the next plan reads counted gates.
+ */
+export const countReleasedUnits = async (batch: Pick<Batch, 'batchId' | 'campaignId' | 'gateUnits' | 'gatesCounted'>): Promise<void> => {
+  let left = Object.keys(batch.gateUnits ?? {})
+    .map(Number)
+    .filter((k) => !batch.gatesCounted?.has(k))
+    .sort(() => Math.random() - 0.5);
+  for (let round = 0; left.length > 0; round++) {
+    const busy: number[] = [];
+    for (const k of left) {
+      try {
+        await ddb.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              gateBatchedUpdate(batch.campaignId, k, batch.gateUnits![String(k)]!),
+              { Put: { TableName: tableName(), Item: { ...gateCountedKey(batch.batchId, k), type: 'batch-gate-counted' }, ConditionExpression: 'attribute_not_exists(PK)' } },
+            ],
+          }),
+        );
+      } catch (err) {
+        const why = cancellation(err);
+        if (!why) throw err;
+        // Its mark exists: another finisher counted this gate. Anything else (the gate in a placement's transaction, throttling): later.
+        if (why.codes[1] !== 'ConditionalCheckFailed') busy.push(k);
+      }
+    }
+    if (busy.length > 0 && round >= 20) throw new OverloadedError();
+    left = busy;
+    if (left.length > 0) await backoff(round, 20, 500);
+  }
 };
 
 /** The factory-facing state of a released batch. */
@@ -526,11 +599,11 @@ export const unwindPreorder = async (
   /** More of the same transaction (the trust tallies of a refund, say). */
   also: readonly TransactItem[] = [],
   /**
-   * Whether the batch's units are in its gates' `batched` (it was released).
-   * A cut given up before its release (its batch goes VOID) puts its pre-orders
-   * back without touching the gates: they never left `waiting` there.
+   * Whether the pre-order's units are in its gate's `batched`: true for a
+   * released batch; false for a cut given up before its release (its batch
+   * VOID) that counted at release: its pre-orders never left `waiting` there.
    */
-  released = true,
+  countedInGates = true,
 ): Promise<UnwindOutcome> => {
   const capped = campaign.maxTotalQuantity !== undefined;
   const slot = variantSlot(campaign, p.sku);
@@ -543,7 +616,7 @@ export const unwindPreorder = async (
     to === 'waiting'
       ? {
           UpdateExpression:
-            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk, promisedShipBy = :promise REMOVE batchId, delayedTo',
+            'SET #status = :accepted, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk, promisedShipBy = :promise, leftBatch = :b REMOVE batchId, delayedTo',
           ExpressionAttributeValues: {
             ':promise': promise,
             ':accepted': 'ACCEPTED',
@@ -557,7 +630,7 @@ export const unwindPreorder = async (
         };
   const gateUpdates = p.gateTakes.map((take, i) => {
     const adds = [
-      ...(i === 0 && released ? ['batched.#slot :minus'] : []),
+      ...(i === 0 && countedInGates ? ['batched.#slot :minus'] : []),
       ...(i === 0 && to === 'refund' ? ['cancelled.#slot :q'] : []),
       ...(capped && to === 'refund' ? ['remaining :units'] : []),
     ];
@@ -570,7 +643,7 @@ export const unwindPreorder = async (
             UpdateExpression: `ADD ${adds.join(', ')}`,
             ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
             ExpressionAttributeValues: {
-              ...(i === 0 && released && { ':minus': -p.quantity }),
+              ...(i === 0 && countedInGates && { ':minus': -p.quantity }),
               ...(i === 0 && to === 'refund' && { ':q': p.quantity }),
               ...(capped && to === 'refund' && { ':units': take.units }),
             },

@@ -75,35 +75,35 @@ export const variantSlot = (c: Pick<Campaign, 'variants'>, sku: string): string 
 };
 
 /**
- * A released batch's units into its gates' `batched` counters: one Update per
- * gate its pre-orders were taken from, each adding every variant's units, for
- * the release transaction. A cut changes no gate per pre-order (decision 29):
- * the release that makes the batch real counts its units, once, because only
- * one release commits.
+ * What a batch's members add to each gate's `batched`: gate shard → variant
+ * slot → units. Recorded on the batch at its release and added a gate at a time
+ * (batch-store.ts countReleasedUnits, decision 28), not per pre-order.
  */
-export const gateBatchedUpdates = (
-  c: Pick<Campaign, 'campaignId' | 'variants'>,
+export const gateUnitsOf = (
+  c: Pick<Campaign, 'variants'>,
   members: readonly { readonly gateShard: number; readonly sku: string; readonly quantity: number }[],
-): TransactItem[] => {
-  const byGate = new Map<number, Map<string, number>>();
+): Record<string, Record<string, number>> => {
+  const byGate: Record<string, Record<string, number>> = {};
   for (const m of members) {
-    const slots = byGate.get(m.gateShard) ?? new Map<string, number>();
+    const slots = (byGate[String(m.gateShard)] ??= {});
     const slot = variantSlot(c, m.sku);
-    slots.set(slot, (slots.get(slot) ?? 0) + m.quantity);
-    byGate.set(m.gateShard, slots);
+    slots[slot] = (slots[slot] ?? 0) + m.quantity;
   }
-  return [...byGate].map(([shard, slots]) => {
-    const entries = [...slots];
-    return {
-      Update: {
-        TableName: tableName(),
-        Key: gateKey(c.campaignId, shard),
-        UpdateExpression: `ADD ${entries.map((_, i) => `batched.#s${i} :q${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([slot], i) => [`#s${i}`, slot])),
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([, units], i) => [`:q${i}`, units])),
-      },
-    };
-  });
+  return byGate;
+};
+
+/** One gate's `batched` gaining a batch's units (slot → units), for a transaction of the caller's. */
+export const gateBatchedUpdate = (campaignId: string, shard: number, slots: Readonly<Record<string, number>>): TransactItem => {
+  const entries = Object.entries(slots);
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: gateKey(campaignId, shard),
+      UpdateExpression: `ADD ${entries.map((_, i) => `batched.#s${i} :q${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([slot], i) => [`#s${i}`, slot])),
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, units], i) => [`:q${i}`, units])),
+    },
+  };
 };
 
 const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => ({

@@ -10,10 +10,11 @@ import { backoff, ddb, isConditionFailure, isTransactionConflict } from './dynam
  * What a buyer has been told, kept apart from the pre-order: one small item per
  * pre-order, `PK=PREORDER#<id>  SK=NOTICES`, this module its only writer.
  *
- *   count   how many of the pre-order's timeline steps were sent (after any
- *           recorded on the pre-order item before this item existed)
+ *   base    how many steps were recorded on the pre-order item before this
+ *           item existed (set by the first claim, never changed after)
+ *   count   how many timeline steps after those were sent
  *   sentAt  when each of them was sent, in timeline order
- *   lease   a flush's claim on the steps after `count` (flush.ts)
+ *   lease   a flush's claim on the steps after `base + count` (flush.ts)
  *
  * Why apart (decision 28): a notification is two writes per step (claim, then
  * record). On the pre-order item each cost the item's size (1 KB and more) plus
@@ -34,6 +35,7 @@ export const noticesKey = (preorderId: string) => ({ PK: `PREORDER#${preorderId}
 export const noticesSortKey = 'NOTICES';
 
 const NoticesItem = z.object({
+  base: z.number().int().nonnegative().optional(),
   count: z.number().int().nonnegative(),
   sentAt: z.array(z.string()),
   lease: z.object({ leaseId: z.string(), expiresAt: z.number() }).optional(),
@@ -42,7 +44,7 @@ export type NoticesRecord = z.infer<typeof NoticesItem>;
 
 /** The stored item, parsed; a malformed one is an error here, not a wrong notification later. */
 export const parseNotices = (item: Record<string, unknown> | undefined): NoticesRecord | undefined =>
-  item === undefined ? undefined : NoticesItem.parse({ count: item.count, sentAt: item.sentAt ?? [], lease: item.lease });
+  item === undefined ? undefined : NoticesItem.parse({ base: item.base, count: item.count, sentAt: item.sentAt ?? [], lease: item.lease });
 
 /**
  * The pre-order as its buyer sees it: its notifications are those recorded on
@@ -50,7 +52,10 @@ export const parseNotices = (item: Record<string, unknown> | undefined): Notices
  * from the timeline. `notifiedCount` and `notifyLease` become this item's.
  */
 export const withNotices = (p: Preorder, record: NoticesRecord | undefined): Preorder => {
-  const legacy = p.notifications ?? [];
+  // Positions count from the base the first claim saw, even if a flush of the
+  // code before this item (still running during a deploy) appended to the
+  // pre-order's own list since: those steps are among the ones counted here.
+  const legacy = (p.notifications ?? []).slice(0, record?.base ?? p.notifications?.length ?? 0);
   const sent: SentNotification[] = (record?.sentAt ?? []).flatMap((sentAt, k) => {
     const position = legacy.length + k;
     const entry = p.timeline[position];
@@ -58,12 +63,14 @@ export const withNotices = (p: Preorder, record: NoticesRecord | undefined): Pre
     const notice = noticeOfEntry(entry, localeOf(p));
     return [{ notificationId: `${p.preorderId}:${position + 1}`, at: entry.at, step: stepOf(entry), ...notice, sentAt }];
   });
-  const { notifiedCount: _count, notifyLease: _lease, ...rest } = p;
+  const { notifiedCount: _count, notifyLease: itemLease, ...rest } = p;
+  // A claim the code before this item holds on the pre-order itself is honoured until it expires.
+  const lease = record?.lease ?? (itemLease && itemLease.expiresAt > Date.now() ? itemLease : undefined);
   return {
     ...rest,
     notifications: [...legacy, ...sent],
     ...(record && { notifiedCount: record.count }),
-    ...(record?.lease && { notifyLease: record.lease }),
+    ...(lease && { notifyLease: lease }),
   };
 };
 
@@ -101,10 +108,20 @@ export const claimNotifications = async (p: Preorder, leaseMs: number, now = Dat
       new UpdateCommand({
         TableName: tableName(),
         Key: noticesKey(p.preorderId),
-        UpdateExpression: 'SET #lease = :lease, #count = if_not_exists(#count, :zero), sentAt = if_not_exists(sentAt, :none), #type = :type',
+        UpdateExpression:
+          'SET #lease = :lease, #count = if_not_exists(#count, :zero), sentAt = if_not_exists(sentAt, :none), #base = if_not_exists(#base, :base), #type = :type',
         ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${condition}`,
-        ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#count': 'count', '#type': 'type' },
-        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':before': before, ':zero': 0, ':none': [], ':type': 'notices' },
+        ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#count': 'count', '#base': 'base', '#type': 'type' },
+        ExpressionAttributeValues: {
+          ':lease': lease,
+          ':now': now,
+          ':before': before,
+          ':zero': 0,
+          ':none': [],
+          // The steps recorded on the pre-order item before (its `notifications`, as read).
+          ':base': (p.notifications?.length ?? 0) - before,
+          ':type': 'notices',
+        },
       }),
     );
     return lease;

@@ -3,7 +3,7 @@ import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';
+import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -263,13 +263,13 @@ const buyerIndexPage = async (buyerId: string, before: string, limit: number) =>
   return { entries, more: out.LastEvaluatedKey !== undefined };
 };
 
-/** The pre-orders the entries name, in their order, each with what the buyer was told (one BatchGetItem of each kind). */
-const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder }[]): Promise<Preorder[]> => {
+/** The pre-orders the entries name, in their order, each with what the buyer was told unless `told` is false (one BatchGetItem of each kind). */
+const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder }[], told = true): Promise<Preorder[]> => {
   const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
-  const notices = await readNotices(entries.map((e) => e.preorderId));
+  const notices = told ? await readNotices(entries.map((e) => e.preorderId)) : undefined;
   return entries.flatMap((e) => {
     const p = e.preorder ?? fetched.get(e.preorderId);
-    return p ? [withNotices(p, notices.get(p.preorderId))] : [];
+    return p ? [notices ? withNotices(p, notices.get(p.preorderId)) : p] : [];
   });
 };
 
@@ -398,7 +398,8 @@ const pageOfBuyerInCampaign = async (
   for (;;) {
     const page = await buyerIndexPage(buyerId, from, Math.min(100, budget - read));
     const inCampaign = page.entries.filter((e) => e.campaignId === campaignId);
-    const found = new Map((await resolveEntries(inCampaign)).map((p) => [p.preorderId, p]));
+    // The anchor's view of a pre-order shows no notifications: none are read.
+    const found = new Map((await resolveEntries(inCampaign, false)).map((p) => [p.preorderId, p]));
     for (const e of page.entries) {
       if (items.length >= limit) return { items, nextCursor: encodeCursor({ before: from }) };
       read++;

@@ -59,7 +59,8 @@ describe('Demand becomes production, over HTTP on the local runtime', () => {
     const all = await Promise.all(ids.map(read));
     expect(all.every((p) => p.status === 'BATCHED' && p.batchId === last.batchId)).toBe(true);
     expect(all[0]!.timeline.map((t) => t.status)).toEqual(['ACCEPTED', 'BATCHED']);
-    const demand = await anchor.get<DemandBody>(`/v1/campaigns/${body.campaignId}/demand`);
+    // The gates count a batch's units once its cut is released (decision 28): a moment after its buyers see BATCHED.
+    const demand = await until(() => anchor.get<DemandBody>(`/v1/campaigns/${body.campaignId}/demand`), (r) => r.body.totals.batched === 6);
     expect(demand.body.totals).toMatchObject({ ordered: 6, batched: 6, waiting: 0, cancelled: 0 });
     expect((await anchor.get<{ status: string }>(`/v1/campaigns/${body.campaignId}`)).body.status).toBe('CLOSED');
     // In production now: the buyer can no longer cancel.

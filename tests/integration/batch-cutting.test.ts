@@ -166,6 +166,57 @@ describe('Batch cutting against DynamoDB Local', () => {
     expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
   });
 
+  it('A cutter that crashes after the release, half way through counting its gates, is finished by the next: each gate counts the batch once', async () => {
+    // Prepare: 40 pre-orders over the campaign's gates, a lot of 30.
+    const campaign = await makeCampaign({ lotSize: 30 });
+    const ids = await place(campaign, 40, () => 1);
+    let counted = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
+      const countingAGate = command instanceof TransactWriteCommand && JSON.stringify(command.input).includes('batch-gate-counted');
+      if (countingAGate && ++counted > 3) return Promise.reject(new Error('cutter crashed'));
+      return real(command as never);
+    }) as typeof ddb.send);
+
+    // Act: the first cutter releases, counts three gates and dies; the trigger comes back.
+    await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('cutter crashed');
+    spy.mockRestore();
+    const [released] = (await statusesOf(ids)).flatMap((p) => (p.batchId ? [p.batchId] : []));
+    const half = await batches.getBatch(released!);
+    await settleCampaign(campaign.campaignId);
+
+    // Assess: released before the crash, its gates counted partly then, wholly now, none twice.
+    expect(half?.status).toBe('RELEASED');
+    expect(half?.gatesCounted?.size).toBe(3);
+    const all = await expectConservation(campaign, ids);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.gatesCounted?.size).toBe(Object.keys(batch!.gateUnits ?? {}).length);
+    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(batch!.units);
+    expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
+  });
+
+  it('A cut given up (VOID) whose put-back was cut short: the next trigger puts the rest back in line, and none of them can join that batch again', async () => {
+    // Prepare: a cut planned, assigned and voided by a finisher that died before putting its pre-orders back.
+    const campaign = await makeCampaign({ lotSize: 10 });
+    const ids = await place(campaign, 6, () => 1);
+    const planned = (await preorders.getPreorders(ids)).map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, createdAt: p.createdAt, gateShard: p.gateTakes[0]!.shard }));
+    const batchId = newId('bat');
+    const draft = { batchId, campaignId: campaign.campaignId, factoryId: 'factory-1', status: 'CUTTING' as const, reason: 'lot', planned, preorderIds: [], lines: [], units: 0, countsAtRelease: true, createdAt: new Date().toISOString(), produced: 0, qcPassed: 0, qcFailed: 0, shipped: 0 };
+    expect(await batches.startCut(draft, 0)).toBe(true);
+    const entry = { at: new Date().toISOString(), status: 'BATCHED' as const, note: 'batched' };
+    for (const p of planned) expect(await batches.assignToBatch(p, batchId, entry, new Date())).toBe('assigned');
+    expect(await batches.releaseBatch(batchId, { status: 'VOID' })).toBe(true);
+
+    // Act: the redelivered trigger.
+    await settleCampaign(campaign.campaignId);
+
+    // Assess: all back in line, counted as waiting all along, and a late finisher of the void cut cannot take one back.
+    const all = await expectConservation(campaign, ids);
+    expect(all.map((p) => p.status)).toEqual(ids.map(() => 'ACCEPTED'));
+    expect(await batches.assignToBatch(planned[0]!, batchId, entry, new Date())).toBe('skipped');
+    expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
+  });
+
   it('A lot cut out of a long line reads the oldest part of the waiting index, not the whole line, and takes the oldest whole pre-orders', async () => {
     // Prepare: 400 pre-orders of 1 unit waiting, a lot of 25.
     const campaign = await makeCampaign({ lotSize: 25 });

@@ -1,6 +1,7 @@
 import { closeSwitchWindow, failAfterSwitchWindow, getCampaign, markMinimumMet, readDemand } from '#adapters/campaign-store.ts';
 import {
   assignToBatch,
+  countReleasedUnits,
   endCut,
   unwindPreorder,
   getBatch,
@@ -8,6 +9,7 @@ import {
   releaseBatch,
   waitingOldestFirst,
   startCut,
+  type Batch,
   type PlannedPreorder,
 } from '#adapters/batch-store.ts';
 import { cancelPreorder, getPreorders } from '#adapters/preorder-store.ts';
@@ -94,6 +96,8 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
     const windowOpen = switching && campaign.switchBy !== undefined && Date.now() < Date.parse(campaign.switchBy);
     if (switching) await (windowOpen ? offerSwitches(campaign) : refundMissedVariants(campaign));
     const plan = await planCut(campaign, windowOpen);
+    // Another cut took the lease (or ended) while this one planned: look again.
+    if (plan === 'restart') continue;
     if (plan === 'fail') {
       await failBelowMinimumAfterSwitching(campaign);
       continue;
@@ -122,6 +126,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
         preorderIds: [],
         lines: [],
         units: 0,
+        countsAtRelease: true,
         createdAt: new Date().toISOString(),
         produced: 0,
         qcPassed: 0,
@@ -143,7 +148,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
  * consistent, so its candidates are confirmed with a strongly consistent
  * read, and the gates say how many must be waiting.
  */
-const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ reason: CutReason; picked: Preorder[] } | 'fail' | undefined> => {
+const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWindowOpen = false): Promise<{ reason: CutReason; picked: Preorder[] } | 'fail' | 'restart' | undefined> => {
   for (let attempt = 0; ; attempt++) {
     const demand = await readDemand(campaign, true);
     const standing = standingOf(campaign.variants, demand.variants);
@@ -186,8 +191,11 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
     // reading more only adds newer pre-orders, which a plan takes last.
     const { confirmed, exhausted } = await readWaitingUntil(campaign, eligible, (read) => {
       if (campaign.status === 'CLOSED') return read.length >= maxPreordersPerBatch;
-      // Only a lot's worth can be planned from part of the line: a max-wait cut needs to see all (the gates say it is short).
-      if (!lotDueByGates) return false;
+      if (!lotDueByGates) {
+        // Only a max-wait cut can be due (the gates say less than a lot waits): none while the oldest has not waited that long.
+        const oldest = read[0];
+        return oldest !== undefined && campaign.maxWaitHours !== undefined && Date.now() - Date.parse(oldest.createdAt) < campaign.maxWaitHours * 3600_000;
+      }
       const plan = makePlan(read);
       return plan?.reason === 'lot' && takesWholeMinimums(plan.picked, standing);
     });
@@ -198,6 +206,9 @@ const planCut = async (campaign: Campaign, switchWindowOpen = false): Promise<{ 
     const listedUnits = confirmed.reduce((n, p) => n + p.quantity, 0);
     const behind = exhausted && listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
     if (!behind) return plan && plan.picked.length > 0 ? { reason: plan.reason, picked: plan.picked.slice(0, maxPreordersPerBatch) } : undefined;
+    // A cut another cutter began since the campaign was read has taken some of what the gates still call waiting: not a lagging index.
+    const now = await getCampaign(campaign.campaignId, true);
+    if (now?.cutting !== undefined || (now?.cuts ?? 0) !== (campaign.cuts ?? 0)) return 'restart';
     if (attempt >= 5) throw new WaitingIndexBehindError(campaign.campaignId);
     await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
   }
@@ -227,7 +238,8 @@ const readWaitingUntil = async (
       }
       if (eligible.has(next.value.sku)) listed.push(next.value);
     }
-    confirmed.push(...(await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED'));
+    // Confirmed by a strong read, variant included: the index's copy may be older than a switch.
+    confirmed.push(...(await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED' && eligible.has(p.sku)));
     confirmed.sort(oldestFirst);
     if (exhausted) return { confirmed, exhausted };
     if (enough(confirmed)) {
@@ -246,8 +258,12 @@ const takesWholeMinimums = (picked: readonly Preorder[], standing: readonly { sk
 
 /**
  * Assigns the batch's planned pre-orders (each exactly once: ACCEPTED → BATCHED
- * is conditional), releases it with its event, and frees the campaign's lease.
- * Any step may have been done already by a cutter that crashed.
+ * is conditional), releases it with its event, adds its units to its gates, and
+ * frees the campaign's lease. Any step may have been done already by a cutter
+ * that crashed, or be under way in another finisher of the same cut: only one
+ * of RELEASED and VOID wins, and a VOID batch's pre-orders are put back only
+ * after VOID won, by whoever sees it (a put-back one cannot be assigned to this
+ * batch again).
  */
 const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => {
   const batch = await getBatch(batchId);
@@ -256,16 +272,16 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
     const deadline = acceptBy(now, acceptWindowHours());
     const entry = (p: PlannedPreorder) =>
       noticeEntry({ at: now.toISOString(), status: 'BATCHED' }, 'preorder.batched', { confirmBy: dayOf(deadline) }, p.locale ?? defaultLocale(campaign.currency));
-    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, batchId, entry(p), now));
+    // A cut begun before counting at release (across a deploy) counts each pre-order on its gate as it goes, as it did then.
+    const legacy = batch.countsAtRelease === true ? undefined : campaign;
+    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, batchId, entry(p), now, legacy));
     const assigned: PlannedPreorder[] = batch.planned.filter((_, i) => outcomes[i] !== 'skipped');
     if (assigned.length === 0) {
       await releaseBatch(batchId, { status: 'VOID' });
-    } else if (batch.reason !== 'final' && !(await keepsMinimums(campaign, assigned))) {
+    } else if (batch.reason !== 'final' && !(await keepsMinimums(campaign, assigned, batch.countsAtRelease === true))) {
       // Buyers cancelled planned pre-orders before they were assigned, and what is
-      // left would send a factory less than a minimum: nothing goes, all go back in line.
-      await putBack(campaign, batchId, assigned, now);
-      await releaseBatch(batchId, { status: 'VOID' });
-      log().info('cut abandoned: it would have released less than a minimum', { campaignId: campaign.campaignId, batchId });
+      // left would send a factory less than a minimum: nothing goes, all go back in line (below).
+      if (await releaseBatch(batchId, { status: 'VOID' })) log().info('cut abandoned: it would have released less than a minimum', { campaignId: campaign.campaignId, batchId });
     } else {
       const lines = batchLines(assigned, campaign.variants.map((v) => v.sku));
       const units = assigned.reduce((n, p) => n + p.quantity, 0);
@@ -287,6 +303,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
         ceilingAt: campaignCeiling(campaign),
         members: assigned,
         variants: campaign.variants,
+        countsAtRelease: batch.countsAtRelease === true,
       });
       if (released) {
         log().info('batch released', { campaignId: campaign.campaignId, batchId, units, preorders: assigned.length, reason: batch.reason });
@@ -294,20 +311,26 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
       }
     }
   }
+  // Whoever won: a VOID batch's assigned pre-orders go back in line; a released one's units into its gates.
+  const settled = batch?.status === 'CUTTING' ? await getBatch(batchId) : batch;
+  if (settled?.status === 'VOID') await putBack(campaign, settled, new Date());
+  else if (settled && settled.status !== 'CUTTING' && settled.countsAtRelease) await countReleasedUnits(settled);
   await endCut(campaign.campaignId, batchId);
 };
 
-const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreorder[]): Promise<boolean> => {
-  // The gates count this cut's pre-orders as batched only once it is released: count them in here.
-  const adding = (sku: string) => assigned.filter((p) => p.sku === sku).reduce((n, p) => n + p.quantity, 0);
+const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreorder[], countsAtRelease: boolean): Promise<boolean> => {
+  // The gates count this cut's pre-orders as batched only after its release: count them in here.
+  const adding = (sku: string) => (countsAtRelease ? assigned.filter((p) => p.sku === sku).reduce((n, p) => n + p.quantity, 0) : 0);
   const counts = (await readDemand(campaign, true)).variants.map((v) => ({ ...v, batched: v.batched + adding(v.sku) }));
   return batchedMeetsMinimums(campaign.minTotalQuantity, standingOf(campaign.variants, counts), [...new Set(assigned.map((p) => p.sku))]);
 };
 
-const putBack = async (campaign: Campaign, batchId: string, assigned: readonly PlannedPreorder[], now: Date): Promise<void> => {
+/** A VOID batch's pre-orders still in it go back in line (each once: the unwind is conditional on being in this batch). */
+const putBack = async (campaign: Campaign, batch: Batch, now: Date): Promise<void> => {
   const entry = (p: Preorder) => noticeEntry({ at: now.toISOString(), status: 'ACCEPTED', step: 'back-in-line' }, 'preorder.back_in_line', {}, localeOf(p));
-  const preorders = await getPreorders(assigned.map((p) => p.preorderId));
-  await inParallel(preorders, (p) => unwindPreorder(p, campaign, batchId, 'waiting', entry(p), [], now, [], false));
+  const preorders = (await getPreorders(batch.planned.map((p) => p.preorderId))).filter((p) => p.status === 'BATCHED' && p.batchId === batch.batchId);
+  // A cut that counts at release never put these units in the gates' `batched`; one from before did.
+  await inParallel(preorders, (p) => unwindPreorder(p, campaign, batch.batchId, 'waiting', entry(p), [], now, [], !batch.countsAtRelease));
 };
 
 /**
