@@ -251,7 +251,9 @@ export const functions: readonly FunctionSpec[] = [
       'Opens and closes campaigns when their time comes; clears schedules of closed campaigns; records demand history; escalates batches not accepted in time',
     memoryMb: 512,
     timeoutSeconds: 60,
-    access: { table: { actions: readWrite, queryIndexes: ['GSI2'] }, publish: true, schedules: true, sendTo: ['batch-cuts'], notify: true },
+    // sendTo its own queue: the minute sweep fans out one message per campaign and per due batch (SendMessageBatch).
+    // Those messages send nothing back to this queue, so the loop is one step deep.
+    access: { table: { actions: readWrite, queryIndexes: ['GSI2'] }, publish: true, schedules: true, sendTo: ['batch-cuts', 'campaign-clock'], notify: true },
     // After batch.overdue, how long a factory still has before the batch goes the way of a rejection.
     settings: { BATCH_OVERDUE_GRACE_HOURS: '12' },
   },
@@ -568,7 +570,7 @@ export const rules: readonly RuleSpec[] = [
 export const schedules: readonly ScheduleSpec[] = [
   {
     name: 'campaign-sweep',
-    description: 'Safety net: transitions any campaign whose one-time schedule was missed, and relays the event outbox',
+    description: 'Relays the event outbox, and fans out the minute: a message per open or due campaign (transitions a schedule missed, demand history, max-wait cuts) and per due batch',
     rateMinutes: 1,
     targetQueue: 'campaign-clock',
     message: { kind: 'sweep' },

@@ -1,5 +1,7 @@
 import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
+import { log } from '#shared/observability.ts';
 import {
   capSlices,
   gateShardsFor,
@@ -171,23 +173,28 @@ export const getCampaign = async (campaignId: string, consistent = false) => {
 export const listCampaignsForAnchor = (anchorId: string, limit: number, cursor: string | undefined) =>
   pageOfOwnerIndex({ tableName: tableName(), owner: `ANCHOR#${anchorId}`, baseKey: campaignKey, limit, cursor, fromItem });
 
-/** Campaigns whose next transition is due by `now`, oldest first (the sweep's safety net). */
-export const listCampaignsDue = async (now: Date, limit = 100) => {
-  const out = await ddb.send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI2',
-      KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK <= :now',
-      ExpressionAttributeValues: { ':pk': clockPartition, ':now': `${now.toISOString()}#\uffff` },
-      Limit: limit,
-    }),
-  );
-  return (out.Items ?? []).map(fromItem);
-};
+/** A campaign on the clock's index, as the sweep reads it: enough to tell whether it has anything to do this minute. */
+export interface ClockEntry {
+  readonly campaignId: string;
+  readonly status: CampaignStatus;
+  /** When its next step is due: its opening, its close, or (CLOSED) the end of its switch window. */
+  readonly dueAt: string;
+}
 
-/** Every campaign still SCHEDULED or OPEN (the clock's index holds exactly those). */
-export const listActiveCampaigns = async (): Promise<Campaign[]> => {
-  const found: Campaign[] = [];
+const ClockIndexItem = z.object({
+  campaignId: z.string().min(1),
+  status: z.enum(['SCHEDULED', 'OPEN', 'CLOSED', 'FAILED'] as const satisfies readonly CampaignStatus[]),
+  GSI2SK: z.string().regex(/^[^#]+#/),
+});
+
+/**
+ * Every campaign on the clock's index (SCHEDULED, OPEN, or CLOSED until its
+ * switch window ends), soonest due first, a page at a time: the sweep sends
+ * as it reads rather than holding thousands, and reads back only what it needs.
+ * An item that does not read as a campaign is logged and skipped, not allowed
+ * to stop the sweep for every other campaign.
+ */
+export async function* clockIndexPages(pageSize = 200): AsyncGenerator<ClockEntry[]> {
   let start: Record<string, unknown> | undefined;
   do {
     const out = await ddb.send(
@@ -195,15 +202,27 @@ export const listActiveCampaigns = async (): Promise<Campaign[]> => {
         TableName: tableName(),
         IndexName: 'GSI2',
         KeyConditionExpression: 'GSI2PK = :pk',
+        ProjectionExpression: 'campaignId, #status, GSI2SK',
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':pk': clockPartition },
+        Limit: pageSize,
         ExclusiveStartKey: start,
       }),
     );
-    found.push(...(out.Items ?? []).map(fromItem));
+    const page: ClockEntry[] = [];
+    for (const item of out.Items ?? []) {
+      const parsed = ClockIndexItem.safeParse(item);
+      if (!parsed.success) {
+        log().error('an item on the clock index does not read as a campaign', { item, issues: parsed.error.issues });
+        continue;
+      }
+      const { campaignId, status, GSI2SK } = parsed.data;
+      page.push({ campaignId, status, dueAt: GSI2SK.slice(0, GSI2SK.indexOf('#')) });
+    }
+    yield page;
     start = out.LastEvaluatedKey;
   } while (start);
-  return found;
-};
+}
 
 /** How many of a factory's campaigns one page may read through (ended ones are filtered out) before it answers with a cursor. */
 const factoryPageReadBudget = 1000;

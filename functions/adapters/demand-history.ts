@@ -5,9 +5,11 @@ import { ddb } from './dynamo.ts';
 
 /**
  * A minute-by-minute record of each open campaign's net ordered units per
- * variant, and the forecast made then, written by the clock's sweep: the
+ * variant, and the forecast made then, written by the campaign's minute tick
+ * (one message per open campaign, fanned out by the clock's sweep): the
  * forecast reads the recent order rate from it, the anchor's chart the whole
- * series. One small item a campaign a minute, kept three days.
+ * series. One small item a campaign a minute, kept three days: keyed by the
+ * minute, so a tick delivered twice puts the same item again, never a second.
  *
  * Keys: PK=DEMANDHIST#<campaignId>  SK=<minute, ISO>
  *       attributes v<n> = net units, f<n> / lo<n> / hi<n> = forecast final, low, high

@@ -295,10 +295,24 @@ export const parseEnvelope = <S extends z.ZodType>(schema: S, body: unknown): z.
 
 // ---------------------------------------------------------------- queue messages
 
-/** What reaches the campaign-clock queue: one-time schedules, the sweep, and bus events. */
+/**
+ * What the sweep fans out, one message per piece of work, each retried and
+ * dead-lettered on its own: a campaign's minute (`tick`: its transition if due,
+ * its demand snapshot and forecast, its max-wait cut request) and a batch that
+ * came due (`batch-due`). `at` is the sweep's time, and the work is done as of it,
+ * so a repeat of the message decides the same (and writes the same minute's snapshot).
+ */
+export const ClockWork = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('tick'), campaignId: z.string().min(1), at: Timestamp }),
+  z.object({ kind: z.literal('batch-due'), batchId: z.string().min(1), at: Timestamp }),
+]);
+export type ClockWork = z.infer<typeof ClockWork>;
+
+/** What reaches the campaign-clock queue: one-time schedules, the sweep, the work it fans out, and bus events. */
 export const ClockMessage = z.union([
   z.object({ kind: z.enum(['open', 'close']), campaignId: z.string().min(1) }),
   z.object({ kind: z.literal('sweep') }),
+  ClockWork,
   CampaignEnded,
 ]);
 export type ClockMessage = z.infer<typeof ClockMessage>;

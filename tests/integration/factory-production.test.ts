@@ -20,7 +20,7 @@ const batches = await import('../../functions/adapters/batch-store.ts');
 const shipments = await import('../../functions/adapters/shipment-store.ts');
 const { settleCampaign } = await import('../../functions/handlers/batches/cutting.ts');
 const { unwindBatch } = await import('../../functions/handlers/batches/unwinding.ts');
-const { escalateBatches } = await import('../../functions/handlers/campaigns/clock.ts');
+const { escalateDueBatch } = await import('../../functions/handlers/campaigns/clock.ts');
 const factoryApi = await import('../../functions/handlers/factory/use-cases.ts');
 const fulfillment = await import('../../functions/handlers/fulfillment/use-cases.ts');
 const buyerApi = await import('../../functions/handlers/preorders/use-cases.ts');
@@ -30,6 +30,11 @@ const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 type Campaign = import('../../functions/domain/campaign.ts').Campaign;
+
+/** What the clock's sweep at `now` comes to for batches: each batch due then, handed its own `batch-due` message. */
+const sweepBatches = async (now: Date) => {
+  for (const batchId of await batches.listBatchesDue(now)) await escalateDueBatch(batchId, now);
+};
 
 const factory1 = { role: 'factory' as const, id: 'factory-1' };
 const factory2 = { role: 'factory' as const, id: 'factory-2' };
@@ -248,7 +253,7 @@ describe('Rejection against DynamoDB Local', () => {
 });
 
 describe('Overdue batches against DynamoDB Local', () => {
-  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => escalateBatches(now));
+  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => sweepBatches(now));
 
   it('Past acceptBy a batch is escalated once with batch.overdue; past the grace period it is rejected and refunded', async () => {
     const { campaign, ids, batchId } = await releasedBatch();
@@ -298,7 +303,7 @@ describe('Overdue batches against DynamoDB Local', () => {
 });
 
 describe('Promised dates against DynamoDB Local', () => {
-  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => escalateBatches(now));
+  const clock = (env: Record<string, string>, now: Date) => withEnvironment({ ...process.env, ...env }, () => sweepBatches(now));
   it('A buyer told of a delay to D, whose batch goes to the backup factory, is not told of D again when the backup commits to D', async () => {
     const { ids, batchId } = await releasedBatch({ backupFactoryId: 'factory-2' });
     const late = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);

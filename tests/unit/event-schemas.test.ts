@@ -102,6 +102,15 @@ describe('An event that does not fit its type is refused where it is parsed, nam
     expect(ClockMessage.safeParse({ 'detail-type': 'campaign.closed', source: 'c2m', detail: { campaignId } }).success).toBe(false);
   });
 
+  it("The clock takes the sweep's fanned-out work only with the time it is for: a tick without `at` is refused, not done as of whenever it arrives", () => {
+    const at = '2026-12-01T12:00:00.000Z';
+    expect(ClockMessage.parse({ kind: 'tick', campaignId, at })).toEqual({ kind: 'tick', campaignId, at });
+    expect(ClockMessage.parse({ kind: 'batch-due', batchId: 'bat_1', at })).toEqual({ kind: 'batch-due', batchId: 'bat_1', at });
+    expect(ClockMessage.safeParse({ kind: 'tick', campaignId }).success).toBe(false);
+    expect(ClockMessage.safeParse({ kind: 'tick', campaignId, at: 'now' }).success).toBe(false);
+    expect(ClockMessage.safeParse({ kind: 'batch-due', at }).success).toBe(false);
+  });
+
   it('A producer cannot make an event its consumers would refuse: eventOf parses what it builds', () => {
     expect(() => eventOf('campaign.opened', { campaignId, occurredAt: 'yesterday', status: 'OPEN' }, campaignId)).toThrow(/occurredAt/);
   });

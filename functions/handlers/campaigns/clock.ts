@@ -1,11 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { sqsConsumer } from '../queue/consumer.ts';
-import { getCampaign, listActiveCampaigns, listCampaignsDue, readDemand } from '#adapters/campaign-store.ts';
+import { clockIndexPages, getCampaign, readDemand } from '#adapters/campaign-store.ts';
 import { recordDemandSnapshot } from '#adapters/demand-history.ts';
-import { requestCut } from '#adapters/queues.ts';
+import { enqueueClockWork, requestCut } from '#adapters/queues.ts';
 import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { relayOutbox } from '#adapters/outbox.ts';
-import { ClockMessage } from '#contracts/messages.ts';
+import { ClockMessage, type ClockWork } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
 import { variantOutlook } from './forecasting.ts';
@@ -30,35 +30,90 @@ const advanceWhenDue = async (campaignId: string, dueAt: string | undefined) => 
   await advanceCampaign(campaign, new Date());
 };
 
-/**
- * Per open campaign, once a minute: the demand snapshot the forecast reads its
- * order rate from (with the forecast made then, for the anchor's chart), and, where pre-orders may not wait forever (maxWaitHours), a
- * nudge to the cutter, which decides whether anyone has waited long enough.
- */
-const everyMinute = async (now: Date) => {
-  for (const campaign of await listActiveCampaigns()) {
-    if (campaign.status !== 'OPEN') continue;
-    const demand = await readDemand(campaign);
-    // The forecast made at this minute too: the anchor's chart shows how it moved.
-    const outlook = await variantOutlook(campaign, demand, now);
-    await recordDemandSnapshot(campaign, demand, now, Object.fromEntries(outlook.map((o) => [o.sku, o.forecast])));
-    if (campaign.maxWaitHours !== undefined && demand.totals.waiting > 0) await requestCut(campaign.campaignId);
+/** Some of the sweep's messages were refused by SQS even when sent again: the sweep fails, and is retried, rather than drop them quietly. */
+export class ClockWorkNotQueuedError extends Error {
+  override readonly name = 'ClockWorkNotQueuedError';
+  constructor(readonly refused: number) {
+    super(`${refused} of the sweep's messages were refused by the campaign-clock queue`);
   }
+}
+
+/**
+ * The minute sweep only finds the work and fans it out, one message each on
+ * this queue: a `tick` for every campaign that is open or has a step due, a
+ * `batch-due` for every batch that came due. Each is done, retried and
+ * dead-lettered on its own, so thousands of campaigns do not have to fit in one
+ * invocation and one that fails stops no other. The campaigns are read a page
+ * at a time and each page is sent before the next is read. The outbox relay is
+ * one query of one partition, for all campaigns at once: it stays here.
+ *
+ * A sweep that fails part way is retried whole; the ticks it sends again are
+ * repeats of work that is idempotent (see campaignMinute).
+ */
+export const sweep = async (now: Date): Promise<void> => {
+  const at = now.toISOString();
+  let refused = 0;
+  for await (const page of clockIndexPages()) {
+    // A SCHEDULED campaign not yet due, or a CLOSED one whose switch window has not ended, has nothing to do this minute.
+    const ticks = page.filter((c) => c.status === 'OPEN' || Date.parse(c.dueAt) <= now.getTime());
+    refused += await enqueueClockWork(ticks.map((c): ClockWork => ({ kind: 'tick', campaignId: c.campaignId, at })));
+  }
+  // At most a page of due batches a minute; those not reached are still due at the next sweep.
+  refused += await enqueueClockWork((await listBatchesDue(now)).map((batchId): ClockWork => ({ kind: 'batch-due', batchId, at })));
+  await relayOutbox(now);
+  if (refused > 0) throw new ClockWorkNotQueuedError(refused);
 };
 
 /**
- * Batches that came due: past their acceptance deadline or grace period,
- * rejected and not yet unwound, or in production past their buyers' promised
- * date (delay notices, then due again at the new date).
+ * One campaign's minute (its `tick`), as of the sweep's time `now`: the step
+ * due (it opens or closes; a closed campaign whose switch window ended is
+ * handed to the cutter, which refunds the unswitched and cuts the rest); then,
+ * while it is open, the demand snapshot the forecast reads its order rate from
+ * (with the forecast made then, for the anchor's chart), and, where pre-orders
+ * may not wait forever (maxWaitHours), a nudge to the cutter, which decides
+ * whether anyone has waited long enough.
+ *
+ * Idempotent, so a redelivered or duplicated tick changes nothing twice: the
+ * transitions are conditional on the status read (only the call that made one
+ * announces it); the snapshot is keyed by campaign and minute
+ * (DEMANDHIST#<id>, <minute>), so a repeat of the minute's tick puts the same
+ * item again rather than adding one; and a cut request is harmless when
+ * repeated (the cutter settles only what is due).
  */
-export const escalateBatches = async (now: Date) => {
-  for (const batchId of await listBatchesDue(now)) {
-    const batch = await getBatch(batchId);
-    if (batch && (batch.status === 'ACCEPTED' || batch.status === 'IN_PRODUCTION' || batch.status === 'PARTIALLY_SHIPPED')) {
-      await delayBatch(batch, now);
-    } else {
-      await escalateBatch(batchId, now);
-    }
+export const campaignMinute = async (campaignId: string, now: Date): Promise<void> => {
+  const found = await getCampaign(campaignId, true);
+  if (!found) {
+    log().warn('tick for an unknown campaign', { campaignId });
+    return;
+  }
+  if (found.status === 'CLOSED') {
+    if (found.switchBy !== undefined && found.switchWindowClosedAt === undefined && Date.parse(found.switchBy) <= now.getTime()) await requestCut(campaignId);
+    return;
+  }
+  // Does nothing unless a transition is due at `now`.
+  const campaign = await advanceCampaign(found, now);
+  if (campaign.status !== 'OPEN') return;
+  const demand = await readDemand(campaign);
+  // The forecast made at this minute too: the anchor's chart shows how it moved.
+  const outlook = await variantOutlook(campaign, demand, now);
+  await recordDemandSnapshot(campaign, demand, now, Object.fromEntries(outlook.map((o) => [o.sku, o.forecast])));
+  if (campaign.maxWaitHours !== undefined && demand.totals.waiting > 0) await requestCut(campaignId);
+};
+
+/**
+ * A batch that came due (its `batch-due` message), as of the sweep's time
+ * `now`: past its acceptance deadline or grace period, rejected and not yet
+ * unwound, or in production past its buyers' promised date (delay notices,
+ * then due again at the new date). Each step is conditional on the batch as
+ * read (its version), and a buyer is told of a date once: a repeat finds
+ * nothing left to do.
+ */
+export const escalateDueBatch = async (batchId: string, now: Date): Promise<void> => {
+  const batch = await getBatch(batchId);
+  if (batch && (batch.status === 'ACCEPTED' || batch.status === 'IN_PRODUCTION' || batch.status === 'PARTIALLY_SHIPPED')) {
+    await delayBatch(batch, now);
+  } else {
+    await escalateBatch(batchId, now);
   }
 };
 
@@ -87,20 +142,20 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
     await unscheduleCampaign(message.detail.campaignId);
     return;
   }
-  if (message.kind === 'sweep') {
-    for (const campaign of await listCampaignsDue(new Date())) {
-      // A closed campaign is due when its switch window ends: the cutter refunds the unswitched and cuts the rest.
-      if (campaign.status === 'CLOSED') await requestCut(campaign.campaignId);
-      else await advanceCampaign(campaign, new Date());
+  switch (message.kind) {
+    case 'sweep':
+      return sweep(new Date());
+    case 'tick':
+      return campaignMinute(message.campaignId, new Date(message.at));
+    case 'batch-due':
+      return escalateDueBatch(message.batchId, new Date(message.at));
+    case 'open':
+    case 'close': {
+      const campaign = await getCampaign(message.campaignId, true);
+      if (!campaign) return advanceWhenDue(message.campaignId, undefined);
+      return advanceWhenDue(message.campaignId, message.kind === 'open' ? campaign.opensAt : campaign.closesAt);
     }
-    await relayOutbox(new Date());
-    await everyMinute(new Date());
-    await escalateBatches(new Date());
-    return;
   }
-  const campaign = await getCampaign(message.campaignId, true);
-  if (!campaign) return advanceWhenDue(message.campaignId, undefined);
-  await advanceWhenDue(message.campaignId, message.kind === 'open' ? campaign.opensAt : campaign.closesAt);
 };
 
 export const handler = sqsConsumer(recordHandler);
