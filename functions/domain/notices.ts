@@ -184,23 +184,21 @@ export const renderNotice = <T extends NoticeTemplate>(template: T, params: Noti
 };
 
 /**
- * A timeline entry telling the buyer of a step: its template and params, and
- * its note rendered in the buyer's language (the note is what the timeline and
- * the notification show).
+ * A timeline entry telling the buyer of a step: its template and params. What it
+ * says in the buyer's language is rendered from them when read (noticeOfEntry),
+ * not stored: the locale never changes, and the text would be the largest part of
+ * the entry (a zh-CN notice is 100–200 bytes) on an item billed per KB.
  */
 export const noticeEntry = <T extends NoticeTemplate>(
   head: { readonly at: string; readonly status: PreorderStatus; readonly step?: TimelineEntry['step'] },
   template: T,
   params: NoticeParams[T],
   locale: Locale,
-): TimelineEntry => ({
-  at: head.at,
-  status: head.status,
-  ...(head.step !== undefined && { step: head.step }),
-  template,
-  params,
-  note: renderNotice(template, params, locale),
-});
+): TimelineEntry => {
+  // Rendered once here and dropped: a step whose params cannot be told fails where it is written, not on every read.
+  renderNotice(template, params, locale);
+  return { at: head.at, status: head.status, ...(head.step !== undefined && { step: head.step }), template, params };
+};
 
 /** What a notice says, in full: as a notification carries it. */
 export interface RenderedNotice {
@@ -219,7 +217,7 @@ const isTemplate = (name: unknown): name is NoticeTemplate => typeof name === 's
  */
 export const noticeOfEntry = (entry: TimelineEntry, locale: Locale): RenderedNotice =>
   isTemplate(entry.template)
-    ? { template: entry.template, params: entry.params ?? {}, locale, message: entry.note }
+    ? { template: entry.template, params: entry.params ?? {}, locale, message: entry.note ?? renderNotice(entry.template, (entry.params ?? {}) as never, locale) }
     : genericNotice(entry.step ?? entry.status, locale);
 
 /** The generic update of a step (a status or a step such as `delayed`). */

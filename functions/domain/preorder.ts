@@ -35,8 +35,14 @@ export const localeOf = (p: { readonly locale?: Locale; readonly currency: strin
 export interface TimelineEntry {
   readonly at: string;
   readonly status: PreorderStatus;
-  /** The notice rendered in the pre-order's locale (see notices.ts); free text on entries stored before templates. */
-  readonly note: string;
+  /**
+   * Free text on entries stored before templates, and the rendering stored with
+   * entries written before decision 28; absent on newer ones, whose notice is
+   * rendered from `template` and `params` in the pre-order's locale when read
+   * (noticeOfEntry): the text is not stored twice, and the pre-order item stays
+   * under 1 KB through the cut.
+   */
+  readonly note?: string;
   /** What the note says, as a stable name and values (absent on entries stored before templates). */
   readonly template?: NoticeTemplate;
   readonly params?: NoticeParamValues;

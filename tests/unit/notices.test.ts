@@ -99,15 +99,13 @@ describe('Buyer notices', () => {
     }
   });
 
-  it('A timeline entry carries its template, its params and its note rendered in the buyer’s language', () => {
+  it('A timeline entry carries its template and params, not their text, and is told rendered in the buyer’s language', () => {
     const entry = noticeEntry({ at: '2026-12-01T10:00:00.000Z', status: 'REFUNDED' }, 'preorder.refunded', cny, 'en');
-    expect(entry).toEqual({
-      at: '2026-12-01T10:00:00.000Z',
-      status: 'REFUNDED',
-      template: 'preorder.refunded',
-      params: cny,
-      note: render('preorder.refunded', 'en'),
-    });
+    expect(entry).toEqual({ at: '2026-12-01T10:00:00.000Z', status: 'REFUNDED', template: 'preorder.refunded', params: cny });
+    expect(noticeOfEntry(entry, 'en')).toEqual({ template: 'preorder.refunded', params: cny, locale: 'en', message: render('preorder.refunded', 'en') });
+    expect(noticeOfEntry(entry, 'zh-CN').message).toBe(render('preorder.refunded', 'zh-CN'));
+    // An entry stored with its rendering (before decision 28) is told as it was stored.
+    expect(noticeOfEntry({ ...entry, note: 'as stored' }, 'en').message).toBe('as stored');
   });
 
   it('A pre-order is accepted with a notice in its own locale, zh-CN by default in a CNY campaign and en otherwise', () => {
@@ -126,11 +124,13 @@ describe('Buyer notices', () => {
     const chosen = newPreorder({ ...base, campaign: campaign('CNY'), locale: 'en' }).timeline[0]!;
     const usd = newPreorder({ ...base, campaign: campaign('USD') }).timeline[0]!;
     expect(zh).toMatchObject({ template: 'preorder.accepted', params: { quantity: 1, amount: 12900, currency: 'CNY', promisedShipBy: '2026-12-14' } });
-    expect(zh.note).toMatch(cjk);
-    expect(zh.note).toContain('¥129.00');
-    expect(chosen.note).toContain('¥129.00');
-    expect(chosen.note).not.toMatch(cjk);
-    expect(usd.note).toContain('$129.00');
+    const toldZh = noticeOfEntry(zh, 'zh-CN').message;
+    const toldChosen = noticeOfEntry(chosen, 'en').message;
+    expect(toldZh).toMatch(cjk);
+    expect(toldZh).toContain('¥129.00');
+    expect(toldChosen).toContain('¥129.00');
+    expect(toldChosen).not.toMatch(cjk);
+    expect(noticeOfEntry(usd, 'en').message).toContain('$129.00');
   });
 
   it('A timeline entry stored before templates is told as the generic update of its step, not with its old note', () => {
