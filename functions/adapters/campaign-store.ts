@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
@@ -16,7 +16,7 @@ import {
   type GateCounts,
 } from '#domain/campaign.ts';
 import { closingOutcome, standingOf } from '#domain/batching.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
+import { backoff, batchGetItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
 import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -295,25 +295,15 @@ export const readGates = async (
     const slots = (counters ?? {}) as Record<string, number>;
     return Object.fromEntries(c.variants.map((v, i) => [v.sku, slots[`v${i}`] ?? 0]));
   };
-  let keys: Record<string, unknown>[] = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
-  const gates: GateState[] = [];
-  for (let attempt = 0; keys.length > 0; attempt++) {
-    const out = await ddb.send(
-      new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: consistent } } }),
-    );
-    for (const item of out.Responses?.[tableName()] ?? []) {
-      gates.push({
-        shard: Number(item.shard),
-        open: item.open === true,
-        ordered: bySku(item.ordered),
-        cancelled: bySku(item.cancelled),
-        batched: bySku(item.batched),
-        ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
-      });
-    }
-    keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
-    if (keys.length > 0) await backoff(attempt);
-  }
+  const keys = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
+  const gates: GateState[] = (await batchGetItems(tableName(), keys, consistent)).map((item) => ({
+    shard: Number(item.shard),
+    open: item.open === true,
+    ordered: bySku(item.ordered),
+    cancelled: bySku(item.cancelled),
+    batched: bySku(item.batched),
+    ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
+  }));
   return gates.sort((a, b) => a.shard - b.shard);
 };
 

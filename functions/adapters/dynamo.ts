@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OverloadedError } from '#domain/errors.ts';
 import { tracer } from '#shared/observability.ts';
@@ -60,6 +60,25 @@ export const transactWrite = async (items: readonly TransactItem[], maxAttempts 
 };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The items of `keys` that exist, in no particular order: 100 keys a
+ * BatchGetItem (the API's limit), the keys DynamoDB left unprocessed asked
+ * again with backoff.
+ */
+export const batchGetItems = async (table: string, keys: readonly Record<string, unknown>[], consistent = false): Promise<Record<string, unknown>[]> => {
+  const found: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending = keys.slice(i, i + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [...pending], ConsistentRead: consistent } } }));
+      found.push(...(out.Responses?.[table] ?? []));
+      pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+      if (pending.length > 0) await backoff(attempt);
+    }
+  }
+  return found;
+};
 
 /** Full-jitter backoff for transaction conflicts and throttling. */
 export const backoff = (attempt: number, baseMs = 10, capMs = 400) =>

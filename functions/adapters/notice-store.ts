@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
 import { localeOf, stepOf, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
-import { backoff, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
+import { backoff, batchGetItems, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
 
 /**
  * What a buyer has been told, kept apart from the pre-order: one small item per
@@ -75,19 +75,8 @@ export const withNotices = (p: Preorder, record: NoticesRecord | undefined): Pre
 };
 
 /** The notice records of many pre-orders (100 keys a request, unprocessed keys retried), by pre-order id. */
-export const readNotices = async (preorderIds: readonly string[]): Promise<Map<string, NoticesRecord>> => {
-  const found = new Map<string, NoticesRecord>();
-  for (let i = 0; i < preorderIds.length; i += 100) {
-    let keys: Record<string, unknown>[] = preorderIds.slice(i, i + 100).map(noticesKey);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys } } }));
-      for (const item of out.Responses?.[tableName()] ?? []) found.set(String(item.PK).slice('PREORDER#'.length), parseNotices(item)!);
-      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
-      if (keys.length > 0) await backoff(attempt);
-    }
-  }
-  return found;
-};
+export const readNotices = async (preorderIds: readonly string[]): Promise<Map<string, NoticesRecord>> =>
+  new Map((await batchGetItems(tableName(), preorderIds.map(noticesKey))).map((item) => [String(item.PK).slice('PREORDER#'.length), parseNotices(item)!]));
 
 /** The guard of every write here: the count is the one read (no item yet: count 0). */
 const guard = (p: Preorder) => {

@@ -1,9 +1,9 @@
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
+import { backoff, batchGetItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -224,19 +224,8 @@ export const getPreorderWithNotices = async (preorderId: string, consistent = fa
 };
 
 /** Many pre-orders by id, strongly consistent (100 keys a request, unprocessed keys retried). */
-export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> => {
-  const found: Preorder[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    let keys: Record<string, unknown>[] = ids.slice(i, i + 100).map(preorderKey);
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: keys, ConsistentRead: true } } }));
-      found.push(...(out.Responses?.[tableName()] ?? []).map(fromItem));
-      keys = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Record<string, unknown>[];
-      if (keys.length > 0) await backoff(attempt);
-    }
-  }
-  return found;
-};
+export const getPreorders = async (ids: readonly string[]): Promise<Preorder[]> =>
+  (await batchGetItems(tableName(), ids.map(preorderKey), true)).map(fromItem);
 
 /**
  * A page of the buyer's index (GSI1), newest first, below `before`: each entry

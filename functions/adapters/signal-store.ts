@@ -1,5 +1,5 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { queueUrl, tableName } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
 import { signalTypes, type SignalType } from '#contracts/signals.ts';
@@ -7,7 +7,7 @@ import type { SignalsMessage } from '#contracts/messages.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { SignalCounts, SignalMinute } from '#domain/forecast.ts';
 import { z } from 'zod';
-import { backoff, cancellation, ddb } from './dynamo.ts';
+import { backoff, batchGetItems, cancellation, ddb } from './dynamo.ts';
 
 /**
  * Demand signals: the live room's request record, the aggregator's per-minute
@@ -344,17 +344,8 @@ const sum = (rows: readonly SignalCounts[]): SignalCounts => {
   return out;
 };
 
-const readTotals = async (keys: Item[]): Promise<Map<string, Item>> => {
-  const found = new Map<string, Item>();
-  let pending = keys;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending } } }));
-    for (const item of out.Responses?.[tableName()] ?? []) found.set(String(item.PK), item);
-    pending = (out.UnprocessedKeys?.[tableName()]?.Keys ?? []) as Item[];
-    if (pending.length > 0) await backoff(attempt);
-  }
-  return found;
-};
+const readTotals = async (keys: Item[]): Promise<Map<string, Item>> =>
+  new Map((await batchGetItems(tableName(), keys)).map((item) => [String(item.PK), item]));
 
 const readMinutes = async (campaignId: string, slot: string, from: string, to: string): Promise<SignalMinute[]> => {
   const { PK } = signalCounterKey(campaignId, slot);
