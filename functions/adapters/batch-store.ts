@@ -449,8 +449,11 @@ export const countReleasedUnits = async (batch: Pick<Batch, 'batchId' | 'campaig
       }
     }
     if (busy.length > 0 && round >= 20) throw new OverloadedError();
-    left = busy;
-    if (left.length > 0) await backoff(round, 20, 500);
+    if (busy.length === 0) return;
+    await backoff(round, 20, 500);
+    // Another finisher may have counted some of them meanwhile: only the rest are tried again.
+    const counted = (await getBatch(batch.batchId))?.gatesCounted;
+    left = busy.filter((k) => !counted?.has(k));
   }
 };
 
