@@ -149,19 +149,30 @@ export const listBatchesForFactory = async (
   return { items, ...(start && { lastKey: start }) };
 };
 
-/** Batches whose acceptance deadline or grace period has passed, for the clock. */
-export const listBatchesDue = async (now: Date, limit = 100): Promise<string[]> => {
-  const out = await ddb.send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI2',
-      KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK <= :now',
-      ExpressionAttributeValues: { ':pk': batchClockPartition, ':now': `${now.toISOString()}#~` },
-      Limit: limit,
-    }),
-  );
-  return (out.Items ?? []).map((i) => String(i.batchId));
-};
+/**
+ * Batches whose acceptance deadline or grace period has passed, for the clock:
+ * every one of them, a page at a time (each page can be sent on before the next
+ * is read). Once a page capped the minute's sweep at 100 batches, and a busy
+ * minute's others waited for the next sweeps.
+ */
+export async function* batchesDuePages(now: Date, pageSize = 100): AsyncGenerator<string[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK <= :now',
+        ExpressionAttributeValues: { ':pk': batchClockPartition, ':now': `${now.toISOString()}#~` },
+        Limit: pageSize,
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    const page = (out.Items ?? []).map((i) => String(i.batchId));
+    if (page.length > 0) yield page;
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
 
 /**
  * The campaign's waiting pre-orders oldest first, merged over its waiting-index

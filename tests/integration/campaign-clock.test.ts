@@ -168,6 +168,39 @@ describe('The minute sweep fans out one message per campaign', () => {
     for (const c of mine) expect(seen.filter((e) => e.campaignId === c.campaignId)).toEqual([{ campaignId: c.campaignId, status: 'OPEN', dueAt: c.closesAt }]);
   });
 
+  it('When more batches come due in one minute than a page holds, one sweep hands every one its own message', async () => {
+    // Prepare: 250 batches on the batch clock, due a minute ago (the clock's index entries only: the sweep reads nothing else).
+    const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { tableName: table } = await import('../../functions/shared/config.ts');
+    const { batchClockPartition } = await import('../../functions/adapters/batch-store.ts');
+    const now = new Date();
+    const due = new Date(now.getTime() - 60_000).toISOString();
+    const ids = Array.from({ length: 250 }, (_, i) => `batch-due-test-${randomUUID()}-${i}`);
+    const keyOf = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
+    for (let i = 0; i < ids.length; i += 25) {
+      await Promise.all(
+        ids.slice(i, i + 25).map((batchId) =>
+          ddb.send(new PutCommand({ TableName: table(), Item: { ...keyOf(batchId), type: 'batch-clock-test', batchId, GSI2PK: batchClockPartition, GSI2SK: `${due}#${batchId}` } })),
+        ),
+      );
+    }
+    await takeAll('campaign-clock');
+
+    try {
+      // Act
+      await sweep(now);
+
+      // Assess: each of the 250 once, in this one sweep (a page is 100).
+      const queued = (await takeAll('campaign-clock'))
+        .map((r) => ClockMessage.parse(JSON.parse(r.body)))
+        .flatMap((m) => ('kind' in m && m.kind === 'batch-due' ? [m.batchId] : []))
+        .filter((id) => id.startsWith('batch-due-test-'));
+      expect(queued.sort()).toEqual([...ids].sort());
+    } finally {
+      await Promise.all(ids.map((batchId) => ddb.send(new DeleteCommand({ TableName: table(), Key: keyOf(batchId) }))));
+    }
+  });
+
   it('A campaign whose tick fails fails alone: the other campaigns’ minutes are recorded, and its own is when its tick is delivered again', async () => {
     // Prepare: twelve open campaigns; writing the snapshot of one of them fails
     const mine = await Promise.all(Array.from({ length: 12 }, () => openCampaign()));

@@ -9,7 +9,7 @@ import { ClockMessage, type ClockWork } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
 import { variantOutlook } from './forecasting.ts';
-import { getBatch, listBatchesDue, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
+import { batchesDuePages, getBatch, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
 import { delayedDate } from '#domain/fulfillment.ts';
 import { noticeDelays } from '../fulfillment/use-cases.ts';
 import { escalateBatch } from '../batches/unwinding.ts';
@@ -58,8 +58,9 @@ export const sweep = async (now: Date): Promise<void> => {
     const ticks = page.filter((c) => c.status === 'OPEN' || Date.parse(c.dueAt) <= now.getTime());
     refused += await enqueueClockWork(ticks.map((c): ClockWork => ({ kind: 'tick', campaignId: c.campaignId, at })));
   }
-  // At most a page of due batches a minute; those not reached are still due at the next sweep.
-  refused += await enqueueClockWork((await listBatchesDue(now)).map((batchId): ClockWork => ({ kind: 'batch-due', batchId, at })));
+  for await (const due of batchesDuePages(now)) {
+    refused += await enqueueClockWork(due.map((batchId): ClockWork => ({ kind: 'batch-due', batchId, at })));
+  }
   await relayOutbox(now);
   if (refused > 0) throw new ClockWorkNotQueuedError(refused);
 };
