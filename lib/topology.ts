@@ -156,6 +156,24 @@ export interface QueueSpec {
   readonly maxReceiveCount: number;
 }
 
+/**
+ * A consumer of the table's change stream (DynamoDB Streams, `table.stream`):
+ * Lambda's DynamoDB event source on AWS, the local runtime's stream poller in
+ * `npm start`. Records are read in order per shard, filtered before any
+ * invocation, and retried until the consumer takes them (it must be idempotent:
+ * a batch is delivered at least once). Nothing a stream consumer follows can be
+ * lost between a commit and a send, because the commit is the send.
+ */
+export interface StreamConsumerSpec {
+  readonly name: string;
+  readonly consumer: FunctionName;
+  readonly description: string;
+  /** The records the consumer is invoked with: these change kinds of items of these `type`s; the rest are skipped unseen. */
+  readonly filter: { readonly eventNames: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[]; readonly itemTypes: readonly string[] };
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+}
+
 export interface RuleSpec {
   readonly name: string;
   readonly description: string;
@@ -177,6 +195,8 @@ export const table = {
   partitionKey: 'PK',
   sortKey: 'SK',
   ttlAttribute: 'expiresAt',
+  /** The change stream's view: each record carries the item as written (decision 28). */
+  stream: 'NEW_IMAGE',
   indexes: [
     /** Owner lists: an anchor's campaigns, a buyer's pre-orders, newest first. */
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
@@ -195,8 +215,8 @@ export const table = {
  * table), transactions of Puts and Updates, plain updates, and the outbox's
  * deletes after publishing (then, for each refund among the events, an
  * UpdateItem ADD to the trust tallies' refund latency). Only preorders-api and
- * campaigns-api send a ConditionCheck (see there); no function sends BatchWriteItem,
- * TransactGetItems or Scan.
+ * campaigns-api send a ConditionCheck (see there); only preorder-intake sends
+ * BatchWriteItem; none sends TransactGetItems or Scan.
  */
 const readWrite: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'];
 
@@ -216,12 +236,12 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Health and the OpenAPI document',
     memoryMb: 256,
     timeoutSeconds: 10,
-    // Health reads one key that never exists, the intake queue's attributes and the schedule group.
+    // Health reads one key that never exists, the notifications queue's attributes and the schedule group.
     // The OpenAPI document names the issuer's discovery URL as its security scheme.
     access: {
       identity: { discovery: true },
       table: { actions: ['GetItem'] },
-      health: { queues: ['preorder-intake'], scheduleGroup: true },
+      health: { queues: ['notifications'], scheduleGroup: true },
     },
   },
   {
@@ -242,7 +262,7 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     // With ConditionCheckItem, for an address change that holds only while the pre-order's batch has counted no lot since it was read.
     // notify: a buyer's own changes (a switch of variant, a new address) are told at once, not at the next event.
-    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1'] }, sendTo: ['preorder-intake'], publish: true, notify: true },
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1'] }, publish: true, notify: true },
   },
   {
     name: 'campaign-clock',
@@ -260,10 +280,11 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'preorder-intake',
     entry: 'functions/handlers/preorders/intake.ts',
-    description: 'Follows accepted pre-orders: publishes preorder.accepted, asks for a cut when a lot is waiting',
+    description: "Follows accepted pre-orders from the table's stream: lists them for their buyer and campaign, publishes preorder.accepted, asks for a cut when a lot is waiting",
     memoryMb: 512,
     timeoutSeconds: 30,
-    access: { table: { actions: ['GetItem', 'BatchGetItem'] }, publish: true, sendTo: ['batch-cuts'] },
+    // BatchWriteItem: the order refs of a stream batch, 25 a request (a ref is written once, whole, and a redelivered one is the same item).
+    access: { table: { actions: ['GetItem', 'BatchGetItem', 'BatchWriteItem'] }, publish: true, sendTo: ['batch-cuts'] },
   },
   {
     name: 'batch-cutter',
@@ -430,8 +451,22 @@ export const routes: readonly RouteSpec[] = [
   operator('POST', '/v1/operator/factories/{factoryId}/revoke'),
 ];
 
+export const tableStreams: readonly StreamConsumerSpec[] = [
+  {
+    name: 'preorder-intake',
+    consumer: 'preorder-intake',
+    description: 'Every pre-order written: its order ref (buyer and campaign lists), preorder.accepted, a cut when a lot waits',
+    filter: { eventNames: ['INSERT'], itemTypes: ['preorder'] },
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+  },
+];
+
 export const queues: readonly QueueSpec[] = [
   {
+    // Kept for one release, with nothing sending to it: what the code before decision 28 sent after a
+    // commit ({preorderId}) is still followed by intake while a deploy replaces that code, and whatever
+    // was queued when it stopped. Remove it in the release after, once its depth has been 0.
     name: 'preorder-intake',
     consumer: 'preorder-intake',
     batchSize: 100,

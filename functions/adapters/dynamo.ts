@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OverloadedError } from '#domain/errors.ts';
 import { tracer } from '#shared/observability.ts';
@@ -78,6 +78,23 @@ export const batchGetItems = async (table: string, keys: readonly Record<string,
     }
   }
   return found;
+};
+
+/**
+ * Writes whole items, 25 a BatchWriteItem (the API's limit), the items DynamoDB
+ * left unprocessed sent again with backoff. Plain Puts: for items that are the
+ * same whenever they are written (a redelivery writes them again unchanged).
+ */
+export const batchWriteItems = async (table: string, items: readonly Record<string, unknown>[], maxAttempts = 12): Promise<void> => {
+  for (let i = 0; i < items.length; i += 25) {
+    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= maxAttempts) throw new OverloadedError();
+      const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
+      if (pending.length > 0) await backoff(attempt);
+    }
+  }
 };
 
 /** Full-jitter backoff for transaction conflicts and throttling. */

@@ -3,7 +3,7 @@ import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, batchGetItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
+import { backoff, batchGetItems, batchWriteItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -45,8 +45,9 @@ export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${c
 
 /**
  * A campaign's pre-orders, for its anchor's list: one small item per pre-order,
- * `PK=ORDERS#<campaignId>#<gate shard>  SK=<createdAt>#<preorderId>`, written once
- * in the placement transaction and never changed. Apart from the pre-order item
+ * `PK=ORDERS#<campaignId>#<gate shard>  SK=<createdAt>#<preorderId>`, written by
+ * intake from the table's stream (putOrderRefs; in the placement transaction
+ * before decision 28) and never changed. Apart from the pre-order item
  * (not an index entry on it) so that the pre-order stays under 1 KB: every one of
  * its many later writes, and each index entry's, costs per started KB.
  * Partitioned like the gates, so a burst on one campaign is spread the same way.
@@ -62,19 +63,26 @@ export const orderRefKey = (campaignId: string, shard: number, createdAt: string
   PK: `ORDERS#${campaignId}#${shard}`,
   SK: `${createdAt}#${preorderId}`,
 });
-const orderRefPut = (p: Preorder) => ({
-  Put: {
-    TableName: tableName(),
-    Item: {
-      ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId),
-      type: 'order-ref',
-      campaignId: p.campaignId,
-      preorderId: p.preorderId,
-      GSI1PK: buyerPartition(p.buyerId),
-      GSI1SK: `${p.createdAt}#${p.preorderId}`,
-    },
-  },
+/** The order ref of a placed pre-order: the same item however often it is written. */
+export const orderRefItem = (p: Pick<Preorder, 'campaignId' | 'preorderId' | 'buyerId' | 'createdAt' | 'gateTakes'>): Item => ({
+  ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId),
+  type: 'order-ref',
+  campaignId: p.campaignId,
+  preorderId: p.preorderId,
+  GSI1PK: buyerPartition(p.buyerId),
+  GSI1SK: `${p.createdAt}#${p.preorderId}`,
 });
+
+/**
+ * Lists placed pre-orders for their buyer and campaign: their order refs, 25 a
+ * BatchWriteItem. Written by intake from the table's stream, not by the
+ * placement (decision 28): a ref is derived from the pre-order and never
+ * changes, so a redelivered stream batch writes the same items again, and
+ * nothing is listed twice.
+ */
+export const putOrderRefs = (placed: readonly Parameters<typeof orderRefItem>[0][]): Promise<void> =>
+  batchWriteItems(tableName(), placed.map(orderRefItem));
+
 const buyerPartition = (buyerId: string) => `BUYER#${buyerId}`;
 
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
@@ -152,7 +160,6 @@ export const placePreorder = async (
               },
             })),
             ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
-            orderRefPut(preorder),
           ],
         }),
       );

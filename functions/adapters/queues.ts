@@ -1,13 +1,9 @@
 import { SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { queueUrl } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
-import type { ClockWork, CutMessage, IntakeMessage } from '#contracts/messages.ts';
+import type { ClockWork, CutMessage } from '#contracts/messages.ts';
 
 const client = tracer.captureAWSv3Client(new SQSClient({}));
-
-export const enqueueIntake = async (message: IntakeMessage): Promise<void> => {
-  await client.send(new SendMessageCommand({ QueueUrl: queueUrl('preorder-intake'), MessageBody: JSON.stringify(message) }));
-};
 
 /** Asks the batch cutter to look at a campaign; duplicates are harmless (it settles what is due). */
 export const requestCut = async (campaignId: string): Promise<void> => {

@@ -5,10 +5,26 @@ import type { PreorderStatus } from '#domain/preorder.ts';
 import type { FactoryBatchStatus } from '#domain/production.ts';
 
 /**
- * Queue messages and events, imported by producer and consumer alike.
+ * Queue messages, stream records and events, imported by producer and consumer alike.
  */
-export const IntakeMessage = z.object({ preorderId: z.string().min(1) });
-export type IntakeMessage = z.infer<typeof IntakeMessage>;
+
+/**
+ * What the intake takes from a pre-order's stream record (the item as placed,
+ * `NEW_IMAGE`): enough to list it and announce it. Parsed, not cast: a record
+ * that is not this is set aside and logged, never half-followed.
+ */
+export const PlacedPreorderImage = z.object({
+  type: z.literal('preorder'),
+  preorderId: z.string().min(1),
+  campaignId: z.string().min(1),
+  buyerId: z.string().min(1),
+  createdAt: z.string().min(1),
+  status: z.string().min(1),
+  sku: z.string().min(1),
+  quantity: z.number().int().positive(),
+  gateTakes: z.array(z.object({ shard: z.number().int().nonnegative(), units: z.number().int().positive() })).min(1),
+});
+export type PlacedPreorderImage = z.infer<typeof PlacedPreorderImage>;
 
 // ---------------------------------------------------------------- events
 

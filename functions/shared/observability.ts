@@ -17,7 +17,10 @@ export const metricNames = {
   preordersRefusedByCap: 'PreordersRefusedByCap',
   preordersCancelled: 'PreordersCancelled',
   campaignsCreated: 'CampaignsCreated',
-  intakeEnqueueFailed: 'IntakeEnqueueFailed',
+  // A pre-order on the table's stream that intake cannot parse: it is left behind (listed and announced by no one), so it pages.
+  intakeUnreadableRecord: 'IntakeUnreadableRecord',
+  // Intake could not ask for a cut (after retries); the campaign's next pre-orders, tick or close ask again.
+  intakeCutNotAsked: 'IntakeCutNotAsked',
 } as const;
 
 /** Flushes this invocation's metrics (as EMF on stdout); an invocation that recorded none prints nothing. */

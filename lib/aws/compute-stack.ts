@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import {
   campaignScheduleGroup,
@@ -8,6 +9,7 @@ import {
   functions as functionSpecs,
   maxBodyBytes,
   queues as queueSpecs,
+  tableStreams,
   routes,
   table,
   throttling,
@@ -87,6 +89,26 @@ export class ComputeStack extends Stack {
           batchSize: spec.batchSize,
           maxBatchingWindow: spec.maxBatchingWindowSeconds > 0 ? Duration.seconds(spec.maxBatchingWindowSeconds) : undefined,
           reportBatchItemFailures: true,
+        }),
+      );
+    }
+
+    for (const spec of tableStreams) {
+      // The event source grants the consumer the stream's read actions, on this table's stream only.
+      // Retries are unbounded on purpose: a record is an accepted pre-order, and skipping one would lose
+      // its buyer's listing and notice. A stuck record holds its shard and the iterator-age alarm pages.
+      fnNamed(spec.consumer).addEventSource(
+        new DynamoEventSource(data.table, {
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: spec.batchSize,
+          maxBatchingWindow: spec.maxBatchingWindowSeconds > 0 ? Duration.seconds(spec.maxBatchingWindowSeconds) : undefined,
+          reportBatchItemFailures: true,
+          filters: [
+            FilterCriteria.filter({
+              eventName: [...spec.filter.eventNames],
+              dynamodb: { NewImage: { type: { S: [...spec.filter.itemTypes] } } },
+            }),
+          ],
         }),
       );
     }

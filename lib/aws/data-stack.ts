@@ -117,6 +117,8 @@ export class DataStack extends Stack implements C2mData {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: tableSpec.ttlAttribute,
+      // Stream consumers (topology `tableStreams`) follow what was written; see decision 28.
+      stream: dynamodb.StreamViewType[tableSpec.stream],
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
     });

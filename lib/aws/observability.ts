@@ -5,7 +5,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../topology.ts';
+import { tableStreams, type FunctionName } from '../topology.ts';
 import type { HouseFunction } from './house-function.ts';
 
 /** Namespace the functions' Powertools Metrics write to (POWERTOOLS_METRICS_NAMESPACE). */
@@ -20,6 +20,9 @@ export const businessMetrics = ['PreordersAccepted', 'PreordersRefusedByCap', 'P
 
 /** What the clock's outbox relay counts when it moves an unreadable item aside (functions/adapters/outbox.ts `outboxMetrics`). */
 export const outboxQuarantineMetric = 'OutboxItemsQuarantined';
+
+/** What intake counts when a pre-order on the stream does not parse (functions/shared/observability.ts `metricNames`). */
+export const intakeUnreadableMetric = 'IntakeUnreadableRecord';
 
 export interface FunctionAlarms {
   readonly errors: cloudwatch.Alarm;
@@ -43,6 +46,9 @@ export interface ObservabilityProps {
 export class Observability extends Construct {
   public readonly functionAlarms = new Map<FunctionName, FunctionAlarms>();
   public readonly outboxQuarantine: cloudwatch.Alarm;
+  public readonly intakeUnreadable: cloudwatch.Alarm;
+  /** Per stream consumer (topology `tableStreams`): its oldest unprocessed record is over a minute old. */
+  public readonly streamIteratorAge = new Map<FunctionName, cloudwatch.Alarm>();
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -74,6 +80,24 @@ export class Observability extends Construct {
       this.functionAlarms.set(name, { errors, throttles });
     }
 
+    // A stream consumer retries a failing batch without end (an accepted pre-order is never skipped),
+    // so a stuck one shows as its oldest record ageing: buyers are not listed or told until it moves.
+    for (const spec of tableStreams) {
+      const fn = props.functions.get(spec.consumer);
+      if (!fn) continue;
+      const alarm = new cloudwatch.Alarm(this, `${spec.name}-iterator-age`, {
+        alarmName: `c2m-${spec.name}-iterator-age`,
+        alarmDescription: `${spec.consumer} is more than a minute behind the table's stream (${spec.description}). Its log says which batch fails.`,
+        metric: fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 60_000,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(notify);
+      this.streamIteratorAge.set(spec.consumer, alarm);
+    }
+
     // An outbox item the relay could not read as an event was moved aside (functions/adapters/outbox.ts):
     // its announcement is not made until someone looks, so it pages like a function error.
     this.outboxQuarantine = new cloudwatch.Alarm(this, 'outbox-quarantine', {
@@ -93,6 +117,25 @@ export class Observability extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.outboxQuarantine.addAlarmAction(notify);
+
+    // A pre-order on the stream intake could not parse is left behind, unlisted and unannounced: it pages.
+    this.intakeUnreadable = new cloudwatch.Alarm(this, 'intake-unreadable', {
+      alarmName: 'c2m-intake-unreadable-preorder',
+      alarmDescription:
+        "preorder-intake met a pre-order on the table's stream it cannot read (it is not listed for its buyer nor announced). The preorder-intake log names its keys and what is wrong.",
+      metric: new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: intakeUnreadableMetric,
+        dimensionsMap: { service: 'preorder-intake' },
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.intakeUnreadable.addAlarmAction(notify);
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? 'c2m',

@@ -6,12 +6,15 @@ import {
   queues as queueSpecs,
   rules as ruleSpecs,
   schedules as scheduleSpecs,
+  tableStreams,
   type FunctionName,
   type QueueName,
   type ScheduleSpec,
+  type StreamConsumerSpec,
 } from '../topology.ts';
 import { EventBus, type BusEvent } from './emulator/event-bus.ts';
 import { EventSourcePoller, type Invoke } from './emulator/event-source.ts';
+import { TableStreamPoller } from './emulator/table-stream.ts';
 import { createEmulatorServer } from './emulator/http-server.ts';
 import { logLine } from './emulator/log.ts';
 import { Queue } from './emulator/queue.ts';
@@ -48,6 +51,11 @@ export interface AwsEmulatorOptions {
   readonly identityProvider?: LocalIdentityProvider;
   /** Listens on 127.0.0.1. @default 0 (a free port) */
   readonly port?: number;
+  /**
+   * The table whose stream the topology's stream consumers follow (Lambda's
+   * DynamoDB event source mappings), in DynamoDB Local. @default none: no stream is followed
+   */
+  readonly table?: { readonly endpoint: string; readonly name: string; readonly credentials: { accessKeyId: string; secretAccessKey: string } };
 }
 
 export interface QueueDepthReport {
@@ -60,6 +68,7 @@ export interface QueueDepthReport {
 
 export interface ServedResources {
   readonly queues: Array<{ name: QueueName; consumer: FunctionName; dlq: string; maxReceiveCount: number; batchSize: number }>;
+  readonly streams: Array<{ name: string; consumer: FunctionName; batchSize: number; filter: StreamConsumerSpec['filter'] }>;
   readonly rules: Array<{ name: string; pattern: unknown; targetQueue: QueueName }>;
   readonly schedules: Array<{ name: string; rateMinutes: number; targetQueue: QueueName }>;
 }
@@ -85,8 +94,14 @@ export interface AwsEmulator {
   served(): ServedResources;
   depth(name: QueueName): QueueDepthReport;
   deadLetters(name: QueueName): Array<{ messageId: string; body: string; receiveCount: number }>;
-  /** Resolves when every topology queue is empty and no batch is being processed; rejects after timeoutMs (default 30 s). */
+  /**
+   * Resolves when every topology queue is empty, no batch is being processed and
+   * the table's stream is read to its end by every stream consumer; rejects
+   * after timeoutMs (default 30 s).
+   */
   drain(timeoutMs?: number): Promise<void>;
+  /** Something may have been written to the table: the stream pollers look now instead of after their idle pause. */
+  tableMayHaveChanged(): void;
   /** Fires a topology rate schedule now. */
   fireSchedule(name: string): Promise<void>;
   /** Stops pollers and timers, waits for in-flight invocations, closes the HTTP server and the journals. */
@@ -205,6 +220,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
     queueOf(spec.targetQueue).send([{ body: JSON.stringify(spec.message), senderId: serviceSender.scheduler }]);
   };
   const pollers: EventSourcePoller[] = [];
+  const streamPollers: TableStreamPoller[] = [];
   const rateTimers: Array<{ spec: ScheduleSpec; timer: NodeJS.Timeout }> = [];
   if (opts.startConsumers !== false) {
     for (const spec of queueSpecs) {
@@ -212,6 +228,22 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
       const poller = new EventSourcePoller({ spec: windowed, queue: queueOf(spec.name), invoke: opts.invoke, region, pollIntervalMs, concurrency });
       poller.start();
       pollers.push(poller);
+    }
+    for (const spec of opts.table ? tableStreams : []) {
+      const table = opts.table as NonNullable<typeof opts.table>;
+      const poller = new TableStreamPoller({
+        spec,
+        endpoint: table.endpoint,
+        tableName: table.name,
+        region,
+        credentials: table.credentials,
+        invoke: opts.invoke,
+        pollIntervalMs,
+        ...(opts.maxBatchingWindowSeconds !== undefined && { maxBatchingWindowSeconds: opts.maxBatchingWindowSeconds }),
+        checkpointPath: opts.dataDir ? join(opts.dataDir, 'streams', `${spec.name}.json`) : null,
+      });
+      poller.start();
+      streamPollers.push(poller);
     }
     for (const spec of scheduleSpecs) {
       const timer = setInterval(() => {
@@ -231,7 +263,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
     resolveStopped();
     for (const { timer } of rateTimers) clearInterval(timer);
     // Invocations still running may call back into the APIs, so the server closes after them.
-    await Promise.all(pollers.map((p) => p.stop()));
+    await Promise.all([...pollers.map((p) => p.stop()), ...streamPollers.map((p) => p.stop())]);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
@@ -255,6 +287,7 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
         maxReceiveCount: queueOf(p.spec.name).redrive?.maxReceiveCount ?? 0,
         batchSize: p.spec.batchSize,
       })),
+      streams: streamPollers.map((p) => ({ name: p.spec.name, consumer: p.spec.consumer, batchSize: p.spec.batchSize, filter: p.spec.filter })),
       rules: bus.rules.map((r) => ({ name: r.name, pattern: r.pattern, targetQueue: r.targetQueue })),
       schedules: rateTimers.map(({ spec }) => ({ name: spec.name, rateMinutes: spec.rateMinutes, targetQueue: spec.targetQueue })),
     }),
@@ -267,15 +300,29 @@ export async function startAwsEmulator(opts: AwsEmulatorOptions): Promise<AwsEmu
       (deadLetterOf.get(name)?.list() ?? []).map((m) => ({ messageId: m.id, body: m.body, receiveCount: m.receiveCount })),
     drain: async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
+      // The streams' pass counts when queues and streams all looked quiet: a stream is drained by a pass begun after that.
+      let quietAt: number[] | undefined;
       for (;;) {
         const busy = queueSpecs
           .map((s) => ({ name: s.name, ...queueOf(s.name).depth() }))
           .filter((d) => d.visible + d.inFlight + d.delayed > 0);
         const batches = pollers.reduce((n, p) => n + p.batchesInFlight, 0);
-        if (busy.length === 0 && batches === 0) return;
-        if (Date.now() > deadline) throw new Error(`queues did not drain within ${timeoutMs} ms: ${JSON.stringify({ busy, batches })}`);
-        await new Promise((r) => setTimeout(r, Math.min(pollIntervalMs, 20)));
+        const streamsBusy = streamPollers.filter((p) => p.busy).map((p) => p.spec.name);
+        if (busy.length === 0 && batches === 0 && streamsBusy.length === 0) {
+          if (quietAt === undefined) {
+            quietAt = streamPollers.map((p) => p.passes);
+            for (const p of streamPollers) p.wake();
+          }
+          const marks = quietAt;
+          if (streamPollers.every((p, i) => p.caughtUpAfter(marks[i] ?? 0))) return;
+        } else quietAt = undefined;
+        if (Date.now() > deadline) throw new Error(`queues did not drain within ${timeoutMs} ms: ${JSON.stringify({ busy, batches, streamsBusy })}`);
+        // Waiting only for the streams' read after the quiet moment: that is a few milliseconds.
+        await new Promise((r) => setTimeout(r, quietAt === undefined ? Math.min(pollIntervalMs, 20) : 2));
       }
+    },
+    tableMayHaveChanged: () => {
+      for (const p of streamPollers) p.wake();
     },
     fireSchedule: async (name) => {
       const spec = scheduleSpecs.find((s) => s.name === name);

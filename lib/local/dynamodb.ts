@@ -45,13 +45,13 @@ const jarDir = (): string => {
   return join(lib, dir);
 };
 
-const javaArgs = (port: number, dataDir: string | null): string[] => [
+const javaArgs = (port: number, dataDir: string | null, sharedDb = true): string[] => [
   '-Djava.library.path=./DynamoDBLocal_lib',
   '-jar',
   'DynamoDBLocal.jar',
   '-port',
   String(port),
-  '-sharedDb',
+  ...(sharedDb ? ['-sharedDb'] : []),
   ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']),
 ];
 
@@ -73,10 +73,15 @@ wait $java_pid
  * Starts DynamoDB Local (the real DynamoDB API, Java) and waits until it answers.
  * `dataDir` keeps the data across restarts; null keeps it in memory.
  */
-export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: number }): Promise<LocalDynamo> => {
+/**
+ * `sharedDb: false` gives each access key and region a database of its own
+ * (DynamoDB Local's default); c2m's own runs share one (`-sharedDb`), so that
+ * any client with any key sees the data.
+ */
+export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: number; sharedDb?: boolean }): Promise<LocalDynamo> => {
   const port = opts.port ?? (await freePort());
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const child = spawn('sh', ['-c', watchdogScript, 'dynamodb-local', ...javaArgs(port, opts.dataDir)], {
+  const child = spawn('sh', ['-c', watchdogScript, 'dynamodb-local', ...javaArgs(port, opts.dataDir, opts.sharedDb)], {
     cwd: jarDir(),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -117,9 +122,18 @@ export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: 
   };
 };
 
-/** Creates the c2m table as the data stack defines it, unless it exists. */
-export const ensureTable = async (endpoint: string, tableName: string): Promise<void> => {
-  const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
+/**
+ * Creates the c2m table as the data stack defines it, unless it exists. With
+ * `stream: false` it has no change stream (tests that run no stream consumer:
+ * DynamoDB Local's writes slow down as a database's streams fill).
+ */
+export const ensureTable = async (
+  endpoint: string,
+  tableName: string,
+  opts: { credentials?: { accessKeyId: string; secretAccessKey: string }; stream?: boolean } = {},
+): Promise<void> => {
+  const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: opts.credentials ?? localCredentials });
+  const stream = opts.stream ?? true;
   try {
     const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // Data kept under .local/ from an older version lacks the indexes added since: add them.
@@ -147,6 +161,12 @@ export const ensureTable = async (endpoint: string, tableName: string): Promise<
         }),
       );
     }
+    // And the stream its consumers follow (decision 28).
+    if (stream && !existing.Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(
+        new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } }),
+      );
+    }
     client.destroy();
     return;
   } catch (err) {
@@ -161,6 +181,7 @@ export const ensureTable = async (endpoint: string, tableName: string): Promise<
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
+      ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } }),
       AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
       KeySchema: [
         { AttributeName: table.partitionKey, KeyType: 'HASH' },

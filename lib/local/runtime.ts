@@ -26,6 +26,14 @@ export interface LocalRuntimeOptions {
   readonly port: number;
   /** Use an already running DynamoDB Local (tests share one) instead of starting one. */
   readonly dynamoEndpoint?: string;
+  /**
+   * The access key the runtime's functions and stream pollers use with DynamoDB
+   * Local. Without `-sharedDb` (the tests' shared DynamoDB Local) each key has a
+   * database of its own, so runtimes do not slow each other down: DynamoDB
+   * Local's writes get slower the more stream records other tables of the same
+   * database hold. @default localCredentials
+   */
+  readonly dynamoCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** @default 'c2m' */
   readonly tableName?: string;
   /** Shorter queue visibility timeouts make redelivery visible in tests. */
@@ -65,11 +73,14 @@ export interface LocalRuntime {
   token(role: Role, id: string): Promise<string>;
   readonly tableName: string;
   readonly dynamoEndpoint: string;
+  /** The credentials to read its table with (see the option). */
+  readonly dynamoCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly emulator: AwsEmulator;
   /** What this runtime serves, read from its live router, pollers, rule matchers and timers. */
   served(): {
     routes: ReturnType<Gateway['served']>;
     queues: ReturnType<AwsEmulator['served']>['queues'];
+    streams: ReturnType<AwsEmulator['served']>['streams'];
     rules: ReturnType<AwsEmulator['served']>['rules'];
     schedules: ReturnType<AwsEmulator['served']>['schedules'];
     /** The configuration each function sees, by function. */
@@ -104,6 +115,7 @@ const lambdaContext = (fn: FunctionName): Context => {
 
 export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<LocalRuntime> => {
   const tableName = opts.tableName ?? 'c2m';
+  const dynamoCredentials = opts.dynamoCredentials ?? localCredentials;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const consoleDir = opts.console?.dir ?? defaultConsoleDir;
   // Alongside the rest of the start: a first build takes seconds, DynamoDB Local too.
@@ -126,14 +138,14 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
   let ready!: () => void;
   const configured = new Promise<void>((resolve) => (ready = resolve));
   try {
-    await ensureTable(dynamoEndpoint, tableName);
+    await ensureTable(dynamoEndpoint, tableName, { credentials: dynamoCredentials });
 
     // What every function shares: the SDK's region, credentials and endpoints.
     // Each function's own configuration is scoped to its invocations below.
     Object.assign(process.env, {
       AWS_REGION: localRegion,
-      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      AWS_ACCESS_KEY_ID: dynamoCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: dynamoCredentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       POWERTOOLS_SERVICE_NAME: 'c2m-local',
       POWERTOOLS_METRICS_NAMESPACE: 'c2m',
@@ -156,7 +168,12 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     const invoke = async (fn: FunctionName, event: unknown): Promise<unknown> => {
       await configured;
       const run = async () => (await load(fn)).handler(event, lambdaContext(fn));
-      return withEnvironment(environments[fn], () => (opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run()));
+      try {
+        return await withEnvironment(environments[fn], () => (opts.wrapInvoke ? opts.wrapInvoke(fn, event, run) : run()));
+      } finally {
+        // Whatever it wrote is on the table's stream now: its consumers need not wait for their next poll.
+        emulator?.tableMayHaveChanged();
+      }
     };
 
     gateway = await startGateway({
@@ -180,6 +197,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
       invoke,
       identityProvider: { userPoolId: localUserPoolId, createClient: localIssuer.createClient, deleteClient: localIssuer.deleteClient },
       region: localRegion,
+      table: { endpoint: dynamoEndpoint, name: tableName, credentials: { ...dynamoCredentials } },
       ...(opts.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds }),
       ...(opts.maxBatchingWindowSeconds !== undefined && { maxBatchingWindowSeconds: opts.maxBatchingWindowSeconds }),
     });
@@ -234,6 +252,7 @@ export const startLocalRuntime = async (opts: LocalRuntimeOptions): Promise<Loca
     token: async (role, id) => (await devToken(started.issuer, role, id)).accessToken,
     tableName,
     dynamoEndpoint,
+    dynamoCredentials,
     emulator: started.emulator,
     served: () => ({ routes: started.gateway.served(), ...started.emulator.served(), environments: started.environments }),
     stop: async () => {

@@ -194,6 +194,8 @@ describe("GET /v1/campaigns/{id}/preorders: the campaign's buyers, without their
     }
     const cancelled = await fans[0]!.post(`/v1/preorders/${placed[3]}/cancel`);
     expect(cancelled.status).toBe(200);
+    // A pre-order joins the anchor's list when intake reads it off the table's stream, a moment after its 202.
+    await runtime.emulator.drain();
 
     const seen: AnchorPreorder[] = [];
     let cursor: string | undefined;
@@ -231,6 +233,7 @@ describe("GET /v1/campaigns/{id}/preorders: the campaign's buyers, without their
     const id = created.body.campaignId;
     const [fan] = buyers(1);
     for (let i = 0; i < 3; i++) expect((await fan!.post(`/v1/campaigns/${id}/preorders`, preorderDraft({ quantity: 2 }))).status).toBe(202);
+    await runtime.emulator.drain();
 
     const res = await raw(anchor, 'GET', `/v1/campaigns/${id}/preorders?limit=2`, { accept: 'text/csv' });
     expect(res.status).toBe(200);

@@ -132,13 +132,26 @@ describe('A kill -9 in the middle of a burst loses nothing that was accepted', (
     expect(demand.body.totals.ordered).toBe(units);
     expect(new Set(accepted.values()).size).toBe(total);
 
-    // Queued intake messages survived the kill: every pre-order is announced, by the first run or the second.
+    // The table's stream outlived the kill: every pre-order is announced, by the first run or the second.
     const announced = () => eventIdsIn(first.output() + second.output(), 'preorder.accepted');
     const until = Date.now() + 30_000;
     while (Date.now() < until && [...accepted.values()].some((id) => !announced().has(`preorder.accepted:${id}`))) {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect([...accepted.values()].filter((id) => !announced().has(`preorder.accepted:${id}`))).toEqual([]);
+    // …and listed for the anchor exactly once: the second run read the stream on from where the first got to.
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await anchor.get<{ items: { preorderId: string }[]; nextCursor?: string }>(
+        `/v1/campaigns/${campaignId}/preorders?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(page.status).toBe(200);
+      listed.push(...page.body.items.map((p) => p.preorderId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(listed).toHaveLength(new Set(listed).size);
+    expect(new Set(listed)).toEqual(new Set(accepted.values()));
 
     // Queued work survived the kill: the journaled close schedule, due while the runtime was
     // down (the first run never closed it), fires in the second run and the campaign closes.

@@ -41,6 +41,8 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
     const read = await buyer.get<{ preorderId: string; timeline: unknown[] }>(`/v1/preorders/${res.body.preorderId}`);
     expect(read.status).toBe(200);
     expect(read.body.timeline).toHaveLength(1);
+    // On the buyer's list once intake has read it off the table's stream, a moment after the 202.
+    await runtime.emulator.drain();
     const mine = await buyer.get<{ items: { preorderId: string }[] }>('/v1/preorders?mine=true');
     expect(mine.body.items.map((p) => p.preorderId)).toContain(res.body.preorderId);
   });
@@ -151,6 +153,7 @@ describe('Buyer pre-orders over HTTP on the local runtime', () => {
       ids.push(r.body.preorderId);
       await new Promise((r) => setTimeout(r, 3)); // distinct creation times make "newest first" well defined
     }
+    await runtime.emulator.drain(); // listed once intake has read them off the table's stream
     const seen: string[] = [];
     let cursor: string | undefined;
     do {

@@ -41,6 +41,7 @@ describe('Purchase limit (maxPerBuyer)', () => {
     expect((await buyer.post(`/v1/campaigns/${campaign.campaignId}/preorders`, preorderDraft({ quantity: 1, sku: 'SHIRT-S' }))).status).toBe(202);
     const demand = await anchor.get<{ totals: { ordered: number } }>(`/v1/campaigns/${campaign.campaignId}/demand`);
     expect(demand.body.totals.ordered).toBe(3);
+    await runtime.emulator.drain(); // listed once intake has read them off the table's stream
     const mine = await buyer.get<{ items: Preorder[] }>('/v1/preorders?mine=true');
     expect(mine.body.items.filter((p) => p.status === 'ACCEPTED')).toHaveLength(2);
     // Another buyer has their own limit.

@@ -276,7 +276,7 @@ describe('GET /v1/health names what is down', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const body = (await res.json()) as { status: number; detail: string };
-    expect(body).toMatchObject({ status: 503, detail: 'Not up: queues (preorder-intake), schedules' });
+    expect(body).toMatchObject({ status: 503, detail: 'Not up: queues (notifications), schedules' });
     expect(body.detail).not.toContain('table');
   });
 });

@@ -66,11 +66,21 @@ const templateRoutes = () => {
     });
 };
 
+/** SQS mappings have no starting position; the table stream's has one. */
+const isStreamMapping = (m: { Properties: Record<string, unknown> }) => m.Properties.StartingPosition !== undefined;
+
 const templateConsumers = () =>
-  ofType(computeTemplate.Resources, 'AWS::Lambda::EventSourceMapping').map(([, m]) => ({
+  ofType(computeTemplate.Resources, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => !isStreamMapping(m)).map(([, m]) => ({
     queue: queueOfArn(m.Properties.EventSourceArn),
     consumer: functionByLogicalId.get(ref(m.Properties.FunctionName) ?? ''),
     batchSize: m.Properties.BatchSize,
+  }));
+
+const templateStreamConsumers = () =>
+  ofType(computeTemplate.Resources, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => isStreamMapping(m)).map(([, m]) => ({
+    consumer: functionByLogicalId.get(ref(m.Properties.FunctionName) ?? ''),
+    batchSize: m.Properties.BatchSize,
+    patterns: ((m.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters ?? []).map((f) => JSON.parse(f.Pattern) as unknown),
   }));
 
 const templateRules = () =>
@@ -116,6 +126,20 @@ describe('The synthesized template and the local runtime serve the same topology
     );
     expect(cloud.length).toBeGreaterThan(0);
     expect(local).toEqual(cloud);
+  });
+
+  it("Every consumer of the table's stream has a local stream poller with the same batch size and filter, and the reverse", () => {
+    const cloud = byKey(templateStreamConsumers(), (c) => c.consumer ?? '');
+    const local = byKey(
+      runtime.served().streams.map((s) => ({
+        consumer: s.consumer,
+        batchSize: s.batchSize,
+        patterns: [{ eventName: s.filter.eventNames, dynamodb: { NewImage: { type: { S: s.filter.itemTypes } } } }],
+      })),
+      (c) => c.consumer,
+    );
+    expect(cloud.length).toBeGreaterThan(0);
+    expect(JSON.parse(JSON.stringify(local))).toEqual(cloud);
   });
 
   it('Every queue consumed locally dead-letters after the same number of receives as its SQS redrive policy', () => {
@@ -176,8 +200,8 @@ describe('Each function sees the same configuration on both targets', () => {
     expect(local).toEqual(cloud);
     // The authorizer reads factory client records and verifies tokens against the trusted issuers' JWKS.
     expect(local['authorizer']).toEqual(['TABLE_NAME', 'TRUSTED_ISSUERS']);
-    // Health reads the intake queue's attributes, so it needs the queue's URL too; the OpenAPI document names the issuer.
-    expect(local['service-api']).toEqual(['OIDC_DISCOVERY_URL', 'QUEUE_URL_PREORDER_INTAKE', 'TABLE_NAME']);
+    // Health reads the notifications queue's attributes, so it needs the queue's URL too; the OpenAPI document names the issuer.
+    expect(local['service-api']).toEqual(['OIDC_DISCOVERY_URL', 'QUEUE_URL_NOTIFICATIONS', 'TABLE_NAME']);
     expect(local['operator-api']).toEqual(['TABLE_NAME', 'USER_POOL_ID']);
   });
 });

@@ -26,6 +26,7 @@ import {
   rules,
   schedules,
   table,
+  tableStreams,
   throttling,
   type FunctionName,
   type QueueName,
@@ -104,12 +105,24 @@ const rendered = (value: unknown, outputs: Record<string, { Value: unknown }> = 
 };
 
 /** Actions a function may take on the table itself, its indexes left out. */
+/** A resource that is the table's stream (its StreamArn), not the table. */
+const isStreamArn = (r: unknown) => JSON.stringify(r).includes('StreamArn');
 const actionsOnTableItself = (name: FunctionName): Set<string> =>
   new Set(
     statementsOf(name)
-      .filter((s) => asArray(s.Resource).some((r) => refersTo(r, logicalId(data.table)) && !JSON.stringify(r).includes('/index/')))
+      .filter((s) =>
+        asArray(s.Resource).some((r) => refersTo(r, logicalId(data.table)) && !JSON.stringify(r).includes('/index/') && !isStreamArn(r)),
+      )
       .flatMap((s) => asArray(s.Action)),
   );
+/** Actions a function may take on the table's stream. */
+const actionsOnStream = (name: FunctionName): Set<string> =>
+  new Set(
+    statementsOf(name)
+      .filter((s) => asArray(s.Resource).some(isStreamArn))
+      .flatMap((s) => asArray(s.Action)),
+  );
+const streamConsumers = new Set<FunctionName>(tableStreams.map((t) => t.consumer));
 /** The indexes named in a function's statements, with the actions allowed on them. */
 const indexGrantsOf = (name: FunctionName): { indexes: Set<string>; actions: Set<string> } => {
   const onIndexes = statementsOf(name).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
@@ -132,7 +145,8 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
   'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1'] },
   'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
-  'preorder-intake': { table: ['GetItem', 'BatchGetItem'], indexes: [] },
+  // Reads the campaign and its gates (and a queued pre-order, for one release); writes the order refs of a stream batch, 25 a BatchWriteItem.
+  'preorder-intake': { table: ['GetItem', 'BatchGetItem', 'BatchWriteItem'], indexes: [] },
   'batch-cutter': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI3'] },
   'signals-api': { table: ['GetItem', 'PutItem', 'DeleteItem'], indexes: [] },
   'signal-aggregator': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: [] },
@@ -276,6 +290,10 @@ describe('c2m-data: the table', () => {
         },
       ]),
     });
+  });
+
+  it("has a change stream carrying each item as written, which intake follows (decision 28)", () => {
+    dataTemplate.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
   });
 
   it('has point-in-time recovery, server-side encryption and TTL on the topology attribute', () => {
@@ -593,12 +611,51 @@ describe('c2m-compute: functions', () => {
     }
   });
 
-  it('the only "*" resource any function may touch is X-Ray trace upload', () => {
+  it('the only "*" resources any function may touch are X-Ray trace upload, and for a stream consumer ListStreams (IAM scopes it to no resource)', () => {
     for (const f of functions) {
       const onEverything = statementsOf(f.name).filter((s) => asArray(s.Resource).includes('*'));
       expect(new Set(onEverything.flatMap((s) => asArray(s.Action))), f.name).toEqual(
-        new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+        new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', ...(streamConsumers.has(f.name) ? ['dynamodb:ListStreams'] : [])]),
       );
+    }
+  });
+
+  it.each(tableStreams.map((t) => [t.name, t] as const))(
+    "%s reads the table's stream from its start, only new pre-orders reach it, and a failing batch is retried, never skipped",
+    (_name, spec) => {
+      const mappings = Object.values(resourcesOf(computeTemplate, 'AWS::Lambda::EventSourceMapping')).filter(
+        (m) => m.Properties['FunctionName'] !== undefined && JSON.stringify(m.Properties['FunctionName']).includes(logicalId(fn(spec.consumer))),
+      );
+      const streamMappings = mappings.filter((m) => m.Properties['StartingPosition'] !== undefined);
+      expect(streamMappings).toHaveLength(1);
+      const props = (streamMappings[0] as { Properties: Record<string, unknown> }).Properties;
+      expect(props).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: spec.batchSize,
+        MaximumBatchingWindowInSeconds: spec.maxBatchingWindowSeconds,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      // No retry limit, no maximum record age, no on-failure destination: a record is an accepted pre-order.
+      expect(props['MaximumRetryAttempts']).toBeUndefined();
+      expect(props['MaximumRecordAgeInSeconds']).toBeUndefined();
+      expect(props['DestinationConfig']).toBeUndefined();
+      const patterns = (props['FilterCriteria'] as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+      expect(patterns).toEqual([{ eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['preorder'] } } } }]);
+      // …and a stuck batch pages: the consumer's oldest record over a minute old for three minutes.
+      computeTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `c2m-${spec.name}-iterator-age`,
+        MetricName: 'IteratorAge',
+        Threshold: 60_000,
+        EvaluationPeriods: 3,
+      });
+    },
+  );
+
+  it("only the table's stream consumers may read its stream, and only its stream: no function reads another's", () => {
+    expect(streamConsumers).toEqual(new Set(['preorder-intake']));
+    for (const f of functions) {
+      const expected = streamConsumers.has(f.name) ? ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] : [];
+      expect(actionsOnStream(f.name), f.name).toEqual(new Set(expected));
     }
   });
 
@@ -680,19 +737,21 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     30_000,
   );
 
-  it('no function may BatchWriteItem or TransactGetItems, and only preorders-api and campaigns-api ConditionCheckItem: no other code sends them', () => {
+  it('only preorder-intake may BatchWriteItem, none TransactGetItems, and only preorders-api and campaigns-api ConditionCheckItem: no other code sends them', () => {
     for (const f of functions) {
       const dynamo = [...actionsOf(f.name)];
-      for (const unused of ['dynamodb:BatchWriteItem', 'dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems']) {
+      for (const unused of ['dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems']) {
         expect(dynamo, f.name).not.toContain(unused);
       }
+      expect(dynamo.includes('dynamodb:BatchWriteItem'), f.name).toBe(f.name === 'preorder-intake');
       expect(dynamo.includes('dynamodb:ConditionCheckItem'), f.name).toBe(f.name === 'preorders-api' || f.name === 'campaigns-api');
     }
   });
 
-  it('no function gets Scan, stream reads, table administration or a DynamoDB wildcard', () => {
+  it('no function gets Scan, stream reads (but a stream consumer, on the stream), table administration or a DynamoDB wildcard', () => {
     for (const f of functions) {
-      const dynamo = [...actionsOf(f.name)].filter((a) => a.startsWith('dynamodb:'));
+      const onStream = actionsOnStream(f.name);
+      const dynamo = [...actionsOf(f.name)].filter((a) => a.startsWith('dynamodb:') && !onStream.has(a) && a !== 'dynamodb:ListStreams');
       expect(dynamo.filter((a) => a.includes('*')), f.name).toEqual([]);
       for (const forbidden of [
         'dynamodb:Scan',
@@ -718,12 +777,12 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     }
   });
 
-  it('service-api may read the intake queue\'s attributes and the campaign schedule group, for health, and nothing else of SQS or Scheduler', () => {
+  it('service-api may read the notifications queue\'s attributes and the campaign schedule group, for health, and nothing else of SQS or Scheduler', () => {
     const statements = statementsOf('service-api');
     const sqsActions = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('sqs:')));
     expect(new Set(sqsActions.flatMap((s) => asArray(s.Action)))).toEqual(new Set(['sqs:GetQueueAttributes']));
     expect(sqsActions.flatMap((s) => asArray(s.Resource))).toHaveLength(1);
-    expect(actionsOn('service-api', queue('preorder-intake'))).toEqual(new Set(['sqs:GetQueueAttributes']));
+    expect(actionsOn('service-api', queue('notifications'))).toEqual(new Set(['sqs:GetQueueAttributes']));
     const schedulerActions = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
     expect(new Set(schedulerActions.flatMap((s) => asArray(s.Action)))).toEqual(new Set(['scheduler:GetScheduleGroup']));
     expect(schedulerActions.flatMap((s) => asArray(s.Resource))).toHaveLength(1);
@@ -747,9 +806,9 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     }
   });
 
-  it('preorders-api can SendMessage to preorder-intake and not to campaign-clock', () => {
-    expect(actionsOn('preorders-api', queue('preorder-intake'))).toContain('sqs:SendMessage');
-    expect(actionsOn('preorders-api', queue('campaign-clock'))).toEqual(new Set());
+  it("preorders-api sends to no queue: what it commits reaches intake on the table's stream", () => {
+    for (const q of queues) expect(actionsOn('preorders-api', queue(q.name)), q.name).toEqual(new Set());
+    expect([...actionsOf('preorders-api')].filter((a) => a.startsWith('sqs:'))).toEqual([]);
   });
 
   it('a function sends only to the queues its access lists', () => {

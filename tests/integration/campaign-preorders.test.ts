@@ -15,6 +15,7 @@ const campaignWith = async (count: number, buyerOf = (i: number) => `b${i % 5}`)
   const campaign = testCampaign({ variants: [{ sku: 'A', name: 'a', unitPrice: 100 }], lotSize: 1000 });
   expect((await campaigns.createCampaign(campaign, 'hash')).created).toBe(true);
   const placed: string[] = [];
+  const refs: Parameters<typeof preorders.putOrderRefs>[0][number][] = [];
   for (let i = 0; i < count; i++) {
     const r = await preorders.placePreorder(
       (gateTakes) =>
@@ -25,7 +26,10 @@ const campaignWith = async (count: number, buyerOf = (i: number) => `b${i % 5}`)
     );
     if (!r.placed) throw new Error('not placed');
     placed.push(r.preorder.preorderId);
+    refs.push(r.preorder);
   }
+  // What intake does for them from the table's stream (no stream consumer runs in this file): list them.
+  await preorders.putOrderRefs(refs);
   return { campaign, placed };
 };
 

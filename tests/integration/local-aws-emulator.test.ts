@@ -155,7 +155,7 @@ describe('SQS over the AWS JSON protocol', () => {
   test('A message sent through the SDK is received with its attributes and MD5s, then deleted', async () => {
     // Prepare
     const h = await start({ startConsumers: false });
-    const url = h.emulator.queueUrl('preorder-intake');
+    const url = h.emulator.queueUrl('notifications');
 
     // Act
     const sent = await h.sqs.send(
@@ -180,7 +180,7 @@ describe('SQS over the AWS JSON protocol', () => {
       Attributes: { ApproximateReceiveCount: '1', SenderId: 'local' },
     });
     expect(after.Attributes).toMatchObject({
-      QueueArn: h.emulator.queueArn('preorder-intake'),
+      QueueArn: h.emulator.queueArn('notifications'),
       ApproximateNumberOfMessages: '0',
       ApproximateNumberOfMessagesNotVisible: '0',
     });
@@ -289,16 +289,16 @@ describe('Lambda event source mappings', () => {
   });
 
   test('Messages that arrive within the batching window reach the consumer as one batch', async () => {
-    // Prepare: preorder-intake gathers for up to 1 s or 100 messages.
+    // Prepare: notifications gathers for up to 1 s or 10 messages.
     const h = await start();
-    const url = h.emulator.queueUrl('preorder-intake');
+    const url = h.emulator.queueUrl('notifications');
 
     // Act
     for (let i = 0; i < 5; i++) await h.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `order-${i}` }));
     await h.emulator.drain(5_000);
 
     // Assess
-    expect(h.invocations.map((i) => [i.fn, i.event.Records.length])).toEqual([['preorder-intake', 5]]);
+    expect(h.invocations.map((i) => [i.fn, i.event.Records.length])).toEqual([['notifier', 5]]);
   });
 
   test('When a consumer reports one failed item, only that message comes back after the visibility timeout', async () => {
@@ -456,7 +456,7 @@ describe('Durability', () => {
 
     // Assess
     expect(fresh.emulator.depth('campaign-clock')).toEqual({ visible: 0, inFlight: 0, delayed: 0, dead: 0 });
-    expect(fresh.emulator.depth('preorder-intake')).toEqual({ visible: 0, inFlight: 0, delayed: 0, dead: 0 });
+    expect(fresh.emulator.depth('notifications')).toEqual({ visible: 0, inFlight: 0, delayed: 0, dead: 0 });
   });
 
   test('A journal line torn by a crash mid-write is skipped and everything before it is restored', async () => {
@@ -511,7 +511,7 @@ describe('Durability', () => {
     const client = { endpoint, region, credentials };
     const sqs = new SQSClient(client);
     const scheduler = new SchedulerClient(client);
-    const url = `${endpoint}/000000000000/preorder-intake`;
+    const url = `${endpoint}/000000000000/notifications`;
     await sqs.send(
       new SendMessageBatchCommand({ QueueUrl: url, Entries: Array.from({ length: 10 }, (_, i) => ({ Id: `e${i}`, MessageBody: `order-${i}` })) }),
     );
@@ -535,8 +535,8 @@ describe('Durability', () => {
     const schedule = await h.scheduler.send(new GetScheduleCommand({ Name: 'close-c-9', GroupName: campaignScheduleGroup }));
 
     // Assess
-    expect(h.emulator.depth('preorder-intake')).toEqual({ visible: 10, inFlight: 0, delayed: 0, dead: 0 });
-    const counts = (await receiveAll(h, h.emulator.queueUrl('preorder-intake'))).map((m) => m.Attributes?.ApproximateReceiveCount);
+    expect(h.emulator.depth('notifications')).toEqual({ visible: 10, inFlight: 0, delayed: 0, dead: 0 });
+    const counts = (await receiveAll(h, h.emulator.queueUrl('notifications'))).map((m) => m.Attributes?.ApproximateReceiveCount);
     expect(counts.filter((c) => c === '2')).toHaveLength(3);
     expect(schedule.Name).toBe('close-c-9');
   });
@@ -576,7 +576,7 @@ describe('EventBridge PutEvents', () => {
       resources: [],
       detail: { campaignId: 'c-1' },
     });
-    expect(h.emulator.depth('preorder-intake').visible).toBe(0);
+    expect(h.emulator.depth('webhook-events').visible).toBe(0);
     expect(h.emulator.events.map((e) => e.detailType)).toEqual(['campaign.closed', 'preorder.accepted']);
     expect(seen).toEqual(['campaign.closed', 'preorder.accepted']);
   });
@@ -687,5 +687,7 @@ describe('What the emulator serves', () => {
     );
     expect(served.rules).toEqual(rules.map((r) => ({ name: r.name, pattern: r.pattern, targetQueue: r.targetQueue })));
     expect(served.schedules).toEqual(schedules.map((s) => ({ name: s.name, rateMinutes: s.rateMinutes, targetQueue: s.targetQueue })));
+    // This emulator was given no table, so it follows no stream (the runtime gives it its table: tests/infra/drift.test.ts).
+    expect(served.streams).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { startLocalRuntime, type LocalRuntimeOptions, type LocalRuntime } from '../../lib/local/runtime.ts';
 import type { Role } from '../../functions/shared/principal.ts';
 import { cachedTokens, clientCredentialsToken, devTokenSourceIn } from '../../lib/local/dev-tokens.ts';
@@ -13,21 +13,26 @@ export { campaignDraft, preorderDraft } from '../../demo/support/fixtures.ts';
 
 /**
  * The local runtime on the test run's shared DynamoDB Local, with a table of its
- * own, so every e2e file talks HTTP to the real pipeline without paying for a
- * Java start each.
+ * own in a database of its own (an access key of its own: see global-setup.ts),
+ * so every e2e file talks HTTP to the real pipeline without paying for a Java
+ * start each, and no file's stream slows another's writes.
  */
-export const startTestRuntime = (opts: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> =>
-  startLocalRuntime({
+export const startTestRuntime = (opts: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> => {
+  const tableName = opts.tableName ?? `c2m-test-${randomUUID().slice(0, 8)}`;
+  return startLocalRuntime({
     dataDir: null,
     port: 0,
     dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `c2m-test-${randomUUID().slice(0, 8)}`,
+    // The key follows the table: a runtime started again on the same table (a restart) finds it in the same database.
+    dynamoCredentials: { accessKeyId: `test${createHash('sha256').update(tableName).digest('hex').slice(0, 16)}`, secretAccessKey: 'local' },
+    tableName,
     accessLog: false,
     metrics: false,
     logLevel: 'ERROR',
     visibilityTimeoutSeconds: 1,
     ...opts,
   });
+};
 
 /** What a test client needs of a runtime: its URL and its issuer. */
 export type TokenSource = Pick<LocalRuntime, 'url' | 'token'> & { readonly issuer: Pick<LocalIssuer, 'tokenEndpoint'> };

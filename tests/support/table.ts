@@ -10,7 +10,8 @@ import { envNames } from '../../lib/topology.ts';
 export const useLocalTable = async (): Promise<string> => {
   const endpoint = inject('dynamoEndpoint');
   const tableName = `c2m-it-${randomUUID().slice(0, 8)}`;
-  await ensureTable(endpoint, tableName);
+  // No change stream: nothing here follows one, and a full stream slows every write in its database.
+  await ensureTable(endpoint, tableName, { stream: false });
   Object.assign(process.env, {
     AWS_REGION: localRegion,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,

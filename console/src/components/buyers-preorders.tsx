@@ -4,6 +4,9 @@ import { csvFileName } from '../lib/csv.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { ErrorNotice, Loading, PreorderStatusBadge, Section, useProblemText } from './common.tsx';
 
+/** How long after the sale's figures move its new orders take to join the list (c2m's stream intake, decision 28). */
+const listLagMs = 1_500;
+
 const statuses: readonly PreorderStatus[] = ['ACCEPTED', 'BATCHED', 'IN_PRODUCTION', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'REFUNDED'];
 
 /** A pre-order by who bought what, how many, for how much, when, and when it ships: never by its id. */
@@ -108,12 +111,21 @@ export const BuyersPreorders = (p: { api: Api; campaign: Campaign; version: stri
   // The sale moved (orders, cancels, batches, shipments): the first page follows, unless the
   // anchor paged on, whose place in the list a reload would lose.
   // A change seen while a load runs is taken up when that load ends (the effect runs again on `loading`).
+  // The figures move the moment an order is taken; the order joins this list a moment later, when
+  // c2m has read it off its change stream (about a second). So the first page is read again once
+  // that second has passed, or the newest order would wait for the sale's next move to show.
   const seenVersion = useRef(p.version);
+  const followUp = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
     if (seenVersion.current === p.version || loading || pages.current > 1) return;
     seenVersion.current = p.version;
     void load();
+    clearTimeout(followUp.current);
+    followUp.current = setTimeout(() => {
+      if (pages.current <= 1) void load();
+    }, listLagMs);
   }, [p.version, loading]);
+  useEffect(() => () => clearTimeout(followUp.current), []);
 
   const exportCsv = async () => {
     setExporting(0);

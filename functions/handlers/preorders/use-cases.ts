@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { cancelPreorder, getPreorder, getPreorderWithNotices, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
-import { enqueueIntake } from '#adapters/queues.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
 import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
 import { holdsNoUnits } from '#domain/fulfillment.ts';
@@ -92,7 +91,7 @@ export const placePreorder = async (
       sku: result.preorder.sku,
       quantity: result.preorder.quantity,
     });
-    await followUp(result.preorder);
+    // Nothing more to do here: the table's stream hands the pre-order to intake (listing, announcement, cut).
     return { preorder: result.preorder, replay: false };
   } catch (err) {
     if (err instanceof CampaignCapReachedError) {
@@ -104,28 +103,14 @@ export const placePreorder = async (
 };
 
 /**
- * A retry of an accepted pre-order answers as the first time did, and hands it to
- * intake again: if the first attempt died between its commit and its enqueue,
- * this is what gets the pre-order followed up (duplicates carry the same eventId).
+ * A retry of an accepted pre-order answers as the first time did. Its follow-up
+ * needs no second hand-off: the commit itself is on the table's stream, which
+ * intake reads (decision 28), so a first attempt that died right after its
+ * commit still gets its pre-order listed and announced.
  */
-const replayOf = async (existing: Preorder & { requestHash: string }, hash: string): Promise<PlaceOutcome> => {
+const replayOf = (existing: Preorder & { requestHash: string }, hash: string): PlaceOutcome => {
   if (existing.requestHash !== hash) throw new IdempotencyKeyReusedError();
-  await followUp(existing);
   return { preorder: existing, replay: true };
-};
-
-/**
- * Hands the accepted pre-order to the intake queue. It is already durable and
- * counted; if the queue cannot be reached the buyer still gets 202, and the
- * failure is logged and counted for the operator's alarm.
- */
-const followUp = async (p: Preorder) => {
-  try {
-    await enqueueIntake({ preorderId: p.preorderId });
-  } catch (err) {
-    metrics.addMetric(metricNames.intakeEnqueueFailed, MetricUnit.Count, 1);
-    log().error('pre-order accepted but not enqueued for intake', { preorderId: p.preorderId, error: err as Error });
-  }
 };
 
 /** Buyers see only their own pre-orders; operators see any. Anyone else: not found. */
