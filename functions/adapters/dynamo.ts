@@ -83,11 +83,14 @@ export const batchGetItems = async (table: string, keys: readonly Record<string,
 /**
  * Writes whole items, 25 a BatchWriteItem (the API's limit), the items DynamoDB
  * left unprocessed sent again with backoff. Plain Puts: for items that are the
- * same whenever they are written (a redelivery writes them again unchanged).
+ * same whenever they are written (a redelivery writes them again unchanged), so
+ * an item given twice is written once. The table's keys must be PK and SK.
  */
 export const batchWriteItems = async (table: string, items: readonly Record<string, unknown>[], maxAttempts = 12): Promise<void> => {
-  for (let i = 0; i < items.length; i += 25) {
-    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+  // One write per key: BatchWriteItem refuses a request naming a key twice (the same item, written twice, is the same).
+  const unique = [...new Map(items.map((item) => [`${String(item.PK)}\u0000${String(item.SK)}`, item])).values()];
+  for (let i = 0; i < unique.length; i += 25) {
+    let pending = unique.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= maxAttempts) throw new OverloadedError();
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
