@@ -105,25 +105,28 @@ export const BuyersPreorders = (p: { api: Api; campaign: Campaign; version: stri
       if (mine === generation.current) setLoading(false);
     }
   };
-  useEffect(() => {
-    void load();
-  }, [id, status, buyerId]);
-  // The sale moved (orders, cancels, batches, shipments): the first page follows, unless the
-  // anchor paged on, whose place in the list a reload would lose.
-  // A change seen while a load runs is taken up when that load ends (the effect runs again on `loading`).
   // The figures move the moment an order is taken; the order joins this list a moment later, when
   // c2m has read it off its change stream (about a second). So the first page is read again once
-  // that second has passed, or the newest order would wait for the sale's next move to show.
-  const seenVersion = useRef(p.version);
+  // that second has passed, or the newest orders would wait for the sale's next move to show.
   const followUp = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useEffect(() => {
-    if (seenVersion.current === p.version || loading || pages.current > 1) return;
-    seenVersion.current = p.version;
+  const loadAndFollow = () => {
     void load();
     clearTimeout(followUp.current);
     followUp.current = setTimeout(() => {
       if (pages.current <= 1) void load();
     }, listLagMs);
+  };
+  useEffect(() => {
+    loadAndFollow();
+  }, [id, status, buyerId]);
+  // The sale moved (orders, cancels, batches, shipments): the first page follows, unless the
+  // anchor paged on, whose place in the list a reload would lose.
+  // A change seen while a load runs is taken up when that load ends (the effect runs again on `loading`).
+  const seenVersion = useRef(p.version);
+  useEffect(() => {
+    if (seenVersion.current === p.version || loading || pages.current > 1) return;
+    seenVersion.current = p.version;
+    loadAndFollow();
   }, [p.version, loading]);
   useEffect(() => () => clearTimeout(followUp.current), []);
 
