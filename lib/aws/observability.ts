@@ -98,44 +98,37 @@ export class Observability extends Construct {
       this.streamIteratorAge.set(spec.consumer, alarm);
     }
 
+    /** An alarm on the first count of a metric c2m emits when it set something aside that nobody will act on unless paged. */
+    const pagesOnFirst = (id: string, alarmName: string, alarmDescription: string, metricName: string, service: FunctionName) => {
+      const alarm = new cloudwatch.Alarm(this, id, {
+        alarmName,
+        alarmDescription,
+        metric: new cloudwatch.Metric({ namespace: metricsNamespace, metricName, dimensionsMap: { service }, period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(notify);
+      return alarm;
+    };
     // An outbox item the relay could not read as an event was moved aside (functions/adapters/outbox.ts):
     // its announcement is not made until someone looks, so it pages like a function error.
-    this.outboxQuarantine = new cloudwatch.Alarm(this, 'outbox-quarantine', {
-      alarmName: 'c2m-outbox-quarantine',
-      alarmDescription:
-        'The clock found an outbox item that is not an event and moved it to PK=OUTBOX#QUARANTINE (its announcement is not made). The campaign-clock log says which and why.',
-      metric: new cloudwatch.Metric({
-        namespace: metricsNamespace,
-        metricName: outboxQuarantineMetric,
-        dimensionsMap: { service: 'campaign-clock' },
-        period: fiveMinutes,
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.outboxQuarantine.addAlarmAction(notify);
-
+    this.outboxQuarantine = pagesOnFirst(
+      'outbox-quarantine',
+      'c2m-outbox-quarantine',
+      'The clock found an outbox item that is not an event and moved it to PK=OUTBOX#QUARANTINE (its announcement is not made). The campaign-clock log says which and why.',
+      outboxQuarantineMetric,
+      'campaign-clock',
+    );
     // A pre-order on the stream intake could not parse is left behind, unlisted and unannounced: it pages.
-    this.intakeUnreadable = new cloudwatch.Alarm(this, 'intake-unreadable', {
-      alarmName: 'c2m-intake-unreadable-preorder',
-      alarmDescription:
-        "preorder-intake met a pre-order on the table's stream it cannot read (it is not listed for its buyer nor announced). The preorder-intake log names its keys and what is wrong.",
-      metric: new cloudwatch.Metric({
-        namespace: metricsNamespace,
-        metricName: intakeUnreadableMetric,
-        dimensionsMap: { service: 'preorder-intake' },
-        period: fiveMinutes,
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.intakeUnreadable.addAlarmAction(notify);
+    this.intakeUnreadable = pagesOnFirst(
+      'intake-unreadable',
+      'c2m-intake-unreadable-preorder',
+      "preorder-intake met a pre-order on the table's stream it cannot read (it is not listed for its buyer nor announced). The preorder-intake log names its keys and what is wrong.",
+      intakeUnreadableMetric,
+      'preorder-intake',
+    );
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? 'c2m',
