@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { oldestFirst, type WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, isConditionFailure, isTransactionConflict, transactWrite, type TransactItem } from './dynamo.ts';
+import { backoff, ddb, failedAt, guardedTransact, isConditionFailure, transactWrite, writeItem, type TransactItem } from './dynamo.ts';
 import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, variantSlot } from './campaign-store.ts';
 import { OverloadedError } from '#domain/errors.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
@@ -251,35 +251,28 @@ export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>
  * timeouts): a batch never starts with pre-orders another batch has taken.
  */
 export const startCut = async (draft: Batch, seenCuts: number): Promise<boolean> => {
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: campaignKey(draft.campaignId),
-              UpdateExpression: 'SET cutting = :b',
-              ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(cutting) AND ${seenCuts === 0 ? 'attribute_not_exists(cuts)' : 'cuts = :n'}`,
-              ExpressionAttributeValues: { ':b': draft.batchId, ...(seenCuts !== 0 && { ':n': seenCuts }) },
-            },
-          },
-          {
-            Put: {
-              TableName: tableName(),
-              Item: { ...batchKey(draft.batchId), type: 'batch', ...draft },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-        ],
-      }),
-    );
-    return true;
-  } catch (err) {
-    const why = cancellation(err);
-    if (why && why.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
-    throw err;
-  }
+  // A conflict is an answer here too: whoever holds the campaign or the batch is moving them; plan again.
+  const outcome = await transactWrite([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: campaignKey(draft.campaignId),
+        UpdateExpression: 'SET cutting = :b',
+        ConditionExpression: `attribute_exists(PK) AND attribute_not_exists(cutting) AND ${seenCuts === 0 ? 'attribute_not_exists(cuts)' : 'cuts = :n'}`,
+        ExpressionAttributeValues: { ':b': draft.batchId, ...(seenCuts !== 0 && { ':n': seenCuts }) },
+      },
+    },
+    {
+      Put: {
+        TableName: tableName(),
+        Item: { ...batchKey(draft.batchId), type: 'batch', ...draft },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+  ], { onConflict: 'return' });
+  if (outcome === 'done') return true;
+  if (outcome.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
+  throw new OverloadedError();
 };
 
 /** Frees the lease of a finished cut and counts it; only the lease's own batch can end it. */
@@ -330,26 +323,13 @@ export const assignToBatch = async (
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: { ':batched': 'BATCHED', ':accepted': 'ACCEPTED', ':b': batchId, ':now': now.toISOString(), ':entries': [entry] },
   };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (countOnGate) {
-        const gate = gateBatchedUpdate(countOnGate.campaignId, p.gateShard, { [variantSlot(countOnGate, p.sku)]: p.quantity });
-        await ddb.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, gate] }));
-      } else {
-        await ddb.send(new UpdateCommand(update));
-      }
-      return 'assigned';
-    } catch (err) {
-      if (isConditionFailure(err) || cancellation(err)?.codes[0] === 'ConditionalCheckFailed') {
-        // Rare (a resumed cut, a buyer who cancelled since the plan): read what it is now.
-        const current = (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
-        return current?.status === 'BATCHED' && current.batchId === batchId ? 'already' : 'skipped';
-      }
-      // A transaction on the same pre-order or gate committing at that moment (throttling the SDK retries itself).
-      if (!(isTransactionConflict(err) || cancellation(err)) || attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
+  const outcome = countOnGate
+    ? await transactWrite([{ Update: update }, gateBatchedUpdate(countOnGate.campaignId, p.gateShard, { [variantSlot(countOnGate, p.sku)]: p.quantity })])
+    : await writeItem(new UpdateCommand(update));
+  if (outcome === 'done') return 'assigned';
+  // Rare (a resumed cut, a buyer who cancelled since the plan): read what it is now.
+  const current = (await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(p.preorderId), ConsistentRead: true }))).Item;
+  return current?.status === 'BATCHED' && current.batchId === batchId ? 'already' : 'skipped';
 };
 
 /**
@@ -443,21 +423,16 @@ export const countReleasedUnits = async (batch: Pick<Batch, 'batchId' | 'campaig
   for (let round = 0; left.length > 0; round++) {
     const busy: number[] = [];
     for (const k of left) {
-      try {
-        await ddb.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              gateBatchedUpdate(batch.campaignId, k, batch.gateUnits![String(k)]!),
-              { Put: { TableName: tableName(), Item: { ...gateCountedKey(batch.batchId, k), type: 'batch-gate-counted' }, ConditionExpression: 'attribute_not_exists(PK)' } },
-            ],
-          }),
-        );
-      } catch (err) {
-        const why = cancellation(err);
-        if (!why) throw err;
-        // Its mark exists: another finisher counted this gate. Anything else (the gate in a placement's transaction, throttling): later.
-        if (why.codes[1] !== 'ConditionalCheckFailed') busy.push(k);
-      }
+      const outcome = await transactWrite(
+        [
+          gateBatchedUpdate(batch.campaignId, k, batch.gateUnits![String(k)]!),
+          { Put: { TableName: tableName(), Item: { ...gateCountedKey(batch.batchId, k), type: 'batch-gate-counted' }, ConditionExpression: 'attribute_not_exists(PK)' } },
+        ],
+        // A busy gate is tried again after the others, not waited on here.
+        { onConflict: 'return' },
+      );
+      // Its mark exists: another finisher counted this gate. Anything else (the gate in a placement's transaction, throttling): later.
+      if (outcome !== 'done' && !failedAt(outcome, 1)) busy.push(k);
     }
     if (busy.length > 0 && round >= 20) throw new OverloadedError();
     if (busy.length === 0) return;
@@ -562,20 +537,14 @@ export const saveBatch = async (
   next: BatchChange,
   opts: { events?: readonly DomainEvent[]; also?: readonly TransactItem[]; now: Date },
 ): Promise<boolean> => {
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [batchUpdate(before, next, opts.now), ...(opts.also ?? []),
-          ...(opts.events ?? []).map(outboxPut),
-        ],
-      }),
-    );
-    return true;
-  } catch (err) {
-    const why = cancellation(err);
-    if (why?.codes[0] === 'ConditionalCheckFailed' || why?.codes.includes('TransactionConflict')) return false;
-    throw err;
-  }
+  // A conflict means the batch is being changed by someone else: the caller reads it again, as after a failed condition.
+  const outcome = await transactWrite([batchUpdate(before, next, opts.now), ...(opts.also ?? []), ...(opts.events ?? []).map(outboxPut)], {
+    onConflict: 'return',
+  });
+  if (outcome === 'done') return true;
+  if (failedAt(outcome, 0) || outcome.codes.includes('TransactionConflict')) return false;
+  if (outcome.codes.includes('ConditionalCheckFailed')) throw new Error(`batch ${before.batchId}: an item written with its change was refused: ${outcome.codes.join(', ')}`);
+  throw new OverloadedError();
 };
 
 /** Marks a rejected batch's pre-orders as dealt with (the unwind is finished). */
@@ -664,45 +633,31 @@ export const unwindPreorder = async (
           },
         };
   });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(p.preorderId),
-                // Accepted and then rejected before any production: its pre-orders may be IN_PRODUCTION already.
-                ConditionExpression: '#status IN (:batched, :inProduction) AND batchId = :b',
-                ...preorderUpdate,
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ...preorderUpdate.ExpressionAttributeValues,
-                  ':batched': 'BATCHED',
-                  ':inProduction': 'IN_PRODUCTION',
-                  ':b': batchId,
-                  ':now': now.toISOString(),
-                  ':entries': [entry],
-                },
-              },
-            },
-            ...gateUpdates.filter((u) => u !== undefined),
-            ...(to === 'refund' ? freeUnitsPart(campaign, p.buyerId, p.quantity) : []),
-            ...also,
-            ...events.map(outboxPut),
-          ],
-        }),
-      );
-      return 'done';
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return 'already';
-      if (attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
+  const outcome = await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        // Accepted and then rejected before any production: its pre-orders may be IN_PRODUCTION already.
+        ConditionExpression: '#status IN (:batched, :inProduction) AND batchId = :b',
+        ...preorderUpdate,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ...preorderUpdate.ExpressionAttributeValues,
+          ':batched': 'BATCHED',
+          ':inProduction': 'IN_PRODUCTION',
+          ':b': batchId,
+          ':now': now.toISOString(),
+          ':entries': [entry],
+        },
+      },
+    },
+    ...gateUpdates.filter((u) => u !== undefined),
+    ...(to === 'refund' ? freeUnitsPart(campaign, p.buyerId, p.quantity) : []),
+    ...also,
+    ...events.map(outboxPut),
+  ]);
+  return outcome === 'done' ? 'done' : 'already';
 };
 
 /** A campaign's released batches (headers only), for its trust figures. */
@@ -743,55 +698,48 @@ export const cancelFromBatch = async (
 ): Promise<boolean> => {
   const capped = campaign.maxTotalQuantity !== undefined;
   const slot = variantSlot(campaign, p.sku);
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: tableName(),
-              Key: preorderKey(p.preorderId),
-              UpdateExpression:
-                'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
-              ConditionExpression:
-                'batchId = :b AND #status = :was AND attribute_exists(delayedTo) AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':refunded': 'REFUNDED',
-                ':amount': p.amount,
-                ':now': now.toISOString(),
-                ':entries': entries,
-                ':b': batch.batchId,
-                ':was': p.status,
-                ':zero': 0,
-              },
-            },
-          },
-          ...p.gateTakes.map((take, i) => ({
-            Update: {
-              TableName: tableName(),
-              Key: gateKey(p.campaignId, take.shard),
-              UpdateExpression: `ADD ${[...(i === 0 ? ['batched.#slot :minus', 'cancelled.#slot :q'] : []), ...(capped ? ['remaining :units'] : [])].join(', ')}`,
-              ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
-              ExpressionAttributeValues: {
-                ...(i === 0 && { ':minus': -p.quantity, ':q': p.quantity }),
-                ...(capped && { ':units': take.units }),
-              },
-            },
-          })).filter((u) => Object.keys(u.Update.ExpressionAttributeValues).length > 0),
-          batchUpdate(batch, next, now),
-          ...tallies(p.campaignId, batch.factoryId, p.preorderId, {}, { refundedUnits: p.quantity }),
-          ...freeUnitsPart(campaign, p.buyerId, p.quantity),
-          ...events.map(outboxPut),
-        ],
-      }),
-    );
-    return true;
-  } catch (err) {
-    const why = cancellation(err);
-    if (why && why.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
-    throw err;
-  }
+  // Any refusal or contention (the pre-order, its batch's version) is the caller's to read again.
+  const outcome = await transactWrite([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression:
+          'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
+        ConditionExpression:
+          'batchId = :b AND #status = :was AND attribute_exists(delayedTo) AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':refunded': 'REFUNDED',
+          ':amount': p.amount,
+          ':now': now.toISOString(),
+          ':entries': entries,
+          ':b': batch.batchId,
+          ':was': p.status,
+          ':zero': 0,
+        },
+      },
+    },
+    ...p.gateTakes.map((take, i) => ({
+      Update: {
+        TableName: tableName(),
+        Key: gateKey(p.campaignId, take.shard),
+        UpdateExpression: `ADD ${[...(i === 0 ? ['batched.#slot :minus', 'cancelled.#slot :q'] : []), ...(capped ? ['remaining :units'] : [])].join(', ')}`,
+        ...(i === 0 && { ExpressionAttributeNames: { '#slot': slot } }),
+        ExpressionAttributeValues: {
+          ...(i === 0 && { ':minus': -p.quantity, ':q': p.quantity }),
+          ...(capped && { ':units': take.units }),
+        },
+      },
+    })).filter((u) => Object.keys(u.Update.ExpressionAttributeValues).length > 0),
+    batchUpdate(batch, next, now),
+    ...tallies(p.campaignId, batch.factoryId, p.preorderId, {}, { refundedUnits: p.quantity }),
+    ...freeUnitsPart(campaign, p.buyerId, p.quantity),
+    ...events.map(outboxPut),
+  ], { onConflict: 'return' });
+  if (outcome === 'done') return true;
+  if (outcome.codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return false;
+  throw new OverloadedError();
 };
 
 /** The batch's pre-orders still waiting for units from it (one cancelled after a delay has left), with what allocation needs. */

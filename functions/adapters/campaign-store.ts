@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
@@ -16,7 +16,7 @@ import {
   type GateCounts,
 } from '#domain/campaign.ts';
 import { closingOutcome, standingOf } from '#domain/batching.ts';
-import { backoff, batchGetItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
+import { batchGetItems, ddb, decodeCursor, encodeCursor, failedAt, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
 import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -135,34 +135,24 @@ export const createCampaign = async (
   { created: true } | { created: false; existing: Campaign & { requestHash: string } } | { created: false; failedConditions: number[] }
 > => {
   const caps = c.maxTotalQuantity === undefined ? undefined : capSlices(c.maxTotalQuantity, c.gateShards);
-  try {
-    await ddb.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: tableName(), Item: toItem(c, requestHash), ConditionExpression: 'attribute_not_exists(PK)' } },
-          ...Array.from({ length: c.gateShards }, (_, k) => ({
-            Put: { TableName: tableName(), Item: gateItem(c, k, caps?.[k]) },
-          })),
-          ...events.map(outboxPut),
-          ...conditions,
-        ],
-      }),
-    );
-    return { created: true };
-  } catch (err) {
-    const why = cancellation(err);
-    if (!why) throw err;
-    // A replay: the campaign is there already, whatever has become of its factories since.
-    if (why.codes[0] === 'ConditionalCheckFailed') {
-      const existing = await getCampaign(c.campaignId, true);
-      if (!existing) throw err;
-      return { created: false, existing };
-    }
-    const offset = why.codes.length - conditions.length;
-    const failedConditions = conditions.flatMap((_, i) => (why.codes[offset + i] === 'ConditionalCheckFailed' ? [i] : []));
-    if (failedConditions.length === 0) throw err;
-    return { created: false, failedConditions };
+  const why = await transactWrite([
+    { Put: { TableName: tableName(), Item: toItem(c, requestHash), ConditionExpression: 'attribute_not_exists(PK)' } },
+    ...Array.from({ length: c.gateShards }, (_, k) => ({
+      Put: { TableName: tableName(), Item: gateItem(c, k, caps?.[k]) },
+    })),
+    ...events.map(outboxPut),
+    ...conditions,
+  ]);
+  if (why === 'done') return { created: true };
+  // A replay: the campaign is there already, whatever has become of its factories since.
+  if (failedAt(why, 0)) {
+    const existing = await getCampaign(c.campaignId, true);
+    if (existing) return { created: false, existing };
   }
+  const offset = why.codes.length - conditions.length;
+  const failedConditions = conditions.flatMap((_, i) => (failedAt(why, offset + i) ? [i] : []));
+  if (failedConditions.length === 0) throw new Error(`campaign ${c.campaignId} was not created: ${why.codes.join(', ')}`);
+  return { created: false, failedConditions };
 };
 
 export const getCampaign = async (campaignId: string, consistent = false) => {
@@ -450,7 +440,7 @@ export const changeOpenCampaign = async (before: Campaign, next: Campaign, capRa
       },
       ...gates,
     ],
-    16,
+    { maxAttempts: 16 },
   );
   return outcome === 'done';
 };
@@ -495,20 +485,8 @@ export const openCampaign = async (
  * A conditional status change with the events that announce it (outbox), in one
  * transaction. False when the condition no longer holds (someone else moved it).
  */
-const transition = async (update: Record<string, unknown>, events: readonly DomainEvent[]): Promise<boolean> => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(new TransactWriteCommand({ TransactItems: [{ Update: update as never }, ...events.map(outboxPut)] }));
-      return true;
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return false;
-      if (attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
-};
+const transition = async (update: Record<string, unknown>, events: readonly DomainEvent[]): Promise<boolean> =>
+  (await transactWrite([{ Update: update as never }, ...events.map(outboxPut)])) === 'done';
 
 /**
  * OPEN (or SCHEDULED) → CLOSED | FAILED. Closes every gate first; after that no

@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OverloadedError } from '#domain/errors.ts';
 import { tracer } from '#shared/observability.ts';
@@ -39,20 +39,88 @@ export const isTransactionConflict = (err: unknown): boolean => err instanceof E
 export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /**
- * One transaction, retried with backoff while it only met other transactions or
- * throttling; when a condition failed, why (item by item) is returned for the
- * caller to decide on, and past `maxAttempts` the caller's client is told to
- * slow down (429).
+ * The one retry policy of c2m's writes. A write (or transaction) that met
+ * another transaction on the same item, or was throttled past what the SDK
+ * retries itself, is tried again after a full-jitter backoff, up to
+ * `maxAttempts` tries in all; past them the caller's client is told to slow
+ * down (OverloadedError, a 429 at the API, a redelivery in a consumer). A
+ * condition that did not hold is never retried here: it is an answer, for the
+ * caller to decide on.
  */
-export const transactWrite = async (items: readonly TransactItem[], maxAttempts = 8): Promise<'done' | Cancellation> => {
+export const writeAttempts = 8;
+
+export interface TransactOptions {
+  /** Tries in all while the transaction only meets others or throttling. @default writeAttempts */
+  readonly maxAttempts?: number;
+  /**
+   * 'return': a transaction cancelled by a conflict or throttling is returned
+   * at once, like a failed condition, for callers whose answer to contention
+   * is to plan again rather than to wait (a cut that lost its plan, a batch
+   * change made on a stale read, a gate a finisher will count later).
+   * @default 'retry'
+   */
+  readonly onConflict?: 'retry' | 'return';
+}
+
+/**
+ * One transaction, with the policy above: `'done'`, or why it was cancelled,
+ * item by item (a condition failed; or, with `onConflict: 'return'`, it met
+ * another transaction). `items` may be a function of the attempt, for a
+ * caller that spreads a retry elsewhere (a placement tries another gate).
+ */
+export const transactWrite = async (
+  items: readonly TransactItem[] | ((attempt: number) => readonly TransactItem[]),
+  opts: TransactOptions = {},
+): Promise<'done' | Cancellation> => {
+  const maxAttempts = opts.maxAttempts ?? writeAttempts;
   for (let attempt = 0; ; attempt++) {
     try {
-      await ddb.send(new TransactWriteCommand({ TransactItems: [...items] }));
+      await ddb.send(new TransactWriteCommand({ TransactItems: [...(typeof items === 'function' ? items(attempt) : items)] }));
       return 'done';
     } catch (err) {
       const why = cancellation(err);
       if (!why) throw err;
-      if (why.codes.includes('ConditionalCheckFailed')) return why;
+      if (why.codes.includes('ConditionalCheckFailed') || opts.onConflict === 'return') return why;
+      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
+      await backoff(attempt);
+    }
+  }
+};
+
+/** Whether a cancelled transaction's item `index` failed its condition. */
+export const failedAt = (why: Cancellation, index: number): boolean => why.codes[index] === 'ConditionalCheckFailed';
+
+/**
+ * A transaction decided by its first item's condition (the entity is as it was
+ * read), the others going with it: `'refused'` when that guard failed. Another
+ * item's condition failing is not an answer a caller could act on, and is
+ * thrown, naming the items' codes.
+ */
+export const guardedTransact = async (items: readonly TransactItem[], opts: TransactOptions = {}): Promise<'done' | 'refused'> => {
+  const outcome = await transactWrite(items, opts);
+  if (outcome === 'done') return 'done';
+  if (failedAt(outcome, 0)) return 'refused';
+  throw new Error(`a transaction was refused by an item that goes with its change: ${outcome.codes.join(', ')}`);
+};
+
+/**
+ * One conditional write outside a transaction (Put, Update or Delete), with
+ * the same policy: retried while it meets a transaction on its item, past
+ * `maxAttempts` OverloadedError; `'condition-failed'` when its condition did
+ * not hold.
+ */
+export const writeItem = async (
+  command: PutCommand | UpdateCommand | DeleteCommand,
+  opts: { readonly maxAttempts?: number } = {},
+): Promise<'done' | 'condition-failed'> => {
+  const maxAttempts = opts.maxAttempts ?? writeAttempts;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ddb.send(command as UpdateCommand);
+      return 'done';
+    } catch (err) {
+      if (isConditionFailure(err)) return 'condition-failed';
+      if (!isTransactionConflict(err)) throw err;
       if (attempt + 1 >= maxAttempts) throw new OverloadedError();
       await backoff(attempt);
     }

@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { OverloadedError } from '#domain/errors.ts';
 import { FeedEventView } from '#contracts/webhooks.ts';
 import { log } from '#shared/observability.ts';
-import { backoff, cancellation, ddb } from './dynamo.ts';
+import { backoff, ddb, failedAt, transactWrite } from './dynamo.ts';
 
 /**
  * A factory's change feed: every event about its batches and shipments,
@@ -31,6 +31,7 @@ const sortKeyOf = (sequence: number) => String(sequence).padStart(12, '0');
 
 /** Kept as long as webhook deliveries: a poller further behind reads batches and shipments instead. */
 export const feedRetentionDays = 30;
+/** Tries at the factory's next number: another event of the factory taking it first is the usual reason to try again. */
 const maxAttempts = 10;
 
 export interface NewFeedEvent {
@@ -82,59 +83,50 @@ export const numberEvent = async (event: NewFeedEvent, now: Date): Promise<{ seq
     );
     const current = Number(counter.Item?.seq ?? 0);
     const sequence = current + 1;
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: counterKey(event.factoryId),
-                UpdateExpression: 'SET seq = :next, #type = :type',
-                ConditionExpression: current === 0 ? 'attribute_not_exists(seq)' : 'seq = :current',
-                ExpressionAttributeNames: { '#type': 'type' },
-                ExpressionAttributeValues: { ':next': sequence, ':type': 'event-sequence', ...(current !== 0 && { ':current': current }) },
-              },
-            },
-            {
-              Put: {
-                TableName: tableName(),
-                Item: { ...markerKey(event.factoryId, event.eventId), type: 'feed-marker', sequence, expiresAt },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            {
-              Put: {
-                TableName: tableName(),
-                Item: {
-                  PK: feedPartition(event.factoryId),
-                  SK: sortKeyOf(sequence),
-                  type: 'feed-event',
-                  sequence,
-                  id: event.eventId,
-                  eventType: event.type,
-                  occurredAt: event.occurredAt,
-                  data: event.data,
-                  expiresAt,
-                },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-          ],
-        }),
-      );
-      return { sequence, created: true };
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[1] === 'ConditionalCheckFailed') {
-        const again = await readMarker(event.factoryId, event.eventId);
-        if (again !== undefined) return { sequence: again, created: false };
-      }
-      // Another event of this factory took the number, or the transaction met another: read the counter again.
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
+    const outcome = await transactWrite([
+      {
+        Update: {
+          TableName: tableName(),
+          Key: counterKey(event.factoryId),
+          UpdateExpression: 'SET seq = :next, #type = :type',
+          ConditionExpression: current === 0 ? 'attribute_not_exists(seq)' : 'seq = :current',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':next': sequence, ':type': 'event-sequence', ...(current !== 0 && { ':current': current }) },
+        },
+      },
+      {
+        Put: {
+          TableName: tableName(),
+          Item: { ...markerKey(event.factoryId, event.eventId), type: 'feed-marker', sequence, expiresAt },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      {
+        Put: {
+          TableName: tableName(),
+          Item: {
+            PK: feedPartition(event.factoryId),
+            SK: sortKeyOf(sequence),
+            type: 'feed-event',
+            sequence,
+            id: event.eventId,
+            eventType: event.type,
+            occurredAt: event.occurredAt,
+            data: event.data,
+            expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+    ], { onConflict: 'return' });
+    if (outcome === 'done') return { sequence, created: true };
+    if (failedAt(outcome, 1)) {
+      const again = await readMarker(event.factoryId, event.eventId);
+      if (again !== undefined) return { sequence: again, created: false };
     }
+    // Another event of this factory took the number, or the transaction met another: read the counter again.
+    if (attempt + 1 >= maxAttempts) throw new OverloadedError();
+    await backoff(attempt);
   }
 };
 

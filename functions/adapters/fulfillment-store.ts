@@ -1,9 +1,8 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { freeUnitsPart } from './buyer-limit-store.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { Preorder, PreorderShipment, PreorderStatus, TimelineEntry } from '#domain/preorder.ts';
-import { backoff, cancellation, ddb, type TransactItem } from './dynamo.ts';
+import { guardedTransact, type TransactItem } from './dynamo.ts';
 import { gateKey, variantSlot } from './campaign-store.ts';
 import { preorderKey } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -59,36 +58,22 @@ const change = async (input: {
   ].join(' AND ');
   if (input.p.shippedQuantity !== undefined) values[':shippedQ'] = input.p.shippedQuantity;
   if (input.p.deliveredQuantity !== undefined) values[':deliveredQ'] = input.p.deliveredQuantity;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(input.p.preorderId),
-                UpdateExpression: `SET ${sets.join(', ')}${input.remove?.length ? ` REMOVE ${input.remove.map((k) => `#${k}`).join(', ')}` : ''}`,
-                ConditionExpression: `(${input.guard}) AND ${counters}`,
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            ...(input.also ?? []),
-            ...(input.events ?? []).map(outboxPut),
-          ],
-        }),
-      );
-      return 'done';
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return 'stale';
-      if (attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
+  const outcome = await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(input.p.preorderId),
+        UpdateExpression: `SET ${sets.join(', ')}${input.remove?.length ? ` REMOVE ${input.remove.map((k) => `#${k}`).join(', ')}` : ''}`,
+        ConditionExpression: `(${input.guard}) AND ${counters}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    ...(input.also ?? []),
+    ...(input.events ?? []).map(outboxPut),
+  ]);
+  return outcome === 'done' ? 'done' : 'stale';
 };
 
 const inBatch = (statuses: readonly PreorderStatus[]) => ({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { tableName } from '#shared/config.ts';
 import { localeOf, stepOf, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
-import { backoff, batchGetItems, ddb, isConditionFailure, isTransactionConflict } from './dynamo.ts';
+import { batchGetItems, ddb, isConditionFailure, writeItem } from './dynamo.ts';
 
 /**
  * What a buyer has been told, kept apart from the pre-order: one small item per
@@ -128,24 +128,16 @@ export const claimNotifications = async (p: Preorder, leaseMs: number, now = Dat
  */
 export const recordSent = async (p: Preorder, sentAt: readonly string[], lease: NotificationLease): Promise<boolean> => {
   const { condition, before } = guard(p);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: noticesKey(p.preorderId),
-          UpdateExpression: 'SET sentAt = list_append(sentAt, :sent), #count = :count REMOVE #lease',
-          ConditionExpression: `#lease.#id = :leaseId AND ${condition}`,
-          ExpressionAttributeNames: { '#lease': 'lease', '#id': 'leaseId', '#count': 'count' },
-          ExpressionAttributeValues: { ':sent': sentAt, ':count': before + sentAt.length, ':leaseId': lease.leaseId, ':before': before },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      // Nothing else writes this item, but a throttled or conflicting write must still record what was sent.
-      if (!isTransactionConflict(err) || attempt >= 8) throw err;
-      await backoff(attempt);
-    }
-  }
+  // Nothing else writes this item, but a write meeting a transaction on it must still record what was sent: writeItem retries it.
+  const outcome = await writeItem(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: noticesKey(p.preorderId),
+      UpdateExpression: 'SET sentAt = list_append(sentAt, :sent), #count = :count REMOVE #lease',
+      ConditionExpression: `#lease.#id = :leaseId AND ${condition}`,
+      ExpressionAttributeNames: { '#lease': 'lease', '#id': 'leaseId', '#count': 'count' },
+      ExpressionAttributeValues: { ':sent': sentAt, ':count': before + sentAt.length, ':leaseId': lease.leaseId, ':before': before },
+    }),
+  );
+  return outcome === 'done';
 };

@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
-import { backoff, batchGetItems, batchWriteItems, cancellation, ddb, decodeCursor, encodeCursor, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
+import { batchGetItems, batchWriteItems, ddb, decodeCursor, encodeCursor, failedAt, guardedTransact, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
@@ -131,75 +131,64 @@ export const placePreorder = async (
     throw new CampaignCapReachedError(campaign.campaignId, memo.remaining);
   }
   let takes: GateTake[] = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
-  for (let attempt = 0; ; attempt++) {
-    const preorder = build(takes);
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: tableName(),
-                Item: toItem(preorder, requestHash),
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
+  for (let round = 0; ; round++) {
+    let preorder = build(takes);
+    const why = await transactWrite((attempt) => {
+      // After a conflict (a transaction on the same gate at that moment) or throttling, another gate: the cap is still the gate's condition.
+      if (attempt > 0 && takes.length === 1) {
+        takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
+        preorder = build(takes);
+      }
+      return [
+        {
+          Put: {
+            TableName: tableName(),
+            Item: toItem(preorder, requestHash),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        ...takes.map((take, i) => ({
+          Update: {
+            TableName: tableName(),
+            Key: gateKey(campaign.campaignId, take.shard),
+            UpdateExpression: gateAdd('ordered', i === 0, capped),
+            ConditionExpression: capped ? '#open = :true AND remaining >= :units' : '#open = :true',
+            ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#slot': variantSlot(campaign, preorder.sku) }) },
+            ExpressionAttributeValues: {
+              ':true': true,
+              ...(i === 0 && { ':q': preorder.quantity }),
+              ...(capped && { ':take': -take.units, ':units': take.units }),
             },
-            ...takes.map((take, i) => ({
-              Update: {
-                TableName: tableName(),
-                Key: gateKey(campaign.campaignId, take.shard),
-                UpdateExpression: gateAdd('ordered', i === 0, capped),
-                ConditionExpression: capped ? '#open = :true AND remaining >= :units' : '#open = :true',
-                ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#slot': variantSlot(campaign, preorder.sku) }) },
-                ExpressionAttributeValues: {
-                  ':true': true,
-                  ...(i === 0 && { ':q': preorder.quantity }),
-                  ...(capped && { ':take': -take.units, ':units': take.units }),
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-              },
-            })),
-            ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
-          ],
-        }),
-      );
-      return { placed: true, preorder };
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') {
-        const existing = await getPreorder(preorder.preorderId, true);
-        if (existing) return { placed: false, existing };
-      }
-      const limitAt = 1 + takes.length;
-      if (campaign.maxPerBuyer !== undefined && why.codes[limitAt] === 'ConditionalCheckFailed') {
-        const held = why.items[limitAt]?.units;
-        throw new PurchaseLimitReachedError(campaign.maxPerBuyer, typeof held === 'number' ? held : 0);
-      }
-      const gateFailed = why.codes.slice(1, limitAt).some((code) => code === 'ConditionalCheckFailed');
-      if (!gateFailed) {
-        // Conflict with a concurrent transaction on the same gate, or throttling:
-        // back off and try another gate (the cap is still the gate's condition).
-        if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-        await backoff(attempt);
-        if (takes.length === 1) takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
-        continue;
-      }
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      const closedGate = why.items.slice(1, limitAt).some((item) => item && item.open !== true);
-      if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
-      // The chosen gate has no room left: look at all of them and pick again.
-      const gates = await readGates(campaign, true);
-      if (gates.some((g) => !g.open)) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
-      const remaining = gates.map((g) => g.remaining ?? 0);
-      const plan = planCapTakes(remaining, quantity);
-      if (!plan) {
-        const total = remaining.reduce((a, b) => a + b, 0);
-        soldOut.set(campaign.campaignId, { until: Date.now() + soldOutMemoMs, remaining: total });
-        throw new CampaignCapReachedError(campaign.campaignId, total);
-      }
-      takes = plan;
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+          },
+        })),
+        ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
+      ];
+    });
+    if (why === 'done') return { placed: true, preorder };
+    if (failedAt(why, 0)) {
+      const existing = await getPreorder(preorder.preorderId, true);
+      if (existing) return { placed: false, existing };
     }
+    const limitAt = 1 + takes.length;
+    if (campaign.maxPerBuyer !== undefined && failedAt(why, limitAt)) {
+      const held = why.items[limitAt]?.units;
+      throw new PurchaseLimitReachedError(campaign.maxPerBuyer, typeof held === 'number' ? held : 0);
+    }
+    if (round + 1 >= maxAttempts) throw new OverloadedError();
+    const closedGate = why.items.slice(1, limitAt).some((item) => item && item.open !== true);
+    if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
+    // The chosen gate has no room left: look at all of them and pick again.
+    const gates = await readGates(campaign, true);
+    if (gates.some((g) => !g.open)) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
+    const remaining = gates.map((g) => g.remaining ?? 0);
+    const plan = planCapTakes(remaining, quantity);
+    if (!plan) {
+      const total = remaining.reduce((a, b) => a + b, 0);
+      soldOut.set(campaign.campaignId, { until: Date.now() + soldOutMemoMs, remaining: total });
+      throw new CampaignCapReachedError(campaign.campaignId, total);
+    }
+    takes = plan;
   }
 };
 
@@ -422,54 +411,39 @@ export const cancelPreorder = async (
   events: readonly DomainEvent[],
 ): Promise<boolean> => {
   const capped = campaign.maxTotalQuantity !== undefined;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tableName(),
-                Key: preorderKey(p.preorderId),
-                UpdateExpression:
-                  'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
-                ConditionExpression: '#status = :accepted',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':refunded': 'REFUNDED',
-                  ':accepted': 'ACCEPTED',
-                  ':amount': p.amount,
-                  ':now': now.toISOString(),
-                  ':entries': entries,
-                },
-              },
-            },
-            ...p.gateTakes.map((take, i) => ({
-              Update: {
-                TableName: tableName(),
-                Key: gateKey(p.campaignId, take.shard),
-                UpdateExpression: gateAdd('cancelled', i === 0, capped),
-                ExpressionAttributeNames: i === 0 ? { '#slot': variantSlot(campaign, p.sku) } : undefined,
-                ExpressionAttributeValues: {
-                  ...(i === 0 && { ':q': p.quantity }),
-                  ...(capped && { ':units': take.units }),
-                },
-              },
-            })),
-            ...freeUnitsPart(campaign, p.buyerId, p.quantity),
-            ...events.map(outboxPut),
-          ],
-        }),
-      );
-      return true;
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return false;
-      if (attempt >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
-    }
-  }
+  return (await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression:
+          'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
+        ConditionExpression: '#status = :accepted',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':refunded': 'REFUNDED',
+          ':accepted': 'ACCEPTED',
+          ':amount': p.amount,
+          ':now': now.toISOString(),
+          ':entries': entries,
+        },
+      },
+    },
+    ...p.gateTakes.map((take, i) => ({
+      Update: {
+        TableName: tableName(),
+        Key: gateKey(p.campaignId, take.shard),
+        UpdateExpression: gateAdd('cancelled', i === 0, capped),
+        ExpressionAttributeNames: i === 0 ? { '#slot': variantSlot(campaign, p.sku) } : undefined,
+        ExpressionAttributeValues: {
+          ...(i === 0 && { ':q': p.quantity }),
+          ...(capped && { ':units': take.units }),
+        },
+      },
+    })),
+    ...freeUnitsPart(campaign, p.buyerId, p.quantity),
+    ...events.map(outboxPut),
+  ])) === 'done';
 };
 
 /**

@@ -1,5 +1,5 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { queueUrl, tableName } from '#shared/config.ts';
 import { tracer } from '#shared/observability.ts';
 import { signalTypes, type SignalType } from '#contracts/signals.ts';
@@ -7,7 +7,7 @@ import type { SignalsMessage } from '#contracts/messages.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { SignalCounts, SignalMinute } from '#domain/forecast.ts';
 import { z } from 'zod';
-import { backoff, batchGetItems, cancellation, ddb } from './dynamo.ts';
+import { batchGetItems, ddb, failedAt, transactWrite } from './dynamo.ts';
 
 /**
  * Demand signals: the live room's request record, the aggregator's per-minute
@@ -37,7 +37,6 @@ const minuteTtlSeconds = 3 * 24 * 3600;
 const maxTransactionItems = 100;
 /** A message's part is one marker plus at most this many counter updates. */
 export const maxBucketsPerPart = maxTransactionItems - 1;
-const maxAttempts = 8;
 
 type Item = Record<string, unknown>;
 
@@ -291,26 +290,26 @@ export const commitParts = async (parts: readonly SignalPart[], now: Date): Prom
   let pending = [...parts];
   const alreadyApplied: string[] = [];
   let calls = 0;
-  for (let attempt = 0; pending.length > 0; ) {
+  while (pending.length > 0) {
     const updates = mergeUpdates(pending);
     const transactItems = [...pending.map((p) => markerPut(p.marker, now)), ...updates.map(counterUpdate)];
+    let outcome: Awaited<ReturnType<typeof transactWrite>>;
     try {
       calls++;
-      await ddb.send(new TransactWriteCommand({ TransactItems: transactItems }));
-      return { applied: pending.map((p) => p.marker), alreadyApplied, notCommitted: [], calls, items: transactItems.length };
+      outcome = await transactWrite(transactItems);
     } catch (err) {
-      const why = cancellation(err);
-      const done = new Set(pending.filter((_, i) => why?.codes[i] === 'ConditionalCheckFailed').map((p) => p.marker));
-      if (done.size > 0) {
-        alreadyApplied.push(...done);
-        pending = pending.filter((p) => !done.has(p.marker));
-        continue;
-      }
-      if (!why || ++attempt >= maxAttempts) {
-        return { applied: [], alreadyApplied, notCommitted: pending.map((p) => p.marker), error: err, calls, items: 0 };
-      }
-      await backoff(attempt);
+      // Still contended after the retries, or DynamoDB failing: these parts are the caller's to retry.
+      return { applied: [], alreadyApplied, notCommitted: pending.map((p) => p.marker), error: err, calls, items: 0 };
     }
+    if (outcome === 'done') return { applied: pending.map((p) => p.marker), alreadyApplied, notCommitted: [], calls, items: transactItems.length };
+    const why = outcome;
+    const done = new Set(pending.filter((_, i) => failedAt(why, i)).map((p) => p.marker));
+    if (done.size === 0) {
+      const error = new Error(`signal counters refused an update: ${why.codes.join(', ')}`);
+      return { applied: [], alreadyApplied, notCommitted: pending.map((p) => p.marker), error, calls, items: 0 };
+    }
+    alreadyApplied.push(...done);
+    pending = pending.filter((p) => !done.has(p.marker));
   }
   return { applied: [], alreadyApplied, notCommitted: [], calls, items: 0 };
 };

@@ -1,8 +1,7 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
-import { OverloadedError } from '#domain/errors.ts';
 import { deliveryPayload, withAttempt, type Delivery, type DeliveryAttempt, type DeliveryStatus, type Webhook } from '#domain/webhooks.ts';
-import { backoff, cancellation, ddb, isConditionFailure, pageOfOwnerIndex } from './dynamo.ts';
+import { backoff, ddb, failedAt, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
 
 /**
  * Factory webhooks and the record of their deliveries.
@@ -67,38 +66,27 @@ export type CreateWebhookOutcome =
  * if the factory has reached its cap since.
  */
 export const createWebhook = async (w: Webhook, requestHash: string, limit: number): Promise<CreateWebhookOutcome> => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: tableName(), Item: webhookToItem(w, requestHash), ConditionExpression: 'attribute_not_exists(PK)' } },
-            {
-              Update: {
-                TableName: tableName(),
-                Key: webhookCountKey(w.factoryId),
-                UpdateExpression: 'SET #type = :type ADD webhooks :one',
-                ConditionExpression: 'attribute_not_exists(webhooks) OR webhooks < :limit',
-                ExpressionAttributeNames: { '#type': 'type' },
-                ExpressionAttributeValues: { ':type': 'webhook-count', ':one': 1, ':limit': limit },
-              },
-            },
-          ],
-        }),
-      );
-      return { outcome: 'created' };
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') {
-        const existing = await getWebhook(w.webhookId, true);
-        if (existing) return { outcome: 'exists', existing };
-      }
-      if (why.codes[1] === 'ConditionalCheckFailed') return { outcome: 'limit-reached' };
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
-    }
+  const outcome = await transactWrite([
+    { Put: { TableName: tableName(), Item: webhookToItem(w, requestHash), ConditionExpression: 'attribute_not_exists(PK)' } },
+    {
+      Update: {
+        TableName: tableName(),
+        Key: webhookCountKey(w.factoryId),
+        UpdateExpression: 'SET #type = :type ADD webhooks :one',
+        ConditionExpression: 'attribute_not_exists(webhooks) OR webhooks < :limit',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':type': 'webhook-count', ':one': 1, ':limit': limit },
+      },
+    },
+  ]);
+  if (outcome === 'done') return { outcome: 'created' };
+  if (failedAt(outcome, 0)) {
+    const existing = await getWebhook(w.webhookId, true);
+    if (existing) return { outcome: 'exists', existing };
   }
+  if (failedAt(outcome, 1)) return { outcome: 'limit-reached' };
+  // The id's Put failed but nothing is there: it was deleted in between. Create it again.
+  return createWebhook(w, requestHash, limit);
 };
 
 export const getWebhook = async (webhookId: string, consistent = false) => {
@@ -199,40 +187,29 @@ export const updateWebhook = async (webhookId: string, factoryId: string, change
  * deliverer finds no webhook and sends nothing more.
  */
 export const deleteWebhook = async (webhookId: string, factoryId: string): Promise<'deleted' | 'not-found'> => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await ddb.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: tableName(),
-                Key: webhookKey(webhookId),
-                ConditionExpression: 'attribute_exists(PK) AND factoryId = :factory',
-                ExpressionAttributeValues: { ':factory': factoryId },
-              },
-            },
-            {
-              Update: {
-                TableName: tableName(),
-                Key: webhookCountKey(factoryId),
-                UpdateExpression: 'ADD webhooks :minusOne',
-                ConditionExpression: 'webhooks > :zero',
-                ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
-              },
-            },
-          ],
-        }),
-      );
-      return 'deleted';
-    } catch (err) {
-      const why = cancellation(err);
-      if (!why) throw err;
-      if (why.codes[0] === 'ConditionalCheckFailed') return 'not-found';
-      if (attempt + 1 >= maxAttempts) throw new OverloadedError();
-      await backoff(attempt);
-    }
-  }
+  const outcome = await transactWrite([
+    {
+      Delete: {
+        TableName: tableName(),
+        Key: webhookKey(webhookId),
+        ConditionExpression: 'attribute_exists(PK) AND factoryId = :factory',
+        ExpressionAttributeValues: { ':factory': factoryId },
+      },
+    },
+    {
+      Update: {
+        TableName: tableName(),
+        Key: webhookCountKey(factoryId),
+        UpdateExpression: 'ADD webhooks :minusOne',
+        ConditionExpression: 'webhooks > :zero',
+        ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+      },
+    },
+  ]);
+  if (outcome === 'done') return 'deleted';
+  if (failedAt(outcome, 0)) return 'not-found';
+  // The count is already 0 with the webhook still there: a count lost before counting existed. Give it back without it.
+  throw new Error(`webhook ${webhookId} could not be deleted: its factory's webhook count is already 0`);
 };
 
 /**
