@@ -6,7 +6,7 @@
  * test (tests/infra/drift.test.ts) holds them to that.
  */
 
-import type { EventType } from '../functions/contracts/messages.ts';
+import { busFactoryEventTypes, type EventType } from '../functions/contracts/event-types.ts';
 
 export type FunctionName =
   | 'authorizer'
@@ -555,20 +555,7 @@ export const rules: readonly RuleSpec[] = [
     description: "Events about a factory's batches and shipments go to its webhooks",
     pattern: {
       source: ['c2m'],
-      'detail-type': [
-        'batch.released',
-        'batch.accepted',
-        'batch.rejected',
-        'batch.overdue',
-        'batch.progressed',
-        'batch.completed',
-        'shipment.created',
-        'shipment.delivered',
-        'shipment.parcels_added',
-        'shipment.parcel_delivered',
-        'batch.units_withdrawn',
-        'preorder.address_changed',
-      ],
+      'detail-type': [...busFactoryEventTypes],
     },
     targetQueue: 'webhook-events',
   },

@@ -28,49 +28,9 @@ export type PlacedPreorderImage = z.infer<typeof PlacedPreorderImage>;
 
 // ---------------------------------------------------------------- events
 
-/** Every event c2m publishes. Each has its own detail schema below; `eventDetails` must name exactly these. */
-export const eventTypes = [
-  'campaign.opened',
-  'campaign.closed',
-  'campaign.failed',
-  'preorder.accepted',
-  'preorder.cancelled',
-  'preorder.refunded',
-  'batch.released',
-  'batch.accepted',
-  'batch.rejected',
-  'batch.overdue',
-  'batch.progressed',
-  'shipment.created',
-  'shipment.delivered',
-  'shipment.parcels_added',
-  'shipment.parcel_delivered',
-  'batch.completed',
-  'preorder.shipped',
-  'preorder.delayed',
-  'preorder.delivered',
-  'preorder.compensated',
-  'preorder.address_changed',
-  'batch.units_withdrawn',
-] as const;
-export type EventType = (typeof eventTypes)[number];
-
-/** The events about a factory's batches and shipments that the bus carries to its feed and webhooks. */
-export const busFactoryEventTypes = [
-  'batch.released',
-  'batch.accepted',
-  'batch.rejected',
-  'batch.overdue',
-  'batch.progressed',
-  'batch.completed',
-  'shipment.created',
-  'shipment.delivered',
-  'shipment.parcels_added',
-  'shipment.parcel_delivered',
-  'batch.units_withdrawn',
-  'preorder.address_changed',
-] as const satisfies readonly EventType[];
-export type BusFactoryEventType = (typeof busFactoryEventTypes)[number];
+// The lists of event types live apart, free of zod, for the topology (and so every function's bundle) to import.
+export { busFactoryEventTypes, eventTypes, type BusFactoryEventType, type EventType } from './event-types.ts';
+import { busFactoryEventTypes, eventTypes, type EventType } from './event-types.ts';
 
 const id = z.string().min(1);
 const units = z.number().int();
