@@ -8,6 +8,7 @@ import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, variantSlot } fro
 import { OverloadedError } from '#domain/errors.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
+import { parseStoredBatch } from './stored-items.ts';
 import type { DomainEvent } from './event-bus.ts';
 import type { FactoryBatchStatus, ProductionState } from '#domain/production.ts';
 import type { LinePreorder } from '#domain/fulfillment.ts';
@@ -91,15 +92,10 @@ export const campaignBatchesPartition = (campaignId: string) => `BATCHES#${campa
 /** Released batches past `acceptBy` or their grace period are found here by the clock (sparse). */
 export const batchClockPartition = 'BATCHCLOCK';
 
+/** The batch as stored, with its MEMBERS item when read with it, parsed (stored-items.ts): an item that is not one fails here. */
 const fromItem = (item: Record<string, unknown>, members?: Record<string, unknown>): Batch => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-  const batch = rest as unknown as Batch;
-  return {
-    ...batch,
-    planned: batch.planned ?? [],
-    preorderIds: (members?.preorderIds as string[] | undefined) ?? batch.preorderIds ?? [],
-    lines: (batch.lines ?? []).map((l) => ({ ...l, shipped: l.shipped ?? 0 })),
-  };
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  return parseStoredBatch(rest, String(PK), members);
 };
 
 /** The batch with its members, strongly consistent by default (one Query of the batch's two items). */

@@ -6,8 +6,6 @@ import {
   capSlices,
   gateShardsFor,
   isFinal,
-  defaultMaxDelayDays,
-  defaultSwitchWindowHours,
   nextTransitionAt,
   sumDemand,
   type Campaign,
@@ -20,6 +18,7 @@ import { batchGetItems, ddb, decodeCursor, encodeCursor, failedAt, isConditionFa
 import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
+import { parseStoredCampaign, type StoredCampaignRecord } from './stored-items.ts';
 
 /**
  * The campaign entity and its gate items.
@@ -62,11 +61,10 @@ export const toItem = (c: Campaign, requestHash: string): Item => ({
   ...clockIndex(c),
 });
 
-export const fromItem = (item: Item): Campaign & { requestHash: string; cutting?: string; cuts?: number } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-  const c = rest as unknown as Campaign & { requestHash: string; cutting?: string; cuts?: number };
-  // Campaigns stored before these terms existed keep the defaults they would have had.
-  return { ...c, maxDelayDays: c.maxDelayDays ?? defaultMaxDelayDays, switchWindowHours: c.switchWindowHours ?? defaultSwitchWindowHours };
+/** The campaign as stored, parsed (stored-items.ts, which gives older campaigns the terms' defaults): an item that is not one fails here. */
+export const fromItem = (item: Item): StoredCampaignRecord => {
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  return parseStoredCampaign(rest, String(PK));
 };
 
 /** The gate counter slot of a variant: `v<position in the campaign's variants>`. */

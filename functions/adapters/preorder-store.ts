@@ -9,6 +9,7 @@ import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
 import { noticesSortKey, parseNotices, readNotices, withNotices } from './notice-store.ts';
+import { parseStoredPreorder } from './stored-items.ts';
 
 /**
  * The pre-order entity.
@@ -85,9 +86,10 @@ export const putOrderRefs = (placed: readonly Parameters<typeof orderRefItem>[0]
 
 const buyerPartition = (buyerId: string) => `BUYER#${buyerId}`;
 
+/** The pre-order as stored, parsed (stored-items.ts): an item that is not one fails here, naming its key and field. */
 export const fromItem = (item: Item): Preorder & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-  return rest as unknown as Preorder & { requestHash: string };
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  return parseStoredPreorder(rest, String(PK));
 };
 
 const maxAttempts = 8;

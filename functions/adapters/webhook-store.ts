@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { deliveryPayload, withAttempt, type Delivery, type DeliveryAttempt, type DeliveryStatus, type Webhook } from '#domain/webhooks.ts';
+import { parseStoredDelivery, parseStoredWebhook } from './stored-items.ts';
 import { backoff, ddb, failedAt, isConditionFailure, pageOfOwnerIndex, transactWrite } from './dynamo.ts';
 
 /**
@@ -49,9 +50,10 @@ const webhookToItem = (w: Webhook, requestHash: string): Item => ({
   GSI1SK: `${w.createdAt}#${w.webhookId}`,
 });
 
+/** The webhook as stored, less its delivery slots (takeSlot reads those), parsed (stored-items.ts). */
 const webhookFromItem = (item: Item): Webhook & { requestHash: string } => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, slots: _slots, slotsVersion: _sv, ...rest } = item;
-  return rest as unknown as Webhook & { requestHash: string };
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, slots: _slots, slotsVersion: _sv, ...rest } = item;
+  return parseStoredWebhook(rest, String(PK));
 };
 
 export type CreateWebhookOutcome =
@@ -410,12 +412,10 @@ const deliveryToItem = (d: Delivery): Item => ({
   expiresAt: Math.floor(Date.parse(d.createdAt) / 1000) + deliveryRetentionSeconds,
 });
 
+/** The delivery as stored, less its TTL, parsed (stored-items.ts, which gives older deliveries their counters). */
 const deliveryFromItem = (item: Item): Delivery => {
-  const { PK: _pk, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, expiresAt: _exp, ...rest } = item;
-  const d = rest as unknown as Delivery;
-  const attemptCount = Number(d.attemptCount ?? 0);
-  // Deliveries made before `tries` was kept count every attempt as this series'.
-  return { ...d, attempts: d.attempts ?? [], attemptCount, tries: Number(d.tries ?? attemptCount), sequence: Number(d.sequence) };
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, expiresAt: _exp, ...rest } = item;
+  return parseStoredDelivery(rest, String(PK));
 };
 
 export const getDelivery = async (deliveryId: string, consistent = true): Promise<Delivery | undefined> => {
