@@ -18,7 +18,7 @@ import { batchGetItems, ddb, decodeCursor, encodeCursor, failedAt, isConditionFa
 import type { TransactItem } from './dynamo.ts';
 import { outboxPut } from './outbox.ts';
 import type { DomainEvent } from './event-bus.ts';
-import { parseStoredCampaign, type StoredCampaignRecord } from './stored-items.ts';
+import { parseStoredCampaign, parseStoredGate, type StoredCampaignRecord } from './stored-items.ts';
 
 /**
  * The campaign entity and its gate items.
@@ -279,19 +279,20 @@ export const readGates = async (
   c: Pick<Campaign, 'campaignId' | 'gateShards' | 'variants'>,
   consistent: boolean,
 ): Promise<GateState[]> => {
-  const bySku = (counters: unknown): Record<string, number> => {
-    const slots = (counters ?? {}) as Record<string, number>;
-    return Object.fromEntries(c.variants.map((v, i) => [v.sku, slots[`v${i}`] ?? 0]));
-  };
+  const bySku = (slots: Readonly<Record<string, number>> = {}): Record<string, number> =>
+    Object.fromEntries(c.variants.map((v, i) => [v.sku, slots[`v${i}`] ?? 0]));
   const keys = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
-  const gates: GateState[] = (await batchGetItems(tableName(), keys, consistent)).map((item) => ({
-    shard: Number(item.shard),
-    open: item.open === true,
-    ordered: bySku(item.ordered),
-    cancelled: bySku(item.cancelled),
-    batched: bySku(item.batched),
-    ...(typeof item.remaining === 'number' && { remaining: item.remaining }),
-  }));
+  const gates: GateState[] = (await batchGetItems(tableName(), keys, consistent)).map((item) => {
+    const gate = parseStoredGate(item, String(item.PK));
+    return {
+      shard: gate.shard,
+      open: gate.open === true,
+      ordered: bySku(gate.ordered),
+      cancelled: bySku(gate.cancelled),
+      batched: bySku(gate.batched),
+      ...(gate.remaining !== undefined && { remaining: gate.remaining }),
+    };
+  });
   return gates.sort((a, b) => a.shard - b.shard);
 };
 

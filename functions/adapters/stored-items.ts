@@ -43,7 +43,7 @@ import type { Batch, BatchStatus, PlannedPreorder } from './batch-store.ts';
 
 // ---------------------------------------------------------------- the error
 
-export type StoredItemKind = 'preorder' | 'campaign' | 'batch' | 'batch members' | 'webhook' | 'delivery';
+export type StoredItemKind = 'preorder' | 'campaign' | 'gate' | 'batch' | 'batch members' | 'webhook' | 'delivery';
 
 /** Where a stored item does not fit its schema, and how: never its value (items hold addresses and secrets). */
 export interface StoredItemIssue {
@@ -290,6 +290,29 @@ export const StoredCampaign = z.object({
 
 export const parseStoredCampaign = (rest: Record<string, unknown>, key: string): StoredCampaignRecord =>
   parseStored('campaign', StoredCampaign, rest, key);
+
+// ---------------------------------------------------------------- gate
+
+/** A gate's counters: variant slot (`v<position>`) → units; a slot never written reads as 0 (readGates). */
+const gateCounters = z.record(z.string(), z.number()).optional();
+
+/**
+ * A campaign's gate shard (campaign-store.ts gateItem), as its counters are read:
+ * `open`, the units still `remaining` under the cap (capped campaigns only), and
+ * the per-variant `ordered`, `cancelled`, `batched` units. Other attributes
+ * (`sealed`, the key) are the writers' business and not read here.
+ */
+export const StoredGate = z.object({
+  shard: z.number().int().nonnegative(),
+  open: z.boolean().optional(),
+  remaining: z.number().optional(),
+  ordered: gateCounters,
+  cancelled: gateCounters,
+  batched: gateCounters,
+});
+export type StoredGateRecord = z.output<typeof StoredGate>;
+
+export const parseStoredGate = (item: Record<string, unknown>, key: string): StoredGateRecord => parseStored('gate', StoredGate, item, key);
 
 // ---------------------------------------------------------------- batch
 

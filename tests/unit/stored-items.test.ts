@@ -7,6 +7,7 @@ import {
   parseStoredBatch,
   parseStoredCampaign,
   parseStoredDelivery,
+  parseStoredGate,
   parseStoredPreorder,
   parseStoredWebhook,
   StoredItemInvalidError,
@@ -568,6 +569,16 @@ describe('A malformed item is refused, naming its kind, its key and the field, n
     expect(error.issues.map((i) => i.path).sort()).toEqual(['gateShards', 'status']);
     expect(error.message).not.toContain('PAUSED');
     expect(error.message).not.toContain(campaign.title);
+  });
+
+  it('A gate whose remaining units are text and whose ordered counter is not a map of numbers', () => {
+    const item = throughDynamo({ PK: `GATE#${campaignId}`, SK: 'SHARD#3', type: 'gate', shard: 3, open: true, remaining: '40', ordered: { v0: 'many' } });
+
+    const error = refusal(() => parseStoredGate(item, String(item.PK)));
+
+    expect(error.message).toMatch(new RegExp(`^stored gate GATE#${campaignId} is not valid: `));
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['ordered.v0', 'remaining']);
+    expect(error.message).not.toContain('many');
   });
 
   it('A batch whose line has no quantity, and a MEMBERS item whose list is not one', () => {
