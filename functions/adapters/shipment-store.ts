@@ -26,6 +26,7 @@ const StoredParcel = z.object({
   trackingNumber: z.string(),
   attachedAt: z.string(),
   deliveredAt: z.string().optional(),
+  labels: z.number().int().positive().optional(),
 });
 const ShipmentItem = z.object({
   shipmentId: z.string(),

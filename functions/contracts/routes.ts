@@ -248,7 +248,7 @@ export const changeShippingAddress = createRoute({
   method: 'put',
   path: '/v1/preorders/{preorderId}/shipping-address',
   tags: ['buyer'],
-  summary: "Ship the pre-order to another address; 409 once a unit of it has shipped. A batched pre-order's factory hears of it (preorder.address_changed)",
+  summary: "Ship the pre-order to another address; 409 once a unit of it has shipped, or after ten changes. A batched pre-order's factory hears of it (preorder.address_changed)",
   security: bearer,
   request: { params: PreorderParams, body: body(ShippingAddress) },
   responses: { 200: json(PreorderView, 'Changed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
@@ -396,6 +396,8 @@ export const createShipment = createRoute({
   path: '/v1/factory/batches/{batchId}/shipments',
   tags: ['factory'],
   summary: 'Ship a lot (partial shipments are normal); never more than QC passed',
+  description:
+    "Units are allocated to the batch's pre-orders oldest first. One buyer's order arrives in at most 50 lots: a lot that would be the 50th to reach an order without finishing it is a 409 whose `errors` name the item and what it must carry (`params.atLeast` to finish that order, `params.atMost` to stop before it).",
   security: bearer,
   request: { params: BatchParams, headers: IdempotencyHeader, body: body(CreateShipmentBody) },
   responses: { 201: json(ShipmentView, 'Shipped'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
@@ -417,7 +419,7 @@ export const addShipmentParcels = createRoute({
   method: 'post',
   path: '/v1/factory/shipments/{shipmentId}/parcels',
   tags: ['factory'],
-  summary: "Name each buyer's own parcel of a lot (drop-shipping): all or none; the same parcel again changes nothing, a new tracking number replaces it until delivered (then 409)",
+  summary: "Name each buyer's own parcel of a lot (drop-shipping): all or none; the same parcel again changes nothing, a new tracking number replaces it until delivered (then 409), at most 5 labels a parcel",
   description:
     "Each parcel is for a pre-order allocated in the lot (else 400 naming parcels.<i>.preorderId), at most once per request. Pre-orders not named keep the lot's tracking; " +
     "a buyer whose units already shipped is told their parcel's tracking number. A lot or parcel already delivered takes no change (409), only the same parcel again (200).",

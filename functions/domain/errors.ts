@@ -2,6 +2,9 @@
  * Named domain errors. The HTTP edge maps each to one problem+json status in
  * exactly one place (functions/handlers/http/problems.ts).
  */
+
+import { maxAddressChanges } from './preorder.ts';
+
 export abstract class DomainError extends Error {
   abstract readonly kind: 'invalid' | 'unauthenticated' | 'not-found' | 'conflict' | 'forbidden' | 'overloaded' | 'unavailable';
   /** A problem title more telling than the status's own ("Purchase limit reached" rather than "Conflict"). */
@@ -168,19 +171,30 @@ export class ShipmentNotFoundError extends NotFoundError {
   }
 }
 
-/** A unit of the pre-order has shipped, or it is over (refunded, cancelled): its address no longer changes. */
+/** A unit of the pre-order has shipped, it is over (refunded, cancelled), or it was changed as often as it may be: its address no longer changes. */
 export class AddressNotChangeableError extends DomainError {
   readonly kind = 'conflict';
   constructor(
     preorderId: string,
     readonly status: string,
-    why: 'shipped' | 'over',
+    why: 'shipped' | 'over' | 'too-often',
   ) {
     super(
       why === 'shipped'
         ? `Pre-order ${preorderId} has units on their way (status ${status}): its shipping address can no longer change`
-        : `Pre-order ${preorderId} is ${status}: nothing of it will ship, so its shipping address can no longer change`,
+        : why === 'over'
+          ? `Pre-order ${preorderId} is ${status}: nothing of it will ship, so its shipping address can no longer change`
+          : `Pre-order ${preorderId} has had its shipping address changed ${maxAddressChanges} times, the most it may be`,
     );
+  }
+}
+
+/** A lot that would split one buyer's order into more lots than their pre-order can record (fulfillment.ts maxLotsPerPreorder); `errors` names each item and what it must carry. */
+export class LotSplitsOrderTooOftenError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Lot would split an order too often';
+  constructor(readonly errors: readonly FieldIssue[]) {
+    super(`This lot would bring a buyer's order in more lots than it may arrive in: ${errors.map((e) => e.message).join('; ')}`);
   }
 }
 

@@ -61,6 +61,78 @@ export const allocateShipment = (
     });
   });
 
+/**
+ * The most lots one pre-order's units arrive in. Each lot that reaches a buyer
+ * is a parcel entry and a step (shipped, delivered, a relabel) on their
+ * pre-order, which DynamoDB holds in one item of at most 400 KB and charges by
+ * the KB on every later write: without a bound, 999 units shipped a unit a lot
+ * would outgrow the item. A lot never needs to split one buyer's order that
+ * often; the factory is told what to carry instead (lotLimitIssues).
+ */
+export const maxLotsPerPreorder = 50;
+
+/** A pre-order a lot would reach without finishing it, and what the lot would have to carry of its sku to finish it, or to stop short of it. */
+export interface PartReach {
+  readonly preorderId: string;
+  readonly sku: string;
+  /** The lot's item of that sku (its index in the request). */
+  readonly item: number;
+  /** Units of the sku this lot must carry to finish the pre-order. */
+  readonly toFinish: number;
+  /** Units it may carry and not reach the pre-order at all; absent when the pre-order has units already (the lot must finish it). */
+  readonly toStopShort?: number;
+}
+
+/**
+ * The pre-orders a lot reaches without finishing them: per sku at most one,
+ * the last in line it reaches, and only those with more units than
+ * `maxLotsPerPreorder` (one with fewer cannot be split that often: each lot
+ * brings it at least one unit).
+ */
+export const partlyReached = (
+  line: readonly LinePreorder[],
+  shippedBefore: Readonly<Record<string, number>>,
+  items: readonly { sku: string; quantity: number }[],
+): PartReach[] =>
+  items.flatMap((item, index) => {
+    const before = shippedBefore[item.sku] ?? 0;
+    const after = before + item.quantity;
+    let start = 0;
+    for (const p of line.filter((x) => x.sku === item.sku).sort(byAge)) {
+      const end = start + p.quantity;
+      if (start < after && after < end && p.quantity > maxLotsPerPreorder) {
+        return [{ preorderId: p.preorderId, sku: item.sku, item: index, toFinish: end - before, ...(start >= before && { toStopShort: start - before }) }];
+      }
+      start = end;
+    }
+    return [];
+  });
+
+/** How many of a batch's lots reached each pre-order (one a lot, however many of its items did). */
+export const lotsReaching = (lots: readonly { readonly allocations: readonly { readonly preorderId: string }[] }[]): Map<string, number> => {
+  const counts = new Map<string, number>();
+  for (const lot of lots) for (const id of new Set(lot.allocations.map((a) => a.preorderId))) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+};
+
+/**
+ * What a lot must change so that no pre-order it reaches without finishing
+ * arrives in more than `maxLotsPerPreorder` lots: `lotsSoFar` counts the lots
+ * that reached each of them already. One issue per item at fault, naming what
+ * it must carry; none when the lot may ship.
+ */
+export const lotLimitIssues = (reaches: readonly PartReach[], lotsSoFar: (preorderId: string) => number) =>
+  reaches
+    .filter((r) => lotsSoFar(r.preorderId) + 1 >= maxLotsPerPreorder)
+    .map((r) => ({
+      path: `items.${r.item}.quantity`,
+      code: 'lot_splits_order_too_often',
+      message:
+        `one buyer's ${r.sku} would arrive in more than ${maxLotsPerPreorder} lots: carry at least ${r.toFinish} ${r.sku} in this lot to finish their order` +
+        (r.toStopShort !== undefined && r.toStopShort > 0 ? `, or at most ${r.toStopShort} to stop before it` : ''),
+      params: { sku: r.sku, maxLots: maxLotsPerPreorder, atLeast: r.toFinish, ...(r.toStopShort !== undefined && r.toStopShort > 0 && { atMost: r.toStopShort }) },
+    }));
+
 export interface Shortfall {
   readonly preorderId: string;
   /** Units that will never ship. */

@@ -8,8 +8,9 @@ import { DomainError, InvalidInputError, NotFoundError, type FieldIssue } from '
  * the pre-order it carries, so a lot has at most one per allocated pre-order:
  * the same parcel sent again changes nothing, a different carrier or tracking
  * number replaces it (a relabelled or mistyped parcel) until it is delivered,
- * and then it is fixed (409). A delivered lot takes no new parcels. A lot whose
- * every buyer has a parcel, all delivered, is delivered as a whole.
+ * and then it is fixed (409); a parcel has at most `maxLabelsPerParcel`
+ * labels in all (409 past them). A delivered lot takes no new parcels. A lot
+ * whose every buyer has a parcel, all delivered, is delivered as a whole.
  */
 
 export interface Parcel {
@@ -19,7 +20,17 @@ export interface Parcel {
   /** When this carrier and tracking number were set. */
   readonly attachedAt: string;
   readonly deliveredAt?: string;
+  /** How many labels the parcel has had, this one included (absent on parcels stored before it was counted: 1). */
+  readonly labels?: number;
 }
+
+/**
+ * How many labels one buyer's parcel may have. Each new label is a step on the
+ * buyer's pre-order (they are told the new tracking number), kept in its one
+ * item; a bound keeps that item bounded. A relabel or two is the real case (a
+ * mistyped number, a carrier's new label).
+ */
+export const maxLabelsPerParcel = 5;
 
 export interface ParcelRequest {
   readonly preorderId: string;
@@ -46,6 +57,12 @@ export class ParcelNotFoundError extends NotFoundError {
 export class ParcelLockedError extends DomainError {
   readonly kind = 'conflict';
   override readonly title = 'Parcel already delivered';
+}
+
+/** A parcel that has had as many labels as it may (maxLabelsPerParcel). */
+export class ParcelRelabelledTooOftenError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Parcel relabelled too often';
 }
 
 const sameLabel = (a: Pick<Parcel, 'carrier' | 'trackingNumber'>, b: Pick<Parcel, 'carrier' | 'trackingNumber'>) =>
@@ -89,7 +106,11 @@ export const attachParcels = (lot: ParcelledLot, requested: readonly ParcelReque
     if (lot.status === 'DELIVERED') {
       throw new ParcelLockedError(`Shipment ${lot.shipmentId} was delivered; its parcels no longer change (parcels.${i}, pre-order ${r.preorderId})`);
     }
-    const next: Parcel = { preorderId: r.preorderId, carrier: r.carrier, trackingNumber: r.trackingNumber, attachedAt: at };
+    const labels = current ? (current.labels ?? 1) + 1 : 1;
+    if (labels > maxLabelsPerParcel) {
+      throw new ParcelRelabelledTooOftenError(`The parcel of parcels.${i} (pre-order ${r.preorderId}) has had ${maxLabelsPerParcel} labels, the most it may have`);
+    }
+    const next: Parcel = { preorderId: r.preorderId, carrier: r.carrier, trackingNumber: r.trackingNumber, attachedAt: at, labels };
     byPreorder.set(r.preorderId, next);
     changed.push(next);
   });

@@ -228,6 +228,17 @@ export const addressChangeableStatuses = ['ACCEPTED', 'BATCHED', 'IN_PRODUCTION'
 export const isAddressChangeable = (p: Pick<Preorder, 'status' | 'shippedQuantity'>): boolean =>
   (addressChangeableStatuses as readonly PreorderStatus[]).includes(p.status) && (p.shippedQuantity ?? 0) === 0;
 
+/**
+ * How often a buyer may change a pre-order's address. Each change is a step on
+ * the pre-order (told to the buyer, and to the factory once it holds the
+ * batch), stored in its one item; a bound keeps that item, and what every
+ * later write of it costs, bounded too. Ten is far more than a real move needs.
+ */
+export const maxAddressChanges = 10;
+
+/** The address changes a pre-order has had (its `address-changed` steps). */
+export const addressChangesOf = (p: Pick<Preorder, 'timeline'>): number => p.timeline.filter((e) => e.step === 'address-changed').length;
+
 const addressFields = ['name', 'phone', 'line1', 'line2', 'city', 'region', 'postalCode', 'country'] as const;
 
 /** The same address field by field: sending it again changes nothing. */

@@ -214,6 +214,23 @@ describe('A buyer changes the shipping address of a pre-order until a unit of it
     expect(await read(id)).toEqual(before);
   });
 
+  it('An address changes at most ten times: the eleventh is 409 saying so, and nothing is written; sending the current one again is still 200', async () => {
+    const campaignId = await openCampaign();
+    const id = await place(campaignId);
+    for (let k = 1; k <= 10; k++) {
+      const res = await buyer.put<Preorder>(`/v1/preorders/${id}/shipping-address`, { ...moved, line1: `${k} Nanjing Road` });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    const before = await read(id);
+    expect(before.timeline.filter((e) => e.step === 'address-changed')).toHaveLength(10);
+
+    const res = await buyer.put<Problem>(`/v1/preorders/${id}/shipping-address`, movedAgain);
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(/changed 10 times/);
+    expect(await read(id)).toEqual(before);
+    expect((await buyer.put<Preorder>(`/v1/preorders/${id}/shipping-address`, before.shippingAddress)).status).toBe(200);
+  });
+
   it("Another buyer's pre-order is 404 as if it did not exist, a bad address is 400 naming the field, only a buyer may call; nothing is written", async () => {
     const campaignId = await openCampaign();
     const id = await place(campaignId);

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { allocateShipment, delayedDate, filled, holdsNoUnits, medianOf, shortfalls, type LinePreorder } from '../../functions/domain/fulfillment.ts';
+import {
+  allocateShipment,
+  delayedDate,
+  filled,
+  holdsNoUnits,
+  lotLimitIssues,
+  lotsReaching,
+  maxLotsPerPreorder,
+  medianOf,
+  partlyReached,
+  shortfalls,
+  type LinePreorder,
+} from '../../functions/domain/fulfillment.ts';
 
 const p = (id: string, sku: string, quantity: number, minute: number, unitPrice = 100): LinePreorder => ({
   preorderId: id,
@@ -53,6 +65,70 @@ describe('Allocation of shipped units, oldest first per sku', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('At most 50 lots to one order', () => {
+  // An order of 2, then one of 120, then one of 60, all of sku M.
+  const big = [p('small', 'M', 2, 1), p('big', 'M', 120, 2), p('next', 'M', 60, 3)];
+
+  it('a lot ending inside a large order reaches it without finishing it, and says what would finish it or stop short of it', () => {
+    expect(partlyReached(big, {}, [{ sku: 'M', quantity: 12 }])).toEqual([{ preorderId: 'big', sku: 'M', item: 0, toFinish: 122, toStopShort: 2 }]);
+    // Once it holds units, the only way is to finish it.
+    expect(partlyReached(big, { M: 12 }, [{ sku: 'M', quantity: 1 }])).toEqual([{ preorderId: 'big', sku: 'M', item: 0, toFinish: 110 }]);
+  });
+
+  it('a lot that finishes the order, stops before it, or reaches only small orders leaves none unfinished that could be split too often', () => {
+    expect(partlyReached(big, { M: 12 }, [{ sku: 'M', quantity: 110 }])).toEqual([]);
+    expect(partlyReached(big, {}, [{ sku: 'M', quantity: 2 }])).toEqual([]);
+    expect(partlyReached(big, {}, [{ sku: 'M', quantity: 1 }])).toEqual([]);
+    expect(partlyReached(big, {}, [{ sku: 'S', quantity: 1 }])).toEqual([]);
+    // An order of exactly the limit can never arrive in more lots than that.
+    expect(partlyReached([p('fifty', 'M', maxLotsPerPreorder, 1)], {}, [{ sku: 'M', quantity: 1 }])).toEqual([]);
+  });
+
+  it('counts each lot once per order, however many of its items reached it', () => {
+    const lots = [
+      { allocations: [{ preorderId: 'small' }, { preorderId: 'big' }] },
+      { allocations: [{ preorderId: 'big' }, { preorderId: 'big' }] },
+      { allocations: [{ preorderId: 'next' }] },
+    ];
+    expect(Object.fromEntries(lotsReaching(lots))).toEqual({ small: 1, big: 2, next: 1 });
+  });
+
+  it('the 50th lot to reach an order must finish it; the 49th need not', () => {
+    const reach = partlyReached(big, { M: 50 }, [{ sku: 'M', quantity: 1 }]);
+    expect(lotLimitIssues(reach, () => maxLotsPerPreorder - 2)).toEqual([]);
+    expect(lotLimitIssues(reach, () => maxLotsPerPreorder - 1)).toEqual([
+      {
+        path: 'items.0.quantity',
+        code: 'lot_splits_order_too_often',
+        message: "one buyer's M would arrive in more than 50 lots: carry at least 72 M in this lot to finish their order",
+        params: { sku: 'M', maxLots: 50, atLeast: 72 },
+      },
+    ]);
+  });
+
+  it('for any lots a factory sends, keeping to what each refusal asks, no order arrives in more than 50 lots and every unit ships', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 200 }), (sizes) => {
+        const total = big.reduce((n, x) => n + x.quantity, 0);
+        const lots: { allocations: { preorderId: string }[] }[] = [];
+        let shipped = 0;
+        for (let k = 0; shipped < total; k++) {
+          let quantity = Math.min(sizes[k % sizes.length]!, total - shipped);
+          const counts = lotsReaching(lots);
+          const issues = lotLimitIssues(partlyReached(big, { M: shipped }, [{ sku: 'M', quantity }]), (id) => counts.get(id) ?? 0);
+          // A refused factory does what the refusal asks: the smallest lot that finishes the order.
+          if (issues.length > 0) quantity = Number(issues[0]!.params.atLeast);
+          lots.push({ allocations: allocateShipment(big, { M: shipped }, [{ sku: 'M', quantity }]) });
+          shipped += quantity;
+        }
+        const counts = lotsReaching(lots);
+        expect(Math.max(...counts.values())).toBeLessThanOrEqual(maxLotsPerPreorder);
+        expect(filled(big, 'M', shipped)).toEqual(new Map(big.map((x) => [x.preorderId, x.quantity])));
+      }),
     );
   });
 });

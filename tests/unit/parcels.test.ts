@@ -4,7 +4,9 @@ import {
   attachParcels,
   deliverParcel,
   labelFor,
+  maxLabelsPerParcel,
   ParcelLockedError,
+  ParcelRelabelledTooOftenError,
   ParcelNotFoundError,
   type ParcelledLot,
 } from '../../functions/domain/parcels.ts';
@@ -39,7 +41,7 @@ describe('Attaching per-buyer parcels to a lot', () => {
     if (d.kind !== 'changed') return;
     expect(d.parcels.map((p) => p.preorderId)).toEqual(['po_a', 'po_c']);
     expect(d.changed.map((p) => p.trackingNumber)).toEqual(['SF-A', 'SF-C']);
-    expect(d.parcels[0]).toEqual({ preorderId: 'po_a', carrier: 'SF Express', trackingNumber: 'SF-A', attachedAt: t0.toISOString() });
+    expect(d.parcels[0]).toEqual({ preorderId: 'po_a', carrier: 'SF Express', trackingNumber: 'SF-A', attachedAt: t0.toISOString(), labels: 1 });
   });
 
   it('When any parcel names a pre-order outside the lot, or one twice, nothing is attached and each bad entry is named by its index', () => {
@@ -61,7 +63,7 @@ describe('Attaching per-buyer parcels to a lot', () => {
     expect(mixed.parcels.find((p) => p.preorderId === 'po_a')?.attachedAt).toBe(t0.toISOString());
     const replaced = attachParcels(withA, [parcel('po_a', 'SF-A9', 'EMS')], t1);
     if (replaced.kind !== 'changed') throw new Error('expected a change');
-    expect(replaced.parcels).toEqual([{ preorderId: 'po_a', carrier: 'EMS', trackingNumber: 'SF-A9', attachedAt: t1.toISOString() }]);
+    expect(replaced.parcels).toEqual([{ preorderId: 'po_a', carrier: 'EMS', trackingNumber: 'SF-A9', attachedAt: t1.toISOString(), labels: 2 }]);
     expect(replaced.changed).toHaveLength(1);
   });
 
@@ -70,6 +72,29 @@ describe('Attaching per-buyer parcels to a lot', () => {
     expect(() => attachParcels(delivered, [parcel('po_b', 'SF-B'), parcel('po_a', 'SF-A2')], t1)).toThrow(ParcelLockedError);
     expect(attachParcels(delivered, [parcel('po_a', 'SF-A')], t1)).toEqual({ kind: 'unchanged' });
     expect(() => attachParcels(lot({ status: 'DELIVERED' }), [parcel('po_b', 'SF-B')], t1)).toThrow(ParcelLockedError);
+  });
+});
+
+describe('How often a parcel may be relabelled', () => {
+  it('A parcel takes at most five labels: each new one counts, the same one again does not, and the sixth is refused (409) with nothing changed', () => {
+    let current = lot();
+    for (let k = 1; k <= maxLabelsPerParcel; k++) {
+      const d = attachParcels(current, [parcel('po_a', `SF-${k}`)], t0);
+      expect(d.kind).toBe('changed');
+      if (d.kind !== 'changed') return;
+      expect(d.changed[0]?.labels).toBe(k);
+      current = lot({ parcels: d.parcels });
+    }
+    expect(attachParcels(current, [parcel('po_a', `SF-${maxLabelsPerParcel}`)], t1).kind).toBe('unchanged');
+    expect(() => attachParcels(current, [parcel('po_a', 'SF-6')], t1)).toThrow(ParcelRelabelledTooOftenError);
+    // All or none: another buyer's first parcel in the same request is refused with it.
+    expect(() => attachParcels(current, [parcel('po_b', 'SF-B'), parcel('po_a', 'SF-6')], t1)).toThrow(/parcels\.1 .*5 labels/);
+  });
+
+  it('A parcel stored before labels were counted counts as one label', () => {
+    const stored = lot({ parcels: [{ preorderId: 'po_a', carrier: 'SF Express', trackingNumber: 'SF-OLD', attachedAt: t0.toISOString() }] });
+    const d = attachParcels(stored, [parcel('po_a', 'SF-NEW')], t1);
+    expect(d.kind === 'changed' && d.changed[0]?.labels).toBe(2);
   });
 });
 

@@ -269,7 +269,10 @@ export interface paths {
         /** The batch's lots with whose units each holds (the lot → buyer trace), oldest first */
         get: operations["listBatchShipments"];
         put?: never;
-        /** Ship a lot (partial shipments are normal); never more than QC passed */
+        /**
+         * Ship a lot (partial shipments are normal); never more than QC passed
+         * @description Units are allocated to the batch's pre-orders oldest first. One buyer's order arrives in at most 50 lots: a lot that would be the 50th to reach an order without finishing it is a 409 whose `errors` name the item and what it must carry (`params.atLeast` to finish that order, `params.atMost` to stop before it).
+         */
         post: operations["createShipment"];
         delete?: never;
         options?: never;
@@ -355,7 +358,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Name each buyer's own parcel of a lot (drop-shipping): all or none; the same parcel again changes nothing, a new tracking number replaces it until delivered (then 409)
+         * Name each buyer's own parcel of a lot (drop-shipping): all or none; the same parcel again changes nothing, a new tracking number replaces it until delivered (then 409), at most 5 labels a parcel
          * @description Each parcel is for a pre-order allocated in the lot (else 400 naming parcels.<i>.preorderId), at most once per request. Pre-orders not named keep the lot's tracking; a buyer whose units already shipped is told their parcel's tracking number. A lot or parcel already delivered takes no change (409), only the same parcel again (200).
          */
         post: operations["addShipmentParcels"];
@@ -634,7 +637,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Ship the pre-order to another address; 409 once a unit of it has shipped. A batched pre-order's factory hears of it (preorder.address_changed) */
+        /** Ship the pre-order to another address; 409 once a unit of it has shipped, or after ten changes. A batched pre-order's factory hears of it (preorder.address_changed) */
         put: operations["changeShippingAddress"];
         post?: never;
         delete?: never;

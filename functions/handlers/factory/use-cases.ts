@@ -18,12 +18,13 @@ import {
   BatchNotFoundError,
   IdempotencyKeyReusedError,
   InvalidInputError,
+  LotSplitsOrderTooOftenError,
   OverloadedError,
   ShipmentNotFoundError,
 } from '#domain/errors.ts';
 import { accept, BatchStateError, closeShort, reject, reportProgress, ship, type FactoryBatchStatus, type ProductionState } from '#domain/production.ts';
 import { defectList } from '#domain/defects.ts';
-import { allocateShipment, campaignCeiling, endOfDay, notPast } from '#domain/fulfillment.ts';
+import { allocateShipment, campaignCeiling, endOfDay, lotLimitIssues, lotsReaching, notPast, partlyReached } from '#domain/fulfillment.ts';
 import { attachParcels, deliverParcel } from '#domain/parcels.ts';
 import type { Preorder } from '#domain/preorder.ts';
 import { newId, requestHash } from '#shared/ids.ts';
@@ -249,7 +250,15 @@ export const shipFromOwnBatch = async (
       const next = ship(productionOf(batch), body.items, now);
       // Decided here, under the batch's version: which buyers get these units.
       const shippedBefore = Object.fromEntries(batch.lines.map((l) => [l.sku, l.shipped]));
-      const allocations = allocateShipment(await liveLine(batch), shippedBefore, body.items);
+      const line = await liveLine(batch);
+      const allocations = allocateShipment(line, shippedBefore, body.items);
+      // A lot that leaves a large order unfinished: not past the lots that order may arrive in.
+      const reaches = partlyReached(line, shippedBefore, body.items);
+      if (reaches.length > 0) {
+        const lots = lotsReaching(await listShipmentsForBatch(batchId));
+        const issues = lotLimitIssues(reaches, (id) => lots.get(id) ?? 0);
+        if (issues.length > 0) throw new LotSplitsOrderTooOftenError(issues);
+      }
       shipment = {
         shipmentId,
         batchId,

@@ -4,7 +4,7 @@ import { publishCommitted } from '#adapters/outbox.ts';
 import { changeShippingAddress } from '#adapters/preorder-store.ts';
 import { AddressNotChangeableError, OverloadedError } from '#domain/errors.ts';
 import { holdsNoUnits } from '#domain/fulfillment.ts';
-import { isAddressChangeable, localeOf, sameAddress, type Preorder, type ShippingAddress, type TimelineEntry } from '#domain/preorder.ts';
+import { addressChangesOf, isAddressChangeable, localeOf, maxAddressChanges, sameAddress, type Preorder, type ShippingAddress, type TimelineEntry } from '#domain/preorder.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import type { Principal } from '#shared/principal.ts';
@@ -45,6 +45,8 @@ export const changeOwnShippingAddress = async (buyer: Principal, preorderId: str
     const p = await findOwnPreorder(buyer, preorderId, true);
     if (!isAddressChangeable(p)) throw refusal(p);
     if (sameAddress(p.shippingAddress, address)) return p;
+    // Decided on the pre-order as read; the write is conditional on it (updatedAt), so two changes at once cannot both pass the count.
+    if (addressChangesOf(p) >= maxAddressChanges) throw new AddressNotChangeableError(preorderId, p.status, 'too-often');
     const batch = p.status !== 'ACCEPTED' && p.batchId !== undefined ? await getBatch(p.batchId) : undefined;
     if (batch && (await batchShippedTo(batch, p))) throw new AddressNotChangeableError(preorderId, p.status, 'shipped');
 
