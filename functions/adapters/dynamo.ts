@@ -65,7 +65,9 @@ export interface TransactOptions {
 /**
  * One transaction, with the policy above: `'done'`, or why it was cancelled,
  * item by item (a condition failed; or, with `onConflict: 'return'`, it met
- * another transaction). `items` may be a function of the attempt, for a
+ * another transaction or throttling). A cancellation another try cannot change
+ * (ValidationError: an item past 400 KB; ItemCollectionSizeLimitExceeded) is
+ * thrown as it came. `items` may be a function of the attempt, for a
  * caller that spreads a retry elsewhere (a placement tries another gate).
  */
 export const transactWrite = async (
@@ -80,12 +82,18 @@ export const transactWrite = async (
     } catch (err) {
       const why = cancellation(err);
       if (!why) throw err;
-      if (why.codes.includes('ConditionalCheckFailed') || opts.onConflict === 'return') return why;
+      if (why.codes.includes('ConditionalCheckFailed')) return why;
+      // What trying again cannot change (an item past 400 KB, a bad expression): an error, not "slow down".
+      if (!why.codes.every((code) => code === 'None' || contention.has(code))) throw err;
+      if (opts.onConflict === 'return') return why;
       if (attempt + 1 >= maxAttempts) throw new OverloadedError();
       await backoff(attempt);
     }
   }
 };
+
+/** Cancellation codes that another try may not meet: contention on an item, throttling. */
+const contention: ReadonlySet<CancellationCode> = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 /** Whether a cancelled transaction's item `index` failed its condition. */
 export const failedAt = (why: Cancellation, index: number): boolean => why.codes[index] === 'ConditionalCheckFailed';

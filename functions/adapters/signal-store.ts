@@ -274,7 +274,7 @@ export interface TransactionOutcome {
   /** Markers whose parts could not be committed, with why; empty on success. */
   readonly notCommitted: string[];
   readonly error?: unknown;
-  /** TransactWriteItems calls made, the cancelled ones included. */
+  /** Transactions asked for (transactWrite calls); a try retried inside one on contention is not counted again. */
   readonly calls: number;
   /** Items written by the committed call (markers plus counter updates). */
   readonly items: number;

@@ -210,7 +210,7 @@ export const deleteWebhook = async (webhookId: string, factoryId: string): Promi
   ]);
   if (outcome === 'done') return 'deleted';
   if (failedAt(outcome, 0)) return 'not-found';
-  // The count is already 0 with the webhook still there: a count lost before counting existed. Give it back without it.
+  // The count is already 0 with the webhook still there: only a lost count item could do that. Nothing is deleted; say so.
   throw new Error(`webhook ${webhookId} could not be deleted: its factory's webhook count is already 0`);
 };
 

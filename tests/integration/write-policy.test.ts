@@ -20,15 +20,18 @@ const preorders = await import('../../functions/adapters/preorder-store.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 
-const conflict = (items: number) =>
+const cancelled = (items: number, code: string) =>
   new TransactionCanceledException({
-    message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${code}]`,
     $metadata: {},
-    CancellationReasons: Array.from({ length: items }, (_, i) => (i === 0 ? { Code: 'TransactionConflict' } : { Code: 'None' })),
+    CancellationReasons: Array.from({ length: items }, (_, i) => (i === 0 ? { Code: code } : { Code: 'None' })),
   });
 
-/** The next `n` calls of a command kind meet contention; returns how many of that kind were sent in all. */
-const contend = (kind: typeof TransactWriteCommand | typeof UpdateCommand, n: number) => {
+/**
+ * The next `n` calls of a command kind are cancelled with `code` (contention, by default); returns how many of that kind
+ * were sent in all.
+ */
+const contend = (kind: typeof TransactWriteCommand | typeof UpdateCommand, n: number, code = 'TransactionConflict') => {
   const send = ddb.send.bind(ddb);
   let left = n;
   let sent = 0;
@@ -39,7 +42,7 @@ const contend = (kind: typeof TransactWriteCommand | typeof UpdateCommand, n: nu
         left--;
         const error =
           command instanceof TransactWriteCommand
-            ? conflict(command.input.TransactItems?.length ?? 1)
+            ? cancelled(command.input.TransactItems?.length ?? 1, code)
             : new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} });
         return Promise.reject(error);
       }
@@ -82,6 +85,19 @@ describe('the write policy', () => {
     await expect(transactWrite([addOne(id)])).rejects.toBeInstanceOf(OverloadedError);
     expect(calls.sent()).toBe(8);
     expect(await readCount(id)).toBe(0);
+  });
+
+  it('throws at once what no retry can change (an item past 400 KB is a ValidationError), instead of telling the client to slow down', async () => {
+    const id = newId('t');
+    const calls = contend(TransactWriteCommand, 1, 'ValidationError');
+    await expect(transactWrite([addOne(id)])).rejects.toBeInstanceOf(TransactionCanceledException);
+    expect(calls.sent()).toBe(1);
+    // Throttled is contention: tried again, and it commits.
+    vi.restoreAllMocks();
+    const throttled = contend(TransactWriteCommand, 2, 'ThrottlingError');
+    expect(await transactWrite([addOne(id)])).toBe('done');
+    expect(throttled.sent()).toBe(3);
+    expect(await readCount(id)).toBe(1);
   });
 
   it('returns a failed condition at once, naming the item, and never retries it', async () => {
@@ -145,5 +161,24 @@ describe('a placement meeting contention', () => {
     expect(gates.reduce((n, g) => n + (g.remaining ?? 0), 0)).toBe(997);
     const stored = await preorders.getPreorder(result.placed ? result.preorder.preorderId : '', true);
     expect(stored?.gateTakes).toEqual(result.placed ? result.preorder.gateTakes : []);
+  });
+
+  it('has eight tries in all, then tells its buyer to slow down, with nothing placed', async () => {
+    const campaign = testCampaign({ maxTotalQuantity: 1_000 });
+    expect((await campaigns.createCampaign(campaign, 'hash')).created).toBe(true);
+    const preorderId = newId('po');
+    const calls = contend(TransactWriteCommand, 100);
+    await expect(
+      preorders.placePreorder(
+        (gateTakes) =>
+          newPreorder({ preorderId, campaign, buyerId: 'b', sku: campaign.variants[0]!.sku, unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes, now: new Date() }),
+        campaign,
+        1,
+        'hash',
+      ),
+    ).rejects.toBeInstanceOf(OverloadedError);
+    expect(calls.sent()).toBe(8);
+    vi.restoreAllMocks();
+    expect(await preorders.getPreorder(preorderId, true)).toBeUndefined();
   });
 });
