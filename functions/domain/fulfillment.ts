@@ -71,7 +71,12 @@ export const allocateShipment = (
  */
 export const maxLotsPerPreorder = 50;
 
-/** A pre-order a lot would reach without finishing it, and what the lot would have to carry of its sku to finish it, or to stop short of it. */
+/**
+ * A pre-order a lot would reach without finishing it, and what the lot would
+ * have to carry of its sku to finish it. (Stopping short of it is no way out
+ * once it matters: only an order some lot reached already can be at its limit,
+ * and the next lot of its sku starts inside it.)
+ */
 export interface PartReach {
   readonly preorderId: string;
   readonly sku: string;
@@ -79,8 +84,6 @@ export interface PartReach {
   readonly item: number;
   /** Units of the sku this lot must carry to finish the pre-order. */
   readonly toFinish: number;
-  /** Units it may carry and not reach the pre-order at all; absent when the pre-order has units already (the lot must finish it). */
-  readonly toStopShort?: number;
 }
 
 /**
@@ -101,7 +104,7 @@ export const partlyReached = (
     for (const p of line.filter((x) => x.sku === item.sku).sort(byAge)) {
       const end = start + p.quantity;
       if (start < after && after < end && p.quantity > maxLotsPerPreorder) {
-        return [{ preorderId: p.preorderId, sku: item.sku, item: index, toFinish: end - before, ...(start >= before && { toStopShort: start - before }) }];
+        return [{ preorderId: p.preorderId, sku: item.sku, item: index, toFinish: end - before }];
       }
       start = end;
     }
@@ -127,10 +130,8 @@ export const lotLimitIssues = (reaches: readonly PartReach[], lotsSoFar: (preord
     .map((r) => ({
       path: `items.${r.item}.quantity`,
       code: 'lot_splits_order_too_often',
-      message:
-        `one buyer's ${r.sku} would arrive in more than ${maxLotsPerPreorder} lots: carry at least ${r.toFinish} ${r.sku} in this lot to finish their order` +
-        (r.toStopShort !== undefined && r.toStopShort > 0 ? `, or at most ${r.toStopShort} to stop before it` : ''),
-      params: { sku: r.sku, maxLots: maxLotsPerPreorder, atLeast: r.toFinish, ...(r.toStopShort !== undefined && r.toStopShort > 0 && { atMost: r.toStopShort }) },
+      message: `one buyer's ${r.sku} would arrive in more than ${maxLotsPerPreorder} lots: carry at least ${r.toFinish} ${r.sku} in this lot to finish their order`,
+      params: { sku: r.sku, maxLots: maxLotsPerPreorder, atLeast: r.toFinish },
     }));
 
 export interface Shortfall {

@@ -271,7 +271,7 @@ export interface paths {
         put?: never;
         /**
          * Ship a lot (partial shipments are normal); never more than QC passed
-         * @description Units are allocated to the batch's pre-orders oldest first. One buyer's order arrives in at most 50 lots: a lot that would be the 50th to reach an order without finishing it is a 409 whose `errors` name the item and what it must carry (`params.atLeast` to finish that order, `params.atMost` to stop before it).
+         * @description Units are allocated to the batch's pre-orders oldest first. One buyer's order arrives in at most 50 lots: a lot that would be the 50th to reach an order without finishing it is a 409 whose `errors` name the item and what it must carry (`params.atLeast`, the units that finish that order).
          */
         post: operations["createShipment"];
         delete?: never;
