@@ -11,10 +11,10 @@
  *   authorizer checks once and caches, as API Gateway does).
  * - Ingestion and burst campaigns have a lot size no burst reaches, so no batch
  *   is cut while they run: what is measured is what scales with the burst
- *   (request path, intake, the notifier's "accepted"). Cutting is serialised per
+ *   (request path, intake with its "accepted" notices). Cutting is serialised per
  *   campaign by its lease and runs at the cutter's pace, not the burst's; the
  *   write-units section measures it per pre-order by closing a campaign.
- * - The pipeline's follow-up work (intake, notifier) runs while the burst runs, as
+ * - The pipeline's follow-up work (intake, the notifier) runs while the burst runs, as
  *   it does on AWS, and competes for the same DynamoDB Local; the queues are
  *   drained before any count is read.
  */
@@ -255,7 +255,7 @@ export const ingestion = async (ctx: PipelineContext): Promise<Section> => {
     rows,
     notes: [
       `Answers other than 202: ${refused.length ? refused.map(([s, n]) => `${n}× ${s}`).join(', ') : 'none'}; client retries (429/503, same Idempotency-Key): ${run.retries}. Latency counts from the first send to the 202, retries included.`,
-      'One pre-order over HTTP is: gateway + authorizer (cached per token) + handler + one TransactWriteItems (pre-order Put with its waiting-index entry, gate Update); intake (from the table\'s stream: the order refs with their buyer-index entries, 25 a BatchWriteItem, and the announcements) and the notifier (a Query and two small writes per pre-order) run at the same time on the same DynamoDB Local.',
+      'One pre-order over HTTP is: gateway + authorizer (cached per token) + handler + one TransactWriteItems (pre-order Put with its waiting-index entry, gate Update); intake (from the table\'s stream: the buyers\' "accepted" notices, then the order refs with their buyer-index entries, 25 a BatchWriteItem, recording them; the announcements; a Query per pre-order for steps left to it) runs at the same time on the same DynamoDB Local.',
       'On AWS the request path scales out (Lambda, API Gateway, DynamoDB partitions); locally everything shares 2 cores and one DynamoDB Local, so the ratio is the pipeline\'s overhead over the bare write, not an AWS throughput.',
     ],
   };
@@ -418,7 +418,7 @@ export const writeUnits = async (ctx: PipelineContext): Promise<Section[]> => {
     title: 'DynamoDB write units per pre-order',
     figures: summaryFigures,
     setup:
-      `${placed.toLocaleString('en-US')} pre-orders on one open uncapped campaign (${counts.concurrency} in flight), followed until every queue and the table\'s stream were read to the end (accepted: request path, intake, notifier); ` +
+      `${placed.toLocaleString('en-US')} pre-orders on one open uncapped campaign (${counts.concurrency} in flight), followed until every queue and the table\'s stream were read to the end (accepted: request path, intake with its "accepted" notices); ` +
       'then the campaign was closed and followed until empty again (the final batch: cut, assignment, release, the buyers\' "batched" notifications). ' +
       'Units are DynamoDB Local\'s ConsumedCapacity (ReturnConsumedCapacity INDEXES on every call of the handlers\' client), summed and divided by the pre-orders. ' +
       `Baseline: one plain PutItem of the same pre-order item without index keys (${itemBytes(template)} bytes), measured: the floor of one durable write.`,

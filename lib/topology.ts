@@ -280,11 +280,13 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'preorder-intake',
     entry: 'functions/handlers/preorders/intake.ts',
-    description: "Follows accepted pre-orders from the table's stream: lists them for their buyer and campaign, publishes preorder.accepted, asks for a cut when a lot is waiting",
+    description:
+      "Follows accepted pre-orders from the table's stream: tells each buyer theirs was accepted, lists them for their buyer and campaign, publishes preorder.accepted, asks for a cut when a lot is waiting",
     memoryMb: 512,
     timeoutSeconds: 30,
-    // BatchWriteItem: the order refs of a stream batch, 25 a request (a ref is written once, whole, and a redelivered one is the same item).
-    access: { table: { actions: ['GetItem', 'BatchGetItem', 'BatchWriteItem'] }, publish: true, sendTo: ['batch-cuts'] },
+    // BatchWriteItem: the order refs of a stream batch, 25 a request (a ref is the same item whenever it is written, but for when
+    // its "accepted" was told). Query and UpdateItem: the flush after them (a pre-order with its notices item; claim and record).
+    access: { table: { actions: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem', 'BatchWriteItem'] }, publish: true, notify: true, sendTo: ['batch-cuts'] },
   },
   {
     name: 'batch-cutter',
@@ -355,8 +357,9 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Sends each buyer one message per step of their pre-order, through the notification channel',
     memoryMb: 512,
     timeoutSeconds: 120,
-    // Reads the pre-order with its notices item and the batch (a Query of each one's items), records what was sent on the notices item.
-    access: { table: { actions: ['Query', 'UpdateItem'] }, notify: true },
+    // Reads the pre-order with its notices item and the batch (a Query of each one's items), and for a pre-order whose
+    // "accepted" intake tells, its order ref (GetItem: told yet?); records what was sent on the notices item.
+    access: { table: { actions: ['GetItem', 'Query', 'UpdateItem'] }, notify: true },
   },
   {
     name: 'webhook-dispatcher',
@@ -455,7 +458,7 @@ export const tableStreams: readonly StreamConsumerSpec[] = [
   {
     name: 'preorder-intake',
     consumer: 'preorder-intake',
-    description: 'Every pre-order written: its order ref (buyer and campaign lists), preorder.accepted, a cut when a lot waits',
+    description: 'Every pre-order written: its "accepted" told, its order ref (buyer and campaign lists), preorder.accepted, a cut when a lot waits',
     filter: { eventNames: ['INSERT'], itemTypes: ['preorder'] },
     batchSize: 100,
     maxBatchingWindowSeconds: 1,
@@ -570,11 +573,10 @@ export const rules: readonly RuleSpec[] = [
   },
   {
     name: 'buyer-steps-to-notifier',
-    description: "Every event that moves a buyer's pre-order: the notifier sends what the buyer has not been sent yet",
+    description: "Every event that moves a buyer's pre-order after its acceptance (intake tells that one): the notifier sends what the buyer has not been sent yet",
     pattern: {
       source: ['c2m'],
       'detail-type': [
-        'preorder.accepted',
         'preorder.refunded',
         'preorder.shipped',
         'preorder.delivered',

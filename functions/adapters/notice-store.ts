@@ -74,15 +74,23 @@ export const withNotices = (p: Preorder, record: NoticesRecord | undefined): Pre
   };
 };
 
+/**
+ * What a pre-order whose "accepted" intake told (acceptedOnIntake) has been
+ * told while it has no notices item: that one step, when its ref says. The
+ * first claim writes the item from it (claimNotifications), and counts on.
+ */
+export const toldOnIntake = (toldAt: string): NoticesRecord => ({ base: 0, count: 1, sentAt: [toldAt] });
+
 /** The notice records of many pre-orders (100 keys a request, unprocessed keys retried), by pre-order id. */
 export const readNotices = async (preorderIds: readonly string[]): Promise<Map<string, NoticesRecord>> =>
   new Map((await batchGetItems(tableName(), preorderIds.map(noticesKey))).map((item) => [String(item.PK).slice('PREORDER#'.length), parseNotices(item)!]));
 
-/** The guard of every write here: the count is the one read (no item yet: count 0). */
-const guard = (p: Preorder) => {
-  const before = p.notifiedCount ?? 0;
-  return { condition: before === 0 ? '(attribute_not_exists(#count) OR #count = :before)' : '#count = :before', before };
-};
+/**
+ * The guard of every write here: the count is the one read. No item yet reads
+ * as count 0, or 1 for a pre-order whose "accepted" intake told (toldOnIntake);
+ * an item once written is never removed, so "none yet" can only be that.
+ */
+const guard = (p: Preorder) => ({ condition: '(attribute_not_exists(#count) OR #count = :before)', before: p.notifiedCount ?? 0 });
 
 /**
  * Claims the pre-order's unsent steps (those after the recorded count) for
@@ -91,6 +99,7 @@ const guard = (p: Preorder) => {
  */
 export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
   const { condition, before } = guard(p);
+  const base = (p.notifications?.length ?? 0) - before;
   const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
   try {
     await ddb.send(
@@ -98,17 +107,17 @@ export const claimNotifications = async (p: Preorder, leaseMs: number, now = Dat
         TableName: tableName(),
         Key: noticesKey(p.preorderId),
         UpdateExpression:
-          'SET #lease = :lease, #count = if_not_exists(#count, :zero), sentAt = if_not_exists(sentAt, :none), #base = if_not_exists(#base, :base), #type = :type',
+          'SET #lease = :lease, #count = if_not_exists(#count, :before), sentAt = if_not_exists(sentAt, :sentBefore), #base = if_not_exists(#base, :base), #type = :type',
         ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${condition}`,
         ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#count': 'count', '#base': 'base', '#type': 'type' },
         ExpressionAttributeValues: {
           ':lease': lease,
           ':now': now,
           ':before': before,
-          ':zero': 0,
-          ':none': [],
+          // With no item yet: what the count covers already (intake's "accepted", as its ref says), else nothing.
+          ':sentBefore': (p.notifications ?? []).slice(base).map((n) => n.sentAt),
           // The steps recorded on the pre-order item before (its `notifications`, as read).
-          ':base': (p.notifications?.length ?? 0) - before,
+          ':base': base,
           ':type': 'notices',
         },
       }),

@@ -8,7 +8,7 @@ import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
-import { noticesSortKey, parseNotices, readNotices, withNotices } from './notice-store.ts';
+import { noticesSortKey, parseNotices, readNotices, toldOnIntake, withNotices } from './notice-store.ts';
 import { parseStoredPreorder } from './stored-items.ts';
 
 /**
@@ -64,14 +64,23 @@ export const orderRefKey = (campaignId: string, shard: number, createdAt: string
   PK: `ORDERS#${campaignId}#${shard}`,
   SK: `${createdAt}#${preorderId}`,
 });
-/** The order ref of a placed pre-order: the same item however often it is written. */
-export const orderRefItem = (p: Pick<Preorder, 'campaignId' | 'preorderId' | 'buyerId' | 'createdAt' | 'gateTakes'>): Item => ({
+/** What a placed pre-order's order ref is made of; `toldAt` when intake told its buyer it was accepted (acceptedOnIntake). */
+export type PlacedRef = Pick<Preorder, 'campaignId' | 'preorderId' | 'buyerId' | 'createdAt' | 'gateTakes'> & { readonly toldAt?: string };
+
+/**
+ * The order ref of a placed pre-order: the same item however often it is
+ * written, but for `toldAt`, the time its "accepted" step went to the buyer
+ * (a redelivered stream batch tells it again, under the same notification id,
+ * and the ref says when it last went).
+ */
+export const orderRefItem = (p: PlacedRef): Item => ({
   ...orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId),
   type: 'order-ref',
   campaignId: p.campaignId,
   preorderId: p.preorderId,
   GSI1PK: buyerPartition(p.buyerId),
   GSI1SK: `${p.createdAt}#${p.preorderId}`,
+  ...(p.toldAt !== undefined && { toldAt: p.toldAt }),
 });
 
 /**
@@ -81,8 +90,20 @@ export const orderRefItem = (p: Pick<Preorder, 'campaignId' | 'preorderId' | 'bu
  * changes, so a redelivered stream batch writes the same items again, and
  * nothing is listed twice.
  */
-export const putOrderRefs = (placed: readonly Parameters<typeof orderRefItem>[0][]): Promise<void> =>
-  batchWriteItems(tableName(), placed.map(orderRefItem));
+export const putOrderRefs = (placed: readonly PlacedRef[]): Promise<void> => batchWriteItems(tableName(), placed.map(orderRefItem));
+
+/** When intake told the pre-order's buyer it was accepted (its order ref's `toldAt`), if it has. */
+const readToldAt = async (p: Pick<Preorder, 'campaignId' | 'preorderId' | 'createdAt' | 'gateTakes'>): Promise<string | undefined> => {
+  const out = await ddb.send(
+    new GetCommand({
+      TableName: tableName(),
+      Key: orderRefKey(p.campaignId, p.gateTakes[0]?.shard ?? 0, p.createdAt, p.preorderId),
+      ConsistentRead: true,
+      ProjectionExpression: 'toldAt',
+    }),
+  );
+  return typeof out.Item?.toldAt === 'string' ? out.Item.toldAt : undefined;
+};
 
 const buyerPartition = (buyerId: string) => `BUYER#${buyerId}`;
 
@@ -133,9 +154,13 @@ export const placePreorder = async (
     throw new CampaignCapReachedError(campaign.campaignId, memo.remaining);
   }
   let takes: GateTake[] = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
-  for (let round = 0; ; round++) {
+  // One budget of tries for the placement, whether they met contention (retried inside) or a full gate (planned again here).
+  let tries = 0;
+  for (;;) {
+    if (tries >= maxAttempts) throw new OverloadedError();
     let preorder = build(takes);
     const why = await transactWrite((attempt) => {
+      tries++;
       // After a conflict (a transaction on the same gate at that moment) or throttling, another gate: the cap is still the gate's condition.
       if (attempt > 0 && takes.length === 1) {
         takes = [{ shard: Math.floor(Math.random() * campaign.gateShards), units: quantity }];
@@ -166,7 +191,7 @@ export const placePreorder = async (
         })),
         ...takeUnitsPart(campaign, preorder.buyerId, preorder.quantity),
       ];
-    });
+    }, { maxAttempts: maxAttempts - tries });
     if (why === 'done') return { placed: true, preorder };
     if (failedAt(why, 0)) {
       const existing = await getPreorder(preorder.preorderId, true);
@@ -177,7 +202,7 @@ export const placePreorder = async (
       const held = why.items[limitAt]?.units;
       throw new PurchaseLimitReachedError(campaign.maxPerBuyer, typeof held === 'number' ? held : 0);
     }
-    if (round + 1 >= maxAttempts) throw new OverloadedError();
+    if (tries >= maxAttempts) throw new OverloadedError();
     const closedGate = why.items.slice(1, limitAt).some((item) => item && item.open !== true);
     if (closedGate) throw new CampaignNotOpenError(campaign.campaignId, 'CLOSED');
     // The chosen gate has no room left: look at all of them and pick again.
@@ -205,7 +230,12 @@ export const getPreorder = async (preorderId: string, consistent = false) => {
  * and its notices item (notice-store.ts) together, for the read units of the
  * pre-order alone. What the buyer API shows and what a flush works from.
  */
-export const getPreorderWithNotices = async (preorderId: string, consistent = false) => {
+export const getPreorderWithNotices = async (
+  preorderId: string,
+  consistent = false,
+  /** When intake told the pre-order's "accepted", if the caller knows (intake does): saves reading its ref. */
+  opts: { readonly toldAt?: string } = {},
+) => {
   const out = await ddb.send(
     new QueryCommand({
       TableName: tableName(),
@@ -218,7 +248,12 @@ export const getPreorderWithNotices = async (preorderId: string, consistent = fa
   const item = items.find((i) => i.SK === preorderKey(preorderId).SK);
   if (!item) return undefined;
   const { requestHash, ...p } = fromItem(item);
-  return { ...withNotices(p, parseNotices(items.find((i) => i.SK === noticesSortKey))), requestHash };
+  const record = parseNotices(items.find((i) => i.SK === noticesSortKey));
+  if (record || !p.acceptedOnIntake) return { ...withNotices(p, record), requestHash };
+  // Nothing recorded yet: its "accepted" step is intake's to tell, and its ref says whether it has.
+  const toldAt = opts.toldAt ?? (await readToldAt(p));
+  if (toldAt === undefined) return { ...withNotices(p, undefined), requestHash, awaitingIntake: true as const };
+  return { ...withNotices(p, toldOnIntake(toldAt)), requestHash };
 };
 
 /** Many pre-orders by id, strongly consistent (100 keys a request, unprocessed keys retried). */
@@ -243,7 +278,9 @@ const buyerIndexPage = async (buyerId: string, before: string, limit: number) =>
   );
   const entries = (out.Items ?? []).map((item) => {
     const sortKey = String(item.GSI1SK);
-    if (item.type === 'order-ref') return { sortKey, preorderId: String(item.preorderId), campaignId: String(item.campaignId) };
+    if (item.type === 'order-ref') {
+      return { sortKey, preorderId: String(item.preorderId), campaignId: String(item.campaignId), ...(typeof item.toldAt === 'string' && { toldAt: item.toldAt }) };
+    }
     const p = fromItem(item);
     return { sortKey, preorderId: p.preorderId, campaignId: p.campaignId, preorder: p as Preorder };
   });
@@ -251,12 +288,16 @@ const buyerIndexPage = async (buyerId: string, before: string, limit: number) =>
 };
 
 /** The pre-orders the entries name, in their order, each with what the buyer was told unless `told` is false (one BatchGetItem of each kind). */
-const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder }[], told = true): Promise<Preorder[]> => {
+const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder; toldAt?: string }[], told = true): Promise<Preorder[]> => {
   const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
   const notices = told ? await readNotices(entries.map((e) => e.preorderId)) : undefined;
   return entries.flatMap((e) => {
     const p = e.preorder ?? fetched.get(e.preorderId);
-    return p ? [notices ? withNotices(p, notices.get(p.preorderId)) : p] : [];
+    if (!p) return [];
+    if (!notices) return [p];
+    // A pre-order whose "accepted" intake told, and nothing since: its ref (this entry) says when.
+    const record = notices.get(p.preorderId) ?? (p.acceptedOnIntake && e.toldAt !== undefined ? toldOnIntake(e.toldAt) : undefined);
+    return [withNotices(p, record)];
   });
 };
 

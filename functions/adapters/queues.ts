@@ -6,9 +6,11 @@ import type { ClockWork, CutMessage } from '#contracts/messages.ts';
 const client = tracer.captureAWSv3Client(new SQSClient({}));
 
 /** Asks the batch cutter to look at a campaign; duplicates are harmless (it settles what is due). */
-export const requestCut = async (campaignId: string): Promise<void> => {
+export const requestCut = async (campaignId: string, delaySeconds = 0): Promise<void> => {
   const message: CutMessage = { kind: 'check', campaignId };
-  await client.send(new SendMessageCommand({ QueueUrl: queueUrl('batch-cuts'), MessageBody: JSON.stringify(message) }));
+  await client.send(
+    new SendMessageCommand({ QueueUrl: queueUrl('batch-cuts'), MessageBody: JSON.stringify(message), ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }),
+  );
 };
 
 /** Asks the batch cutter to move a rejected batch's pre-orders on (backup factory or refund); repeating it is harmless. */

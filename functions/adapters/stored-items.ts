@@ -172,7 +172,8 @@ const StoredNotification = z.object({
   notificationId: z.string(),
   at: time,
   step: z.string(),
-  template: z.enum(noticeTemplates).optional(),
+  // As on timeline entries: a template this code no longer knows reads as none rather than making the pre-order unreadable.
+  template: z.enum(noticeTemplates).optional().catch(undefined),
   params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   locale: z.enum(locales).optional(),
   message: z.string(),
@@ -214,6 +215,7 @@ const StoredPreorderFields = z.object({
   compensatedAmount: z.number().optional(),
   switchBy: time.optional(),
   switchedFrom: z.string().optional(),
+  acceptedOnIntake: z.boolean().optional(),
   /** The hash of the create request, for its idempotent replay (not part of the domain type). */
   requestHash: z.string(),
 });

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { Timestamp } from './common.ts';
 import { defectCodes } from '#domain/defects.ts';
-import type { PreorderStatus } from '#domain/preorder.ts';
+import { locales, type PreorderStatus } from '#domain/preorder.ts';
 import type { FactoryBatchStatus } from '#domain/production.ts';
 
 /**
@@ -10,8 +10,9 @@ import type { FactoryBatchStatus } from '#domain/production.ts';
 
 /**
  * What the intake takes from a pre-order's stream record (the item as placed,
- * `NEW_IMAGE`): enough to list it and announce it. Parsed, not cast: a record
- * that is not this is set aside and logged, never half-followed.
+ * `NEW_IMAGE`): enough to list it, tell its buyer it was accepted and announce
+ * it. Parsed, not cast: a record that is not this is set aside and logged,
+ * never half-followed.
  */
 export const PlacedPreorderImage = z.object({
   type: z.literal('preorder'),
@@ -22,7 +23,25 @@ export const PlacedPreorderImage = z.object({
   status: z.string().min(1),
   sku: z.string().min(1),
   quantity: z.number().int().positive(),
+  currency: z.string().min(1),
+  /** Absent on pre-orders stored before they had one (localeOf gives the currency's). */
+  locale: z.enum(locales).optional(),
   gateTakes: z.array(z.object({ shard: z.number().int().nonnegative(), units: z.number().int().positive() })).min(1),
+  /** Its first entry is the "accepted" step intake tells. */
+  timeline: z
+    .array(
+      z.object({
+        at: z.string().min(1),
+        status: z.string().min(1),
+        step: z.string().optional(),
+        template: z.string().optional(),
+        params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+        note: z.string().optional(),
+      }),
+    )
+    .min(1),
+  /** Set on pre-orders whose "accepted" intake tells (Preorder.acceptedOnIntake). */
+  acceptedOnIntake: z.boolean().optional(),
 });
 export type PlacedPreorderImage = z.infer<typeof PlacedPreorderImage>;
 

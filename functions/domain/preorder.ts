@@ -147,6 +147,13 @@ export interface Preorder {
   readonly switchBy?: string;
   /** The sku ordered first, once the buyer switched away from it. */
   readonly switchedFrom?: string;
+  /**
+   * Its "accepted" step is told by intake, from the table's stream, and
+   * recorded on its order ref (`toldAt`), not claimed and recorded on its
+   * notices item by a flush (decision 28): set on every pre-order placed since.
+   * A flush leaves such a pre-order alone until intake has told it.
+   */
+  readonly acceptedOnIntake?: boolean;
 }
 
 /** The step a timeline entry tells the buyer about. */
@@ -191,6 +198,7 @@ export const newPreorder = (input: {
     status: 'ACCEPTED',
     promisedShipBy: promised,
     refundedAmount: 0,
+    acceptedOnIntake: true,
     timeline: [
       noticeEntry(
         { at, status: 'ACCEPTED' },

@@ -145,8 +145,9 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
   'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1'] },
   'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
-  // Reads the campaign and its gates (and a queued pre-order, for one release); writes the order refs of a stream batch, 25 a BatchWriteItem.
-  'preorder-intake': { table: ['GetItem', 'BatchGetItem', 'BatchWriteItem'], indexes: [] },
+  // Reads the campaign and its gates (and a queued pre-order, for one release); writes the order refs of a stream batch, 25 a
+  // BatchWriteItem; flushes what its pre-orders' buyers were not told yet (Query a pre-order with its notices, claim and record them).
+  'preorder-intake': { table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem', 'BatchWriteItem'], indexes: [] },
   'batch-cutter': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI3'] },
   'signals-api': { table: ['GetItem', 'PutItem', 'DeleteItem'], indexes: [] },
   'signal-aggregator': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: [] },
@@ -154,7 +155,7 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // Registers a factory and its client record in one transaction (Put, Update); lists factories on GSI1 only.
   'operator-api': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
   fulfillment: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
-  notifier: { table: ['Query', 'UpdateItem'], indexes: [] },
+  notifier: { table: ['GetItem', 'Query', 'UpdateItem'], indexes: [] },
   'webhook-dispatcher': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
   // Reads deliveries and webhooks, records tries and slots; a webhook disabled for failing is told through
   // the factory's feed (Put, Update in one transaction) and its other webhooks (found on GSI1, a Put each).

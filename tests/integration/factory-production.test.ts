@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
+import { followLikeIntake, registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
@@ -80,6 +80,8 @@ const place = async (campaign: Campaign, count: number) => {
     );
     if (r.placed) ids.push(r.preorder.preorderId);
   }
+  // Told "accepted" and listed, as intake does off the stream.
+  await followLikeIntake(ids);
   return ids;
 };
 

@@ -4,7 +4,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { envNames } from '../../lib/topology.ts';
 import { withEnvironment } from '../../functions/shared/config.ts';
 import { publishToTopic, sendNotifications, type BuyerNotification } from '../../functions/adapters/notification-channel.ts';
-import { useLocalTable } from '../support/table.ts';
+import { followLikeIntake, useLocalTable } from '../support/table.ts';
 
 // The SNS path cannot run here (no AWS). What can be checked without it is checked
 // through publishToTopic with a fake `send`: batching into calls of 10 and retries.
@@ -152,10 +152,14 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
 
   /** Every step's note names its pre-order and position, so a printed line tells which notification it was. */
   const note = (preorderId: string, n: number) => `${preorderId} step ${n}`;
-  const place = async (preorderId: string) => {
-    const p = newPreorder({ preorderId, campaign, buyerId: `b-${preorderId}`, sku: 'M', unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes: [], now: new Date() });
-    await ddb.send(new PutCommand({ TableName: tableName, Item: toItem({ ...p, timeline: [{ ...p.timeline[0]!, note: note(preorderId, 1) }] }, 'h') }));
+  /** A pre-order as placed now (its "accepted" is intake's to tell), or `fromBefore` that (told by a flush, claimed and recorded). */
+  const place = async (preorderId: string, opts: { fromBefore?: boolean } = {}) => {
+    const p = newPreorder({ preorderId, campaign, buyerId: `b-${preorderId}`, sku: 'M', unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes: [{ shard: 0, units: 1 }], now: new Date() });
+    const { acceptedOnIntake: _mine, ...before } = p;
+    await ddb.send(new PutCommand({ TableName: tableName, Item: toItem({ ...(opts.fromBefore ? before : p), timeline: [{ ...p.timeline[0]!, note: note(preorderId, 1) }] }, 'h') }));
   };
+  /** What intake does with these pre-orders' stream records: tell "accepted", list them, flush what others left to it. */
+  const intake = (preorderIds: readonly string[]) => flushLocally(() => followLikeIntake(preorderIds));
   /** A change of the pre-order appends its step, as every fulfillment change does (list_append in its transaction). */
   const appendStep = async (preorderId: string, n: number) =>
     ddb.send(
@@ -211,7 +215,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
   it('When 8 flushes run at once on the same pre-orders, round after round while steps are appended, the channel sends each notification exactly once', async () => {
     // Prepare
     const preorderIds = Array.from({ length: 5 }, (_, i) => `po_race${i}`);
-    await Promise.all(preorderIds.map(place));
+    await Promise.all(preorderIds.map((id) => place(id)));
     const steps = new Map(preorderIds.map((id) => [id, 1]));
     const printed = printedIds();
 
@@ -224,7 +228,8 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
         await appendStep(id, n);
       });
       const flushes = Array.from({ length: 8 }, (_, f) => flushLocally(() => flushNotifications(f % 2 ? preorderIds : [...preorderIds].reverse())));
-      await Promise.all([...appends, ...flushes]);
+      // Intake reads the stream while the first round's steps and flushes race it: until it has told "accepted", they send nothing.
+      await Promise.all([...appends, ...flushes, ...(round === 0 ? [intake(preorderIds)] : [])]);
     }
     // The steps appended after the last round's flushers looked are the next flush's.
     await flushLocally(() => flushNotifications(preorderIds));
@@ -236,7 +241,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
 
   it('When a flush died between sending and recording, the next one sends those steps again with the same ids once its lease has expired, and records each once', async () => {
     // Prepare: a step sent by a flush that died holding its claim, now expired.
-    await place('po_crashed');
+    await place('po_crashed', { fromBefore: true });
     await appendStep('po_crashed', 2);
     await ddb.send(
       new PutCommand({
@@ -258,6 +263,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
   it('A flush leaves the pre-order item as it was: what was sent is recorded on its own notices item, so the pre-order and its index entries are not rewritten', async () => {
     // Prepare
     await place('po_apart');
+    await intake(['po_apart']);
     await appendStep('po_apart', 2);
     const raw = async () => (await ddb.send(new GetCommand({ TableName: tableName, Key: preorderKey('po_apart'), ConsistentRead: true }))).Item;
     const before = await raw();
@@ -266,8 +272,8 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     // Act
     const sent = await flushLocally(() => flushNotifications(['po_apart']));
 
-    // Assess
-    expect(sent).toBe(2);
+    // Assess: step 2 (intake told the first)
+    expect(sent).toBe(1);
     expect(await raw()).toEqual(before);
     const notices = (await ddb.send(new GetCommand({ TableName: tableName, Key: noticesKey('po_apart'), ConsistentRead: true }))).Item!;
     expect(notices).toMatchObject({ count: 2 });
@@ -277,7 +283,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
 
   it('A pre-order whose first notifications were recorded on the pre-order item (before notices items) keeps them, and its later steps are sent once, numbered on from them', async () => {
     // Prepare: step 1 recorded the old way, steps 2 and 3 not yet sent.
-    await place('po_older');
+    await place('po_older', { fromBefore: true });
     await appendStep('po_older', 2);
     await appendStep('po_older', 3);
     const first = (await read('po_older')).timeline[0]!;
@@ -304,11 +310,34 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     expect(told.map((n) => n.message)).toEqual([note('po_older', 1), note('po_older', 2), note('po_older', 3)]);
   });
 
+  it('A pre-order placed now is told "accepted" by intake, first and once recorded: a flush before intake sends nothing, not even a later step, and after it the rest follows in order', async () => {
+    // Prepare: placed, and batched before intake read it off the stream.
+    await place('po_new');
+    await appendStep('po_new', 2);
+    const printed = printedIds();
+
+    // Act: a flush before intake, then intake, then intake again (its stream batch redelivered).
+    const early = await flushLocally(() => flushNotifications(['po_new']));
+    const toldBefore = (await read('po_new')).notifications ?? [];
+    await intake(['po_new']);
+    await intake(['po_new']);
+
+    // Assess
+    expect(early).toBe(0);
+    expect(toldBefore).toEqual([]);
+    // A redelivered batch tells "accepted" again under the same id (the channel de-duplicates on it); it is recorded once.
+    expect(printed).toEqual(['po_new:1', 'po_new:2', 'po_new:1']);
+    const item = await read('po_new');
+    expect(item.notifications?.map((n) => n.notificationId)).toEqual(['po_new:1', 'po_new:2']);
+    expect(item.notifications?.map((n) => n.message)).toEqual([note('po_new', 1), note('po_new', 2)]);
+    expect(item.notifiedCount).toBe(2);
+  });
+
   it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {
     // Prepare: an old item, no locale and no template, whose note names a batch and a factory.
     const p = newPreorder({ preorderId: 'po_legacy', campaign, buyerId: 'b-legacy', sku: 'M', unitPrice: 100, quantity: 1, shippingAddress: address, gateTakes: [], now: new Date() });
     const legacy = { at: new Date().toISOString(), status: 'BATCHED' as const, note: 'In production batch bat_01OLD at factory-9' };
-    const { locale: _locale, ...item } = toItem({ ...p, timeline: [legacy] }, 'h');
+    const { locale: _locale, acceptedOnIntake: _mine, ...item } = toItem({ ...p, timeline: [legacy] }, 'h');
     await ddb.send(new PutCommand({ TableName: tableName, Item: item }));
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {

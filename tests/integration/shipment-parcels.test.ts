@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
+import { followLikeIntake, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
@@ -37,6 +37,8 @@ const shippedLot = async (count: number) => {
     );
     if (r.placed) ids.push(r.preorder.preorderId);
   }
+  // Told "accepted" and listed, as intake does off the stream.
+  await followLikeIntake(ids);
   await settleCampaign(campaign.campaignId);
   const batchId = (await preorders.getPreorder(ids[0]!, true))!.batchId!;
   await factoryApi.acceptOwnBatch(factory, batchId, '2099-01-31');

@@ -66,3 +66,23 @@ export const useEmulatorWithoutConsumers = async (settings: Record<string, strin
   afterAll(() => emulator.stop());
   return emulator;
 };
+
+/**
+ * What intake does with placed pre-orders when it reads them off the table's
+ * stream (functions/handlers/preorders/intake.ts `tellAndList`): tells each buyer
+ * theirs was accepted, lists them (their order refs) and flushes what other
+ * flushes left to it. In-process tests place pre-orders with no stream
+ * consumer running; this is intake's own code, run on the items as stored.
+ */
+export const followLikeIntake = async (preorderIds: readonly string[]): Promise<void> => {
+  const { ddb } = await import('../../functions/adapters/dynamo.ts');
+  const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { preorderKey } = await import('../../functions/adapters/preorder-store.ts');
+  const { tableName } = await import('../../functions/shared/config.ts');
+  const { PlacedPreorderImage } = await import('../../functions/contracts/messages.ts');
+  const { tellAndList } = await import('../../functions/handlers/preorders/intake.ts');
+  const images = await Promise.all(
+    preorderIds.map(async (id) => PlacedPreorderImage.parse((await ddb.send(new GetCommand({ TableName: tableName(), Key: preorderKey(id), ConsistentRead: true }))).Item)),
+  );
+  await tellAndList(images);
+};

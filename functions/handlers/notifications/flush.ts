@@ -30,13 +30,22 @@ import { inParallel } from '../batches/cutting.ts';
  * notifier then throws so its message comes back; the others leave the rest
  * to the notifier, which every step's event reaches.
  *
+ * A pre-order placed since decision 28's intake step (`acceptedOnIntake`) has
+ * its first step, "accepted", told by intake from the table's stream and
+ * recorded on its order ref (`toldAt`), not here: no claim and no record for
+ * the step every pre-order has. Until the ref says so, a flush leaves such a
+ * pre-order alone (nothing may go before "accepted"), and intake flushes it
+ * once the ref is written, so a step a flush left is sent then. The first
+ * claim after it writes the notices item counting that step as sent.
+ *
  * So concurrent flushes never send a step twice. Across crashes delivery is at
  * least once: a flush that dies between sending and recording (or outlives its
  * lease while sending) has those steps sent again, once the lease expires,
  * with the same `notificationId` (`<preorderId>:<n>`, the step's position),
  * which the platform de-duplicates on; the record never holds a step twice.
  *
- * Cost: a flush with nothing pending writes nothing; one with steps pending
+ * Cost: a flush with nothing pending writes nothing ("accepted" costs none:
+ * intake's ref records it); one with steps pending
  * makes 2 writes (claim, record) however many steps it sends, each 1 WCU (the
  * notices item is small and in no index; on the pre-order item they were 6
  * each). A flush that sees a live lease only reads (one Query of the
@@ -44,9 +53,13 @@ import { inParallel } from '../batches/cutting.ts';
  */
 export const flushNotifications = async (
   preorderIds: readonly string[],
-  opts: { readonly whenStillClaimed?: 'throw' | 'leave' } = {},
+  opts: {
+    readonly whenStillClaimed?: 'throw' | 'leave';
+    /** When intake told these pre-orders' "accepted" (intake's own flush knows): saves reading each one's ref. */
+    readonly toldOnIntake?: ReadonlyMap<string, string>;
+  } = {},
 ): Promise<number> => {
-  const results = await inParallel([...new Set(preorderIds)], flushOne);
+  const results = await inParallel([...new Set(preorderIds)], (id) => flushOne(id, opts.toldOnIntake?.get(id)));
   const stuck = results.filter((r) => r.stuck).length;
   if (stuck > 0) {
     if (opts.whenStillClaimed === 'throw') throw new NotificationsStillClaimedError(stuck);
@@ -82,13 +95,16 @@ const pendingOf = (p: Preorder): BuyerNotification[] => {
   }));
 };
 
-const flushOne = async (preorderId: string): Promise<{ sent: number; stuck: boolean }> => {
+const flushOne = async (preorderId: string, toldAt: string | undefined): Promise<{ sent: number; stuck: boolean }> => {
   const started = Date.now();
   // The steps this flush answers for: those there when it first looked.
   let seen: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    const p = await getPreorderWithNotices(preorderId, true);
+    const p = await getPreorderWithNotices(preorderId, true, toldAt === undefined ? {} : { toldAt });
     if (!p) return { sent: 0, stuck: false };
+    // Its "accepted" is intake's to tell, and intake has not yet: nothing may go before it. Intake flushes
+    // the pre-order once it has told it (after writing its ref), so whatever this flush saw is sent then.
+    if ('awaitingIntake' in p) return { sent: 0, stuck: false };
     seen ??= p.timeline.length;
     if ((p.notifications?.length ?? 0) >= seen) return { sent: 0, stuck: false };
     const now = Date.now();

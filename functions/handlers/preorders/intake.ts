@@ -10,16 +10,42 @@ import { requestCut } from '#adapters/queues.ts';
 import { backoff } from '#adapters/dynamo.ts';
 import { eventOf, publish } from '#adapters/event-bus.ts';
 import { PlacedPreorderImage } from '#contracts/messages.ts';
+import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
+import { localeOf, stepOf, type TimelineEntry } from '#domain/preorder.ts';
+import { noticeOfEntry } from '#domain/notices.ts';
+import { flushNotifications } from '../notifications/flush.ts';
 import { flushMetrics, log, logger, metricNames, metrics, withLogKeys } from '#shared/observability.ts';
 
-/** Campaigns this container asked a cut for recently: a burst asks once, not once per pre-order. */
-const asked = new Map<string, number>();
+/**
+ * Campaigns this container asked a cut for recently (a burst asks once, not
+ * once per pre-order), and whether it asked once more for the window's end.
+ */
+const asked = new Map<string, { until: number; trailing: boolean }>();
 const askAgainAfterMs = 2_000;
 
-/** When a lot is waiting, asks the cutter to cut it (the cutter re-checks; asking twice is harmless). */
+/**
+ * When a lot is waiting, asks the cutter to cut it (the cutter re-checks;
+ * asking twice is harmless). Within the window after an ask, pre-orders may
+ * land after the cutter looked: one more ask goes then, delayed to the
+ * window's end, so the last of a burst is cut at once rather than at the
+ * clock's next tick (the all-or-nothing test's sixth pre-order, the one that
+ * meets the minimum, waited for it).
+ */
 const requestCutIfLotWaiting = async (campaignId: string): Promise<void> => {
-  if ((asked.get(campaignId) ?? 0) > Date.now()) return;
-  asked.set(campaignId, Date.now() + askAgainAfterMs);
+  const now = Date.now();
+  const recent = asked.get(campaignId);
+  if (recent && recent.until > now) {
+    if (recent.trailing) return;
+    recent.trailing = true;
+    try {
+      await requestCut(campaignId, Math.ceil((recent.until - now) / 1000));
+    } catch (err) {
+      recent.trailing = false;
+      throw err;
+    }
+    return;
+  }
+  asked.set(campaignId, { until: now + askAgainAfterMs, trailing: false });
   try {
     const campaign = await getCampaign(campaignId);
     if (!campaign) return;
@@ -81,9 +107,37 @@ const placedIn = (event: DynamoDBStreamEvent): PlacedPreorderImage[] =>
     return [];
   });
 
-/** Lists, announces and asks cuts for placed pre-orders: the work of a stream batch, and of a queued message from before. */
+/** The "accepted" notice of a placed pre-order: its first timeline entry, in its buyer's language, numbered as a flush would (`<id>:1`). */
+const acceptedNotice = (p: PlacedPreorderImage): BuyerNotification => {
+  const entry = p.timeline[0]! as TimelineEntry;
+  return {
+    notificationId: `${p.preorderId}:1`,
+    preorderId: p.preorderId,
+    buyerId: p.buyerId,
+    campaignId: p.campaignId,
+    step: stepOf(entry),
+    ...noticeOfEntry(entry, localeOf(p)),
+    at: entry.at,
+  };
+};
+
+/**
+ * Tells, lists, announces and asks cuts for placed pre-orders: the work of a
+ * stream batch, and of a queued message from before.
+ *
+ * Their "accepted" step is intake's (acceptedOnIntake, decision 28): sent
+ * first, then recorded by writing the order refs with the time (`toldAt`), so
+ * a ref that says so means the buyer was told; a batch cut short between the
+ * two is delivered again and tells them again under the same notification id,
+ * which the channel de-duplicates on. No claim and no record per pre-order:
+ * the stream gives a shard's records to one batch at a time, in order, and
+ * every other flush leaves such a pre-order alone until its ref says it was
+ * told. Those flushes may have seen later steps meanwhile (a cut, a cancel),
+ * so the pre-orders are flushed once more after the refs are written: anything
+ * a flush left before then is sent now, after "accepted", in order.
+ */
 const follow = async (placed: readonly PlacedPreorderImage[]): Promise<void> => {
-  await putOrderRefs(placed);
+  await tellAndList(placed);
   await publish(
     placed.map((p) =>
       eventOf(
@@ -94,6 +148,24 @@ const follow = async (placed: readonly PlacedPreorderImage[]): Promise<void> => 
     ),
   );
   await requestCuts(new Set(placed.map((p) => p.campaignId)));
+};
+
+/**
+ * Tells the buyers of placed pre-orders theirs was accepted (those whose step
+ * is intake's), lists them all (their order refs, with when they were told),
+ * then flushes them: the steps after "accepted" other flushes left to intake,
+ * and the "accepted" of pre-orders from before (told the old way, claimed and
+ * recorded).
+ */
+export const tellAndList = async (placed: readonly PlacedPreorderImage[]): Promise<void> => {
+  const ours = placed.filter((p) => p.acceptedOnIntake === true);
+  await sendNotifications(ours.map(acceptedNotice));
+  const toldAt = new Date().toISOString();
+  await putOrderRefs(placed.map((p) => (p.acceptedOnIntake === true ? { ...p, toldAt } : p)));
+  await flushNotifications(
+    placed.map((p) => p.preorderId),
+    { toldOnIntake: new Map(ours.map((p) => [p.preorderId, toldAt])) },
+  );
 };
 
 /** What the code before decision 28 queued after a commit. */
