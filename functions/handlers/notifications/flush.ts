@@ -2,7 +2,7 @@ import { claimNotifications, recordSent } from '#adapters/notice-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
 import { backoff } from '#adapters/dynamo.ts';
 import { getPreorderWithNotices } from '#adapters/preorder-store.ts';
-import { localeOf, stepOf, type Preorder } from '#domain/preorder.ts';
+import { localeOf, stepOf, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
@@ -81,18 +81,29 @@ const leaseMs = 10_000;
 /** How long a flush waits on others' claims: past any lease taken just before it looked. */
 const waitLimitMs = leaseMs + 5_000;
 
+/**
+ * The notice of a pre-order's timeline entry at `position` (from 0), in its
+ * buyer's language, numbered `<preorderId>:<position + 1>` whoever sends it
+ * (a flush, or intake for "accepted"), so the channel can de-duplicate a resend.
+ */
+export const noticeAt = (
+  p: Pick<Preorder, 'preorderId' | 'buyerId' | 'campaignId' | 'currency'> & { readonly locale?: Preorder['locale'] },
+  entry: TimelineEntry,
+  position: number,
+): BuyerNotification => ({
+  notificationId: `${p.preorderId}:${position + 1}`,
+  preorderId: p.preorderId,
+  buyerId: p.buyerId,
+  campaignId: p.campaignId,
+  step: stepOf(entry),
+  // An entry from before templates is told as the generic update of its step: its note may name ids.
+  ...noticeOfEntry(entry, localeOf(p)),
+  at: entry.at,
+});
+
 const pendingOf = (p: Preorder): BuyerNotification[] => {
   const done = p.notifications?.length ?? 0;
-  return p.timeline.slice(done).map((entry, i) => ({
-    notificationId: `${p.preorderId}:${done + i + 1}`,
-    preorderId: p.preorderId,
-    buyerId: p.buyerId,
-    campaignId: p.campaignId,
-    step: stepOf(entry),
-    // An entry from before templates is told as the generic update of its step: its note may name ids.
-    ...noticeOfEntry(entry, localeOf(p)),
-    at: entry.at,
-  }));
+  return p.timeline.slice(done).map((entry, i) => noticeAt(p, entry, done + i));
 };
 
 const flushOne = async (preorderId: string, toldAt: string | undefined): Promise<{ sent: number; stuck: boolean }> => {

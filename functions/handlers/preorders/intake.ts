@@ -11,9 +11,8 @@ import { backoff } from '#adapters/dynamo.ts';
 import { eventOf, publish } from '#adapters/event-bus.ts';
 import { PlacedPreorderImage } from '#contracts/messages.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
-import { localeOf, stepOf, type TimelineEntry } from '#domain/preorder.ts';
-import { noticeOfEntry } from '#domain/notices.ts';
-import { flushNotifications } from '../notifications/flush.ts';
+import type { TimelineEntry } from '#domain/preorder.ts';
+import { flushNotifications, noticeAt } from '../notifications/flush.ts';
 import { flushMetrics, log, logger, metricNames, metrics, withLogKeys } from '#shared/observability.ts';
 
 /**
@@ -107,19 +106,8 @@ const placedIn = (event: DynamoDBStreamEvent): PlacedPreorderImage[] =>
     return [];
   });
 
-/** The "accepted" notice of a placed pre-order: its first timeline entry, in its buyer's language, numbered as a flush would (`<id>:1`). */
-const acceptedNotice = (p: PlacedPreorderImage): BuyerNotification => {
-  const entry = p.timeline[0]! as TimelineEntry;
-  return {
-    notificationId: `${p.preorderId}:1`,
-    preorderId: p.preorderId,
-    buyerId: p.buyerId,
-    campaignId: p.campaignId,
-    step: stepOf(entry),
-    ...noticeOfEntry(entry, localeOf(p)),
-    at: entry.at,
-  };
-};
+/** The "accepted" notice of a placed pre-order: its first timeline entry, numbered as a flush would (`<id>:1`). */
+const acceptedNotice = (p: PlacedPreorderImage): BuyerNotification => noticeAt(p, p.timeline[0]! as TimelineEntry, 0);
 
 /**
  * Tells, lists, announces and asks cuts for placed pre-orders: the work of a
