@@ -73,7 +73,7 @@ const place = async (campaign: Campaign, count: number) => {
     const quantity = 1 + (i % 3);
     const r = await preorders.placePreorder(
       (gateTakes) =>
-        newPreorder({ preorderId: newId('po'), campaign, buyerId: `b${i}`, sku, unitPrice: sku === 'S' ? 100 : 250, quantity, shippingAddress: address, gateTakes, now: new Date() }),
+        newPreorder({ preorderId: newId('po'), campaign, buyerId: `buyer-${i}-fp`, sku, unitPrice: sku === 'S' ? 100 : 250, quantity, shippingAddress: address, gateTakes, now: new Date() }),
       campaign,
       quantity,
       'h',

@@ -4,7 +4,7 @@ import { sqsConsumer } from '../queue/consumer.ts';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { getPreorder, putOrderRefs } from '#adapters/preorder-store.ts';
+import { getPreorder, getPreorders, putOrderRefs } from '#adapters/preorder-store.ts';
 import { getCampaign, readDemand } from '#adapters/campaign-store.ts';
 import { requestCut } from '#adapters/queues.ts';
 import { backoff } from '#adapters/dynamo.ts';
@@ -150,10 +150,11 @@ export const tellAndList = async (placed: readonly PlacedPreorderImage[]): Promi
   await sendNotifications(ours.map(acceptedNotice));
   const toldAt = new Date().toISOString();
   await putOrderRefs(placed.map((p) => (p.acceptedOnIntake === true ? { ...p, toldAt } : p)));
-  await flushNotifications(
-    placed.map((p) => p.preorderId),
-    { toldOnIntake: new Map(ours.map((p) => [p.preorderId, toldAt])) },
-  );
+  // Read after the refs are written (one BatchGetItem a hundred, not a Query each): only a pre-order with a step past
+  // "accepted", or one from before whose "accepted" is a flush's, has anything to send.
+  const now = await getPreorders(placed.map((p) => p.preorderId));
+  const pending = now.filter((p) => p.acceptedOnIntake !== true || p.timeline.length > 1).map((p) => p.preorderId);
+  await flushNotifications(pending, { toldOnIntake: new Map(ours.map((p) => [p.preorderId, toldAt])) });
 };
 
 /** What the code before decision 28 queued after a commit. */
