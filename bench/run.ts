@@ -48,7 +48,7 @@ const wanted = (id: SectionId) => only.length === 0 || only.includes(id);
 const counts: Counts = values.quick
   ? { ingest: 1_000, burst: 2_000, latencySamples: 40, wcu: 300, concurrency: 32, warmup: 100 }
   : { ingest: 5_000, burst: 20_000, latencySamples: 200, wcu: 1_000, concurrency: 32, warmup: 300 };
-const importRounds = values.quick ? 1 : 3;
+const importRounds = values.quick ? 1 : 5;
 
 const resultsFile = values.out ?? fileURLToPath(new URL('./results.md', import.meta.url));
 

@@ -1,12 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { eventSource } from '#topology';
 import { busName } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 import { eventDetails, type DomainEvent, type EventDetailOf, type EventType } from '#contracts/messages.ts';
 
 export type { DomainEvent };
 
-const client = tracer.captureAWSv3Client(new EventBridgeClient({}));
+const client = new EventBridgeClient({});
 
 /** An event of type `T`: one member of DomainEvent. */
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

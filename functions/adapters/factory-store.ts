@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
 import type { Factory, FactoryClient } from '#domain/factories.ts';
 import { ddb, pageOfOwnerIndex, transactWrite, type TransactItem } from './dynamo.ts';

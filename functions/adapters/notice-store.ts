@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
 import { localeOf, stepOf, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';

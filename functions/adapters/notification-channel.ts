@@ -8,10 +8,9 @@ import { envNames } from '#topology';
 import type { NoticeParamValues, NoticeTemplate } from '#domain/notices.ts';
 import type { Locale } from '#domain/preorder.ts';
 import { notificationTopic } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 
 // Built at module scope but only ever called on the SNS path: locally there is no endpoint to call.
-const client = tracer.captureAWSv3Client(new SNSClient({}));
+const client = new SNSClient({});
 
 /** One message to one buyer about one step of one pre-order. */
 export interface BuyerNotification {

@@ -1,9 +1,8 @@
 import { SQSClient, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { queueUrl } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 import type { ClockWork, CutMessage } from '#contracts/messages.ts';
 
-const client = tracer.captureAWSv3Client(new SQSClient({}));
+const client = new SQSClient({});
 
 /** Asks the batch cutter to look at a campaign; duplicates are harmless (it settles what is due). */
 export const requestCut = async (campaignId: string, delaySeconds = 0): Promise<void> => {

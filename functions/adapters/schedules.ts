@@ -6,9 +6,8 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { scheduling } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 
-const client = tracer.captureAWSv3Client(new SchedulerClient({}));
+const client = new SchedulerClient({});
 
 export type Transition = 'open' | 'close';
 

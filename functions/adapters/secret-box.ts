@@ -2,7 +2,6 @@ import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { WebhookSecretUse } from '#topology';
 import type { SealedSecret } from '#domain/webhooks.ts';
 import { webhookSecretsKey } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 
 /**
  * Webhook secrets at rest: each is encrypted with KMS under the
@@ -17,7 +16,7 @@ import { tracer } from '#shared/observability.ts';
  * A secret stored before sealing (`whsec_…`, in the clear) still opens as
  * itself; rotating it stores the new one sealed.
  */
-const client = tracer.captureAWSv3Client(new KMSClient({}));
+const client = new KMSClient({});
 const prefix = 'kms1:';
 
 const contextOf = (webhookId: string, use: WebhookSecretUse) => ({ 'c2m:webhookId': webhookId, 'c2m:use': use });

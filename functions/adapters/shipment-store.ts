@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
 import type { Parcel } from '#domain/parcels.ts';
 import { ddb, transactWrite } from './dynamo.ts';

@@ -1,12 +1,11 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { queueUrl, tableName } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 import { signalTypes, type SignalType } from '#contracts/signals.ts';
 import type { SignalsMessage } from '#contracts/messages.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import type { SignalCounts, SignalMinute } from '#domain/forecast.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { batchGetItems, ddb, failedAt, transactWrite } from './dynamo.ts';
 
 /**
@@ -128,7 +127,7 @@ export const releaseSignalRequest = async (request: SignalRequest): Promise<void
   }
 };
 
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+const sqs = new SQSClient({});
 
 /** One SendMessage for one whole POST /v1/signals call. */
 export const enqueueSignals = async (message: SignalsMessage): Promise<void> => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CampaignStatus, CampaignView } from '#contracts/campaigns.ts';
 import { PreorderStatus, PreorderView } from '#contracts/preorders.ts';
 import { defaultMaxDelayDays, defaultSwitchWindowHours, type Campaign, type LateCompensation, type Variant } from '#domain/campaign.ts';

@@ -1,6 +1,5 @@
 import { ChangeMessageVisibilityCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { queueUrl } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
 import type { DeliveryMessage } from '#contracts/messages.ts';
 
 /**
@@ -9,7 +8,7 @@ import type { DeliveryMessage } from '#contracts/messages.ts';
  * retry and a replay send the same bytes.
  */
 
-const client = tracer.captureAWSv3Client(new SQSClient({}));
+const client = new SQSClient({});
 
 /** Queues a try of the delivery, after `delaySeconds` (at most 900, SQS's limit). */
 export const enqueueDelivery = async (deliveryId: string, delaySeconds = 0): Promise<void> => {

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Id, Timestamp } from './common.ts';
 import { SignalSummary } from './signals.ts';
 import { defectCodes } from '#domain/defects.ts';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 
 /** RFC 9457 problem details, the body of every error. */
 export const Problem = z

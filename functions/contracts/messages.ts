@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Timestamp } from './common.ts';
 import { defectCodes } from '#domain/defects.ts';
 import { locales, type PreorderStatus } from '#domain/preorder.ts';

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Timestamp } from './common.ts';
 
 const FactoryId = z

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Id, Timestamp } from './common.ts';
 import { CampaignId } from './campaigns.ts';
 import { noticeTemplates } from '#domain/notices.ts';

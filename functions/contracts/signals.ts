@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Id, Timestamp } from './common.ts';
 
 // Not imported from campaigns.ts, which imports this module for SignalSummary.

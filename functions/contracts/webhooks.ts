@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from './zod.ts';
 import { Id, ListQuery, Timestamp } from './common.ts';
 import { busFactoryEventTypes, eventDetails, unionPerType } from './messages.ts';
 

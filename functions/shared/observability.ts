@@ -1,15 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
- * One Logger, Tracer and Metrics per function, created once at module scope.
+ * One Logger and Metrics per function, created once at module scope.
  * Service name and namespace come from POWERTOOLS_SERVICE_NAME and
  * POWERTOOLS_METRICS_NAMESPACE, set by both targets.
+ *
+ * Tracing is Lambda's own (active tracing: a segment per invocation, and the
+ * SDK passes the trace header on to SQS, EventBridge and SNS, so a pre-order is
+ * followed across functions). Not Powertools' Tracer: it bundles the X-Ray SDK
+ * (≈ 110 KB with cls-hooked and semver, and its import at every cold start)
+ * for a subsegment per AWS call; decision 32.
  */
 export const logger = new Logger();
-export const tracer = new Tracer();
 export const metrics = new Metrics();
 
 export const metricNames = {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Who may call the API. Tokens come from OpenID Connect issuers; the authorizer maps their claims to one of these. */
 export const roles = ['anchor', 'buyer', 'factory', 'liveroom', 'operator'] as const;

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FunctionSpec } from '../topology.ts';
+import type { FunctionName, FunctionSpec } from '../topology.ts';
 
 /**
  * The newest Node.js runtime this aws-cdk-lib knows. cdk-nag L1 checks for the
@@ -20,6 +21,15 @@ export const houseBundleTarget = houseRuntime.name.replace(/^nodejs(\d+)\.x$/, '
 /** Defines `require` inside an ESM bundle, for CommonJS dependencies that call it. */
 export const esmRequireBanner =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * Files a function reads at run time, by project path, copied into its asset
+ * next to index.mjs. The service API serves the OpenAPI document as the file
+ * `npm run client:generate` wrote, instead of bundling the generator (decision 32).
+ */
+export const bundledFiles: Partial<Record<FunctionName, readonly string[]>> = {
+  'service-api': ['clients/typescript/openapi.json'],
+};
 
 /** Project root, from this module's own URL (ESM has no __dirname). */
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -77,6 +87,7 @@ export class HouseFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
+      reservedConcurrentExecutions: spec.reservedConcurrency,
       description: spec.description,
       tracing: lambda.Tracing.ACTIVE,
       role,
@@ -100,6 +111,13 @@ export class HouseFunction extends NodejsFunction {
         externalModules: ['@aws-sdk/*'],
         banner: esmRequireBanner,
         forceDockerBundling: false,
+        // Files a function reads at run time, copied next to its bundle (LAMBDA_TASK_ROOT).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            (bundledFiles[spec.name] ?? []).map((file) => `cp "${inputDir}/${file}" "${outputDir}/${basename(file)}"`),
+        },
       },
     });
     this.spec = spec;

@@ -516,7 +516,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ready once storage, queues and schedules are up */
+        /** Up once storage, queues and schedules answer; says only up or down */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -5173,7 +5173,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Up */
+            /** @description Up (probed at most every few seconds) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5182,7 +5182,11 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "ok";
-                        checks: {
+                        /**
+                         * @deprecated
+                         * @description No longer sent: health says only up or down. Which dependency is down is in the service API's log.
+                         */
+                        checks?: {
                             [key: string]: string;
                         };
                     };

@@ -1,5 +1,5 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/campaigns.ts';
 import { readDemand } from '#adapters/campaign-store.ts';
 import { campaignView, campaignSummary, demandView, isOwner } from './views.ts';
 import { campaignOutlook } from './forecasting.ts';

@@ -1,5 +1,5 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/factory.ts';
 import {
   acceptOwnBatch,
   attachOwnParcels,

@@ -1,4 +1,4 @@
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/webhooks.ts';
 import { FactoryEventType, WebhookEventType } from '#contracts/webhooks.ts';
 import type { Delivery, Webhook } from '#domain/webhooks.ts';
 import { allow, caller, type createApi } from '../http/app.ts';

@@ -1,5 +1,5 @@
 import { allow, caller, createApi, lambdaHandler } from '../http/app.ts';
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/operator.ts';
 import { factoryPage, factoryView, registerFactory, revokeFactory } from './use-cases.ts';
 
 export const app = createApi()

@@ -1,5 +1,5 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/preorders.ts';
 import { acceptedView, preorderView } from './views.ts';
 import { switchOwnPreorder } from './switch.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';

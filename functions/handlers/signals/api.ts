@@ -1,5 +1,5 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
-import * as routes from '#contracts/routes.ts';
+import * as routes from '#contracts/routes/signals.ts';
 import { acceptSignals } from './use-cases.ts';
 
 export const app = createApi().openapi({ ...routes.postSignals, middleware: [allow('liveroom')] }, async (c) => {
