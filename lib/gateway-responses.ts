@@ -9,6 +9,7 @@
 export type GatewayResponseType =
   | 'THROTTLED'
   | 'INTEGRATION_FAILURE'
+  | 'AUTHORIZER_FAILURE'
   | 'UNAUTHORIZED'
   | 'ACCESS_DENIED'
   | 'REQUEST_TOO_LARGE'
@@ -40,6 +41,16 @@ export const gatewayResponses: Readonly<Record<GatewayResponseType, GatewayProbl
   // clients wait out Retry-After instead of counting an outage. Locally there is no
   // concurrency limit, so only the AWS target ever sends it.
   INTEGRATION_FAILURE: {
+    status: 429,
+    title: 'Too Many Requests',
+    detail: 'The service is at capacity right now; retry after the number of seconds in Retry-After with the same Idempotency-Key.',
+    headers: { 'Retry-After': '1' },
+  },
+  // The authorizer has a reserved concurrency (lib/topology.ts): a burst of new tokens past it
+  // throttles the authorizer, which API Gateway reports as AUTHORIZER_FAILURE (500 by default).
+  // Overload again, answered as such; an authorizer that errors instead pages through its
+  // function's error alarm, and one throttled, through its throttle alarm.
+  AUTHORIZER_FAILURE: {
     status: 429,
     title: 'Too Many Requests',
     detail: 'The service is at capacity right now; retry after the number of seconds in Retry-After with the same Idempotency-Key.',

@@ -135,6 +135,15 @@ export interface FunctionSpec {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   readonly access: FunctionAccess;
+  /**
+   * Lambda concurrency set aside for this function alone, on AWS: the account's
+   * other functions can never take it, and the function can never run more at
+   * once. For the request path a live sale cannot do without, so that a webhook
+   * storm, a batch cut or another stage cannot starve it. Overridable per deploy
+   * (lib/aws/concurrency.ts). The local runtime has no concurrency limit.
+   * @default - none: the function shares the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
 }
 
 export interface RouteSpec {
@@ -154,6 +163,15 @@ export interface QueueSpec {
   readonly visibilityTimeoutSeconds: number;
   /** Receives before a message moves to the queue's dead-letter queue. */
   readonly maxReceiveCount: number;
+  /**
+   * Most concurrent invocations of the consumer this queue's event source makes
+   * (AWS: 2 to 1000). Past it, messages wait in the queue: unlike reserved
+   * concurrency, the cap throttles nothing, so no receive is spent and nothing is
+   * dead-lettered for it, and it takes nothing from the account's pool. It is what
+   * keeps a backlog (a burst of notices, a slow factory's webhooks) from taking
+   * the concurrency the API needs.
+   */
+  readonly maxConcurrency: number;
 }
 
 /**
@@ -229,6 +247,10 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 5,
     // GetItem: the factory client record (registered, not revoked), cached for identity.clientRecordCacheSeconds.
     access: { identity: { verifyTokens: true }, table: { actions: ['GetItem'] } },
+    // Every authenticated route waits on it, and during a buy burst most buyers are new to API Gateway's
+    // 20 s decision cache, so it runs about once per pre-order. Warm it takes ~20 ms (JWKS cached): 100 at
+    // once serve ~5,000 decisions a second, above the stage's 3,000 requests a second (`throttling`).
+    reservedConcurrency: 100,
   },
   {
     name: 'service-api',
@@ -263,6 +285,11 @@ export const functions: readonly FunctionSpec[] = [
     // With ConditionCheckItem, for an address change that holds only while the pre-order's batch has counted no lot since it was read.
     // notify: a buyer's own changes (a switch of variant, a new address) are told at once, not at the next event.
     access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1'] }, publish: true, notify: true },
+    // The intake of a live sale. Budgeting 80 ms an invocation (one transaction; ~13 ms locally at p50,
+    // bench/results.md), 250 at once serve ~3,100 pre-orders a second, the stage's rate (`throttling`);
+    // past that clients get 429 with Retry-After either way. 250 + the authorizer's 100 leave 650 of a
+    // default 1,000-account unreserved, and two stages in one account still leave 300 (AWS keeps 100).
+    reservedConcurrency: 250,
   },
   {
     name: 'campaign-clock',
@@ -476,6 +503,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 1,
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 5,
+    // Nothing sends here any more: the smallest cap AWS allows (2).
+    maxConcurrency: 2,
   },
   {
     name: 'campaign-clock',
@@ -484,6 +513,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 0,
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
+    // A minute's fan-out, one message per open campaign or due batch, each done in well under a second.
+    maxConcurrency: 5,
   },
   {
     name: 'batch-cuts',
@@ -493,6 +524,8 @@ export const queues: readonly QueueSpec[] = [
     // Longer than the cutter's timeout: a cut in progress is never handed to a second cutter by SQS.
     visibilityTimeoutSeconds: 960,
     maxReceiveCount: 5,
+    // Cuts of one campaign contend for its gates; a few campaigns cut at once is plenty, and a cut may run 15 minutes.
+    maxConcurrency: 5,
   },
   {
     name: 'demand-signals',
@@ -501,6 +534,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 2,
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
+    // Folds 100 signals into a handful of counter writes; more at once would only contend on the same counters.
+    maxConcurrency: 10,
   },
   {
     name: 'webhook-events',
@@ -509,6 +544,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 0,
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 5,
+    // One delivery per webhook per factory event: events are per batch or lot, not per pre-order.
+    maxConcurrency: 5,
   },
   {
     name: 'webhook-deliveries',
@@ -521,6 +558,9 @@ export const queues: readonly QueueSpec[] = [
     // receives that failed in c2m. A receiver that keeps failing ends FAILED, never here: the dead-letter
     // queue pages c2m's on-call, and a factory's endpoint being down is the factory's to fix.
     maxReceiveCount: 12,
+    // Factories' endpoints are outside c2m and may be slow (WEBHOOK_TIMEOUT_SECONDS each): 10 deliverers × 10
+    // POSTs in parallel at most, whatever the backlog, and each webhook holds at most WEBHOOK_MAX_IN_FLIGHT of them.
+    maxConcurrency: 10,
   },
   {
     name: 'fulfillment',
@@ -529,6 +569,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 0,
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
+    // Per batch or lot, each touching up to a lot's pre-orders.
+    maxConcurrency: 5,
   },
   {
     name: 'notifications',
@@ -537,6 +579,8 @@ export const queues: readonly QueueSpec[] = [
     maxBatchingWindowSeconds: 1,
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 5,
+    // Buyer notices after a release or a refund wave come in thousands; 10 × 10 at once drain them in minutes.
+    maxConcurrency: 10,
   },
 ];
 
@@ -681,8 +725,9 @@ export const functionEnvironment = (spec: FunctionSpec, values: EnvironmentValue
   if (access.table) env[envNames.table] = values.table;
   for (const queue of [...(access.sendTo ?? []), ...(access.health?.queues ?? [])]) env[envNames.queueUrl(queue)] = values.queueUrl(queue);
   if (access.publish) env[envNames.bus] = values.bus;
+  // Health probes the group by its name, which a stage prefixes (lib/aws/stage.ts): the name comes from the target.
+  if (access.schedules || access.health?.scheduleGroup) env[envNames.scheduleGroup] = values.scheduleGroup;
   if (access.schedules) {
-    env[envNames.scheduleGroup] = values.scheduleGroup;
     env[envNames.schedulerRole] = values.schedulerRole;
     env[envNames.clockQueueArn] = values.clockQueueArn;
   }

@@ -1,9 +1,8 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { campaignScheduleGroup, type QueueName } from '#topology';
-import { queueUrl, tableName } from '#shared/config.ts';
-import { tracer } from '#shared/observability.ts';
+import type { QueueName } from '#topology';
+import { queueUrl, scheduleGroupName, tableName } from '#shared/config.ts';
 import { ddb } from './dynamo.ts';
 
 /**
@@ -12,8 +11,8 @@ import { ddb } from './dynamo.ts';
  * `health` in lib/topology.ts), and the campaign schedule group. Each is the
  * cheapest call that proves the dependency answers, and none writes.
  */
-const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 2 }));
-const scheduler = tracer.captureAWSv3Client(new SchedulerClient({ maxAttempts: 2 }));
+const sqs = new SQSClient({ maxAttempts: 2 });
+const scheduler = new SchedulerClient({ maxAttempts: 2 });
 
 /** A probe that has not answered by then counts as down: a health check must answer quickly, not hang on a dependency. */
 const probeTimeoutMs = 3_000;
@@ -31,6 +30,7 @@ export const probeQueue = async (queue: QueueName): Promise<void> => {
 
 /** Proves EventBridge Scheduler answers and the group that holds the campaigns' one-time schedules exists and is active. */
 export const probeScheduleGroup = async (): Promise<void> => {
-  const out = await scheduler.send(new GetScheduleGroupCommand({ Name: campaignScheduleGroup }), options());
-  if (out.State !== 'ACTIVE') throw new Error(`schedule group ${campaignScheduleGroup} is ${out.State ?? 'in no state'}`);
+  const name = scheduleGroupName();
+  const out = await scheduler.send(new GetScheduleGroupCommand({ Name: name }), options());
+  if (out.State !== 'ACTIVE') throw new Error(`schedule group ${name} is ${out.State ?? 'in no state'}`);
 };

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envNames, type QueueName } from '#topology';
 
 /**
@@ -27,6 +27,8 @@ const required = (name: string): string => {
 export const tableName = (): string => required(envNames.table);
 export const busName = (): string => required(envNames.bus);
 export const queueUrl = (queue: QueueName): string => required(envNames.queueUrl(queue));
+/** The campaigns' schedule group, as the stage names it (health probes it; scheduling puts schedules in it). */
+export const scheduleGroupName = (): string => required(envNames.scheduleGroup);
 export const scheduling = () => ({
   group: required(envNames.scheduleGroup),
   roleArn: required(envNames.schedulerRole),

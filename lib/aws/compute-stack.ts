@@ -17,6 +17,7 @@ import {
   type FunctionSpec,
   type QueueName,
 } from '../topology.ts';
+import { withReservedConcurrency } from './concurrency.ts';
 import type { C2mData } from './data-stack.ts';
 import {
   grantCampaignSchedules,
@@ -28,8 +29,9 @@ import {
 } from './grants.ts';
 import { HouseFunction } from './house-function.ts';
 import { noUserPool } from './identity.ts';
-import { C2mApi } from './http-api.ts';
+import { C2mApi, rateLimitsFromContext } from './http-api.ts';
 import { Observability } from './observability.ts';
+import { StageNames } from './stage.ts';
 
 /** The function API Gateway runs as the TOKEN authorizer (topology names it, but not its role). */
 export const authorizerFunction: FunctionName = 'authorizer';
@@ -56,6 +58,7 @@ export class ComputeStack extends Stack {
       ...props,
     });
     const { data } = props;
+    const names = data.names ?? StageNames.default;
 
     const queueNamed = (name: QueueName): IQueue => {
       const queue = data.queues.get(name);
@@ -64,9 +67,13 @@ export class ComputeStack extends Stack {
     };
 
     const built = new Map<FunctionName, HouseFunction>();
-    for (const spec of functionSpecs) {
-      const fn = new HouseFunction(this, spec.name, { spec, environment: this.environmentFor(spec, data) });
-      this.grantAccess(fn, spec, data, queueNamed);
+    // The topology's reserved concurrency, or this deploy's (context c2m:reservedConcurrency), checked against the account.
+    for (const spec of withReservedConcurrency(this, functionSpecs, queueSpecs)) {
+      const fn = new HouseFunction(this, spec.name, {
+        spec,
+        environment: { ...this.environmentFor(spec, data), POWERTOOLS_METRICS_NAMESPACE: names.metricsNamespace },
+      });
+      this.grantAccess(fn, spec, data, queueNamed, names);
       built.set(spec.name, fn);
     }
     this.functions = built;
@@ -83,18 +90,21 @@ export class ComputeStack extends Stack {
       if (spec.visibilityTimeoutSeconds < consumer.spec.timeoutSeconds) {
         throw new Error(`queue ${spec.name}: visibility timeout ${spec.visibilityTimeoutSeconds}s is under ${spec.consumer}'s timeout`);
       }
-      // The event source grants the consumer receive/delete/visibility on this queue only.
+      // The event source grants the consumer receive/delete/visibility on this queue only. Its maximum
+      // concurrency caps the consumer without throttling it: a backlog waits in the queue (topology maxConcurrency).
       consumer.addEventSource(
         new SqsEventSource(queueNamed(spec.name), {
           batchSize: spec.batchSize,
           maxBatchingWindow: spec.maxBatchingWindowSeconds > 0 ? Duration.seconds(spec.maxBatchingWindowSeconds) : undefined,
           reportBatchItemFailures: true,
+          maxConcurrency: spec.maxConcurrency,
         }),
       );
     }
 
     for (const spec of tableStreams) {
       // The event source grants the consumer the stream's read actions, on this table's stream only.
+      // Its concurrency is bounded by the stream itself: one invocation per shard at a time.
       // Retries are unbounded on purpose: a record is an accepted pre-order, and skipping one would lose
       // its buyer's listing and notice. A stuck record holds its shard and the iterator-age alarm pages.
       fnNamed(spec.consumer).addEventSource(
@@ -119,6 +129,8 @@ export class ComputeStack extends Stack {
       authorizer: fnNamed(authorizerFunction),
       throttling,
       maxBodyBytes,
+      rateLimits: rateLimitsFromContext(this),
+      names,
     });
 
     this.observability = new Observability(this, 'Observability', {
@@ -126,6 +138,7 @@ export class ComputeStack extends Stack {
       api: this.api.restApi,
       deadLetterQueues: data.deadLetterQueues,
       alarmTopic: data.alarmTopic,
+      names,
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -156,13 +169,13 @@ export class ComputeStack extends Stack {
   }
 
   /** The narrowest grants that make the access work; see grants.ts for the action lists. */
-  private grantAccess(fn: HouseFunction, spec: FunctionSpec, data: C2mData, queueNamed: (name: QueueName) => IQueue): void {
+  private grantAccess(fn: HouseFunction, spec: FunctionSpec, data: C2mData, queueNamed: (name: QueueName) => IQueue, names: StageNames): void {
     const { access } = spec;
     if (access.table) grantTableAccess(data.table, table.indexes.map((index) => index.name), fn, access.table);
     for (const queue of access.sendTo ?? []) queueNamed(queue).grantSendMessages(fn);
     if (access.publish) data.bus.grantPutEventsTo(fn);
     if (access.schedules) {
-      grantCampaignSchedules(fn, { groupName: campaignScheduleGroup, schedulerRole: data.campaignSchedulerRole });
+      grantCampaignSchedules(fn, { groupName: names.physical(campaignScheduleGroup), schedulerRole: data.campaignSchedulerRole });
     }
     // With the operator's own IdP there is no pool: factory clients are made there, and no Cognito grant here.
     if (access.identity?.manageClients && data.userPool) grantClientManagement(data.userPool, fn);

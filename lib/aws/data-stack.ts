@@ -22,6 +22,7 @@ import {
 import { C2mIdentity, identityPropsFromContext, type C2mIdentityProps } from './identity.ts';
 import { WorkQueue, type DeadLetterQueue } from './queues.ts';
 import { EventRouting } from './routing.ts';
+import { StageNames } from './stage.ts';
 
 /**
  * The queue one-time campaign schedules deliver to. Topology names it only in
@@ -53,6 +54,11 @@ export interface C2mData {
   readonly notificationTopic: sns.ITopic;
   /** The key webhook signing secrets are sealed under (functions/adapters/secret-box.ts). */
   readonly webhookSecretsKey: kms.IKey;
+  /**
+   * The stage these resources belong to; what is built on them takes the same stage's names.
+   * @default StageNames.default
+   */
+  readonly names?: StageNames;
 }
 
 export interface DataStackProps extends StackProps {
@@ -62,6 +68,11 @@ export interface DataStackProps extends StackProps {
    * @default - read from context (lib/aws/identity.ts `identityContextKeys`); with none set, a user pool and no platform issuer
    */
   readonly identity?: C2mIdentityProps;
+  /**
+   * The stage whose names the bus, queues, rules, schedules, schedule group and user pool take.
+   * @default StageNames.default (c2m's names as they have always been)
+   */
+  readonly names?: StageNames;
 }
 
 /**
@@ -103,12 +114,16 @@ export class DataStack extends Stack implements C2mData {
    * Decrypt per use (only the deliverer may open a signing secret).
    */
   public readonly webhookSecretsKey: kms.Key;
+  /** The stage whose names this stack's resources take. */
+  public readonly names: StageNames;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, {
       description: 'c2m data: table, event bus, queues, schedule group, identity, alarm and buyer-notification topics',
       ...props,
     });
+    const names = props.names ?? StageNames.default;
+    this.names = names;
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: tableSpec.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -132,14 +147,15 @@ export class DataStack extends Stack implements C2mData {
     }
 
     this.bus = new events.EventBus(this, 'Bus', {
-      eventBusName: eventSource,
+      // The bus is the stage's; the events' source stays `c2m` on every stage (rules match on it).
+      eventBusName: names.physical(eventSource),
       description: 'c2m domain events (source "c2m")',
     });
 
     // CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed
     // SNS key, and alarm messages carry no customer data; TLS is enforced instead.
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'c2m operator alarms',
+      displayName: `${names.prefix} operator alarms`,
       enforceSSL: true,
     });
 
@@ -148,7 +164,7 @@ export class DataStack extends Stack implements C2mData {
     // policy allows to every principal of the account, so publishers need no KMS
     // grant. (A CloudWatch or EventBridge publisher would need a customer key.)
     this.notificationTopic = new sns.Topic(this, 'BuyerNotifications', {
-      displayName: 'c2m buyer notifications',
+      displayName: `${names.prefix} buyer notifications`,
       masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
@@ -162,7 +178,7 @@ export class DataStack extends Stack implements C2mData {
 
     const workQueues = new Map<QueueName, WorkQueue>();
     for (const spec of queueSpecs) {
-      workQueues.set(spec.name, new WorkQueue(this, spec.name, { spec, alarmTopic: this.alarmTopic }));
+      workQueues.set(spec.name, new WorkQueue(this, spec.name, { spec, alarmTopic: this.alarmTopic, names }));
     }
     this.workQueues = workQueues;
     this.queues = new Map([...workQueues].map(([name, wq]) => [name, wq.queue]));
@@ -171,12 +187,12 @@ export class DataStack extends Stack implements C2mData {
     this.clockQueue = clockQueue;
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'CampaignScheduleGroup', {
-      scheduleGroupName: campaignScheduleGroup,
+      scheduleGroupName: names.physical(campaignScheduleGroup),
       // Pending open/close schedules are state, like the table's items.
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.campaignSchedulerRole = new iam.Role(this, 'CampaignSchedulerRole', {
-      description: `EventBridge Scheduler delivers one-time schedules of ${campaignScheduleGroup} to ${clockQueueName} with this role`,
+      description: `EventBridge Scheduler delivers one-time schedules of ${names.physical(campaignScheduleGroup)} to ${names.physical(clockQueueName)} with this role`,
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: {
@@ -195,6 +211,7 @@ export class DataStack extends Stack implements C2mData {
       rules,
       schedules,
       alarmTopic: this.alarmTopic,
+      names,
     });
 
     const deadLetters = new Map<string, DeadLetterQueue>([
@@ -204,7 +221,7 @@ export class DataStack extends Stack implements C2mData {
     this.deadLetterQueues = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.queue]));
     this.deadLetterAlarms = new Map([...deadLetters].map(([name, dlq]) => [name, dlq.alarm]));
 
-    this.identity = new C2mIdentity(this, 'Identity', props.identity ?? identityPropsFromContext(this));
+    this.identity = new C2mIdentity(this, 'Identity', { ...(props.identity ?? identityPropsFromContext(this)), names });
     this.trustedIssuers = this.identity.trustedIssuers;
     this.oidcDiscoveryUrl = this.identity.openIdConfigurationUrl;
     this.userPool = this.identity.cognito?.userPool;

@@ -4,6 +4,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { z } from 'zod';
 import type { TrustedIssuer } from '../../functions/shared/config.ts';
 import { identity } from '../topology.ts';
+import { StageNames } from './stage.ts';
 
 /**
  * CDK context keys that choose how c2m gets its identities. Each takes JSON;
@@ -151,10 +152,16 @@ export interface C2mIdentityProps {
   readonly platformIssuer?: PlatformIssuer;
   /**
    * Prefix of the Cognito hosted-UI domain (`<prefix>.auth.<region>.amazoncognito.com`).
-   * Unused with an external issuer.
-   * @default `c2m-<account id>`, unique per account and region
+   * Unused with an external issuer. It is unique per region across all of AWS: a value
+   * given for one stage must not be given to another.
+   * @default `c2m-<account id>` (`c2m-<stage>-<account id>` for a named stage), unique per account and region
    */
   readonly domainPrefix?: string;
+  /**
+   * The stage whose names the pool and its default domain prefix take.
+   * @default StageNames.default
+   */
+  readonly names?: StageNames;
   /**
    * Where the console's authorization-code flow may return to, and where sign-out may go.
    * Unused with an external issuer.
@@ -236,8 +243,9 @@ export class C2mIdentity extends Construct {
 
   private userPool(props: C2mIdentityProps): C2mUserPool {
     const stack = Stack.of(this);
+    const names = props.names ?? StageNames.default;
     const userPool = new cognito.UserPool(this, 'UserPool', {
-      userPoolName: 'c2m',
+      userPoolName: names.physical('c2m'),
       // Operators create anchors (and each other); nobody signs themselves up.
       selfSignUpEnabled: false,
       signInAliases: { username: true, email: true },
@@ -285,7 +293,7 @@ export class C2mIdentity extends Construct {
       description: 'c2m operators: register factories and revoke their access. Every other user is an anchor.',
     });
 
-    const domainPrefix = props.domainPrefix ?? `c2m-${stack.account}`;
+    const domainPrefix = props.domainPrefix ?? `${names.physical('c2m')}-${stack.account}`;
     const domain = userPool.addDomain('Domain', { cognitoDomain: { domainPrefix } });
 
     const consoleUrls = props.consoleUrls ?? defaultConsoleUrls;

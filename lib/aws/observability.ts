@@ -6,10 +6,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { tableStreams, type FunctionName } from '../topology.ts';
+import { concurrencyContextKeys } from './concurrency.ts';
 import type { HouseFunction } from './house-function.ts';
+import { StageNames } from './stage.ts';
 
-/** Namespace the functions' Powertools Metrics write to (POWERTOOLS_METRICS_NAMESPACE). */
-export const metricsNamespace = 'c2m';
+/** Namespace the functions' Powertools Metrics write to (POWERTOOLS_METRICS_NAMESPACE) on the default stage; a named stage has its own (StageNames.metricsNamespace). */
+export const metricsNamespace = StageNames.default.metricsNamespace;
 
 /**
  * Business metrics worth a glance during a live sale. Emitted with the
@@ -24,6 +26,42 @@ export const outboxQuarantineMetric = 'OutboxItemsQuarantined';
 /** What intake counts when a pre-order on the stream does not parse (functions/shared/observability.ts `metricNames`). */
 export const intakeUnreadableMetric = 'IntakeUnreadableRecord';
 
+/**
+ * What intake counts when it could not enqueue a cut request on batch-cuts after its
+ * retries (functions/shared/observability.ts `metricNames.intakeCutNotAsked`). Since
+ * decision 28 this is intake's only enqueue: the pre-order itself reaches intake on
+ * the table's stream, whose lag has its own alarm (iterator age).
+ */
+export const intakeCutNotAskedMetric = 'IntakeCutNotAsked';
+
+/** What the deliverer counts when it disables a webhook that kept failing (functions/handlers/webhooks/deliverer.ts `metricNames.disabled`). */
+export const webhooksDisabledMetric = 'WebhooksDisabled';
+
+/**
+ * The age in seconds of the oldest item in the event outbox when the clock's relay
+ * looks (functions/adapters/outbox.ts `outboxMetrics.oldestAgeSeconds`), emitted with
+ * unit Seconds on every pass, before it publishes, 0 when the outbox is empty.
+ */
+export const outboxAgeMetric = 'OutboxOldestItemAgeSeconds';
+
+/**
+ * Thresholds of the API and pipeline alarms, and why:
+ * - 5 server errors in 5 minutes: c2m answers bad input with 4xx and overload with 429,
+ *   so a 5xx is a defect or an outage; one alone is left to the function alarms
+ *   and the access log, a handful pages.
+ * - p99 over 1 s in 3 of 5 minutes, counted only in minutes with at least 100
+ *   requests: the pre-order path is a transaction and a few reads (~30 ms p99 on an
+ *   idle pipeline, bench/results.md); a quiet minute's p99 is its cold starts.
+ * - the outbox: an event unpublished for 5 minutes in two 5-minute periods running
+ *   means the relay, which takes what is over a minute old every minute, keeps failing.
+ */
+export const alarmThresholds = {
+  apiServerErrorsPer5Minutes: 5,
+  apiP99LatencyMs: 1000,
+  apiLatencyMinRequestsPerMinute: 100,
+  outboxAgeSeconds: 300,
+} as const;
+
 export interface FunctionAlarms {
   readonly errors: cloudwatch.Alarm;
   readonly throttles: cloudwatch.Alarm;
@@ -36,8 +74,13 @@ export interface ObservabilityProps {
   readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
   readonly alarmTopic: sns.ITopic;
   /**
+   * The stage whose names the alarms and the dashboard take, and whose metrics namespace they read.
+   * @default StageNames.default
+   */
+  readonly names?: StageNames;
+  /**
    * CloudWatch dashboard name.
-   * @default 'c2m'
+   * @default 'c2m' (the stage's name for it: `c2m-<stage>`)
    */
   readonly dashboardName?: string;
 }
@@ -47,18 +90,31 @@ export class Observability extends Construct {
   public readonly functionAlarms = new Map<FunctionName, FunctionAlarms>();
   public readonly outboxQuarantine: cloudwatch.Alarm;
   public readonly intakeUnreadable: cloudwatch.Alarm;
+  /** The API answered 5xx (stage metric 5XXError). */
+  public readonly apiServerErrors: cloudwatch.Alarm;
+  /** The API's p99 latency (stage metric Latency) is over budget while it is busy. */
+  public readonly apiLatency: cloudwatch.Alarm;
+  /** Intake could not enqueue a cut request, again and again. */
+  public readonly intakeCutNotAsked: cloudwatch.Alarm;
+  /** An event has waited in the outbox too long: the relay is not publishing. */
+  public readonly outboxAge: cloudwatch.Alarm;
+  /** A factory's webhook was disabled for failing for days. */
+  public readonly webhooksDisabled: cloudwatch.Alarm;
   /** Per stream consumer (topology `tableStreams`): its oldest unprocessed record is over a minute old. */
   public readonly streamIteratorAge = new Map<FunctionName, cloudwatch.Alarm>();
   public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
+    const names = props.names ?? StageNames.default;
+    const namespace = names.metricsNamespace;
     const notify = new cwActions.SnsAction(props.alarmTopic);
     const fiveMinutes = Duration.minutes(5);
+    const minute = Duration.minutes(1);
 
     for (const [name, fn] of props.functions) {
       const errors = new cloudwatch.Alarm(this, `${name}-errors`, {
-        alarmName: `c2m-${name}-errors`,
+        alarmName: names.physical(`c2m-${name}-errors`),
         alarmDescription: `${name} threw at least once in 5 minutes (unhandled error or timeout). Its log group has the stack trace.`,
         metric: fn.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
         threshold: 1,
@@ -66,9 +122,13 @@ export class Observability extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      const reserved = fn.spec.reservedConcurrency;
       const throttles = new cloudwatch.Alarm(this, `${name}-throttles`, {
-        alarmName: `c2m-${name}-throttles`,
-        alarmDescription: `${name} was throttled by Lambda concurrency in the last 5 minutes: raise the account limit or reserve concurrency.`,
+        alarmName: names.physical(`c2m-${name}-throttles`),
+        alarmDescription:
+          reserved === undefined
+            ? `${name} was throttled by Lambda concurrency in the last 5 minutes: raise the account limit or reserve concurrency.`
+            : `${name} ran into its reserved concurrency (${reserved}) in the last 5 minutes; its callers were answered 429. If the sale needs more, raise it with -c ${concurrencyContextKeys.reserved}.`,
         metric: fn.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -86,7 +146,7 @@ export class Observability extends Construct {
       const fn = props.functions.get(spec.consumer);
       if (!fn) continue;
       const alarm = new cloudwatch.Alarm(this, `${spec.name}-iterator-age`, {
-        alarmName: `c2m-${spec.name}-iterator-age`,
+        alarmName: names.physical(`c2m-${spec.name}-iterator-age`),
         alarmDescription: `${spec.consumer} is more than a minute behind the table's stream (${spec.description}). Its log says which batch fails.`,
         metric: fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
         threshold: 60_000,
@@ -98,12 +158,15 @@ export class Observability extends Construct {
       this.streamIteratorAge.set(spec.consumer, alarm);
     }
 
+    /** One of c2m's own metrics (Powertools, dimension `service` = the function that emits it). */
+    const c2mMetric = (metricName: string, service: FunctionName, statistic: string) =>
+      new cloudwatch.Metric({ namespace, metricName, dimensionsMap: { service }, period: fiveMinutes, statistic });
     /** An alarm on the first count of a metric c2m emits when it set something aside that nobody will act on unless paged. */
     const pagesOnFirst = (id: string, alarmName: string, alarmDescription: string, metricName: string, service: FunctionName) => {
       const alarm = new cloudwatch.Alarm(this, id, {
-        alarmName,
+        alarmName: names.physical(alarmName),
         alarmDescription,
-        metric: new cloudwatch.Metric({ namespace: metricsNamespace, metricName, dimensionsMap: { service }, period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        metric: c2mMetric(metricName, service, cloudwatch.Stats.SUM),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
@@ -130,11 +193,85 @@ export class Observability extends Construct {
       'preorder-intake',
     );
 
+    // A factory's webhook disabled after failing for days (decision 26): the factory is told by event, and
+    // an operator should call them, since their integration has been blind for that long.
+    this.webhooksDisabled = pagesOnFirst(
+      'webhooks-disabled',
+      'c2m-webhooks-disabled',
+      "A factory's webhook failed for days and was disabled (the factory got webhook.disabled). Its deliveries wait FAILED for a replay; call the factory. The webhook-deliverer log names it.",
+      webhooksDisabledMetric,
+      'webhook-deliverer',
+    );
+
+    // Intake retries a cut request thrice, then counts it and moves on: the campaign's next pre-orders,
+    // its max-wait tick or its close ask again. Once is noise; in two of three 5-minute periods batch-cuts
+    // is refusing sends, and lots wait for their max-wait tick instead of being cut when they fill.
+    const cutNotAsked = new cloudwatch.Alarm(this, 'intake-cut-not-asked', {
+      alarmName: names.physical('c2m-intake-cut-not-asked'),
+      alarmDescription:
+        'preorder-intake keeps failing to enqueue cut requests on batch-cuts: full lots wait for their max-wait tick. The preorder-intake log has the error.',
+      metric: c2mMetric(intakeCutNotAskedMetric, 'preorder-intake', cloudwatch.Stats.SUM),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    cutNotAsked.addAlarmAction(notify);
+    this.intakeCutNotAsked = cutNotAsked;
+
+    const outboxAge = new cloudwatch.Alarm(this, 'outbox-age', {
+      alarmName: names.physical('c2m-outbox-age'),
+      alarmDescription: `An event has waited in the outbox over ${alarmThresholds.outboxAgeSeconds} s: the clock's relay is not publishing (bus refusing, relay failing). Announcements, webhooks and buyer notices behind it wait. The campaign-clock log says why.`,
+      metric: c2mMetric(outboxAgeMetric, 'campaign-clock', cloudwatch.Stats.MAXIMUM),
+      threshold: alarmThresholds.outboxAgeSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      // Missing is the relay not reporting (not emitted yet, or no sweep): the clock's own error and DLQ alarms cover a dead sweep.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    outboxAge.addAlarmAction(notify);
+    this.outboxAge = outboxAge;
+
+    const stage = props.api.deploymentStage;
+    const serverErrors = new cloudwatch.Alarm(this, 'api-5xx', {
+      alarmName: names.physical('c2m-api-5xx'),
+      alarmDescription: `The API answered ${alarmThresholds.apiServerErrorsPer5Minutes} or more 5xx in 5 minutes. Bad input is 4xx and overload 429 by contract, so these are faults: the access log (status, errorType) and the functions' logs say where.`,
+      metric: stage.metricServerError({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+      threshold: alarmThresholds.apiServerErrorsPer5Minutes,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    serverErrors.addAlarmAction(notify);
+    this.apiServerErrors = serverErrors;
+
+    const latency = new cloudwatch.Alarm(this, 'api-p99-latency', {
+      alarmName: names.physical('c2m-api-p99-latency'),
+      alarmDescription: `The API's p99 latency was over ${alarmThresholds.apiP99LatencyMs} ms in 3 of the last 5 busy minutes (at least ${alarmThresholds.apiLatencyMinRequestsPerMinute} requests). X-Ray and the access log's integrationLatency say whether the authorizer, a handler or DynamoDB is slow.`,
+      // A minute with few requests has a p99 made of cold starts: it counts as 0.
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(requests >= ${alarmThresholds.apiLatencyMinRequestsPerMinute}, p99, 0)`,
+        usingMetrics: {
+          requests: stage.metricCount({ period: minute, statistic: cloudwatch.Stats.SUM }),
+          p99: stage.metricLatency({ period: minute, statistic: cloudwatch.Stats.percentile(99) }),
+        },
+        period: minute,
+        label: 'p99 latency (ms) of busy minutes',
+      }),
+      threshold: alarmThresholds.apiP99LatencyMs,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    latency.addAlarmAction(notify);
+    this.apiLatency = latency;
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? 'c2m',
+      dashboardName: props.dashboardName ?? names.physical('c2m'),
       defaultInterval: Duration.hours(3),
     });
-    const minute = Duration.minutes(1);
 
     this.dashboard.addWidgets(
       ...businessMetrics.map(
@@ -144,7 +281,7 @@ export class Observability extends Construct {
             width: 6,
             left: [
               new cloudwatch.MathExpression({
-                expression: `SEARCH('{${metricsNamespace},service} MetricName="${metricName}"', 'Sum', 60)`,
+                expression: `SEARCH('{${namespace},service} MetricName="${metricName}"', 'Sum', 60)`,
                 label: metricName,
                 period: minute,
               }),

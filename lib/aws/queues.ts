@@ -5,6 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueSpec } from '../topology.ts';
+import { StageNames } from './stage.ts';
 
 /** How long a dead letter is kept: two weeks, the SQS maximum, to leave time for a replay. */
 export const deadLetterRetention = Duration.days(14);
@@ -55,6 +56,11 @@ export interface WorkQueueProps {
   readonly spec: QueueSpec;
   /** Where the dead-letter alarm goes. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The stage whose names the queues take.
+   * @default StageNames.default (the topology's names as they are)
+   */
+  readonly names?: StageNames;
 }
 
 /** A topology queue and its own dead-letter queue (`<name>-dlq`) with an alarm. */
@@ -66,14 +72,15 @@ export class WorkQueue extends Construct {
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     const { spec } = props;
+    const names = props.names ?? StageNames.default;
     this.spec = spec;
     this.deadLetter = new DeadLetterQueue(this, 'DeadLetter', {
-      queueName: `${spec.name}-dlq`,
+      queueName: names.physical(`${spec.name}-dlq`),
       purpose: `messages ${spec.consumer} failed ${spec.maxReceiveCount} times`,
       alarmTopic: props.alarmTopic,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
-      queueName: spec.name,
+      queueName: names.physical(spec.name),
       visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

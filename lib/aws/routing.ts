@@ -9,6 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueName, RuleSpec, ScheduleSpec } from '../topology.ts';
 import { DeadLetterQueue } from './queues.ts';
+import { StageNames } from './stage.ts';
 
 const deadLetterAck = {
   id: 'AwsSolutions-SQS3',
@@ -23,6 +24,11 @@ export interface EventRoutingProps {
   readonly schedules: readonly ScheduleSpec[];
   /** Where dead-letter alarms go. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The stage whose names the rules, schedules and their dead-letter queues take.
+   * @default StageNames.default (the topology's names as they are)
+   */
+  readonly names?: StageNames;
 }
 
 /**
@@ -39,6 +45,7 @@ export class EventRouting extends Construct {
 
   constructor(scope: Construct, id: string, props: EventRoutingProps) {
     super(scope, id);
+    const names = props.names ?? StageNames.default;
     const queueNamed = (name: QueueName): sqs.IQueue => {
       const queue = props.queues.get(name);
       if (!queue) throw new Error(`no queue ${name} in the topology`);
@@ -47,13 +54,14 @@ export class EventRouting extends Construct {
 
     for (const spec of props.rules) {
       const dlq = new DeadLetterQueue(this, `${spec.name}-dlq`, {
-        queueName: `${spec.name}-dlq`,
+        queueName: names.physical(`${spec.name}-dlq`),
         purpose: `events the ${spec.name} rule could not deliver to ${spec.targetQueue}`,
         alarmTopic: props.alarmTopic,
       });
       Validations.of(dlq.queue).acknowledge(deadLetterAck);
       const rule = new events.Rule(this, spec.name, {
-        ruleName: spec.name,
+        // Rule names are per bus, and each stage has its own; prefixed all the same, to read which stage's it is.
+        ruleName: names.physical(spec.name),
         description: spec.description,
         eventBus: props.bus,
         eventPattern: { source: [...spec.pattern.source], detailType: [...spec.pattern['detail-type']] },
@@ -65,7 +73,7 @@ export class EventRouting extends Construct {
 
     for (const spec of props.schedules) {
       const dlq = new DeadLetterQueue(this, `${spec.name}-dlq`, {
-        queueName: `${spec.name}-dlq`,
+        queueName: names.physical(`${spec.name}-dlq`),
         purpose: `ticks the ${spec.name} schedule could not deliver to ${spec.targetQueue}`,
         alarmTopic: props.alarmTopic,
       });
@@ -84,7 +92,8 @@ export class EventRouting extends Construct {
       });
       // The target adds sqs:SendMessage on the queue (and on the DLQ) to this role.
       const schedule = new scheduler.Schedule(this, spec.name, {
-        scheduleName: spec.name,
+        // Rate schedules live in the account's default group: two stages' names would clash there.
+        scheduleName: names.physical(spec.name),
         description: spec.description,
         schedule: scheduler.ScheduleExpression.rate(Duration.minutes(spec.rateMinutes)),
         target: new schedulerTargets.SqsSendMessage(queueNamed(spec.targetQueue), {

@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -21,6 +23,8 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
 
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The address DynamoDB Local listens on: 127.0.0.1, or every interface where no JDK could hold it to loopback (a warning says so). */
+  readonly listenAddress: '127.0.0.1' | '0.0.0.0';
   readonly process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -45,10 +49,78 @@ const jarDir = (): string => {
   return join(lib, dir);
 };
 
-const javaArgs = (port: number, dataDir: string | null, sharedDb = true): string[] => [
+/** Where DynamoDB Local listens: this machine only. Its data has no real credentials in front of it. */
+export const loopbackAddress = '127.0.0.1';
+
+/**
+ * DynamoDB Local has no option for its listen address (3.3.0's -help: -cors, -dbPath,
+ * -delayTransientStatuses, -disableTelemetry, -inMemory, -optimizeDbBeforeStartup,
+ * -port, -sharedDb, -version): its server is Jetty's `new Server(port)`, which binds
+ * every interface, so anyone on the network could read and write the local table
+ * with any key. This launcher builds the server as the jar's own main does
+ * (ServerRunner.createServerFromCommandLineArgs, same arguments), sets its Jetty
+ * connectors to the loopback address before starting it, then starts it. Reflection
+ * only, so it compiles against the JDK alone.
+ */
+const launcherClass = 'C2mLoopbackDynamoDbLocal';
+const launcherSource = `import java.lang.reflect.Field;
+
+public final class ${launcherClass} {
+  public static void main(String[] args) throws Exception {
+    Class<?> runner = Class.forName("software.amazon.dynamodb.services.local.main.ServerRunner");
+    Object proxy = runner.getMethod("createServerFromCommandLineArgs", String[].class).invoke(null, (Object) args);
+    Field field = proxy.getClass().getDeclaredField("server");
+    field.setAccessible(true);
+    Object server = field.get(proxy);
+    Object[] connectors = (Object[]) server.getClass().getMethod("getConnectors").invoke(server);
+    if (connectors.length == 0) throw new IllegalStateException("DynamoDB Local's server has no connector to hold to ${loopbackAddress}");
+    for (Object connector : connectors) connector.getClass().getMethod("setHost", String.class).invoke(connector, "${loopbackAddress}");
+    proxy.getClass().getMethod("start").invoke(proxy);
+  }
+}
+`;
+
+let launcherDir: string | null | undefined;
+
+/**
+ * The directory holding the compiled launcher: built once per launcher source with
+ * the JDK's javac into the temp directory (then reused by every start, ~0 ms), or
+ * null where there is no javac (a JRE only) or it fails. Compiled into a fresh
+ * directory and renamed into place, so concurrent first starts never see half a class.
+ */
+const loopbackLauncher = (): string | null => {
+  if (launcherDir !== undefined) return launcherDir;
+  const hash = createHash('sha256').update(launcherSource).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `c2m-dynamodb-local-launcher-${hash}`);
+  if (existsSync(join(dir, `${launcherClass}.class`))) return (launcherDir = dir);
+  const work = mkdtempSync(join(tmpdir(), 'c2m-dynamodb-local-launcher-'));
+  try {
+    writeFileSync(join(work, `${launcherClass}.java`), launcherSource);
+    // --release 17: the class runs on any Java DynamoDB Local runs on, whatever the javac.
+    const javac = spawnSync('javac', ['--release', '17', '-d', work, join(work, `${launcherClass}.java`)], { encoding: 'utf8' });
+    if (javac.error || javac.status !== 0) {
+      console.warn(
+        `DynamoDB Local will listen on every interface, not only ${loopbackAddress}: it has no option for its address, and holding it ` +
+          `to ${loopbackAddress} needs a JDK 17+ (javac; a JRE is not enough). ${javac.error ? String(javac.error.message) : javac.stderr.trim().slice(0, 300)}`,
+      );
+      return (launcherDir = null);
+    }
+    try {
+      renameSync(work, dir);
+    } catch {
+      // Another process put it there first: theirs is the same source.
+      if (!existsSync(join(dir, `${launcherClass}.class`))) throw new Error(`could not place the DynamoDB Local launcher in ${dir}`);
+    }
+    return (launcherDir = dir);
+  } finally {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+};
+
+const javaArgs = (port: number, dataDir: string | null, sharedDb: boolean, launcher: string | null): string[] => [
   '-Djava.library.path=./DynamoDBLocal_lib',
-  '-jar',
-  'DynamoDBLocal.jar',
+  // The jar's manifest puts its libraries on the class path either way.
+  ...(launcher ? ['-cp', `DynamoDBLocal.jar${delimiter}${launcher}`, launcherClass] : ['-jar', 'DynamoDBLocal.jar']),
   '-port',
   String(port),
   ...(sharedDb ? ['-sharedDb'] : []),
@@ -81,7 +153,8 @@ wait $java_pid
 export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: number; sharedDb?: boolean }): Promise<LocalDynamo> => {
   const port = opts.port ?? (await freePort());
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const child = spawn('sh', ['-c', watchdogScript, 'dynamodb-local', ...javaArgs(port, opts.dataDir, opts.sharedDb)], {
+  const launcher = loopbackLauncher();
+  const child = spawn('sh', ['-c', watchdogScript, 'dynamodb-local', ...javaArgs(port, opts.dataDir, opts.sharedDb ?? true, launcher)], {
     cwd: jarDir(),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -91,7 +164,7 @@ export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: 
   });
   child.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${loopbackAddress}:${port}`;
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials, maxAttempts: 1 });
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -109,6 +182,7 @@ export const startDynamoDbLocal = async (opts: { dataDir: string | null; port?: 
   client.destroy();
   return {
     endpoint,
+    listenAddress: launcher ? loopbackAddress : '0.0.0.0',
     process: child,
     stop: async () => {
       if (child.exitCode === null) {

@@ -200,8 +200,8 @@ describe('Each function sees the same configuration on both targets', () => {
     expect(local).toEqual(cloud);
     // The authorizer reads factory client records and verifies tokens against the trusted issuers' JWKS.
     expect(local['authorizer']).toEqual(['TABLE_NAME', 'TRUSTED_ISSUERS']);
-    // Health reads the notifications queue's attributes, so it needs the queue's URL too; the OpenAPI document names the issuer.
-    expect(local['service-api']).toEqual(['OIDC_DISCOVERY_URL', 'QUEUE_URL_NOTIFICATIONS', 'TABLE_NAME']);
+    // Health reads the notifications queue's attributes and the schedule group (named per stage), so it needs their names too; the OpenAPI document names the issuer.
+    expect(local['service-api']).toEqual(['OIDC_DISCOVERY_URL', 'QUEUE_URL_NOTIFICATIONS', 'SCHEDULE_GROUP', 'TABLE_NAME']);
     expect(local['operator-api']).toEqual(['TABLE_NAME', 'USER_POOL_ID']);
   });
 });

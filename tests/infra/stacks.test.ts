@@ -670,6 +670,7 @@ describe('c2m-compute: functions', () => {
         ...[...(f.access.sendTo ?? []), ...(f.access.health?.queues ?? [])].map(envNames.queueUrl),
         ...(f.access.publish ? [envNames.bus] : []),
         ...(f.access.schedules ? [envNames.scheduleGroup, envNames.schedulerRole, envNames.clockQueueArn] : []),
+        ...(f.access.health?.scheduleGroup ? [envNames.scheduleGroup] : []),
         ...(f.access.identity?.verifyTokens ? [envNames.trustedIssuers] : []),
         ...(f.access.identity?.discovery ? [envNames.oidcDiscoveryUrl] : []),
         ...(f.access.identity?.manageClients ? [envNames.userPoolId] : []),
@@ -1027,9 +1028,10 @@ describe('c2m-compute: the REST API', () => {
     });
   });
 
-  // THROTTLED: the stage's limits; INTEGRATION_FAILURE: Lambda itself throttled (concurrency), which
-  // API Gateway would otherwise answer with a 5xx.
-  it.each(['THROTTLED', 'INTEGRATION_FAILURE'])('overload (%s) gets 429 problem+json with Retry-After: 1', (type) => {
+  // THROTTLED: the stage's limits; INTEGRATION_FAILURE: Lambda itself throttled (concurrency);
+  // AUTHORIZER_FAILURE: the authorizer throttled at its reserved concurrency. API Gateway would
+  // otherwise answer the last two with a 5xx.
+  it.each(['THROTTLED', 'INTEGRATION_FAILURE', 'AUTHORIZER_FAILURE'])('overload (%s) gets 429 problem+json with Retry-After: 1', (type) => {
     computeTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: type,
       StatusCode: '429',
@@ -1060,7 +1062,8 @@ describe('c2m-compute: the REST API', () => {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
       AssociationConfig: { RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: 'KB_64' } } },
-      Rules: [
+      // The ACL's other rules (reputation, rates, managed groups) are asserted in isolation.test.ts.
+      Rules: Match.arrayWith([
         Match.objectLike({
           Statement: {
             SizeConstraintStatement: Match.objectLike({
@@ -1071,8 +1074,10 @@ describe('c2m-compute: the REST API', () => {
           },
           Action: { Block: { CustomResponse: { ResponseCode: 413, CustomResponseBodyKey: 'request-too-large' } } },
         }),
-      ],
-      CustomResponseBodies: { 'request-too-large': { ContentType: 'APPLICATION_JSON', Content: gatewayProblemBody('REQUEST_TOO_LARGE') } },
+      ]),
+      CustomResponseBodies: Match.objectLike({
+        'request-too-large': { ContentType: 'APPLICATION_JSON', Content: gatewayProblemBody('REQUEST_TOO_LARGE') },
+      }),
     });
     const association = must(Object.values(resourcesOf(computeTemplate, 'AWS::WAFv2::WebACLAssociation'))[0], 'association');
     expect(refersTo(association.Properties['ResourceArn'], logicalId(compute.api.restApi.deploymentStage))).toBe(true);
