@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { tableName } from '#shared/config.ts';
 import { log, metrics } from '#shared/observability.ts';
 import { DomainEvent as DomainEventSchema, eventTypes } from '#contracts/messages.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ddb } from './dynamo.ts';
 import { publish, type DomainEvent, type EventOf } from './event-bus.ts';
 import { recordRefundLatency } from './trust-store.ts';
@@ -27,7 +27,15 @@ import { recordRefundLatency } from './trust-store.ts';
  */
 const shards = 8;
 const quarantinePartition = 'OUTBOX#QUARANTINE';
-export const outboxMetrics = { quarantined: 'OutboxItemsQuarantined' } as const;
+export const outboxMetrics = {
+  quarantined: 'OutboxItemsQuarantined',
+  /**
+   * Seconds since the oldest unpublished event in the outbox occurred, as the relay finds it
+   * before it relays (0 when the outbox is empty), every pass: an outbox that is not emptied,
+   * whatever the cause, grows it pass after pass, and the outbox-age alarm pages.
+   */
+  oldestAgeSeconds: 'OutboxOldestItemAgeSeconds',
+} as const;
 
 const outboxKey = (e: DomainEvent) => {
   let hash = 0;
@@ -125,9 +133,33 @@ const quarantine = async (item: Record<string, unknown>, why: string, now: Date)
   log().error('outbox item is not an event; moved to OUTBOX#QUARANTINE, the relay goes on', { key: original, why: why.slice(0, 500) });
 };
 
+/** Seconds from the oldest outbox item's `occurredAt` (its sort key begins with it) to `now`; 0 when empty. One item read per shard. */
+export const oldestItemAgeSeconds = async (now: Date): Promise<number> => {
+  const firsts = await Promise.all(
+    Array.from({ length: shards }, (_, shard) =>
+      ddb.send(
+        new QueryCommand({
+          TableName: tableName(),
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': `OUTBOX#${shard}` },
+          ProjectionExpression: 'SK',
+          Limit: 1,
+        }),
+      ),
+    ),
+  );
+  const oldest = firsts
+    .map((out) => Date.parse(String(out.Items?.[0]?.SK ?? '').split('#')[0] ?? ''))
+    .filter((t) => Number.isFinite(t))
+    .reduce((a, b) => Math.min(a, b), Infinity);
+  return oldest === Infinity ? 0 : Math.max(0, Math.round((now.getTime() - oldest) / 1000));
+};
+
 /** Publishes and clears outbox items older than `olderThanMs`; returns how many it relayed. */
 export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<number> => {
   const cutoff = new Date(now.getTime() - olderThanMs).toISOString();
+  // Measured first and flushed with the pass's metrics even when publishing below fails: the failing passes are the ones it is for.
+  metrics.addMetric(outboxMetrics.oldestAgeSeconds, MetricUnit.Seconds, await oldestItemAgeSeconds(now));
   let relayed = 0;
   for (let shard = 0; shard < shards; shard++) {
     let start: Record<string, unknown> | undefined;

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { useLocalTable } from '../support/table.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
@@ -11,7 +11,8 @@ afterAll(() => emulator.stop());
 
 const campaigns = await import('../../functions/adapters/campaign-store.ts');
 const preorders = await import('../../functions/adapters/preorder-store.ts');
-const { outboxPut, publishCommitted, relayOutbox } = await import('../../functions/adapters/outbox.ts');
+const { outboxMetrics, outboxPut, publishCommitted, relayOutbox } = await import('../../functions/adapters/outbox.ts');
+const { metrics } = await import('../../functions/shared/observability.ts');
 const { readTally } = await import('../../functions/adapters/trust-store.ts');
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const { GetCommand, TransactWriteCommand } = await import('@aws-sdk/lib-dynamodb');
@@ -137,5 +138,40 @@ describe('The event outbox', () => {
   it('An event not yet published never expires from the outbox', async () => {
     const e = eventOf('campaign.closed', { campaignId: newId('cmp'), occurredAt: new Date().toISOString(), status: 'CLOSED', quantity: 0 }, newId('x'));
     expect(outboxPut(e).Put.Item).not.toHaveProperty('expiresAt');
+  });
+
+  it("Every relay pass reports how old the outbox's oldest event is: growing while nothing empties it, 0 once it is empty (the outbox-age alarm's metric)", async () => {
+    const added = vi.spyOn(metrics, 'addMetric');
+    const ages = () => added.mock.calls.filter(([name]) => name === outboxMetrics.oldestAgeSeconds).map(([, unit, value]) => ({ unit, value }));
+    try {
+      // Whatever earlier tests left is relayed first.
+      await relayOutbox(new Date(Date.now() + 3600_000));
+      added.mockClear();
+      await relayOutbox(new Date());
+      expect(ages()).toEqual([{ unit: 'Seconds', value: 0 }]);
+
+      const now = Date.now();
+      const stuck = eventOf('campaign.closed', { campaignId: newId('cmp'), occurredAt: new Date(now - 600_000).toISOString(), status: 'CLOSED', quantity: 0 }, 'stuck');
+      await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(stuck)] }));
+      // Two passes that leave it there (as failing ones would: here the window is wider than its age), five minutes apart.
+      added.mockClear();
+      await relayOutbox(new Date(now), 3600_000);
+      await relayOutbox(new Date(now + 300_000), 3600_000);
+      expect(ages()).toEqual([
+        { unit: 'Seconds', value: 600 },
+        { unit: 'Seconds', value: 900 },
+      ]);
+
+      // A pass that publishes it reports the age it found, and the next one finds the outbox empty.
+      added.mockClear();
+      expect(await relayOutbox(new Date(now + 360_000))).toBe(1);
+      await relayOutbox(new Date(now + 420_000));
+      expect(ages()).toEqual([
+        { unit: 'Seconds', value: 960 },
+        { unit: 'Seconds', value: 0 },
+      ]);
+    } finally {
+      added.mockRestore();
+    }
   });
 });

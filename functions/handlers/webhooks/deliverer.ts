@@ -56,7 +56,8 @@ import { allowLoopback } from './use-cases.ts';
 const deliveriesQueue = queues.find((q) => q.name === 'webhook-deliveries');
 if (!deliveriesQueue) throw new Error('lib/topology.ts has no webhook-deliveries queue');
 
-const metricNames = {
+/** What the deliverer counts; `disabled` is what the webhooks-disabled alarm watches (lib/aws/observability.ts). */
+export const metricNames = {
   delivered: 'WebhookDeliveriesDelivered',
   attemptFailed: 'WebhookAttemptsFailed',
   failed: 'WebhookDeliveriesFailed',
