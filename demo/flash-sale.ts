@@ -6,11 +6,26 @@ import { registerFactory } from './support/fixtures.ts';
 import { inPool, pollUntil } from './pacing.ts';
 import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
 import type { DemoClock } from './clock.ts';
-import { answered, factoryClient, runFactory, type FactoryOutcome } from './factory-sim.ts';
+import { factoryClient, runFactory, type FactoryOutcome } from './factory-sim.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { seededRandom, type Random } from './random.ts';
+import { seededRandom } from './random.ts';
 import { expectAnswer, type Answered, type FlashSaleRun, type Placement, type SwitchRecord } from './record.ts';
-import { finalStatuses, limitTitle, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
+import {
+  capProblem,
+  cutSettled,
+  deliverLots,
+  notCancellable,
+  phaseOf,
+  placeOrder,
+  readBack,
+  saleReads,
+  SaleError,
+  settlePreorders,
+  streamSignals,
+  zeroSignals,
+  type SaleWorld,
+} from './sale-steps.ts';
+import { limitTitle, type Campaign, type Preorder } from './views.ts';
 
 /**
  * A live-room flash sale from the anchor's "3, 2, 1, buy!" to the last
@@ -62,25 +77,14 @@ export interface FlashSaleOptions {
   readonly timeTravel?: { readonly clock: DemoClock; readonly sweep: () => Promise<void> };
 }
 
-export class FlashSaleError extends Error {}
+/** The sale could not go on at all (the campaign could not be created, a list could not be read). */
+export class FlashSaleError extends SaleError {}
 
 const factoryId = 'factory-demo';
 const backupFactoryId = 'factory-backup';
-const capProblem = 'urn:c2m:problem:campaign-cap-reached';
-const notCancellable = 'urn:c2m:problem:preorder-not-cancellable';
 const day = 86_400_000;
 /** Against a runtime whose clock cannot be moved, the switch window is this long, in real time. */
 const realSwitchWindowMinutes = 2;
-
-/** Signal counts one post reports per entry, by type: views are plentiful, shares rare. */
-const signalWeights: readonly (readonly [SignalType, number])[] = [
-  ['view', 50],
-  ['like', 25],
-  ['cart', 10],
-  ['want', 10],
-  ['share', 5],
-];
-const signalCount: Record<SignalType, [number, number]> = { view: [20, 400], like: [5, 120], cart: [1, 20], want: [1, 30], share: [1, 8] };
 
 export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> => {
   const progress = o.progress ?? silentProgress;
@@ -141,29 +145,11 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     stalls: [],
   };
   // Wall time from the monotonic clock: the calendar may be moved forward by days mid-phase.
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    try {
-      return await fn();
-    } finally {
-      run.phases.push({ name, ms: performance.now() - started });
-    }
-  };
+  const phase = phaseOf(run);
   /** Who owns each accepted pre-order: reads and cancels go with the buyer's own token. */
   const owner = new Map<string, ActorClient>();
   /** What the buyer behind each accepted pre-order will do if told its variant will not be made. */
   const planOf = new Map<string, BuyerPlan>();
-  const read = async (id: string): Promise<Preorder | undefined> => {
-    const r = await owner.get(id)!.get<Preorder>(`/v1/preorders/${id}`);
-    return expectAnswer(run, `read ${id}`, r, 200) ? r.body : undefined;
-  };
-  const campaignBatches = async () =>
-    (await factory.factory.batches({ limit: 200 }).all()).filter((b) => b.campaignId === run.campaignId);
-  const demand = async () => {
-    const r = await anchor.get<Demand>(`/v1/campaigns/${run.campaignId}/demand`);
-    if (r.status !== 200) throw new FlashSaleError(`GET demand → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-    return r.body;
-  };
   /**
    * Days pass: the runtime's queues are emptied first (nothing in flight sees its visibility timeout
    * jump), then the clock moves forward and the clock's sweep runs, and its consequences are drained.
@@ -182,22 +168,8 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   const drainRuntime = async () => {
     if (o.drain) await o.drain().catch((err: Error) => progress.log(`  (queues still busy: ${err.message.slice(0, 200)})`));
   };
-  /** Waits until the campaign's batches hold every batched unit and only `mayWait` units still wait. */
-  const cutSettled = async (bar: ReturnType<Progress['bar']>, mayWait: () => number, stall: number) => {
-    const { value, stalled } = await pollUntil(
-      async () => {
-        const [d, bs] = await Promise.all([demand(), campaignBatches()]);
-        bar.setTotal(d.totals.ordered - d.totals.cancelled);
-        bar.set(d.totals.batched);
-        bar.info(`${bs.length} batches released · ${fmt(d.totals.waiting)} units waiting`);
-        return { d, bs };
-      },
-      ({ d, bs }) => d.totals.waiting <= mayWait() && bs.reduce((n, b) => n + b.units, 0) === d.totals.batched,
-      ({ d, bs }) => `${d.totals.waiting}/${d.totals.batched}/${bs.length}`,
-      stall,
-    );
-    return { ...value, stalled };
-  };
+  const world: SaleWorld = { run, anchor, factory, owner, progress, concurrency: o.concurrency, stallMs, ...(o.drain && { drain: drainRuntime }) };
+  const { read, demand, campaignBatches } = saleReads(world);
 
   // 1. An operator has registered the factories (a campaign may name no other), and the anchor opens the campaign.
   await phase('open', async () => {
@@ -249,26 +221,10 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     let over = false;
     const followUps: Promise<void>[] = [];
 
+    // Sold out and past the limit are fair answers; anything else but a 202 is written down as unexpected.
     const placeOnce = async (client: ActorClient, placement: Placement, body: unknown): Promise<Answered> => {
-      let answer: Answered;
-      try {
-        const r = await client.post<{ preorderId?: string; type?: string; title?: string }>(preordersPath, body, { idempotencyKey: placement.key });
-        answer =
-          r.status === 202
-            ? { status: 202, preorderId: r.body.preorderId! }
-            : { status: r.status, ...(r.body.type && { problem: r.body.type }), ...(r.body.title && { title: r.body.title }) };
-        // Sold out and past the limit are fair answers; anything else but a 202 is not.
-        const refused = r.status === 409 && (r.body.type === capProblem || r.body.title === limitTitle);
-        if (r.status !== 202 && !refused) expectAnswer(run, `pre-order ${client.principal.id} ${placement.key}`, r, 202);
-      } catch (err) {
-        if (!(err instanceof NoAnswerError)) throw err;
-        answer = { status: 0 }; // the tally has it as a failure
-      }
-      placement.answers.push(answer);
+      const answer = await placeOrder(run, client, placement, body, started);
       if (placement.answers.length > 1) tally.retries++;
-      if (answer.problem === capProblem) {
-        run.soldOutAfterMs ??= performance.now() - started;
-      }
       return answer;
     };
 
@@ -311,7 +267,11 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       show();
     };
 
-    const room = streamSignals(liveroom, run, seededRandom(o.seed ^ 0x5eed), tag, () => over, show);
+    const room = streamSignals(liveroom, run, seededRandom(o.seed ^ 0x5eed), tag, {
+      skus: variants.map((v) => [v.sku, v.weight] as const),
+      over: () => over,
+      show,
+    });
     await inPool(crowd, o.concurrency, async (plan) => {
       const id = await order(plan, 'buy-1', plan.sku, plan.quantity, plan.retry);
       if (id && plan.cancelAfterMs !== undefined) followUps.push(cancelSoon(plan, id, plan.cancelAfterMs));
@@ -372,7 +332,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     const bar = progress.bar('cutting', 0, 'units');
     // The limited colour's units (switched or not) wait for the window's end; everything else is cut now.
     const limitedUnits = sum(run.switches, (x) => accepted.get(x.preorderId)?.quantity ?? 0);
-    const { bs, stalled } = await cutSettled(bar, () => limitedUnits, stallMs);
+    const { bs, stalled } = await cutSettled(world, bar, () => limitedUnits, stallMs);
     if (stalled) run.stalls.push(`cutting: units still waiting beyond the limited colour's, ${bs.length} batches`);
     bar.done(`${bs.length} batches · campaign ${closed.body.status}`);
   });
@@ -466,69 +426,10 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   }
 
   // Carriers deliver every lot.
-  await phase('deliveries', async () => {
-    const bar = progress.bar('deliveries', run.shipments.length, 'lots');
-    await inPool(run.shipments, 8, async (s) => {
-      if (await answered(run, `delivered ${s.shipmentId}`, () => factory.factory.delivered(s.shipmentId))) s.delivered = true;
-      bar.tick();
-    });
-    bar.done();
-  });
-
+  await phase('deliveries', () => deliverLots(world));
   // 7. Every buyer's order comes to rest: delivered or refunded, and told of each step.
-  const ids = [...owner.keys()];
-  await phase('settle', async () => {
-    const bar = progress.bar('settle', ids.length, 'pre-orders');
-    if (o.drain) {
-      bar.info('draining the runtime\u2019s queues');
-      await drainRuntime();
-    }
-    const pending = new Set(ids);
-    const isSettled = (p: Preorder) => finalStatuses.has(p.status) && p.notifications.length === p.timeline.length;
-    // Each round reads a slice of what is still moving, not all of it: polling thousands of
-    // pre-orders twice a second would take the very capacity the pipeline needs to settle them.
-    const slice = Math.max(50, o.concurrency * 4);
-    const { stalled } = await pollUntil(
-      async () => {
-        const ps = await inPool([...pending].slice(0, slice), o.concurrency, read);
-        for (const p of ps) if (p && isSettled(p)) pending.delete(p.preorderId);
-        bar.set(ids.length - pending.size);
-        bar.info(`${fmt(pending.size)} still moving`);
-        return pending.size;
-      },
-      (left) => left === 0,
-      (left) => String(left),
-      stallMs,
-      1_000,
-    );
-    if (stalled) run.stalls.push(`settle: ${pending.size} pre-orders not delivered or refunded, or not told of every step`);
-    bar.done('');
-  });
-
-  await phase('audit', async () => {
-    const bar = progress.bar('read back', ids.length, 'pre-orders');
-    const preorders = await inPool(ids, o.concurrency, async (id) => {
-      const p = await read(id);
-      bar.tick();
-      return p;
-    });
-    const [campaign, finalDemand, batches, trust] = await Promise.all([
-      anchor.get<Campaign>(`/v1/campaigns/${run.campaignId}`),
-      demand(),
-      campaignBatches(),
-      anchor.get<Trust>(`/v1/campaigns/${run.campaignId}/trust`),
-    ]);
-    expectAnswer(run, 'read the campaign', campaign, 200);
-    expectAnswer(run, 'read the trust figures', trust, 200);
-    run.final = {
-      campaign: campaign.body,
-      demand: finalDemand,
-      batches,
-      preorders: preorders.filter((p): p is Preorder => p !== undefined),
-      trust: trust.body,
-    };
-    bar.done();
-  });
+  await phase('settle', () => settlePreorders(world));
+  await phase('audit', () => readBack(world));
   return run;
 };
 
@@ -541,45 +442,4 @@ const acceptedPlacements = (run: FlashSaleRun) => {
   const m = new Map<string, Placement>();
   for (const p of run.placements) for (const a of p.answers) if (a.status === 202 && a.preorderId) m.set(a.preorderId, p);
   return m;
-};
-const zeroSignals = (): Record<SignalType, number> => ({ view: 0, like: 0, cart: 0, want: 0, share: 0 });
-
-/**
- * The live room posts what its viewers do, a few hundred signals every
- * fraction of a second while the burst lasts; one post in ten is sent again
- * with its Idempotency-Key, as a room's uploader does after a timeout.
- */
-const streamSignals = async (liveroom: ActorClient, run: FlashSaleRun, rng: Random, tag: string, over: () => boolean, show: () => void) => {
-  for (let n = 1; n === 1 || !over(); n++) {
-    const signals = Array.from({ length: rng.int(40, 200) }, () => {
-      const type = rng.weighted(signalWeights);
-      const [lo, hi] = signalCount[type];
-      return {
-        campaignId: run.campaignId,
-        sku: rng.weighted(variants.map((v) => [v.sku, v.weight] as const)),
-        type,
-        count: rng.int(lo, hi),
-        at: new Date().toISOString(),
-      };
-    });
-    const key = `room-${tag}-${n}`;
-    const resend = rng.chance(0.1);
-    try {
-      const r = await liveroom.post<{ accepted: number }>('/v1/signals', { signals }, { idempotencyKey: key });
-      run.signals.posts++;
-      if (expectAnswer(run, `signals ${key}`, r, 202)) {
-        run.signals.accepted += r.body.accepted;
-        for (const s of signals) run.signals.posted[s.sku]![s.type] += s.count;
-      }
-      if (resend) {
-        run.signals.reposts++;
-        expectAnswer(run, `signals ${key} again`, await liveroom.post('/v1/signals', { signals }, { idempotencyKey: key }), 202);
-      }
-    } catch (err) {
-      // No answer even after retries: the tally has it as a failure; the room goes on posting.
-      if (!(err instanceof NoAnswerError)) throw err;
-    }
-    show();
-    await sleep(150);
-  }
 };

@@ -114,9 +114,13 @@ export interface FlashSaleRun {
     readonly maxDelayDays: number;
     readonly lateCompensation: LateCompensation;
     readonly switchWindowHours: number;
-    /** The limited colour and the minimum of its own the room will not reach. */
-    readonly limitedSku: string;
-    readonly limitedMinQuantity: number;
+    /**
+     * The limited colour and the minimum of its own the room will not reach. Absent when the sale
+     * offered no such variant (the smoke run: its buyers are refunded only when the switch window
+     * ends, hours later, and a deployment's clock cannot be moved): its checks are then skipped.
+     */
+    readonly limitedSku?: string;
+    readonly limitedMinQuantity?: number;
   };
   readonly placements: Placement[];
   readonly cancels: Cancel[];

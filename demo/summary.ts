@@ -45,7 +45,10 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
   const lc = st.lateCompensation;
   row(
     'promises',
-    `${st.maxPerBuyer} per buyer · ${st.limitedSku} made only from ${fmt(st.limitedMinQuantity)} (switch window ${hours(st.switchWindowHours)}) · ` +
+    `${st.maxPerBuyer} per buyer · ` +
+      (st.limitedSku !== undefined && st.limitedMinQuantity !== undefined
+        ? `${st.limitedSku} made only from ${fmt(st.limitedMinQuantity)} (switch window ${hours(st.switchWindowHours)}) · `
+        : '') +
       `ships in ${st.promisedShipDays} days, refunded ${st.maxDelayDays} days later · late: ${lc.percent} % within ${money(lc.minAmount)}–${money(lc.maxAmount)}`,
   );
   row('buyers', `${fmt(run.buyers)} in the burst · ${fmt(run.placements.length)} orders placed (Idempotency-Keys)`);
@@ -99,13 +102,15 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
     const where = countBy(switched, (x) => x.to ?? '?');
     row(
       'below its minimum',
-      run.switches.length === 0
-        ? `${st.limitedSku}: no buyer of it stayed to the close`
-        : `${st.limitedSku} ${fmt(sum(run.switches, (x) => byId.get(x.preorderId)?.quantity ?? 0))} of ${fmt(st.limitedMinQuantity)} units, not made · ` +
-            `${fmt(run.switches.filter((x) => x.told).length)} buyers told · ${fmt(switched.length)} switched${switched.length ? ` (${where})` : ''} · ` +
-            `${fmt(unswitched.filter((p) => p.status === 'REFUNDED').length)} refunded at the window's end, ${money(sum(unswitched, (p) => p.refundedAmount))}` +
-            (limitedDemand ? ` · ${limitedDemand.batched} of it batched` : '') +
-            (switched.length === 0 ? '' : run.switchBatchIds.length > 0 ? ` · switchers in ${run.switchBatchIds.length === 1 ? 'a batch' : `${run.switchBatchIds.length} batches`} of their own` : ` · switchers rode in the close's last batch`),
+      st.limitedSku === undefined || st.limitedMinQuantity === undefined
+        ? 'no variant with a minimum of its own offered'
+        : run.switches.length === 0
+          ? `${st.limitedSku}: no buyer of it stayed to the close`
+          : `${st.limitedSku} ${fmt(sum(run.switches, (x) => byId.get(x.preorderId)?.quantity ?? 0))} of ${fmt(st.limitedMinQuantity)} units, not made · ` +
+              `${fmt(run.switches.filter((x) => x.told).length)} buyers told · ${fmt(switched.length)} switched${switched.length ? ` (${where})` : ''} · ` +
+              `${fmt(unswitched.filter((p) => p.status === 'REFUNDED').length)} refunded at the window's end, ${money(sum(unswitched, (p) => p.refundedAmount))}` +
+              (limitedDemand ? ` · ${limitedDemand.batched} of it batched` : '') +
+              (switched.length === 0 ? '' : run.switchBatchIds.length > 0 ? ` · switchers in ${run.switchBatchIds.length === 1 ? 'a batch' : `${run.switchBatchIds.length} batches`} of their own` : ` · switchers rode in the close's last batch`),
     );
     const clock = run.clock.movable
       ? run.clock.moves.length === 0
@@ -141,12 +146,28 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
   }
   row('wall time', `${run.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(' · ')} · total ${secs(sum(run.phases, (p) => p.ms))}`);
 
+  return [...renderTable('Flash sale summary', rows), ...renderChecks(checks)].join('\n');
+};
+
+/** A titled table of two columns; rows with no value are left out. */
+export const renderTable = (title: string, rows: readonly (readonly [string, string])[]): string[] => {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  const out = ['', 'Flash sale summary', '─'.repeat(60)];
+  const out = ['', title, '─'.repeat(60)];
   for (const [k, v] of rows) if (v) out.push(`  ${k.padEnd(width)}${v}`);
-  out.push('', 'Checks', '─'.repeat(60));
-  for (const c of checks) out.push(`  ${c.ok ? '✓' : '✗'} ${c.name}`, `      ${c.detail}`);
+  return out;
+};
+
+/**
+ * Each check with ✓ or ✗ (– when it was skipped) and its detail, then the verdict. A skipped
+ * check is not a failure; the verdict counts it apart so nobody reads it as passed.
+ */
+export const renderChecks = (checks: readonly Check[]): string[] => {
+  const out = ['', 'Checks', '─'.repeat(60)];
+  for (const c of checks) out.push(`  ${c.skipped !== undefined ? '–' : c.ok ? '✓' : '✗'} ${c.name}`, `      ${c.detail}`);
   const failed = checks.filter((c) => !c.ok).length;
-  out.push('', failed === 0 ? `All ${checks.length} checks passed.` : `${failed} of ${checks.length} checks FAILED.`, '');
-  return out.join('\n');
+  const skipped = checks.filter((c) => c.skipped !== undefined).length;
+  const ran = checks.length - skipped;
+  const aside = skipped > 0 ? ` (${skipped} skipped)` : '';
+  out.push('', failed === 0 ? `All ${ran} checks passed${aside}.` : `${failed} of ${ran} checks FAILED${aside}.`, '');
+  return out;
 };
