@@ -119,20 +119,21 @@ if (tokenBuyers !== undefined && tokenBuyers < smokeMinimumBuyers) {
 }
 const buyers = values!.buyers !== undefined ? intArg('buyers', values!.buyers, smokeMinimumBuyers, tokenBuyers ?? 200) : (tokenBuyers ?? 20);
 
-/** 200, another status with what the body says, or no answer at all and why. */
-const health = async (): Promise<{ status: number; body: string } | { noAnswer: string }> => {
+/** 200, another status with what the body says, or no answer at all and why (and whether it was only slow). */
+const health = async (): Promise<{ status: number; body: string } | { noAnswer: string; slow: boolean }> => {
   try {
-    const res = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(10_000) });
     return { status: res.status, body: (await res.text()).slice(0, 300) };
   } catch (err) {
     const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    return { noAnswer: cause?.code ?? cause?.message ?? (err as Error).message };
+    return { noAnswer: cause?.code ?? cause?.message ?? (err as Error).message, slow: (err as Error).name === 'TimeoutError' };
   }
 };
 
 let h = await health();
-// Something answers but is not ready (a runtime still starting, a stage warming up): a little while.
-for (let i = 0; 'status' in h && h.status !== 200 && i < 10; i++) {
+// Something answers but is not ready (a runtime still starting, a stage warming up, a cold start
+// slower than the wait): a little while. Nothing listening at all is said at once.
+for (let i = 0; ('status' in h ? h.status !== 200 : h.slow) && i < 10; i++) {
   await new Promise((r) => setTimeout(r, 1_000));
   h = await health();
 }
