@@ -1,7 +1,7 @@
-import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '#shared/config.ts';
 import { latencyBucket } from '#domain/trust.ts';
-import { ddb, type TransactItem } from './dynamo.ts';
+import { batchGetItems, ddb, type TransactItem } from './dynamo.ts';
 
 /**
  * Trust tallies, the item that feeds `GET /v1/campaigns/{id}/trust` and
@@ -107,10 +107,10 @@ export const recordRefundLatency = async (refund: { campaignId: string; factoryI
  * delivery, refund latency) and compensation per currency.
  */
 export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
-  const out = await ddb.send(
-    new BatchGetCommand({
-      RequestItems: { [tableName()]: { Keys: Array.from({ length: trustShards }, (_, k) => trustKey(kind, id, k)) } },
-    }),
+  // Every shard or no answer: a shard DynamoDB left unprocessed is asked again, never summed as zero.
+  const shards = await batchGetItems(
+    tableName(),
+    Array.from({ length: trustShards }, (_, k) => trustKey(kind, id, k)),
   );
   const sum = {
     shipped: 0,
@@ -128,7 +128,7 @@ export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
   const into = (histogram: Record<string, number>, key: string, value: unknown) => {
     histogram[key] = (histogram[key] ?? 0) + Number(value);
   };
-  for (const item of out.Responses?.[tableName()] ?? []) {
+  for (const item of shards) {
     for (const key of ['shipped', 'shippedOnTime', 'refundedUnits', 'batchedUnits', 'delivered', 'compensated', 'ceilingRefundedUnits', 'unshippedAtCeiling'] as const) {
       sum[key] += Number(item[key] ?? 0);
     }
