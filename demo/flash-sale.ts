@@ -22,7 +22,7 @@ import {
   SaleError,
   settlePreorders,
   streamSignals,
-  zeroSignals,
+  emptyRecords,
   type SaleWorld,
 } from './sale-steps.ts';
 import { limitTitle, type Campaign, type Preorder } from './views.ts';
@@ -129,20 +129,9 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       limitedSku,
       limitedMinQuantity,
     },
-    placements: [],
-    cancels: [],
-    switches: [],
-    switchBatchIds: [],
     clock: { movable: travel !== undefined, moves: [] },
     lateLot: { shipped: false, lots: 0 },
-    signals: { posts: 0, reposts: 0, accepted: 0, posted: Object.fromEntries(variants.map((v) => [v.sku, zeroSignals()])) },
-    manifests: new Map(),
-    shipments: [],
-    factory: { lots: 0, lotsResent: 0, lotsResentSame: 0, progressReports: 0, qcFailed: 0, shortUnits: 0 },
-    http,
-    unexpected: [],
-    phases: [],
-    stalls: [],
+    ...emptyRecords(variants.map((v) => v.sku), http),
   };
   // Wall time from the monotonic clock: the calendar may be moved forward by days mid-phase.
   const phase = phaseOf(run);

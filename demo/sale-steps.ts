@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { C2mClient } from '@c2m/factory-client';
-import { NoAnswerError, sleep, type ActorClient } from './support/api-client.ts';
+import { NoAnswerError, sleep, type ActorClient, type HttpTally } from './support/api-client.ts';
 import { answered } from './factory-sim.ts';
 import { inPool, pollUntil } from './pacing.ts';
 import type { Bar, Progress } from './progress.ts';
@@ -236,6 +236,22 @@ export const streamSignals = async (liveroom: ActorClient, run: FlashSaleRun, rn
   }
 };
 
-export const zeroSignals = (): Record<SignalType, number> => ({ view: 0, like: 0, cart: 0, want: 0, share: 0 });
+const zeroSignals = (): Record<SignalType, number> => ({ view: 0, like: 0, cart: 0, want: 0, share: 0 });
+
+/** What a sale records as it goes, empty: the parts of a run that every sale starts the same. */
+export const emptyRecords = (skus: readonly string[], http: HttpTally) => ({
+  placements: [],
+  cancels: [],
+  switches: [],
+  switchBatchIds: [],
+  signals: { posts: 0, reposts: 0, accepted: 0, posted: Object.fromEntries(skus.map((sku) => [sku, zeroSignals()])) },
+  manifests: new Map(),
+  shipments: [],
+  factory: { lots: 0, lotsResent: 0, lotsResentSame: 0, progressReports: 0, qcFailed: 0, shortUnits: 0 },
+  http,
+  unexpected: [],
+  phases: [],
+  stalls: [],
+}) satisfies Partial<FlashSaleRun>;
 
 const fmt = (n: number) => n.toLocaleString('en-US');

@@ -23,7 +23,7 @@ import {
   SaleError,
   settlePreorders,
   streamSignals,
-  zeroSignals,
+  emptyRecords,
   type SaleWorld,
 } from './sale-steps.ts';
 import { renderChecks, renderTable } from './summary.ts';
@@ -151,20 +151,9 @@ export const runSmokeSale = async (o: SmokeSaleOptions): Promise<FlashSaleRun> =
       // The campaign's default; no variant has a minimum of its own, so no window opens.
       switchWindowHours: 24,
     },
-    placements: [],
-    cancels: [],
-    switches: [],
-    switchBatchIds: [],
     clock: { movable: false, moves: [] },
     lateLot: { shipped: false, lots: 0, skipped: noLateLot },
-    signals: { posts: 0, reposts: 0, accepted: 0, posted: Object.fromEntries(sizes.map((v) => [v.sku, zeroSignals()])) },
-    manifests: new Map(),
-    shipments: [],
-    factory: { lots: 0, lotsResent: 0, lotsResentSame: 0, progressReports: 0, qcFailed: 0, shortUnits: 0 },
-    http,
-    unexpected: [],
-    phases: [],
-    stalls: [],
+    ...emptyRecords(sizes.map((v) => v.sku), http),
   };
   const phase = phaseOf(run);
   const owner = new Map<string, ActorClient>();
