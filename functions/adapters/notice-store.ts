@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
-import { localeOf, stepOf, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
+import { localeOf, stepOf, type BatchPageRef, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
 import { batchGetItems, ddb, isConditionFailure, writeItem } from './dynamo.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * What a buyer has been told, kept apart from the pre-order: one small item per
@@ -94,11 +95,15 @@ const guard = (p: Preorder) => ({ condition: '(attribute_not_exists(#count) OR #
 
 /**
  * Claims the pre-order's unsent steps (those after the recorded count) for
- * `leaseMs`: only if nobody holds an unexpired claim and the count is the one
- * read. Undefined when another flush got there first: read again.
+ * `leaseMs`: only if nobody holds an unexpired claim and the item's count is
+ * the one read (`itemCount`: less than the pre-order's count when pages of
+ * its batches told steps since, foldBatchPages). The claim writes the count
+ * and the times as read, those pages' steps included, so the item alone says
+ * what was told from then on. Undefined when another flush got there first:
+ * read again.
  */
-export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
-  const { condition, before } = guard(p);
+export const claimNotifications = async (p: Preorder, leaseMs: number, now = Date.now(), itemCount = p.notifiedCount ?? 0): Promise<NotificationLease | undefined> => {
+  const before = p.notifiedCount ?? 0;
   const base = (p.notifications?.length ?? 0) - before;
   const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
   try {
@@ -106,15 +111,15 @@ export const claimNotifications = async (p: Preorder, leaseMs: number, now = Dat
       new UpdateCommand({
         TableName: tableName(),
         Key: noticesKey(p.preorderId),
-        UpdateExpression:
-          'SET #lease = :lease, #count = if_not_exists(#count, :before), sentAt = if_not_exists(sentAt, :sentBefore), #base = if_not_exists(#base, :base), #type = :type',
-        ConditionExpression: `(attribute_not_exists(#lease) OR #lease.#expires < :now) AND ${condition}`,
+        UpdateExpression: 'SET #lease = :lease, #count = :before, sentAt = :sentBefore, #base = if_not_exists(#base, :base), #type = :type',
+        ConditionExpression: '(attribute_not_exists(#lease) OR #lease.#expires < :now) AND (attribute_not_exists(#count) OR #count = :itemCount)',
         ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#count': 'count', '#base': 'base', '#type': 'type' },
         ExpressionAttributeValues: {
           ':lease': lease,
           ':now': now,
           ':before': before,
-          // With no item yet: what the count covers already (intake's "accepted", as its ref says), else nothing.
+          ':itemCount': itemCount,
+          // Every step counted, as read: the item's, intake's "accepted" (as its ref says) and those pages of batches told.
           ':sentBefore': (p.notifications ?? []).slice(base).map((n) => n.sentAt),
           // The steps recorded on the pre-order item before (its `notifications`, as read).
           ':base': base,
@@ -149,4 +154,99 @@ export const recordSent = async (p: Preorder, sentAt: readonly string[], lease: 
     }),
   );
   return outcome === 'done';
+};
+
+/**
+ * A page of a batch's members whose "batched" step was told together
+ * (decision 34): `BATCHTOLD#<batchId> / PAGE#<page>`, written once, after the
+ * channel took the page's notices, naming the members it told. Each member's
+ * "batched" entry names its page (`toldBy`); until the page is written, a
+ * flush leaves the member alone (nothing may go before that step), and once
+ * it is, a member it names has that step told at `toldAt`, one it does not is
+ * told by a flush as any step. A partition of its own, apart from the batch's:
+ * getBatch reads that one whole.
+ */
+export const batchPageKey = (ref: BatchPageRef) => ({ PK: `BATCHTOLD#${ref.batchId}`, SK: `PAGE#${ref.page}` });
+
+/** How many members a page holds: a page's item stays a few KB, and a resent page (a flush that died before writing it) is at most this many notices. */
+export const batchPageSize = 100;
+
+/** The page a member's "batched" step is told with: its place in the batch's plan, `batchPageSize` a page. */
+export const batchPageOf = (plannedIndex: number): number => Math.floor(plannedIndex / batchPageSize);
+
+const BatchPageItem = z.object({ toldAt: z.string(), told: z.array(z.string()) });
+
+export interface BatchPageTold {
+  readonly toldAt: string;
+  readonly told: ReadonlySet<string>;
+}
+
+/** A page's name in maps of pages read: `<batchId>#<page>`. */
+export const pageId = (ref: BatchPageRef) => `${ref.batchId}#${ref.page}`;
+
+/** The pages written among `refs`, by `<batchId>#<page>` (absent: not told yet). */
+export const readBatchPages = async (refs: readonly BatchPageRef[], consistent = false): Promise<Map<string, BatchPageTold>> => {
+  const unique = [...new Map(refs.map((r) => [pageId(r), r])).values()];
+  if (unique.length === 0) return new Map();
+  const items = await batchGetItems(tableName(), unique.map(batchPageKey), consistent);
+  return new Map(
+    items.map((item) => {
+      const { toldAt, told } = BatchPageItem.parse(item);
+      return [`${String(item.PK).slice('BATCHTOLD#'.length)}#${String(item.SK).slice('PAGE#'.length)}`, { toldAt, told: new Set(told) }];
+    }),
+  );
+};
+
+/**
+ * Writes a page, once: false when it was written already (a flush of the same
+ * batch that ran at the same time, or before a redelivery). An empty `told`
+ * says nobody was told with the page (a cut given up: each member's step goes
+ * the way of any step).
+ */
+export const recordBatchPage = async (ref: BatchPageRef, told: readonly string[], toldAt: string): Promise<boolean> => {
+  try {
+    await ddb.send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...batchPageKey(ref), type: 'batch-page', batchId: ref.batchId, page: ref.page, toldAt, told },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+};
+
+/** The pages a pre-order's unsent steps may wait on: those its entries from `position` on name. */
+export const pagesAhead = (p: Pick<Preorder, 'timeline'>, position: number): BatchPageRef[] =>
+  p.timeline.slice(position).flatMap((e) => (e.toldBy ? [e.toldBy] : []));
+
+/**
+ * What the buyer was told, with the steps pages of batches told folded in:
+ * from the first unsent step on, each "batched" entry whose page names this
+ * pre-order counts as sent at the page's time. `awaitingBatch` when the first
+ * unsent step is one whose page is not written yet: a flush leaves the
+ * pre-order alone until it is. `itemCount` is the count on the item as read,
+ * the guard of the next claim.
+ */
+export const foldBatchPages = (
+  p: Pick<Preorder, 'preorderId' | 'timeline' | 'notifications'>,
+  record: NoticesRecord | undefined,
+  pages: ReadonlyMap<string, BatchPageTold>,
+): { record: NoticesRecord | undefined; itemCount: number; awaitingBatch: boolean } => {
+  const itemCount = record?.count ?? 0;
+  const legacy = record?.base ?? p.notifications?.length ?? 0;
+  const told: string[] = [];
+  const folded = () => (told.length === 0 ? record : { ...record, base: legacy, count: itemCount + told.length, sentAt: [...(record?.sentAt ?? []), ...told] });
+  for (;;) {
+    const entry = p.timeline[legacy + itemCount + told.length];
+    if (!entry?.toldBy) break;
+    const page = pages.get(pageId(entry.toldBy));
+    if (!page) return { record: folded(), itemCount, awaitingBatch: true };
+    if (!page.told.has(p.preorderId)) break;
+    told.push(page.toldAt);
+  }
+  return { record: folded(), itemCount, awaitingBatch: false };
 };

@@ -8,7 +8,7 @@ import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
-import { noticesSortKey, parseNotices, readNotices, toldOnIntake, withNotices } from './notice-store.ts';
+import { foldBatchPages, noticesSortKey, pageId, pagesAhead, parseNotices, readBatchPages, readNotices, toldOnIntake, withNotices, type BatchPageTold, type NoticesRecord } from './notice-store.ts';
 import { parseStoredPreorder } from './stored-items.ts';
 
 /**
@@ -234,7 +234,7 @@ export const getPreorderWithNotices = async (
   preorderId: string,
   consistent = false,
   /** When intake told the pre-order's "accepted", if the caller knows (intake does): saves reading its ref. */
-  opts: { readonly toldAt?: string } = {},
+  opts: { readonly toldAt?: string; readonly pages?: KnownPages } = {},
 ) => {
   const out = await ddb.send(
     new QueryCommand({
@@ -248,12 +248,33 @@ export const getPreorderWithNotices = async (
   const item = items.find((i) => i.SK === preorderKey(preorderId).SK);
   if (!item) return undefined;
   const { requestHash, ...p } = fromItem(item);
-  const record = parseNotices(items.find((i) => i.SK === noticesSortKey));
-  if (record || !p.acceptedOnIntake) return { ...withNotices(p, record), requestHash };
-  // Nothing recorded yet: its "accepted" step is intake's to tell, and its ref says whether it has.
-  const toldAt = opts.toldAt ?? (await readToldAt(p));
-  if (toldAt === undefined) return { ...withNotices(p, undefined), requestHash, awaitingIntake: true as const };
-  return { ...withNotices(p, toldOnIntake(toldAt)), requestHash };
+  const stored = parseNotices(items.find((i) => i.SK === noticesSortKey));
+  if (!stored && p.acceptedOnIntake) {
+    // Nothing recorded yet: its "accepted" step is intake's to tell, and its ref says whether it has.
+    const toldAt = opts.toldAt ?? (await readToldAt(p));
+    if (toldAt === undefined) return { ...withNotices(p, undefined), requestHash, noticesItemCount: 0, awaitingIntake: true as const };
+    return { ...(await withBatchPages(p, toldOnIntake(toldAt), consistent, opts.pages)), requestHash };
+  }
+  return { ...(await withBatchPages(p, stored, consistent, opts.pages)), requestHash };
+};
+
+/** Pages of a batch a caller read already (by `<batchId>#<page>`; null: not written), so each member's read need not read them again. */
+export type KnownPages = ReadonlyMap<string, BatchPageTold | null>;
+
+/**
+ * The pre-order with what its buyer was told, steps told with a page of their
+ * batch folded in (notice-store.ts, foldBatchPages): the pages its unsent
+ * entries name are read only when there are any. `noticesItemCount` is the
+ * item's own count, the guard of a claim; `awaitingBatch` when the next step
+ * waits for its page.
+ */
+const withBatchPages = async (p: Preorder, record: NoticesRecord | undefined, consistent: boolean, known: KnownPages = new Map()) => {
+  const position = (record?.base ?? p.notifications?.length ?? 0) + (record?.count ?? 0);
+  const unknown = pagesAhead(p, position).filter((ref) => !known.has(pageId(ref)));
+  const pages = new Map([...known].flatMap(([k, v]) => (v ? [[k, v] as const] : [])));
+  if (unknown.length > 0) for (const [k, v] of await readBatchPages(unknown, consistent)) pages.set(k, v);
+  const folded = foldBatchPages(p, record, pages);
+  return { ...withNotices(p, folded.record), noticesItemCount: folded.itemCount, ...(folded.awaitingBatch && { awaitingBatch: true as const }) };
 };
 
 /** Many pre-orders by id, strongly consistent (100 keys a request, unprocessed keys retried). */
@@ -291,14 +312,18 @@ const buyerIndexPage = async (buyerId: string, before: string, limit: number) =>
 const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder; toldAt?: string }[], told = true): Promise<Preorder[]> => {
   const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
   const notices = told ? await readNotices(entries.map((e) => e.preorderId)) : undefined;
-  return entries.flatMap((e) => {
+  const listed = entries.flatMap((e) => {
     const p = e.preorder ?? fetched.get(e.preorderId);
     if (!p) return [];
-    if (!notices) return [p];
     // A pre-order whose "accepted" intake told, and nothing since: its ref (this entry) says when.
-    const record = notices.get(p.preorderId) ?? (p.acceptedOnIntake && e.toldAt !== undefined ? toldOnIntake(e.toldAt) : undefined);
-    return [withNotices(p, record)];
+    const record = notices?.get(p.preorderId) ?? (p.acceptedOnIntake && e.toldAt !== undefined ? toldOnIntake(e.toldAt) : undefined);
+    return [{ p, record }];
   });
+  if (!notices) return listed.map((x) => x.p);
+  // Steps told with a page of their batch: the pages the listed pre-orders' unsent entries name, one BatchGetItem.
+  const position = (x: (typeof listed)[number]) => (x.record?.base ?? x.p.notifications?.length ?? 0) + (x.record?.count ?? 0);
+  const pages = await readBatchPages(listed.flatMap((x) => pagesAhead(x.p, position(x))));
+  return listed.map(({ p, record }) => withNotices(p, foldBatchPages(p, record, pages).record));
 };
 
 const buyerSortKey = /^\d{4}-\d{2}-\d{2}T[^#]+#po_[0-9a-z]{24}$/;

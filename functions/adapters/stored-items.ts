@@ -161,7 +161,10 @@ const StoredTimelineEntry = PreorderView.shape.timeline.element
   .partial({ note: true, template: true, params: true })
   // A template this code does not know (renamed or removed since) is read as none: the entry is then told as
   // its step's generic update (noticeOfEntry), as it was before, rather than the whole pre-order being unreadable.
-  .extend({ template: z.enum(noticeTemplates).optional().catch(undefined) }) satisfies z.ZodType<TimelineEntry>;
+  .extend({
+    template: z.enum(noticeTemplates).optional().catch(undefined),
+    toldBy: z.object({ batchId: id, page: z.number().int().nonnegative() }).optional(),
+  }) satisfies z.ZodType<TimelineEntry>;
 
 const StoredShipment = PreorderView.shape.shipments.element satisfies z.ZodType<PreorderShipment>;
 

@@ -58,6 +58,19 @@ export interface TimelineEntry {
     | 'switched'
     | 'back-in-line'
     | 'tracking-changed';
+  /**
+   * Set on the "batched" entry of a cut begun since decision 34: that step is
+   * told with a page of its batch's members and recorded once for the page
+   * (notice-store.ts, `BATCHTOLD#<batchId> / PAGE#<page>`), not claimed and
+   * recorded on this pre-order's notices item. Never shown to the buyer.
+   */
+  readonly toldBy?: BatchPageRef;
+}
+
+/** A page of a batch's members whose "batched" step is told, and recorded, together. */
+export interface BatchPageRef {
+  readonly batchId: string;
+  readonly page: number;
 }
 
 /** A lot of this pre-order's units, as the buyer sees it. */

@@ -13,9 +13,10 @@ import { followLikeIntake, useLocalTable } from '../support/table.ts';
 const tableName = await useLocalTable();
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const { getPreorderWithNotices: getPreorder, preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
-const { noticesKey } = await import('../../functions/adapters/notice-store.ts');
+const { noticesKey, batchPageKey, recordBatchPage } = await import('../../functions/adapters/notice-store.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { flushNotifications } = await import('../../functions/handlers/notifications/flush.ts');
+const { tellBatch } = await import('../../functions/handlers/notifications/batch-pages.ts');
 
 const notification = (i: number, over: Partial<BuyerNotification> = {}): BuyerNotification => ({
   notificationId: `po_${i}:SHIPPED`,
@@ -181,6 +182,22 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
         },
       }),
     );
+  /** The cut's step: "batched", told with page `page` of `batchId` (cutting.ts writes it so). */
+  const appendBatched = async (preorderId: string, n: number, batchId: string, page = 0) =>
+    ddb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: preorderKey(preorderId),
+        UpdateExpression: 'SET #status = :batched, batchId = :b, timeline = list_append(timeline, :e)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':batched': 'BATCHED',
+          ':b': batchId,
+          ':e': [{ at: new Date().toISOString(), status: 'BATCHED', template: 'preorder.batched', params: { confirmBy: '2026-05-01' }, note: note(preorderId, n), toldBy: { batchId, page } }],
+        },
+      }),
+    );
+  const noticesItem = async (preorderId: string) => (await ddb.send(new GetCommand({ TableName: tableName, Key: noticesKey(preorderId), ConsistentRead: true }))).Item;
   /** The pre-order as the buyer API reads it: with its notifications. */
   const read = async (preorderId: string) => (await getPreorder(preorderId, true))!;
   /** The notification ids the local channel printed, in order (a line is `🔔 buyer … · <preorderId> · <step> · <note>`). */
@@ -331,6 +348,80 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     expect(item.notifications?.map((n) => n.notificationId)).toEqual(['po_new:1', 'po_new:2']);
     expect(item.notifications?.map((n) => n.message)).toEqual([note('po_new', 1), note('po_new', 2)]);
     expect(item.notifiedCount).toBe(2);
+  });
+
+  it('A released batch tells its members "batched" a page at a time: one write for the page and none on their own items; a flush before the page sends nothing of it, and what comes after follows in order', async () => {
+    // Prepare: three pre-orders told "accepted" by intake, cut into one batch; the third has a step after it already.
+    const ids = ['po_page1', 'po_page2', 'po_page3'];
+    for (const id of ids) await place(id);
+    const printed = printedIds();
+    await intake(ids);
+    for (const id of ids) await appendBatched(id, 2, 'bat_paged');
+    await appendStep('po_page3', 3);
+
+    // Act: flushes before the batch's page (another function's change, the notifier of a later event), then the page, then its event again.
+    const early = await Promise.all(Array.from({ length: 4 }, () => flushLocally(() => flushNotifications(ids))));
+    const toldEarly = (await read('po_page3')).notifications?.length;
+    const first = await flushLocally(() => tellBatch('bat_paged', ids));
+    const again = await flushLocally(() => tellBatch('bat_paged', ids));
+
+    // Assess: nothing went before the page; then "batched" once each, the third's later step after it.
+    expect(early).toEqual([0, 0, 0, 0]);
+    expect(toldEarly).toBe(1);
+    expect([first, again]).toEqual([4, 0]);
+    expect(printed).toEqual(['po_page1:1', 'po_page2:1', 'po_page3:1', 'po_page1:2', 'po_page2:2', 'po_page3:2', 'po_page3:3']);
+    await expectEachStepSentAndRecordedOnce(ids, printed);
+    // The page is the record of "batched": the first two have no notices item at all (intake's ref records "accepted").
+    expect(await noticesItem('po_page1')).toBeUndefined();
+    expect(await noticesItem('po_page2')).toBeUndefined();
+    const page = (await ddb.send(new GetCommand({ TableName: tableName, Key: batchPageKey({ batchId: 'bat_paged', page: 0 }), ConsistentRead: true }))).Item;
+    expect(page?.told).toEqual(ids);
+    // The third's later step was claimed and recorded on its notices item, which took the page's step in with it.
+    expect(await noticesItem('po_page3')).toMatchObject({ count: 3, sentAt: [expect.any(String), page?.toldAt, expect.any(String)] });
+    // The notifier's flush of a step behind a page not written yet is retried (its message comes back), not dropped.
+    await place('po_page4');
+    await intake(['po_page4']);
+    await appendBatched('po_page4', 2, 'bat_later');
+    await expect(flushLocally(() => flushNotifications(['po_page4'], { whenStillClaimed: 'throw' }))).rejects.toThrow(/try again later/);
+  });
+
+  it('A member with an earlier step still unsent is not told with the page: its steps go out in order by a flush, and the page names only the others', async () => {
+    // Prepare: the first has a delay notice not yet sent when its batch is cut.
+    const ids = ['po_behind', 'po_ontime'];
+    for (const id of ids) await place(id);
+    const printed = printedIds();
+    await intake(ids);
+    await appendStep('po_behind', 2);
+    await appendBatched('po_behind', 3, 'bat_mixed');
+    await appendBatched('po_ontime', 2, 'bat_mixed');
+
+    // Act
+    await flushLocally(() => tellBatch('bat_mixed', ids));
+
+    // Assess
+    expect(printed.filter((id) => id.startsWith('po_behind'))).toEqual(['po_behind:1', 'po_behind:2', 'po_behind:3']);
+    await expectEachStepSentAndRecordedOnce(ids, printed);
+    const page = (await ddb.send(new GetCommand({ TableName: tableName, Key: batchPageKey({ batchId: 'bat_mixed', page: 0 }), ConsistentRead: true }))).Item;
+    expect(page?.told).toEqual(['po_ontime']);
+  });
+
+  it('A cut given up tells nobody with its pages: once they say so, its members’ "batched" and what follows go out as any step', async () => {
+    // Prepare: batched by a cut that was then given up (VOID), and put back in line.
+    await place('po_void');
+    const printed = printedIds();
+    await intake(['po_void']);
+    await appendBatched('po_void', 2, 'bat_void');
+    await appendStep('po_void', 3);
+    const before = await flushLocally(() => flushNotifications(['po_void']));
+
+    // Act: the put-back writes the batch's pages empty (cutting.ts), then the next flush.
+    await recordBatchPage({ batchId: 'bat_void', page: 0 }, [], new Date().toISOString());
+    const after = await flushLocally(() => flushNotifications(['po_void']));
+
+    // Assess
+    expect([before, after]).toEqual([0, 2]);
+    expect(printed).toEqual(['po_void:1', 'po_void:2', 'po_void:3']);
+    await expectEachStepSentAndRecordedOnce(['po_void'], printed);
   });
 
   it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {

@@ -29,7 +29,8 @@ import {
 } from '#domain/batching.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { campaignCeiling } from '#domain/fulfillment.ts';
-import { defaultLocale, localeOf, type Preorder } from '#domain/preorder.ts';
+import { defaultLocale, localeOf, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
+import { batchPageOf, batchPageSize, recordBatchPage } from '#adapters/notice-store.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { newId } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
@@ -270,11 +271,17 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
   if (batch?.status === 'CUTTING') {
     const now = new Date();
     const deadline = acceptBy(now, acceptWindowHours());
-    const entry = (p: PlannedPreorder) =>
-      noticeEntry({ at: now.toISOString(), status: 'BATCHED' }, 'preorder.batched', { confirmBy: dayOf(deadline) }, p.locale ?? defaultLocale(campaign.currency));
+    // The step is told with its page of the batch's members (notifications/batch-pages.ts), not on its own.
+    const entry = (p: PlannedPreorder, i: number): TimelineEntry => ({
+      ...noticeEntry({ at: now.toISOString(), status: 'BATCHED' }, 'preorder.batched', { confirmBy: dayOf(deadline) }, p.locale ?? defaultLocale(campaign.currency)),
+      toldBy: { batchId, page: batchPageOf(i) },
+    });
     // A cut begun before counting at release (across a deploy) counts each pre-order on its gate as it goes, as it did then.
     const legacy = batch.countsAtRelease === true ? undefined : campaign;
-    const outcomes = await inParallel(batch.planned, (p) => assignToBatch(p, batchId, entry(p), now, legacy));
+    const outcomes = await inParallel(
+      batch.planned.map((p, i) => ({ p, i })),
+      ({ p, i }) => assignToBatch(p, batchId, entry(p, i), now, legacy),
+    );
     const assigned: PlannedPreorder[] = batch.planned.filter((_, i) => outcomes[i] !== 'skipped');
     if (assigned.length === 0) {
       await releaseBatch(batchId, { status: 'VOID' });
@@ -328,6 +335,13 @@ const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreor
 /** A VOID batch's pre-orders still in it go back in line (each once: the unwind is conditional on being in this batch). */
 const putBack = async (campaign: Campaign, batch: Batch, now: Date): Promise<void> => {
   const entry = (p: Preorder) => noticeEntry({ at: now.toISOString(), status: 'ACCEPTED', step: 'back-in-line' }, 'preorder.back_in_line', {}, localeOf(p));
+  // Nobody is told "batched" with a page of a batch never released: its pages say so, and each member's step goes
+  // out as any step does (with "back in line"), rather than waiting on a page that will never come.
+  const pageCount = Math.ceil(batch.planned.length / batchPageSize);
+  await inParallel(
+    Array.from({ length: pageCount }, (_, page) => page),
+    (page) => recordBatchPage({ batchId: batch.batchId, page }, [], now.toISOString()),
+  );
   const preorders = (await getPreorders(batch.planned.map((p) => p.preorderId))).filter((p) => p.status === 'BATCHED' && p.batchId === batch.batchId);
   // A cut that counts at release never put these units in the gates' `batched`; one from before did.
   await inParallel(preorders, (p) => unwindPreorder(p, campaign, batch.batchId, 'waiting', entry(p), [], now, [], !batch.countsAtRelease));

@@ -65,6 +65,9 @@ export const flushNotifications = async (
     if (opts.whenStillClaimed === 'throw') throw new NotificationsStillClaimedError(stuck);
     log().warn('notifications of some pre-orders stayed claimed by another flush; the notifier sends the rest', { preorders: stuck });
   }
+  // Steps behind a batch's page not written yet: the notifier comes back to them (its batch's page is on its way, in the batch's event).
+  const behindPage = results.filter((r) => r.awaitingBatch).length;
+  if (behindPage > 0 && opts.whenStillClaimed === 'throw') throw new NotificationsStillClaimedError(behindPage);
   return results.reduce((n, r) => n + r.sent, 0);
 };
 
@@ -106,7 +109,7 @@ const pendingOf = (p: Preorder): BuyerNotification[] => {
   return p.timeline.slice(done).map((entry, i) => noticeAt(p, entry, done + i));
 };
 
-const flushOne = async (preorderId: string, toldAt: string | undefined): Promise<{ sent: number; stuck: boolean }> => {
+const flushOne = async (preorderId: string, toldAt: string | undefined): Promise<{ sent: number; stuck: boolean; awaitingBatch?: true }> => {
   const started = Date.now();
   // The steps this flush answers for: those there when it first looked.
   let seen: number | undefined;
@@ -116,11 +119,14 @@ const flushOne = async (preorderId: string, toldAt: string | undefined): Promise
     // Its "accepted" is intake's to tell, and intake has not yet: nothing may go before it. Intake flushes
     // the pre-order once it has told it (after writing its ref), so whatever this flush saw is sent then.
     if ('awaitingIntake' in p) return { sent: 0, stuck: false };
+    // Its next step goes out with a page of its batch (tellBatch), and that page is not written yet: the
+    // same, nothing may go before it. The notifier's flush is "stuck" (its message comes back); others leave it.
+    if (p.awaitingBatch) return { sent: 0, stuck: false, awaitingBatch: true };
     seen ??= p.timeline.length;
     if ((p.notifications?.length ?? 0) >= seen) return { sent: 0, stuck: false };
     const now = Date.now();
     if (!p.notifyLease || p.notifyLease.expiresAt < now) {
-      const lease = await claimNotifications(p, leaseMs, now);
+      const lease = await claimNotifications(p, leaseMs, now, p.noticesItemCount);
       if (lease) {
         const pending = pendingOf(p);
         await sendNotifications(pending);

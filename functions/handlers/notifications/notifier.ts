@@ -4,6 +4,7 @@ import { BusEnvelope, parseEnvelope } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { sqsConsumer } from '../queue/consumer.ts';
 import { flushNotifications } from './flush.ts';
+import { tellBatch } from './batch-pages.ts';
 
 /**
  * The notifier: every event that moves buyers' pre-orders brings their
@@ -16,7 +17,8 @@ import { flushNotifications } from './flush.ts';
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   const event = parseEnvelope(BusEnvelope, JSON.parse(record.body));
   const ids = await preordersMovedBy(event);
-  const sent = await flushNotifications(ids, { whenStillClaimed: 'throw' });
+  // A released batch's "batched" step goes out a page of members at a time (batch-pages.ts).
+  const sent = event['detail-type'] === 'batch.released' ? await tellBatch(event.detail.batchId, ids) : await flushNotifications(ids, { whenStillClaimed: 'throw' });
   if (sent > 0) log().info('buyer notifications sent', { event: event['detail-type'], preorders: ids.length, sent });
 };
 
