@@ -385,8 +385,9 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 120,
     // Reads the pre-order with its notices item and the batch (a Query of each one's items), and for a pre-order whose
-    // "accepted" intake tells, its order ref (GetItem: told yet?); records what was sent on the notices item.
-    access: { table: { actions: ['GetItem', 'Query', 'UpdateItem'] }, notify: true },
+    // "accepted" intake tells, its order ref (GetItem: told yet?); records what was sent on the notices item; reads,
+    // claims and writes a released batch's pages of "batched" notices (BatchGetItem, UpdateItem: decision 34).
+    access: { table: { actions: ['BatchGetItem', 'GetItem', 'Query', 'UpdateItem'] }, notify: true },
   },
   {
     name: 'webhook-dispatcher',

@@ -5,7 +5,6 @@ import { tableName } from '#shared/config.ts';
 import { localeOf, stepOf, type BatchPageRef, type NotificationLease, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
 import { batchGetItems, ddb, isConditionFailure, writeItem } from './dynamo.ts';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * What a buyer has been told, kept apart from the pre-order: one small item per
@@ -174,7 +173,7 @@ export const batchPageSize = 100;
 /** The page a member's "batched" step is told with: its place in the batch's plan, `batchPageSize` a page. */
 export const batchPageOf = (plannedIndex: number): number => Math.floor(plannedIndex / batchPageSize);
 
-const BatchPageItem = z.object({ toldAt: z.string(), told: z.array(z.string()) });
+const BatchPageItem = z.object({ toldAt: z.string().optional(), told: z.array(z.string()).optional() });
 
 export interface BatchPageTold {
   readonly toldAt: string;
@@ -184,39 +183,78 @@ export interface BatchPageTold {
 /** A page's name in maps of pages read: `<batchId>#<page>`. */
 export const pageId = (ref: BatchPageRef) => `${ref.batchId}#${ref.page}`;
 
-/** The pages written among `refs`, by `<batchId>#<page>` (absent: not told yet). */
+/** The pages written among `refs`, by `<batchId>#<page>` (absent: not told yet; a page only claimed is not told). */
 export const readBatchPages = async (refs: readonly BatchPageRef[], consistent = false): Promise<Map<string, BatchPageTold>> => {
   const unique = [...new Map(refs.map((r) => [pageId(r), r])).values()];
   if (unique.length === 0) return new Map();
   const items = await batchGetItems(tableName(), unique.map(batchPageKey), consistent);
   return new Map(
-    items.map((item) => {
+    items.flatMap((item) => {
       const { toldAt, told } = BatchPageItem.parse(item);
-      return [`${String(item.PK).slice('BATCHTOLD#'.length)}#${String(item.SK).slice('PAGE#'.length)}`, { toldAt, told: new Set(told) }];
+      if (toldAt === undefined) return [];
+      return [[`${String(item.PK).slice('BATCHTOLD#'.length)}#${String(item.SK).slice('PAGE#'.length)}`, { toldAt, told: new Set(told ?? []) }] as const];
     }),
   );
 };
 
 /**
- * Writes a page, once: false when it was written already (a flush of the same
- * batch that ran at the same time, or before a redelivery). An empty `told`
- * says nobody was told with the page (a cut given up: each member's step goes
- * the way of any step).
+ * Claims a page for `leaseMs` before its notices go out, so two notifiers of
+ * one batch (a redelivered event while the first still runs) do not both send
+ * it: only if it is not written and nobody holds an unexpired claim.
+ * Undefined when it is written or claimed.
  */
-export const recordBatchPage = async (ref: BatchPageRef, told: readonly string[], toldAt: string): Promise<boolean> => {
+export const claimBatchPage = async (ref: BatchPageRef, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
+  const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
   try {
     await ddb.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: tableName(),
-        Item: { ...batchPageKey(ref), type: 'batch-page', batchId: ref.batchId, page: ref.page, toldAt, told },
-        ConditionExpression: 'attribute_not_exists(PK)',
+        Key: batchPageKey(ref),
+        UpdateExpression: 'SET #lease = :lease, #type = :type, batchId = :b, page = :p',
+        ConditionExpression: 'attribute_not_exists(toldAt) AND (attribute_not_exists(#lease) OR #lease.#expires < :now)',
+        ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#type': 'type' },
+        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':type': 'batch-page', ':b': ref.batchId, ':p': ref.page },
       }),
     );
-    return true;
+    return lease;
   } catch (err) {
-    if (isConditionFailure(err)) return false;
+    if (isConditionFailure(err)) return undefined;
     throw err;
   }
+};
+
+/**
+ * Writes a page once, after the channel took its notices, naming whom it
+ * told, and gives the claim back: on condition the claim is still this one.
+ * False when it had expired and another took the page over (which sends it
+ * again under the same ids, as after a crash).
+ */
+export const recordBatchPage = async (ref: BatchPageRef, told: readonly string[], toldAt: string, lease: NotificationLease): Promise<boolean> =>
+  (await writeItem(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: batchPageKey(ref),
+      UpdateExpression: 'SET toldAt = :at, told = :told REMOVE #lease',
+      ConditionExpression: '#lease.#id = :leaseId',
+      ExpressionAttributeNames: { '#lease': 'lease', '#id': 'leaseId' },
+      ExpressionAttributeValues: { ':at': toldAt, ':told': told, ':leaseId': lease.leaseId },
+    }),
+  )) === 'done';
+
+/**
+ * A page nobody was told with (a cut given up, never released): each member's
+ * "batched" goes out as any step does. Repeating it changes nothing.
+ */
+export const recordPageUntold = async (ref: BatchPageRef, at: string): Promise<void> => {
+  await writeItem(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: batchPageKey(ref),
+      UpdateExpression: 'SET toldAt = if_not_exists(toldAt, :at), told = if_not_exists(told, :none), #type = :type, batchId = :b, page = :p',
+      ExpressionAttributeNames: { '#type': 'type' },
+      ExpressionAttributeValues: { ':at': at, ':none': [], ':type': 'batch-page', ':b': ref.batchId, ':p': ref.page },
+    }),
+  );
 };
 
 /** The pages a pre-order's unsent steps may wait on: those its entries from `position` on name. */

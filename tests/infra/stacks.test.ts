@@ -155,7 +155,8 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // Registers a factory and its client record in one transaction (Put, Update); lists factories on GSI1 only.
   'operator-api': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
   fulfillment: { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: [] },
-  notifier: { table: ['GetItem', 'Query', 'UpdateItem'], indexes: [] },
+  // Reads a released batch's pages of "batched" notices with its members (BatchGetItem), claims and writes them (UpdateItem).
+  notifier: { table: ['BatchGetItem', 'GetItem', 'Query', 'UpdateItem'], indexes: [] },
   'webhook-dispatcher': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['GSI1'] },
   // Reads deliveries and webhooks, records tries and slots; a webhook disabled for failing is told through
   // the factory's feed (Put, Update in one transaction) and its other webhooks (found on GSI1, a Put each).

@@ -13,7 +13,7 @@ import { followLikeIntake, useLocalTable } from '../support/table.ts';
 const tableName = await useLocalTable();
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const { getPreorderWithNotices: getPreorder, preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
-const { noticesKey, batchPageKey, recordBatchPage } = await import('../../functions/adapters/notice-store.ts');
+const { noticesKey, batchPageKey, recordPageUntold } = await import('../../functions/adapters/notice-store.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { flushNotifications } = await import('../../functions/handlers/notifications/flush.ts');
 const { tellBatch } = await import('../../functions/handlers/notifications/batch-pages.ts');
@@ -183,7 +183,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
       }),
     );
   /** The cut's step: "batched", told with page `page` of `batchId` (cutting.ts writes it so). */
-  const appendBatched = async (preorderId: string, n: number, batchId: string, page = 0) =>
+  const appendBatched = async (preorderId: string, n: number, batchId: string, page = 0, at = new Date()) =>
     ddb.send(
       new UpdateCommand({
         TableName: tableName,
@@ -193,7 +193,7 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
         ExpressionAttributeValues: {
           ':batched': 'BATCHED',
           ':b': batchId,
-          ':e': [{ at: new Date().toISOString(), status: 'BATCHED', template: 'preorder.batched', params: { confirmBy: '2026-05-01' }, note: note(preorderId, n), toldBy: { batchId, page } }],
+          ':e': [{ at: at.toISOString(), status: 'BATCHED', template: 'preorder.batched', params: { confirmBy: '2026-05-01' }, note: note(preorderId, n), toldBy: { batchId, page } }],
         },
       }),
     );
@@ -201,12 +201,13 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
   /** The pre-order as the buyer API reads it: with its notifications. */
   const read = async (preorderId: string) => (await getPreorder(preorderId, true))!;
   /** The notification ids the local channel printed, in order (a line is `🔔 buyer … · <preorderId> · <step> · <note>`). */
-  const printedIds = () => {
+  const printedIds = (onPrinted?: (id: string) => void) => {
     const ids: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       for (const line of String(chunk).split('\n')) {
         const m = /^🔔 .* · (\S+) step (\d+)$/.exec(line);
         if (m) ids.push(`${m[1]}:${m[2]}`);
+        if (m) onPrinted?.(`${m[1]}:${m[2]}`);
       }
       return true;
     });
@@ -415,13 +416,74 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     const before = await flushLocally(() => flushNotifications(['po_void']));
 
     // Act: the put-back writes the batch's pages empty (cutting.ts), then the next flush.
-    await recordBatchPage({ batchId: 'bat_void', page: 0 }, [], new Date().toISOString());
+    await recordPageUntold({ batchId: 'bat_void', page: 0 }, new Date().toISOString());
     const after = await flushLocally(() => flushNotifications(['po_void']));
 
     // Assess
     expect([before, after]).toEqual([0, 2]);
     expect(printed).toEqual(['po_void:1', 'po_void:2', 'po_void:3']);
     await expectEachStepSentAndRecordedOnce(['po_void'], printed);
+  });
+
+  it('A step written while a page is being told (its own flush left it to the page) goes out after the page, once', async () => {
+    // Prepare: a member whose "in production" step is written just as its page goes out; that step's own flush (fulfillment's) leaves it.
+    await place('po_racing');
+    let appended: Promise<unknown> | undefined;
+    const printed = printedIds((id) => {
+      if (id === 'po_racing:2') appended ??= appendStep('po_racing', 3).then(() => flushLocally(() => flushNotifications(['po_racing'])));
+    });
+    await intake(['po_racing']);
+    await appendBatched('po_racing', 2, 'bat_racing');
+
+    // The page is written only once that step and its flush are done: the flush meets the page not written yet.
+    const send = ddb.send.bind(ddb);
+    vi.spyOn(ddb, 'send').mockImplementation((async (command: { input: { Key?: { PK?: string }; UpdateExpression?: string } }) => {
+      if (command.input.Key?.PK === 'BATCHTOLD#bat_racing' && command.input.UpdateExpression?.startsWith('SET toldAt')) await appended;
+      return send(command as never);
+    }) as never);
+
+    // Act
+    await flushLocally(() => tellBatch('bat_racing', ['po_racing']));
+
+    // Assess
+    expect(printed).toEqual(['po_racing:1', 'po_racing:2', 'po_racing:3']);
+    await expectEachStepSentAndRecordedOnce(['po_racing'], printed);
+  });
+
+  it('Two notifiers of one released batch at once (its event delivered twice) send each page once: the page is claimed before it is sent', async () => {
+    // Prepare
+    const ids = ['po_twice1', 'po_twice2'];
+    for (const id of ids) await place(id);
+    const printed = printedIds();
+    await intake(ids);
+    for (const id of ids) await appendBatched(id, 2, 'bat_twice');
+
+    // Act: the one that finds the page claimed by the other has its message come back (it throws) until the page is written.
+    const outcomes = await Promise.allSettled([0, 1].map(() => flushLocally(() => tellBatch('bat_twice', ids))));
+    const retried = await flushLocally(() => tellBatch('bat_twice', ids));
+
+    // Assess
+    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    expect(retried).toBe(0);
+    await expectEachStepSentAndRecordedOnce(ids, printed);
+  });
+
+  it('A member whose page never came (its batch’s event dead-lettered) waits for it: a flush sends nothing of it, and the redriven event tells it once', async () => {
+    // Prepare: cut long ago; nothing wrote its page.
+    await place('po_orphan');
+    const printed = printedIds();
+    await intake(['po_orphan']);
+    await appendBatched('po_orphan', 2, 'bat_lost', 0, new Date(Date.now() - 24 * 3600_000));
+    await appendStep('po_orphan', 3);
+
+    // Act: the later step's notifier flush comes back (throws) while the page is missing; then the redriven batch event.
+    await expect(flushLocally(() => flushNotifications(['po_orphan'], { whenStillClaimed: 'throw' }))).rejects.toThrow(/try again later/);
+    const sent = await flushLocally(() => tellBatch('bat_lost', ['po_orphan']));
+
+    // Assess
+    expect(sent).toBe(2);
+    expect(printed).toEqual(['po_orphan:1', 'po_orphan:2', 'po_orphan:3']);
+    await expectEachStepSentAndRecordedOnce(['po_orphan'], printed);
   });
 
   it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {

@@ -30,7 +30,7 @@ import {
 import type { Campaign } from '#domain/campaign.ts';
 import { campaignCeiling } from '#domain/fulfillment.ts';
 import { defaultLocale, localeOf, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
-import { batchPageOf, batchPageSize, recordBatchPage } from '#adapters/notice-store.ts';
+import { batchPageOf, batchPageSize, recordPageUntold } from '#adapters/notice-store.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { newId } from '#shared/ids.ts';
 import { log } from '#shared/observability.ts';
@@ -340,7 +340,7 @@ const putBack = async (campaign: Campaign, batch: Batch, now: Date): Promise<voi
   const pageCount = Math.ceil(batch.planned.length / batchPageSize);
   await inParallel(
     Array.from({ length: pageCount }, (_, page) => page),
-    (page) => recordBatchPage({ batchId: batch.batchId, page }, [], now.toISOString()),
+    (page) => recordPageUntold({ batchId: batch.batchId, page }, now.toISOString()),
   );
   const preorders = (await getPreorders(batch.planned.map((p) => p.preorderId))).filter((p) => p.status === 'BATCHED' && p.batchId === batch.batchId);
   // A cut that counts at release never put these units in the gates' `batched`; one from before did.

@@ -1,7 +1,7 @@
 import { claimNotifications, recordSent } from '#adapters/notice-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
 import { backoff } from '#adapters/dynamo.ts';
-import { getPreorderWithNotices } from '#adapters/preorder-store.ts';
+import { getPreorderWithNotices, type KnownPages } from '#adapters/preorder-store.ts';
 import { localeOf, stepOf, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
 import { noticeOfEntry } from '#domain/notices.ts';
 import { log } from '#shared/observability.ts';
@@ -38,6 +38,11 @@ import { inParallel } from '../batches/cutting.ts';
  * once the ref is written, so a step a flush left is sent then. The first
  * claim after it writes the notices item counting that step as sent.
  *
+ * Likewise a batch's "batched" step (decision 34): its entry names a page of
+ * the batch's members, which the notifier tells and records together
+ * (batch-pages.ts); until that page is written a flush leaves the pre-order
+ * alone, and the notifier's own flush throws so its message comes back.
+ *
  * So concurrent flushes never send a step twice. Across crashes delivery is at
  * least once: a flush that dies between sending and recording (or outlives its
  * lease while sending) has those steps sent again, once the lease expires,
@@ -57,9 +62,11 @@ export const flushNotifications = async (
     readonly whenStillClaimed?: 'throw' | 'leave';
     /** When intake told these pre-orders' "accepted" (intake's own flush knows): saves reading each one's ref. */
     readonly toldOnIntake?: ReadonlyMap<string, string>;
+    /** Pages of a batch the caller read or wrote just now (batch-pages.ts): saves each pre-order's reading them. */
+    readonly pages?: KnownPages;
   } = {},
 ): Promise<number> => {
-  const results = await inParallel([...new Set(preorderIds)], (id) => flushOne(id, opts.toldOnIntake?.get(id)));
+  const results = await inParallel([...new Set(preorderIds)], (id) => flushOne(id, opts.toldOnIntake?.get(id), opts.pages));
   const stuck = results.filter((r) => r.stuck).length;
   if (stuck > 0) {
     if (opts.whenStillClaimed === 'throw') throw new NotificationsStillClaimedError(stuck);
@@ -109,12 +116,13 @@ const pendingOf = (p: Preorder): BuyerNotification[] => {
   return p.timeline.slice(done).map((entry, i) => noticeAt(p, entry, done + i));
 };
 
-const flushOne = async (preorderId: string, toldAt: string | undefined): Promise<{ sent: number; stuck: boolean; awaitingBatch?: true }> => {
+const flushOne = async (preorderId: string, toldAt: string | undefined, pages: KnownPages | undefined): Promise<{ sent: number; stuck: boolean; awaitingBatch?: true }> => {
   const started = Date.now();
   // The steps this flush answers for: those there when it first looked.
   let seen: number | undefined;
   for (let attempt = 0; ; attempt++) {
-    const p = await getPreorderWithNotices(preorderId, true, toldAt === undefined ? {} : { toldAt });
+    // The caller's pages only on the first look: a page claimed then may be written by the next.
+    const p = await getPreorderWithNotices(preorderId, true, { ...(toldAt !== undefined && { toldAt }), ...(attempt === 0 && pages && { pages }) });
     if (!p) return { sent: 0, stuck: false };
     // Its "accepted" is intake's to tell, and intake has not yet: nothing may go before it. Intake flushes
     // the pre-order once it has told it (after writing its ref), so whatever this flush saw is sent then.
