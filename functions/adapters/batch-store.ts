@@ -4,7 +4,7 @@ import type { Campaign } from '#domain/campaign.ts';
 import { oldestFirst, type WaitingPreorder } from '#domain/batching.ts';
 import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, ddb, failedAt, guardedTransact, isConditionFailure, transactWrite, writeItem, type TransactItem } from './dynamo.ts';
-import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, variantSlot } from './campaign-store.ts';
+import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, releasedUnitsUpdate, variantSlot } from './campaign-store.ts';
 import { OverloadedError } from '#domain/errors.ts';
 import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -27,13 +27,14 @@ import { freeUnitsPart } from './buyer-limit-store.ts';
  *
  * A cut is resumable at every step: the lease names the batch, the batch item
  * names the pre-orders planned for it, each pre-order moves ACCEPTED → BATCHED
- * by one conditional write (so none can be in two batches), and after the
- * release its units are added to its gates' `batched`, a gate at a time, each
- * once (countReleasedUnits, decision 28), before the lease is freed. Outside a
- * cut the counters match the pre-orders' statuses; while one runs (seconds; after
- * a crash, until its trigger comes back), the pre-orders it assigned still count
- * as waiting in the gates, and nothing decides on that: the cut holds the
- * campaign's lease, and finishing it comes first.
+ * by one conditional write (so none can be in two batches), and the release
+ * adds its units to the campaign's `batched` in its own transaction, on one item
+ * beside the gates (releasedUnitsUpdate, decision 35). Outside a cut the
+ * counters match the pre-orders' statuses; while one runs, until its release,
+ * the pre-orders it assigned still count as waiting, and nothing decides on
+ * that: the cut holds the campaign's lease, and finishing it comes first. (A cut
+ * begun before decision 35 adds its units to its gates after the release, a
+ * gate at a time, each once: countReleasedUnits, decision 28.)
  */
 export type BatchStatus = 'CUTTING' | 'VOID' | FactoryBatchStatus;
 
@@ -68,6 +69,12 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
    * pre-order as it is assigned. Absent on batches cut before that.
    */
   readonly countsAtRelease?: boolean;
+  /**
+   * Set when the cut began (decision 35): its units go into the campaign's
+   * released units in the release's own transaction, not gate by gate after
+   * (no `gateUnits`). Batches begun before count gate by gate, as they did.
+   */
+  readonly countsInRelease?: boolean;
   /** Released with `countsAtRelease`: the units to add to each gate (shard → variant slot → units). */
   readonly gateUnits?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** The gates whose units were added already (each exactly once): marks `BATCH#<id> / COUNTED#<shard>` beside the batch. */
@@ -292,10 +299,9 @@ export type AssignOutcome = 'assigned' | 'already' | 'skipped';
 
 /**
  * ACCEPTED → BATCHED for one pre-order: one conditional UpdateItem of the
- * pre-order alone (it leaves the waiting index). Its gate's `batched` counter
- * moves after the release, a gate at a time for the whole batch
- * (countReleasedUnits), so a cut costs one write per pre-order, not a two-item
- * transaction. A pre-order already in this batch (a resumed cut) is 'already';
+ * pre-order alone (it leaves the waiting index). Its units become `batched`
+ * with the release, for the whole batch at once (decision 35), so a cut costs
+ * one write per pre-order, not a two-item transaction. A pre-order already in this batch (a resumed cut) is 'already';
  * one cancelled, in another batch, or put back out of this one is 'skipped'.
  */
 export const assignToBatch = async (
@@ -347,11 +353,13 @@ export const releaseBatch = async (
         campaignId: string;
         event: DomainEvent;
         ceilingAt?: string;
-        /** The batch's members as planned (gate shard, sku, units): what its gates' `batched` gain after the release (countReleasedUnits). */
+        /** The batch's members as planned (gate shard, sku, units): what `batched` gains with the release (decision 35), or its gates after it (countReleasedUnits, a cut from before). */
         members: readonly PlannedPreorder[];
         variants: Campaign['variants'];
         /** Whether the cut began counting at release (its `countsAtRelease`); a batch from before counted its units as it assigned them. */
         countsAtRelease: boolean;
+        /** Whether it counts them in this transaction, on the campaign's released units (its `countsInRelease`, decision 35), not gate by gate after. */
+        countsInRelease: boolean;
       }
     | { status: 'VOID' },
 ): Promise<boolean> => {
@@ -364,7 +372,7 @@ export const releaseBatch = async (
         }
       : {
           UpdateExpression:
-            `SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s${release.ceilingAt !== undefined ? ', ceilingAt = :ceiling' : ''}${release.countsAtRelease ? ', gateUnits = :gateUnits' : ''} REMOVE planned`,
+            `SET #status = :released, #lines = :lines, units = :units, releasedAt = :at, acceptBy = :by, version = :one, preorderCount = :count, GSI1PK = :g1, GSI1SK = :g1s, GSI2PK = :clock, GSI2SK = :due, GSI3PK = :g3, GSI3SK = :g1s${release.ceilingAt !== undefined ? ', ceilingAt = :ceiling' : ''}${release.countsAtRelease && !release.countsInRelease ? ', gateUnits = :gateUnits' : ''} REMOVE planned`,
           ExpressionAttributeNames: { '#status': 'status', '#lines': 'lines' },
           ExpressionAttributeValues: {
             ':released': 'RELEASED',
@@ -382,7 +390,7 @@ export const releaseBatch = async (
             ':by': release.acceptBy,
             ':g1': `FACTORY#${release.factoryId}#BATCHES`,
             ':g1s': `${release.releasedAt}#${batchId}`,
-            ...(release.countsAtRelease && { ':gateUnits': gateUnitsOf({ variants: release.variants }, release.members) }),
+            ...(release.countsAtRelease && !release.countsInRelease && { ':gateUnits': gateUnitsOf({ variants: release.variants }, release.members) }),
           },
         };
   const outcome = await transactWrite([
@@ -393,6 +401,8 @@ export const releaseBatch = async (
           outboxPut(release.event),
           // The factory's trust tally: units it was given (its refund rate's denominator).
           ...tallies(release.campaignId, release.factoryId, batchId, {}, { batchedUnits: release.units }),
+          // Its units into the campaign's `batched`, once, with the release (decision 35).
+          ...(release.countsInRelease ? [releasedUnitsUpdate({ campaignId: release.campaignId, variants: release.variants }, release.members)] : []),
         ]
       : []),
   ]);

@@ -92,6 +92,37 @@ export const gateUnitsOf = (
   return byGate;
 };
 
+/**
+ * What released batches added to a campaign's `batched`, per variant, on one
+ * item beside its gates (decision 35): `PK=CAMPAIGN#<id>#RELEASED  SK=RELEASED`,
+ * `batched_v<n>` top-level counters (ADD creates them, and the item, for a
+ * campaign from before it). Written in the release's own transaction, once a
+ * batch: only the cut that holds the campaign's lease writes it, so nothing
+ * contends for it. The gates' `batched` keep what moves per pre-order after
+ * (a member back in line or refunded takes its units off its own gate, which
+ * may go below zero); demand is the sum of both.
+ */
+export const releasedUnitsKey = (campaignId: string) => ({ PK: `CAMPAIGN#${campaignId}#RELEASED`, SK: 'RELEASED' });
+
+/** A batch's members' units into the campaign's released units, for the release's transaction. */
+export const releasedUnitsUpdate = (
+  c: Pick<Campaign, 'campaignId' | 'variants'>,
+  members: readonly { readonly sku: string; readonly quantity: number }[],
+): TransactItem => {
+  const bySlot = new Map<string, number>();
+  for (const m of members) bySlot.set(variantSlot(c, m.sku), (bySlot.get(variantSlot(c, m.sku)) ?? 0) + m.quantity);
+  const entries = [...bySlot];
+  return {
+    Update: {
+      TableName: tableName(),
+      Key: releasedUnitsKey(c.campaignId),
+      UpdateExpression: `SET #type = :type ADD ${entries.map((_, i) => `#s${i} :q${i}`).join(', ')}`,
+      ExpressionAttributeNames: { '#type': 'type', ...Object.fromEntries(entries.map(([slot], i) => [`#s${i}`, `batched_${slot}`])) },
+      ExpressionAttributeValues: { ':type': 'released-units', ...Object.fromEntries(entries.map(([, units], i) => [`:q${i}`, units])) },
+    },
+  };
+};
+
 /** One gate's `batched` gaining a batch's units (slot → units), for a transaction of the caller's. */
 export const gateBatchedUpdate = (campaignId: string, shard: number, slots: Readonly<Record<string, number>>): TransactItem => {
   const entries = Object.entries(slots);
@@ -278,11 +309,21 @@ interface GateState extends GateCounts {
 export const readGates = async (
   c: Pick<Campaign, 'campaignId' | 'gateShards' | 'variants'>,
   consistent: boolean,
-): Promise<GateState[]> => {
+): Promise<GateState[]> => (await readGateItems(c, consistent, false)).gates;
+
+/** The campaign's gates and its released units (one BatchGetItem), counters by sku. */
+const readGateItems = async (
+  c: Pick<Campaign, 'campaignId' | 'gateShards' | 'variants'>,
+  consistent: boolean,
+  withReleased = true,
+): Promise<{ gates: GateState[]; released: Record<string, number> }> => {
   const bySku = (slots: Readonly<Record<string, number>> = {}): Record<string, number> =>
     Object.fromEntries(c.variants.map((v, i) => [v.sku, slots[`v${i}`] ?? 0]));
-  const keys = Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k));
-  const gates: GateState[] = (await batchGetItems(tableName(), keys, consistent)).map((item) => {
+  const keys = [...Array.from({ length: c.gateShards }, (_, k) => gateKey(c.campaignId, k)), ...(withReleased ? [releasedUnitsKey(c.campaignId)] : [])];
+  const items = await batchGetItems(tableName(), keys, consistent);
+  const releasedItem = items.find((item) => item.SK === 'RELEASED');
+  const released = Object.fromEntries(c.variants.map((v, i) => [v.sku, Number(releasedItem?.[`batched_v${i}`] ?? 0)]));
+  const gates: GateState[] = items.filter((item) => item.SK === 'GATE').map((item) => {
     const gate = parseStoredGate(item, String(item.PK));
     return {
       shard: gate.shard,
@@ -293,10 +334,14 @@ export const readGates = async (
       ...(gate.remaining !== undefined && { remaining: gate.remaining }),
     };
   });
-  return gates.sort((a, b) => a.shard - b.shard);
+  return { gates: gates.sort((a, b) => a.shard - b.shard), released };
 };
 
-export const readDemand = async (c: Campaign, consistent = false): Promise<Demand> => sumDemand(c, await readGates(c, consistent));
+/** What the campaign's gates and released batches say of its units, per variant. */
+export const readDemand = async (c: Campaign, consistent = false): Promise<Demand> => {
+  const { gates, released } = await readGateItems(c, consistent);
+  return sumDemand(c, [...gates, { ordered: {}, cancelled: {}, batched: released }]);
+};
 
 /**
  * One small write per gate; each is idempotent, so a crash half way is finished

@@ -374,6 +374,7 @@ export const StoredBatch = z.object({
   promiseDue: time.optional(),
   ceilingAt: time.optional(),
   countsAtRelease: z.boolean().optional(),
+  countsInRelease: z.boolean().optional(),
   gateUnits: z.record(z.string(), z.record(z.string(), z.number())).optional(),
   /** Kept on `COUNTED#<shard>` items beside the batch, not on its header (getBatch adds it); a number set if it ever were. */
   gatesCounted: z.set(z.number()).optional(),

@@ -166,10 +166,46 @@ describe('Batch cutting against DynamoDB Local', () => {
     expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
   });
 
-  it('A cutter that crashes after the release, half way through counting its gates, is finished by the next: each gate counts the batch once', async () => {
-    // Prepare: 40 pre-orders over the campaign's gates, a lot of 30.
+  it('A release counts its units with itself: a cutter that dies right after it leaves demand whole, and no gate to count', async () => {
+    // Prepare: 40 pre-orders over the campaign's gates, a lot of 30; the cutter dies on its first write after the release.
     const campaign = await makeCampaign({ lotSize: 30 });
     const ids = await place(campaign, 40, () => 1);
+    let released = false;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation((async (command: unknown) => {
+      if (released) throw new Error('cutter crashed');
+      const out = await real(command as never);
+      if (command instanceof TransactWriteCommand && JSON.stringify(command.input).includes('released-units')) released = true;
+      return out;
+    }) as typeof ddb.send);
+
+    // Act
+    await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('cutter crashed');
+    spy.mockRestore();
+    const atCrash = await campaigns.readDemand(campaign, true);
+    await settleCampaign(campaign.campaignId);
+
+    // Assess: the batch's units were batched in demand from the release on; its gates were never written for it.
+    const all = await expectConservation(campaign, ids);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(atCrash.totals.batched).toBe(batch!.units);
+    expect(batch!.gateUnits).toBeUndefined();
+    expect(batch!.gatesCounted).toBeUndefined();
+    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(batch!.units);
+    expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
+    // Its event, committed with the release and not yet published when the cutter died, goes out with the clock's relay.
+    expect(await relayOutbox(new Date(Date.now() + 61_000))).toBeGreaterThanOrEqual(1);
+    expect(emulator.events.some((e) => e.detailType === 'batch.released' && (e.detail as { batchId: string }).batchId === batch!.batchId)).toBe(true);
+  });
+
+  it('A cut begun before counting in the release (across a deploy) is counted gate by gate; a cutter that dies half way is finished by the next, each gate once', async () => {
+    // Prepare: a cut planned by the code before (countsAtRelease, no countsInRelease) over 40 pre-orders.
+    const campaign = await makeCampaign({ lotSize: 30 });
+    const ids = await place(campaign, 40, () => 1);
+    const planned = (await preorders.getPreorders(ids)).slice(0, 30).map((p) => ({ preorderId: p.preorderId, sku: p.sku, quantity: p.quantity, createdAt: p.createdAt, gateShard: p.gateTakes[0]!.shard }));
+    const batchId = newId('bat');
+    const draft = { batchId, campaignId: campaign.campaignId, factoryId: 'factory-1', status: 'CUTTING' as const, reason: 'lot', planned, preorderIds: [], lines: [], units: 0, countsAtRelease: true, createdAt: new Date().toISOString(), produced: 0, qcPassed: 0, qcFailed: 0, shipped: 0 };
+    expect(await batches.startCut(draft, 0)).toBe(true);
     let counted = 0;
     const real = ddb.send.bind(ddb);
     const spy = vi.spyOn(ddb, 'send').mockImplementation(((command: unknown) => {
@@ -178,20 +214,20 @@ describe('Batch cutting against DynamoDB Local', () => {
       return real(command as never);
     }) as typeof ddb.send);
 
-    // Act: the first cutter releases, counts three gates and dies; the trigger comes back.
+    // Act: the first finisher releases, counts three gates and dies; the trigger comes back.
     await expect(settleCampaign(campaign.campaignId)).rejects.toThrow('cutter crashed');
     spy.mockRestore();
-    const [released] = (await statusesOf(ids)).flatMap((p) => (p.batchId ? [p.batchId] : []));
-    const half = await batches.getBatch(released!);
+    const half = await batches.getBatch(batchId);
     await settleCampaign(campaign.campaignId);
 
     // Assess: released before the crash, its gates counted partly then, wholly now, none twice.
     expect(half?.status).toBe('RELEASED');
     expect(half?.gatesCounted?.size).toBe(3);
     const all = await expectConservation(campaign, ids);
-    const [batch] = await expectBatchesConsistent(all);
-    expect(batch!.gatesCounted?.size).toBe(Object.keys(batch!.gateUnits ?? {}).length);
-    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(batch!.units);
+    const found = await expectBatchesConsistent(all);
+    const batch = found.find((b) => b?.batchId === batchId)!;
+    expect(batch.gatesCounted?.size).toBe(Object.keys(batch.gateUnits ?? {}).length);
+    expect((await campaigns.readDemand(campaign, true)).totals.batched).toBe(found.reduce((n, b) => n + (b?.units ?? 0), 0));
     expect((await campaigns.getCampaign(campaign.campaignId, true))?.cutting).toBeUndefined();
   });
 

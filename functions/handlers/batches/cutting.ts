@@ -128,6 +128,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
         lines: [],
         units: 0,
         countsAtRelease: true,
+        countsInRelease: true,
         createdAt: new Date().toISOString(),
         produced: 0,
         qcPassed: 0,
@@ -311,6 +312,7 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
         members: assigned,
         variants: campaign.variants,
         countsAtRelease: batch.countsAtRelease === true,
+        countsInRelease: batch.countsInRelease === true,
       });
       if (released) {
         log().info('batch released', { campaignId: campaign.campaignId, batchId, units, preorders: assigned.length, reason: batch.reason });
@@ -318,7 +320,8 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
       }
     }
   }
-  // Whoever won: a VOID batch's assigned pre-orders go back in line; a released one's units into its gates.
+  // Whoever won: a VOID batch's assigned pre-orders go back in line; a released one's units into its gates,
+  // for a cut begun before its release counted them (countsInRelease); none for one since (no gateUnits).
   const settled = batch?.status === 'CUTTING' ? await getBatch(batchId) : batch;
   if (settled?.status === 'VOID') await putBack(campaign, settled, new Date());
   else if (settled && settled.status !== 'CUTTING' && settled.countsAtRelease) await countReleasedUnits(settled);
