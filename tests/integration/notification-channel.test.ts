@@ -13,7 +13,7 @@ import { followLikeIntake, useLocalTable } from '../support/table.ts';
 const tableName = await useLocalTable();
 const { ddb } = await import('../../functions/adapters/dynamo.ts');
 const { getPreorderWithNotices: getPreorder, preorderKey, toItem } = await import('../../functions/adapters/preorder-store.ts');
-const { noticesKey, batchPageKey, recordPageUntold } = await import('../../functions/adapters/notice-store.ts');
+const { noticesKey, batchPageKey, recordPageUntold, claimBatchPage } = await import('../../functions/adapters/notice-store.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { flushNotifications } = await import('../../functions/handlers/notifications/flush.ts');
 const { tellBatch } = await import('../../functions/handlers/notifications/batch-pages.ts');
@@ -484,6 +484,23 @@ describe('Flushing pre-orders to the channel, against DynamoDB Local', () => {
     expect(sent).toBe(2);
     expect(printed).toEqual(['po_orphan:1', 'po_orphan:2', 'po_orphan:3']);
     await expectEachStepSentAndRecordedOnce(['po_orphan'], printed);
+  });
+
+  it('A notifier that died holding a page’s claim (sent, not written) delays it by its claim only: the event, come back, waits it out and tells the page, recorded once', async () => {
+    // Prepare: the dead notifier's claim, for another half second.
+    const ids = ['po_dead1', 'po_dead2'];
+    for (const id of ids) await place(id);
+    const printed = printedIds();
+    await intake(ids);
+    for (const id of ids) await appendBatched(id, 2, 'bat_dead');
+    expect(await claimBatchPage({ batchId: 'bat_dead', page: 0 }, 500)).toBeDefined();
+
+    // Act
+    const sent = await flushLocally(() => tellBatch('bat_dead', ids));
+
+    // Assess
+    expect(sent).toBe(2);
+    await expectEachStepSentAndRecordedOnce(ids, printed);
   });
 
   it('A step stored before notices had templates is sent as the generic update of its step, in the buyer’s language, never with its old free-text note', async () => {

@@ -1,12 +1,33 @@
 import { batchPageSize, claimBatchPage, pageId, readBatchPages, recordBatchPage, type BatchPageTold } from '#adapters/notice-store.ts';
 import { sendNotifications, type BuyerNotification } from '#adapters/notification-channel.ts';
 import { getPreorderWithNotices, type KnownPages } from '#adapters/preorder-store.ts';
+import { backoff } from '#adapters/dynamo.ts';
+import type { BatchPageRef, NotificationLease } from '#domain/preorder.ts';
 import { log } from '#shared/observability.ts';
 import { inParallel } from '../batches/cutting.ts';
 import { flushNotifications, noticeAt } from './flush.ts';
 
-/** How long a page's claim holds: far longer than sending 100 notices takes; what a crashed notifier delays them by. */
-const pageLeaseMs = 30_000;
+/** How long a page's claim holds: far longer than sending 100 notices takes (10 calls to SNS); what a crashed notifier delays them by. */
+const pageLeaseMs = 10_000;
+/** How long a notifier waits on another's claim of a page: past any claim taken just before it looked. */
+const pageWaitLimitMs = pageLeaseMs + 5_000;
+
+/**
+ * The page's claim, waiting out another's (a notifier that died holding it, or
+ * one still sending it) until it is written or its claim expires; undefined
+ * when written by the other, or still claimed after the wait (the final flush
+ * then finds its members waiting, and the event comes back).
+ */
+const claimPage = async (ref: BatchPageRef): Promise<NotificationLease | undefined> => {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const lease = await claimBatchPage(ref, pageLeaseMs);
+    if (lease) return lease;
+    if ((await readBatchPages([ref], true)).size > 0) return undefined;
+    if (Date.now() - started > pageWaitLimitMs) return undefined;
+    await backoff(attempt, 25, 500);
+  }
+};
 
 /**
  * The "batched" step of a released batch's members, told a page at a time
@@ -59,7 +80,7 @@ export const tellBatch = async (batchId: string, preorderIds: readonly string[])
   const afterwards = new Map<string, BatchPageTold | null>();
   for (const [page, told] of toTell) {
     const ref = { batchId, page };
-    const lease = await claimBatchPage(ref, pageLeaseMs);
+    const lease = await claimPage(ref);
     // Written, or being told, by another notifier of the batch: its members are read afresh below.
     if (!lease) {
       known.delete(pageId(ref));
