@@ -340,7 +340,9 @@ const readGateItems = async (
 /** What the campaign's gates and released batches say of its units, per variant. */
 export const readDemand = async (c: Campaign, consistent = false): Promise<Demand> => {
   const { gates, released } = await readGateItems(c, consistent);
-  return sumDemand(c, [...gates, { ordered: {}, cancelled: {}, batched: released }]);
+  // Counters by sku, every sku named (a sku may be spelled `__proto__`: an empty object would answer it with its prototype).
+  const none = Object.fromEntries(c.variants.map((v) => [v.sku, 0]));
+  return sumDemand(c, [...gates, { ordered: none, cancelled: none, batched: released }]);
 };
 
 /**

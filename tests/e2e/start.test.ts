@@ -138,7 +138,8 @@ describe('npm start -- --in-memory, as a user runs it', () => {
     });
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (errors += d.toString()));
-    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': at 'exit' the last lines it printed may still be in the pipe, unread.
+    exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     await waitFor('the banner', () => out.includes('Ctrl-C stops everything') || child.exitCode !== null, 30_000).catch((err: Error) => {
       throw new Error(`${err.message}\nstdout:\n${out}\nstderr:\n${errors}`);
     });

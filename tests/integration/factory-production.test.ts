@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { followLikeIntake, registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
+import { followLikeIntake, tellLikeNotifier, registerFactoryRecords, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
@@ -92,6 +92,8 @@ const releasedBatch = async (terms: { backupFactoryId?: string; maxTotalQuantity
   await settleCampaign(campaign.campaignId);
   const batchId = (await preorders.getPreorder(ids[0]!, true))!.batchId!;
   expect(batchId).toBeDefined();
+  // Its buyers told "batched", as the notifier does on the release's event.
+  await tellLikeNotifier(batchId);
   return { campaign, ids, batchId };
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { followLikeIntake, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
+import { followLikeIntake, tellLikeNotifier, useEmulatorWithoutConsumers, useLocalTable } from '../support/table.ts';
 import { testCampaign } from '../support/campaigns.ts';
 import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
 
@@ -41,6 +41,8 @@ const shippedLot = async (count: number) => {
   await followLikeIntake(ids);
   await settleCampaign(campaign.campaignId);
   const batchId = (await preorders.getPreorder(ids[0]!, true))!.batchId!;
+  // Its buyers told "batched", as the notifier does on the release's event.
+  await tellLikeNotifier(batchId);
   await factoryApi.acceptOwnBatch(factory, batchId, '2099-01-31');
   await fulfillment.startBatchProduction(batchId);
   await factoryApi.reportOwnProgress(factory, batchId, { sku: 'M', produced: count, qcPassed: count, qcFailed: 0 });

@@ -86,3 +86,15 @@ export const followLikeIntake = async (preorderIds: readonly string[]): Promise<
   );
   await tellAndList(images);
 };
+
+/**
+ * What the notifier does with a released batch's event (`batch.released`): tells
+ * its members "batched", a page at a time (notifications/batch-pages.ts). Tests
+ * that run the cutter in-process without the notifier call it after the cut, as
+ * they call followLikeIntake after placing.
+ */
+export const tellLikeNotifier = async (batchId: string): Promise<void> => {
+  const { getBatch } = await import('../../functions/adapters/batch-store.ts');
+  const { tellBatch } = await import('../../functions/handlers/notifications/batch-pages.ts');
+  await tellBatch(batchId, (await getBatch(batchId))?.preorderIds ?? []);
+};
