@@ -96,5 +96,9 @@ export const tellBatch = async (batchId: string, preorderIds: readonly string[])
       log().warn('a batch page’s claim expired while its notices were sent; another notifier may send them again', { batchId, page, pageLeaseMs });
     }
   }
-  return sent + (await flushNotifications(ids, { whenStillClaimed: 'throw', pages: new Map([...known, ...afterwards]) }));
+  // When intake told each member "accepted", as step 1 read it: the flush need not read each one's order ref again.
+  const toldOnIntake = new Map(
+    read.flatMap((p) => (p?.acceptedOnIntake && !('awaitingIntake' in p) && p.notifications?.[0] ? [[p.preorderId, p.notifications[0].sentAt] as const] : [])),
+  );
+  return sent + (await flushNotifications(ids, { whenStillClaimed: 'throw', pages: new Map([...known, ...afterwards]), toldOnIntake }));
 };
