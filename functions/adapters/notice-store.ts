@@ -205,22 +205,17 @@ export const readBatchPages = async (refs: readonly BatchPageRef[], consistent =
  */
 export const claimBatchPage = async (ref: BatchPageRef, leaseMs: number, now = Date.now()): Promise<NotificationLease | undefined> => {
   const lease: NotificationLease = { leaseId: randomUUID(), expiresAt: now + leaseMs };
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: batchPageKey(ref),
-        UpdateExpression: 'SET #lease = :lease, #type = :type, batchId = :b, page = :p',
-        ConditionExpression: 'attribute_not_exists(toldAt) AND (attribute_not_exists(#lease) OR #lease.#expires < :now)',
-        ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#type': 'type' },
-        ExpressionAttributeValues: { ':lease': lease, ':now': now, ':type': 'batch-page', ':b': ref.batchId, ':p': ref.page },
-      }),
-    );
-    return lease;
-  } catch (err) {
-    if (isConditionFailure(err)) return undefined;
-    throw err;
-  }
+  const outcome = await writeItem(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: batchPageKey(ref),
+      UpdateExpression: 'SET #lease = :lease, #type = :type, batchId = :b, page = :p',
+      ConditionExpression: 'attribute_not_exists(toldAt) AND (attribute_not_exists(#lease) OR #lease.#expires < :now)',
+      ExpressionAttributeNames: { '#lease': 'lease', '#expires': 'expiresAt', '#type': 'type' },
+      ExpressionAttributeValues: { ':lease': lease, ':now': now, ':type': 'batch-page', ':b': ref.batchId, ':p': ref.page },
+    }),
+  );
+  return outcome === 'done' ? lease : undefined;
 };
 
 /**
