@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,4 +67,13 @@ describe("README's story", () => {
     const campaigns = await anchor.get<{ items: { title: string; status: string }[] }>('/v1/campaigns?mine=true');
     expect(campaigns.body.items.map((c) => c.title)).toEqual(['Hand-stitched linen shirt']);
   }, 240_000);
+
+  it('computes the PKCE challenge of a verifier that begins with a dash (one random verifier in 64 does)', () => {
+    // The story once passed the verifier to node bare, and node took "-E02…" for an option: CI failed at random.
+    const line = storyBlock().split('\n').find((l) => l.startsWith('CHALLENGE='));
+    expect(line).toBeDefined();
+    const verifier = '-E024SLORdChSZKAxfhdatHpdUEE8eRf7eBMIIJ4ZBw';
+    const out = execFileSync('bash', ['-e', '-c', `VERIFIER='${verifier}'\n${line}\necho "$CHALLENGE"`], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe(createHash('sha256').update(verifier).digest('base64url'));
+  });
 });
