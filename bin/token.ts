@@ -5,10 +5,12 @@
  * directory (its dev client is kept in <data-dir>/oidc), so `npm start` must be
  * running. Anchors, operators, buyers and live rooms are named freely; a factory
  * must have been registered by an operator (POST /v1/operator/factories): this
- * never registers one. The token is an ES256 JWT valid for one hour.
+ * never registers one. `--role platform --id <id>` is the live platform's payment
+ * service: the token its own client credentials get, from a client of that id the
+ * local issuer makes the first time. The token is an ES256 JWT valid for one hour.
  *
- * For a deployed stack there is nothing to run here: factories use their own
- * client credentials at the pool's token endpoint, anchors sign in.
+ * For a deployed stack there is nothing to run here: factories and the platform use
+ * their own client credentials at the pool's token endpoint, anchors sign in.
  */
 import { parseArgs } from 'node:util';
 import { Principal, roles } from '../functions/shared/principal.ts';

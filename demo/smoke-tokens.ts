@@ -18,6 +18,7 @@ import type { TokenSource } from './support/api-client.ts';
  *   the token endpoint itself, and again when the token expires) or a token.
  *
  * No operator token: the factory is registered once, by an operator, before any smoke run.
+ * No platform token: the smoke plays no payment (the payment service's calls are the platform's own).
  */
 /** What the API's authorizer takes after `Bearer ` (a JWT is this); said here rather than as a 401 mid-run. */
 const Token = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'an access token alone (letters, digits, - _ .), without "Bearer "');
@@ -127,7 +128,8 @@ export const fileTokenSource = (file: TokensFile, apiUrl: string): TokenSource =
         if (p.id !== f.id) throw new Error(`no token for factory ${p.id} in the tokens file (it holds ${f.id})`);
         return factoryToken();
       case 'operator':
-        throw new Error('a smoke run from a tokens file acts as no operator');
+      case 'platform':
+        throw new Error(`a smoke run from a tokens file acts as no ${p.role}`);
     }
   };
 };

@@ -658,14 +658,17 @@ export const maxBodyBytes = 64 * 1024;
 
 /**
  * Identity, as both targets set it up. A factory is an OAuth2 client holding the
- * factory scope; an operator is a user in the operator group; any other user of
- * the pool is an anchor. Revocation reaches a live token within
+ * factory scope; the platform (the live platform's payment service) is an OAuth2
+ * client holding the platform scope; an operator is a user in the operator group;
+ * any other user of the pool is an anchor. Revocation reaches a live token within
  * `authorizerCacheSeconds + clientRecordCacheSeconds` (50 s, under the 60 s promised).
  */
 export const identity = {
   /** The resource server (Cognito) / resource indicator prefix for c2m's scopes. */
   resourceServer: 'c2m',
   factoryScope: 'c2m/factory',
+  /** The live platform's payment service: one client of its own, named by its client id. */
+  platformScope: 'c2m/platform',
   operatorGroup: 'operator',
   /** How long API Gateway (and the local gateway) keeps an authorizer decision per token. */
   authorizerCacheSeconds: 20,

@@ -27,7 +27,8 @@ export const buildOpenApiDocument = (discoveryUrl: string): Record<string, unkno
     openIdConnectUrl: discoveryUrl,
     description:
       'An access token from the OpenID Connect issuer. Factories: the client-credentials grant with their own client (scope c2m/factory). ' +
-      'Anchors and operators: sign in (authorization code + PKCE). Buyers and live rooms: the live platform\'s tokens.',
+      'Anchors and operators: sign in (authorization code + PKCE). Buyers and live rooms: the live platform\'s tokens. ' +
+      'The live platform\'s payment service: the client-credentials grant with its own client (scope c2m/platform).',
   });
   for (const route of allRoutes) registry.openAPIRegistry.registerPath(route);
   for (const webhook of webhookDeliveries) registry.openAPIRegistry.registerWebhook(webhook);

@@ -8,6 +8,11 @@ import { Principal } from '#shared/principal.ts';
  *  - a platform issuer's token naming a buyer or a live room by claim → that buyer / room;
  *  - a c2m issuer's client-credentials token (sub = client_id) holding the factory
  *    scope → whichever factory that client is registered to (looked up, revocable);
+ *  - the same holding the platform scope → the platform, named by its client id (its
+ *    one client is made once, with the stack or in the operator's IdP, and is in no
+ *    registry, so there is nothing to look up);
+ *  - a client token holding both scopes, or neither → no role: one client is one principal,
+ *    and a client set up with both would otherwise act as whichever this code checks first;
  *  - a c2m issuer's user token → an operator when in the operator group, else an anchor,
  *    named by `sub`;
  *  - anything else → no role (403: a valid token that may call nothing).
@@ -23,6 +28,7 @@ export interface IssuerRules {
 
 export interface RoleRules {
   readonly factoryScope: string;
+  readonly platformScope: string;
   readonly operatorGroup: string;
 }
 
@@ -58,9 +64,12 @@ export const identify = (claims: Readonly<Record<string, unknown>>, issuer: Issu
     const clientId = str(claims.client_id);
     const scopes = new Set((str(claims.scope) ?? '').split(' ').filter(Boolean));
     if (clientId !== undefined && sub === clientId) {
-      return scopes.has(rules.factoryScope)
-        ? { kind: 'factory-client', clientId }
-        : { kind: 'no-role', why: 'a client token without the factory scope' };
+      const factory = scopes.has(rules.factoryScope);
+      const platform = scopes.has(rules.platformScope);
+      if (factory && platform) return { kind: 'no-role', why: 'a client token holding both the factory and the platform scope' };
+      if (factory) return { kind: 'factory-client', clientId };
+      if (platform) return named('platform', clientId);
+      return { kind: 'no-role', why: 'a client token holding neither the factory nor the platform scope' };
     }
     if (sub !== undefined) {
       const groups = groupsOf(claims[issuer.groupsClaim]);

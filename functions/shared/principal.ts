@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 /** Who may call the API. Tokens come from OpenID Connect issuers; the authorizer maps their claims to one of these. */
-export const roles = ['anchor', 'buyer', 'factory', 'liveroom', 'operator'] as const;
+export const roles = ['anchor', 'buyer', 'factory', 'liveroom', 'operator', 'platform'] as const;
 export const Role = z.enum(roles);
 export type Role = z.infer<typeof Role>;
 

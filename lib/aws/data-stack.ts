@@ -243,11 +243,18 @@ export class DataStack extends Stack implements C2mData {
       });
       new CfnOutput(this, 'TokenEndpoint', {
         value: pool.tokenEndpoint,
-        description: `Factories trade their client id and secret for an access token here (client_credentials, scope ${identitySpec.factoryScope})`,
+        description: `Factories and the platform trade their client id and secret for an access token here (client_credentials, scope ${identitySpec.factoryScope} or ${identitySpec.platformScope})`,
       });
       new CfnOutput(this, 'ConsoleClientId', {
         value: pool.consoleClient.userPoolClientId,
         description: "The anchors' console signs in with this public client (authorization code with PKCE)",
+      });
+      new CfnOutput(this, 'PlatformClientId', {
+        value: pool.platformClient.userPoolClientId,
+        description:
+          `The live platform's payment service gets its tokens with this client (client_credentials, scope ${identitySpec.platformScope}). ` +
+          'Its secret is in Cognito only, never in this template: hand it over from `aws cognito-idp describe-user-pool-client ' +
+          '--user-pool-id <UserPoolId> --client-id <PlatformClientId> --query UserPoolClient.ClientSecret`.',
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', {

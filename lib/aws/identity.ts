@@ -139,9 +139,9 @@ export const identityPropsFromContext = (scope: IConstruct): C2mIdentityProps =>
 export interface C2mIdentityProps {
   /**
    * The operator's own OpenID Connect issuer. Given, no user pool is made: its
-   * users are anchors (operators when in the operator group) and its clients
-   * holding the factory scope are factories; factory clients are created there,
-   * not by c2m.
+   * users are anchors (operators when in the operator group), its clients
+   * holding the factory scope are factories and its client holding the platform
+   * scope is the platform; those clients are created there, not by c2m.
    * @default - a Cognito user pool with a hosted UI, the c2m resource server and the operator group
    */
   readonly externalIssuer?: ExternalIssuer;
@@ -177,7 +177,9 @@ export interface C2mUserPool {
   readonly operatorGroup: cognito.UserPoolGroup;
   readonly domain: cognito.UserPoolDomain;
   readonly consoleClient: cognito.UserPoolClient;
-  /** Where factories trade their client id and secret for an access token (client-credentials grant). */
+  /** The live platform's payment service: a confidential client holding the platform scope only. */
+  readonly platformClient: cognito.UserPoolClient;
+  /** Where factories and the platform trade their client id and secret for an access token (client-credentials grant). */
   readonly tokenEndpoint: string;
 }
 
@@ -282,10 +284,14 @@ export class C2mIdentity extends Construct {
       scopeName: factoryScopeName,
       scopeDescription: 'A factory: its batches, shipments, webhooks and forecasts',
     });
+    const platformScope = new cognito.ResourceServerScope({
+      scopeName: scopeNameOf(identity.platformScope, identity.resourceServer),
+      scopeDescription: "The live platform's payment service: balances paid, refunds confirmed",
+    });
     const resourceServer = userPool.addResourceServer('ResourceServer', {
       identifier: identity.resourceServer,
       userPoolResourceServerName: 'c2m API',
-      scopes: [factoryScope],
+      scopes: [factoryScope, platformScope],
     });
 
     const operatorGroup = userPool.addGroup('OperatorGroup', {
@@ -302,12 +308,20 @@ export class C2mIdentity extends Construct {
       userPoolClientName: 'c2m-console',
     });
 
+    // One client, made with the stack: there is one live platform, so nobody registers it at run time
+    // (factories, many and changing, are registered by operators instead). Its secret stays in Cognito.
+    const platformClient = userPool.addClient('PlatformClient', {
+      ...platformClientOptions([cognito.OAuthScope.resourceServer(resourceServer, platformScope)]),
+      userPoolClientName: 'c2m-platform-payments',
+    });
+
     return {
       userPool,
       resourceServer,
       operatorGroup,
       domain,
       consoleClient,
+      platformClient,
       tokenEndpoint: `${domain.baseUrl()}/oauth2/token`,
     };
   }
@@ -335,6 +349,26 @@ export const consoleClientOptions = (urls: ConsoleUrls, scopes: readonly cognito
   idTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
   // A day of live sessions; the next day starts with a new sign-in (and MFA).
   refreshTokenValidity: Duration.days(1),
+  enableTokenRevocation: true,
+  preventUserExistenceErrors: true,
+});
+
+/**
+ * The live platform's payment service: a machine, so a confidential client that
+ * only trades its id and secret for an access token holding `scopes`.
+ */
+export const platformClientOptions = (scopes: readonly cognito.OAuthScope[]): cognito.UserPoolClientOptions => ({
+  generateSecret: true,
+  // No user ever signs in through this client: every user flow off (CDK keeps refresh, which
+  // client credentials never issues a token for).
+  authFlows: { user: false, userSrp: false, userPassword: false, adminUserPassword: false, custom: false },
+  oAuth: {
+    flows: { authorizationCodeGrant: false, implicitCodeGrant: false, clientCredentials: true },
+    scopes: [...scopes],
+  },
+  // Client credentials goes through no identity provider; none listed, none usable.
+  supportedIdentityProviders: [],
+  accessTokenValidity: Duration.seconds(identity.accessTokenTtlSeconds),
   enableTokenRevocation: true,
   preventUserExistenceErrors: true,
 });

@@ -19,6 +19,10 @@ import { clientNameOf } from '../../functions/domain/factories.ts';
  *  - Factories: confidential clients with the client-credentials grant and the
  *    `c2m/factory` scope, created and deleted through the emulator's Cognito
  *    calls (CreateUserPoolClient / DeleteUserPoolClient), exactly as on AWS.
+ *  - The platform (the live platform's payment service): a confidential client with
+ *    the client-credentials grant and the `c2m/platform` scope, whose client id names
+ *    it. On AWS the stack makes its one client; here the dev grant makes one the first
+ *    time an id is asked for, and keeps it with the other clients.
  *  - Anchors and operators: authorization code + PKCE through the dev sign-in
  *    page (any name; operators tick the operator group), public client `c2m-console`,
  *    whose callback is `<origin>/console/callback` for each loopback spelling of the
@@ -31,7 +35,7 @@ import { clientNameOf } from '../../functions/domain/factories.ts';
  *  - Scripts, tests and `npm run token`: a confidential dev client whose secret
  *    sits in the data directory may ask for any anchor, operator, buyer or live
  *    room's token with a dev grant, the sign-in page without the page; for a
- *    registered factory it gets the token that factory's own client would.
+ *    registered factory, or the platform, it gets the token that one's own client would.
  *
  * Access tokens are ES256 JWTs (`kid`, `iss`, `aud` = `urn:c2m:api`, `exp` 1 h).
  * The signing key, cookie key, dev client secret, accounts and registered
@@ -41,7 +45,7 @@ export const audience = 'urn:c2m:api';
 const devClientId = 'c2m-local-dev';
 export const consoleClientId = 'c2m-console';
 
-/** The roles a dev grant or the sign-in page may name (factories are clients, not accounts). */
+/** The roles a dev grant or the sign-in page may name (factories and the platform are clients, not accounts). */
 const accountRoles = ['anchor', 'operator', 'buyer', 'liveroom'] as const;
 type AccountRole = (typeof accountRoles)[number];
 
@@ -135,7 +139,12 @@ const storage = (dir: string | null) => {
       save(this.model);
     }
   }
-  return { Adapter: FileAdapter, clients: () => [...load('Client').values()].map((s) => s.payload) };
+  return {
+    Adapter: FileAdapter,
+    clients: () => [...load('Client').values()].map((s) => s.payload),
+    /** One client's record, read at once (no await between a look and a write that depends on it). */
+    client: (id: string) => live(load('Client').get(id))?.payload,
+  };
 };
 
 /** Written whole or not at all: a crash mid-write leaves the previous file, never half of one. */
@@ -243,7 +252,8 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
   const origins = loopbackOrigins(opts.baseUrl);
 
   const resourceServer = {
-    scope: identity.factoryScope,
+    // Every scope a client may hold for the API: a client-credentials token keeps only these of what its client asks.
+    scope: `${identity.factoryScope} ${identity.platformScope}`,
     audience,
     accessTokenTTL: identity.accessTokenTtlSeconds,
     accessTokenFormat: 'jwt' as const,
@@ -296,7 +306,8 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
     // When a factory's client was made: the dev grant takes the newest of a name.
     extraClientMetadata: { properties: ['c2m_created_at'] },
     pkce: { required: () => true },
-    scopes: ['openid', 'profile', identity.factoryScope],
+    // A client's allowed `scope` must be among these, or the provider refuses the client.
+    scopes: ['openid', 'profile', identity.factoryScope, identity.platformScope],
     responseTypes: ['code'],
     ttl: {
       AccessToken: identity.accessTokenTtlSeconds,
@@ -354,6 +365,39 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
   const provider = new Provider(issuer, configuration);
   provider.proxy = false;
 
+  /**
+   * The platform's client, named by `clientId`: made the first time it is asked for, then kept
+   * (its random secret only in the data directory; the client-credentials grant with it gets the same token).
+   * An id already taken by another client (the issuer's own, a factory's) is refused, not
+   * turned into a platform.
+   */
+  const platformClient = async (clientId: string) => {
+    if (clientId === devClientId || clientId === consoleClientId) {
+      throw new errors.CustomOIDCProviderError('invalid_request', `${clientId} is a client of the local issuer itself, not a platform's`);
+    }
+    const existing = store.client(clientId);
+    if (existing && existing.scope !== identity.platformScope) {
+      throw new errors.CustomOIDCProviderError('invalid_request', `client ${clientId} exists and is not a platform client`);
+    }
+    // Synchronous up to the write: two first requests for one id cannot make two clients with different secrets.
+    if (!existing) {
+      await new store.Adapter('Client').upsert(clientId, {
+        client_id: clientId,
+        client_secret: randomBytes(32).toString('base64url'),
+        client_name: `platform ${clientId}`,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: identity.platformScope,
+        token_endpoint_auth_method: 'client_secret_basic',
+        c2m_created_at: Date.now(),
+      });
+    }
+    const client = await provider.Client.find(clientId);
+    if (!client) throw new Error(`the platform client ${clientId} was written but the provider cannot find it`);
+    return client;
+  };
+
   // The dev grant: an access token for one account, as the sign-in page would end in.
   provider.registerGrantType(
     devGrantType,
@@ -382,6 +426,9 @@ export const startLocalIssuer = async (opts: { baseUrl: string; dataDir: string 
           );
         }
         token = new provider.ClientCredentials({ client: factoryClient, scope: identity.factoryScope });
+      } else if (principal.data.role === 'platform') {
+        // The platform is its own client too: the token its client credentials get.
+        token = new provider.ClientCredentials({ client: await platformClient(principal.data.id), scope: identity.platformScope });
       } else {
         remember(principal.data.id, principal.data.role as AccountRole);
         token = new provider.AccessToken({ accountId: principal.data.id, client, gty: devGrantType, grantId: `dev-${principal.data.id}` });

@@ -21,8 +21,9 @@ import {
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { clientCredentialsToken } from '../../lib/local/dev-tokens.ts';
+import { gatewayResponses } from '../../lib/gateway-responses.ts';
 import { identity, routes } from '../../lib/topology.ts';
-import type { Role } from '../../functions/shared/principal.ts';
+import { roles, type Role } from '../../functions/shared/principal.ts';
 import { campaignDraft, preorderDraft, startTestRuntime } from '../support/runtime.ts';
 import { cookieBrowser } from '../support/cookie-browser.ts';
 
@@ -30,8 +31,9 @@ import { cookieBrowser } from '../support/cookie-browser.ts';
  * Who may call what, over HTTP against the local runtime and its OpenID issuer,
  * as an integrator (or an attacker) would: hostile tokens are refused with 401,
  * valid tokens of the wrong role with 403, other tenants' ids are 404; a factory's
- * client is registered, used and revoked by an operator; anchors sign in through
- * the issuer's real pages; no credential ever reaches a log.
+ * client is registered, used and revoked by an operator; the platform's client is
+ * its own principal; anchors sign in through the issuer's real pages; no credential
+ * ever reaches a log.
  *
  * The runtime keeps its issuer's files in a data directory of this test: that is
  * how a token signed with the issuer's own key but wrong in one claim (aud, iss,
@@ -381,6 +383,7 @@ describe('A valid token of the wrong role is 403', () => {
 // ================================================================ who may call what
 
 type Access = readonly Role[] | 'public';
+/** Every role but the platform, whose payment routes are its own: what a route "for everyone" serves. */
 const everyone: readonly Role[] = ['anchor', 'buyer', 'factory', 'liveroom', 'operator'];
 
 /** The specification: who each route serves. A route added to the topology without a line here fails the test. */
@@ -431,6 +434,7 @@ const whoMayCall: Record<string, Access> = {
   'POST /v1/operator/factories': ['operator'],
   'GET /v1/operator/factories': ['operator'],
   'POST /v1/operator/factories/{factoryId}/revoke': ['operator'],
+  'POST /v1/payments/refunds/{refundId}/confirm': ['platform'],
 };
 
 describe('Who may call what', () => {
@@ -445,6 +449,7 @@ describe('Who may call what', () => {
       factory: home.token,
       liveroom: await tokenOf('liveroom', 'room-matrix'),
       operator: await tokenOf('operator', 'operator-matrix'),
+      platform: await tokenOf('platform', 'platform-matrix'),
     };
     // Well-formed ids that do not exist: a served role gets 404 (or 400 for the empty body), never a change.
     const ids: Record<string, string> = {
@@ -455,6 +460,7 @@ describe('Who may call what', () => {
       webhookId: 'whk_000000000000000000000000',
       deliveryId: 'dlv_000000000000000000000000',
       factoryId: 'factory-never-registered',
+      refundId: 'rf_000000000000000000000000_1',
     };
     const wrong: string[] = [];
     let served403 = 0;
@@ -470,7 +476,7 @@ describe('Who may call what', () => {
         continue;
       }
       if (anonymous.status !== 401) wrong.push(`${key} without a token: ${anonymous.status}, expected 401`);
-      for (const role of everyone) {
+      for (const role of roles) {
         const reply = await call(route.method, path, tokens[role], body);
         if (!access.includes(role)) {
           if (reply.status === 403) served403++;
@@ -481,7 +487,7 @@ describe('Who may call what', () => {
       }
     }
     expect(wrong).toEqual([]);
-    expect(served403 + servedOk).toBe(routes.filter((r) => r.auth).length * everyone.length);
+    expect(served403 + servedOk).toBe(routes.filter((r) => r.auth).length * roles.length);
   });
 
   it("Another tenant's ids are 404, as if they did not exist: anchor B on A's campaign, buyer B on A's pre-order, factory B on A's batch; nothing changes", async () => {
@@ -601,6 +607,7 @@ describe('An operator onboards a factory', () => {
       await tokenOf('anchor', 'anchor-registrar'),
       await tokenOf('buyer', 'buyer-registrar'),
       await tokenOf('liveroom', 'room-registrar'),
+      await tokenOf('platform', 'platform-registrar'),
       home.token,
     ];
     for (const token of others) {
@@ -697,6 +704,105 @@ describe('A campaign names only registered, active factories', () => {
     expect(replay.body.campaignId).toBe(created.body.campaignId);
     const listed = await call<{ items: { campaignId: string }[] }>('GET', mine, anchor);
     expect(listed.body.items.map((c) => c.campaignId)).toEqual([created.body.campaignId]);
+  });
+});
+
+// ================================================================ the platform
+
+/** One client as the local issuer keeps it in its data directory (the platform's secret is only there). */
+const storedClient = (clientId: string) => {
+  const clients = JSON.parse(readFileSync(join(dataDir, 'oidc', 'Client.json'), 'utf8')) as Record<string, { payload: Record<string, unknown> & { client_secret: string } }>;
+  const stored = clients[clientId];
+  if (!stored) throw new Error(`the issuer keeps no client ${clientId}`);
+  return stored.payload;
+};
+
+/** What the route itself answers a role it does not serve: only a token the authorizer named a principal reaches it. */
+const refusedByRoute = (role: Role) => new RegExp(`^Role ${role} may not call this route`);
+
+describe("The platform (the live platform's payment service) is a client of its own, and a principal of its own", () => {
+  const buyerRoute = '/v1/preorders?mine=true';
+
+  it('A dev-grant token for the platform is the one its client credentials would get: ES256 for c2m, sub and client_id the id, scope c2m/platform alone', async () => {
+    const token = await tokenOf('platform', 'pay-svc');
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', kid: issuerKey.kid });
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({ iss: runtime.issuer.issuer, sub: 'pay-svc', client_id: 'pay-svc', scope: identity.platformScope });
+    expect([claims.aud].flat()).toEqual([runtime.issuer.audience]);
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBeLessThanOrEqual(identity.accessTokenTtlSeconds);
+  });
+
+  it("The runtime takes it as the platform: a buyer route answers 403 from the route itself, naming the role platform; a client token without the platform scope is refused by the gateway before any route, as no role", async () => {
+    const platform = await call<Problem>('GET', buyerRoute, await tokenOf('platform', 'pay-svc'));
+    expectProblem(platform, 403);
+    expect(platform.body.detail).toMatch(refusedByRoute('platform'));
+
+    // The same client's claims without the platform scope, or with the factory scope as well: no role, denied at the gateway.
+    const claims = { ...anchorClaims('pay-svc'), client_id: 'pay-svc' };
+    for (const scope of [undefined, 'openid', `${identity.platformScope}-admin`, `${identity.platformScope} ${identity.factoryScope}`]) {
+      const reply = await call<Problem>('GET', buyerRoute, await sign({ ...claims, ...(scope !== undefined && { scope }) }));
+      expectProblem(reply, 403);
+      expect(reply.body.detail, `scope ${String(scope)}`).toBe(gatewayResponses.ACCESS_DENIED.detail);
+    }
+    // With the scope alone, the same signed claims are the platform again: what decided was the scope.
+    const scoped = await call<Problem>('GET', buyerRoute, await sign({ ...claims, scope: identity.platformScope }));
+    expect(scoped.body.detail).toMatch(refusedByRoute('platform'));
+    // A factory's real client token is a factory, not the platform.
+    expect((await call<Problem>('GET', buyerRoute, home.token)).body.detail).toMatch(refusedByRoute('factory'));
+  });
+
+  it("The authorizer names it platform:pay-svc, as API Gateway calls it with the runtime's issuer trusted", async () => {
+    const { handler } = await import('../../functions/handlers/auth/authorizer.ts');
+    const { withEnvironment } = await import('../../functions/shared/config.ts');
+    const env = {
+      TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: runtime.issuer.issuer, jwksUri: runtime.issuer.jwksUri, audience: runtime.issuer.audience, names: ['c2m', 'platform'] },
+      ]),
+      TABLE_NAME: runtime.tableName,
+    };
+    const token = await tokenOf('platform', 'pay-svc');
+    const decision = await withEnvironment(env, () =>
+      handler({ type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: 'arn:aws:execute-api:us-east-1:000000000000:local/prod/POST/v1/payments/balances' }),
+    );
+    expect(decision).toMatchObject({
+      principalId: 'platform:pay-svc',
+      context: { role: 'platform', sub: 'pay-svc' },
+      policyDocument: { Statement: [expect.objectContaining({ Effect: 'Allow' })] },
+    });
+  });
+
+  it("With the platform client's own id and secret, the token endpoint gives the same token; the client may ask for its scope and no other, and a wrong secret gets nothing", async () => {
+    await tokenOf('platform', 'pay-svc');
+    const stored = storedClient('pay-svc');
+    expect(stored).toMatchObject({
+      client_id: 'pay-svc',
+      grant_types: ['client_credentials'],
+      scope: identity.platformScope,
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    const secret = keep(stored.client_secret);
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+
+    for (const scope of [undefined, identity.platformScope]) {
+      const token = keep(await clientCredentialsToken(runtime.issuer.tokenEndpoint, 'pay-svc', secret, scope));
+      expect(decodeJwt(token), `scope asked: ${String(scope)}`).toMatchObject({ sub: 'pay-svc', client_id: 'pay-svc', scope: identity.platformScope });
+      expect((await call<Problem>('GET', buyerRoute, token)).body.detail).toMatch(refusedByRoute('platform'));
+    }
+    await expect(clientCredentialsToken(runtime.issuer.tokenEndpoint, 'pay-svc', secret, identity.factoryScope)).rejects.toThrow(/invalid_scope/);
+    await expect(clientCredentialsToken(runtime.issuer.tokenEndpoint, 'pay-svc', keep(randomBytes(32).toString('base64url')))).rejects.toThrow(/invalid_client/);
+
+    // Made once: asking again keeps the client and its secret.
+    await runtime.token('platform', 'pay-svc');
+    expect(storedClient('pay-svc').client_secret).toBe(secret);
+  });
+
+  it("The dev grant makes no platform of a client that is something else: the issuer's own clients and a factory's client are refused, and stay as they were", async () => {
+    for (const taken of ['c2m-local-dev', 'c2m-console']) {
+      await expect(runtime.token('platform', taken)).rejects.toThrow(/a client of the local issuer itself/);
+    }
+    await expect(runtime.token('platform', home.clientId)).rejects.toThrow(/not a platform client/);
+    expect(storedClient(home.clientId).scope).toBe(identity.factoryScope);
+    expect((await call('GET', '/v1/factory/batches', home.token)).status).toBe(200);
   });
 });
 

@@ -298,8 +298,11 @@ describe('c2m-console, with c2m\'s user pool', () => {
       LogoutURLs: [consoleUrl],
       EnableTokenRevocation: true,
     });
-    // The data stack keeps its own client (the console run elsewhere); neither has a secret.
-    Template.fromStack(app.data).resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    // The data stack keeps its own console client (the console run elsewhere), without a secret, beside the
+    // payment service's client-credentials client (decision 37), whose secret stays in Cognito.
+    const data = Template.fromStack(app.data);
+    data.resourceCountIs('AWS::Cognito::UserPoolClient', 2);
+    data.resourcePropertiesCountIs('AWS::Cognito::UserPoolClient', { GenerateSecret: true, AllowedOAuthFlows: ['client_credentials'] }, 1);
     app.template.resourcePropertiesCountIs('AWS::Cognito::UserPoolClient', { GenerateSecret: true }, 0);
   });
 

@@ -510,13 +510,14 @@ describe('c2m-data: identity, with no context (a Cognito user pool)', () => {
     });
   });
 
-  it(`has the resource server ${identity.resourceServer} with the one scope factory, so factories ask for ${identity.factoryScope}`, () => {
+  it(`has the resource server ${identity.resourceServer} with the scopes factory and platform, so factories ask for ${identity.factoryScope} and the platform for ${identity.platformScope}`, () => {
     dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
       UserPoolId: { Ref: poolId },
       Identifier: identity.resourceServer,
-      Scopes: [Match.objectLike({ ScopeName: 'factory' })],
+      Scopes: [Match.objectLike({ ScopeName: 'factory' }), Match.objectLike({ ScopeName: 'platform' })],
     });
     expect(`${identity.resourceServer}/factory`).toBe(identity.factoryScope);
+    expect(`${identity.resourceServer}/platform`).toBe(identity.platformScope);
   });
 
   it(`has the ${identity.operatorGroup} group`, () => {
@@ -530,9 +531,13 @@ describe('c2m-data: identity, with no context (a Cognito user pool)', () => {
     });
   });
 
-  it('has one app client, the console: public, code flow only, hosted UI only, one-hour revocable tokens', () => {
-    const clients = Object.values(resourcesOf(dataTemplate, 'AWS::Cognito::UserPoolClient'));
-    expect(clients).toHaveLength(1);
+  it("has two app clients, the console's and the platform's, and no other: factories' clients are made at run time", () => {
+    expect(Object.keys(resourcesOf(dataTemplate, 'AWS::Cognito::UserPoolClient')).sort()).toEqual(
+      [logicalId(pool.consoleClient), logicalId(pool.platformClient)].sort(),
+    );
+  });
+
+  it('the console client is public, code flow only, hosted UI only, one-hour revocable tokens', () => {
     dataTemplate.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       UserPoolId: { Ref: poolId },
       GenerateSecret: false,
@@ -547,6 +552,36 @@ describe('c2m-data: identity, with no context (a Cognito user pool)', () => {
       TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes' }),
       EnableTokenRevocation: true,
       PreventUserExistenceErrors: 'ENABLED',
+    });
+  });
+
+  it(`the platform client is confidential, client credentials only, allowed ${identity.platformScope} and nothing else, no callback, one-hour revocable tokens`, () => {
+    const client = must(resourcesOf(dataTemplate, 'AWS::Cognito::UserPoolClient')[logicalId(pool.platformClient)], 'the platform client');
+    // Every property, so a callback URL, a user flow, an identity provider or another scope added later fails here.
+    expect(client.Properties).toEqual({
+      UserPoolId: { Ref: poolId },
+      ClientName: 'c2m-platform-payments',
+      GenerateSecret: true,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthScopes: [{ 'Fn::Join': ['', [{ Ref: logicalId(pool.resourceServer) }, '/platform']] }],
+      ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+      AccessTokenValidity: identity.accessTokenTtlSeconds / 60,
+      TokenValidityUnits: { AccessToken: 'minutes' },
+      EnableTokenRevocation: true,
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+    // A resource server's Ref is its identifier: the one scope reads c2m/platform at deploy.
+    const server = must(resourcesOf(dataTemplate, 'AWS::Cognito::UserPoolResourceServer')[logicalId(pool.resourceServer)], 'the resource server');
+    expect(`${String(server.Properties['Identifier'])}/platform`).toBe(identity.platformScope);
+  });
+
+  it("the platform client's secret stays in Cognito: no resource reads it, and its id is an output telling the operator where the secret is", () => {
+    // userPoolClientSecret would add a custom resource calling DescribeUserPoolClient, and put the secret in the template's reach.
+    expect(JSON.stringify(dataTemplate.toJSON().Resources)).not.toMatch(/ClientSecret|DescribeUserPoolClient/);
+    dataTemplate.hasOutput('PlatformClientId', {
+      Value: { Ref: logicalId(pool.platformClient) },
+      Description: Match.stringLikeRegexp(`${identity.platformScope}.*secret is in Cognito only, never in this template`),
     });
   });
 
@@ -1176,7 +1211,7 @@ describe(`with context ${identityContextKeys.externalIssuer} (the operator bring
     for (const type of ['AWS::Cognito::UserPool', 'AWS::Cognito::UserPoolClient', 'AWS::Cognito::UserPoolDomain', 'AWS::Cognito::UserPoolResourceServer']) {
       byo.dataTemplate.resourceCountIs(type, 0);
     }
-    expect(Object.keys(byo.outputs).filter((name) => ['UserPoolId', 'TokenEndpoint', 'ConsoleClientId'].includes(name))).toEqual([]);
+    expect(Object.keys(byo.outputs).filter((name) => ['UserPoolId', 'TokenEndpoint', 'ConsoleClientId', 'PlatformClientId'].includes(name))).toEqual([]);
   });
 
   it("the authorizer trusts the operator's issuer, for c2m's own principals, with its audience and groups claim", () => {

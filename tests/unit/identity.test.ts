@@ -5,7 +5,7 @@ import { identity } from '../../lib/topology.ts';
 // Who a verified token names, from its claims alone: the rules the authorizer applies
 // once the signature, issuer, audience and times have passed.
 
-const rules = { factoryScope: identity.factoryScope, operatorGroup: identity.operatorGroup };
+const rules = { factoryScope: identity.factoryScope, platformScope: identity.platformScope, operatorGroup: identity.operatorGroup };
 const claimNames = { groupsClaim: 'groups', buyerClaim: 'buyer_id', roomClaim: 'room_id' };
 const platform: IssuerRules = { names: ['platform'], ...claimNames };
 const c2m: IssuerRules = { names: ['c2m'], ...claimNames };
@@ -37,10 +37,12 @@ describe('A platform token names a buyer or a live room by claim', () => {
     expect(identify({ buyer_id: ['b-1'] }, platform, rules)).toEqual(noRole);
   });
 
-  it('A platform-only issuer never yields an anchor, an operator or a factory, whatever its token says', () => {
+  it('A platform-only issuer never yields an anchor, an operator, a factory or the platform principal, whatever its token says', () => {
     expect(identify({ sub: 'alice' }, platform, rules)).toEqual(noRole);
     expect(identify({ sub: 'alice', groups: ['operator'] }, platform, rules)).toEqual(noRole);
     expect(identify({ sub: 'fc_1', client_id: 'fc_1', scope: identity.factoryScope }, platform, rules)).toEqual(noRole);
+    // The payment service's client lives at c2m's issuer: the live platform's own IdP cannot mint it.
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: identity.platformScope }, platform, rules)).toEqual(noRole);
   });
 });
 
@@ -53,7 +55,7 @@ describe('A c2m token names a factory client, an operator or an anchor', () => {
     });
   });
 
-  it('A client-credentials token without the factory scope names no role, not an anchor called after the client', () => {
+  it('A client-credentials token with neither the factory nor the platform scope names no role, not an anchor called after the client', () => {
     expect(identify({ sub: 'fc_1', client_id: 'fc_1' }, c2m, rules)).toEqual(noRole);
     expect(identify({ sub: 'fc_1', client_id: 'fc_1', scope: '' }, c2m, rules)).toEqual(noRole);
     expect(identify({ sub: 'fc_1', client_id: 'fc_1', scope: 'openid profile' }, c2m, rules)).toEqual(noRole);
@@ -62,10 +64,11 @@ describe('A c2m token names a factory client, an operator or an anchor', () => {
     expect(identify({ sub: 'fc_1', client_id: 'fc_1', scope: 'c2m/fact' }, c2m, rules)).toEqual(noRole);
   });
 
-  it("A user's token (sub is not the client) is an anchor named by sub, even when it carries the factory scope", () => {
+  it("A user's token (sub is not the client) is an anchor named by sub, even when it carries the factory or the platform scope", () => {
     expect(identify({ sub: 'anchor-li' }, c2m, rules)).toEqual(principal('anchor', 'anchor-li'));
     expect(identify({ sub: 'anchor-li', client_id: 'c2m-console' }, c2m, rules)).toEqual(principal('anchor', 'anchor-li'));
     expect(identify({ sub: 'anchor-li', client_id: 'c2m-console', scope: identity.factoryScope }, c2m, rules)).toEqual(principal('anchor', 'anchor-li'));
+    expect(identify({ sub: 'anchor-li', client_id: 'c2m-console', scope: identity.platformScope }, c2m, rules)).toEqual(principal('anchor', 'anchor-li'));
   });
 
   it('A user in the operator group is an operator, whether groups is an array or a space- or comma-separated string; a similar group name is not', () => {
@@ -100,6 +103,52 @@ describe('A c2m token names a factory client, an operator or an anchor', () => {
     expect(identify({}, both, rules)).toEqual(noRole);
     expect(identify({ sub: '' }, both, rules)).toEqual(noRole);
     expect(identify({ sub: 7 }, both, rules)).toEqual(noRole);
+  });
+});
+
+describe("A c2m client token holding the platform scope is the platform, named by its client id", () => {
+  it('sub = client_id with the platform scope, alone or among others, is the platform, with no lookup', () => {
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: identity.platformScope }, c2m, rules)).toEqual(principal('platform', 'pay-svc'));
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: `openid ${identity.platformScope}` }, c2m, rules)).toEqual(principal('platform', 'pay-svc'));
+    // Cognito's app client ids: 26 lowercase letters and digits.
+    expect(identify({ sub: '1example23456789abcdefghij', client_id: '1example23456789abcdefghij', scope: identity.platformScope }, cognito, rules)).toEqual(
+      principal('platform', '1example23456789abcdefghij'),
+    );
+    // The local runtime's issuer plays both parts and still knows the platform's client.
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: identity.platformScope }, both, rules)).toEqual(principal('platform', 'pay-svc'));
+  });
+
+  it('Scopes are whole words: a longer scope or a prefix of the platform scope is not it', () => {
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: `${identity.platformScope}-admin` }, c2m, rules)).toEqual(noRole);
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: 'c2m/plat' }, c2m, rules)).toEqual(noRole);
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: 'platform' }, c2m, rules)).toEqual(noRole);
+  });
+
+  it('A client token holding both the factory and the platform scope names no role: one client is one principal, not whichever is checked first', () => {
+    expect(identify({ sub: 'fc_1', client_id: 'fc_1', scope: `${identity.factoryScope} ${identity.platformScope}` }, c2m, rules)).toEqual({
+      kind: 'no-role',
+      why: expect.stringMatching(/both/),
+    });
+    expect(identify({ sub: 'pay-svc', client_id: 'pay-svc', scope: `${identity.platformScope} openid ${identity.factoryScope}` }, both, rules)).toEqual(noRole);
+  });
+
+  it('A platform-scoped token whose client id c2m cannot use as an id names no role, and says why', () => {
+    for (const id of ['has space', 'slash/ed', 'x'.repeat(65)]) {
+      expect(identify({ sub: id, client_id: id, scope: identity.platformScope }, c2m, rules)).toEqual({
+        kind: 'no-role',
+        why: 'the token names a platform by an id c2m cannot use',
+      });
+    }
+  });
+
+  it("The platform scope makes no platform of a token whose sub is not its client: that is a user's token (an anchor), and without sub nobody", () => {
+    expect(identify({ sub: 'pay-svc', client_id: 'other', scope: identity.platformScope }, c2m, rules)).toEqual(principal('anchor', 'pay-svc'));
+    expect(identify({ client_id: 'pay-svc', scope: identity.platformScope }, c2m, rules)).toEqual(noRole);
+  });
+
+  it('The platform scope is the one the topology names, under the c2m resource server', () => {
+    expect(identity.platformScope).toBe(`${identity.resourceServer}/platform`);
+    expect(identity.platformScope).not.toBe(identity.factoryScope);
   });
 });
 
