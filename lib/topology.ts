@@ -279,7 +279,7 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'preorders-api',
     entry: 'functions/handlers/preorders/api.ts',
-    description: 'Buyer API: place, read, list and cancel pre-orders; change their shipping address; switch a variant that missed its minimum',
+    description: "Buyer API: place, read, list and cancel pre-orders; change their shipping address; switch a variant that missed its minimum. The platform's confirmations of refunds",
     memoryMb: 512,
     timeoutSeconds: 10,
     // With ConditionCheckItem, for an address change that holds only while the pre-order's batch has counted no lot since it was read.
@@ -452,6 +452,8 @@ export const routes: readonly RouteSpec[] = [
   buyer('POST', '/v1/preorders/{preorderId}/cancel'),
   buyer('PUT', '/v1/preorders/{preorderId}/shipping-address'),
   buyer('POST', '/v1/preorders/{preorderId}/switch'),
+  // The live platform's payment service; served with the pre-orders, whose refunds they are.
+  { method: 'POST', path: '/v1/payments/refunds/{refundId}/confirm', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
   factory('GET', '/v1/factory/forecasts'),
   factory('GET', '/v1/factory/batches'),
@@ -628,6 +630,7 @@ export const rules: readonly RuleSpec[] = [
         'preorder.delayed',
         'preorder.compensated',
         'preorder.address_changed',
+        'refund.confirmed',
         'batch.released',
         'batch.rejected',
       ],

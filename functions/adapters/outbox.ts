@@ -4,8 +4,10 @@ import { tableName } from '#shared/config.ts';
 import { log, metrics } from '#shared/observability.ts';
 import { DomainEvent as DomainEventSchema, eventTypes } from '#contracts/messages.ts';
 import * as z from 'zod';
-import { ddb } from './dynamo.ts';
-import { publish, type DomainEvent, type EventOf } from './event-bus.ts';
+import { refundsOf } from '#domain/refunds.ts';
+import { batchGetItems, ddb } from './dynamo.ts';
+import { eventOf, publish, type DomainEvent, type EventOf } from './event-bus.ts';
+import { parseStoredPreorder } from './stored-items.ts';
 import { recordRefundLatency } from './trust-store.ts';
 
 /**
@@ -85,13 +87,59 @@ const published = async (events: readonly DomainEvent[], publishedAt: number): P
 };
 
 /**
+ * `refund.requested` for every refund of the refunded pre-orders among `events`
+ * that the platform has not confirmed yet. A refund is its decision's timeline
+ * entry (domain/refunds.ts): it is read off the pre-order as stored, so it is
+ * announced with the event of the decision that made it, whichever way that
+ * event leaves the outbox, and no decision site has anything more to write.
+ * The same refund announced again (a redelivery, a later refund of the same
+ * pre-order) has the same eventId, `refund.requested:<refundId>`.
+ */
+const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<DomainEvent[]> => {
+  const refunded = [...new Set(events.flatMap((e) => (e.type === 'preorder.refunded' ? [e.detail.preorderId] : [])))];
+  if (refunded.length === 0) return [];
+  const items = await batchGetItems(
+    tableName(),
+    refunded.map((preorderId) => ({ PK: `PREORDER#${preorderId}`, SK: 'PREORDER' })),
+    true,
+  );
+  return items.flatMap((item) => {
+    const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+    const p = parseStoredPreorder(rest, String(PK));
+    return refundsOf(p)
+      .filter((r) => r.status === 'REQUESTED')
+      .map((r) =>
+        eventOf(
+          'refund.requested',
+          {
+            campaignId: p.campaignId,
+            preorderId: p.preorderId,
+            occurredAt: r.requestedAt,
+            refundId: r.refundId,
+            amount: r.amount,
+            currency: r.currency,
+            reason: r.reason,
+            ...(p.paymentRef !== undefined && { paymentRef: p.paymentRef }),
+          },
+          r.refundId,
+        ),
+      );
+  });
+};
+
+/** The events, and the refund requests they carry (refundRequestsFor), published. */
+const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<void> => {
+  await publish([...events, ...(await refundRequestsFor(events))]);
+};
+
+/**
  * Publishes events whose outbox items were just committed, then clears them. A
  * failure here is not the caller's failure (the change is done and the relay will
  * publish), so it is logged, never thrown.
  */
 export const publishCommitted = async (events: readonly DomainEvent[]): Promise<void> => {
   try {
-    await publish(events);
+    await publishWithRefunds(events);
     const publishedAt = Date.now();
     await clear(events);
     await published(events, publishedAt);
@@ -180,7 +228,7 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
         else await quarantine(item, read.why, now);
       }
       if (events.length > 0) {
-        await publish(events);
+        await publishWithRefunds(events);
         const publishedAt = Date.now();
         await clear(events);
         await published(events, publishedAt);

@@ -618,3 +618,43 @@ export const switchVariant = async (
   ]);
   return outcome === 'done';
 };
+
+/**
+ * The platform's confirmation of one refund (domain/refunds.ts): recorded on
+ * the pre-order once, with its timeline entry ("refunded") and its event
+ * (outbox), in one transaction, on condition that the pre-order's status is
+ * as read. The set `confirmedRefundIds` guards it: a second confirmation,
+ * however it races the first, finds the id there and writes nothing. 'stale'
+ * either way: read again, and answer from what is there.
+ */
+export const recordRefundConfirmation = async (
+  p: Pick<Preorder, 'preorderId' | 'status'>,
+  confirmation: { readonly refundId: string; readonly confirmedAt: string },
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+): Promise<'done' | 'stale'> =>
+  (await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression:
+          'SET refundConfirmations = list_append(if_not_exists(refundConfirmations, :none), :confirmation), timeline = list_append(timeline, :entries), updatedAt = :now ADD confirmedRefundIds :ids',
+        // Its entry carries the status as read: a status that moved meanwhile would leave the timeline ending on a stale one.
+        ConditionExpression: '#status = :was AND (attribute_not_exists(confirmedRefundIds) OR NOT contains(confirmedRefundIds, :id))',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':was': p.status,
+          ':none': [],
+          ':confirmation': [confirmation],
+          ':entries': [entry],
+          ':now': confirmation.confirmedAt,
+          ':ids': new Set([confirmation.refundId]),
+          ':id': confirmation.refundId,
+        },
+      },
+    },
+    ...events.map(outboxPut),
+  ])) === 'done'
+    ? 'done'
+    : 'stale';

@@ -197,6 +197,7 @@ const StoredPreorderFields = z.object({
   shippingAddress: StoredAddress,
   /** Absent on pre-orders stored before they had one: see the transform. */
   locale: z.enum(locales).optional(),
+  paymentRef: z.string().optional(),
   status: PreorderStatus,
   batchId: id.optional(),
   promisedShipBy: time,
@@ -219,6 +220,8 @@ const StoredPreorderFields = z.object({
   switchBy: time.optional(),
   switchedFrom: z.string().optional(),
   acceptedOnIntake: z.boolean().optional(),
+  /** What the platform confirmed paid back (domain/refunds.ts); `confirmedRefundIds`, the set its writes are guarded by, is not read. */
+  refundConfirmations: z.array(z.object({ refundId: z.string(), confirmedAt: time })).optional(),
   /** The hash of the create request, for its idempotent replay (not part of the domain type). */
   requestHash: z.string(),
 });

@@ -103,6 +103,24 @@ export const recordRefundLatency = async (refund: { campaignId: string; factoryI
 };
 
 /**
+ * One refund the platform confirmed: the wait from c2m's decision to the
+ * platform's confirmation (the buyer's real wait for the money), ADDed to its
+ * log2 bucket (`rc<k>`) on the campaign's shard. Recorded by the one
+ * confirmation that wrote it; like the refund latency, not in its transaction.
+ */
+export const recordRefundConfirmation = async (refund: { campaignId: string; preorderId: string; seconds: number }): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: trustKey('CAMPAIGN', refund.campaignId, shardOf(refund.preorderId)),
+      UpdateExpression: 'ADD #bucket :one',
+      ExpressionAttributeNames: { '#bucket': `rc${latencyBucket(refund.seconds)}` },
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
+};
+
+/**
  * The summed tallies of a campaign or a factory, with its histograms (days to
  * delivery, refund latency) and compensation per currency.
  */
@@ -123,6 +141,7 @@ export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
     unshippedAtCeiling: 0,
     days: {} as Record<string, number>,
     refundLatency: {} as Record<string, number>,
+    refundConfirmation: {} as Record<string, number>,
     compensatedAmounts: {} as Record<string, number>,
   };
   const into = (histogram: Record<string, number>, key: string, value: unknown) => {
@@ -135,6 +154,7 @@ export const readTally = async (kind: 'CAMPAIGN' | 'FACTORY', id: string) => {
     for (const [k, v] of Object.entries(item)) {
       if (/^d\d+$/.test(k)) into(sum.days, k.slice(1), v);
       else if (/^rl\d+$/.test(k)) into(sum.refundLatency, k.slice(2), v);
+      else if (/^rc\d+$/.test(k)) into(sum.refundConfirmation, k.slice(2), v);
       else if (/^comp[A-Z]{3}$/.test(k)) into(sum.compensatedAmounts, k.slice(4), v);
     }
   }

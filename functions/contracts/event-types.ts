@@ -29,6 +29,8 @@ export const eventTypes = [
   'preorder.compensated',
   'preorder.address_changed',
   'batch.units_withdrawn',
+  'refund.requested',
+  'refund.confirmed',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 

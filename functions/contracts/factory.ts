@@ -229,6 +229,17 @@ export const TrustView = z
         description:
           "Seconds from a refund decision (its event's occurredAt) to the event's publication on the bus. Kept as a histogram of powers of two: each percentile is the upper bound of its bucket (1, 2, 4, 8… s), never below the true value and at most twice it (1 for anything up to a second). Absent until a refund event was published; a factory's counts only refunds of its batches",
       }),
+    refundConfirmation: z
+      .object({
+        p50Seconds: z.number().min(0),
+        p95Seconds: z.number().min(0),
+        count: z.number().int().min(1).openapi({ description: 'Refunds the platform confirmed' }),
+      })
+      .optional()
+      .openapi({
+        description:
+          "Seconds from a refund decision to the platform's confirmation that it paid the buyer back: how long buyers really wait for their money. The same powers-of-two histogram as refundLatency. Campaigns only (the platform, not the factory, pays); absent until a refund was confirmed",
+      }),
   })
   .openapi('Trust');
 

@@ -2,6 +2,7 @@ import * as z from './zod.ts';
 import { Timestamp } from './common.ts';
 import { defectCodes } from '#domain/defects.ts';
 import { locales, type PreorderStatus } from '#domain/preorder.ts';
+import { refundReasons } from '#domain/refunds.ts';
 import type { FactoryBatchStatus } from '#domain/production.ts';
 
 /**
@@ -204,6 +205,23 @@ export const eventDetails = {
     lines: skuUnits.openapi({ description: 'The units withdrawn, per sku' }),
     quantity: units,
     reason: z.enum(['campaign-failed', 'ceiling']),
+  }),
+  'refund.requested': detail('RefundRequestedEvent', "c2m decided a refund: the platform's payment service pays it back and confirms it (POST /v1/payments/refunds/{refundId}/confirm)", {
+    ...common,
+    preorderId: id,
+    refundId: id,
+    amount: amount.openapi({ description: 'Minor units of `currency` to pay back' }),
+    currency: z.string(),
+    reason: z.enum(refundReasons),
+    paymentRef: z.string().optional().openapi({ description: "The platform's reference of the payment to refund, when the pre-order was placed with one" }),
+  }),
+  'refund.confirmed': detail('RefundConfirmedEvent', 'The platform confirmed it paid a refund back', {
+    ...common,
+    preorderId: id,
+    refundId: id,
+    amount,
+    currency: z.string(),
+    requestedAt: Timestamp.openapi({ description: 'When c2m decided it: the time from this to occurredAt is how long the buyer waited for the money' }),
   }),
 } satisfies Record<EventType, z.ZodObject>;
 

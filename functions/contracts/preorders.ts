@@ -2,6 +2,7 @@ import * as z from './zod.ts';
 import { Id, Timestamp } from './common.ts';
 import { CampaignId } from './campaigns.ts';
 import { noticeTemplates } from '#domain/notices.ts';
+import { refundReasons } from '#domain/refunds.ts';
 
 export const PreorderId = Id('po', 'preorderId');
 
@@ -21,12 +22,21 @@ export const ShippingAddress = z
   .strict()
   .openapi('ShippingAddress');
 
+/** A payment as the live platform's payment service names it. */
+export const PaymentRef = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'paymentRef is 1-128 letters, digits or _ . : -')
+  .openapi({ example: 'pay_20261201_8842' });
+
 export const CreatePreorderBody = z
   .object({
     sku: z.string().min(1).max(64),
     quantity: z.number().int().min(1).max(999),
     shippingAddress: ShippingAddress,
     locale: z.enum(['zh-CN', 'en']).optional().openapi({ description: "The language of the buyer's notices; default zh-CN in a CNY campaign, en otherwise" }),
+    paymentRef: PaymentRef.optional().openapi({
+      description: "The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back",
+    }),
   })
   .strict()
   .openapi('CreatePreorder');
@@ -46,6 +56,23 @@ const NoticeParams = z
   .openapi({ description: 'The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD)' });
 const NoticeLocale = z.enum(['zh-CN', 'en']);
 
+export const RefundId = z
+  .string()
+  .regex(/^rf_[0-9a-z]{24}_[1-9][0-9]{0,2}$/, 'refundId is rf_ followed by 24 lowercase letters or digits, _ and a number')
+  .openapi({ example: 'rf_01jd8x2k9m3n4p5q6r7s8t9v_1' });
+
+export const RefundView = z
+  .object({
+    refundId: RefundId,
+    amount: z.number().int().min(1).openapi({ description: 'Minor units of the currency, owed back to the buyer' }),
+    currency: z.string().length(3),
+    reason: z.enum(refundReasons).openapi({ description: 'Why c2m decided the refund' }),
+    status: z.enum(['REQUESTED', 'CONFIRMED']).openapi({ description: 'REQUESTED: decided by c2m, announced as refund.requested; CONFIRMED: the platform confirmed it paid' }),
+    requestedAt: Timestamp,
+    confirmedAt: Timestamp.optional(),
+  })
+  .openapi('Refund');
+
 export const PreorderView = z
   .object({
     preorderId: PreorderId,
@@ -58,6 +85,7 @@ export const PreorderView = z
     amount: z.number().int(),
     shippingAddress: ShippingAddress,
     locale: z.enum(['zh-CN', 'en']),
+    paymentRef: PaymentRef.optional(),
     batchId: z.string().optional(),
     promisedShipBy: Timestamp.openapi({ description: 'The campaign promise, then the factory commitment, then any delay notice' }),
     firstPromisedShipBy: Timestamp.optional().openapi({ description: 'The date promised at order time, when it has moved since' }),
@@ -79,6 +107,11 @@ export const PreorderView = z
     shippedQuantity: z.number().int(),
     deliveredQuantity: z.number().int(),
     refundedAmount: z.number().int(),
+    paidAmount: z.number().int().openapi({ description: 'Minor units the buyer paid for the pre-order' }),
+    finalUnitPrice: z.number().int().openapi({ description: 'What a unit finally costs the buyer, in minor units' }),
+    refunds: z.array(RefundView).openapi({
+      description: 'Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount',
+    }),
     timeline: z.array(
       z.object({
         at: Timestamp,
@@ -86,7 +119,7 @@ export const PreorderView = z
         note: z.string().openapi({ description: "The notice rendered in the pre-order's locale" }),
         template: NoticeTemplate,
         params: NoticeParams,
-        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed']).optional(),
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed', 'refund-confirmed']).optional(),
       }),
     ),
     notifications: z.array(

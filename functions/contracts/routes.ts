@@ -11,6 +11,7 @@ import * as signals from './routes/signals.ts';
 import * as factory from './routes/factory.ts';
 import * as webhooks from './routes/webhooks.ts';
 import * as operator from './routes/operator.ts';
+import * as payments from './routes/payments.ts';
 
 export * from './routes/service.ts';
 export * from './routes/campaigns.ts';
@@ -19,6 +20,7 @@ export * from './routes/signals.ts';
 export * from './routes/factory.ts';
 export * from './routes/webhooks.ts';
 export * from './routes/operator.ts';
+export * from './routes/payments.ts';
 
 export const allRoutes = [
   service.health,
@@ -67,5 +69,6 @@ export const allRoutes = [
   operator.registerFactory,
   operator.listFactories,
   operator.revokeFactory,
+  payments.confirmRefund,
 ] as const;
 

@@ -211,3 +211,28 @@ export class FactoryAlreadyRegisteredError extends DomainError {
     super(`Factory ${factoryId} is registered and active; revoke it first to issue new credentials`);
   }
 }
+
+export class RefundNotFoundError extends NotFoundError {
+  constructor(refundId: string) {
+    super(`Refund ${refundId} does not exist`);
+  }
+}
+
+/**
+ * The platform confirms a refund for another amount than c2m asked for (the
+ * first time, or again after a confirmation of the right one): nothing is
+ * recorded, and the refund stays as it was.
+ */
+export class RefundAmountMismatchError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Refund amount does not match';
+  readonly errors: readonly FieldIssue[];
+  constructor(refundId: string, requested: number, confirmed: number, alreadyConfirmed: boolean) {
+    super(
+      alreadyConfirmed
+        ? `Refund ${refundId} was confirmed for ${requested} already; a confirmation for ${confirmed} is refused`
+        : `Refund ${refundId} is for ${requested}, not ${confirmed}: nothing was recorded`,
+    );
+    this.errors = [{ path: 'amount', code: 'refund_amount_mismatch', message: `amount must be ${requested}, the refund's amount in minor units`, params: { amount: requested } }];
+  }
+}

@@ -43,6 +43,7 @@ export const noticeTemplates = [
   'preorder.refunded_variant_missed',
   'preorder.switched',
   'preorder.address_changed',
+  'preorder.refund_confirmed',
   'preorder.updated',
 ] as const;
 export type NoticeTemplate = (typeof noticeTemplates)[number];
@@ -100,6 +101,8 @@ export interface NoticeParams {
   'preorder.refunded_variant_missed': { sku: string } & Money;
   'preorder.switched': { sku: string };
   'preorder.address_changed': Empty;
+  /** The platform confirmed it paid a refund back (every refund template above says it was requested). */
+  'preorder.refund_confirmed': Money;
   /** For timeline entries written before templates: only the step is known. */
   'preorder.updated': { step: string };
 }

@@ -1,3 +1,4 @@
+import type { RefundConfirmation } from './refunds.ts';
 import type { Campaign } from './campaign.ts';
 import { dayOf, noticeEntry, type NoticeParamValues, type NoticeTemplate } from './notices.ts';
 
@@ -57,7 +58,8 @@ export interface TimelineEntry {
     | 'switch-offered'
     | 'switched'
     | 'back-in-line'
-    | 'tracking-changed';
+    | 'tracking-changed'
+    | 'refund-confirmed';
   /**
    * Set on the "batched" entry of a cut begun since decision 34: that step is
    * told with a page of its batch's members and recorded once for the page
@@ -124,6 +126,8 @@ export interface Preorder {
   readonly shippingAddress: ShippingAddress;
   /** The language of this buyer's notices. */
   readonly locale: Locale;
+  /** The platform's reference of the buyer's payment, when given: every refund of the pre-order names it (refund.requested). */
+  readonly paymentRef?: string;
   readonly status: PreorderStatus;
   /** The production batch, once the pre-order is in one. */
   readonly batchId?: string;
@@ -167,6 +171,8 @@ export interface Preorder {
    * A flush leaves such a pre-order alone until intake has told it.
    */
   readonly acceptedOnIntake?: boolean;
+  /** What the platform's payment service confirmed paid back, once per refund (domain/refunds.ts: the refunds are timeline entries). */
+  readonly refundConfirmations?: readonly RefundConfirmation[];
 }
 
 /** The step a timeline entry tells the buyer about. */
@@ -190,6 +196,7 @@ export const newPreorder = (input: {
   quantity: number;
   shippingAddress: ShippingAddress;
   locale?: Locale;
+  paymentRef?: string;
   gateTakes: readonly GateTake[];
   now: Date;
 }): Preorder => {
@@ -208,6 +215,7 @@ export const newPreorder = (input: {
     amount,
     shippingAddress: input.shippingAddress,
     locale,
+    ...(input.paymentRef !== undefined && { paymentRef: input.paymentRef }),
     status: 'ACCEPTED',
     promisedShipBy: promised,
     refundedAmount: 0,

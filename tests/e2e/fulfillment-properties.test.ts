@@ -103,7 +103,7 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
       ...['redeliver (to fulfillment)', 'maxWait tick', 'cut lot', 'cut max-wait', 'cut final'],
       ...['ended DELIVERED', 'ended DELIVERED (partly refunded)', 'ended REFUNDED'],
       ...['switch 200', 'place 409 (purchase limit)', 'compensated (late lot)', 'told preorder.refunded_at_ceiling', 'told preorder.refunded_variant_missed'],
-      ...['campaign FAILED (minimum > 1)'],
+      ...['campaign FAILED (minimum > 1)', 'confirm refund 200', 'confirm refund (again) 200', 'confirm refund (another amount) 409'],
     ];
     for (const key of paths) {
       expect(pipe.tried.get(key) ?? 0, key).toBeGreaterThan(0);

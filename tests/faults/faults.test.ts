@@ -86,6 +86,9 @@ const flow: Op[] = [
   { kind: 'deliver', pick: 0 },
   { kind: 'place', buyer: 0, sku: 0, quantity: 2 },
   { kind: 'cancel', pick: 4 },
+  // The platform confirms the cancel's refund, and again.
+  { kind: 'confirmRefund', pick: 0, wrong: false },
+  { kind: 'confirmRefund', pick: 0, wrong: false },
   { kind: 'close' },
   { kind: 'closeShort', pick: 0 },
 ];

@@ -18,6 +18,8 @@ export interface Pipeline {
   readonly anchor: ReturnType<typeof clientFor>;
   readonly factories: Record<string, ReturnType<typeof clientFor>>;
   readonly buyers: ReturnType<typeof clientFor>[];
+  /** The live platform's payment service, which confirms the refunds it paid. */
+  readonly platform: ReturnType<typeof clientFor>;
   readonly bus: EventBridgeClient;
   /** Tallies what was tried, by operation and answer. */
   readonly count: (key: string) => void;
@@ -40,11 +42,13 @@ export const pipelineOn = (runtime: LocalRuntime): Pipeline => {
   const anchor = clientFor(runtime, 'anchor', 'anchor-p');
   const factories = Object.fromEntries(pipelineFactories.map((id) => [id, clientFor(runtime, 'factory', id)]));
   const buyers = Array.from({ length: 4 }, (_, i) => clientFor(runtime, 'buyer', `pbuyer-${i}`));
+  const platform = clientFor(runtime, 'platform', 'pay-p');
   return {
     runtime,
     anchor,
     factories,
     buyers,
+    platform,
     bus: new EventBridgeClient({ endpoint: runtime.emulator.endpoint, region: localRegion, credentials: localCredentials }),
     count: (key) => tried.set(key, (tried.get(key) ?? 0) + 1),
     tried,
@@ -135,6 +139,8 @@ export type Op =
   | { kind: 'maxWait' }
   /** A buyer told their variant missed its minimum moves to another (or tries an sku that cannot be). */
   | { kind: 'switch'; pick: number; target: number }
+  /** The platform confirms a refund it paid: one listed (again, sometimes), or for another amount (`wrong`, refused). */
+  | { kind: 'confirmRefund'; pick: number; wrong: boolean }
   /**
    * The clock moves forward (the minute sweep firing as it goes): an hour (the campaign closes, a switch window
    * stays open), a day (acceptance deadlines), or to just past the end of the switch window, the date promised at
@@ -164,6 +170,7 @@ export const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'maxWait' as const }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('switch' as const), pick: fc.nat(), target: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('confirmRefund' as const), pick: fc.nat(), wrong: fc.nat(3).map((n) => n === 0) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), to: fc.constantFrom(...(['hour', 'day', 'window', 'promise', 'ceiling'] as const)) }) },
 );
 
@@ -190,6 +197,9 @@ export type Preorder = {
   deliveredQuantity: number;
   refundedAmount: number;
   amount: number;
+  paidAmount: number;
+  finalUnitPrice: number;
+  refunds: { refundId: string; amount: number; reason: string; status: string }[];
   timeline: { at: string; status: string; note: string; step?: string; template: string }[];
   notifications: { notificationId: string; at: string; step: string; message: string; template: string }[];
 };
@@ -233,6 +243,8 @@ export class World {
   /** Whether a check ever saw a batch of the campaign, and which skus it saw in one. */
   private everBatched = false;
   private skusBatched = new Set<string>();
+  /** Refunds the platform confirmed (200), as the test asked. */
+  confirmedRefunds = new Set<string>();
   /** WITHDRAWN batches whose manifest was found refused. */
   private withdrawnChecked = new Set<string>();
 
@@ -398,6 +410,23 @@ export class World {
       }
       case 'close':
         return expectNo5xx(await this.pipe.anchor.post(`/v1/campaigns/${this.campaignId}/close`));
+      case 'confirmRefund': {
+        // Read now: refunds decided since the last check count (the fault suite checks only at the end).
+        const r = pick((await this.preorderStates()).flatMap((p) => p.refunds ?? []), o.pick);
+        if (!r) return;
+        // As the payment service would: asked to slow down (429, 503), it tries again.
+        let res = await this.pipe.platform.post(`/v1/payments/refunds/${r.refundId}/confirm`, { amount: o.wrong ? r.amount + 1 : r.amount });
+        for (let tries = 1; (res.status === 429 || res.status === 503) && tries < 20; tries++) {
+          this.pipe.count(`confirm refund ${res.status} (tried again)`);
+          res = await this.pipe.platform.post(`/v1/payments/refunds/${r.refundId}/confirm`, { amount: o.wrong ? r.amount + 1 : r.amount });
+        }
+        expectNo5xx(res);
+        const again = this.confirmedRefunds.has(r.refundId);
+        this.pipe.count(`confirm refund${o.wrong ? ' (another amount)' : again ? ' (again)' : ''} ${res.status}`);
+        expect(res.status, `confirm ${r.refundId} for ${o.wrong ? 'another amount' : 'its amount'}: ${JSON.stringify(res.body)}`).toBe(o.wrong ? 409 : 200);
+        if (!o.wrong) this.confirmedRefunds.add(r.refundId);
+        return;
+      }
       case 'redeliver': {
         // EventBridge delivers at least once: put one of this campaign's events on the bus again. A kind of
         // event first, then one of that kind, so the few lot and batch events are picked as often as the
@@ -635,6 +664,15 @@ export class World {
       expect(p.shippedQuantity, `shippedQuantity against its lots: ${at}`).toBe(shipped);
       expect(p.deliveredQuantity, `deliveredQuantity against its lots: ${at}`).toBe(delivered);
       expect(shipped + refunded, `shipped beyond its quantity: ${at}`).toBeLessThanOrEqual(p.quantity);
+      // Money, in integers: each refund decided is listed once, together they are what was refunded, none goes beyond
+      // what was paid, and what the buyer keeps paying is what the units they keep cost.
+      expect(new Set(p.refunds.map((r) => r.refundId)).size, `a refund listed twice: ${at}`).toBe(p.refunds.length);
+      expect(sum(p.refunds, (r) => r.amount), `its refunds against refundedAmount: ${at}`).toBe(p.refundedAmount);
+      expect(p.refundedAmount, `refunded beyond what was paid: ${at}`).toBeLessThanOrEqual(p.paidAmount);
+      expect(p.paidAmount - p.refundedAmount, `charged − refunded against what the units kept cost: ${at}`).toBe((p.quantity - refunded) * p.finalUnitPrice);
+      for (const r of p.refunds) {
+        expect(r.status, `refund ${r.refundId} against what the platform confirmed: ${at}`).toBe(this.confirmedRefunds.has(r.refundId) ? 'CONFIRMED' : 'REQUESTED');
+      }
       const rest = p.quantity - shipped - refunded;
       switch (p.status) {
         case 'ACCEPTED':
@@ -725,6 +763,22 @@ export class World {
       const d = e.detail as { campaignId?: string; preorderId?: string };
       if (d.campaignId === this.campaignId && d.preorderId) facts.set(d.preorderId, (facts.get(d.preorderId) ?? new Set()).add(e.detailType));
     }
+    // What the platform was asked to pay back: refund.requested, by refund.
+    const requests = new Map<string, { amount: number; eventIds: Set<string> }>();
+    for (const e of this.pipe.runtime.emulator.events) {
+      if (e.detailType !== 'refund.requested') continue;
+      const d = e.detail as { campaignId: string; refundId: string; amount: number; eventId: string };
+      if (d.campaignId !== this.campaignId) continue;
+      const r = requests.get(d.refundId) ?? { amount: d.amount, eventIds: new Set() };
+      expect(d.amount, `refund ${d.refundId} announced for two amounts ${why}`).toBe(r.amount);
+      requests.set(d.refundId, { ...r, eventIds: r.eventIds.add(d.eventId) });
+    }
+    const listed = new Map(ps.flatMap((p) => p.refunds.map((r) => [r.refundId, r] as const)));
+    for (const [refundId, r] of requests) {
+      expect(listed.get(refundId)?.amount, `refund.requested for a refund no pre-order lists, or for another amount: ${refundId} ${why}`).toBe(r.amount);
+      expect(r.eventIds.size, `refund ${refundId} announced under two ids ${why}`).toBe(1);
+    }
+    if (finished) for (const refundId of listed.keys()) expect(requests.has(refundId), `refund ${refundId} decided, never announced to the platform ${why}`).toBe(true);
     const heard = this.pipe.heard();
     for (const p of ps) {
       const at = `${p.preorderId}: timeline ${JSON.stringify(p.timeline)} notifications ${JSON.stringify(p.notifications)} ${why}`;

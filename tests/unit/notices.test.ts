@@ -46,6 +46,7 @@ const samples: { readonly [T in NoticeTemplate]: NoticeParams[T] } = {
   'preorder.refunded_variant_missed': { sku: 'TEE-RED-M', ...cny },
   'preorder.switched': { sku: 'TEE-BLUE-M' },
   'preorder.address_changed': {},
+  'preorder.refund_confirmed': cny,
   'preorder.updated': { step: 'IN_PRODUCTION' },
 };
 

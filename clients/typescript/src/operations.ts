@@ -10,6 +10,7 @@ export const operationRoutes = {
   closeCampaign: { method: 'POST', path: '/v1/campaigns/{campaignId}/close', idempotencyKey: false, authenticated: true },
   confirmDelivery: { method: 'POST', path: '/v1/factory/shipments/{shipmentId}/delivered', idempotencyKey: false, authenticated: true },
   confirmParcelDelivered: { method: 'POST', path: '/v1/factory/shipments/{shipmentId}/parcels/{preorderId}/delivered', idempotencyKey: false, authenticated: true },
+  confirmRefund: { method: 'POST', path: '/v1/payments/refunds/{refundId}/confirm', idempotencyKey: false, authenticated: true },
   createCampaign: { method: 'POST', path: '/v1/campaigns', idempotencyKey: true, authenticated: true },
   createShipment: { method: 'POST', path: '/v1/factory/batches/{batchId}/shipments', idempotencyKey: true, authenticated: true },
   createWebhook: { method: 'POST', path: '/v1/factory/webhooks', idempotencyKey: true, authenticated: true },

@@ -578,6 +578,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/refunds/{refundId}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The platform paid a refund back (refund.requested announced it): recorded once. Again → 200 with the same confirmation; for another amount → 409, never a second refund */
+        post: operations["confirmRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/preorders": {
         parameters: {
             query?: never;
@@ -1453,6 +1470,14 @@ export interface components {
         CloseShort: {
             reason: string;
         };
+        ConfirmRefund: {
+            /** @description Minor units the platform paid back. When given it must be the refund's amount: another is refused (409) and nothing is recorded */
+            amount?: number;
+        };
+        ConfirmedRefund: components["schemas"]["Refund"] & {
+            /** @example po_0000000000000000000000ab */
+            preorderId: string;
+        };
         CreateCampaign: {
             title: string;
             factoryId: string;
@@ -1504,6 +1529,11 @@ export interface components {
              * @enum {string}
              */
             locale?: "zh-CN" | "en";
+            /**
+             * @description The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back
+             * @example pay_20261201_8842
+             */
+            paymentRef?: string;
         };
         CreateShipment: {
             carrier: string;
@@ -1903,6 +1933,8 @@ export interface components {
             shippingAddress: components["schemas"]["ShippingAddress"];
             /** @enum {string} */
             locale: "zh-CN" | "en";
+            /** @example pay_20261201_8842 */
+            paymentRef?: string;
             batchId?: string;
             /**
              * Format: date-time
@@ -1958,6 +1990,12 @@ export interface components {
             shippedQuantity: number;
             deliveredQuantity: number;
             refundedAmount: number;
+            /** @description Minor units the buyer paid for the pre-order */
+            paidAmount: number;
+            /** @description What a unit finally costs the buyer, in minor units */
+            finalUnitPrice: number;
+            /** @description Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount */
+            refunds: components["schemas"]["Refund"][];
             timeline: {
                 /**
                  * Format: date-time
@@ -1972,13 +2010,13 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
                 };
                 /** @enum {string} */
-                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed";
+                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed" | "refund-confirmed";
             }[];
             notifications: {
                 /** @description Stable: the channel may repeat a message, never with another id */
@@ -1993,7 +2031,7 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
@@ -2073,6 +2111,33 @@ export interface components {
             qcFailed: number;
             /** @description Why the failed units failed, cumulative per code like the counts (a code left out keeps its count); at most qcFailed in all */
             defects?: components["schemas"]["DefectCount"][];
+        };
+        Refund: {
+            /** @example rf_01jd8x2k9m3n4p5q6r7s8t9v_1 */
+            refundId: string;
+            /** @description Minor units of the currency, owed back to the buyer */
+            amount: number;
+            currency: string;
+            /**
+             * @description Why c2m decided the refund
+             * @enum {string}
+             */
+            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed";
+            /**
+             * @description REQUESTED: decided by c2m, announced as refund.requested; CONFIRMED: the platform confirmed it paid
+             * @enum {string}
+             */
+            status: "REQUESTED" | "CONFIRMED";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            requestedAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            confirmedAt?: string;
         };
         RegisterFactoryBody: {
             /** @example factory-hangzhou-3 */
@@ -2295,6 +2360,13 @@ export interface components {
                 p50Seconds: number;
                 p95Seconds: number;
                 /** @description Refund events measured (an event published twice counts twice) */
+                count: number;
+            };
+            /** @description Seconds from a refund decision to the platform's confirmation that it paid the buyer back: how long buyers really wait for their money. The same powers-of-two histogram as refundLatency. Campaigns only (the platform, not the factory, pays); absent until a refund was confirmed */
+            refundConfirmation?: {
+                p50Seconds: number;
+                p95Seconds: number;
+                /** @description Refunds the platform confirmed */
                 count: number;
             };
         };
@@ -5438,6 +5510,104 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refundId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConfirmRefund"];
+            };
+        };
+        responses: {
+            /** @description Confirmed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmedRefund"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,23 +19,24 @@ const steps: Readonly<Record<string, string>> = {
   'partly-delivered': 'partly delivered',
   'address-changed': 'going to a new shipping address',
   'tracking-changed': 'in a parcel of its own',
+  'refund-confirmed': 'refunded',
 };
 
 export const en: NoticeTexts = {
   'preorder.accepted': (p, f) =>
     `Your pre-order of ${units(p.quantity)} (${f.money(p)}) is accepted. It goes into production once the campaign has enough orders, and is promised to ship by ${f.date(p.promisedShipBy)}.`,
   'preorder.cancelled': () => 'You cancelled your pre-order.',
-  'preorder.refunded': (p, f) => `Your pre-order was cancelled before production; ${f.money(p)} is refunded in full.`,
+  'preorder.refunded': (p, f) => `Your pre-order was cancelled before production; a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.cancelled_after_delay': (p, f) => `You cancelled your pre-order after it was delayed to ${f.date(p.delayedTo)}.`,
-  'preorder.refunded_after_delay': (p, f) => `${f.money(p)} is refunded in full, as promised with the delay notice.`,
+  'preorder.refunded_after_delay': (p, f) => `As promised with the delay notice, a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.refunded_campaign_failed': (p, f) =>
-    `The campaign closed below its minimum of ${units(p.minTotalQuantity)} and will not be produced; ${f.money(p)} is refunded in full.`,
+    `The campaign closed below its minimum of ${units(p.minTotalQuantity)} and will not be produced; a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.batched': (p, f) => `Your order is in a production batch; the factory confirms its ship date by ${f.date(p.confirmBy)}.`,
   'preorder.back_in_line': () => 'Your order is back in line: that production batch was not made after all. Your place is kept.',
   'preorder.moved_to_backup_factory': () =>
     'The factory could not take your order. It is now waiting for another factory, keeping its place in line.',
   'preorder.refunded_factory_declined': (p, f) =>
-    `The factory could not take your order and no other factory can make it; ${f.money(p)} is refunded in full.`,
+    `The factory could not take your order and no other factory can make it; a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.in_production': (p, f) => `Your order is in production; the factory commits to ship by ${f.date(p.shipBy)}.`,
   'preorder.delayed_at_acceptance': (p, f) =>
     `Delayed: the factory can ship by ${f.date(p.shipBy)}, later than the ${f.date(p.promisedShipBy)} you were promised. You may cancel for a full refund until your order ships.`,
@@ -50,11 +51,11 @@ export const en: NoticeTexts = {
   'preorder.delivered': (p, f) => `Delivered: ${units(p.quantity)} (tracking number ${f.code(p.trackingNumber)}); your order is complete.`,
   'preorder.partly_delivered': (p, f) =>
     `${units(p.quantity)} delivered (tracking number ${f.code(p.trackingNumber)}). So far ${p.delivered} of ${units(p.expected)} have arrived.`,
-  'preorder.refunded_closed_short': (p, f) => `The factory made fewer than were ordered and your units will not be made; ${f.money(p)} is refunded in full.`,
+  'preorder.refunded_closed_short': (p, f) => `The factory made fewer than were ordered and your units will not be made; a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.partly_refunded_campaign_failed': (p, f) =>
-    `The campaign closed below its minimum and will not be made: ${p.units} of your ${units(p.ordered)} will not come and ${f.money(p)} is refunded; the other ${p.kept} ${be(p.kept)} yours.`,
+    `The campaign closed below its minimum and will not be made: ${p.units} of your ${units(p.ordered)} will not come and a refund of ${f.money(p)} is on its way to you; the other ${p.kept} ${be(p.kept)} yours.`,
   'preorder.partly_refunded_closed_short': (p, f) =>
-    `The factory made fewer than were ordered: ${p.units} of your ${units(p.ordered)} will not be made and ${f.money(p)} is refunded; the other ${p.kept} ${be(p.kept)} yours.`,
+    `The factory made fewer than were ordered: ${p.units} of your ${units(p.ordered)} will not be made and a refund of ${f.money(p)} is on its way to you; the other ${p.kept} ${be(p.kept)} yours.`,
   'preorder.shipped_all_made': (p) =>
     p.quantity === 1 ? 'Shipped: the 1 unit of your order that was made is on its way.' : `Shipped: all ${p.quantity} units of your order that were made are on their way.`,
   'preorder.delivered_all_made': (p) =>
@@ -62,12 +63,13 @@ export const en: NoticeTexts = {
   'preorder.compensated': (p, f) =>
     `Your order shipped after ${f.date(p.promisedShipBy)}, the date first promised; you are owed ${f.money(p)} in compensation.`,
   'preorder.refunded_at_ceiling': (p, f) =>
-    `${units(p.units)} of your order had not shipped by ${f.date(p.latestShipBy)}, the latest date promised; ${f.money(p)} is refunded for what did not ship.`,
+    `${units(p.units)} of your order had not shipped by ${f.date(p.latestShipBy)}, the latest date promised; a refund of ${f.money(p)} for what did not ship is on its way to you.`,
   'preorder.variant_missed_minimum': (p, f) =>
     `Too few orders were placed for ${f.code(p.sku)} to make it. Until ${f.date(p.switchBy)} you may switch your pre-order to another option, keeping your place in line; otherwise it is refunded in full.`,
   'preorder.refunded_variant_missed': (p, f) =>
-    `Not enough buyers chose ${f.code(p.sku)} to make it, and you did not switch to another option; ${f.money(p)} has been refunded in full.`,
+    `Not enough buyers chose ${f.code(p.sku)} to make it, and you did not switch to another option; a full refund of ${f.money(p)} is on its way to you.`,
   'preorder.switched': (p, f) => `Your pre-order is now for ${f.code(p.sku)}, in the same place in line.`,
   'preorder.address_changed': () => 'Your shipping address is updated.',
+  'preorder.refund_confirmed': (p, f) => `Your refund of ${f.money(p)} has been paid back to you.`,
   'preorder.updated': (p) => `Your order is ${steps[p.step] ?? 'updated'}.`,
 };

@@ -24,6 +24,7 @@ const figures = (
   // A pre-order refunded at the ceiling with nothing shipped never reaches `shipped`: it is a promise due and broken.
   const onTime = rate(tally.shippedOnTime, tally.shipped + tally.unshippedAtCeiling);
   const latency = latencyFigures(tally.refundLatency);
+  const confirmation = latencyFigures(tally.refundConfirmation);
   const qc = rate(qcPassed, qcChecked);
   const defects = defectList(addDefects(batches.map((b) => b.defects)));
   const refunds = rate(refunded.units, refunded.of);
@@ -46,6 +47,7 @@ const figures = (
         .map(([currency, amount]) => ({ currency, amount })),
     },
     ...(latency && { refundLatency: latency }),
+    ...(confirmation && { refundConfirmation: confirmation }),
   };
 };
 

@@ -33,6 +33,7 @@ const preordersMovedBy = async (event: BusEnvelope): Promise<readonly string[]> 
     case 'preorder.delayed':
     case 'preorder.compensated':
     case 'preorder.address_changed':
+    case 'refund.confirmed':
       return [event.detail.preorderId];
     case 'batch.released':
     case 'batch.rejected':

@@ -75,6 +75,7 @@ export const placePreorder = async (
           quantity: body.quantity,
           shippingAddress: body.shippingAddress,
           ...(body.locale !== undefined && { locale: body.locale }),
+          ...(body.paymentRef !== undefined && { paymentRef: body.paymentRef }),
           gateTakes,
           now,
         }),

@@ -1,5 +1,6 @@
 import { defaultLocale, localeOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { genericNotice, noticeOfEntry } from '#domain/notices.ts';
+import { refundsOf } from '#domain/refunds.ts';
 
 /** A notification as sent; one recorded before templates is shown as the generic update of its step (its text may name ids). */
 const notificationView = (n: SentNotification, p: Preorder) => {
@@ -21,6 +22,7 @@ export const preorderView = (p: Preorder) => ({
   amount: p.amount,
   shippingAddress: p.shippingAddress,
   locale: p.locale ?? defaultLocale(p.currency),
+  ...(p.paymentRef !== undefined && { paymentRef: p.paymentRef }),
   ...(p.batchId !== undefined && { batchId: p.batchId }),
   promisedShipBy: p.promisedShipBy,
   ...(p.firstPromisedShipBy !== undefined && p.firstPromisedShipBy !== p.promisedShipBy && { firstPromisedShipBy: p.firstPromisedShipBy }),
@@ -40,6 +42,10 @@ export const preorderView = (p: Preorder) => ({
   shippedQuantity: p.shippedQuantity ?? 0,
   deliveredQuantity: p.deliveredQuantity ?? 0,
   refundedAmount: p.refundedAmount,
+  // Paid in full at order time: a deposit campaign (issue 16) will pay part now and part at the close.
+  paidAmount: p.amount,
+  finalUnitPrice: p.unitPrice,
+  refunds: refundsOf(p),
   timeline: p.timeline.map((e) => {
     const { template, params, message } = noticeOfEntry(e, localeOf(p));
     return { at: e.at, status: e.status, note: message, template, params, ...(e.step !== undefined && { step: e.step }) };
@@ -64,4 +70,5 @@ export const acceptedView = (p: Preorder) =>
     delayedTo: undefined,
     firstPromisedShipBy: undefined,
     notifications: [],
+    refundConfirmations: undefined,
   });

@@ -1,0 +1,16 @@
+import { createRoute } from '../route.ts';
+import { problemResponses } from '../common.ts';
+import { ConfirmedRefund, ConfirmRefundBody, RefundParams } from '../payments.ts';
+import { json, bearer } from './common.ts';
+
+export const confirmRefund = createRoute({
+  operationId: 'confirmRefund',
+  method: 'post',
+  path: '/v1/payments/refunds/{refundId}/confirm',
+  tags: ['platform'],
+  summary:
+    'The platform paid a refund back (refund.requested announced it): recorded once. Again → 200 with the same confirmation; for another amount → 409, never a second refund',
+  security: bearer,
+  request: { params: RefundParams, body: { required: false, content: { 'application/json': { schema: ConfirmRefundBody } } } },
+  responses: { 200: json(ConfirmedRefund, 'Confirmed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
