@@ -170,7 +170,7 @@ export const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('redeliver' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'maxWait' as const }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('switch' as const), pick: fc.nat(), target: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('confirmRefund' as const), pick: fc.nat(), wrong: fc.nat(3).map((n) => n === 0) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('confirmRefund' as const), pick: fc.nat(), wrong: fc.nat(3).map((n) => n === 0) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), to: fc.constantFrom(...(['hour', 'day', 'window', 'promise', 'ceiling'] as const)) }) },
 );
 
@@ -203,7 +203,7 @@ export type Preorder = {
   timeline: { at: string; status: string; note: string; step?: string; template: string }[];
   notifications: { notificationId: string; at: string; step: string; message: string; template: string }[];
 };
-type Campaign = { status: string };
+type Campaign = { status: string; switchBy?: string };
 
 type ManifestEntry = { preorderId: string; sku: string; quantity: number };
 type Demand = { variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number }[] };
@@ -535,7 +535,11 @@ export class World {
     const offered = this.seen.filter((p) => p.status === 'ACCEPTED' && p.switchBy);
     for (let i = 0; i < offered.length / 2; i++) await this.run({ kind: 'switch', pick: i * 4 + 1, target: 1 });
     await this.pipe.runtime.emulator.drain(60_000);
-    const windowEnds = Math.max(0, ...offered.map((p) => Date.parse(p.switchBy!)));
+    // The campaign's window, too: when every buyer offered a switch has already switched or cancelled, no
+    // pre-order shows it any more, and the switched ones wait for its end to be cut (or refunded, if the
+    // variants that made their minimums fall short of the campaign's).
+    const { switchBy } = await this.campaign();
+    const windowEnds = Math.max(0, ...offered.map((p) => Date.parse(p.switchBy!)), ...(switchBy ? [Date.parse(switchBy)] : []));
     if (windowEnds > Date.now()) await this.advanceClock(windowEnds - Date.now() + 60_000);
     const ok = (r: Reply) => {
       this.pipe.count(`finish ${r.status}`);
