@@ -446,6 +446,7 @@ export const routes: readonly RouteSpec[] = [
   anchor('GET', '/v1/campaigns/{campaignId}/batches'),
   anchor('GET', '/v1/campaigns/{campaignId}/preorders'),
   anchor('GET', '/v1/campaigns/{campaignId}/trust'),
+  anchor('GET', '/v1/campaigns/{campaignId}/attribution'),
   buyer('POST', '/v1/campaigns/{campaignId}/preorders'),
   buyer('GET', '/v1/preorders'),
   buyer('GET', '/v1/preorders/{preorderId}'),

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { refundsOf } from '#domain/refunds.ts';
 import { batchGetItems, ddb } from './dynamo.ts';
 import { eventOf, publish, type DomainEvent, type EventOf } from './event-bus.ts';
-import { parseStoredPreorder } from './stored-items.ts';
+import { parseStoredPreorderItem } from './stored-items.ts';
 import { recordRefundLatency } from './trust-store.ts';
 
 /**
@@ -104,8 +104,15 @@ const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<Domain
     true,
   );
   return items.flatMap((item) => {
-    const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
-    const p = parseStoredPreorder(rest, String(PK));
+    let p;
+    try {
+      p = parseStoredPreorderItem(item);
+    } catch (err) {
+      // Not this relay's to stop on (a malformed pre-order is a bug of its writer): its refunds stay listed on it,
+      // confirmable; only their announcement is missing, and this says so.
+      log().error('refunds not announced: the refunded pre-order cannot be read', { key: { PK: item.PK, SK: item.SK }, error: err as Error });
+      return [];
+    }
     return refundsOf(p)
       .filter((r) => r.status === 'REQUESTED')
       .map((r) =>

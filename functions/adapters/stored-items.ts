@@ -198,6 +198,7 @@ const StoredPreorderFields = z.object({
   /** Absent on pre-orders stored before they had one: see the transform. */
   locale: z.enum(locales).optional(),
   paymentRef: z.string().optional(),
+  source: z.object({ liveRoomId: z.string(), sessionId: z.string().optional(), affiliateId: z.string().optional() }).optional(),
   status: PreorderStatus,
   batchId: id.optional(),
   promisedShipBy: time,
@@ -240,6 +241,12 @@ export const StoredPreorder = StoredPreorderFields.transform((p) => ({ ...p, loc
 export const parseStoredPreorder = (rest: Record<string, unknown>, key: string): StoredPreorderRecord =>
   parseStored('preorder', StoredPreorder, rest, key);
 
+/** The pre-order item as read, its table and index keys set aside. */
+export const parseStoredPreorderItem = (item: Record<string, unknown>): StoredPreorderRecord => {
+  const { PK, SK: _sk, type: _type, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, GSI3PK: _g3, GSI3SK: _g3s, ...rest } = item;
+  return parseStoredPreorder(rest, String(PK));
+};
+
 // ---------------------------------------------------------------- campaign
 
 const StoredVariant = CampaignView.shape.variants.element satisfies z.ZodType<Variant>;
@@ -275,6 +282,7 @@ export const StoredCampaign = z.object({
   maxPerBuyer: z.number().optional(),
   maxDelayDays: z.number().default(defaultMaxDelayDays),
   lateCompensation: StoredLateCompensation.optional(),
+  commission: z.object({ anchorPercent: z.number(), affiliatePercent: z.number() }).optional(),
   liveRoomIds: z.array(z.string()).optional(),
   switchWindowHours: z.number().default(defaultSwitchWindowHours),
   minimumMetAt: time.optional(),

@@ -4,24 +4,6 @@ import { SignalSummary } from './signals.ts';
 import { defectCodes } from '#domain/defects.ts';
 
 export const CampaignId = Id('cmp', 'campaignId');
-const PartnerId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
-const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'sku is 1-64 letters, digits or . _ -');
-const Count = z.number().int().min(0).max(10_000_000);
-
-export const VariantInput = z
-  .object({
-    sku: Sku,
-    name: z.string().trim().min(1).max(200),
-    unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units', example: 12900 }),
-    minQuantity: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000_000)
-      .optional()
-      .openapi({ description: "The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded" }),
-  })
-  .strict();
 
 export const LateCompensation = z
   .object({
@@ -35,87 +17,27 @@ export const LateCompensation = z
   })
   .openapi('LateCompensation');
 
-/** A campaign's terms as an anchor writes them; the create body checks them together, a change checks them merged with the stored ones. */
-const CampaignTerms = z
+/** Percent with at most two decimals (12.5, 3.75). */
+const Percent = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((n) => Math.round(n * 100) === n * 100, { message: 'a percent has at most two decimals' });
+
+export const Commission = z
   .object({
-    title: z.string().trim().min(1).max(200),
-    factoryId: PartnerId,
-    backupFactoryId: PartnerId.optional(),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as CNY'),
-    // At most 24 variants keeps every gate item under 1 KB (2 WCU a transactional write).
-    variants: z.array(VariantInput).min(1).max(24),
-    opensAt: Timestamp.optional().openapi({ description: 'Absent: open now' }),
-    closesAt: Timestamp,
-    minTotalQuantity: Count,
-    lotSize: z.number().int().min(1).max(1_000_000),
-    maxWaitHours: z.number().positive().max(24 * 90).optional(),
-    maxTotalQuantity: z.number().int().min(1).max(10_000_000).optional(),
-    promisedShipDays: z.number().int().min(1).max(365),
-    maxPerBuyer: z.number().int().min(1).max(100_000).optional().openapi({ description: 'Units one buyer may hold in this campaign (限购); cancelled or refunded units free room' }),
-    maxDelayDays: z
-      .number()
-      .int()
-      .min(1)
-      .max(365)
-      .optional()
-      .openapi({ description: 'Default 14: units not shipped by the original promise plus this many days are refunded by themselves' }),
-    lateCompensation: LateCompensation.optional(),
-    liveRoomIds: z
-      .array(PartnerId)
-      .min(1)
-      .max(50)
-      .optional()
-      .openapi({ description: "The live rooms whose signals count for this campaign; absent: any room's" }),
-    switchWindowHours: z
-      .number()
-      .positive()
-      .max(24 * 14)
-      .optional()
-      .openapi({ description: 'Default 24: how long buyers of a variant below its minimum may switch to another variant' }),
+    anchorPercent: Percent.openapi({ description: "The anchor's share of the net GMV of every pre-order of the campaign", example: 20 }),
+    affiliatePercent: Percent.openapi({ description: "An affiliate's share of the net GMV of the pre-orders they brought (source.affiliateId)", example: 5 }),
   })
-  .strict();
-
-/** The rules between terms, for a create and for a change of a campaign not yet open (merged with what is stored). */
-const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
-  const skus = new Set<string>();
-  b.variants.forEach((v, i) => {
-    if (skus.has(v.sku)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'sku'], message: `sku ${v.sku} appears twice`, params: { code: 'duplicate_sku' } });
-    skus.add(v.sku);
-  });
-  if (b.backupFactoryId !== undefined && b.backupFactoryId === b.factoryId) {
-    ctx.addIssue({ code: 'custom', path: ['backupFactoryId'], message: 'backupFactoryId must differ from factoryId', params: { code: 'same_backup_factory' } });
-  }
-  const opens = b.opensAt ? Date.parse(b.opensAt) : Date.now();
-  if (Date.parse(b.closesAt) <= Math.max(opens, Date.now())) {
-    ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be in the future and after opensAt', params: { code: 'closes_before_opening' } });
-  }
-  if (b.maxTotalQuantity !== undefined && b.maxTotalQuantity < b.minTotalQuantity) {
-    ctx.addIssue({ code: 'custom', path: ['maxTotalQuantity'], message: 'maxTotalQuantity must be at least minTotalQuantity', params: { code: 'cap_below_minimum' } });
-  }
-  b.variants.forEach((v, i) => {
-    if (v.minQuantity !== undefined && b.maxTotalQuantity !== undefined && v.minQuantity > b.maxTotalQuantity) {
-      ctx.addIssue({ code: 'custom', path: ['variants', i, 'minQuantity'], message: 'minQuantity cannot be above maxTotalQuantity', params: { code: 'variant_minimum_above_cap' } });
-    }
-  });
-  if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
-    ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity', params: { code: 'limit_above_cap' } });
-  }
-  if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
-    ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once', params: { code: 'duplicate_room' } });
-  }
-};
-
-export const CreateCampaignBody = CampaignTerms.superRefine(checkTerms).openapi('CreateCampaign');
-export type CreateCampaignBody = z.infer<typeof CreateCampaignBody>;
-
-export const UpdateCampaignBody = CampaignTerms.partial()
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'name at least one field to change' })
-  .openapi('UpdateCampaign', {
-    description:
-      'Before the campaign opens: any field of the create body (checked together with the stored ones). While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change.',
-  });
-export type UpdateCampaignBody = z.infer<typeof UpdateCampaignBody>;
+  .superRefine((c, ctx) => {
+    // Only between two valid percents: one out of range is named on its own.
+    if (c.anchorPercent <= 100 && c.affiliatePercent <= 100 && c.anchorPercent + c.affiliatePercent > 100) {
+      ctx.addIssue({ code: 'custom', path: ['affiliatePercent'], message: 'anchorPercent and affiliatePercent together cannot pass 100', params: { code: 'commission_above_100' } });
+    }
+  })
+  .openapi('Commission');
+
 
 export const VariantDemand = z
   .object({
@@ -186,6 +108,7 @@ export const CampaignView = z
     lotSize: z.number().int().optional(),
     maxWaitHours: z.number().optional(),
     liveRoomIds: z.array(z.string()).optional(),
+    commission: Commission.optional(),
     createdAt: Timestamp.optional(),
     updatedAt: Timestamp.optional(),
   })
@@ -201,8 +124,8 @@ export const CampaignParams = z.object({ campaignId: CampaignId.openapi({ param:
 
 // ---------------------------------------------------------------- what the anchor's console reads
 
-const Money = z.number().int().openapi({ description: 'Minor units of the campaign currency' });
-const Units = z.number().int().min(0);
+export const Money = z.number().int().openapi({ description: 'Minor units of the campaign currency' });
+export const Units = z.number().int().min(0);
 
 export const CampaignBatchLine = z
   .object({
@@ -286,6 +209,7 @@ export const CampaignPreorder = z
     refundedAmount: Money,
     compensatedAmount: Money,
     locale: z.enum(['zh-CN', 'en']),
+    source: z.object({ liveRoomId: z.string(), sessionId: z.string().optional(), affiliateId: z.string().optional() }).optional(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

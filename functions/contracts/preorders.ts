@@ -28,6 +28,18 @@ export const PaymentRef = z
   .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'paymentRef is 1-128 letters, digits or _ . : -')
   .openapi({ example: 'pay_20261201_8842' });
 
+const SourceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
+
+/** Where a pre-order came from: the live room, the session of it, the affiliate who shared it. */
+export const PreorderSource = z
+  .object({
+    liveRoomId: SourceId.openapi({ description: "The live room it was placed from; when the campaign names liveRoomIds, one of them" }),
+    sessionId: SourceId.optional().openapi({ description: "The room's broadcast session" }),
+    affiliateId: SourceId.optional().openapi({ description: 'The affiliate (推广者) whose link brought the buyer: paid commission.affiliatePercent' }),
+  })
+  .strict()
+  .openapi('PreorderSource');
+
 export const CreatePreorderBody = z
   .object({
     sku: z.string().min(1).max(64),
@@ -37,6 +49,7 @@ export const CreatePreorderBody = z
     paymentRef: PaymentRef.optional().openapi({
       description: "The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back",
     }),
+    source: PreorderSource.optional().openapi({ description: 'Attribution: units, GMV and commission per source (GET /v1/campaigns/{campaignId}/attribution)' }),
   })
   .strict()
   .openapi('CreatePreorder');
@@ -86,6 +99,7 @@ export const PreorderView = z
     shippingAddress: ShippingAddress,
     locale: z.enum(['zh-CN', 'en']),
     paymentRef: PaymentRef.optional(),
+    source: PreorderSource.optional(),
     batchId: z.string().optional(),
     promisedShipBy: Timestamp.openapi({ description: 'The campaign promise, then the factory commitment, then any delay notice' }),
     firstPromisedShipBy: Timestamp.optional().openapi({ description: 'The date promised at order time, when it has moved since' }),

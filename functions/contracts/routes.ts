@@ -66,6 +66,7 @@ export const allRoutes = [
   factory.closeBatchShort,
   factory.factoryTrust,
   campaigns.campaignTrust,
+  campaigns.campaignAttribution,
   operator.registerFactory,
   operator.listFactories,
   operator.revokeFactory,

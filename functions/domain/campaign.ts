@@ -14,6 +14,11 @@ export interface Variant {
 }
 
 /** Paid for shipping after the original promise: a share of the amount, within bounds (minor units). */
+export interface Commission {
+  readonly anchorPercent: number;
+  readonly affiliatePercent: number;
+}
+
 export interface LateCompensation {
   readonly percent: number;
   readonly minAmount: number;
@@ -49,6 +54,8 @@ export interface Campaign {
   readonly maxPerBuyer?: number;
   readonly maxDelayDays: number;
   readonly lateCompensation?: LateCompensation;
+  /** Commission on net GMV, per source (attribution.ts); absent: none is owed through c2m. */
+  readonly commission?: Commission;
   /** The rooms whose signals count; absent: any room's. */
   readonly liveRoomIds?: readonly string[];
   readonly switchWindowHours: number;
@@ -132,6 +139,7 @@ export const newCampaign = (input: {
     ...(draft.maxPerBuyer !== undefined && { maxPerBuyer: draft.maxPerBuyer }),
     maxDelayDays: draft.maxDelayDays ?? defaultMaxDelayDays,
     ...(draft.lateCompensation !== undefined && { lateCompensation: draft.lateCompensation }),
+    ...(draft.commission !== undefined && { commission: draft.commission }),
     ...(draft.liveRoomIds !== undefined && { liveRoomIds: draft.liveRoomIds }),
     switchWindowHours: draft.switchWindowHours ?? defaultSwitchWindowHours,
     status: opensAt === nowIso ? 'OPEN' : 'SCHEDULED',
@@ -270,6 +278,7 @@ export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string
   ...(c.maxPerBuyer !== undefined && { maxPerBuyer: c.maxPerBuyer }),
   maxDelayDays: c.maxDelayDays,
   ...(c.lateCompensation !== undefined && { lateCompensation: c.lateCompensation }),
+  ...(c.commission !== undefined && { commission: c.commission }),
   ...(c.liveRoomIds !== undefined && { liveRoomIds: c.liveRoomIds }),
   switchWindowHours: c.switchWindowHours,
 });

@@ -75,6 +75,12 @@ export interface BatchPageRef {
   readonly page: number;
 }
 
+export interface PreorderSource {
+  readonly liveRoomId: string;
+  readonly sessionId?: string;
+  readonly affiliateId?: string;
+}
+
 /** A lot of this pre-order's units, as the buyer sees it. */
 export interface PreorderShipment {
   readonly shipmentId: string;
@@ -128,6 +134,8 @@ export interface Preorder {
   readonly locale: Locale;
   /** The platform's reference of the buyer's payment, when given: every refund of the pre-order names it (refund.requested). */
   readonly paymentRef?: string;
+  /** Where it came from (attribution): the live room, its session, the affiliate. */
+  readonly source?: PreorderSource;
   readonly status: PreorderStatus;
   /** The production batch, once the pre-order is in one. */
   readonly batchId?: string;
@@ -197,6 +205,7 @@ export const newPreorder = (input: {
   shippingAddress: ShippingAddress;
   locale?: Locale;
   paymentRef?: string;
+  source?: PreorderSource;
   gateTakes: readonly GateTake[];
   now: Date;
 }): Preorder => {
@@ -216,6 +225,7 @@ export const newPreorder = (input: {
     shippingAddress: input.shippingAddress,
     locale,
     ...(input.paymentRef !== undefined && { paymentRef: input.paymentRef }),
+    ...(input.source !== undefined && { source: input.source }),
     status: 'ACCEPTED',
     promisedShipBy: promised,
     refundedAmount: 0,

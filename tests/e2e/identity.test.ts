@@ -400,6 +400,7 @@ const whoMayCall: Record<string, Access> = {
   'GET /v1/campaigns/{campaignId}/batches': ['anchor', 'operator'],
   'GET /v1/campaigns/{campaignId}/preorders': ['anchor', 'operator'],
   'GET /v1/campaigns/{campaignId}/trust': everyone,
+  'GET /v1/campaigns/{campaignId}/attribution': ['anchor', 'operator'],
   'POST /v1/campaigns/{campaignId}/preorders': ['buyer'],
   'GET /v1/preorders': ['buyer'],
   'GET /v1/preorders/{preorderId}': ['buyer', 'operator'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreateCampaignBody } from '../../functions/contracts/campaigns.ts';
+import { CreateCampaignBody } from '../../functions/contracts/campaign-terms.ts';
 import { zodIssues } from '../../functions/handlers/http/problems.ts';
 import { campaignFieldOrder, focusTarget } from '../../console/src/lib/campaign-fields.ts';
 import { ApiError, issueText, placeErrors, toProblem, withoutIds } from '../../console/src/lib/problems.ts';

@@ -17,6 +17,7 @@ export const operationRoutes = {
   deleteWebhook: { method: 'DELETE', path: '/v1/factory/webhooks/{webhookId}', idempotencyKey: false, authenticated: true },
   getBatchManifest: { method: 'GET', path: '/v1/factory/batches/{batchId}/manifest', idempotencyKey: false, authenticated: true },
   getCampaign: { method: 'GET', path: '/v1/campaigns/{campaignId}', idempotencyKey: false, authenticated: true },
+  getCampaignAttribution: { method: 'GET', path: '/v1/campaigns/{campaignId}/attribution', idempotencyKey: false, authenticated: true },
   getCampaignDemand: { method: 'GET', path: '/v1/campaigns/{campaignId}/demand', idempotencyKey: false, authenticated: true },
   getCampaignDemandHistory: { method: 'GET', path: '/v1/campaigns/{campaignId}/demand/history', idempotencyKey: false, authenticated: true },
   getCampaignTrust: { method: 'GET', path: '/v1/campaigns/{campaignId}/trust', idempotencyKey: false, authenticated: true },

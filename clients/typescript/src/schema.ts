@@ -37,6 +37,23 @@ export interface paths {
         patch: operations["updateCampaign"];
         trace?: never;
     };
+    "/v1/campaigns/{campaignId}/attribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Units, GMV and commission per source (live room, session, affiliate), net of refunds; Accept: text/csv for CSV */
+        get: operations["getCampaignAttribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/campaigns/{campaignId}/batches": {
         parameters: {
             query?: never;
@@ -952,6 +969,58 @@ export interface components {
                 trackingNumber: string;
             }[];
         };
+        /** @description Absent: pre-orders that named no source */
+        AttributedSource: {
+            liveRoomId: string;
+            sessionId?: string;
+            affiliateId?: string;
+        };
+        /** @description Units, GMV and commission per source, net of refunds */
+        Attribution: {
+            /** @example cmp_0000000000000000000000ab */
+            campaignId: string;
+            currency: string;
+            commission?: components["schemas"]["Commission"] & unknown;
+            /** @description One row per source (room, session, affiliate), biggest net GMV first */
+            items: {
+                source?: components["schemas"]["AttributedSource"];
+                preorders: number;
+                /** @description Units ordered */
+                units: number;
+                /** @description Units refunded (cancelled, never made, past the ceiling) */
+                refundedUnits: number;
+                netUnits: number;
+                /** @description What buyers paid, minor units */
+                gmv: number;
+                /** @description What c2m decided to pay back to them */
+                refunded: number;
+                /** @description gmv − refunded: what commission is on */
+                netGmv: number;
+                /** @description commission.anchorPercent of netGmv, half up */
+                anchorCommission: number;
+                /** @description commission.affiliatePercent of netGmv for rows with an affiliate, half up; 0 otherwise */
+                affiliateCommission: number;
+            }[];
+            /** @description The rows' sums */
+            totals: {
+                preorders: number;
+                /** @description Units ordered */
+                units: number;
+                /** @description Units refunded (cancelled, never made, past the ceiling) */
+                refundedUnits: number;
+                netUnits: number;
+                /** @description What buyers paid, minor units */
+                gmv: number;
+                /** @description What c2m decided to pay back to them */
+                refunded: number;
+                /** @description gmv − refunded: what commission is on */
+                netGmv: number;
+                /** @description commission.anchorPercent of netGmv, half up */
+                anchorCommission: number;
+                /** @description commission.affiliatePercent of netGmv for rows with an affiliate, half up; 0 otherwise */
+                affiliateCommission: number;
+            };
+        };
         Batch: {
             /** @example bat_0000000000000000000000ab */
             batchId: string;
@@ -1218,6 +1287,7 @@ export interface components {
             lotSize?: number;
             maxWaitHours?: number;
             liveRoomIds?: string[];
+            commission?: components["schemas"]["Commission"];
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -1384,6 +1454,11 @@ export interface components {
             compensatedAmount: number;
             /** @enum {string} */
             locale: "zh-CN" | "en";
+            source?: {
+                liveRoomId: string;
+                sessionId?: string;
+                affiliateId?: string;
+            };
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -1456,6 +1531,7 @@ export interface components {
             lotSize?: number;
             maxWaitHours?: number;
             liveRoomIds?: string[];
+            commission?: components["schemas"]["Commission"];
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -1469,6 +1545,18 @@ export interface components {
         };
         CloseShort: {
             reason: string;
+        };
+        Commission: {
+            /**
+             * @description The anchor's share of the net GMV of every pre-order of the campaign
+             * @example 20
+             */
+            anchorPercent: number;
+            /**
+             * @description An affiliate's share of the net GMV of the pre-orders they brought (source.affiliateId)
+             * @example 5
+             */
+            affiliatePercent: number;
         };
         ConfirmRefund: {
             /** @description Minor units the platform paid back. When given it must be the refund's amount: another is refused (409) and nothing is recorded */
@@ -1515,6 +1603,7 @@ export interface components {
             /** @description Default 14: units not shipped by the original promise plus this many days are refunded by themselves */
             maxDelayDays?: number;
             lateCompensation?: components["schemas"]["LateCompensation"];
+            commission?: components["schemas"]["Commission"] & unknown;
             /** @description The live rooms whose signals count for this campaign; absent: any room's */
             liveRoomIds?: string[];
             /** @description Default 24: how long buyers of a variant below its minimum may switch to another variant */
@@ -1534,6 +1623,7 @@ export interface components {
              * @example pay_20261201_8842
              */
             paymentRef?: string;
+            source?: components["schemas"]["PreorderSource"] & unknown;
         };
         CreateShipment: {
             carrier: string;
@@ -1935,6 +2025,7 @@ export interface components {
             locale: "zh-CN" | "en";
             /** @example pay_20261201_8842 */
             paymentRef?: string;
+            source?: components["schemas"]["PreorderSource"];
             batchId?: string;
             /**
              * Format: date-time
@@ -2085,6 +2176,14 @@ export interface components {
         PreorderList: {
             items: components["schemas"]["Preorder"][];
             nextCursor?: string;
+        };
+        PreorderSource: {
+            /** @description The live room it was placed from; when the campaign names liveRoomIds, one of them */
+            liveRoomId: string;
+            /** @description The room's broadcast session */
+            sessionId?: string;
+            /** @description The affiliate (推广者) whose link brought the buyer: paid commission.affiliatePercent */
+            affiliateId?: string;
         };
         Problem: {
             type: string;
@@ -2408,6 +2507,7 @@ export interface components {
             /** @description Default 14: units not shipped by the original promise plus this many days are refunded by themselves */
             maxDelayDays?: number;
             lateCompensation?: components["schemas"]["LateCompensation"];
+            commission?: components["schemas"]["Commission"] & unknown;
             /** @description The live rooms whose signals count for this campaign; absent: any room's */
             liveRoomIds?: string[];
             /** @description Default 24: how long buyers of a variant below its minimum may switch to another variant */
@@ -2863,6 +2963,74 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaignAttribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attribution */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attribution"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,8 @@
 import * as z from '../zod.ts';
 import { createRoute } from '../route.ts';
-import { CampaignBatchList, CampaignList, CampaignParams, CampaignPreorderList, CampaignPreordersQuery, CampaignView, CreateCampaignBody, Demand, DemandHistory, DemandHistoryQuery, UpdateCampaignBody } from '../campaigns.ts';
+import { AttributionView } from '../attribution.ts';
+import { CampaignBatchList, CampaignList, CampaignParams, CampaignPreorderList, CampaignPreordersQuery, CampaignView, Demand, DemandHistory, DemandHistoryQuery } from '../campaigns.ts';
+import { CreateCampaignBody, UpdateCampaignBody } from '../campaign-terms.ts';
 import { IdempotencyHeader, ListQuery, problemResponses } from '../common.ts';
 import { TrustView } from '../factory.ts';
 import { json, body, bearer } from './common.ts';
@@ -104,6 +106,25 @@ export const campaignDemandHistory = createRoute({
   security: bearer,
   request: { params: CampaignParams, query: DemandHistoryQuery },
   responses: { 200: json(DemandHistory, 'History'), ...problemResponses(400, 401, 403, 404, 429) },
+});
+export const campaignAttribution = createRoute({
+  operationId: 'getCampaignAttribution',
+  method: 'get',
+  path: '/v1/campaigns/{campaignId}/attribution',
+  tags: ['anchor'],
+  summary: 'Units, GMV and commission per source (live room, session, affiliate), net of refunds; Accept: text/csv for CSV',
+  security: bearer,
+  request: { params: CampaignParams },
+  responses: {
+    200: {
+      description: 'Attribution',
+      content: {
+        'application/json': { schema: AttributionView },
+        'text/csv': { schema: z.string().openapi({ description: 'UTF-8 with BOM, a header row, one row per source and a total row; amounts as decimals' }) },
+      },
+    },
+    ...problemResponses(400, 401, 403, 404, 429),
+  },
 });
 export const campaignTrust = createRoute({
   operationId: 'getCampaignTrust',

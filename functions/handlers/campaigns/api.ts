@@ -8,6 +8,7 @@ import { campaignBatches, campaignPreorders, preordersCsv } from './insight.ts';
 import { csvHeaders, wantsCsv } from '../http/csv.ts';
 import { demandHistory } from './forecasting.ts';
 import { campaignTrust } from './trust.ts';
+import { attributionCsv, campaignAttribution } from './attribution.ts';
 
 export const app = createApi()
   .openapi({ ...routes.createCampaign, middleware: [allow('anchor')] }, async (c) => {
@@ -46,6 +47,12 @@ export const app = createApi()
       cursor: page.nextCursor,
     };
     return c.body(preordersCsv(page.items), 200, csvHeaders(`/v1/campaigns/${campaign.campaignId}/preorders`, next || undefined));
+  })
+  .openapi({ ...routes.campaignAttribution, middleware: [allow('anchor', 'operator')] }, async (c) => {
+    const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);
+    const attribution = await campaignAttribution(campaign);
+    if (!wantsCsv(c.req.header('accept'))) return c.json(attribution, 200);
+    return c.body(attributionCsv(attribution), 200, csvHeaders(`/v1/campaigns/${campaign.campaignId}/attribution`));
   })
   .openapi({ ...routes.campaignDemandHistory, middleware: [allow('anchor', 'operator')] }, async (c) => {
     const campaign = await findOwnCampaign(caller(c), c.req.valid('param').campaignId);

@@ -1,5 +1,6 @@
 import { getBatch, listBatchesForCampaign, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders, listPreordersForCampaign } from '#adapters/preorder-store.ts';
+import { refundedUnitsOf } from '#domain/attribution.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { defectList } from '#domain/defects.ts';
 import { InvalidInputError } from '#domain/errors.ts';
@@ -12,7 +13,6 @@ import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
  * address or a phone).
  */
 
-const refundedUnitsOf = (p: Preorder): number => (p.status === 'REFUNDED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0));
 
 /**
  * A batch as its anchor follows it. Delays, refunds and compensation are its
@@ -104,6 +104,7 @@ export const anchorPreorderView = (p: Preorder) => ({
   refundedAmount: p.refundedAmount,
   compensatedAmount: p.compensatedAmount ?? 0,
   locale: p.locale,
+  ...(p.source !== undefined && { source: p.source }),
   createdAt: p.createdAt,
   updatedAt: p.updatedAt,
 });

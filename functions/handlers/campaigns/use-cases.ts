@@ -20,7 +20,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidInputError,
 } from '#domain/errors.ts';
-import { CreateCampaignBody, type UpdateCampaignBody } from '#contracts/campaigns.ts';
+import { CreateCampaignBody, type UpdateCampaignBody } from '#contracts/campaign-terms.ts';
 import { zodIssues } from '../http/problems.ts';
 import { newId, requestHash } from '#shared/ids.ts';
 import { log, metricNames, metrics } from '#shared/observability.ts';

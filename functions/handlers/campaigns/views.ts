@@ -33,6 +33,7 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
     lotSize: c.lotSize,
     ...(c.maxWaitHours !== undefined && { maxWaitHours: c.maxWaitHours }),
     ...(c.liveRoomIds !== undefined && { liveRoomIds: [...c.liveRoomIds] }),
+    ...(c.commission !== undefined && { commission: c.commission }),
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   }),

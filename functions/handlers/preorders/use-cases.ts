@@ -59,6 +59,12 @@ export const placePreorder = async (
       { path: 'sku', message: `unknown sku; this campaign sells ${campaign.variants.map((v) => v.sku).join(', ')}` },
     ]);
   }
+  if (body.source && campaign.liveRoomIds && !campaign.liveRoomIds.includes(body.source.liveRoomId)) {
+    // Commission is paid on where a pre-order came from: a room the campaign does not name is no source of it.
+    throw new InvalidInputError(`Live room ${body.source.liveRoomId} does not sell this campaign`, [
+      { path: 'source.liveRoomId', message: `not one of this campaign's live rooms (${campaign.liveRoomIds.join(', ')})`, code: 'unknown_live_room' },
+    ]);
+  }
   if (!acceptsPreordersAt(campaign, now)) return replayOr(new CampaignNotOpenError(campaignId, campaign.status));
   if (dueToOpen(campaign, now)) campaign = await openNow(campaign, now);
 
@@ -76,6 +82,7 @@ export const placePreorder = async (
           shippingAddress: body.shippingAddress,
           ...(body.locale !== undefined && { locale: body.locale }),
           ...(body.paymentRef !== undefined && { paymentRef: body.paymentRef }),
+          ...(body.source !== undefined && { source: body.source }),
           gateTakes,
           now,
         }),

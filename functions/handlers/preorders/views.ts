@@ -23,6 +23,7 @@ export const preorderView = (p: Preorder) => ({
   shippingAddress: p.shippingAddress,
   locale: p.locale ?? defaultLocale(p.currency),
   ...(p.paymentRef !== undefined && { paymentRef: p.paymentRef }),
+  ...(p.source !== undefined && { source: p.source }),
   ...(p.batchId !== undefined && { batchId: p.batchId }),
   promisedShipBy: p.promisedShipBy,
   ...(p.firstPromisedShipBy !== undefined && p.firstPromisedShipBy !== p.promisedShipBy && { firstPromisedShipBy: p.firstPromisedShipBy }),

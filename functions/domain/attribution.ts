@@ -1,0 +1,96 @@
+import type { Commission } from './campaign.ts';
+import type { Preorder, PreorderSource } from './preorder.ts';
+
+/**
+ * Attribution (issue 16): what each source of a campaign's pre-orders sold, net
+ * of refunds, and the commission owed on it. A source is a live room, with the
+ * session and the affiliate when the pre-order named them; pre-orders that named
+ * none are one row of their own (`direct`).
+ *
+ * Money is integers in the campaign's minor units. Commission is on net GMV
+ * (what buyers paid less what was refunded to them), rounded half up per row;
+ * the totals are the rows' sums, so the rows always add up to them.
+ */
+export interface AttributionRow {
+  readonly source?: PreorderSource;
+  readonly preorders: number;
+  readonly units: number;
+  readonly refundedUnits: number;
+  readonly netUnits: number;
+  /** Minor units paid. */
+  readonly gmv: number;
+  readonly refunded: number;
+  readonly netGmv: number;
+  readonly anchorCommission: number;
+  readonly affiliateCommission: number;
+}
+
+export type AttributionTotals = Omit<AttributionRow, 'source'>;
+
+/** Units that will never reach the buyer and were refunded. */
+export const refundedUnitsOf = (p: Pick<Preorder, 'status' | 'quantity' | 'shippedQuantity' | 'refundedUnits'>): number =>
+  p.status === 'REFUNDED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0);
+
+/** `percent` of `amount`, half up, in integers: percents have at most two decimals (basis points). */
+export const percentOf = (amount: number, percent: number): number => {
+  const basisPoints = Math.round(percent * 100);
+  return Math.floor((amount * basisPoints + 5_000) / 10_000);
+};
+
+const keyOf = (s: PreorderSource | undefined) => (s ? JSON.stringify([s.liveRoomId, s.sessionId ?? '', s.affiliateId ?? '']) : '');
+
+type Tally = { source?: PreorderSource; preorders: number; units: number; refundedUnits: number; gmv: number; refunded: number };
+
+/** An aggregation fed a page of pre-orders at a time (the campaign's may not fit one read), then read once. */
+export const attributionOf = (commission: Commission | undefined) => {
+  const rows = new Map<string, Tally>();
+  return {
+    add(page: readonly Preorder[]) {
+      for (const p of page) {
+        const key = keyOf(p.source);
+        const t = rows.get(key) ?? { ...(p.source && { source: p.source }), preorders: 0, units: 0, refundedUnits: 0, gmv: 0, refunded: 0 };
+        t.preorders += 1;
+        t.units += p.quantity;
+        t.refundedUnits += refundedUnitsOf(p);
+        t.gmv += p.amount;
+        t.refunded += p.refundedAmount;
+        rows.set(key, t);
+      }
+    },
+    result(): { items: AttributionRow[]; totals: AttributionTotals } {
+      const items: AttributionRow[] = [...rows.values()].map((t) => {
+        const netGmv = t.gmv - t.refunded;
+        return {
+          ...(t.source && { source: t.source }),
+          preorders: t.preorders,
+          units: t.units,
+          refundedUnits: t.refundedUnits,
+          netUnits: t.units - t.refundedUnits,
+          gmv: t.gmv,
+          refunded: t.refunded,
+          netGmv,
+          anchorCommission: commission ? percentOf(netGmv, commission.anchorPercent) : 0,
+          affiliateCommission: commission && t.source?.affiliateId !== undefined ? percentOf(netGmv, commission.affiliatePercent) : 0,
+        };
+      });
+      // Biggest sellers first; ties in a stable order (room, session, affiliate), direct last among equals.
+      const order = (r: AttributionRow) => (r.source ? `0${keyOf(r.source)}` : '1');
+      items.sort((a, b) => b.netGmv - a.netGmv || order(a).localeCompare(order(b)));
+      const sum = (f: (r: AttributionRow) => number) => items.reduce((n, r) => n + f(r), 0);
+      return {
+        items,
+        totals: {
+          preorders: sum((r) => r.preorders),
+          units: sum((r) => r.units),
+          refundedUnits: sum((r) => r.refundedUnits),
+          netUnits: sum((r) => r.netUnits),
+          gmv: sum((r) => r.gmv),
+          refunded: sum((r) => r.refunded),
+          netGmv: sum((r) => r.netGmv),
+          anchorCommission: sum((r) => r.anchorCommission),
+          affiliateCommission: sum((r) => r.affiliateCommission),
+        },
+      };
+    },
+  };
+};

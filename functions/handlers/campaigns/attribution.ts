@@ -1,0 +1,53 @@
+import { forEachPreorderOfCampaign } from '#adapters/preorder-store.ts';
+import { attributionOf, type AttributionRow, type AttributionTotals } from '#domain/attribution.ts';
+import type { Campaign } from '#domain/campaign.ts';
+import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
+
+/**
+ * `GET /v1/campaigns/{campaignId}/attribution`: what each source sold, net of
+ * refunds, and the commission owed on it (domain/attribution.ts), read from the
+ * campaign's pre-orders as they are now.
+ */
+export const campaignAttribution = async (c: Campaign) => {
+  const tally = attributionOf(c.commission);
+  await forEachPreorderOfCampaign(c, (page) => tally.add(page));
+  const { items, totals } = tally.result();
+  return { campaignId: c.campaignId, currency: c.currency, ...(c.commission && { commission: c.commission }), items, totals };
+};
+
+const columns = [
+  'liveRoomId',
+  'sessionId',
+  'affiliateId',
+  'preorders',
+  'units',
+  'refundedUnits',
+  'netUnits',
+  'currency',
+  'gmv',
+  'refunded',
+  'netGmv',
+  'anchorCommission',
+  'affiliateCommission',
+] as const;
+const money = ['gmv', 'refunded', 'netGmv', 'anchorCommission', 'affiliateCommission'] as const;
+
+/**
+ * The same as CSV: a row per source, then a total row (`liveRoomId` = TOTAL),
+ * amounts as decimals in the campaign's currency; pre-orders that named no
+ * source are the row whose source cells are empty.
+ */
+export const attributionCsv = (a: Awaited<ReturnType<typeof campaignAttribution>>): string => {
+  const row = (r: AttributionRow | AttributionTotals, source: Record<'liveRoomId' | 'sessionId' | 'affiliateId', string | undefined>) =>
+    columns
+      .map((k) => {
+        if (k === 'liveRoomId' || k === 'sessionId' || k === 'affiliateId') return csvCell(source[k]);
+        if (k === 'currency') return csvCell(a.currency);
+        return (money as readonly string[]).includes(k) ? decimalAmount(r[k], a.currency) : csvCell(r[k]);
+      })
+      .join(',');
+  return csvDocument(columns, [
+    ...a.items.map((r) => row(r, { liveRoomId: r.source?.liveRoomId, sessionId: r.source?.sessionId, affiliateId: r.source?.affiliateId })),
+    row(a.totals, { liveRoomId: 'TOTAL', sessionId: undefined, affiliateId: undefined }),
+  ]);
+};
