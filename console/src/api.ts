@@ -4,15 +4,15 @@
  * no zod: the server validated what it sends, and the console trusts its own API's answers.
  */
 import type { z } from 'zod';
+import type { AttributionView } from '../../functions/contracts/attribution.ts';
+import type { CreateCampaignBody, UpdateCampaignBody } from '../../functions/contracts/campaign-terms.ts';
 import type {
   CampaignBatchList,
   CampaignList,
   CampaignPreorderList,
   CampaignView,
-  CreateCampaignBody,
   Demand as DemandSchema,
   DemandHistory as DemandHistorySchema,
-  UpdateCampaignBody,
   preorderStatuses,
 } from '../../functions/contracts/campaigns.ts';
 import type { TrustView } from '../../functions/contracts/factory.ts';
@@ -33,6 +33,7 @@ export type PreorderPage = z.infer<typeof CampaignPreorderList>;
 export type Preorder = PreorderPage['items'][number];
 export type PreorderStatus = (typeof preorderStatuses)[number];
 export type Trust = z.infer<typeof TrustView>;
+export type Attribution = z.infer<typeof AttributionView>;
 
 export { ApiError };
 
@@ -232,6 +233,9 @@ export const createApi = (opts: ApiOptions) => {
     demandHistory: (id: string, signal?: AbortSignal) => json<DemandHistory>('GET', `${campaign(id)}/demand/history`, signal && { signal }),
     batches: (id: string, signal?: AbortSignal) => json<BatchList>('GET', `${campaign(id)}/batches`, signal && { signal }),
     trust: (id: string, signal?: AbortSignal) => json<Trust>('GET', `${campaign(id)}/trust`, signal && { signal }),
+    /** Reads every pre-order of the campaign on the server: asked for when the anchor opens it, not polled. */
+    attribution: (id: string, signal?: AbortSignal) => json<Attribution>('GET', `${campaign(id)}/attribution`, signal && { signal }),
+    attributionCsv: async (id: string): Promise<string> => joinCsvPages([await (await send('GET', `${campaign(id)}/attribution`, 'text/csv')).text()]),
     preorders: (id: string, q: { status?: PreorderStatus; buyerId?: string; cursor?: string; limit?: number }, signal?: AbortSignal) =>
       json<PreorderPage>('GET', `${campaign(id)}/preorders`, { query: { limit: 20, ...q }, ...(signal && { signal }) }),
     /**

@@ -482,6 +482,57 @@ describe('The anchor console in Chromium', () => {
     expect(await text(page, 'csv-export-result')).toBe(`Saved ${download.suggestedFilename()}`);
   });
 
+  it('Sales by source, when asked for, shows what each live room and affiliate sold after refunds and the commission in money, in Chinese too, and downloads as CSV', async () => {
+    const campaign = await openCampaign({ title: 'Linen by room', liveRoomIds: ['room-north', 'room-south'], commission: { anchorPercent: 20, affiliatePercent: 5 } });
+    const place = async (buyerId: string, quantity: number, source?: Record<string, string>) => {
+      const r = await clientFor(runtime, 'buyer', buyerId).post<{ preorderId: string }>(
+        `/v1/campaigns/${campaign.campaignId}/preorders`,
+        preorderDraft({ quantity, ...(source && { source }) }),
+      );
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      return r.body.preorderId;
+    };
+    await place('fan-src-1', 3, { liveRoomId: 'room-north', affiliateId: 'aff-mei' });
+    const cancelled = await place('fan-src-2', 1, { liveRoomId: 'room-north', affiliateId: 'aff-mei' });
+    await place('fan-src-3', 2, { liveRoomId: 'room-south' });
+    expect((await clientFor(runtime, 'buyer', 'fan-src-2').post(`/v1/preorders/${cancelled}/cancel`)).status).toBe(200);
+    // Listed once intake has read them off the stream: the report reads the list.
+    await until(() => anchor.get<{ totals: { preorders: number } }>(`/v1/campaigns/${campaign.campaignId}/attribution`), (r) => r.body.totals?.preorders === 3);
+
+    const page = await consoleAt('desktop', `campaigns/${campaign.campaignId}`);
+    // Not read until asked for: it reads every pre-order of the campaign.
+    expect(await page.getByTestId('sources-table').count()).toBe(0);
+    expect(await page.locator('#sources-title').textContent()).toBe('Sales by source');
+    expect(await page.locator('section[aria-labelledby="sources-title"] p.muted').first().textContent()).toContain('20 % to you, 5 % to the affiliate');
+    await page.getByTestId('sources-load').click();
+    await page.getByTestId('sources-table').waitFor();
+    const rows = await page.getByTestId('sources-row').allTextContents();
+    // Biggest first: room-north sold 3 units kept (¥387.00) after a ¥129.00 refund; room-south 2 (¥258.00).
+    expect(rows).toEqual([
+      expect.stringMatching(/^room-north · affiliate aff-mei3¥387\.00¥129\.00¥77\.40¥19\.35$/),
+      expect.stringMatching(/^room-south2¥258\.00¥0\.00¥51\.60¥0\.00$/),
+    ]);
+    expect(await text(page, 'sources-total')).toBe('Total5¥645.00¥129.00¥129.00¥19.35');
+    for (const id of [campaign.campaignId, cancelled]) expect(await page.locator('body').textContent()).not.toContain(id);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('sources-export').click()]);
+    expect(download.suggestedFilename()).toMatch(/^Linen-by-room-sources-\d{4}-\d{2}-\d{2}\.csv$/);
+    const bytes = readFileSync(await download.path());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.toString('utf8').slice(1).trimEnd().split(/\r?\n/);
+    expect(lines).toEqual([
+      'liveRoomId,sessionId,affiliateId,preorders,units,refundedUnits,netUnits,currency,gmv,refunded,netGmv,anchorCommission,affiliateCommission',
+      'room-north,,aff-mei,2,4,1,3,CNY,516.00,129.00,387.00,77.40,19.35',
+      'room-south,,,1,2,0,2,CNY,258.00,0.00,258.00,51.60,0.00',
+      'TOTAL,,,3,6,1,5,CNY,774.00,129.00,645.00,129.00,19.35',
+    ]);
+
+    await page.getByTestId('language-switch').selectOption('zh-CN');
+    await page.locator('#sources-title', { hasText: '按来源统计' }).waitFor();
+    expect(await text(page, 'sources-total')).toBe('合计5¥645.00¥129.00¥129.00¥19.35');
+    expect((await page.getByTestId('sources-row').first().textContent()) ?? '').toMatch(/^room-north · 推广者 aff-mei/);
+  });
+
   it('Signing out ends the issuer’s session and brings the anchor back to the console, signed out, even with requests still to come back; signing in again asks who they are', async () => {
     // The list asks for each campaign, four at a time. Those answers are held until sign-out has begun (and the
     // sign-out's own look-up of the issuer until they are in), so the rows asked next find no token: that must not

@@ -192,6 +192,12 @@ export const TrustFigures = (p: { trust: Polled<Trust> }) => {
             </dd>
           </div>
           <div class="figure">
+            <dt>{t.trust.refundPaid}</dt>
+            <dd class="num" data-testid="trust-refund-paid" data-value={d.refundConfirmation?.p50Seconds ?? ''}>
+              {d.refundConfirmation ? t.trust.within(d.refundConfirmation.p50Seconds) : t.trust.notYet}
+            </dd>
+          </div>
+          <div class="figure">
             <dt>{t.trust.compensated}</dt>
             <dd class="num" data-testid="trust-compensated" data-value={d.compensation.count}>
               {count(d.compensation.count)}

@@ -61,7 +61,7 @@ const PreorderRow = (p: { preorder: Preorder; campaign: Campaign }) => {
 };
 
 /** Triggers a download of text as a file, from memory (no second request, no server-side file). */
-const download = (text: string, fileName: string) => {
+export const download = (text: string, fileName: string) => {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
   a.href = url;

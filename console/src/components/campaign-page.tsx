@@ -5,6 +5,7 @@ import { usePoll } from '../ui/poll.ts';
 import { base, Link } from '../ui/router.tsx';
 import { Batches, TrustFigures } from './batches.tsx';
 import { BuyersPreorders } from './buyers-preorders.tsx';
+import { SalesBySource } from './attribution.tsx';
 import { CampaignStatusBadge, ErrorNotice, Loading } from './common.tsx';
 import { LiveDemand, SignalsPanel, type Live } from './live-demand.tsx';
 import { SaleActions } from './sale-actions.tsx';
@@ -146,6 +147,7 @@ export const CampaignPage = (p: { api: Api; campaignId: string }) => {
         </div>
       </div>
       <BuyersPreorders api={api} campaign={c} version={preordersVersion} />
+      <SalesBySource api={api} campaign={c} />
     </div>
   );
 };

@@ -252,6 +252,28 @@ export const en = {
     delivered: 'Pre-orders delivered',
     compensated: 'Compensated for lateness',
     refundedAtCeiling: 'Units refunded as too late',
+    refundPaid: 'Refunds paid back (median)',
+    /** A duration known to within a power of two: said as an upper bound. */
+    within: (seconds: number) =>
+      seconds < 120 ? `within ${seconds} s` : seconds < 7_200 ? `within ${Math.ceil(seconds / 60)} min` : seconds < 172_800 ? `within ${Math.ceil(seconds / 3_600)} h` : `within ${Math.ceil(seconds / 86_400)} days`,
+  },
+  sources: {
+    title: 'Sales by source',
+    show: 'Show',
+    refresh: 'Refresh',
+    fileSuffix: 'sources',
+    commission: (anchor: string, affiliate: string) => `Commission on sales after refunds: ${anchor} % to you, ${affiliate} % to the affiliate who brought the buyer.`,
+    noCommission: 'This campaign pays no commission; the table shows what each source sold.',
+    empty: 'No pre-orders yet.',
+    source: 'Live room · session · affiliate',
+    direct: 'No source given',
+    affiliate: (id: string) => `affiliate ${id}`,
+    units: 'Units kept',
+    netGmv: 'Sales after refunds',
+    refunded: 'Refunded',
+    anchorCommission: 'Your commission',
+    affiliateCommission: 'Affiliate commission',
+    total: 'Total',
   },
   preorders: {
     title: "Buyers' pre-orders",
