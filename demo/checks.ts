@@ -301,6 +301,38 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
       : `no lot shipped late (${run.lateLot.skipped ?? 'none'}) · nobody owed anything`,
   );
 
+  // Money, per pre-order: its refunds add up to what was refunded, none past what was paid, and what the buyer keeps
+  // paying is what the units they keep cost. Every refund decided was paid back by the platform, confirmed once (a
+  // confirmation sent again is answered the same), and told to the buyer once.
+  const moneyCheck = 'every refund paid back once and told; for each buyer, paid − refunded = what the units kept cost';
+  if (run.payments.skipped) skip(moneyCheck, run.payments.skipped);
+  else {
+    const refunds = final.preorders.flatMap((p) => p.refunds);
+    const paidIn = sum(final.preorders, (p) => p.paidAmount);
+    const paidBack = sum(final.preorders, (p) => p.refundedAmount);
+    const confirmedInTrust = final.trust.refundConfirmation?.count ?? 0;
+    check(
+      moneyCheck,
+      [
+        ...final.preorders.flatMap((p) => {
+          const at = `${p.preorderId} (paid ${money(p.paidAmount, p.currency)}, refunded ${money(p.refundedAmount, p.currency)})`;
+          const listed = sum(p.refunds, (r) => r.amount);
+          return [
+            ...(listed === p.refundedAmount ? [] : [`${at}: its refunds add up to ${money(listed, p.currency)}`]),
+            ...(p.refundedAmount <= p.paidAmount ? [] : [`${at}: refunded more than paid`]),
+            ...(p.paidAmount - p.refundedAmount === (p.quantity - refundedUnits(p)) * p.finalUnitPrice ? [] : [`${at}: keeps ${p.quantity - refundedUnits(p)} units at ${money(p.finalUnitPrice, p.currency)}`]),
+            ...p.refunds.filter((r) => r.status !== 'CONFIRMED').map((r) => `${at}: ${r.refundId} (${r.reason}) still ${r.status}`),
+            ...(template(p, 'preorder.refund_confirmed') === p.refunds.length ? [] : [`${at}: told of ${template(p, 'preorder.refund_confirmed')} refunds paid, for ${p.refunds.length}`]),
+          ];
+        }),
+        ...(run.payments.confirmed === refunds.length ? [] : [`the platform confirmed ${run.payments.confirmed} refunds, the pre-orders list ${refunds.length}`]),
+        ...(confirmedInTrust === refunds.length ? [] : [`trust figures count ${confirmedInTrust} refunds confirmed, for ${refunds.length}`]),
+        ...run.payments.repeatAnswers.filter((s) => s !== 200).map((s) => `a confirmation sent again was answered ${s}`),
+      ],
+      `${money(paidIn)} paid in · ${money(paidBack)} paid back in ${fmt(refunds.length)} refunds, each confirmed once (${fmt(run.payments.repeated)} confirmations sent twice, answered the same) · ${money(paidIn - paidBack)} kept`,
+    );
+  }
+
   check('the API answered as the contract says (no 5xx, nothing lost, nothing unexpected)', [...run.http.failures, ...run.unexpected], `${fmt(run.http.requests)} requests`);
   check('the pipeline settled (no wait gave up)', run.stalls, 'every wait ended');
   return checks;

@@ -21,6 +21,7 @@ import {
   saleReads,
   SaleError,
   settlePreorders,
+  confirmRefunds,
   streamSignals,
   emptyRecords,
   type SaleWorld,
@@ -99,6 +100,8 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   const anchor = actor({ role: 'anchor', id: 'anchor-demo' });
   const factory = factoryClient(o.url, o.tokens, factoryId, http);
   const liveroom = actor({ role: 'liveroom', id: 'liveroom-demo' });
+  // The live platform's payment service: pays the refunds c2m decides back, and confirms each.
+  const platform = actor({ role: 'platform', id: 'pay-demo' });
   const crowd = planCrowd(rng, o.buyers);
   const buyers = crowd.map((p) => actor({ role: 'buyer', id: `fan-${tag}-${p.index}` }));
 
@@ -131,6 +134,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     },
     clock: { movable: travel !== undefined, moves: [] },
     lateLot: { shipped: false, lots: 0 },
+    payments: { confirmed: 0, repeated: 0, repeatAnswers: [] },
     ...emptyRecords(variants.map((v) => v.sku), http),
   };
   // Wall time from the monotonic clock: the calendar may be moved forward by days mid-phase.
@@ -157,7 +161,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   const drainRuntime = async () => {
     if (o.drain) await o.drain().catch((err: Error) => progress.log(`  (queues still busy: ${err.message.slice(0, 200)})`));
   };
-  const world: SaleWorld = { run, anchor, factory, owner, progress, concurrency: o.concurrency, stallMs, ...(o.drain && { drain: drainRuntime }) };
+  const world: SaleWorld = { run, anchor, factory, owner, platform, progress, concurrency: o.concurrency, stallMs, ...(o.drain && { drain: drainRuntime }) };
   const { read, demand, campaignBatches } = saleReads(world);
 
   // 1. An operator has registered the factories (a campaign may name no other), and the anchor opens the campaign.
@@ -418,6 +422,9 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   await phase('deliveries', () => deliverLots(world));
   // 7. Every buyer's order comes to rest: delivered or refunded, and told of each step.
   await phase('settle', () => settlePreorders(world));
+  // 8. The platform pays every refund back and confirms it; the buyers are told, once more each.
+  await phase('refunds paid', () => confirmRefunds(world));
+  await phase('told refunded', () => settlePreorders(world));
   await phase('audit', () => readBack(world));
   return run;
 };

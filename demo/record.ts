@@ -46,6 +46,17 @@ export interface ClockRecord {
   readonly moves: { readonly why: string; readonly byMs: number }[];
 }
 
+/** What the live platform's payment service did with the refunds c2m decided. */
+export interface PaymentsRecord {
+  /** Refunds it confirmed paid (200 the first time). */
+  confirmed: number;
+  /** Confirmations it sent again, as a payment service retrying would, and what they were answered. */
+  repeated: number;
+  repeatAnswers: number[];
+  /** Said in the summary when no platform played (a deployed stage has no platform token here). */
+  skipped?: string;
+}
+
 /** The lot shipped after the original promise, or why there was none. */
 export interface LateLotRecord {
   shipped: boolean;
@@ -130,6 +141,7 @@ export interface FlashSaleRun {
   readonly switchBatchIds: string[];
   readonly clock: ClockRecord;
   readonly lateLot: LateLotRecord;
+  readonly payments: PaymentsRecord;
   readonly signals: SignalRecord;
   readonly manifests: Map<string, ManifestEntry[]>;
   readonly shipments: ShipmentRecord[];

@@ -20,6 +20,8 @@ export interface SaleWorld {
   readonly factory: C2mClient;
   /** Who owns each accepted pre-order: reads go with the buyer's own token. */
   readonly owner: Map<string, ActorClient>;
+  /** The live platform's payment service, when the sale plays one (it confirms the refunds it paid). */
+  readonly platform?: ActorClient;
   readonly progress: Progress;
   /** Requests in flight at once during read-backs. */
   readonly concurrency: number;
@@ -147,6 +149,29 @@ export const settlePreorders = async (w: SaleWorld) => {
   );
   if (stalled) w.run.stalls.push(`settle: ${pending.size} pre-orders not delivered or refunded, or not told of every step`);
   bar.done('');
+};
+
+/**
+ * The platform pays back every refund c2m decided and confirms it, with its amount. Every fifth confirmation is
+ * sent again, as a payment service that lost the answer would: it must be answered the same, and change nothing.
+ */
+export const confirmRefunds = async (w: SaleWorld) => {
+  const { run, platform } = w;
+  if (!platform) return;
+  const { read } = saleReads(w);
+  const ps = (await inPool([...w.owner.keys()], w.concurrency, read)).filter((p): p is Preorder => p !== undefined);
+  const owed = ps.flatMap((p) => p.refunds.filter((r) => r.status === 'REQUESTED'));
+  const bar = w.progress.bar('refunds paid', owed.length, 'refunds');
+  await inPool(owed.map((r, i) => ({ r, again: i % 5 === 0 })), w.concurrency, async ({ r, again }) => {
+    const confirm = () => platform.post(`/v1/payments/refunds/${r.refundId}/confirm`, { amount: r.amount });
+    if (expectAnswer(run, `confirm ${r.refundId}`, await confirm(), 200)) run.payments.confirmed++;
+    if (again) {
+      run.payments.repeated++;
+      run.payments.repeatAnswers.push((await confirm()).status);
+    }
+    bar.tick();
+  });
+  bar.done(`${fmt(run.payments.confirmed)} confirmed · ${fmt(run.payments.repeated)} sent again`);
 };
 
 /** Everything the checks compare, read back over the API: each pre-order, the campaign, its demand, batches and trust figures. */

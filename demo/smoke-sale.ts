@@ -153,6 +153,7 @@ export const runSmokeSale = async (o: SmokeSaleOptions): Promise<FlashSaleRun> =
     },
     clock: { movable: false, moves: [] },
     lateLot: { shipped: false, lots: 0, skipped: noLateLot },
+    payments: { confirmed: 0, repeated: 0, repeatAnswers: [], skipped: 'a smoke run has no platform client of the stage to confirm refunds with' },
     ...emptyRecords(sizes.map((v) => v.sku), http),
   };
   const phase = phaseOf(run);

@@ -130,6 +130,21 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
       `${fmt(compensated.length)} pre-orders compensated · ${money(sum(compensated, (p) => p.compensatedAmount), final.campaign.currency)} owed (the platform pays)` +
         (compensated.length ? ` · from ${money(Math.min(...compensated.map((p) => p.compensatedAmount)))} to ${money(Math.max(...compensated.map((p) => p.compensatedAmount)))}` : ''),
     );
+    // Money in and out: what the buyers paid, what c2m decided to pay back, and what the platform confirmed it paid.
+    const refunds = ps.flatMap((p) => p.refunds);
+    const paidIn = sum(ps, (p) => p.paidAmount);
+    const paidBack = sum(ps, (p) => p.refundedAmount);
+    row(
+      'money',
+      `${money(paidIn, final.campaign.currency)} paid in by ${fmt(new Set(ps.map((p) => p.preorderId)).size)} pre-orders · ${money(paidBack, final.campaign.currency)} paid back in ${fmt(refunds.length)} refunds ` +
+        `(${countBy(refunds, (r) => r.reason)}) · ${money(paidIn - paidBack, final.campaign.currency)} kept`,
+    );
+    row(
+      'refunds paid',
+      run.payments.skipped
+        ? `skipped (${run.payments.skipped})`
+        : `${fmt(refunds.filter((r) => r.status === 'CONFIRMED').length)} of ${fmt(refunds.length)} confirmed by the platform · ${fmt(run.payments.repeated)} confirmations sent twice, answered the same`,
+    );
     const t = final.trust;
     row(
       'trust',
@@ -141,7 +156,8 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
         `${fmt(t.unitsRefundedAtCeiling)} units refunded at the ceiling · ` +
         (t.refundLatency
           ? `refund decision → event p50 ≤ ${t.refundLatency.p50Seconds} s, p95 ≤ ${t.refundLatency.p95Seconds} s (${fmt(t.refundLatency.count)} refunds)`
-          : 'no refund latency measured'),
+          : 'no refund latency measured') +
+        (t.refundConfirmation ? ` · refund decision → paid p50 ≤ ${t.refundConfirmation.p50Seconds} s, p95 ≤ ${t.refundConfirmation.p95Seconds} s` : ''),
     );
   }
   row('wall time', `${run.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(' · ')} · total ${secs(sum(run.phases, (p) => p.ms))}`);

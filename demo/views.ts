@@ -108,6 +108,11 @@ export interface Preorder {
   shippedQuantity: number;
   deliveredQuantity: number;
   refundedAmount: number;
+  /** What the buyer paid for it, and what a unit finally costs them (minor units). */
+  paidAmount: number;
+  finalUnitPrice: number;
+  /** Every refund c2m decided, and whether the platform confirmed paying it. */
+  refunds: { refundId: string; amount: number; reason: string; status: 'REQUESTED' | 'CONFIRMED'; requestedAt: string; confirmedAt?: string }[];
   timeline: { at: string; status: string; note: string; template: string; step?: string }[];
   notifications: { notificationId: string; step: string; template: string; message: string }[];
 }
@@ -127,6 +132,8 @@ export interface Trust {
   compensation: { count: number; amounts: { currency: string; amount: number }[] };
   /** From a refund's decision to its event on the bus, in seconds (to the next power of two). */
   refundLatency?: { p50Seconds: number; p95Seconds: number; count: number };
+  /** From a refund's decision to the platform's confirmation that it paid, in seconds (to the next power of two). */
+  refundConfirmation?: { p50Seconds: number; p95Seconds: number; count: number };
 }
 
 export const finalStatuses = new Set(['DELIVERED', 'REFUNDED']);

@@ -57,6 +57,7 @@ describe('npm run demo: a live-room flash sale end to end', () => {
         expect.stringMatching(/^no buyer holds more than 3 units; refused only past the limit/),
         expect.stringMatching(/^late pre-orders compensated once: 10 % of the order within ¥5\.00–¥100\.00/),
         'every pre-order DELIVERED or REFUNDED',
+        'every refund paid back once and told; for each buyer, paid − refunded = what the units kept cost',
         expect.stringMatching(/^every buyer heard each step exactly once/),
       ]),
     );
@@ -94,6 +95,12 @@ describe('npm run demo: a live-room flash sale end to end', () => {
     expect(summary).toMatch(/compensation\s+\d+ pre-orders compensated · ¥[\d,]+\.\d\d owed/);
     expect(summary).toMatch(/trust \(promises\)\s+compensated \d+, ¥[\d,]+\.\d\d · \d+ units refunded at the ceiling · refund decision → event p50/);
     expect(summary).toMatch(/clock\s+moved forward \+1\.0 days to the switch window's end, 24 h after the close, then \+\d+\.\d days to a day past the original promise/);
+    // The platform paid every refund back and confirmed it; some confirmations twice, answered the same.
+    expect(run.payments.confirmed).toBe(run.final!.preorders.reduce((n, p) => n + p.refunds.length, 0));
+    expect(run.payments.confirmed).toBeGreaterThan(0);
+    expect(run.payments.repeated).toBeGreaterThan(0);
+    expect(summary).toMatch(/money\s+¥[\d,]+\.\d\d paid in by \d+ pre-orders · ¥[\d,]+\.\d\d paid back in \d+ refunds \(.*cancelled.*\) · ¥[\d,]+\.\d\d kept/);
+    expect(summary).toMatch(/refunds paid\s+(\d+) of \1 confirmed by the platform/);
     expect(summary).toMatch(new RegExp(`All ${checks.length} checks passed\\.`));
   }, 240_000);
 });
