@@ -104,7 +104,10 @@ describe('The minute sweep fans out one message per campaign', () => {
     const waiting = await openCampaign({ maxWaitHours: 1 });
     await place(open[0]!, 3);
     await place(waiting, 2);
-    const now = new Date(Date.now() + 61_000);
+    // Ten seconds into a minute a minute or so ahead: the second sweep below, a second later, is in the same minute
+    // whenever the test runs (from :59 it was not, one run in sixty).
+    const ahead = Date.now() + 61_000;
+    const now = new Date(ahead - (ahead % 60_000) + 70_000);
     const dueToOpen = await openCampaign({ opensAt: new Date(now.getTime() - 1000).toISOString(), closesAt: new Date(now.getTime() + 3600_000).toISOString() });
     const notYet = await openCampaign({ opensAt: new Date(now.getTime() + 600_000).toISOString(), closesAt: new Date(now.getTime() + 3600_000).toISOString() });
     expect([dueToOpen.status, notYet.status]).toEqual(['SCHEDULED', 'SCHEDULED']);
