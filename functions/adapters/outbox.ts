@@ -94,23 +94,29 @@ const published = async (events: readonly DomainEvent[], publishedAt: number): P
  * event leaves the outbox, and no decision site has anything more to write.
  * The same refund announced again (a redelivery, a later refund of the same
  * pre-order) has the same eventId, `refund.requested:<refundId>`.
+ *
+ * `unreadable`: why, for each refunded pre-order that cannot be read (absent,
+ * or not a pre-order). Its `preorder.refunded` must not leave the outbox
+ * without the announcement, or the platform would never hear of the refund:
+ * the relay moves it aside, alarmed, as any item it cannot follow.
  */
-const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<DomainEvent[]> => {
+const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<{ requests: DomainEvent[]; unreadable: Map<string, string> }> => {
   const refunded = [...new Set(events.flatMap((e) => (e.type === 'preorder.refunded' ? [e.detail.preorderId] : [])))];
-  if (refunded.length === 0) return [];
+  const unreadable = new Map<string, string>();
+  if (refunded.length === 0) return { requests: [], unreadable };
   const items = await batchGetItems(
     tableName(),
     refunded.map((preorderId) => ({ PK: `PREORDER#${preorderId}`, SK: 'PREORDER' })),
     true,
   );
-  return items.flatMap((item) => {
+  const found = new Set(items.map((i) => String(i.PK).slice('PREORDER#'.length)));
+  for (const id of refunded) if (!found.has(id)) unreadable.set(id, 'the refunded pre-order does not exist');
+  const requests = items.flatMap((item) => {
     let p;
     try {
       p = parseStoredPreorderItem(item);
     } catch (err) {
-      // Not this relay's to stop on (a malformed pre-order is a bug of its writer): its refunds stay listed on it,
-      // confirmable; only their announcement is missing, and this says so.
-      log().error('refunds not announced: the refunded pre-order cannot be read', { key: { PK: item.PK, SK: item.SK }, error: err as Error });
+      unreadable.set(String(item.PK).slice('PREORDER#'.length), `the refunded pre-order cannot be read: ${(err as Error).message}`);
       return [];
     }
     return refundsOf(p)
@@ -132,11 +138,26 @@ const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<Domain
         ),
       );
   });
+  return { requests, unreadable };
 };
 
-/** The events, and the refund requests they carry (refundRequestsFor), published. */
-const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<void> => {
-  await publish([...events, ...(await refundRequestsFor(events))]);
+/** Whether the event is a refund whose pre-order cannot be read (refundRequestsFor), and why. */
+const unreadableRefund = (e: DomainEvent, unreadable: ReadonlyMap<string, string>): string | undefined =>
+  e.type === 'preorder.refunded' ? unreadable.get(e.detail.preorderId) : undefined;
+
+/**
+ * The events, and the refund requests they carry (refundRequestsFor), published;
+ * those that carry a refund whose pre-order cannot be read are held back, and returned, with why.
+ */
+const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<{ sent: DomainEvent[]; held: { event: DomainEvent; why: string }[] }> => {
+  const { requests, unreadable } = await refundRequestsFor(events);
+  const held = events.flatMap((event) => {
+    const why = unreadableRefund(event, unreadable);
+    return why === undefined ? [] : [{ event, why }];
+  });
+  const sent = events.filter((e) => unreadableRefund(e, unreadable) === undefined);
+  await publish([...sent, ...requests]);
+  return { sent, held };
 };
 
 /**
@@ -146,10 +167,12 @@ const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<void>
  */
 export const publishCommitted = async (events: readonly DomainEvent[]): Promise<void> => {
   try {
-    await publishWithRefunds(events);
+    const { sent, held } = await publishWithRefunds(events);
     const publishedAt = Date.now();
-    await clear(events);
-    await published(events, publishedAt);
+    await clear(sent);
+    await published(sent, publishedAt);
+    // Left for the relay, which moves them aside (alarmed).
+    if (held.length > 0) log().error('refunds held in the outbox: their pre-order cannot be read', { held: held.map((h) => ({ eventId: h.event.detail.eventId, why: h.why })) });
   } catch (err) {
     log().warn('events left in the outbox for the relay', {
       eventIds: events.map((e) => e.detail.eventId),
@@ -229,17 +252,21 @@ export const relayOutbox = async (now: Date, olderThanMs = 60_000): Promise<numb
         }),
       );
       const events: DomainEvent[] = [];
+      const itemOf = new Map<DomainEvent, Record<string, unknown>>();
       for (const item of out.Items ?? []) {
         const read = eventOfItem(item);
-        if ('event' in read) events.push(read.event);
-        else await quarantine(item, read.why, now);
+        if ('event' in read) {
+          events.push(read.event);
+          itemOf.set(read.event, item);
+        } else await quarantine(item, read.why, now);
       }
       if (events.length > 0) {
-        await publishWithRefunds(events);
+        const { sent, held } = await publishWithRefunds(events);
         const publishedAt = Date.now();
-        await clear(events);
-        await published(events, publishedAt);
-        relayed += events.length;
+        await clear(sent);
+        await published(sent, publishedAt);
+        for (const h of held) await quarantine(itemOf.get(h.event)!, h.why, now);
+        relayed += sent.length;
       }
       start = out.LastEvaluatedKey;
     } while (start);

@@ -1,8 +1,9 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { log } from '#shared/observability.ts';
 import { tableName } from '#shared/config.ts';
 import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
-import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError } from '#domain/errors.ts';
+import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError, ServiceUnavailableError } from '#domain/errors.ts';
 import { batchGetItems, batchWriteItems, ddb, decodeCursor, encodeCursor, failedAt, guardedTransact, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
 import { gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
@@ -441,23 +442,35 @@ export const listPreordersForCampaign = async (
  * each); pre-orders are listed once intake has read them (decision 28), a
  * second or so after their 202.
  */
-export const forEachPreorderOfCampaign = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>, onPage: (page: readonly Preorder[]) => void): Promise<void> => {
+export const forEachPreorderOfCampaign = async (
+  c: Pick<Campaign, 'campaignId' | 'gateShards'>,
+  onPage: (page: readonly Preorder[]) => void,
+  /** Epoch ms: past it, ServiceUnavailableError (503 with Retry-After) rather than the function's own timeout. */
+  deadline = Infinity,
+): Promise<void> => {
   const shards = Array.from({ length: c.gateShards }, (_, k) => k);
   const readShard = async (k: number) => {
     let start: Record<string, unknown> | undefined;
     do {
+      if (Date.now() > deadline) throw new ServiceUnavailableError(`campaign ${c.campaignId} has more pre-orders than one request reads in time`, 30);
       const out = await ddb.send(
         new QueryCommand({
           TableName: tableName(),
           KeyConditionExpression: 'PK = :pk',
           ExpressionAttributeValues: { ':pk': orderRefKey(c.campaignId, k, '', '').PK },
-          ProjectionExpression: 'preorderId',
+          // The id from the sort key (`<createdAt>#<id>`): refs written before they carried `preorderId` have only their keys.
+          ProjectionExpression: 'SK',
           ExclusiveStartKey: start,
           Limit: 100,
         }),
       );
-      const ids = (out.Items ?? []).map((i) => String(i.preorderId));
-      if (ids.length > 0) onPage(await getPreorders(ids));
+      const ids = (out.Items ?? []).map((i) => String(i.SK).slice(String(i.SK).indexOf('#') + 1));
+      if (ids.length > 0) {
+        const page = await getPreorders(ids);
+        // A ref is written after its pre-order and never without one: a miss would be a pre-order left out unseen.
+        if (page.length !== ids.length) log().error('order refs without their pre-order', { campaignId: c.campaignId, refs: ids.length, found: page.length });
+        onPage(page);
+      }
       start = out.LastEvaluatedKey;
     } while (start);
   };

@@ -108,7 +108,7 @@ export const recordRefundLatency = async (refund: { campaignId: string; factoryI
  * log2 bucket (`rc<k>`) on the campaign's shard. Recorded by the one
  * confirmation that wrote it; like the refund latency, not in its transaction.
  */
-export const recordRefundConfirmation = async (refund: { campaignId: string; preorderId: string; seconds: number }): Promise<void> => {
+export const tallyRefundConfirmation = async (refund: { campaignId: string; preorderId: string; seconds: number }): Promise<void> => {
   await ddb.send(
     new UpdateCommand({
       TableName: tableName(),

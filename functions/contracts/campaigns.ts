@@ -22,7 +22,8 @@ const Percent = z
   .number()
   .min(0)
   .max(100)
-  .refine((n) => Math.round(n * 100) === n * 100, { message: 'a percent has at most two decimals' });
+  // 0.07 × 100 is 7.000000000000001 in floating point: "two decimals" is a whole number of basis points, give or take that.
+  .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, { message: 'a percent has at most two decimals' });
 
 export const Commission = z
   .object({

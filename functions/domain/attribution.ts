@@ -1,5 +1,5 @@
 import type { Commission } from './campaign.ts';
-import type { Preorder, PreorderSource } from './preorder.ts';
+import { refundedUnitsOf, type Preorder, type PreorderSource } from './preorder.ts';
 
 /**
  * Attribution (issue 16): what each source of a campaign's pre-orders sold, net
@@ -27,14 +27,13 @@ export interface AttributionRow {
 
 export type AttributionTotals = Omit<AttributionRow, 'source'>;
 
-/** Units that will never reach the buyer and were refunded. */
-export const refundedUnitsOf = (p: Pick<Preorder, 'status' | 'quantity' | 'shippedQuantity' | 'refundedUnits'>): number =>
-  p.status === 'REFUNDED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0);
-
 /** `percent` of `amount`, half up, in integers: percents have at most two decimals (basis points). */
 export const percentOf = (amount: number, percent: number): number => {
-  const basisPoints = Math.round(percent * 100);
-  return Math.floor((amount * basisPoints + 5_000) / 10_000);
+  // In BigInt: amount × basis points passes 2^53 for rows above about 9 × 10^11 minor units.
+  const basisPoints = BigInt(Math.round(percent * 100));
+  const scaled = BigInt(amount) * basisPoints;
+  const half = scaled >= 0n ? 5_000n : -5_000n;
+  return Number((scaled + half) / 10_000n);
 };
 
 const keyOf = (s: PreorderSource | undefined) => (s ? JSON.stringify([s.liveRoomId, s.sessionId ?? '', s.affiliateId ?? '']) : '');

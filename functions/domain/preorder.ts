@@ -183,6 +183,10 @@ export interface Preorder {
   readonly refundConfirmations?: readonly RefundConfirmation[];
 }
 
+/** Units that will never reach the buyer and were refunded. */
+export const refundedUnitsOf = (p: Pick<Preorder, 'status' | 'quantity' | 'shippedQuantity' | 'refundedUnits'>): number =>
+  p.status === 'REFUNDED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0);
+
 /** The step a timeline entry tells the buyer about. */
 export const stepOf = (e: TimelineEntry): string => e.step ?? e.status;
 

@@ -77,11 +77,11 @@ describe('Attribution', () => {
     const bytes = Buffer.from(await csv.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // the BOM spreadsheets read UTF-8 by
     expect(bytes.subarray(3).toString('utf8').split('\r\n')).toEqual([
-      'liveRoomId,sessionId,affiliateId,preorders,units,refundedUnits,netUnits,currency,gmv,refunded,netGmv,anchorCommission,affiliateCommission',
-      'room-b,,,1,3,0,3,CNY,387.00,0.00,387.00,77.40,0.00',
-      'room-a,live-1130,aff-mei,2,3,1,2,CNY,387.00,129.00,258.00,51.60,12.90',
-      ',,,1,1,0,1,CNY,129.00,0.00,129.00,25.80,0.00',
-      'TOTAL,,,4,7,1,6,CNY,903.00,129.00,774.00,154.80,12.90',
+      'row,liveRoomId,sessionId,affiliateId,preorders,units,refundedUnits,netUnits,currency,gmv,refunded,netGmv,anchorCommission,affiliateCommission',
+      'source,room-b,,,1,3,0,3,CNY,387.00,0.00,387.00,77.40,0.00',
+      'source,room-a,live-1130,aff-mei,2,3,1,2,CNY,387.00,129.00,258.00,51.60,12.90',
+      'source,,,,1,1,0,1,CNY,129.00,0.00,129.00,25.80,0.00',
+      'total,,,,4,7,1,6,CNY,903.00,129.00,774.00,154.80,12.90',
       '',
     ]);
 

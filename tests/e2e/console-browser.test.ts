@@ -521,10 +521,10 @@ describe('The anchor console in Chromium', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = bytes.toString('utf8').slice(1).trimEnd().split(/\r?\n/);
     expect(lines).toEqual([
-      'liveRoomId,sessionId,affiliateId,preorders,units,refundedUnits,netUnits,currency,gmv,refunded,netGmv,anchorCommission,affiliateCommission',
-      'room-north,,aff-mei,2,4,1,3,CNY,516.00,129.00,387.00,77.40,19.35',
-      'room-south,,,1,2,0,2,CNY,258.00,0.00,258.00,51.60,0.00',
-      'TOTAL,,,3,6,1,5,CNY,774.00,129.00,645.00,129.00,19.35',
+      'row,liveRoomId,sessionId,affiliateId,preorders,units,refundedUnits,netUnits,currency,gmv,refunded,netGmv,anchorCommission,affiliateCommission',
+      'source,room-north,,aff-mei,2,4,1,3,CNY,516.00,129.00,387.00,77.40,19.35',
+      'source,room-south,,,1,2,0,2,CNY,258.00,0.00,258.00,51.60,0.00',
+      'total,,,,3,6,1,5,CNY,774.00,129.00,645.00,129.00,19.35',
     ]);
 
     await page.getByTestId('language-switch').selectOption('zh-CN');

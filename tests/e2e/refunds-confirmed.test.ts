@@ -158,7 +158,7 @@ describe('Refunds the platform confirms', () => {
     // Confirming one leaves the other requested.
     expect((await confirm(a!.refunds[0]!.refundId)).status).toBe(200);
     const told = await untilDrained(runtime, () => read(zh.preorderId), (p) => p.notifications.some((n) => n.template === 'preorder.refund_confirmed'));
-    expect(told.notifications.find((n) => n.template === 'preorder.refund_confirmed')).toMatchObject({ locale: 'zh-CN', message: expect.stringMatching(/^退款¥\d+\.\d\d已退回您的原支付账户。$/) });
+    expect(told.notifications.find((n) => n.template === 'preorder.refund_confirmed')).toMatchObject({ locale: 'zh-CN', message: expect.stringMatching(/^退款¥\d+\.\d\d已退还给您。$/) });
     expect((await read(en.preorderId, other)).refunds[0]!.status).toBe('REQUESTED');
   });
 

@@ -21,6 +21,25 @@ const { newCampaign } = await import('../../functions/domain/campaign.ts');
 const { newPreorder } = await import('../../functions/domain/preorder.ts');
 const { newId } = await import('../../functions/shared/ids.ts');
 
+/** A campaign with one placed pre-order, as the writers leave them: what a refund event is about. */
+const placedPreorder = async () => {
+  const campaign = newCampaign({
+    campaignId: newId('cmp'),
+    anchorId: 'a',
+    now: new Date(),
+    draft: { title: 't', factoryId: 'f', currency: 'CNY', variants: [{ sku: 'A', name: 'a', unitPrice: 100 }], closesAt: new Date(Date.now() + 3600_000).toISOString(), minTotalQuantity: 5, lotSize: 10, promisedShipDays: 7 },
+  });
+  await campaigns.createCampaign(campaign, 'h');
+  const placed = await preorders.placePreorder(
+    (gateTakes) => newPreorder({ preorderId: newId('po'), campaign, buyerId: 'b', sku: 'A', unitPrice: 100, quantity: 2, shippingAddress: { name: 'n', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' }, gateTakes, now: new Date() }),
+    campaign,
+    2,
+    'h',
+  );
+  if (!placed.placed) throw new Error('not placed');
+  return placed.preorder.preorderId;
+};
+
 const published = (eventId: string) => emulator.events.filter((e) => (e.detail as { eventId: string }).eventId === eventId);
 
 describe('The event outbox', () => {
@@ -62,9 +81,10 @@ describe('The event outbox', () => {
     const factoryId = `factory-${newId('f')}`;
     const now = Date.now();
     // Decided five minutes ago and left in the outbox (the writer died): the relay publishes it ~300 s late.
-    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100, reason: 'ceiling' }, 'stranded');
+    // (Refunds of real pre-orders: one whose pre-order cannot be read is held back, see below.)
+    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: await placedPreorder(), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100, reason: 'ceiling' }, 'stranded');
     // Decided now and published by its writer right after the commit; a buyer's cancel names no factory.
-    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, 'prompt');
+    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: await placedPreorder(), sku: 'A', occurredAt: new Date(now).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, 'prompt');
     const notARefund = eventOf('preorder.cancelled', { campaignId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'CANCELLED', quantity: 1 }, 'cancelled');
     await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(stranded), outboxPut(prompt), outboxPut(notARefund)] }));
 
@@ -133,6 +153,31 @@ describe('The event outbox', () => {
     expect(published(`campaign.closed:${campaignId}:misfit`)).toHaveLength(0);
     // The next sweep finds nothing left to relay or to move.
     expect(await relayOutbox(new Date())).toBe(0);
+  });
+
+  it('A refund goes out with its refund.requested, or not at all: one whose pre-order cannot be read is held, then moved aside by the relay, alarmed, while the others go', async () => {
+    const campaignId = newId('cmp');
+    const at = new Date(Date.now() - 10 * 60_000);
+    // A refund decided for a pre-order that is not there (what only a bug could leave), and an event beside it.
+    const ghost = newId('po');
+    const lost = eventOf('preorder.refunded', { campaignId, preorderId: ghost, sku: 'A', occurredAt: at.toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, ghost);
+    const fine = eventOf('campaign.closed', { campaignId, occurredAt: at.toISOString(), status: 'CLOSED', quantity: 0 }, `${campaignId}:fine`);
+    await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(lost), outboxPut(fine)] }));
+
+    // The writer publishes what it can and leaves the refund for the relay.
+    await publishCommitted([lost, fine]);
+    expect(published(fine.detail.eventId)).toHaveLength(1);
+    expect(published(lost.detail.eventId)).toHaveLength(0);
+
+    const quarantined = vi.spyOn(metrics, 'addMetric');
+    await relayOutbox(new Date());
+    expect(published(lost.detail.eventId)).toHaveLength(0);
+    const key = outboxPut(lost).Put.Item;
+    expect((await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: { PK: key.PK, SK: key.SK } }))).Item).toBeUndefined();
+    const moved = await ddb.send(new GetCommand({ TableName: process.env[envNames.table], Key: { PK: 'OUTBOX#QUARANTINE', SK: `${key.PK}#${key.SK}` } }));
+    expect(moved.Item?.why).toBe('the refunded pre-order does not exist');
+    expect(quarantined).toHaveBeenCalledWith(outboxMetrics.quarantined, expect.anything(), 1);
+    quarantined.mockRestore();
   });
 
   it('An event not yet published never expires from the outbox', async () => {

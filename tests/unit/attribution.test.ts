@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Commission } from '../../functions/contracts/campaigns.ts';
 import { attributionOf, percentOf } from '../../functions/domain/attribution.ts';
 import type { Preorder } from '../../functions/domain/preorder.ts';
 
@@ -14,6 +15,16 @@ describe('Attribution arithmetic', () => {
     expect(percentOf(0, 30)).toBe(0);
     // 0.07 × 100 is 7.000000000000001 in floating point: basis points keep it exact.
     expect(percentOf(1_000_000, 0.07)).toBe(700);
+    // Past 2^53 as a product of amount and basis points: still exact.
+    expect(percentOf(2_000_000_000_003, 12.5)).toBe(250_000_000_000);
+  });
+
+  it('A commission takes any percent with two decimals, floating point notwithstanding, and refuses a third', () => {
+    for (const percent of [0, 0.07, 1.1, 2.2, 4.35, 12.5, 33.33, 100]) {
+      expect(Commission.safeParse({ anchorPercent: percent, affiliatePercent: 0 }).success, String(percent)).toBe(true);
+    }
+    for (let cents = 0; cents <= 10_000; cents += 7) expect(Commission.safeParse({ anchorPercent: cents / 100, affiliatePercent: 0 }).success, String(cents / 100)).toBe(true);
+    for (const percent of [0.001, 10.125, 99.999]) expect(Commission.safeParse({ anchorPercent: percent, affiliatePercent: 0 }).success, String(percent)).toBe(false);
   });
 
   it('Rows sum to the totals, commission included, and a whole refund leaves a source nothing to earn', () => {

@@ -48,6 +48,6 @@ describe('Refunds are the refund entries of a pre-order’s timeline', () => {
       expect(zh, template).not.toMatch(/已全额退款|已退款/);
     }
     expect(renderNotice('preorder.refund_confirmed', cny(12900), 'en')).toBe('Your refund of ¥129.00 has been paid back to you.');
-    expect(renderNotice('preorder.refund_confirmed', cny(12900), 'zh-CN')).toBe('退款¥129.00已退回您的原支付账户。');
+    expect(renderNotice('preorder.refund_confirmed', cny(12900), 'zh-CN')).toBe('退款¥129.00已退还给您。');
   });
 });

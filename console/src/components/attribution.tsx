@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Api, Attribution, Campaign } from '../api.ts';
 import { csvFileName } from '../lib/csv.ts';
 import { useI18n } from '../ui/i18n.tsx';
-import { download } from './buyers-preorders.tsx';
+import { download } from '../lib/download.ts';
 import { ErrorNotice, Loading, Section, useProblemText } from './common.tsx';
 
 type Row = Attribution['items'][number];

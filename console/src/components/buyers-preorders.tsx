@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, Campaign, Preorder, PreorderStatus } from '../api.ts';
 import { csvFileName } from '../lib/csv.ts';
+import { download } from '../lib/download.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { ErrorNotice, Loading, PreorderStatusBadge, Section, useProblemText } from './common.tsx';
 
@@ -60,17 +61,6 @@ const PreorderRow = (p: { preorder: Preorder; campaign: Campaign }) => {
   );
 };
 
-/** Triggers a download of text as a file, from memory (no second request, no server-side file). */
-export const download = (text: string, fileName: string) => {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-};
 
 /** The campaign's buyers: filter by state, look one buyer up ("when does mine ship?"), page on, export as CSV. */
 export const BuyersPreorders = (p: { api: Api; campaign: Campaign; version: string }) => {

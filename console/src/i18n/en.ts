@@ -270,7 +270,7 @@ export const en = {
     affiliate: (id: string) => `affiliate ${id}`,
     units: 'Units kept',
     netGmv: 'Sales after refunds',
-    refunded: 'Refunded',
+    refunded: 'Refunds',
     anchorCommission: 'Your commission',
     affiliateCommission: 'Affiliate commission',
     total: 'Total',

@@ -260,7 +260,7 @@ export const zhCN: Messages = {
     affiliate: (id: string) => `推广者 ${id}`,
     units: '有效件数',
     netGmv: '退款后销售额',
-    refunded: '已退款',
+    refunded: '退款金额',
     anchorCommission: '您的佣金',
     affiliateCommission: '推广佣金',
     total: '合计',

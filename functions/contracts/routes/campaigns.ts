@@ -120,7 +120,7 @@ export const campaignAttribution = createRoute({
       description: 'Attribution',
       content: {
         'application/json': { schema: AttributionView },
-        'text/csv': { schema: z.string().openapi({ description: 'UTF-8 with BOM, a header row, one row per source and a total row; amounts as decimals' }) },
+        'text/csv': { schema: z.string().openapi({ description: 'UTF-8 with BOM, a header row, one row per source (row=source) and the total (row=total); amounts as decimals' }) },
       },
     },
     ...problemResponses(400, 401, 403, 404, 429),

@@ -57,6 +57,6 @@ export const zhCN: NoticeTexts = {
   'preorder.refunded_variant_missed': (p, f) => `${f.code(p.sku)}未达到开产数量，您也未改选其他款式；已为您申请全额退款${f.money(p)}。`,
   'preorder.switched': (p, f) => `您的预订已改为${f.code(p.sku)}，排队位置不变。`,
   'preorder.address_changed': () => '您的收货地址已更新。',
-  'preorder.refund_confirmed': (p, f) => `退款${f.money(p)}已退回您的原支付账户。`,
+  'preorder.refund_confirmed': (p, f) => `退款${f.money(p)}已退还给您。`,
   'preorder.updated': (p) => `您的订单${steps[p.step] ?? '有更新'}。`,
 };

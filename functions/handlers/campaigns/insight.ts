@@ -1,10 +1,9 @@
 import { getBatch, listBatchesForCampaign, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders, listPreordersForCampaign } from '#adapters/preorder-store.ts';
-import { refundedUnitsOf } from '#domain/attribution.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { defectList } from '#domain/defects.ts';
 import { InvalidInputError } from '#domain/errors.ts';
-import type { Preorder, PreorderStatus } from '#domain/preorder.ts';
+import { refundedUnitsOf, type Preorder, type PreorderStatus } from '#domain/preorder.ts';
 import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
 
 /**

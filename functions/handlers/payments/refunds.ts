@@ -1,7 +1,7 @@
 import { eventOf } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorder, recordRefundConfirmation } from '#adapters/preorder-store.ts';
-import { recordRefundConfirmation as tallyConfirmation } from '#adapters/trust-store.ts';
+import { tallyRefundConfirmation } from '#adapters/trust-store.ts';
 import { OverloadedError, RefundAmountMismatchError, RefundNotFoundError } from '#domain/errors.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { localeOf } from '#domain/preorder.ts';
@@ -48,7 +48,7 @@ export const confirmRefund = async (platform: Principal, refundId: string, amoun
     log().info('refund confirmed by the platform', { refundId, preorderId: p.preorderId, campaignId: p.campaignId, amount: refund.amount, platform: platform.id });
     await publishCommitted([event]);
     try {
-      await tallyConfirmation({ campaignId: p.campaignId, preorderId: p.preorderId, seconds: (now.getTime() - Date.parse(refund.requestedAt)) / 1000 });
+      await tallyRefundConfirmation({ campaignId: p.campaignId, preorderId: p.preorderId, seconds: (now.getTime() - Date.parse(refund.requestedAt)) / 1000 });
     } catch (err) {
       // A lost sample must not turn a recorded confirmation into an error the platform would retry.
       log().warn('refund confirmation not tallied', { refundId, error: err as Error });
