@@ -152,15 +152,22 @@ export const settlePreorders = async (w: SaleWorld) => {
 };
 
 /**
- * The platform pays back every refund c2m decided and confirms it, with its amount. Every fifth confirmation is
- * sent again, as a payment service that lost the answer would: it must be answered the same, and change nothing.
+ * The platform pays back every refund c2m decided and confirms it, with its amount, working from its own list of
+ * refunds owed (GET /v1/payments/refunds, oldest first), as a payment service would: it never reads pre-orders. Every
+ * fifth confirmation is sent again, as a service that lost the answer would: answered the same, changing nothing.
  */
 export const confirmRefunds = async (w: SaleWorld) => {
   const { run, platform } = w;
   if (!platform) return;
-  const { read } = saleReads(w);
-  const ps = (await inPool([...w.owner.keys()], w.concurrency, read)).filter((p): p is Preorder => p !== undefined);
-  const owed = ps.flatMap((p) => p.refunds.filter((r) => r.status === 'REQUESTED'));
+  type Owed = { refundId: string; campaignId: string; amount: number };
+  const owed: Owed[] = [];
+  for (let cursor: string | undefined, page = 0; page === 0 || cursor; page++) {
+    const r = await platform.get<{ items: Owed[]; nextCursor?: string }>(`/v1/payments/refunds?status=REQUESTED&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (!expectAnswer(run, 'list the refunds owed', r, 200)) break;
+    // A long-lived runtime owes refunds of other runs' campaigns too: this sale's only.
+    owed.push(...r.body.items.filter((x) => x.campaignId === run.campaignId));
+    cursor = r.body.nextCursor;
+  }
   const bar = w.progress.bar('refunds paid', owed.length, 'refunds');
   await inPool(owed.map((r, i) => ({ r, again: i % 5 === 0 })), w.concurrency, async ({ r, again }) => {
     const confirm = () => platform.post(`/v1/payments/refunds/${r.refundId}/confirm`, { amount: r.amount });

@@ -454,6 +454,7 @@ export const routes: readonly RouteSpec[] = [
   buyer('PUT', '/v1/preorders/{preorderId}/shipping-address'),
   buyer('POST', '/v1/preorders/{preorderId}/switch'),
   // The live platform's payment service; served with the pre-orders, whose refunds they are.
+  { method: 'GET', path: '/v1/payments/refunds', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/payments/refunds/{refundId}/confirm', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
   factory('GET', '/v1/factory/forecasts'),

@@ -8,6 +8,19 @@ import { refundsOf } from '#domain/refunds.ts';
 import { batchGetItems, ddb } from './dynamo.ts';
 import { eventOf, publish, type DomainEvent, type EventOf } from './event-bus.ts';
 import { parseStoredPreorderItem } from './stored-items.ts';
+import { putRefundsOwed, type RefundOwed } from './refund-store.ts';
+
+/** A refund.requested's detail as the list of refunds owed keeps it. */
+const owedOf = (d: EventOf<'refund.requested'>['detail'] & { requestedAt: string }): RefundOwed => ({
+  refundId: d.refundId,
+  preorderId: d.preorderId,
+  campaignId: d.campaignId,
+  amount: d.amount,
+  currency: d.currency,
+  reason: d.reason,
+  requestedAt: d.requestedAt,
+  ...(d.paymentRef !== undefined && { paymentRef: d.paymentRef }),
+});
 import { recordRefundLatency } from './trust-store.ts';
 
 /**
@@ -156,6 +169,8 @@ const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<{ sen
     return why === undefined ? [] : [{ event, why }];
   });
   const sent = events.filter((e) => unreadableRefund(e, unreadable) === undefined);
+  // On the platform's list of refunds owed first (refund-store.ts), then announced: what it hears of, it can find.
+  await putRefundsOwed(requests.flatMap((e) => (e.type === 'refund.requested' ? [{ ...e.detail, requestedAt: e.detail.occurredAt }] : [])).map(owedOf));
   await publish([...sent, ...requests]);
   return { sent, held };
 };

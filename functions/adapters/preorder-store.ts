@@ -673,6 +673,8 @@ export const recordRefundConfirmation = async (
   confirmation: { readonly refundId: string; readonly confirmedAt: string },
   entry: TimelineEntry,
   events: readonly DomainEvent[],
+  /** What goes with it: the refund's marker on the platform's list of refunds owed, deleted (refund-store.ts). */
+  also: readonly TransactItem[] = [],
 ): Promise<'done' | 'stale'> =>
   (await guardedTransact([
     {
@@ -695,6 +697,7 @@ export const recordRefundConfirmation = async (
         },
       },
     },
+    ...also,
     ...events.map(outboxPut),
   ])) === 'done'
     ? 'done'

@@ -1,4 +1,5 @@
 import * as z from './zod.ts';
+import { ListQuery } from './common.ts';
 import { PreorderId, RefundId, RefundView } from './preorders.ts';
 
 /**
@@ -20,3 +21,22 @@ export const ConfirmRefundBody = z
 export type ConfirmRefundBody = z.infer<typeof ConfirmRefundBody>;
 
 export const ConfirmedRefund = RefundView.extend({ preorderId: PreorderId }).openapi('ConfirmedRefund');
+
+export const OwedRefundsQuery = ListQuery.extend({
+  status: z.literal('REQUESTED').openapi({ description: 'Refunds decided and not confirmed yet (the only list there is)' }),
+});
+
+export const OwedRefund = RefundView.omit({ status: true, confirmedAt: true })
+  .extend({
+    preorderId: PreorderId,
+    campaignId: z.string(),
+    paymentRef: z.string().optional().openapi({ description: 'The payment to refund, when the pre-order was placed with one' }),
+  })
+  .openapi('OwedRefund');
+
+export const OwedRefundList = z
+  .object({
+    items: z.array(OwedRefund),
+    nextCursor: z.string().optional().openapi({ description: 'Absent on the last page; a page may hold fewer than limit and still have one' }),
+  })
+  .openapi('OwedRefundList');

@@ -70,6 +70,7 @@ export const allRoutes = [
   operator.registerFactory,
   operator.listFactories,
   operator.revokeFactory,
+  payments.listOwedRefunds,
   payments.confirmRefund,
 ] as const;
 

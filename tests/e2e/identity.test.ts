@@ -435,6 +435,7 @@ const whoMayCall: Record<string, Access> = {
   'POST /v1/operator/factories': ['operator'],
   'GET /v1/operator/factories': ['operator'],
   'POST /v1/operator/factories/{factoryId}/revoke': ['operator'],
+  'GET /v1/payments/refunds': ['platform'],
   'POST /v1/payments/refunds/{refundId}/confirm': ['platform'],
 };
 

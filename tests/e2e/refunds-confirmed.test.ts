@@ -195,6 +195,57 @@ describe('Refunds the platform confirms', () => {
     expect(p.timeline.some((e) => e.template === 'preorder.refund_confirmed')).toBe(false);
   });
 
+  it('The platform lists the refunds it still owes, oldest first, a page at a time; a confirmed one leaves the list', async () => {
+    type Owed = { refundId: string; preorderId: string; campaignId: string; amount: number; currency: string; reason: string; requestedAt: string; paymentRef?: string };
+    const owed = async (limit = 2) => {
+      const all: Owed[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const r = await platform.get<{ items: Owed[]; nextCursor?: string }>(`/v1/payments/refunds?status=REQUESTED&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        all.push(...r.body.items);
+        cursor = r.body.nextCursor;
+        if (!cursor) return all;
+      }
+      throw new Error('the list never ended');
+    };
+    const campaignId = await openCampaign();
+    const placed = await Promise.all([1, 2, 3].map((q) => place(campaignId, { quantity: q, paymentRef: `pay_list_${q}` })));
+    for (const p of placed) expect((await buyer.post(`/v1/preorders/${p.preorderId}/cancel`)).status).toBe(200);
+    const refunds = await Promise.all(placed.map(async (p) => (await read(p.preorderId)).refunds[0]!));
+    await untilDrained(runtime, owed, (list) => refunds.every((r) => list.some((o) => o.refundId === r.refundId)));
+
+    const listed = (await owed(2)).filter((o) => o.campaignId === campaignId);
+    expect(listed.map((o) => o.refundId)).toEqual([...refunds].sort((a, b) => a.requestedAt.localeCompare(b.requestedAt) || a.refundId.localeCompare(b.refundId)).map((r) => r.refundId));
+    expect(listed.find((o) => o.refundId === refunds[1]!.refundId)).toEqual({
+      refundId: refunds[1]!.refundId,
+      preorderId: placed[1]!.preorderId,
+      campaignId,
+      amount: placed[1]!.amount,
+      currency: 'CNY',
+      reason: 'cancelled',
+      requestedAt: refunds[1]!.requestedAt,
+      paymentRef: 'pay_list_2',
+    });
+    // Oldest first across every page, and every refund once.
+    const everything = await owed(1);
+    expect(everything.map((o) => o.requestedAt)).toEqual([...everything.map((o) => o.requestedAt)].sort());
+    expect(new Set(everything.map((o) => o.refundId)).size).toBe(everything.length);
+
+    expect((await confirm(refunds[1]!.refundId)).status).toBe(200);
+    expect((await owed()).map((o) => o.refundId)).not.toContain(refunds[1]!.refundId);
+    expect((await owed()).map((o) => o.refundId)).toEqual(expect.arrayContaining([refunds[0]!.refundId, refunds[2]!.refundId]));
+
+    // Only the platform; only the one list; only cursors it gave out.
+    expect((await buyer.get('/v1/payments/refunds?status=REQUESTED')).status).toBe(403);
+    const noStatus = await platform.get<Problem>('/v1/payments/refunds');
+    expect(noStatus.status).toBe(400);
+    expect(noStatus.body.errors?.map((e) => e.path)).toEqual(['status']);
+    const forged = await platform.get<Problem>('/v1/payments/refunds?status=REQUESTED&cursor=eyJhZnRlciI6MX0');
+    expect(forged.status).toBe(400);
+    expect(forged.body.errors?.map((e) => e.path)).toEqual(['cursor']);
+  });
+
   it('Two confirmations at once record one', async () => {
     const campaignId = await openCampaign();
     const placed = await place(campaignId, { quantity: 1 });

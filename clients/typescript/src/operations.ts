@@ -36,6 +36,7 @@ export const operationRoutes = {
   listFactoryBatches: { method: 'GET', path: '/v1/factory/batches', idempotencyKey: false, authenticated: true },
   listFactoryEvents: { method: 'GET', path: '/v1/factory/events', idempotencyKey: false, authenticated: true },
   listFactoryForecasts: { method: 'GET', path: '/v1/factory/forecasts', idempotencyKey: false, authenticated: true },
+  listOwedRefunds: { method: 'GET', path: '/v1/payments/refunds', idempotencyKey: false, authenticated: true },
   listPreorders: { method: 'GET', path: '/v1/preorders', idempotencyKey: false, authenticated: true },
   listWebhooks: { method: 'GET', path: '/v1/factory/webhooks', idempotencyKey: false, authenticated: true },
   placePreorder: { method: 'POST', path: '/v1/campaigns/{campaignId}/preorders', idempotencyKey: true, authenticated: true },

@@ -595,6 +595,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The refunds c2m decided and the platform has not confirmed, oldest first: what to pay back, whatever became of refund.requested */
+        get: operations["listOwedRefunds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payments/refunds/{refundId}/confirm": {
         parameters: {
             query?: never;
@@ -1991,6 +2008,33 @@ export interface components {
              */
             createdAt: string;
             shippingAddress: components["schemas"]["ShippingAddress"];
+        };
+        OwedRefund: {
+            /** @example rf_01jd8x2k9m3n4p5q6r7s8t9v_1 */
+            refundId: string;
+            /** @description Minor units of the currency, owed back to the buyer */
+            amount: number;
+            currency: string;
+            /**
+             * @description Why c2m decided the refund
+             * @enum {string}
+             */
+            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            requestedAt: string;
+            /** @example po_0000000000000000000000ab */
+            preorderId: string;
+            campaignId: string;
+            /** @description The payment to refund, when the pre-order was placed with one */
+            paymentRef?: string;
+        };
+        OwedRefundList: {
+            items: components["schemas"]["OwedRefund"][];
+            /** @description Absent on the last page; a page may hold fewer than limit and still have one */
+            nextCursor?: string;
         };
         /** @description One buyer's own parcel of a drop-shipped lot */
         Parcel: {
@@ -5678,6 +5722,67 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOwedRefunds: {
+        parameters: {
+            query: {
+                limit?: number;
+                cursor?: string;
+                /** @description Refunds decided and not confirmed yet (the only list there is) */
+                status: "REQUESTED";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Refunds owed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwedRefundList"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,8 +1,18 @@
 import { createRoute } from '../route.ts';
 import { problemResponses } from '../common.ts';
-import { ConfirmedRefund, ConfirmRefundBody, RefundParams } from '../payments.ts';
+import { ConfirmedRefund, ConfirmRefundBody, OwedRefundList, OwedRefundsQuery, RefundParams } from '../payments.ts';
 import { json, bearer } from './common.ts';
 
+export const listOwedRefunds = createRoute({
+  operationId: 'listOwedRefunds',
+  method: 'get',
+  path: '/v1/payments/refunds',
+  tags: ['platform'],
+  summary: 'The refunds c2m decided and the platform has not confirmed, oldest first: what to pay back, whatever became of refund.requested',
+  security: bearer,
+  request: { query: OwedRefundsQuery },
+  responses: { 200: json(OwedRefundList, 'Refunds owed'), ...problemResponses(400, 401, 403, 429) },
+});
 export const confirmRefund = createRoute({
   operationId: 'confirmRefund',
   method: 'post',

@@ -1,8 +1,9 @@
 import { eventOf } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
-import { getPreorder, recordRefundConfirmation } from '#adapters/preorder-store.ts';
+import { getPreorder, getPreorders, recordRefundConfirmation } from '#adapters/preorder-store.ts';
 import { tallyRefundConfirmation } from '#adapters/trust-store.ts';
-import { OverloadedError, RefundAmountMismatchError, RefundNotFoundError } from '#domain/errors.ts';
+import { deleteRefundOwed, listRefundsOwed, refundOwedDelete, type RefundOwed } from '#adapters/refund-store.ts';
+import { InvalidInputError, OverloadedError, RefundAmountMismatchError, RefundNotFoundError } from '#domain/errors.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { localeOf } from '#domain/preorder.ts';
 import { parseRefundId, refundsOf, type Refund } from '#domain/refunds.ts';
@@ -43,7 +44,7 @@ export const confirmRefund = async (platform: Principal, refundId: string, amoun
       refundId,
     );
     // 'stale': another confirmation won the race (the next read answers as for a repeat), or the pre-order moved on.
-    if ((await recordRefundConfirmation(p, { refundId, confirmedAt }, entry, [event])) === 'stale') continue;
+    if ((await recordRefundConfirmation(p, { refundId, confirmedAt }, entry, [event], [refundOwedDelete(refund)])) === 'stale') continue;
 
     log().info('refund confirmed by the platform', { refundId, preorderId: p.preorderId, campaignId: p.campaignId, amount: refund.amount, platform: platform.id });
     await publishCommitted([event]);
@@ -63,4 +64,23 @@ export const confirmRefund = async (platform: Principal, refundId: string, amoun
   }
   // The pre-order moved under every try (a burst of its lots): the platform tries again later.
   throw new OverloadedError();
+};
+
+/**
+ * The refunds the platform still owes, oldest first: what it reconciles against, whatever
+ * became of the `refund.requested` events. Each listed refund is checked against its
+ * pre-order (one BatchGetItem a page): one confirmed meanwhile is left out, and its stale
+ * marker deleted.
+ */
+export const listOwedRefunds = async (limit: number, cursor: string | undefined) => {
+  const page = await listRefundsOwed({ limit, cursor });
+  if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+  const preorders = new Map((await getPreorders([...new Set(page.items.map((r) => r.preorderId))])).map((p) => [p.preorderId, p]));
+  const stillOwed = (r: RefundOwed) => {
+    const p = preorders.get(r.preorderId);
+    return p !== undefined && refundsOf(p).some((x) => x.refundId === r.refundId && x.status === 'REQUESTED');
+  };
+  const stale = page.items.filter((r) => !stillOwed(r));
+  await Promise.all(stale.map(deleteRefundOwed));
+  return { items: page.items.filter(stillOwed), ...(page.nextCursor && { nextCursor: page.nextCursor }) };
 };

@@ -1,7 +1,7 @@
 import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes/preorders.ts';
 import * as payments from '#contracts/routes/payments.ts';
-import { confirmRefund } from '../payments/refunds.ts';
+import { confirmRefund, listOwedRefunds } from '../payments/refunds.ts';
 import { acceptedView, preorderView } from './views.ts';
 import { switchOwnPreorder } from './switch.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';
@@ -39,6 +39,10 @@ export const app = createApi()
   .openapi({ ...routes.switchVariant, middleware: [allow('buyer')] }, async (c) => {
     const buyer = caller(c);
     return c.json(preorderView(await switchOwnPreorder(buyer, c.req.valid('param').preorderId, c.req.valid('json').sku)), 200);
+  })
+  .openapi({ ...payments.listOwedRefunds, middleware: [allow('platform')] }, async (c) => {
+    const { limit, cursor } = c.req.valid('query');
+    return c.json(await listOwedRefunds(limit, cursor), 200);
   })
   .openapi({ ...payments.confirmRefund, middleware: [allow('platform')] }, async (c) => {
     const platform = caller(c);
