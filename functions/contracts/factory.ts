@@ -189,6 +189,14 @@ export const ShipmentList = z.object({ items: z.array(ShipmentView) }).openapi('
 
 export const CloseShortBody = z.object({ reason: text(500) }).strict().openapi('CloseShort');
 
+/** p50 and p95 of a wait kept as a powers-of-two histogram (domain/trust.ts), with how many it holds. */
+const waitFigures = (counted: string) =>
+  z.object({
+    p50Seconds: z.number().min(0),
+    p95Seconds: z.number().min(0),
+    count: z.number().int().min(1).openapi({ description: counted }),
+  });
+
 /** How a campaign or a factory has kept its promises so far; rates are 0-1, absent until there is anything to measure. */
 export const TrustView = z
   .object({
@@ -218,23 +226,13 @@ export const TrustView = z
           .openapi({ description: 'What was owed to buyers, per currency (a factory may sell in several), in minor units; c2m records it, the platform pays' }),
       })
       .openapi({ description: 'Compensation for shipments later than the date promised at order time' }),
-    refundLatency: z
-      .object({
-        p50Seconds: z.number().min(0),
-        p95Seconds: z.number().min(0),
-        count: z.number().int().min(1).openapi({ description: 'Refund events measured (an event published twice counts twice)' }),
-      })
+    refundLatency: waitFigures('Refund events measured (an event published twice counts twice)')
       .optional()
       .openapi({
         description:
           "Seconds from a refund decision (its event's occurredAt) to the event's publication on the bus. Kept as a histogram of powers of two: each percentile is the upper bound of its bucket (1, 2, 4, 8… s), never below the true value and at most twice it (1 for anything up to a second). Absent until a refund event was published; a factory's counts only refunds of its batches",
       }),
-    refundConfirmation: z
-      .object({
-        p50Seconds: z.number().min(0),
-        p95Seconds: z.number().min(0),
-        count: z.number().int().min(1).openapi({ description: 'Refunds the platform confirmed' }),
-      })
+    refundConfirmation: waitFigures('Refunds the platform confirmed')
       .optional()
       .openapi({
         description:

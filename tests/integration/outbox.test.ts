@@ -37,31 +37,18 @@ const placedPreorder = async () => {
     'h',
   );
   if (!placed.placed) throw new Error('not placed');
-  return placed.preorder.preorderId;
+  return { campaign, preorder: placed.preorder };
 };
 
 const published = (eventId: string) => emulator.events.filter((e) => (e.detail as { eventId: string }).eventId === eventId);
 
 describe('The event outbox', () => {
   it('When a process dies between committing a change and publishing its events, the relay publishes them once the minute has passed', async () => {
-    const campaign = newCampaign({
-      campaignId: newId('cmp'),
-      anchorId: 'a',
-      now: new Date(),
-      draft: { title: 't', factoryId: 'f', currency: 'CNY', variants: [{ sku: 'A', name: 'a', unitPrice: 100 }], closesAt: new Date(Date.now() + 3600_000).toISOString(), minTotalQuantity: 5, lotSize: 10, promisedShipDays: 7 },
-    });
-    await campaigns.createCampaign(campaign, 'h');
-    const placed = await preorders.placePreorder(
-      (gateTakes) => newPreorder({ preorderId: newId('po'), campaign, buyerId: 'b', sku: 'A', unitPrice: 100, quantity: 2, shippingAddress: { name: 'n', phone: '+8612345', line1: 'l', city: 'c', region: 'r', postalCode: '100000', country: 'CN' }, gateTakes, now: new Date() }),
-      campaign,
-      2,
-      'h',
-    );
-    if (!placed.placed) throw new Error('not placed');
+    const { campaign, preorder } = await placedPreorder();
     const now = new Date();
-    const refunded = eventOf('preorder.refunded', { campaignId: campaign.campaignId, preorderId: placed.preorder.preorderId, sku: 'A', occurredAt: now.toISOString(), status: 'REFUNDED', quantity: 2, refundedAmount: 200 }, placed.preorder.preorderId);
+    const refunded = eventOf('preorder.refunded', { campaignId: campaign.campaignId, preorderId: preorder.preorderId, sku: 'A', occurredAt: now.toISOString(), status: 'REFUNDED', quantity: 2, refundedAmount: 200 }, preorder.preorderId);
     // The change and its event commit together; then "the process dies" (nothing publishes).
-    expect(await preorders.cancelPreorder(placed.preorder, [], campaign, now, [refunded])).toBe(true);
+    expect(await preorders.cancelPreorder(preorder, [], campaign, now, [refunded])).toBe(true);
     const closed = await campaigns.closeCampaign(campaign, now, (c) => eventOf('campaign.failed', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: 'FAILED', quantity: 0 }, c.campaignId));
     expect(closed.campaign.status).toBe('FAILED');
     expect(published(refunded.detail.eventId)).toHaveLength(0);
@@ -82,9 +69,9 @@ describe('The event outbox', () => {
     const now = Date.now();
     // Decided five minutes ago and left in the outbox (the writer died): the relay publishes it ~300 s late.
     // (Refunds of real pre-orders: one whose pre-order cannot be read is held back, see below.)
-    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: await placedPreorder(), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100, reason: 'ceiling' }, 'stranded');
+    const stranded = eventOf('preorder.refunded', { campaignId, factoryId, preorderId: (await placedPreorder()).preorder.preorderId, sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100, reason: 'ceiling' }, 'stranded');
     // Decided now and published by its writer right after the commit; a buyer's cancel names no factory.
-    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: await placedPreorder(), sku: 'A', occurredAt: new Date(now).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, 'prompt');
+    const prompt = eventOf('preorder.refunded', { campaignId, preorderId: (await placedPreorder()).preorder.preorderId, sku: 'A', occurredAt: new Date(now).toISOString(), status: 'REFUNDED', quantity: 1, refundedAmount: 100 }, 'prompt');
     const notARefund = eventOf('preorder.cancelled', { campaignId, preorderId: newId('po'), sku: 'A', occurredAt: new Date(now - 300_000).toISOString(), status: 'CANCELLED', quantity: 1 }, 'cancelled');
     await ddb.send(new TransactWriteCommand({ TransactItems: [outboxPut(stranded), outboxPut(prompt), outboxPut(notARefund)] }));
 
