@@ -9,18 +9,6 @@ import { batchGetItems, ddb } from './dynamo.ts';
 import { eventOf, publish, type DomainEvent, type EventOf } from './event-bus.ts';
 import { parseStoredPreorderItem } from './stored-items.ts';
 import { putRefundsOwed, type RefundOwed } from './refund-store.ts';
-
-/** A refund.requested's detail as the list of refunds owed keeps it. */
-const owedOf = (d: EventOf<'refund.requested'>['detail'] & { requestedAt: string }): RefundOwed => ({
-  refundId: d.refundId,
-  preorderId: d.preorderId,
-  campaignId: d.campaignId,
-  amount: d.amount,
-  currency: d.currency,
-  reason: d.reason,
-  requestedAt: d.requestedAt,
-  ...(d.paymentRef !== undefined && { paymentRef: d.paymentRef }),
-});
 import { recordRefundLatency } from './trust-store.ts';
 
 /**
@@ -100,23 +88,21 @@ const published = async (events: readonly DomainEvent[], publishedAt: number): P
 };
 
 /**
- * `refund.requested` for every refund of the refunded pre-orders among `events`
- * that the platform has not confirmed yet. A refund is its decision's timeline
- * entry (domain/refunds.ts): it is read off the pre-order as stored, so it is
- * announced with the event of the decision that made it, whichever way that
- * event leaves the outbox, and no decision site has anything more to write.
- * The same refund announced again (a redelivery, a later refund of the same
- * pre-order) has the same eventId, `refund.requested:<refundId>`.
+ * The refunds the platform has not confirmed yet, of the refunded pre-orders
+ * among `events`. A refund is its decision's timeline entry (domain/refunds.ts):
+ * it is read off the pre-order as stored, so it is announced with the event of
+ * the decision that made it, whichever way that event leaves the outbox, and no
+ * decision site has anything more to write.
  *
  * `unreadable`: why, for each refunded pre-order that cannot be read (absent,
  * or not a pre-order). Its `preorder.refunded` must not leave the outbox
  * without the announcement, or the platform would never hear of the refund:
  * the relay moves it aside, alarmed, as any item it cannot follow.
  */
-const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<{ requests: DomainEvent[]; unreadable: Map<string, string> }> => {
+const refundsOwedBy = async (events: readonly DomainEvent[]): Promise<{ owed: RefundOwed[]; unreadable: Map<string, string> }> => {
   const refunded = [...new Set(events.flatMap((e) => (e.type === 'preorder.refunded' ? [e.detail.preorderId] : [])))];
   const unreadable = new Map<string, string>();
-  if (refunded.length === 0) return { requests: [], unreadable };
+  if (refunded.length === 0) return { owed: [], unreadable };
   const items = await batchGetItems(
     tableName(),
     refunded.map((preorderId) => ({ PK: `PREORDER#${preorderId}`, SK: 'PREORDER' })),
@@ -124,7 +110,7 @@ const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<{ requ
   );
   const found = new Set(items.map((i) => String(i.PK).slice('PREORDER#'.length)));
   for (const id of refunded) if (!found.has(id)) unreadable.set(id, 'the refunded pre-order does not exist');
-  const requests = items.flatMap((item) => {
+  const owed = items.flatMap((item): RefundOwed[] => {
     let p;
     try {
       p = parseStoredPreorderItem(item);
@@ -132,46 +118,42 @@ const refundRequestsFor = async (events: readonly DomainEvent[]): Promise<{ requ
       unreadable.set(String(item.PK).slice('PREORDER#'.length), `the refunded pre-order cannot be read: ${(err as Error).message}`);
       return [];
     }
+    const { preorderId, campaignId, paymentRef } = p;
     return refundsOf(p)
       .filter((r) => r.status === 'REQUESTED')
-      .map((r) =>
-        eventOf(
-          'refund.requested',
-          {
-            campaignId: p.campaignId,
-            preorderId: p.preorderId,
-            occurredAt: r.requestedAt,
-            refundId: r.refundId,
-            amount: r.amount,
-            currency: r.currency,
-            reason: r.reason,
-            ...(p.paymentRef !== undefined && { paymentRef: p.paymentRef }),
-          },
-          r.refundId,
-        ),
-      );
+      .map((r) => ({
+        refundId: r.refundId,
+        preorderId,
+        campaignId,
+        amount: r.amount,
+        currency: r.currency,
+        reason: r.reason,
+        requestedAt: r.requestedAt,
+        ...(paymentRef !== undefined && { paymentRef }),
+      }));
   });
-  return { requests, unreadable };
+  return { owed, unreadable };
 };
 
-/** Whether the event is a refund whose pre-order cannot be read (refundRequestsFor), and why. */
-const unreadableRefund = (e: DomainEvent, unreadable: ReadonlyMap<string, string>): string | undefined =>
-  e.type === 'preorder.refunded' ? unreadable.get(e.detail.preorderId) : undefined;
+/** A refund owed, announced: the same refund announced again (a redelivery, a later refund of its pre-order) has the same eventId. */
+const refundRequested = ({ requestedAt, ...r }: RefundOwed): DomainEvent => eventOf('refund.requested', { ...r, occurredAt: requestedAt }, r.refundId);
 
 /**
- * The events, and the refund requests they carry (refundRequestsFor), published;
+ * The events, and the refund requests they carry (refundsOwedBy), published;
  * those that carry a refund whose pre-order cannot be read are held back, and returned, with why.
  */
 const publishWithRefunds = async (events: readonly DomainEvent[]): Promise<{ sent: DomainEvent[]; held: { event: DomainEvent; why: string }[] }> => {
-  const { requests, unreadable } = await refundRequestsFor(events);
-  const held = events.flatMap((event) => {
-    const why = unreadableRefund(event, unreadable);
-    return why === undefined ? [] : [{ event, why }];
-  });
-  const sent = events.filter((e) => unreadableRefund(e, unreadable) === undefined);
+  const { owed, unreadable } = await refundsOwedBy(events);
+  const sent: DomainEvent[] = [];
+  const held: { event: DomainEvent; why: string }[] = [];
+  for (const event of events) {
+    const why = event.type === 'preorder.refunded' ? unreadable.get(event.detail.preorderId) : undefined;
+    if (why === undefined) sent.push(event);
+    else held.push({ event, why });
+  }
   // On the platform's list of refunds owed first (refund-store.ts), then announced: what it hears of, it can find.
-  await putRefundsOwed(requests.flatMap((e) => (e.type === 'refund.requested' ? [{ ...e.detail, requestedAt: e.detail.occurredAt }] : [])).map(owedOf));
-  await publish([...sent, ...requests]);
+  await putRefundsOwed(owed);
+  await publish([...sent, ...owed.map(refundRequested)]);
   return { sent, held };
 };
 
