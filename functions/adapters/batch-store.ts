@@ -645,11 +645,13 @@ export const unwindPreorder = async (
         TableName: tableName(),
         Key: preorderKey(p.preorderId),
         // Accepted and then rejected before any production: its pre-orders may be IN_PRODUCTION already.
-        ConditionExpression: '#status IN (:batched, :inProduction) AND batchId = :b',
+        // A refund pays back what is still held as read: on condition that no other refund (a price drop) landed since.
+        ConditionExpression: `#status IN (:batched, :inProduction) AND batchId = :b${to === 'refund' ? ' AND refundedAmount = :before' : ''}`,
         ...preorderUpdate,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ...preorderUpdate.ExpressionAttributeValues,
+          ...(to === 'refund' && { ':before': p.refundedAmount }),
           ':batched': 'BATCHED',
           ':inProduction': 'IN_PRODUCTION',
           ':b': batchId,
@@ -713,10 +715,11 @@ export const cancelFromBatch = async (
         UpdateExpression:
           'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
         ConditionExpression:
-          'batchId = :b AND #status = :was AND attribute_exists(delayedTo) AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero)',
+          'batchId = :b AND #status = :was AND attribute_exists(delayedTo) AND (attribute_not_exists(shippedQuantity) OR shippedQuantity = :zero) AND refundedAmount = :before',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':refunded': 'REFUNDED',
+          ':before': p.refundedAmount,
           ':amount': p.amount,
           ':now': now.toISOString(),
           ':entries': entries,

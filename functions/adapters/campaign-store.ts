@@ -1,3 +1,4 @@
+import { finalPricesAtClose } from '#domain/pricing.ts';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
@@ -551,6 +552,8 @@ export const closeCampaign = async (
   const demand = await readDemand(c, true);
   const outcome = closingOutcome(c, standingOf(c.variants, demand.variants), now);
   const status: CampaignStatus = outcome.status;
+  // Tier pricing: the price each variant's sold units reached is fixed now, with the close (domain/pricing.ts).
+  const finalPrices = status === 'CLOSED' ? finalPricesAtClose(c, demand, outcome.variantsMissed) : undefined;
   const closed: Campaign = {
     ...c,
     status,
@@ -558,19 +561,21 @@ export const closeCampaign = async (
     updatedAt: now.toISOString(),
     ...(outcome.variantsMissed.length > 0 && { variantsMissed: outcome.variantsMissed }),
     ...(outcome.switchBy !== undefined && { switchBy: outcome.switchBy }),
+    ...(finalPrices !== undefined && { finalPrices }),
   };
   const events = announce ? [announce(closed, demand)] : [];
+  const sets = [
+    '#status = :status, closedAt = :now, updatedAt = :now',
+    ...(outcome.variantsMissed.length > 0 ? ['variantsMissed = :missed'] : []),
+    ...(outcome.switchBy !== undefined ? ['switchBy = :switchBy, GSI2SK = :due'] : []),
+    ...(finalPrices !== undefined ? ['finalPrices = :prices'] : []),
+  ];
   // With a switch window the campaign stays on the clock's index until the window ends.
   const committed = await transition(
     {
       TableName: tableName(),
       Key: campaignKey(c.campaignId),
-      UpdateExpression:
-        outcome.switchBy !== undefined
-          ? 'SET #status = :status, closedAt = :now, updatedAt = :now, variantsMissed = :missed, switchBy = :switchBy, GSI2SK = :due'
-          : outcome.variantsMissed.length > 0
-            ? 'SET #status = :status, closedAt = :now, updatedAt = :now, variantsMissed = :missed REMOVE GSI2PK, GSI2SK'
-            : 'SET #status = :status, closedAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK',
+      UpdateExpression: `SET ${sets.join(', ')}${outcome.switchBy !== undefined ? '' : ' REMOVE GSI2PK, GSI2SK'}`,
       // Only for the gates it sealed: a cap raised meanwhile may have added some (changeOpenCampaign).
       ConditionExpression: '#status IN (:open, :scheduled) AND gateShards = :shards',
       ExpressionAttributeNames: { '#status': 'status' },
@@ -582,6 +587,7 @@ export const closeCampaign = async (
         ':scheduled': 'SCHEDULED',
         ...(outcome.variantsMissed.length > 0 && { ':missed': outcome.variantsMissed }),
         ...(outcome.switchBy !== undefined && { ':switchBy': outcome.switchBy, ':due': `${outcome.switchBy}#${c.campaignId}` }),
+        ...(finalPrices !== undefined && { ':prices': finalPrices }),
       },
     },
     events,
@@ -647,6 +653,19 @@ export const closeSwitchWindow = async (campaignId: string, now: Date): Promise<
   );
 };
 
+/** Every pre-order that paid more than its variant's final price was refunded the difference (batches/repricing.ts). */
+export const markRepriced = async (campaignId: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(campaignId),
+      UpdateExpression: 'SET repricedAt = if_not_exists(repricedAt, :now)',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }),
+  );
+};
+
 /**
  * CLOSED → FAILED after its switch window: the variants that made their own
  * minimum, with whoever switched to them, fall short of `minTotalQuantity`,
@@ -658,7 +677,8 @@ export const failAfterSwitchWindow = async (c: Campaign, now: Date, event: Domai
       TableName: tableName(),
       Key: campaignKey(c.campaignId),
       UpdateExpression: 'SET #status = :failed, updatedAt = :now, switchWindowClosedAt = :now REMOVE GSI2PK, GSI2SK',
-      ConditionExpression: '#status = :closed',
+      // Not once another cutter closed the window having found enough: from then on the campaign makes what it has (and may reprice).
+      ConditionExpression: '#status = :closed AND attribute_not_exists(switchWindowClosedAt)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':failed': 'FAILED', ':closed': 'CLOSED', ':now': now.toISOString() },
     },

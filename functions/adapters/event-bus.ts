@@ -59,7 +59,7 @@ export type FullRefundReason = 'campaign-failed' | 'batch-rejected' | 'variant-b
 
 /** `preorder.refunded` for a pre-order refunded in full (one fact per pre-order: its id is the event's). */
 export const refundedInFull = (
-  p: { readonly campaignId: string; readonly preorderId: string; readonly sku: string; readonly quantity: number; readonly amount: number },
+  p: { readonly campaignId: string; readonly preorderId: string; readonly sku: string; readonly quantity: number; readonly amount: number; readonly refundedAmount: number },
   reason: FullRefundReason,
   now: Date,
   batchId?: string,
@@ -74,7 +74,8 @@ export const refundedInFull = (
       status: 'REFUNDED',
       sku: p.sku,
       quantity: p.quantity,
-      refundedAmount: p.amount,
+      // What is still held: after a price drop, less than the amount paid.
+      refundedAmount: p.amount - p.refundedAmount,
       reason,
     },
     p.preorderId,

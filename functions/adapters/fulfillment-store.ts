@@ -51,11 +51,14 @@ const change = async (input: {
     sets.push(`#${key} = :set_${key}`);
   }
   for (const key of input.remove ?? []) names[`#${key}`] = key;
-  // The counters a change moves are part of its guard: it was decided on the values read.
+  // The counters a change moves are part of its guard: it was decided on the values read. What was refunded
+  // too: a refund pays at the price as read, and a price drop landing in between would make it pay twice.
   const counters = [
     input.p.shippedQuantity === undefined ? 'attribute_not_exists(shippedQuantity)' : 'shippedQuantity = :shippedQ',
     input.p.deliveredQuantity === undefined ? 'attribute_not_exists(deliveredQuantity)' : 'deliveredQuantity = :deliveredQ',
+    'refundedAmount = :refundedQ',
   ].join(' AND ');
+  values[':refundedQ'] = input.p.refundedAmount;
   if (input.p.shippedQuantity !== undefined) values[':shippedQ'] = input.p.shippedQuantity;
   if (input.p.deliveredQuantity !== undefined) values[':deliveredQ'] = input.p.deliveredQuantity;
   const outcome = await guardedTransact([

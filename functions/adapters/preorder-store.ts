@@ -444,7 +444,7 @@ export const listPreordersForCampaign = async (
  */
 export const forEachPreorderOfCampaign = async (
   c: Pick<Campaign, 'campaignId' | 'gateShards'>,
-  onPage: (page: readonly Preorder[]) => void,
+  onPage: (page: readonly Preorder[]) => void | Promise<void>,
   /** Epoch ms: past it, ServiceUnavailableError (503 with Retry-After) rather than the function's own timeout. */
   deadline = Infinity,
 ): Promise<void> => {
@@ -469,7 +469,7 @@ export const forEachPreorderOfCampaign = async (
         const page = await getPreorders(ids);
         // A ref is written after its pre-order and never without one: a miss would be a pre-order left out unseen.
         if (page.length !== ids.length) log().error('order refs without their pre-order', { campaignId: c.campaignId, refs: ids.length, found: page.length });
-        onPage(page);
+        await onPage(page);
       }
       start = out.LastEvaluatedKey;
     } while (start);
@@ -527,11 +527,13 @@ export const cancelPreorder = async (
         Key: preorderKey(p.preorderId),
         UpdateExpression:
           'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
-        ConditionExpression: '#status = :accepted',
+        // On the refunds as read too: the entries say what this refund pays back (what is still held), and a price drop may not land in between.
+        ConditionExpression: '#status = :accepted AND refundedAmount = :before',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':refunded': 'REFUNDED',
           ':accepted': 'ACCEPTED',
+          ':before': p.refundedAmount,
           ':amount': p.amount,
           ':now': now.toISOString(),
           ':entries': entries,
@@ -554,6 +556,45 @@ export const cancelPreorder = async (
     ...events.map(outboxPut),
   ])) === 'done';
 };
+
+/**
+ * The price drop at close (domain/pricing.ts), on one pre-order: its final unit
+ * price and the difference on the units it keeps refunded, with its timeline
+ * entry and its `preorder.refunded` (outbox), once: conditional on no drop yet
+ * and on the pre-order as it was read (status, variant, what was refunded), so
+ * a refund racing it is either counted in or comes after at the new price.
+ * 'stale' when it changed: read again, decide again.
+ */
+export const applyPriceDrop = async (
+  p: Preorder,
+  drop: { readonly finalUnitPrice: number; readonly amount: number },
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+  now: Date,
+): Promise<'done' | 'stale'> =>
+  (await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET finalUnitPrice = :price, refundedAmount = :refunded, updatedAt = :now, timeline = list_append(timeline, :entries)',
+        ConditionExpression: 'attribute_not_exists(finalUnitPrice) AND refundedAmount = :before AND #status = :was AND sku = :sku',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':price': drop.finalUnitPrice,
+          ':refunded': p.refundedAmount + drop.amount,
+          ':before': p.refundedAmount,
+          ':was': p.status,
+          ':sku': p.sku,
+          ':now': now.toISOString(),
+          ':entries': [entry],
+        },
+      },
+    },
+    ...events.map(outboxPut),
+  ])) === 'done'
+    ? 'done'
+    : 'stale';
 
 /**
  * The buyer's new shipping address: one update of the pre-order, on condition

@@ -223,6 +223,7 @@ const StoredPreorderFields = z.object({
   acceptedOnIntake: z.boolean().optional(),
   /** What the platform confirmed paid back (domain/refunds.ts); `confirmedRefundIds`, the set its writes are guarded by, is not read. */
   refundConfirmations: z.array(z.object({ refundId: z.string(), confirmedAt: time })).optional(),
+  finalUnitPrice: z.number().optional(),
   /** The hash of the create request, for its idempotent replay (not part of the domain type). */
   requestHash: z.string(),
 });
@@ -290,6 +291,8 @@ export const StoredCampaign = z.object({
   variantsMissed: z.array(z.string()).optional(),
   switchBy: time.optional(),
   switchWindowClosedAt: time.optional(),
+  finalPrices: z.record(z.string(), z.number()).optional(),
+  repricedAt: time.optional(),
   status: CampaignStatus,
   createdAt: time,
   updatedAt: time,

@@ -24,8 +24,45 @@ export const VariantInput = z
       .max(10_000_000)
       .optional()
       .openapi({ description: "The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded" }),
+    priceTiers: z
+      .array(
+        z
+          .object({
+            minUnits: z.number().int().min(1).max(10_000_000).openapi({ description: 'Net sold units of the variant that unlock this price' }),
+            unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units' }),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(10)
+      .optional()
+      .openapi({
+        description:
+          '阶梯价: minUnits ascending, each unitPrice below the one before and below the variant\'s. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference',
+        example: [
+          { minUnits: 100, unitPrice: 11900 },
+          { minUnits: 500, unitPrice: 9900 },
+        ],
+      }),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    let before = { minUnits: 0, unitPrice: v.unitPrice };
+    (v.priceTiers ?? []).forEach((t, i) => {
+      if (t.minUnits <= before.minUnits) {
+        ctx.addIssue({ code: 'custom', path: ['priceTiers', i, 'minUnits'], message: 'tiers go up: each minUnits above the one before', params: { code: 'tiers_not_ascending' } });
+      }
+      if (t.unitPrice >= before.unitPrice) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['priceTiers', i, 'unitPrice'],
+          message: i === 0 ? "a tier's unitPrice is below the variant's unitPrice" : "each tier's unitPrice is below the one before",
+          params: { code: 'tier_price_not_lower' },
+        });
+      }
+      before = t;
+    });
+  });
 /** A campaign's terms as an anchor writes them; the create body checks them together, a change checks them merged with the stored ones. */
 const CampaignTerms = z
   .object({

@@ -47,6 +47,19 @@ export const VariantDemand = z
     cancelled: z.number().int().openapi({ description: 'Cancelled by buyers or refunded because the campaign failed' }),
     batched: z.number().int(),
     waiting: z.number().int(),
+    unitPriceNow: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'A variant with priceTiers: the unit price its net sold units reached (minor units); once the campaign closed, the price fixed then' }),
+    nextTier: z
+      .object({
+        minUnits: z.number().int(),
+        unitPrice: z.number().int(),
+        unitsToUnlock: z.number().int().openapi({ description: 'More net sold units that unlock this price' }),
+      })
+      .optional()
+      .openapi({ description: 'While the campaign sells: the next tier of a variant with priceTiers, "N more units to unlock ¥X"' }),
   })
   .openapi('VariantDemand');
 
@@ -86,7 +99,15 @@ export const CampaignView = z
     title: z.string(),
     status: CampaignStatus,
     currency: z.string(),
-    variants: z.array(z.object({ sku: z.string(), name: z.string(), unitPrice: z.number().int(), minQuantity: z.number().int().optional() })),
+    variants: z.array(
+      z.object({
+        sku: z.string(),
+        name: z.string(),
+        unitPrice: z.number().int(),
+        minQuantity: z.number().int().optional(),
+        priceTiers: z.array(z.object({ minUnits: z.number().int(), unitPrice: z.number().int() })).optional(),
+      }),
+    ),
     opensAt: Timestamp,
     closesAt: Timestamp,
     closedAt: Timestamp.optional(),
@@ -99,6 +120,10 @@ export const CampaignView = z
     minimumMetAt: Timestamp.optional().openapi({ description: 'When the campaign reached minTotalQuantity; no batch is cut before' }),
     variantsMissed: z.array(z.string()).optional().openapi({ description: 'At close: the skus below their own minQuantity, never made' }),
     switchBy: Timestamp.optional().openapi({ description: "Until when buyers of a missed variant may switch to one that made its minimum; then they are refunded" }),
+    finalPrices: z
+      .record(z.string(), z.number().int())
+      .optional()
+      .openapi({ description: 'Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop)' }),
     demand: z.array(VariantDemand),
     remaining: z.number().int().optional(),
     // Owner-only fields below.

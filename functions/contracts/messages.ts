@@ -103,9 +103,9 @@ export const eventDetails = {
     batchId: id.optional(),
     factoryId: id.optional(),
     reason: z
-      .enum(['campaign-failed', 'batch-rejected', 'variant-below-minimum', 'ceiling', 'batch-closed-short'])
+      .enum(['campaign-failed', 'batch-rejected', 'variant-below-minimum', 'ceiling', 'batch-closed-short', 'price-drop'])
       .optional()
-      .openapi({ description: 'Why c2m refunded; absent when the buyer cancelled (with `preorder.cancelled`)' }),
+      .openapi({ description: 'Why c2m refunded; absent when the buyer cancelled (with `preorder.cancelled`). `price-drop`: the campaign closed at a lower tier price, and the difference on the units kept is refunded (the status is unchanged)' }),
   }),
   'batch.released': detail('BatchReleasedEvent', 'A batch was cut for the factory, to accept by its deadline', {
     ...ofBatch,

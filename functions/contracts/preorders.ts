@@ -122,7 +122,7 @@ export const PreorderView = z
     deliveredQuantity: z.number().int(),
     refundedAmount: z.number().int(),
     paidAmount: z.number().int().openapi({ description: 'Minor units the buyer paid for the pre-order' }),
-    finalUnitPrice: z.number().int().openapi({ description: 'What a unit finally costs the buyer, in minor units' }),
+    finalUnitPrice: z.number().int().openapi({ description: 'What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop)' }),
     refunds: z.array(RefundView).openapi({
       description: 'Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount',
     }),
@@ -133,7 +133,7 @@ export const PreorderView = z
         note: z.string().openapi({ description: "The notice rendered in the pre-order's locale" }),
         template: NoticeTemplate,
         params: NoticeParams,
-        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed', 'refund-confirmed']).optional(),
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed', 'refund-confirmed', 'price-dropped']).optional(),
       }),
     ),
     notifications: z.array(

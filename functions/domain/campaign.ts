@@ -11,6 +11,20 @@ export interface Variant {
   readonly unitPrice: number;
   /** The variant's own minimum (a dye lot worth running); below it at close its buyers may switch or are refunded. */
   readonly minQuantity?: number;
+  /**
+   * 阶梯价: the unit price falls to a tier's once the variant's net sold units
+   * reach its `minUnits` (ascending, each price below the last). Buyers pay
+   * `unitPrice`; at close the price the sold units reached is fixed
+   * (`Campaign.finalPrices`) and whoever paid more is refunded the difference
+   * (domain/pricing.ts).
+   */
+  readonly priceTiers?: readonly PriceTier[];
+}
+
+export interface PriceTier {
+  readonly minUnits: number;
+  /** Minor units of the campaign's currency. */
+  readonly unitPrice: number;
 }
 
 /** Paid for shipping after the original promise: a share of the amount, within bounds (minor units). */
@@ -69,6 +83,14 @@ export interface Campaign {
   readonly switchBy?: string;
   /** When the switch window's end was dealt with (unswitched refunded, the rest cut). */
   readonly switchWindowClosedAt?: string;
+  /**
+   * Fixed at close, once: the tier price each variant's net sold units reached,
+   * for the variants whose price dropped below their list price (sku → minor
+   * units). Absent: no variant's price dropped.
+   */
+  readonly finalPrices?: Readonly<Record<string, number>>;
+  /** When every pre-order that paid more than its variant's final price was refunded the difference. */
+  readonly repricedAt?: string;
   readonly status: CampaignStatus;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -96,6 +118,8 @@ export type CampaignDraft = Omit<
   | 'switchBy'
   | 'switchWindowClosedAt'
   | 'firstClosesAt'
+  | 'finalPrices'
+  | 'repricedAt'
 > & { readonly opensAt?: string; readonly maxDelayDays?: number; readonly switchWindowHours?: number };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
@@ -151,7 +175,7 @@ export const newCampaign = (input: {
 
 /** The campaign as it was when created: what a replayed create answers with. */
 export const asCreated = (c: Campaign): Campaign => {
-  const { closedAt: _closed, minimumMetAt: _met, variantsMet: _variantsMet, variantsMissed: _missed, switchBy: _switchBy, switchWindowClosedAt: _done, ...rest } = c;
+  const { closedAt: _closed, minimumMetAt: _met, variantsMet: _variantsMet, variantsMissed: _missed, switchBy: _switchBy, switchWindowClosedAt: _done, finalPrices: _prices, repricedAt: _repriced, ...rest } = c;
   return { ...rest, status: c.opensAt === c.createdAt ? 'OPEN' : 'SCHEDULED', updatedAt: c.createdAt };
 };
 

@@ -44,6 +44,7 @@ export const noticeTemplates = [
   'preorder.switched',
   'preorder.address_changed',
   'preorder.refund_confirmed',
+  'preorder.price_dropped',
   'preorder.updated',
 ] as const;
 export type NoticeTemplate = (typeof noticeTemplates)[number];
@@ -103,6 +104,8 @@ export interface NoticeParams {
   'preorder.address_changed': Empty;
   /** The platform confirmed it paid a refund back (every refund template above says it was requested). */
   'preorder.refund_confirmed': Money;
+  /** The campaign closed with its variant's price at a lower tier: the difference on the units kept (`amount`) is refunded. */
+  'preorder.price_dropped': { units: number; unitPrice: number } & Money;
   /** For timeline entries written before templates: only the step is known. */
   'preorder.updated': { step: string };
 }

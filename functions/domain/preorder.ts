@@ -59,7 +59,8 @@ export interface TimelineEntry {
     | 'switched'
     | 'back-in-line'
     | 'tracking-changed'
-    | 'refund-confirmed';
+    | 'refund-confirmed'
+    | 'price-dropped';
   /**
    * Set on the "batched" entry of a cut begun since decision 34: that step is
    * told with a page of its batch's members and recorded once for the page
@@ -179,6 +180,13 @@ export interface Preorder {
    * A flush leaves such a pre-order alone until intake has told it.
    */
   readonly acceptedOnIntake?: boolean;
+  /**
+   * Set once, by the price drop at close (domain/pricing.ts), when its
+   * variant's tier price fell below what the buyer paid a unit: the
+   * difference on every unit kept was refunded then, and every later refund of
+   * a unit is at this price. Absent: the buyer pays `unitPrice`.
+   */
+  readonly finalUnitPrice?: number;
   /** What the platform's payment service confirmed paid back, once per refund (domain/refunds.ts: the refunds are timeline entries). */
   readonly refundConfirmations?: readonly RefundConfirmation[];
 }

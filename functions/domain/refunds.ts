@@ -24,6 +24,7 @@ export const refundReasons = [
   'batch-closed-short',
   'ceiling',
   'variant-missed',
+  'price-drop',
 ] as const;
 export type RefundReason = (typeof refundReasons)[number];
 
@@ -38,6 +39,7 @@ export const refundTemplates: Readonly<Partial<Record<NoticeTemplate, RefundReas
   'preorder.partly_refunded_closed_short': 'batch-closed-short',
   'preorder.refunded_at_ceiling': 'ceiling',
   'preorder.refunded_variant_missed': 'variant-missed',
+  'preorder.price_dropped': 'price-drop',
 };
 
 export type RefundStatus = 'REQUESTED' | 'CONFIRMED';

@@ -123,8 +123,9 @@ describe('Events as their producers build them round-trip through every consumer
     eventOf('campaign.failed', { campaignId, occurredAt: at, status: 'FAILED', reason: 'below-minimum-after-switching' }, campaignId),
     eventOf('preorder.accepted', { campaignId, preorderId, occurredAt: at, status: 'ACCEPTED', sku: 'S', quantity: 2 }, preorderId),
     eventOf('preorder.refunded', { campaignId, preorderId, occurredAt: at, sku: 'S', quantity: 2, status: 'REFUNDED', refundedAmount: 200 }, preorderId),
-    refundedInFull({ campaignId, preorderId, sku: 'S', quantity: 2, amount: 200 }, 'batch-rejected', new Date(at), batchId),
-    refundedInFull({ campaignId, preorderId, sku: 'S', quantity: 2, amount: 200 }, 'variant-below-minimum', new Date(at)),
+    refundedInFull({ campaignId, preorderId, sku: 'S', quantity: 2, amount: 200, refundedAmount: 0 }, 'batch-rejected', new Date(at), batchId),
+    refundedInFull({ campaignId, preorderId, sku: 'S', quantity: 2, amount: 200, refundedAmount: 50 }, 'variant-below-minimum', new Date(at)),
+    eventOf('preorder.refunded', { campaignId, preorderId, occurredAt: at, sku: 'S', quantity: 2, status: 'IN_PRODUCTION', refundedAmount: 40, reason: 'price-drop' }, `${preorderId}:price-drop`),
     eventOf('batch.rejected', { ...ofBatch, reason: 'no capacity', next: 'backup-factory', nextFactoryId: 'factory-2' }, batchId),
     eventOf('batch.progressed', { ...ofBatch, produced: 5, qcPassed: 4, qcFailed: 1, shipped: 0, status: 'IN_PRODUCTION', defects: [{ code: 'stitching', count: 1 }] }, `${batchId}:2`),
     eventOf(

@@ -47,6 +47,7 @@ const samples: { readonly [T in NoticeTemplate]: NoticeParams[T] } = {
   'preorder.switched': { sku: 'TEE-BLUE-M' },
   'preorder.address_changed': {},
   'preorder.refund_confirmed': cny,
+  'preorder.price_dropped': { units: 2, unitPrice: 9900, amount: 6000, currency: 'CNY' },
   'preorder.updated': { step: 'IN_PRODUCTION' },
 };
 

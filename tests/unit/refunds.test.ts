@@ -37,7 +37,7 @@ describe('Refunds are the refund entries of a pre-order’s timeline', () => {
   it('Every refund text tells the buyer the refund is on its way, not that it was paid; only the confirmation says it was', () => {
     const refundText = Object.keys(refundTemplates) as (keyof typeof refundTemplates)[];
     expect(refundText.length).toBeGreaterThan(0);
-    const params = { units: 1, ordered: 2, kept: 1, minTotalQuantity: 10, latestShipBy: '2026-12-27', sku: 'TEE-M', ...cny(12900) };
+    const params = { units: 1, ordered: 2, kept: 1, minTotalQuantity: 10, latestShipBy: '2026-12-27', sku: 'TEE-M', unitPrice: 9900, ...cny(12900) };
     for (const template of refundText) {
       expect(noticeTemplates).toContain(template);
       const en = renderNotice(template, params as never, 'en');

@@ -20,6 +20,7 @@ const steps: Readonly<Record<string, string>> = {
   'address-changed': 'going to a new shipping address',
   'tracking-changed': 'in a parcel of its own',
   'refund-confirmed': 'refunded',
+  'price-dropped': 'cheaper: its price dropped',
 };
 
 export const en: NoticeTexts = {
@@ -71,5 +72,7 @@ export const en: NoticeTexts = {
   'preorder.switched': (p, f) => `Your pre-order is now for ${f.code(p.sku)}, in the same place in line.`,
   'preorder.address_changed': () => 'Your shipping address is updated.',
   'preorder.refund_confirmed': (p, f) => `Your refund of ${f.money(p)} has been paid back to you.`,
+  'preorder.price_dropped': (p, f) =>
+    `Enough buyers joined to drop the price to ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit; a refund of ${f.money(p)}, the difference on your ${units(p.units)}, is on its way to you.`,
   'preorder.updated': (p) => `Your order is ${steps[p.step] ?? 'updated'}.`,
 };

@@ -16,6 +16,7 @@ const steps: Readonly<Record<string, string>> = {
   'address-changed': '收货地址已更新',
   'tracking-changed': '已改为单独包裹寄送',
   'refund-confirmed': '已退款',
+  'price-dropped': '已降价',
 };
 
 export const zhCN: NoticeTexts = {
@@ -58,5 +59,7 @@ export const zhCN: NoticeTexts = {
   'preorder.switched': (p, f) => `您的预订已改为${f.code(p.sku)}，排队位置不变。`,
   'preorder.address_changed': () => '您的收货地址已更新。',
   'preorder.refund_confirmed': (p, f) => `退款${f.money(p)}已退还给您。`,
+  'preorder.price_dropped': (p, f) =>
+    `参团人数达到阶梯，价格降至每件${f.money({ amount: p.unitPrice, currency: p.currency })}；已为您申请退款${f.money(p)}（您${p.units}件的差价）。`,
   'preorder.updated': (p) => `您的订单${steps[p.step] ?? '有更新'}。`,
 };

@@ -30,6 +30,7 @@ import {
 import type { Campaign } from '#domain/campaign.ts';
 import { campaignCeiling } from '#domain/fulfillment.ts';
 import { defaultLocale, localeOf, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
+import { stillHeld } from '#domain/pricing.ts';
 import { batchPageOf, batchPageSize, recordPageUntold } from '#adapters/notice-store.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { newId } from '#shared/ids.ts';
@@ -37,6 +38,7 @@ import { log } from '#shared/observability.ts';
 import { acceptWindowHours } from '#shared/config.ts';
 import { withdrawFailedCampaignBatches } from './withdrawal.ts';
 import { offerSwitches, refundMissedVariants } from './switching.ts';
+import { repriceCampaign } from './repricing.ts';
 
 /** A batch's manifest lives on its item (400 KB at most): past this many pre-orders a cut makes another batch. */
 export const maxPreordersPerBatch = 2_000;
@@ -105,6 +107,8 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
     }
     if (!plan) {
       if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date());
+      // Demand is settled now (closed, nobody may switch any more): who paid more than the final tier price gets the difference back.
+      if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt) await repriceCampaign(campaignId);
       return;
     }
     const { reason, picked } = plan;
@@ -381,7 +385,7 @@ export const campaignFailedRefund = (campaign: Campaign, p: Preorder, now: Date,
   entry: noticeEntry(
     { at: now.toISOString(), status: 'REFUNDED' },
     'preorder.refunded_campaign_failed',
-    { minTotalQuantity: campaign.minTotalQuantity, amount: p.amount, currency: p.currency },
+    { minTotalQuantity: campaign.minTotalQuantity, amount: stillHeld(p), currency: p.currency },
     localeOf(p),
   ),
 });

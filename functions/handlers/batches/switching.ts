@@ -5,6 +5,7 @@ import { cancelPreorder, getPreorders, offerSwitch } from '#adapters/preorder-st
 import type { Campaign } from '#domain/campaign.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
+import { stillHeld } from '#domain/pricing.ts';
 import { log } from '#shared/observability.ts';
 import { flushNotifications } from '../notifications/flush.ts';
 import { inParallel } from './cutting.ts';
@@ -47,7 +48,7 @@ export const refundMissedVariants = async (campaign: Campaign): Promise<void> =>
   if (left.length === 0) return;
   const events = await inParallel(left, async (p): Promise<DomainEvent[]> => {
     const event = refundedInFull(p, 'variant-below-minimum', now);
-    const entry = noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_variant_missed', { sku: p.sku, amount: p.amount, currency: p.currency }, localeOf(p));
+    const entry = noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_variant_missed', { sku: p.sku, amount: stillHeld(p), currency: p.currency }, localeOf(p));
     return (await cancelPreorder(p, [entry], campaign, now, [event])) ? [event] : [];
   });
   await publishCommitted(events.flat());

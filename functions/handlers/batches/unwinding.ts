@@ -2,12 +2,13 @@ import { getFactory } from '#adapters/factory-store.ts';
 import { isActive } from '#domain/factories.ts';
 import { getCampaign, switchFactory } from '#adapters/campaign-store.ts';
 import { getBatch, markUnwound, saveBatch, productionOf, unwindPreorder, type Batch } from '#adapters/batch-store.ts';
-import { getPreorders } from '#adapters/preorder-store.ts';
+import { getPreorder, getPreorders } from '#adapters/preorder-store.ts';
 import { eventOf, refundedInFull, type DomainEvent } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { requestUnwind } from '#adapters/queues.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
+import { stillHeld } from '#domain/pricing.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { expire, markOverdue, type ProductionState } from '#domain/production.ts';
 import { overdueGraceHours } from '#shared/config.ts';
@@ -96,15 +97,20 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   if (toBackup) await settleCampaign(campaign.campaignId);
 };
 
-const refund = async (p: Preorder, campaign: Campaign, batch: Batch, now: Date): Promise<DomainEvent[]> => {
-  const event = refundedInFull(p, 'batch-rejected', now, batch.batchId);
-  const entry = noticeEntry(
-    { at: now.toISOString(), status: 'REFUNDED' },
-    'preorder.refunded_factory_declined',
-    { amount: p.amount, currency: p.currency },
-    localeOf(p),
-  );
-  return (await unwindPreorder(p, campaign, batch.batchId, 'refund', entry, [event], now)) === 'done' ? [event] : [];
+/** Refunds what the buyer still holds; a pre-order that changed since it was read (a price drop landed) is read again. */
+const refund = async (read: Preorder, campaign: Campaign, batch: Batch, now: Date): Promise<DomainEvent[]> => {
+  for (let attempt = 0, p: Preorder | undefined = read; attempt < 8; attempt++, p = await getPreorder(read.preorderId, true)) {
+    if (!p || (p.status !== 'BATCHED' && p.status !== 'IN_PRODUCTION') || p.batchId !== batch.batchId) return [];
+    const event = refundedInFull(p, 'batch-rejected', now, batch.batchId);
+    const entry = noticeEntry(
+      { at: now.toISOString(), status: 'REFUNDED' },
+      'preorder.refunded_factory_declined',
+      { amount: stillHeld(p), currency: p.currency },
+      localeOf(p),
+    );
+    if ((await unwindPreorder(p, campaign, batch.batchId, 'refund', entry, [event], now)) === 'done') return [event];
+  }
+  throw new Error(`pre-order ${read.preorderId} kept changing while its rejected batch was unwound; the message will come back`);
 };
 
 /**

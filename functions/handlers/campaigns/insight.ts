@@ -1,3 +1,4 @@
+import { refundsOf } from '#domain/refunds.ts';
 import { getBatch, listBatchesForCampaign, type Batch } from '#adapters/batch-store.ts';
 import { getPreorders, listPreordersForCampaign } from '#adapters/preorder-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
@@ -22,7 +23,8 @@ import { csvCell, csvDocument, decimalAmount } from '../http/csv.ts';
  */
 export const campaignBatchView = (b: Batch, members: readonly Preorder[]) => {
   const own = members.filter((p) => p.batchId === b.batchId);
-  const refunded = own.filter((p) => p.refundedAmount > 0);
+  // Units refunded out of the batch: a price drop at close refunds part of what was paid, not units.
+  const refunded = own.filter((p) => refundedUnitsOf(p) > 0);
   const delayed = own.filter((p) => p.firstPromisedShipBy !== undefined && p.promisedShipBy > p.firstPromisedShipBy);
   const compensated = own.filter((p) => (p.compensatedAmount ?? 0) > 0);
   const promised = own.filter((p) => p.status === 'BATCHED' || p.status === 'IN_PRODUCTION' || p.status === 'SHIPPED').map((p) => p.promisedShipBy);
@@ -63,7 +65,7 @@ export const campaignBatchView = (b: Batch, members: readonly Preorder[]) => {
     refunds: {
       preorders: refunded.length,
       units: refunded.reduce((n, p) => n + refundedUnitsOf(p), 0),
-      amount: refunded.reduce((n, p) => n + p.refundedAmount, 0),
+      amount: refunded.reduce((n, p) => n + p.refundedAmount - refundsOf(p).reduce((m, r) => m + (r.reason === 'price-drop' ? r.amount : 0), 0), 0),
     },
     compensation: { preorders: compensated.length, amount: compensated.reduce((n, p) => n + (p.compensatedAmount ?? 0), 0) },
   };

@@ -1,4 +1,5 @@
-import type { Campaign, Demand } from '#domain/campaign.ts';
+import { isFinal, type Campaign, type Demand, type VariantDemand } from '#domain/campaign.ts';
+import { nextTier, tierPrice } from '#domain/pricing.ts';
 import type { Principal } from '#shared/principal.ts';
 import { signalTypes } from '#contracts/signals.ts';
 import type { CampaignOutlook } from './forecasting.ts';
@@ -12,7 +13,13 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
   title: c.title,
   status: c.status,
   currency: c.currency,
-  variants: c.variants.map((v) => ({ sku: v.sku, name: v.name, unitPrice: v.unitPrice, ...(v.minQuantity !== undefined && { minQuantity: v.minQuantity }) })),
+  variants: c.variants.map((v) => ({
+    sku: v.sku,
+    name: v.name,
+    unitPrice: v.unitPrice,
+    ...(v.minQuantity !== undefined && { minQuantity: v.minQuantity }),
+    ...(v.priceTiers !== undefined && { priceTiers: v.priceTiers.map((t) => ({ ...t })) }),
+  })),
   opensAt: c.opensAt,
   closesAt: c.closesAt,
   ...(c.closedAt !== undefined && { closedAt: c.closedAt }),
@@ -25,6 +32,7 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
   ...(c.minimumMetAt !== undefined && { minimumMetAt: c.minimumMetAt }),
   ...(c.variantsMissed !== undefined && { variantsMissed: [...c.variantsMissed] }),
   ...(c.switchBy !== undefined && { switchBy: c.switchBy }),
+  ...(c.finalPrices !== undefined && { finalPrices: { ...c.finalPrices } }),
   ...(owner && {
     anchorId: c.anchorId,
     factoryId: c.factoryId,
@@ -39,9 +47,23 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
   }),
 });
 
+/**
+ * A tiered variant's price as its demand stands: the tier its net sold units
+ * reached and, while the campaign sells, how many more units unlock the next
+ * ("N more to unlock ¥X"). Once it closed, the price fixed then.
+ */
+const withPrice = (c: Campaign, d: VariantDemand) => {
+  const v = c.variants.find((x) => x.sku === d.sku);
+  if (!v?.priceTiers?.length) return d;
+  const sold = d.ordered - d.cancelled;
+  if (isFinal(c.status)) return { ...d, unitPriceNow: c.finalPrices?.[d.sku] ?? (c.status === 'CLOSED' ? v.unitPrice : tierPrice(v, sold)) };
+  const next = nextTier(v, sold);
+  return { ...d, unitPriceNow: tierPrice(v, sold), ...(next && { nextTier: next }) };
+};
+
 export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => ({
   ...campaignSummary(c, owner),
-  demand: [...demand.variants],
+  demand: demand.variants.map((d) => withPrice(c, d)),
   ...(demand.remaining !== undefined && { remaining: demand.remaining }),
 });
 
@@ -59,7 +81,7 @@ export const demandView = (c: Campaign, demand: Demand, outlook: CampaignOutlook
     const o = outlook.variants[i];
     if (!o || o.sku !== v.sku) throw new Error(`outlook does not match demand at ${v.sku}`);
     return {
-      ...v,
+      ...withPrice(c, v),
       signals: o.signals,
       forecastFinal: o.forecast.final,
       forecastLow: o.forecast.low,

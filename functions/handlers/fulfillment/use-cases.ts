@@ -1,3 +1,4 @@
+import { priceNow, stillHeld } from '#domain/pricing.ts';
 import { getBatch, liveLine, type Batch } from '#adapters/batch-store.ts';
 import { getCampaign } from '#adapters/campaign-store.ts';
 import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
@@ -150,7 +151,7 @@ const applyOne = async (
   // Late against the date promised at order time: compensation, once per pre-order (the first late lot earns it;
   // the write is conditional on the counters read, so a redelivered or concurrent lot cannot earn it again).
   const compensation =
-    p.compensatedAmount === undefined ? lateCompensation(campaign?.lateCompensation, { amount: p.amount, originalPromisedShipBy: promised }, shipment.createdAt) : 0;
+    p.compensatedAmount === undefined ? lateCompensation(campaign?.lateCompensation, { amount: priceNow(p) * p.quantity, originalPromisedShipBy: promised }, shipment.createdAt) : 0;
   if (compensation > 0) {
     entries.push(
       noticeEntry({ at: now.toISOString(), status, step: 'compensated' }, 'preorder.compensated', { promisedShipBy: dayOf(promised), amount: compensation, currency: p.currency }, localeOf(p)),
@@ -325,8 +326,10 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           : p.status === 'BATCHED'
             ? 'IN_PRODUCTION'
             : p.status;
+      // At the price the buyer pays now (after a price drop at close, the lower one); the whole: what they still hold.
+      const amount = short.whole ? stillHeld(p) : short.units * priceNow(p);
       // The factory's close-short reason stays with the batch; the buyer is told a fixed phrase.
-      const money = { amount: short.amount, currency: p.currency };
+      const money = { amount, currency: p.currency };
       const latestShipBy = dayOf(ceilingOf({ originalPromisedShipBy: p.firstPromisedShipBy ?? p.promisedShipBy }, campaign.maxDelayDays));
       const entries: TimelineEntry[] = [
         atCeiling
@@ -366,7 +369,7 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           : []),
       ];
       const events: DomainEvent[] = [
-        eventOf('preorder.refunded', { ...aboutPreorder(p, batch, now), status, quantity: short.units, refundedAmount: short.amount, reason: atCeiling ? 'ceiling' : campaignFailed ? 'campaign-failed' : 'batch-closed-short' }, p.preorderId),
+        eventOf('preorder.refunded', { ...aboutPreorder(p, batch, now), status, quantity: short.units, refundedAmount: amount, reason: atCeiling ? 'ceiling' : campaignFailed ? 'campaign-failed' : 'batch-closed-short' }, p.preorderId),
         ...(status === 'DELIVERED' ? [eventOf('preorder.delivered', { ...aboutPreorder(p, batch, now), status, quantity: got }, p.preorderId)] : []),
         ...(status === 'SHIPPED' && (p.shippedQuantity ?? 0) > 0 ? [eventOf('preorder.shipped', { ...aboutPreorder(p, batch, now), status, quantity: got }, p.preorderId)] : []),
       ];
@@ -398,7 +401,7 @@ export const refundShortfall = async (batchId: string): Promise<void> => {
           ...(status === 'DELIVERED' && { deliveredAfterDays: days }),
         },
       );
-      const outcome = await refundUnits(p, campaign, batchId, { units: short.units, amount: short.amount, status }, entries, events, also, now);
+      const outcome = await refundUnits(p, campaign, batchId, { units: short.units, amount, status }, entries, events, also, now);
       if (outcome === 'done') await publishCommitted(events);
       return outcome;
     }),

@@ -9,6 +9,7 @@ import { publishCommitted } from '#adapters/outbox.ts';
 import { acceptsPreordersAt, dueToOpen, findVariant } from '#domain/campaign.ts';
 import { cancellationEntry, isCancellable, localeOf, newPreorder, type Preorder, type TimelineEntry } from '#domain/preorder.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
+import { stillHeld } from '#domain/pricing.ts';
 import {
   CampaignCapReachedError,
   CampaignNotFoundError,
@@ -134,32 +135,44 @@ export const listOwnPreorders = async (buyer: Principal, limit: number, cursor: 
   return page;
 };
 
-/** Cancel before batching: full refund, demand drops, capacity returns under the cap. */
+/**
+ * Cancel before batching: what the buyer paid and still holds comes back (all
+ * of it, or less a price drop refunded at close), demand drops, capacity
+ * returns under the cap. Decided on a strong read and written on condition
+ * that the pre-order is as read: one that changed meanwhile (a price drop
+ * landed) is read again and decided again.
+ */
 export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): Promise<Preorder> => {
-  const p = await findOwnPreorder(buyer, preorderId, true);
-  if (!isCancellable(p)) throw new PreorderNotCancellableError(preorderId, p.status);
-  const campaign = await cachedCampaign(p.campaignId);
-  if (!campaign) throw new CampaignNotFoundError(p.campaignId);
-  const now = new Date();
-  const entries = [
-    noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled', {}, localeOf(p)),
-    cancellationEntry(now, p.amount, p.currency, localeOf(p)),
-  ];
-  const common = { campaignId: p.campaignId, preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
-  const events = [
-    eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, preorderId),
-    eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: p.amount }, preorderId),
-  ];
-  if (p.status !== 'ACCEPTED') return cancelAfterDelay(buyer, p, campaign, now, events);
-  const done = await cancelPreorder(p, entries, campaign, now, events);
-  if (!done) {
-    const current = await findOwnPreorder(buyer, preorderId, true);
-    throw new PreorderNotCancellableError(preorderId, current.status);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const p = await findOwnPreorder(buyer, preorderId, true);
+    if (!isCancellable(p)) throw new PreorderNotCancellableError(preorderId, p.status);
+    const campaign = await cachedCampaign(p.campaignId);
+    if (!campaign) throw new CampaignNotFoundError(p.campaignId);
+    const now = new Date();
+    if (p.status !== 'ACCEPTED') return cancelAfterDelay(buyer, p, campaign, now);
+    const refund = stillHeld(p);
+    const entries = [
+      noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled', {}, localeOf(p)),
+      cancellationEntry(now, refund, p.currency, localeOf(p)),
+    ];
+    const events = cancelEvents(p, now, refund);
+    if (await cancelPreorder(p, entries, campaign, now, events)) {
+      metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+      log().info('pre-order cancelled and refunded', { preorderId, campaignId: p.campaignId, refundedAmount: refund });
+      await publishCommitted(events);
+      return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+    }
+    // Its status or its refunds changed since the read: read again.
   }
-  metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
-  log().info('pre-order cancelled and refunded', { preorderId, campaignId: p.campaignId, refundedAmount: p.amount });
-  await publishCommitted(events);
-  return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+  throw new OverloadedError();
+};
+
+const cancelEvents = (p: Preorder, now: Date, refund: number): DomainEvent[] => {
+  const common = { campaignId: p.campaignId, preorderId: p.preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity };
+  return [
+    eventOf('preorder.cancelled', { ...common, status: 'CANCELLED' }, p.preorderId),
+    eventOf('preorder.refunded', { ...common, status: 'REFUNDED', refundedAmount: refund }, p.preorderId),
+  ];
 };
 
 /**
@@ -169,11 +182,7 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
  * yet). Decided and written against the batch's version, so a shipment and
  * this cancel cannot both take the same units.
  */
-const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaign, now: Date, events: DomainEvent[]): Promise<Preorder> => {
-  const entries: TimelineEntry[] = [
-    noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled_after_delay', { delayedTo: dayOf(p.delayedTo ?? p.promisedShipBy) }, localeOf(p)),
-    noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_after_delay', { amount: p.amount, currency: p.currency }, localeOf(p)),
-  ];
+const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaign, now: Date): Promise<Preorder> => {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = attempt === 0 ? p : await findOwnPreorder(buyer, p.preorderId, true);
     if (!isCancellable(current) || !current.batchId) throw new PreorderNotCancellableError(p.preorderId, current.status);
@@ -189,9 +198,15 @@ const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaig
     } catch {
       throw new PreorderNotCancellableError(p.preorderId, current.status);
     }
+    const refund = stillHeld(current);
+    const entries: TimelineEntry[] = [
+      noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled_after_delay', { delayedTo: dayOf(current.delayedTo ?? current.promisedShipBy) }, localeOf(current)),
+      noticeEntry({ at: now.toISOString(), status: 'REFUNDED' }, 'preorder.refunded_after_delay', { amount: refund, currency: current.currency }, localeOf(current)),
+    ];
+    const events = cancelEvents(current, now, refund);
     if (await cancelFromBatch(current, campaign, batch, next, entries, events, now)) {
       metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
-      log().info('pre-order cancelled after a delay notice and refunded', { preorderId: p.preorderId, batchId: current.batchId, refundedAmount: current.amount });
+      log().info('pre-order cancelled after a delay notice and refunded', { preorderId: p.preorderId, batchId: current.batchId, refundedAmount: refund });
       await publishCommitted(events);
       return { ...current, status: 'REFUNDED', refundedAmount: current.amount, timeline: [...current.timeline, ...entries], updatedAt: now.toISOString() };
     }

@@ -1,3 +1,4 @@
+import { priceNow } from '#domain/pricing.ts';
 import { defaultLocale, localeOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { genericNotice, noticeOfEntry } from '#domain/notices.ts';
 import { refundsOf } from '#domain/refunds.ts';
@@ -45,7 +46,7 @@ export const preorderView = (p: Preorder) => ({
   refundedAmount: p.refundedAmount,
   // Paid in full at order time: a deposit campaign (issue 16) will pay part now and part at the close.
   paidAmount: p.amount,
-  finalUnitPrice: p.unitPrice,
+  finalUnitPrice: priceNow(p),
   refunds: refundsOf(p),
   timeline: p.timeline.map((e) => {
     const { template, params, message } = noticeOfEntry(e, localeOf(p));
