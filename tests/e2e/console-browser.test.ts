@@ -394,7 +394,7 @@ describe('The anchor console in Chromium', () => {
       maxTotalQuantity: 500,
       variants: [
         { sku: 'LINEN-SHIRT-NATURAL-S', name: '本色 · 小号', unitPrice: 12900 },
-        { sku: 'LINEN-SHIRT-NATURAL-M', name: '本色 · 中号', unitPrice: 12900 },
+        { sku: 'LINEN-SHIRT-NATURAL-M', name: '本色 · 中号', unitPrice: 12900, priceTiers: [{ minUnits: 5, unitPrice: 11900 }] },
         { sku: 'LINEN-SHIRT-INDIGO-XL', name: '靛蓝 · 加大号', unitPrice: 13900 },
       ],
     });
@@ -419,6 +419,12 @@ describe('The anchor console in Chromium', () => {
     await page.getByTestId('batch-card').waitFor();
     await page.getByTestId('preorder-row').first().waitFor();
     await page.locator('[data-testid="demand-chart"] canvas').waitFor();
+    // Tier pricing on the variant card: the price its 2 units reach (still the list price) and what unlocks the next.
+    expect(await page.getByTestId('variant-price-LINEN-SHIRT-NATURAL-M').getAttribute('data-value')).toBe('12900');
+    const nextTier = page.getByTestId('variant-next-tier-LINEN-SHIRT-NATURAL-M');
+    expect(await nextTier.getAttribute('data-value')).toBe('3');
+    expect(await nextTier.textContent()).toMatch(/^(3 more to unlock ¥119\.00 a unit|再售3件解锁每件¥119\.00)$/);
+    expect(await page.getByTestId('variant-next-tier-LINEN-SHIRT-INDIGO-XL').count()).toBe(0);
     await expectNoHorizontalScroll(page);
 
     await page.getByTestId('raise-cap').click();

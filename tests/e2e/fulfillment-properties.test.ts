@@ -79,10 +79,10 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
           await world.finish(end);
           await world.checkInvariants(true);
           for (const p of await world.preorderStates()) {
-            pipe.count(`ended ${p.status}${p.refundedAmount > 0 && p.status === 'DELIVERED' ? ' (partly refunded)' : ''}`);
+            pipe.count(`ended ${p.status}${p.refunds.some((r) => r.reason !== 'price-drop') && p.status === 'DELIVERED' ? ' (partly refunded)' : ''}`);
             if (p.compensatedAmount > 0) pipe.count('compensated (late lot)');
             if (p.switchedFrom !== undefined) pipe.count('ended switched');
-            for (const template of ['preorder.refunded_at_ceiling', 'preorder.refunded_variant_missed', 'preorder.variant_missed_minimum']) {
+            for (const template of ['preorder.refunded_at_ceiling', 'preorder.refunded_variant_missed', 'preorder.variant_missed_minimum', 'preorder.price_dropped']) {
               if (p.notifications.some((n) => n.template === template)) pipe.count(`told ${template}`);
             }
           }
@@ -102,7 +102,7 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
       ...['ship 201', 'ship 409', 'deliver 200', 'accept 200', 'reject 200', 'closeShort 200', 'cancel 200', 'progress 200'],
       ...['redeliver (to fulfillment)', 'maxWait tick', 'cut lot', 'cut max-wait', 'cut final'],
       ...['ended DELIVERED', 'ended DELIVERED (partly refunded)', 'ended REFUNDED'],
-      ...['switch 200', 'place 409 (purchase limit)', 'compensated (late lot)', 'told preorder.refunded_at_ceiling', 'told preorder.refunded_variant_missed'],
+      ...['switch 200', 'place 409 (purchase limit)', 'compensated (late lot)', 'told preorder.refunded_at_ceiling', 'told preorder.refunded_variant_missed', 'told preorder.price_dropped'],
       ...['campaign FAILED (minimum > 1)', 'confirm refund 200', 'confirm refund (again) 200', 'confirm refund (another amount) 409'],
     ];
     for (const key of paths) {

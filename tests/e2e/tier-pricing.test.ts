@@ -151,7 +151,7 @@ describe('Tier pricing', () => {
     // Told in each buyer's language, money as money.
     expect(pa!.notifications.find((n) => n.template === 'preorder.price_dropped')!.message).toBe('参团人数达到阶梯，价格降至每件¥119.00；已为您申请退款¥20.00（您2件的差价）。');
     expect(pb!.notifications.find((n) => n.template === 'preorder.price_dropped')!.message).toBe(
-      'Enough buyers joined to drop the price to ¥119.00 a unit; a refund of ¥20.00, the difference on your 2 units, is on its way to you.',
+      'Enough buyers joined to drop the price to ¥119.00 a unit; a refund of ¥20.00 for the difference on your 2 units is on its way to you.',
     );
     // No tiers on Small, and the cancelled buyer had everything back already: nothing more.
     expect(ps).toMatchObject({ finalUnitPrice: 12900, refundedAmount: 0, refunds: [] });

@@ -94,7 +94,14 @@ export type Terms = {
   minQuantity: readonly (number | undefined)[];
   maxPerBuyer: number | undefined;
   lateCompensation: { percent: number; minAmount: number; maxAmount: number } | undefined;
+  /** Per sku of `skus`, its price tiers (阶梯价) when it has some. */
+  priceTiers: readonly (readonly PriceTier[] | undefined)[];
 };
+type PriceTier = { minUnits: number; unitPrice: number };
+
+/** The price a variant's net sold units reach: the last tier reached, else the list price. */
+const tierPriceOf = (tiers: readonly PriceTier[] | undefined, sold: number) =>
+  (tiers ?? []).reduce((price, t) => (sold >= t.minUnits ? Math.min(price, t.unitPrice) : price), unitPrice);
 
 export const terms: fc.Arbitrary<Terms> = fc.record({
   // Half the time a small minimum (the lots flow), half the time one of 4-8 that the demand may not reach:
@@ -117,6 +124,26 @@ export const terms: fc.Arbitrary<Terms> = fc.record({
       .record({ percent: fc.integer({ min: 1, max: 30 }), minAmount: fc.integer({ min: 1, max: 3000 }), spread: fc.integer({ min: 0, max: 6000 }) })
       .map(({ percent, minAmount, spread }) => ({ percent, minAmount, maxAmount: minAmount + spread })),
     { nil: undefined, freq: 3 },
+  ),
+  // Half the time one variant has tiers that the demand may or may not reach: the price drops at close and every
+  // later refund of its buyers (cancels, short batches, the ceiling, a failed campaign) pays back at the new price.
+  priceTiers: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(skus.map(() => undefined)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.nat(skus.length - 1), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 3000 }))
+        .map(([i, first, step, cut1, cut2]) =>
+          skus.map((_, j) =>
+            i === j
+              ? [
+                  { minUnits: first, unitPrice: unitPrice - cut1 },
+                  { minUnits: first + step, unitPrice: unitPrice - cut1 - cut2 },
+                ]
+              : undefined,
+          ),
+        ),
+    },
   ),
 });
 
@@ -200,10 +227,10 @@ export type Preorder = {
   paidAmount: number;
   finalUnitPrice: number;
   refunds: { refundId: string; amount: number; reason: string; status: string }[];
-  timeline: { at: string; status: string; note: string; step?: string; template: string }[];
+  timeline: { at: string; status: string; note: string; step?: string; template: string; params?: Record<string, unknown> }[];
   notifications: { notificationId: string; at: string; step: string; message: string; template: string }[];
 };
-type Campaign = { status: string; switchBy?: string };
+type Campaign = { status: string; switchBy?: string; closedAt?: string; variantsMissed?: string[]; finalPrices?: Record<string, number> };
 
 type ManifestEntry = { preorderId: string; sku: string; quantity: number };
 type Demand = { variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number }[] };
@@ -213,6 +240,19 @@ const liveStatuses = ['RELEASED', 'ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPE
 /** Events the fulfillment consumer acts on: redelivering them is what could allocate or refund twice. */
 const fulfillmentEvents = ['batch.accepted', 'batch.completed', 'shipment.created', 'shipment.delivered'];
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+/** Templates that refund part of a pre-order's units, naming how many (`units`). */
+const partialRefundTemplates = ['preorder.partly_refunded_closed_short', 'preorder.partly_refunded_campaign_failed', 'preorder.refunded_at_ceiling'];
+/**
+ * Units of the pre-order refunded, from its status and its timeline (not from money, which the invariants check
+ * against it): all it did not get once REFUNDED, else what its partial refunds name; `before` counts only those
+ * decided before then. A price drop refunds money, not units.
+ */
+const refundedUnitsOf = (p: Preorder, before?: string): number => {
+  const inTime = (at: string) => before === undefined || at < before;
+  const whole = p.timeline.find((e) => e.status === 'REFUNDED' && e.step === undefined && inTime(e.at));
+  if (whole) return p.quantity - sum(p.shipments, (s) => s.quantity);
+  return sum(p.timeline.filter((e) => partialRefundTemplates.includes(e.template) && e.step === 'partly-refunded' && inTime(e.at)), (e) => Number(e.params?.units ?? 0));
+};
 /** The channel prints a message on one line. */
 const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ');
 
@@ -232,7 +272,7 @@ export class World {
   /** Manifests as last read, and what they were read against. */
   private manifestCache: { members: string; batches: Map<string, { key: string; items: ManifestEntry[] }> } = { members: '', batches: new Map() };
   /** The campaign's promises, as the test asked for them (defaults as the API answered). */
-  terms: Terms = { minTotalQuantity: 1, lotSize: 3, promisedShipDays: 2, maxDelayDays: 14, switchWindowHours: 24, minQuantity: [], maxPerBuyer: undefined, lateCompensation: undefined };
+  terms: Terms = { minTotalQuantity: 1, lotSize: 3, promisedShipDays: 2, maxDelayDays: 14, switchWindowHours: 24, minQuantity: [], maxPerBuyer: undefined, lateCompensation: undefined, priceTiers: [] };
   /** When the campaign closes, as sent: every pre-order is promised this plus promisedShipDays. */
   closesAt = 0;
   /** How far this world moved the clock, and how far it may (time steps). */
@@ -250,7 +290,7 @@ export class World {
 
   /** Opens the campaign; `terms` override the draft's (the property test draws them, with a maxWaitHours). */
   async start(terms: Partial<Terms> & { maxWaitHours?: number } = {}) {
-    const { minQuantity = [], maxPerBuyer, lateCompensation, ...rest } = terms;
+    const { minQuantity = [], maxPerBuyer, lateCompensation, priceTiers = [], ...rest } = terms;
     await registerFactories(this.pipe.runtime, ...pipelineFactories);
     const closesAt = Date.now() + hourMs;
     const r = await this.pipe.anchor.post<{ campaignId: string; maxDelayDays: number; switchWindowHours: number; closesAt: string }>(
@@ -262,7 +302,13 @@ export class World {
         minTotalQuantity: 1,
         promisedShipDays: 2,
         closesAt: new Date(closesAt).toISOString(),
-        variants: skus.map((sku, i) => ({ sku, name: sku, unitPrice, ...(minQuantity[i] !== undefined && { minQuantity: minQuantity[i] }) })),
+        variants: skus.map((sku, i) => ({
+          sku,
+          name: sku,
+          unitPrice,
+          ...(minQuantity[i] !== undefined && { minQuantity: minQuantity[i] }),
+          ...(priceTiers[i] !== undefined && { priceTiers: priceTiers[i] }),
+        })),
         ...(maxPerBuyer !== undefined && { maxPerBuyer }),
         ...(lateCompensation !== undefined && { lateCompensation }),
         ...rest,
@@ -281,6 +327,7 @@ export class World {
       minQuantity,
       maxPerBuyer,
       lateCompensation,
+      priceTiers,
     };
     // The defaults the API applies, as it says it applied them.
     expect({ maxDelayDays: r.body.maxDelayDays, switchWindowHours: r.body.switchWindowHours }).toEqual({
@@ -338,7 +385,7 @@ export class World {
       case 'place': {
         // The units the buyer holds, as last seen (the queues drained since): what they ordered less what was refunded.
         const limit = this.terms.maxPerBuyer;
-        const held = sum(this.seen.filter((p) => this.buyerOf(p.preorderId) === o.buyer), (p) => p.quantity - p.refundedAmount / p.unitPrice);
+        const held = sum(this.seen.filter((p) => this.buyerOf(p.preorderId) === o.buyer), (p) => p.quantity - refundedUnitsOf(p));
         const quantity = o.over && limit !== undefined ? Math.max(1, limit - held + 1) : o.quantity;
         const r = await this.pipe.buyers[o.buyer]!.post<{ preorderId: string; title?: string; detail?: string }>(
           `/v1/campaigns/${this.campaignId}/preorders`,
@@ -652,7 +699,7 @@ export class World {
     // A WITHDRAWN batch has no manifest (checked below).
     const manifests = await this.manifests(finished ? batches.filter((b) => b.status !== 'REJECTED' && b.status !== 'WITHDRAWN') : live, ps);
     const why = `after: ${this.log.join(' ; ')}`;
-    const refundedUnits = (p: Preorder) => p.refundedAmount / p.unitPrice;
+    const refundedUnits = (p: Preorder) => refundedUnitsOf(p);
     const shippedOf = (p: Preorder) => sum(p.shipments, (s) => s.quantity);
     const deliveredOf = (p: Preorder) => sum(p.shipments.filter((s) => s.deliveredAt !== undefined), (s) => s.quantity);
     const lineOf = (b: Batch, sku: string) => b.lines.find((l) => l.sku === sku);
@@ -763,9 +810,14 @@ export class World {
 
     // Each buyer heard each step of their pre-order exactly once.
     const facts = new Map<string, Set<string>>();
+    /** Each pre-order's refunds as published (`preorder.refunded`, by eventId: redeliveries are one). */
+    const refundFacts = new Map<string, Set<string>>();
     for (const e of this.pipe.runtime.emulator.events) {
-      const d = e.detail as { campaignId?: string; preorderId?: string };
+      const d = e.detail as { campaignId?: string; preorderId?: string; eventId?: string };
       if (d.campaignId === this.campaignId && d.preorderId) facts.set(d.preorderId, (facts.get(d.preorderId) ?? new Set()).add(e.detailType));
+      if (d.campaignId === this.campaignId && d.preorderId && e.detailType === 'preorder.refunded') {
+        refundFacts.set(d.preorderId, (refundFacts.get(d.preorderId) ?? new Set()).add(String(d.eventId)));
+      }
     }
     // What the platform was asked to pay back: refund.requested, by refund.
     const requests = new Map<string, { amount: number; eventIds: Set<string> }>();
@@ -802,9 +854,12 @@ export class World {
         expect(n, `${status} notified ${n} times: ${at}`).toBeLessThanOrEqual(1);
         if (status !== 'REFUNDED' && facts.get(p.preorderId)?.has(event)) expect(n, `${event} published, never notified: ${at}`).toBe(1);
       }
-      if (facts.get(p.preorderId)?.has('preorder.refunded')) {
-        expect(p.notifications.filter((x) => x.step === 'REFUNDED' || x.step === 'partly-refunded').length, `refund never notified: ${at}`).toBe(1);
-      }
+      // Each refund published is told once: a whole or partial refund of units, and a price drop at close.
+      const refunds = refundFacts.get(p.preorderId)?.size ?? 0;
+      const toldRefunds = p.notifications.filter((x) => x.step === 'REFUNDED' || x.step === 'partly-refunded' || x.step === 'price-dropped').length;
+      // Mid-run a refund may be told before its event leaves the outbox; by the end every one is both, once.
+      if (finished) expect(toldRefunds, `refunds published against refunds told: ${at}`).toBe(refunds);
+      else expect(toldRefunds, `a refund published, never told: ${at}`).toBeGreaterThanOrEqual(refunds);
       if (heard) {
         // What the channel sent, in order, is what the pre-order records as sent: once each, to its buyer.
         const sent = heard.get(p.preorderId) ?? [];
@@ -828,7 +883,7 @@ export class World {
    */
   private checkAllOrNothing(ps: readonly Preorder[], batches: readonly Batch[], campaign: Campaign, why: string) {
     const t = this.terms;
-    const net = (sku?: string) => sum(ps.filter((p) => sku === undefined || p.sku === sku), (p) => p.quantity - p.refundedAmount / p.unitPrice);
+    const net = (sku?: string) => sum(ps.filter((p) => sku === undefined || p.sku === sku), (p) => p.quantity - refundedUnitsOf(p));
     const lineQuantity = (b: Batch, sku: string) => b.lines.find((l) => l.sku === sku)?.quantity ?? 0;
     if (!this.everBatched && net() < t.minTotalQuantity) {
       expect(batches, `a batch below the minimum of ${t.minTotalQuantity} (net ordered ${net()}) ${why}`).toEqual([]);
@@ -854,15 +909,47 @@ export class World {
   }
 
   /**
+   * Tier pricing: a closed campaign's price per variant is the tier its net units sold at close reached,
+   * counted here from the buyers' own pre-orders (the sku each held then, less the units refunded before);
+   * no price drops for a variant that missed its minimum, or in a campaign that failed. A buyer still holding
+   * units of a variant whose price dropped pays that price once the drop is applied; never another.
+   */
+  private checkPrices(ps: readonly Preorder[], campaign: Campaign, why: string) {
+    const t = this.terms;
+    if (campaign.status !== 'CLOSED' || campaign.closedAt === undefined) {
+      expect(campaign.finalPrices, `final prices before a close, or for a failed campaign ${why}`).toBeUndefined();
+      return;
+    }
+    const closedAt = campaign.closedAt;
+    const expected: Record<string, number> = {};
+    skus.forEach((sku, i) => {
+      if (campaign.variantsMissed?.includes(sku)) return;
+      const sold = sum(ps.filter((p) => (p.switchedFrom ?? p.sku) === sku && p.createdAt < closedAt), (p) => p.quantity - refundedUnitsOf(p, closedAt));
+      const price = tierPriceOf(t.priceTiers[i], sold);
+      if (price < unitPrice) expected[sku] = price;
+    });
+    expect(campaign.finalPrices ?? {}, `the prices fixed at close against the units sold then ${why}`).toEqual(expected);
+    for (const p of ps) {
+      const final = campaign.finalPrices?.[p.sku];
+      const drops = p.refunds.filter((r) => r.reason === 'price-drop');
+      const at = `${p.preorderId} (${p.status}, ${p.quantity}× ${p.sku}, final ${p.finalUnitPrice}, refunds ${JSON.stringify(p.refunds)}) ${why}`;
+      expect(drops.length, `a price drop applied twice: ${at}`).toBeLessThanOrEqual(1);
+      expect([p.unitPrice, ...(final !== undefined ? [final] : [])], `a price no tier gives: ${at}`).toContain(p.finalUnitPrice);
+      expect(drops.length === 1, `a price drop without its new price, or the other way round: ${at}`).toBe(p.finalUnitPrice < p.unitPrice);
+    }
+  }
+
+  /**
    * The promises a pre-sale makes (README), each from its own source: the terms the test asked for, the
    * pre-orders, the factory's batches and manifests, and the events on the bus.
    */
   private async checkPromises(ps: readonly Preorder[], batches: readonly Batch[], campaign: Campaign, why: string) {
     const t = this.terms;
-    const refundedUnits = (p: Preorder) => p.refundedAmount / p.unitPrice;
+    const refundedUnits = (p: Preorder) => refundedUnitsOf(p);
     const shippedOf = (p: Preorder) => sum(p.shipments, (s) => s.quantity);
 
     this.checkAllOrNothing(ps, batches, campaign, why);
+    this.checkPrices(ps, campaign, why);
 
     // A failed campaign leaves its factories nothing and its buyers their money (less what reached them).
     if (campaign.status === 'FAILED') {

@@ -1258,6 +1258,10 @@ export interface components {
                 name: string;
                 unitPrice: number;
                 minQuantity?: number;
+                priceTiers?: {
+                    minUnits: number;
+                    unitPrice: number;
+                }[];
             }[];
             /**
              * Format: date-time
@@ -1295,6 +1299,10 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             switchBy?: string;
+            /** @description Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
+            finalPrices?: {
+                [key: string]: number;
+            };
             demand: components["schemas"]["VariantDemand"][];
             remaining?: number;
             anchorId?: string;
@@ -1504,6 +1512,10 @@ export interface components {
                 name: string;
                 unitPrice: number;
                 minQuantity?: number;
+                priceTiers?: {
+                    minUnits: number;
+                    unitPrice: number;
+                }[];
             }[];
             /**
              * Format: date-time
@@ -1541,6 +1553,10 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             switchBy?: string;
+            /** @description Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
+            finalPrices?: {
+                [key: string]: number;
+            };
             anchorId?: string;
             factoryId?: string;
             backupFactoryId?: string;
@@ -1598,6 +1614,25 @@ export interface components {
                 unitPrice: number;
                 /** @description The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded */
                 minQuantity?: number;
+                /**
+                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference
+                 * @example [
+                 *       {
+                 *         "minUnits": 100,
+                 *         "unitPrice": 11900
+                 *       },
+                 *       {
+                 *         "minUnits": 500,
+                 *         "unitPrice": 9900
+                 *       }
+                 *     ]
+                 */
+                priceTiers?: {
+                    /** @description Net sold units of the variant that unlock this price */
+                    minUnits: number;
+                    /** @description Minor units */
+                    unitPrice: number;
+                }[];
             }[];
             /**
              * Format: date-time
@@ -2019,7 +2054,7 @@ export interface components {
              * @description Why c2m decided the refund
              * @enum {string}
              */
-            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed";
+            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed" | "price-drop";
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -2127,7 +2162,7 @@ export interface components {
             refundedAmount: number;
             /** @description Minor units the buyer paid for the pre-order */
             paidAmount: number;
-            /** @description What a unit finally costs the buyer, in minor units */
+            /** @description What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop) */
             finalUnitPrice: number;
             /** @description Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount */
             refunds: components["schemas"]["Refund"][];
@@ -2145,13 +2180,13 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
                 };
                 /** @enum {string} */
-                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed" | "refund-confirmed";
+                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed" | "refund-confirmed" | "price-dropped";
             }[];
             notifications: {
                 /** @description Stable: the channel may repeat a message, never with another id */
@@ -2166,7 +2201,7 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
@@ -2265,7 +2300,7 @@ export interface components {
              * @description Why c2m decided the refund
              * @enum {string}
              */
-            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed";
+            reason: "cancelled" | "cancelled-after-delay" | "campaign-failed" | "factory-declined" | "batch-closed-short" | "ceiling" | "variant-missed" | "price-drop";
             /**
              * @description REQUESTED: decided by c2m, announced as refund.requested; CONFIRMED: the platform confirmed it paid
              * @enum {string}
@@ -2529,6 +2564,25 @@ export interface components {
                 unitPrice: number;
                 /** @description The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded */
                 minQuantity?: number;
+                /**
+                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference
+                 * @example [
+                 *       {
+                 *         "minUnits": 100,
+                 *         "unitPrice": 11900
+                 *       },
+                 *       {
+                 *         "minUnits": 500,
+                 *         "unitPrice": 9900
+                 *       }
+                 *     ]
+                 */
+                priceTiers?: {
+                    /** @description Net sold units of the variant that unlock this price */
+                    minUnits: number;
+                    /** @description Minor units */
+                    unitPrice: number;
+                }[];
             }[];
             /**
              * Format: date-time
@@ -2571,6 +2625,15 @@ export interface components {
             cancelled: number;
             batched: number;
             waiting: number;
+            /** @description A variant with priceTiers: the unit price its net sold units reached (minor units); once the campaign closed, the price fixed then */
+            unitPriceNow?: number;
+            /** @description While the campaign sells: the next tier of a variant with priceTiers, "N more units to unlock ¥X" */
+            nextTier?: {
+                minUnits: number;
+                unitPrice: number;
+                /** @description More net sold units that unlock this price */
+                unitsToUnlock: number;
+            };
         };
         VariantDemandOutlook: components["schemas"]["VariantDemand"] & {
             signals: components["schemas"]["SignalSummary"];

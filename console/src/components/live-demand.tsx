@@ -25,9 +25,10 @@ const Figure = (p: { label: string; value: string; raw?: number | string; testid
 );
 
 const VariantCard = (p: { campaign: Campaign; v: VariantDemand }) => {
-  const { t, count } = useI18n();
+  const { t, count, money } = useI18n();
   const variant = p.campaign.variants.find((x) => x.sku === p.v.sku);
   const ordered = net(p.v);
+  const next = p.v.nextTier;
   return (
     <li class="variant-card" data-testid="variant-card" data-sku={p.v.sku}>
       <h3>
@@ -44,7 +45,21 @@ const VariantCard = (p: { campaign: Campaign; v: VariantDemand }) => {
         <Figure label={t.demand.waiting} value={count(p.v.waiting)} raw={p.v.waiting} testid={`variant-waiting-${p.v.sku}`} />
         <Figure label={t.demand.batched} value={count(p.v.batched)} raw={p.v.batched} testid={`variant-batched-${p.v.sku}`} />
         <Figure label={t.demand.cancelled} value={count(p.v.cancelled)} raw={p.v.cancelled} testid={`variant-cancelled-${p.v.sku}`} />
+        {p.v.unitPriceNow !== undefined && (
+          <Figure
+            label={t.demand.priceNow}
+            value={money(p.v.unitPriceNow, p.campaign.currency)}
+            raw={p.v.unitPriceNow}
+            testid={`variant-price-${p.v.sku}`}
+            hint={t.demand.priceNowHint}
+          />
+        )}
       </dl>
+      {next !== undefined && (
+        <p class="tier-next" data-testid={`variant-next-tier-${p.v.sku}`} data-value={next.unitsToUnlock}>
+          {t.demand.toUnlock(count(next.unitsToUnlock), money(next.unitPrice, p.campaign.currency))}
+        </p>
+      )}
       {variant?.minQuantity !== undefined && (
         <ProgressBar
           label={t.demand.minimumOf(count(variant.minQuantity))}

@@ -73,6 +73,6 @@ export const en: NoticeTexts = {
   'preorder.address_changed': () => 'Your shipping address is updated.',
   'preorder.refund_confirmed': (p, f) => `Your refund of ${f.money(p)} has been paid back to you.`,
   'preorder.price_dropped': (p, f) =>
-    `Enough buyers joined to drop the price to ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit; a refund of ${f.money(p)}, the difference on your ${units(p.units)}, is on its way to you.`,
+    `Enough buyers joined to drop the price to ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit; a refund of ${f.money(p)} for the difference on your ${units(p.units)} is on its way to you.`,
   'preorder.updated': (p) => `Your order is ${steps[p.step] ?? 'updated'}.`,
 };

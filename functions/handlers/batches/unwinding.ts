@@ -83,7 +83,9 @@ export const unwindBatch = async (batchId: string): Promise<void> => {
   const preorders = await getPreorders(batch.preorderIds);
   const events = await inParallel(preorders, async (p): Promise<DomainEvent[]> => {
     if ((p.status !== 'BATCHED' && p.status !== 'IN_PRODUCTION') || p.batchId !== batchId) return [];
-    if (toBackup) {
+    // A closed campaign's variant that missed its minimum is never cut again: its buyers cannot wait for the backup.
+    const neverCutAgain = campaign.status === 'CLOSED' && (campaign.variantsMissed ?? []).includes(p.sku);
+    if (toBackup && !neverCutAgain) {
       const entry = noticeEntry({ at: now.toISOString(), status: 'ACCEPTED' }, 'preorder.moved_to_backup_factory', {}, localeOf(p));
       await unwindPreorder(p, campaign, batchId, 'waiting', entry, [], now);
       return [];
