@@ -656,10 +656,12 @@ export const schedules: readonly ScheduleSpec[] = [
  * seconds of several thousand requests per second. Over this, clients get 429 with
  * Retry-After.
  */
+import { envNames } from './runtime-names.ts';
+
+export { envNames, eventSource, maxBodyBytes } from './runtime-names.ts';
+
 export const throttling = { rateLimit: 3000, burstLimit: 6000 } as const;
 
-/** Largest request body the API accepts; larger is 413 before any handler runs. */
-export const maxBodyBytes = 64 * 1024;
 
 /**
  * Identity, as both targets set it up. A factory is an OAuth2 client holding the
@@ -686,22 +688,7 @@ export const identity = {
 /** Name of the one-time schedule group that holds per-campaign open/close schedules. */
 export const campaignScheduleGroup = 'c2m-campaigns';
 
-export const eventSource = 'c2m';
 
-/** Env var names a function gets for its access, shared by both builders. */
-export const envNames = {
-  table: 'TABLE_NAME',
-  bus: 'EVENT_BUS_NAME',
-  scheduleGroup: 'SCHEDULE_GROUP',
-  schedulerRole: 'SCHEDULER_ROLE_ARN',
-  clockQueueArn: 'CLOCK_QUEUE_ARN',
-  trustedIssuers: 'TRUSTED_ISSUERS',
-  oidcDiscoveryUrl: 'OIDC_DISCOVERY_URL',
-  userPoolId: 'USER_POOL_ID',
-  notificationTopic: 'NOTIFICATION_TOPIC_ARN',
-  webhookSecretsKey: 'WEBHOOK_SECRETS_KEY',
-  queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase().replace(/-/g, '_')}`,
-} as const;
 
 /** Where a target keeps the things a function's access names. */
 export interface EnvironmentValues {

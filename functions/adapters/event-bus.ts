@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { eventSource } from '#topology';
+import { eventSource } from '#runtime-names';
 import { busName } from '#shared/config.ts';
 import { eventDetails, type DomainEvent, type EventDetailOf, type EventType } from '#contracts/messages.ts';
 

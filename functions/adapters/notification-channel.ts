@@ -4,7 +4,7 @@ import {
   type PublishBatchCommandOutput,
   type PublishBatchRequestEntry,
 } from '@aws-sdk/client-sns';
-import { envNames } from '#topology';
+import { envNames } from '#runtime-names';
 import type { NoticeParamValues, NoticeTemplate } from '#domain/notices.ts';
 import type { Locale } from '#domain/preorder.ts';
 import { notificationTopic } from '#shared/config.ts';

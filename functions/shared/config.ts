@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as z from 'zod';
-import { envNames, type QueueName } from '#topology';
+import { envNames } from '#runtime-names';
+import type { QueueName } from '#topology';
 
 /**
  * Configuration is read from the environment once, validated, and fails loudly

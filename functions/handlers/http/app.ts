@@ -4,7 +4,7 @@ import type { ZodError } from 'zod';
 import { Hono, type Context, type Env, type Handler, type MiddlewareHandler } from 'hono';
 import { handle, type ApiGatewayRequestContext, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { bodyLimit } from 'hono/body-limit';
-import { maxBodyBytes } from '#topology';
+import { maxBodyBytes } from '#runtime-names';
 import { Principal, type Role } from '#shared/principal.ts';
 import { flushMetrics, withLogKeys } from '#shared/observability.ts';
 import { UnauthenticatedError, WrongRoleError } from '#domain/errors.ts';
