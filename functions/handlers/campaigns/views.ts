@@ -56,7 +56,8 @@ const withPrice = (c: Campaign, d: VariantDemand) => {
   const v = c.variants.find((x) => x.sku === d.sku);
   if (!v?.priceTiers?.length) return d;
   const sold = d.ordered - d.cancelled;
-  if (isFinal(c.status)) return { ...d, unitPriceNow: c.finalPrices?.[d.sku] ?? (c.status === 'CLOSED' ? v.unitPrice : tierPrice(v, sold)) };
+  // Closed: the price fixed then (the list price when none dropped); failed: nothing was sold, at any tier.
+  if (isFinal(c.status)) return { ...d, unitPriceNow: c.finalPrices?.[d.sku] ?? v.unitPrice };
   const next = nextTier(v, sold);
   return { ...d, unitPriceNow: tierPrice(v, sold), ...(next && { nextTier: next }) };
 };
