@@ -6,6 +6,7 @@ import type { QueueName } from './topology.ts';
  * top-level tables, about 10 KB) into every function that reads a setting.
  * topology.ts re-exports them for the infrastructure.
  */
+
 /** The `source` of every event c2m puts on its bus. */
 export const eventSource = 'c2m';
 

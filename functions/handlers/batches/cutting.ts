@@ -107,8 +107,9 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
     }
     if (!plan) {
       if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date());
-      // Demand is settled now (closed, nobody may switch any more): who paid more than the final tier price gets the difference back.
-      if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt) await repriceCampaign(campaignId);
+      // Demand is settled now (closed, nobody may switch any more): who paid more than the final tier price gets the
+      // difference back. Not while buyers may still switch; repriceCampaign reads the campaign again (the window may have closed just above).
+      if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt && !windowOpen) await repriceCampaign(campaignId);
       return;
     }
     const { reason, picked } = plan;

@@ -41,23 +41,20 @@ export const repriceCampaign = async (campaignId: string): Promise<void> => {
   if (!campaign || !repriceDue(campaign)) return;
   const demand = await readDemand(campaign, true);
   let listedUnits = 0;
-  let dropped = 0;
   const told: string[] = [];
   await forEachPreorderOfCampaign(campaign, async (page) => {
     listedUnits += page.reduce((n, p) => n + p.quantity, 0);
     const owed = page.filter((p) => priceDropOf(p, campaign.finalPrices) !== undefined);
     const done = await inParallel(owed, (p) => dropPrice(campaign, p));
-    const ids = owed.filter((_, i) => done[i]).map((p) => p.preorderId);
-    dropped += ids.length;
-    told.push(...ids);
+    told.push(...owed.filter((_, i) => done[i]).map((p) => p.preorderId));
   });
   if (listedUnits < demand.totals.ordered) throw new PreorderListingBehindError(campaignId);
   await markRepriced(campaignId, new Date());
-  log().info('campaign repriced at its final tier prices', { campaignId, finalPrices: campaign.finalPrices, dropped });
+  log().info('campaign repriced at its final tier prices', { campaignId, finalPrices: campaign.finalPrices, dropped: told.length });
   await flushNotifications(told);
 };
 
-/** One pre-order's drop, decided on a strong read and written on condition it is unchanged; true when this call applied it. */
+/** One pre-order's drop, decided on the pre-order as read and written on condition it is unchanged (else read again, strongly); true when this call applied it. */
 const dropPrice = async (campaign: Campaign, read: Preorder): Promise<boolean> => {
   for (let attempt = 0; attempt < 8; attempt++) {
     const p = attempt === 0 ? read : await getPreorder(read.preorderId, true);
