@@ -88,6 +88,8 @@ describe('The shared API client behind a gateway that allows one request a secon
     nextSecond();
     const throttledBefore = tally.throttled;
     const taps = await Promise.all([0, 1].map(() => buyer.post<{ preorderId: string }>(path, preorderDraft(), { idempotencyKey: 'tap-once' })));
+    // A campaign lists a pre-order once intake has read it off the table's stream (decision 28), a moment after its 202.
+    await runtime.emulator.drain();
     nextSecond();
     const csv = await anchor.get<string>(path, { accept: 'text/csv' });
 
