@@ -456,6 +456,7 @@ export const routes: readonly RouteSpec[] = [
   // The live platform's payment service; served with the pre-orders, whose refunds they are.
   { method: 'GET', path: '/v1/payments/refunds', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/payments/refunds/{refundId}/confirm', fn: 'preorders-api', auth: true },
+  { method: 'POST', path: '/v1/payments/balances', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
   factory('GET', '/v1/factory/forecasts'),
   factory('GET', '/v1/factory/batches'),
@@ -600,6 +601,12 @@ export const rules: readonly RuleSpec[] = [
     name: 'campaign-outcome-to-cutter',
     description: 'A closed campaign gets its final batch; a failed one has its pre-orders refunded',
     pattern: { source: ['c2m'], 'detail-type': ['campaign.closed', 'campaign.failed'] },
+    targetQueue: 'batch-cuts',
+  },
+  {
+    name: 'balance-paid-to-cutter',
+    description: "A deposit pre-order's balance was paid: it joined the waiting line, and a lot may be due",
+    pattern: { source: ['c2m'], 'detail-type': ['preorder.balance_paid'] },
     targetQueue: 'batch-cuts',
   },
   {

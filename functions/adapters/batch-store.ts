@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { paidOf } from '#domain/payment.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { oldestFirst, type WaitingPreorder } from '#domain/batching.ts';
@@ -6,7 +7,7 @@ import type { Locale, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { backoff, ddb, failedAt, guardedTransact, isConditionFailure, transactWrite, writeItem, type TransactItem } from './dynamo.ts';
 import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, releasedUnitsUpdate, variantSlot } from './campaign-store.ts';
 import { OverloadedError } from '#domain/errors.ts';
-import { fromItem as preorderFromItem, getPreorders, preorderKey, waitingPartition } from './preorder-store.ts';
+import { fromItem as preorderFromItem, getPreorders, owingPartition, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
 import { parseStoredBatch } from './stored-items.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -218,7 +219,7 @@ export async function* waitingOldestFirst(c: Pick<Campaign, 'campaignId' | 'gate
  * Every waiting pre-order of the campaign, from all its waiting-index shards
  * (eventually consistent: the gates, read strongly, say how many there must be).
  */
-export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>): Promise<Preorder[]> => {
+export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>, line: 'waiting' | 'owing' = 'waiting'): Promise<Preorder[]> => {
   const shards = await Promise.all(
     Array.from({ length: c.gateShards }, async (_, shard) => {
       const found: Preorder[] = [];
@@ -229,7 +230,7 @@ export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>
             TableName: tableName(),
             IndexName: 'GSI3',
             KeyConditionExpression: 'GSI3PK = :pk',
-            ExpressionAttributeValues: { ':pk': waitingPartition(c.campaignId, shard) },
+            ExpressionAttributeValues: { ':pk': (line === 'waiting' ? waitingPartition : owingPartition)(c.campaignId, shard) },
             ExclusiveStartKey: start,
           }),
         );
@@ -615,7 +616,7 @@ export const unwindPreorder = async (
         }
       : {
           UpdateExpression: 'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE delayedTo',
-          ExpressionAttributeValues: { ':refunded': 'REFUNDED', ':amount': p.amount },
+          ExpressionAttributeValues: { ':refunded': 'REFUNDED', ':amount': paidOf(p) },
         };
   const gateUpdates = p.gateTakes.map((take, i) => {
     const adds = [
@@ -720,7 +721,7 @@ export const cancelFromBatch = async (
         ExpressionAttributeValues: {
           ':refunded': 'REFUNDED',
           ':before': p.refundedAmount,
-          ':amount': p.amount,
+          ':amount': paidOf(p),
           ':now': now.toISOString(),
           ':entries': entries,
           ':b': batch.batchId,

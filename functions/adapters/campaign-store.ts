@@ -148,6 +148,8 @@ const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => 
   ordered: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
   cancelled: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
   batched: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
+  // Deposit campaigns count units whose balance is not paid (domain/payment.ts): out of the waiting line until it is.
+  ...(c.payment?.mode === 'deposit' && { unpaid: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])) }),
 });
 
 /**
@@ -332,6 +334,7 @@ const readGateItems = async (
       ordered: bySku(gate.ordered),
       cancelled: bySku(gate.cancelled),
       batched: bySku(gate.batched),
+      ...(gate.unpaid !== undefined && { unpaid: bySku(gate.unpaid) }),
       ...(gate.remaining !== undefined && { remaining: gate.remaining }),
     };
   });
@@ -684,3 +687,56 @@ export const failAfterSwitchWindow = async (c: Campaign, now: Date, event: Domai
     },
     [event],
   );
+
+/**
+ * A deposit campaign's balance deadline, fixed once (domain/payment.ts): the
+ * first caller's `balanceDueBy` is kept, so every buyer is told the same one.
+ * Returns the campaign with the deadline stored.
+ */
+export const fixBalanceDueBy = async (c: Campaign, balanceDueBy: string, now: Date): Promise<Campaign> => {
+  const out = await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(c.campaignId),
+      UpdateExpression: 'SET balanceDueBy = if_not_exists(balanceDueBy, :by), updatedAt = :now',
+      ConditionExpression: '#status = :closed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':by': balanceDueBy, ':now': now.toISOString(), ':closed': 'CLOSED' },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return out.Attributes ? fromItem(out.Attributes) : c;
+};
+
+/**
+ * Every deposit pre-order was told its balance: the campaign goes back on the
+ * clock's index, due at the deadline, when the unpaid are forfeited and the
+ * last cut comes.
+ */
+export const markBalancesCalled = async (campaignId: string, balanceDueBy: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(campaignId),
+      UpdateExpression: 'SET balancesCalledAt = if_not_exists(balancesCalledAt, :now), GSI2PK = :clock, GSI2SK = :due',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(balancesSettledAt)',
+      ExpressionAttributeValues: { ':now': now.toISOString(), ':clock': clockPartition, ':due': `${balanceDueBy}#${campaignId}` },
+    }),
+  ).catch((err: unknown) => {
+    // Settled already by another cutter: nothing left for the clock.
+    if (!isConditionFailure(err)) throw err;
+  });
+};
+
+/** The balance window is over and every unpaid pre-order was forfeited: the clock need not come by again. */
+export const markBalancesSettled = async (campaignId: string, now: Date): Promise<void> => {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: campaignKey(campaignId),
+      UpdateExpression: 'SET balancesSettledAt = if_not_exists(balancesSettledAt, :now) REMOVE GSI2PK, GSI2SK',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }),
+  );
+};

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { stillHeld } from '#domain/pricing.ts';
 import { eventSource } from '#runtime-names';
 import { busName } from '#shared/config.ts';
 import { eventDetails, type DomainEvent, type EventDetailOf, type EventType } from '#contracts/messages.ts';
@@ -57,9 +58,19 @@ export const eventOf = <T extends EventType, const D extends DetailInput<T>>(typ
 /** Why c2m refunded a whole pre-order, as `preorder.refunded` says it. */
 export type FullRefundReason = 'campaign-failed' | 'batch-rejected' | 'variant-below-minimum';
 
+type PreorderFacts = { readonly campaignId: string; readonly preorderId: string; readonly sku: string; readonly quantity: number };
+
+/** A deposit pre-order cancelled with its deposit kept (domain/payment.ts): no refund follows. */
+export const forfeitEvent = (p: PreorderFacts, now: Date, kept: number, reason: 'buyer' | 'balance-unpaid'): DomainEvent =>
+  eventOf(
+    'preorder.cancelled',
+    { campaignId: p.campaignId, preorderId: p.preorderId, occurredAt: now.toISOString(), sku: p.sku, quantity: p.quantity, status: 'CANCELLED', forfeitedAmount: kept, reason },
+    p.preorderId,
+  );
+
 /** `preorder.refunded` for a pre-order refunded in full (one fact per pre-order: its id is the event's). */
 export const refundedInFull = (
-  p: { readonly campaignId: string; readonly preorderId: string; readonly sku: string; readonly quantity: number; readonly amount: number; readonly refundedAmount: number },
+  p: PreorderFacts & { readonly amount: number; readonly paidAmount?: number; readonly refundedAmount: number },
   reason: FullRefundReason,
   now: Date,
   batchId?: string,
@@ -75,7 +86,7 @@ export const refundedInFull = (
       sku: p.sku,
       quantity: p.quantity,
       // What is still held: after a price drop, less than the amount paid.
-      refundedAmount: p.amount - p.refundedAmount,
+      refundedAmount: stillHeld(p),
       reason,
     },
     p.preorderId,

@@ -11,6 +11,8 @@ import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
 import { foldBatchPages, noticesSortKey, pageId, pagesAhead, parseNotices, readBatchPages, readNotices, toldOnIntake, withNotices, type BatchPageTold, type NoticesRecord } from './notice-store.ts';
 import { parseStoredPreorderItem } from './stored-items.ts';
+import { awaitsBalance, paidOf } from '#domain/payment.ts';
+import { stillHeld } from '#domain/pricing.ts';
 
 /**
  * The pre-order entity.
@@ -37,13 +39,20 @@ export const toItem = ({ notifications: _told, notifiedCount: _count, notifyLeas
   ...p,
   requestHash,
   ...(p.status === 'ACCEPTED' && {
-    GSI3PK: waitingPartition(p.campaignId, p.gateTakes[0]?.shard ?? 0),
+    GSI3PK: (awaitsBalance(p) ? owingPartition : waitingPartition)(p.campaignId, p.gateTakes[0]?.shard ?? 0),
     GSI3SK: `${p.createdAt}#${p.preorderId}`,
   }),
 });
 
 /** The waiting-index partition of a campaign's gate shard: waiting pre-orders spread like the gates. */
 export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${campaignId}#${shard}`;
+/**
+ * The same index's partition of a deposit campaign's pre-orders whose balance
+ * is not paid (domain/payment.ts): listed for the balance call and the forfeit
+ * at its deadline, never read by a cut. Paying moves a pre-order to its
+ * waiting partition, keeping its sort key: its place in line is its order time.
+ */
+export const owingPartition = (campaignId: string, shard: number) => `OWE#${campaignId}#${shard}`;
 
 /**
  * A campaign's pre-orders, for its anchor's list: one small item per pre-order,
@@ -117,8 +126,13 @@ const maxAttempts = 8;
  * The gate update for one take: the first take carries the per-sku counter, and
  * on capped campaigns every take moves `remaining` (down to place, up to cancel).
  */
-const gateAdd = (counter: 'ordered' | 'cancelled', first: boolean, capped: boolean): string => {
-  const adds = [first ? `${counter}.#slot :q` : undefined, capped ? `remaining ${counter === 'ordered' ? ':take' : ':units'}` : undefined];
+const gateAdd = (counter: 'ordered' | 'cancelled', first: boolean, capped: boolean, unpaid = false): string => {
+  const adds = [
+    first ? `${counter}.#slot :q` : undefined,
+    capped ? `remaining ${counter === 'ordered' ? ':take' : ':units'}` : undefined,
+    // A deposit pre-order's units are unpaid from its placement until its balance is paid or it is cancelled.
+    unpaid ? `unpaid.#slot ${counter === 'ordered' ? ':q' : ':unq'}` : undefined,
+  ];
   return `ADD ${adds.filter(Boolean).join(', ')}`;
 };
 
@@ -176,7 +190,7 @@ export const placePreorder = async (
           Update: {
             TableName: tableName(),
             Key: gateKey(campaign.campaignId, take.shard),
-            UpdateExpression: gateAdd('ordered', i === 0, capped),
+            UpdateExpression: gateAdd('ordered', i === 0, capped, i === 0 && awaitsBalance(preorder)),
             ConditionExpression: capped ? '#open = :true AND remaining >= :units' : '#open = :true',
             ExpressionAttributeNames: { '#open': 'open', ...(i === 0 && { '#slot': variantSlot(campaign, preorder.sku) }) },
             ExpressionAttributeValues: {
@@ -306,18 +320,30 @@ const buyerIndexPage = async (buyerId: string, before: string, limit: number) =>
   return { entries, more: out.LastEvaluatedKey !== undefined };
 };
 
-/** The pre-orders the entries name, in their order, each with what the buyer was told unless `told` is false (one BatchGetItem of each kind). */
-const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder; toldAt?: string }[], told = true): Promise<Preorder[]> => {
+/**
+ * The pre-orders the entries name, in their order, without what their buyers
+ * were told (one BatchGetItem): the anchor's list. Apart from resolveEntries so
+ * that a function listing for anchors does not bundle the notices' texts.
+ */
+const resolvePreorders = async (entries: readonly { preorderId: string; preorder?: Preorder }[]): Promise<Preorder[]> => {
   const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
-  const notices = told ? await readNotices(entries.map((e) => e.preorderId)) : undefined;
+  return entries.flatMap((e) => {
+    const p = e.preorder ?? fetched.get(e.preorderId);
+    return p ? [p] : [];
+  });
+};
+
+/** The pre-orders the entries name, in their order, each with what the buyer was told (one BatchGetItem of each kind). */
+const resolveEntries = async (entries: readonly { preorderId: string; preorder?: Preorder; toldAt?: string }[]): Promise<Preorder[]> => {
+  const fetched = new Map((await getPreorders(entries.filter((e) => !e.preorder).map((e) => e.preorderId))).map((p) => [p.preorderId, p]));
+  const notices = await readNotices(entries.map((e) => e.preorderId));
   const listed = entries.flatMap((e) => {
     const p = e.preorder ?? fetched.get(e.preorderId);
     if (!p) return [];
     // A pre-order whose "accepted" intake told, and nothing since: its ref (this entry) says when.
-    const record = notices?.get(p.preorderId) ?? (p.acceptedOnIntake && e.toldAt !== undefined ? toldOnIntake(e.toldAt) : undefined);
+    const record = notices.get(p.preorderId) ?? (p.acceptedOnIntake && e.toldAt !== undefined ? toldOnIntake(e.toldAt) : undefined);
     return [{ p, record }];
   });
-  if (!notices) return listed.map((x) => x.p);
   // Steps told with a page of their batch: the pages the listed pre-orders' unsent entries name, one BatchGetItem.
   const position = (x: (typeof listed)[number]) => (x.record?.base ?? x.p.notifications?.length ?? 0) + (x.record?.count ?? 0);
   const pages = await readBatchPages(listed.flatMap((x) => pagesAhead(x.p, position(x))));
@@ -493,7 +519,7 @@ const pageOfBuyerInCampaign = async (
     const page = await buyerIndexPage(buyerId, from, Math.min(100, budget - read));
     const inCampaign = page.entries.filter((e) => e.campaignId === campaignId);
     // The anchor's view of a pre-order shows no notifications: none are read.
-    const found = new Map((await resolveEntries(inCampaign, false)).map((p) => [p.preorderId, p]));
+    const found = new Map((await resolvePreorders(inCampaign)).map((p) => [p.preorderId, p]));
     for (const e of page.entries) {
       if (items.length >= limit) return { items, nextCursor: encodeCursor({ before: from }) };
       read++;
@@ -510,7 +536,11 @@ const pageOfBuyerInCampaign = async (
  * ACCEPTED → REFUNDED in one transaction with the gates: the units go back under
  * the cap and into `cancelled`, exactly once, because the pre-order's status
  * condition lets only one cancel commit. Returns false when the status no longer
- * allows it.
+ * allows it (or its refunds, or whether its balance is paid, changed since it was read).
+ *
+ * `forfeit`: a deposit pre-order whose balance was never paid, cancelled by its
+ * buyer or past its deadline (domain/payment.ts): → CANCELLED, what was paid
+ * (the deposit) kept as `forfeitedAmount`, nothing refunded.
  */
 export const cancelPreorder = async (
   p: Preorder,
@@ -518,25 +548,31 @@ export const cancelPreorder = async (
   campaign: Pick<Campaign, 'campaignId' | 'variants' | 'maxTotalQuantity' | 'maxPerBuyer'>,
   now: Date,
   events: readonly DomainEvent[],
+  outcome: 'refund' | 'forfeit' = 'refund',
 ): Promise<boolean> => {
   const capped = campaign.maxTotalQuantity !== undefined;
+  const unpaid = awaitsBalance(p);
+  if (outcome === 'forfeit' && !unpaid) throw new Error(`pre-order ${p.preorderId} has no unpaid balance: nothing to forfeit`);
+  // Whether the balance is paid, as read: an unpaid pre-order's units leave the gate's `unpaid` too.
+  const balanceAsRead = p.depositAmount === undefined ? '' : unpaid ? ' AND attribute_not_exists(balancePaidAt)' : ' AND attribute_exists(balancePaidAt)';
   return (await guardedTransact([
     {
       Update: {
         TableName: tableName(),
         Key: preorderKey(p.preorderId),
         UpdateExpression:
-          'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
+          outcome === 'refund'
+            ? 'SET #status = :refunded, refundedAmount = :amount, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK'
+            : 'SET #status = :cancelled, forfeitedAmount = :kept, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE GSI3PK, GSI3SK',
         // On the refunds as read too: the entries say what this refund pays back (what is still held), and a price drop may not land in between.
-        ConditionExpression: '#status = :accepted AND refundedAmount = :before',
+        ConditionExpression: `#status = :accepted AND refundedAmount = :before${balanceAsRead}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':refunded': 'REFUNDED',
           ':accepted': 'ACCEPTED',
           ':before': p.refundedAmount,
-          ':amount': p.amount,
           ':now': now.toISOString(),
           ':entries': entries,
+          ...(outcome === 'refund' ? { ':refunded': 'REFUNDED', ':amount': paidOf(p) } : { ':cancelled': 'CANCELLED', ':kept': stillHeld(p) }),
         },
       },
     },
@@ -544,10 +580,11 @@ export const cancelPreorder = async (
       Update: {
         TableName: tableName(),
         Key: gateKey(p.campaignId, take.shard),
-        UpdateExpression: gateAdd('cancelled', i === 0, capped),
+        UpdateExpression: gateAdd('cancelled', i === 0, capped, i === 0 && unpaid),
         ExpressionAttributeNames: i === 0 ? { '#slot': variantSlot(campaign, p.sku) } : undefined,
         ExpressionAttributeValues: {
           ...(i === 0 && { ':q': p.quantity }),
+          ...(i === 0 && unpaid && { ':unq': -p.quantity }),
           ...(capped && { ':units': take.units }),
         },
       },
@@ -677,13 +714,14 @@ export const switchVariant = async (
   now: Date,
 ): Promise<boolean> => {
   const shard = p.gateTakes[0]?.shard ?? 0;
+  const unpaid = awaitsBalance(p);
   const outcome = await transactWrite([
     {
       Update: {
         TableName: tableName(),
         Key: preorderKey(p.preorderId),
         UpdateExpression: 'SET sku = :to, switchedFrom = :from, updatedAt = :now, timeline = list_append(timeline, :entries) REMOVE switchBy',
-        ConditionExpression: '#status = :accepted AND sku = :from',
+        ConditionExpression: `#status = :accepted AND sku = :from${unpaid ? ' AND attribute_not_exists(balancePaidAt)' : ''}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':to': to, ':from': p.sku, ':now': now.toISOString(), ':entries': [entry], ':accepted': 'ACCEPTED' },
       },
@@ -692,13 +730,104 @@ export const switchVariant = async (
       Update: {
         TableName: tableName(),
         Key: gateKey(p.campaignId, shard),
-        UpdateExpression: 'ADD ordered.#from :minus, ordered.#to :q',
+        // A deposit pre-order switched before its balance is paid moves its unpaid units too.
+        UpdateExpression: `ADD ordered.#from :minus, ordered.#to :q${unpaid ? ', unpaid.#from :minus, unpaid.#to :q' : ''}`,
         ExpressionAttributeNames: { '#from': variantSlot(campaign, p.sku), '#to': variantSlot(campaign, to) },
         ExpressionAttributeValues: { ':minus': -p.quantity, ':q': p.quantity },
       },
     },
   ]);
   return outcome === 'done';
+};
+
+/**
+ * A deposit pre-order's balance, called (domain/payment.ts): its final unit
+ * price, `balanceDue` and `balanceDueBy`, with its timeline entry and its
+ * `preorder.balance_due` (outbox), once: conditional on no call yet and on the
+ * pre-order as read (waiting, unpaid, its variant). 'stale' when it changed.
+ */
+export const callBalance = async (
+  p: Preorder,
+  due: { readonly finalUnitPrice: number; readonly balanceDue: number; readonly balanceDueBy: string },
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+  now: Date,
+): Promise<'done' | 'stale'> =>
+  (await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression: 'SET finalUnitPrice = :price, balanceDue = :due, balanceDueBy = :by, updatedAt = :now, timeline = list_append(timeline, :entries)',
+        ConditionExpression: '#status = :accepted AND sku = :sku AND attribute_not_exists(balanceDue) AND attribute_not_exists(balancePaidAt) AND attribute_exists(depositAmount)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':price': due.finalUnitPrice,
+          ':due': due.balanceDue,
+          ':by': due.balanceDueBy,
+          ':accepted': 'ACCEPTED',
+          ':sku': p.sku,
+          ':now': now.toISOString(),
+          ':entries': [entry],
+        },
+      },
+    },
+    ...events.map(outboxPut),
+  ])) === 'done'
+    ? 'done'
+    : 'stale';
+
+/**
+ * The platform paid a deposit pre-order's balance: what was paid grows by it,
+ * the pre-order joins the waiting line (its waiting partition, its place its
+ * order time) and its units leave the gate's `unpaid`, in one transaction,
+ * once: conditional on the balance being due, unpaid, of this amount, and not
+ * past its deadline. 'stale' when any of that no longer holds: read again.
+ */
+export const recordBalancePaid = async (
+  p: Preorder,
+  campaign: Pick<Campaign, 'variants'>,
+  entry: TimelineEntry,
+  events: readonly DomainEvent[],
+  now: Date,
+): Promise<'done' | 'stale'> => {
+  const first = p.gateTakes[0] ?? { shard: 0, units: p.quantity };
+  return (await guardedTransact([
+    {
+      Update: {
+        TableName: tableName(),
+        Key: preorderKey(p.preorderId),
+        UpdateExpression:
+          'SET balancePaidAt = :now, paidAmount = :paid, updatedAt = :now, timeline = list_append(timeline, :entries), GSI3PK = :wpk, GSI3SK = :wsk',
+        ConditionExpression:
+          '#status = :accepted AND balanceDue = :due AND balanceDueBy > :now AND attribute_not_exists(balancePaidAt) AND paidAmount = :before AND refundedAmount = :zero',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':now': now.toISOString(),
+          ':paid': paidOf(p) + (p.balanceDue ?? 0),
+          ':before': paidOf(p),
+          ':due': p.balanceDue,
+          ':zero': 0,
+          ':accepted': 'ACCEPTED',
+          ':entries': [entry],
+          ':wpk': waitingPartition(p.campaignId, first.shard),
+          ':wsk': `${p.createdAt}#${p.preorderId}`,
+        },
+      },
+    },
+    {
+      Update: {
+        TableName: tableName(),
+        Key: gateKey(p.campaignId, first.shard),
+        UpdateExpression: 'ADD unpaid.#slot :minus',
+        ExpressionAttributeNames: { '#slot': variantSlot(campaign, p.sku) },
+        ExpressionAttributeValues: { ':minus': -p.quantity },
+      },
+    },
+    ...events.map(outboxPut),
+  ])) === 'done'
+    ? 'done'
+    : 'stale';
 };
 
 /**

@@ -224,6 +224,13 @@ const StoredPreorderFields = z.object({
   /** What the platform confirmed paid back (domain/refunds.ts); `confirmedRefundIds`, the set its writes are guarded by, is not read. */
   refundConfirmations: z.array(z.object({ refundId: z.string(), confirmedAt: time })).optional(),
   finalUnitPrice: z.number().optional(),
+  paidAmount: z.number().optional(),
+  depositAmount: z.number().optional(),
+  depositDiscount: z.number().optional(),
+  balanceDue: z.number().optional(),
+  balanceDueBy: time.optional(),
+  balancePaidAt: time.optional(),
+  forfeitedAmount: z.number().optional(),
   /** The hash of the create request, for its idempotent replay (not part of the domain type). */
   requestHash: z.string(),
 });
@@ -286,6 +293,12 @@ export const StoredCampaign = z.object({
   commission: z.object({ anchorPercent: z.number(), affiliatePercent: z.number() }).optional(),
   liveRoomIds: z.array(z.string()).optional(),
   switchWindowHours: z.number().default(defaultSwitchWindowHours),
+  payment: z
+    .object({ mode: z.enum(['full', 'deposit']), deposit: z.number().optional(), balanceWindowHours: z.number().optional(), depositDiscount: z.number().optional() })
+    .optional(),
+  balancesCalledAt: time.optional(),
+  balanceDueBy: time.optional(),
+  balancesSettledAt: time.optional(),
   minimumMetAt: time.optional(),
   variantsMet: z.array(z.string()).optional(),
   variantsMissed: z.array(z.string()).optional(),
@@ -328,6 +341,8 @@ export const StoredGate = z.object({
   ordered: gateCounters,
   cancelled: gateCounters,
   batched: gateCounters,
+  /** Deposit campaigns' gates: units whose balance is not paid (domain/payment.ts). */
+  unpaid: gateCounters.optional(),
 });
 export type StoredGateRecord = z.output<typeof StoredGate>;
 

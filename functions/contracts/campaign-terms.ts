@@ -63,6 +63,41 @@ export const VariantInput = z
       before = t;
     });
   });
+/** How buyers pay (定金/尾款, domain/payment.ts): the rules between its fields and the prices are checked with the terms. */
+export const PaymentTermsInput = z
+  .object({
+    mode: z.enum(['full', 'deposit']).openapi({ description: 'full: paid when ordered (the default). deposit: a deposit when ordered, the balance once the sale closed' }),
+    deposit: z.number().int().min(1).max(100_000_000).optional().openapi({ description: 'Minor units a unit, paid when ordered; required in a deposit campaign', example: 2000 }),
+    balanceWindowHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30)
+      .optional()
+      .openapi({ description: 'Hours after the sale closed to pay the balance; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited', example: 48 }),
+    depositDiscount: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .optional()
+      .openapi({ description: '付定金立减: minor units a unit taken off the balance of who paid a deposit', example: 1000 }),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.mode === 'deposit') {
+      if (t.deposit === undefined) ctx.addIssue({ code: 'custom', path: ['deposit'], message: 'a deposit campaign names its deposit a unit', params: { code: 'deposit_required' } });
+      if (t.balanceWindowHours === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['balanceWindowHours'], message: 'a deposit campaign names how long buyers have to pay the balance', params: { code: 'balance_window_required' } });
+      }
+    } else {
+      for (const field of ['deposit', 'balanceWindowHours', 'depositDiscount'] as const) {
+        if (t[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} only in a deposit campaign (mode deposit)`, params: { code: 'not_a_deposit_campaign' } });
+      }
+    }
+  })
+  .openapi('PaymentTerms');
+
 /** A campaign's terms as an anchor writes them; the create body checks them together, a change checks them merged with the stored ones. */
 const CampaignTerms = z
   .object({
@@ -101,6 +136,7 @@ const CampaignTerms = z
       .max(24 * 14)
       .optional()
       .openapi({ description: 'Default 24: how long buyers of a variant below its minimum may switch to another variant' }),
+    payment: PaymentTermsInput.optional().openapi({ description: 'Absent: buyers pay in full when they order' }),
   })
   .strict();
 
@@ -128,6 +164,21 @@ const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
   });
   if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
     ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity', params: { code: 'limit_above_cap' } });
+  }
+  if (b.payment?.mode === 'deposit' && b.payment.deposit !== undefined) {
+    // The balance must be something on every unit, at the lowest price any tier can reach: else there is nothing left to pay.
+    const { deposit, depositDiscount = 0 } = b.payment;
+    const lowest = b.variants.map((v) => ({ sku: v.sku, price: Math.min(v.unitPrice, ...(v.priceTiers ?? []).map((t) => t.unitPrice)) })).sort((x, y) => x.price - y.price)[0];
+    if (lowest && deposit >= lowest.price) {
+      ctx.addIssue({ code: 'custom', path: ['payment', 'deposit'], message: `the deposit must be below every unit price (${lowest.sku} can cost ${lowest.price})`, params: { code: 'deposit_above_price' } });
+    } else if (lowest && deposit + depositDiscount >= lowest.price) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payment', 'depositDiscount'],
+        message: `deposit and depositDiscount together must stay below every unit price (${lowest.sku} can cost ${lowest.price})`,
+        params: { code: 'discount_above_price' },
+      });
+    }
   }
   if (b.liveRoomIds !== undefined && new Set(b.liveRoomIds).size !== b.liveRoomIds.length) {
     ctx.addIssue({ code: 'custom', path: ['liveRoomIds'], message: 'each live room at most once', params: { code: 'duplicate_room' } });

@@ -46,7 +46,8 @@ export const VariantDemand = z
     ordered: z.number().int(),
     cancelled: z.number().int().openapi({ description: 'Cancelled by buyers or refunded because the campaign failed' }),
     batched: z.number().int(),
-    waiting: z.number().int(),
+    waiting: z.number().int().openapi({ description: 'In line to be cut: ordered, not cancelled, not batched and (deposit campaigns) paid in full' }),
+    awaitingBalance: z.number().int().optional().openapi({ description: 'Deposit campaigns: units whose balance is not paid yet (counted in ordered, not in line)' }),
     unitPriceNow: z
       .number()
       .int()
@@ -80,6 +81,7 @@ export const Demand = z
       cancelled: z.number().int(),
       batched: z.number().int(),
       waiting: z.number().int(),
+      awaitingBalance: z.number().int().optional(),
       signals: SignalSummary.openapi({ description: "Every signal of the campaign: its variants' and those that named no sku" }),
       forecastFinal: z
         .number()
@@ -124,6 +126,11 @@ export const CampaignView = z
       .record(z.string(), z.number().int())
       .optional()
       .openapi({ description: 'Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop)' }),
+    payment: z
+      .object({ mode: z.enum(['full', 'deposit']), deposit: z.number().int().optional(), balanceWindowHours: z.number().int().optional(), depositDiscount: z.number().int().optional() })
+      .optional()
+      .openapi({ description: 'How buyers pay: absent or full, when they order; deposit, a deposit then and the balance once the sale closed (minor units a unit)' }),
+    balanceDueBy: Timestamp.optional().openapi({ description: 'A deposit campaign, once its balances were called: they must be paid by then; the unpaid are cancelled and their deposits kept' }),
     demand: z.array(VariantDemand),
     remaining: z.number().int().optional(),
     // Owner-only fields below.

@@ -12,6 +12,8 @@ export const eventTypes = [
   'campaign.failed',
   'preorder.accepted',
   'preorder.cancelled',
+  'preorder.balance_due',
+  'preorder.balance_paid',
   'preorder.refunded',
   'batch.released',
   'batch.accepted',

@@ -94,7 +94,33 @@ export const eventDetails = {
     reason: z.literal('below-minimum-after-switching').optional().openapi({ description: 'Set when it failed after its switch window rather than at its close' }),
   }),
   'preorder.accepted': detail('PreorderAcceptedEvent', 'A buyer pre-ordered', { ...ofPreorder, status: z.literal('ACCEPTED'), quantity: units }),
-  'preorder.cancelled': detail('PreorderCancelledEvent', 'The buyer cancelled (a `preorder.refunded` follows)', { ...ofPreorder, status: z.literal('CANCELLED'), quantity: units }),
+  'preorder.cancelled': detail('PreorderCancelledEvent', 'The buyer cancelled (a `preorder.refunded` follows), or a deposit pre-order was cancelled with its deposit kept', {
+    ...ofPreorder,
+    status: z.literal('CANCELLED'),
+    quantity: units,
+    forfeitedAmount: amount.optional().openapi({ description: 'Deposit campaigns: the deposit kept (no refund follows) when the balance was never paid' }),
+    reason: z
+      .enum(['buyer', 'balance-unpaid'])
+      .optional()
+      .openapi({ description: '`balance-unpaid`: the balance was not paid by balanceDueBy; absent or `buyer`: the buyer cancelled' }),
+  }),
+  'preorder.balance_paid': detail('PreorderBalancePaidEvent', "The platform recorded a deposit pre-order's balance paid: it is in line for production", {
+    ...ofPreorder,
+    status: z.literal('ACCEPTED'),
+    quantity: units,
+    amount,
+    currency: z.string(),
+  }),
+  'preorder.balance_due': detail('PreorderBalanceDueEvent', "A deposit campaign's sale closed: the pre-order's balance is due (POST /v1/payments/balances)", {
+    ...ofPreorder,
+    status: z.literal('ACCEPTED'),
+    quantity: units,
+    unitPrice: amount.openapi({ description: 'What a unit finally costs: the price at close less the deposit discount' }),
+    balanceDue: amount,
+    balanceDueBy: Timestamp,
+    currency: z.string(),
+    paymentRef: z.string().optional().openapi({ description: "The platform's reference of the deposit paid: the balance is recorded against it" }),
+  }),
   'preorder.refunded': detail('PreorderRefundedEvent', 'c2m owes the buyer a refund (in full, or for the units that will never ship)', {
     ...ofPreorder,
     status: z.enum(preorderStatuses).openapi({ description: "The pre-order's status after the refund: REFUNDED when in full" }),
@@ -283,6 +309,8 @@ export type DomainEvent = z.infer<typeof DomainEvent>;
 
 /** A campaign that closed or failed, as the clock and the cutter get it from the bus. */
 const CampaignEnded = unionPerType(eventDetails, ['campaign.closed', 'campaign.failed'], 'detail-type', 'detail', fromBus);
+/** A balance paid, as the cutter gets it from the bus: a lot of its campaign may be waiting now. */
+const BalancePaidOnBus = unionPerType(eventDetails, ['preorder.balance_paid'], 'detail-type', 'detail', fromBus);
 
 /** An event whose detail does not fit its type's schema (or of no type c2m publishes): refused where it is parsed. */
 export class EventNotValidError extends Error {
@@ -355,6 +383,7 @@ export const CutMessage = z.union([
   /** A rejected or expired batch: move its pre-orders to the backup factory's waiting line, or refund them. */
   z.object({ kind: z.literal('unwind'), batchId: z.string().min(1) }),
   CampaignEnded,
+  BalancePaidOnBus,
 ]);
 export type CutMessage = z.infer<typeof CutMessage>;
 

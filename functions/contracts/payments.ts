@@ -1,6 +1,7 @@
 import * as z from './zod.ts';
 import { ListQuery } from './common.ts';
-import { PreorderId, RefundId, RefundView } from './preorders.ts';
+import { PaymentRef, PreorderId, RefundId, RefundView } from './preorders.ts';
+import { Timestamp } from './common.ts';
 
 /**
  * The live platform's payment service (the `platform` principal, issue 16):
@@ -40,3 +41,23 @@ export const OwedRefundList = z
     nextCursor: z.string().optional().openapi({ description: 'Absent on the last page; a page may hold fewer than limit and still have one' }),
   })
   .openapi('OwedRefundList');
+
+export const PayBalanceBody = z
+  .object({
+    preorderId: PreorderId,
+    paymentRef: PaymentRef.openapi({ description: "The deposit's reference, as the pre-order was placed with: the balance is paid on the same order" }),
+    amount: z.number().int().min(1).openapi({ description: 'Minor units paid: exactly the pre-order\'s balanceDue' }),
+  })
+  .strict()
+  .openapi('PayBalance');
+export type PayBalanceBody = z.infer<typeof PayBalanceBody>;
+
+export const BalancePaid = z
+  .object({
+    preorderId: PreorderId,
+    paymentRef: z.string(),
+    amount: z.number().int().openapi({ description: 'The balance recorded paid, minor units' }),
+    paidAmount: z.number().int().openapi({ description: 'What the buyer has paid for the pre-order now: deposit and balance' }),
+    balancePaidAt: Timestamp,
+  })
+  .openapi('BalancePaid');

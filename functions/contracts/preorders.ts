@@ -47,7 +47,8 @@ export const CreatePreorderBody = z
     shippingAddress: ShippingAddress,
     locale: z.enum(['zh-CN', 'en']).optional().openapi({ description: "The language of the buyer's notices; default zh-CN in a CNY campaign, en otherwise" }),
     paymentRef: PaymentRef.optional().openapi({
-      description: "The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back",
+      description:
+        "The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back. Required in a deposit campaign (the deposit's payment; its balance is recorded against the same reference)",
     }),
     source: PreorderSource.optional().openapi({ description: 'Attribution: units, GMV and commission per source (GET /v1/campaigns/{campaignId}/attribution)' }),
   })
@@ -121,8 +122,18 @@ export const PreorderView = z
     shippedQuantity: z.number().int(),
     deliveredQuantity: z.number().int(),
     refundedAmount: z.number().int(),
-    paidAmount: z.number().int().openapi({ description: 'Minor units the buyer paid for the pre-order' }),
-    finalUnitPrice: z.number().int().openapi({ description: 'What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop)' }),
+    paidAmount: z.number().int().openapi({ description: 'Minor units the buyer paid for the pre-order: the amount, or in a deposit campaign the deposit, then the balance too' }),
+    depositAmount: z.number().int().optional().openapi({ description: 'Deposit campaigns: minor units paid as the deposit when ordered' }),
+    balanceDue: z.number().int().optional().openapi({
+      description: 'Deposit campaigns, once the sale closed: minor units of the balance (the final price, less the deposit discount, on every unit, less the deposit). Stays once paid (balancePaidAt)',
+    }),
+    balanceDueBy: Timestamp.optional().openapi({ description: 'Deposit campaigns: the balance must be paid by then (POST /v1/payments/balances), else the pre-order is cancelled and the deposit forfeited' }),
+    balancePaidAt: Timestamp.optional().openapi({ description: 'When the platform recorded the balance paid: from then on the pre-order is in line for production' }),
+    forfeitedAmount: z.number().int().optional().openapi({ description: 'The deposit kept when the buyer cancelled before paying the balance or left it unpaid past balanceDueBy' }),
+    finalUnitPrice: z.number().int().openapi({
+      description:
+        'What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop). In a deposit campaign, less depositDiscount, and the lower price lowers the balance instead',
+    }),
     refunds: z.array(RefundView).openapi({
       description: 'Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount',
     }),
@@ -133,7 +144,7 @@ export const PreorderView = z
         note: z.string().openapi({ description: "The notice rendered in the pre-order's locale" }),
         template: NoticeTemplate,
         params: NoticeParams,
-        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed', 'refund-confirmed', 'price-dropped']).optional(),
+        step: z.enum(['delayed', 'partly-shipped', 'partly-refunded', 'partly-delivered', 'address-changed', 'compensated', 'switch-offered', 'switched', 'back-in-line', 'tracking-changed', 'refund-confirmed', 'price-dropped', 'balance-due', 'balance-paid']).optional(),
       }),
     ),
     notifications: z.array(

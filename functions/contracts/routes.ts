@@ -72,5 +72,6 @@ export const allRoutes = [
   operator.revokeFactory,
   payments.listOwedRefunds,
   payments.confirmRefund,
+  payments.payBalance,
 ] as const;
 

@@ -1,4 +1,5 @@
 import type { Commission } from './campaign.ts';
+import { paidOf } from './payment.ts';
 import { refundedUnitsOf, type Preorder, type PreorderSource } from './preorder.ts';
 
 /**
@@ -51,7 +52,7 @@ export const attributionOf = (commission: Commission | undefined) => {
         t.preorders += 1;
         t.units += p.quantity;
         t.refundedUnits += refundedUnitsOf(p);
-        t.gmv += p.amount;
+        t.gmv += paidOf(p);
         t.refunded += p.refundedAmount;
         rows.set(key, t);
       }

@@ -33,6 +33,19 @@ export interface Commission {
   readonly affiliatePercent: number;
 }
 
+/**
+ * How buyers pay (issue 16, domain/payment.ts): in full when they order, or a
+ * deposit a unit then and the balance once the sale closed, within
+ * `balanceWindowHours`; `depositDiscount` a unit comes off the balance (付定金立减).
+ * Minor units. Absent: in full.
+ */
+export interface PaymentTerms {
+  readonly mode: 'full' | 'deposit';
+  readonly deposit?: number;
+  readonly balanceWindowHours?: number;
+  readonly depositDiscount?: number;
+}
+
 export interface LateCompensation {
   readonly percent: number;
   readonly minAmount: number;
@@ -73,6 +86,13 @@ export interface Campaign {
   /** The rooms whose signals count; absent: any room's. */
   readonly liveRoomIds?: readonly string[];
   readonly switchWindowHours: number;
+  /** Deposit and balance (domain/payment.ts); absent: buyers pay in full when they order. */
+  readonly payment?: PaymentTerms;
+  /** A deposit campaign's balances were called (each deposit pre-order told `balanceDue`): when, and until when they may be paid. */
+  readonly balancesCalledAt?: string;
+  readonly balanceDueBy?: string;
+  /** Its balance window is over: every pre-order still unpaid then was cancelled and its deposit forfeited. */
+  readonly balancesSettledAt?: string;
   /** When the cutter first saw net ordered units reach `minTotalQuantity`: no batch is cut before. */
   readonly minimumMetAt?: string;
   /** The variants whose own minimum was met when the cutter looked (skus); only they are cut before close. */
@@ -120,6 +140,9 @@ export type CampaignDraft = Omit<
   | 'firstClosesAt'
   | 'finalPrices'
   | 'repricedAt'
+  | 'balancesCalledAt'
+  | 'balanceDueBy'
+  | 'balancesSettledAt'
 > & { readonly opensAt?: string; readonly maxDelayDays?: number; readonly switchWindowHours?: number };
 
 /** Most gate items a campaign gets; 64 keeps a 20,000/s burst near 300 writes/s per item. */
@@ -166,6 +189,7 @@ export const newCampaign = (input: {
     ...(draft.commission !== undefined && { commission: draft.commission }),
     ...(draft.liveRoomIds !== undefined && { liveRoomIds: draft.liveRoomIds }),
     switchWindowHours: draft.switchWindowHours ?? defaultSwitchWindowHours,
+    ...(draft.payment !== undefined && { payment: draft.payment }),
     status: opensAt === nowIso ? 'OPEN' : 'SCHEDULED',
     createdAt: nowIso,
     updatedAt: nowIso,
@@ -209,29 +233,36 @@ export interface VariantDemand {
   readonly ordered: number;
   readonly cancelled: number;
   readonly batched: number;
+  /** Units in line to be cut: ordered, not cancelled, not batched and (deposit campaigns) paid in full. */
   readonly waiting: number;
+  /** Deposit campaigns only: units whose balance is not paid yet (not in line; domain/payment.ts). */
+  readonly awaitingBalance?: number;
 }
 
 export interface GateCounts {
   readonly ordered: Readonly<Record<string, number>>;
   readonly cancelled: Readonly<Record<string, number>>;
   readonly batched?: Readonly<Record<string, number>>;
+  /** Units of deposit pre-orders whose balance is not paid (absent on gates of campaigns paid in full). */
+  readonly unpaid?: Readonly<Record<string, number>>;
   readonly remaining?: number;
 }
 
 export interface Demand {
   readonly variants: readonly VariantDemand[];
-  readonly totals: { ordered: number; cancelled: number; batched: number; waiting: number };
+  readonly totals: { ordered: number; cancelled: number; batched: number; waiting: number; awaitingBalance?: number };
   /** Units still available under the cap; absent for uncapped campaigns. */
   readonly remaining?: number;
 }
 
-export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity'>, gates: readonly GateCounts[]): Demand => {
+export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity' | 'payment'>, gates: readonly GateCounts[]): Demand => {
+  const deposits = c.payment?.mode === 'deposit';
   const variants = c.variants.map((v) => {
     const ordered = gates.reduce((n, g) => n + (g.ordered[v.sku] ?? 0), 0);
     const cancelled = gates.reduce((n, g) => n + (g.cancelled[v.sku] ?? 0), 0);
     const batched = gates.reduce((n, g) => n + (g.batched?.[v.sku] ?? 0), 0);
-    return { sku: v.sku, ordered, cancelled, batched, waiting: ordered - cancelled - batched };
+    const unpaid = gates.reduce((n, g) => n + (g.unpaid?.[v.sku] ?? 0), 0);
+    return { sku: v.sku, ordered, cancelled, batched, waiting: ordered - cancelled - batched - unpaid, ...(deposits && { awaitingBalance: unpaid }) };
   });
   const totals = variants.reduce(
     (t, v) => ({
@@ -239,8 +270,9 @@ export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity'>, ga
       cancelled: t.cancelled + v.cancelled,
       batched: t.batched + v.batched,
       waiting: t.waiting + v.waiting,
+      ...(deposits && { awaitingBalance: (t.awaitingBalance ?? 0) + (v.awaitingBalance ?? 0) }),
     }),
-    { ordered: 0, cancelled: 0, batched: 0, waiting: 0 },
+    { ordered: 0, cancelled: 0, batched: 0, waiting: 0 } as Demand['totals'],
   );
   return {
     variants,
@@ -305,6 +337,7 @@ export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string
   ...(c.commission !== undefined && { commission: c.commission }),
   ...(c.liveRoomIds !== undefined && { liveRoomIds: c.liveRoomIds }),
   switchWindowHours: c.switchWindowHours,
+  ...(c.payment !== undefined && { payment: c.payment }),
 });
 
 type Terms = ReturnType<typeof termsOf>;

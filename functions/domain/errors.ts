@@ -236,3 +236,19 @@ export class RefundAmountMismatchError extends DomainError {
     this.errors = [{ path: 'amount', code: 'refund_amount_mismatch', message: `amount must be ${requested}, the refund's amount in minor units`, params: { amount: requested } }];
   }
 }
+
+/**
+ * A balance the platform reports paid that c2m cannot record (domain/payment.ts):
+ * not a deposit pre-order, not due yet or any more, another payment's reference,
+ * another amount than is due, or paid already for another amount. Nothing is
+ * recorded; `errors` names the field.
+ */
+export class BalanceNotPayableError extends DomainError {
+  readonly kind = 'conflict';
+  override readonly title = 'Balance not payable';
+  readonly errors: readonly FieldIssue[];
+  constructor(message: string, issue: FieldIssue) {
+    super(message);
+    this.errors = [issue];
+  }
+}

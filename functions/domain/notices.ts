@@ -45,6 +45,11 @@ export const noticeTemplates = [
   'preorder.address_changed',
   'preorder.refund_confirmed',
   'preorder.price_dropped',
+  'preorder.accepted_deposit',
+  'preorder.balance_due',
+  'preorder.balance_paid',
+  'preorder.forfeited',
+  'preorder.cancelled_forfeit',
   'preorder.updated',
 ] as const;
 export type NoticeTemplate = (typeof noticeTemplates)[number];
@@ -106,6 +111,16 @@ export interface NoticeParams {
   'preorder.refund_confirmed': Money;
   /** The campaign closed with its variant's price at a lower tier: the difference on the units kept (`amount`) is refunded. */
   'preorder.price_dropped': { units: number; unitPrice: number } & Money;
+  /** Placed in a deposit campaign: the deposit (`amount`) is paid; the balance is told when the sale ends (`closesAt`). */
+  'preorder.accepted_deposit': { quantity: number; closesAt: Day } & Money;
+  /** The sale closed at `unitPrice` a unit (after the deposit discount): the balance (`amount`) is due by `dueBy` (a timestamp). */
+  'preorder.balance_due': { unitPrice: number; dueBy: string } & Money;
+  /** The platform recorded the balance (`amount`) paid: the pre-order is in line for production. */
+  'preorder.balance_paid': Money;
+  /** The balance was not paid by `dueBy`: cancelled, the deposit (`amount`) kept. */
+  'preorder.forfeited': { dueBy: string } & Money;
+  /** The buyer cancelled a deposit pre-order before paying its balance: the deposit (`amount`) is kept. */
+  'preorder.cancelled_forfeit': Money;
   /** For timeline entries written before templates: only the step is known. */
   'preorder.updated': { step: string };
 }
@@ -117,6 +132,8 @@ export type NoticeParamValues = Readonly<Record<string, string | number>>;
 export interface NoticeFormat {
   readonly money: (m: Money) => string;
   readonly date: (day: Day) => string;
+  /** A moment (an ISO timestamp) as the locale writes it, with its hour, in UTC: a deadline a day's date would blur. */
+  readonly dateTime: (iso: string) => string;
   /** A tracking number or sku, shown as a code: letters, digits, `-` and `.` only. */
   readonly code: (text: string) => string;
 }
@@ -174,6 +191,17 @@ export const formatDate = (day: string, locale: Locale): string => {
   return Number.isNaN(t) ? ymd : dateFormats[locale].format(t);
 };
 
+const dateTimeFormats: Record<Locale, Intl.DateTimeFormat> = {
+  'zh-CN': new Intl.DateTimeFormat('zh-CN', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }),
+  en: new Intl.DateTimeFormat('en', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }),
+};
+
+/** A timestamp with its hour, in UTC, as the locale writes it: 2026年12月14日 14:00 (UTC), December 14, 2026 at 14:00 (UTC). */
+export const formatDateTime = (iso: string, locale: Locale): string => {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso.slice(0, 16) : `${dateTimeFormats[locale].format(t)} (UTC)`;
+};
+
 /** The calendar date of a timestamp, as template params carry it. */
 export const dayOf = (iso: string): Day => iso.slice(0, 10);
 
@@ -184,6 +212,7 @@ export const renderNotice = <T extends NoticeTemplate>(template: T, params: Noti
   const format: NoticeFormat = {
     money: (m) => formatMoney(m.amount, m.currency, locale),
     date: (day) => formatDate(day, locale),
+    dateTime: (iso) => formatDateTime(iso, locale),
     code: asCode,
   };
   return textsOf[locale][template](params, format);

@@ -60,7 +60,9 @@ export interface TimelineEntry {
     | 'back-in-line'
     | 'tracking-changed'
     | 'refund-confirmed'
-    | 'price-dropped';
+    | 'price-dropped'
+    | 'balance-due'
+    | 'balance-paid';
   /**
    * Set on the "batched" entry of a cut begun since decision 34: that step is
    * told with a page of its batch's members and recorded once for the page
@@ -187,6 +189,21 @@ export interface Preorder {
    * a unit is at this price. Absent: the buyer pays `unitPrice`.
    */
   readonly finalUnitPrice?: number;
+  /**
+   * Deposit and balance (domain/payment.ts). `paidAmount`: what the buyer has
+   * paid (absent: `amount`, paid in full when ordered); `depositAmount` and
+   * `depositDiscount` (a unit) mark a deposit pre-order; `balanceDue` and
+   * `balanceDueBy` are set when the sale's balances are called, and
+   * `balancePaidAt` when the platform records the balance paid;
+   * `forfeitedAmount` is the deposit kept when it was never paid.
+   */
+  readonly paidAmount?: number;
+  readonly depositAmount?: number;
+  readonly depositDiscount?: number;
+  readonly balanceDue?: number;
+  readonly balanceDueBy?: string;
+  readonly balancePaidAt?: string;
+  readonly forfeitedAmount?: number;
   /** What the platform's payment service confirmed paid back, once per refund (domain/refunds.ts: the refunds are timeline entries). */
   readonly refundConfirmations?: readonly RefundConfirmation[];
 }
@@ -218,12 +235,15 @@ export const newPreorder = (input: {
   locale?: Locale;
   paymentRef?: string;
   source?: PreorderSource;
+  /** In a deposit campaign: the deposit a unit and the discount it buys off the balance. */
+  deposit?: { readonly perUnit: number; readonly discount?: number };
   gateTakes: readonly GateTake[];
   now: Date;
 }): Preorder => {
   const at = input.now.toISOString();
   const locale = input.locale ?? defaultLocale(input.campaign.currency);
   const amount = input.unitPrice * input.quantity;
+  const depositAmount = input.deposit && input.deposit.perUnit * input.quantity;
   const promised = promisedShipBy(input.campaign);
   return {
     preorderId: input.preorderId,
@@ -242,13 +262,25 @@ export const newPreorder = (input: {
     promisedShipBy: promised,
     refundedAmount: 0,
     acceptedOnIntake: true,
+    ...(depositAmount !== undefined && {
+      paidAmount: depositAmount,
+      depositAmount,
+      ...(input.deposit?.discount !== undefined && { depositDiscount: input.deposit.discount }),
+    }),
     timeline: [
-      noticeEntry(
-        { at, status: 'ACCEPTED' },
-        'preorder.accepted',
-        { quantity: input.quantity, amount, currency: input.campaign.currency, promisedShipBy: dayOf(promised) },
-        locale,
-      ),
+      depositAmount !== undefined
+        ? noticeEntry(
+            { at, status: 'ACCEPTED' },
+            'preorder.accepted_deposit',
+            { quantity: input.quantity, amount: depositAmount, currency: input.campaign.currency, closesAt: dayOf(input.campaign.closesAt) },
+            locale,
+          )
+        : noticeEntry(
+            { at, status: 'ACCEPTED' },
+            'preorder.accepted',
+            { quantity: input.quantity, amount, currency: input.campaign.currency, promisedShipBy: dayOf(promised) },
+            locale,
+          ),
     ],
     gateTakes: input.gateTakes,
     createdAt: at,

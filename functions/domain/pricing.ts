@@ -48,11 +48,14 @@ export const finalPricesAtClose = (
   return Object.keys(prices).length > 0 ? prices : undefined;
 };
 
-/** What a unit of the pre-order costs the buyer now: the price at close once it dropped, else what they paid. */
-export const priceNow = (p: Pick<Preorder, 'unitPrice' | 'finalUnitPrice'>): number => p.finalUnitPrice ?? p.unitPrice;
+/**
+ * What a unit of the pre-order costs the buyer now: the price at close once it dropped (or, in a deposit
+ * campaign, once balances were called), else what they ordered at, less a deposit discount.
+ */
+export const priceNow = (p: Pick<Preorder, 'unitPrice' | 'finalUnitPrice' | 'depositDiscount'>): number => p.finalUnitPrice ?? p.unitPrice - (p.depositDiscount ?? 0);
 
 /** What the buyer paid for the pre-order and has not been refunded: a refund of the whole pays back exactly this. */
-export const stillHeld = (p: Pick<Preorder, 'amount' | 'refundedAmount'>): number => p.amount - p.refundedAmount;
+export const stillHeld = (p: Pick<Preorder, 'amount' | 'paidAmount' | 'refundedAmount'>): number => (p.paidAmount ?? p.amount) - p.refundedAmount;
 
 /**
  * The price drop owed to one pre-order: the difference between what it paid a

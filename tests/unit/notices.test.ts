@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatDate,
+  formatDateTime,
   formatMoney,
   noticeEntry,
   noticeOfEntry,
@@ -48,6 +49,11 @@ const samples: { readonly [T in NoticeTemplate]: NoticeParams[T] } = {
   'preorder.address_changed': {},
   'preorder.refund_confirmed': cny,
   'preorder.price_dropped': { units: 2, unitPrice: 9900, amount: 6000, currency: 'CNY' },
+  'preorder.accepted_deposit': { quantity: 2, closesAt: '2026-12-04', amount: 4000, currency: 'CNY' },
+  'preorder.balance_due': { unitPrice: 10900, dueBy: '2026-12-06T14:00:00.000Z', amount: 17800, currency: 'CNY' },
+  'preorder.balance_paid': { amount: 17800, currency: 'CNY' },
+  'preorder.forfeited': { dueBy: '2026-12-06T14:00:00.000Z', amount: 4000, currency: 'CNY' },
+  'preorder.cancelled_forfeit': { amount: 4000, currency: 'CNY' },
   'preorder.updated': { step: 'IN_PRODUCTION' },
 };
 
@@ -90,6 +96,13 @@ describe('Buyer notices', () => {
     expect(formatDate('2026-12-14', 'zh-CN')).toBe('2026年12月14日');
     expect(formatDate('2026-12-14T23:59:59.999Z', 'en')).toBe('December 14, 2026');
     expect(render('preorder.in_production', 'zh-CN')).toContain('2026年12月10日');
+  });
+
+  it('A balance deadline reads with its hour, in UTC, so a 48-hour window does not blur into a day', () => {
+    expect(formatDateTime('2026-12-06T14:05:00.000Z', 'zh-CN')).toMatch(/^2026年12月6日 14:05 \(UTC\)$/);
+    expect(formatDateTime('2026-12-06T14:05:00.000Z', 'en')).toMatch(/^December 6, 2026(,| at) 14:05 \(UTC\)$/);
+    expect(render('preorder.balance_due', 'zh-CN')).toMatch(/2026年12月6日 14:00 \(UTC\)前支付尾款¥178\.00/);
+    expect(render('preorder.forfeited', 'en')).toMatch(/deposit of ¥40\.00 is not refunded/);
   });
 
   it('A factory-typed tracking number is shown only as a code, and the carrier not at all', () => {

@@ -39,6 +39,7 @@ export const operationRoutes = {
   listOwedRefunds: { method: 'GET', path: '/v1/payments/refunds', idempotencyKey: false, authenticated: true },
   listPreorders: { method: 'GET', path: '/v1/preorders', idempotencyKey: false, authenticated: true },
   listWebhooks: { method: 'GET', path: '/v1/factory/webhooks', idempotencyKey: false, authenticated: true },
+  payBalance: { method: 'POST', path: '/v1/payments/balances', idempotencyKey: false, authenticated: true },
   placePreorder: { method: 'POST', path: '/v1/campaigns/{campaignId}/preorders', idempotencyKey: true, authenticated: true },
   postSignals: { method: 'POST', path: '/v1/signals', idempotencyKey: true, authenticated: true },
   registerFactory: { method: 'POST', path: '/v1/operator/factories', idempotencyKey: false, authenticated: true },

@@ -595,6 +595,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer paid a deposit pre-order's balance (preorder.balance_due announced it): recorded once, and the pre-order joins the line for production. Again with the same amount → 200; unknown pre-order → 404; another payment's reference, another amount, not due or past balanceDueBy → 409 naming the field, nothing recorded */
+        post: operations["payBalance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payments/refunds": {
         parameters: {
             query?: never;
@@ -1038,6 +1055,20 @@ export interface components {
                 affiliateCommission: number;
             };
         };
+        BalancePaid: {
+            /** @example po_0000000000000000000000ab */
+            preorderId: string;
+            paymentRef: string;
+            /** @description The balance recorded paid, minor units */
+            amount: number;
+            /** @description What the buyer has paid for the pre-order now: deposit and balance */
+            paidAmount: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T12:00:00Z
+             */
+            balancePaidAt: string;
+        };
         Batch: {
             /** @example bat_0000000000000000000000ab */
             batchId: string;
@@ -1303,6 +1334,20 @@ export interface components {
             finalPrices?: {
                 [key: string]: number;
             };
+            /** @description How buyers pay: absent or full, when they order; deposit, a deposit then and the balance once the sale closed (minor units a unit) */
+            payment?: {
+                /** @enum {string} */
+                mode: "full" | "deposit";
+                deposit?: number;
+                balanceWindowHours?: number;
+                depositDiscount?: number;
+            };
+            /**
+             * Format: date-time
+             * @description A deposit campaign, once its balances were called: they must be paid by then; the unpaid are cancelled and their deposits kept
+             * @example 2026-12-01T12:00:00Z
+             */
+            balanceDueBy?: string;
             demand: components["schemas"]["VariantDemand"][];
             remaining?: number;
             anchorId?: string;
@@ -1557,6 +1602,20 @@ export interface components {
             finalPrices?: {
                 [key: string]: number;
             };
+            /** @description How buyers pay: absent or full, when they order; deposit, a deposit then and the balance once the sale closed (minor units a unit) */
+            payment?: {
+                /** @enum {string} */
+                mode: "full" | "deposit";
+                deposit?: number;
+                balanceWindowHours?: number;
+                depositDiscount?: number;
+            };
+            /**
+             * Format: date-time
+             * @description A deposit campaign, once its balances were called: they must be paid by then; the unpaid are cancelled and their deposits kept
+             * @example 2026-12-01T12:00:00Z
+             */
+            balanceDueBy?: string;
             anchorId?: string;
             factoryId?: string;
             backupFactoryId?: string;
@@ -1660,6 +1719,7 @@ export interface components {
             liveRoomIds?: string[];
             /** @description Default 24: how long buyers of a variant below its minimum may switch to another variant */
             switchWindowHours?: number;
+            payment?: components["schemas"]["PaymentTerms"];
         };
         CreatePreorder: {
             sku: string;
@@ -1671,7 +1731,7 @@ export interface components {
              */
             locale?: "zh-CN" | "en";
             /**
-             * @description The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back
+             * @description The live platform's reference of the buyer's payment for this pre-order: every refund of it names this reference (refund.requested), for the payment service to pay back. Required in a deposit campaign (the deposit's payment; its balance is recorded against the same reference)
              * @example pay_20261201_8842
              */
             paymentRef?: string;
@@ -1721,6 +1781,7 @@ export interface components {
                 cancelled: number;
                 batched: number;
                 waiting: number;
+                awaitingBalance?: number;
                 signals: components["schemas"]["SignalSummary"] & unknown;
                 /** @description Sum of the variants' forecasts, never above the units the cap still allows */
                 forecastFinal: number;
@@ -2084,6 +2145,40 @@ export interface components {
              */
             deliveredAt?: string;
         };
+        PayBalance: {
+            /** @example po_0000000000000000000000ab */
+            preorderId: string;
+            /**
+             * @description The deposit's reference, as the pre-order was placed with: the balance is paid on the same order
+             * @example pay_20261201_8842
+             */
+            paymentRef: string;
+            /** @description Minor units paid: exactly the pre-order's balanceDue */
+            amount: number;
+        };
+        /** @description Absent: buyers pay in full when they order */
+        PaymentTerms: {
+            /**
+             * @description full: paid when ordered (the default). deposit: a deposit when ordered, the balance once the sale closed
+             * @enum {string}
+             */
+            mode: "full" | "deposit";
+            /**
+             * @description Minor units a unit, paid when ordered; required in a deposit campaign
+             * @example 2000
+             */
+            deposit?: number;
+            /**
+             * @description Hours after the sale closed to pay the balance; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited
+             * @example 48
+             */
+            balanceWindowHours?: number;
+            /**
+             * @description 付定金立减: minor units a unit taken off the balance of who paid a deposit
+             * @example 1000
+             */
+            depositDiscount?: number;
+        };
         PostSignals: {
             signals: components["schemas"]["Signal"][];
         };
@@ -2160,9 +2255,27 @@ export interface components {
             shippedQuantity: number;
             deliveredQuantity: number;
             refundedAmount: number;
-            /** @description Minor units the buyer paid for the pre-order */
+            /** @description Minor units the buyer paid for the pre-order: the amount, or in a deposit campaign the deposit, then the balance too */
             paidAmount: number;
-            /** @description What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop) */
+            /** @description Deposit campaigns: minor units paid as the deposit when ordered */
+            depositAmount?: number;
+            /** @description Deposit campaigns, once the sale closed: minor units of the balance (the final price, less the deposit discount, on every unit, less the deposit). Stays once paid (balancePaidAt) */
+            balanceDue?: number;
+            /**
+             * Format: date-time
+             * @description Deposit campaigns: the balance must be paid by then (POST /v1/payments/balances), else the pre-order is cancelled and the deposit forfeited
+             * @example 2026-12-01T12:00:00Z
+             */
+            balanceDueBy?: string;
+            /**
+             * Format: date-time
+             * @description When the platform recorded the balance paid: from then on the pre-order is in line for production
+             * @example 2026-12-01T12:00:00Z
+             */
+            balancePaidAt?: string;
+            /** @description The deposit kept when the buyer cancelled before paying the balance or left it unpaid past balanceDueBy */
+            forfeitedAmount?: number;
+            /** @description What a unit costs the buyer, in minor units: unitPrice, or once the campaign closed at a lower tier price (priceTiers), that price; the difference was refunded (reason price-drop). In a deposit campaign, less depositDiscount, and the lower price lowers the balance instead */
             finalUnitPrice: number;
             /** @description Every refund c2m decided, oldest first: the platform pays each and confirms it (POST /v1/payments/refunds/{refundId}/confirm). Their amounts add up to refundedAmount */
             refunds: components["schemas"]["Refund"][];
@@ -2180,13 +2293,13 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.accepted_deposit" | "preorder.balance_due" | "preorder.balance_paid" | "preorder.forfeited" | "preorder.cancelled_forfeit" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
                 };
                 /** @enum {string} */
-                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed" | "refund-confirmed" | "price-dropped";
+                step?: "delayed" | "partly-shipped" | "partly-refunded" | "partly-delivered" | "address-changed" | "compensated" | "switch-offered" | "switched" | "back-in-line" | "tracking-changed" | "refund-confirmed" | "price-dropped" | "balance-due" | "balance-paid";
             }[];
             notifications: {
                 /** @description Stable: the channel may repeat a message, never with another id */
@@ -2201,7 +2314,7 @@ export interface components {
                  * @description A stable name of what the buyer is told, such as preorder.batched
                  * @enum {string}
                  */
-                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.updated";
+                template: "preorder.accepted" | "preorder.cancelled" | "preorder.refunded" | "preorder.cancelled_after_delay" | "preorder.refunded_after_delay" | "preorder.refunded_campaign_failed" | "preorder.partly_refunded_campaign_failed" | "preorder.batched" | "preorder.back_in_line" | "preorder.moved_to_backup_factory" | "preorder.refunded_factory_declined" | "preorder.in_production" | "preorder.delayed_at_acceptance" | "preorder.delayed" | "preorder.shipped" | "preorder.partly_shipped" | "preorder.tracking_changed" | "preorder.delivered" | "preorder.partly_delivered" | "preorder.refunded_closed_short" | "preorder.partly_refunded_closed_short" | "preorder.shipped_all_made" | "preorder.delivered_all_made" | "preorder.compensated" | "preorder.refunded_at_ceiling" | "preorder.variant_missed_minimum" | "preorder.refunded_variant_missed" | "preorder.switched" | "preorder.address_changed" | "preorder.refund_confirmed" | "preorder.price_dropped" | "preorder.accepted_deposit" | "preorder.balance_due" | "preorder.balance_paid" | "preorder.forfeited" | "preorder.cancelled_forfeit" | "preorder.updated";
                 /** @description The values the notice is rendered from (amounts in minor units with their currency, dates as YYYY-MM-DD) */
                 params: {
                     [key: string]: string | number;
@@ -2610,6 +2723,7 @@ export interface components {
             liveRoomIds?: string[];
             /** @description Default 24: how long buyers of a variant below its minimum may switch to another variant */
             switchWindowHours?: number;
+            payment?: components["schemas"]["PaymentTerms"];
         };
         UpdateWebhook: {
             /** Format: uri */
@@ -2624,7 +2738,10 @@ export interface components {
             /** @description Cancelled by buyers or refunded because the campaign failed */
             cancelled: number;
             batched: number;
+            /** @description In line to be cut: ordered, not cancelled, not batched and (deposit campaigns) paid in full */
             waiting: number;
+            /** @description Deposit campaigns: units whose balance is not paid yet (counted in ordered, not in line) */
+            awaitingBalance?: number;
             /** @description A variant with priceTiers: the unit price its net sold units reached (minor units); once the campaign closed, the price fixed then */
             unitPriceNow?: number;
             /** @description While the campaign sells: the next tier of a variant with priceTiers, "N more units to unlock ¥X" */
@@ -5785,6 +5902,102 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    payBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayBalance"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalancePaid"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import { createRoute } from '../route.ts';
 import { problemResponses } from '../common.ts';
-import { ConfirmedRefund, ConfirmRefundBody, OwedRefundList, OwedRefundsQuery, RefundParams } from '../payments.ts';
+import { BalancePaid, ConfirmedRefund, ConfirmRefundBody, OwedRefundList, OwedRefundsQuery, PayBalanceBody, RefundParams } from '../payments.ts';
 import { json, bearer } from './common.ts';
 
 export const listOwedRefunds = createRoute({
@@ -23,4 +23,15 @@ export const confirmRefund = createRoute({
   security: bearer,
   request: { params: RefundParams, body: { required: false, content: { 'application/json': { schema: ConfirmRefundBody } } } },
   responses: { 200: json(ConfirmedRefund, 'Confirmed'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+export const payBalance = createRoute({
+  operationId: 'payBalance',
+  method: 'post',
+  path: '/v1/payments/balances',
+  tags: ['platform'],
+  summary:
+    "The buyer paid a deposit pre-order's balance (preorder.balance_due announced it): recorded once, and the pre-order joins the line for production. Again with the same amount → 200; unknown pre-order → 404; another payment's reference, another amount, not due or past balanceDueBy → 409 naming the field, nothing recorded",
+  security: bearer,
+  request: { body: { required: true, content: { 'application/json': { schema: PayBalanceBody } } } },
+  responses: { 200: json(BalancePaid, 'Recorded'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
 });

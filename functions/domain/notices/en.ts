@@ -21,6 +21,8 @@ const steps: Readonly<Record<string, string>> = {
   'tracking-changed': 'in a parcel of its own',
   'refund-confirmed': 'refunded',
   'price-dropped': 'cheaper: its price dropped',
+  'balance-due': 'waiting for its balance',
+  'balance-paid': 'paid in full',
 };
 
 export const en: NoticeTexts = {
@@ -74,5 +76,13 @@ export const en: NoticeTexts = {
   'preorder.refund_confirmed': (p, f) => `Your refund of ${f.money(p)} has been paid back to you.`,
   'preorder.price_dropped': (p, f) =>
     `Enough buyers joined to drop the price to ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit; a refund of ${f.money(p)} for the difference on your ${units(p.units)} is on its way to you.`,
+  'preorder.accepted_deposit': (p, f) =>
+    `Your pre-order of ${units(p.quantity)} is accepted with a deposit of ${f.money(p)}. When the sale ends on ${f.date(p.closesAt)} you will be told the balance to pay. The deposit is not refunded if you cancel or leave the balance unpaid, only if the sale falls through.`,
+  'preorder.balance_due': (p, f) =>
+    `The sale has closed at ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit for you. Please pay the balance of ${f.money(p)} by ${f.dateTime(p.dueBy)}; unpaid by then, the order is cancelled and the deposit is not refunded.`,
+  'preorder.balance_paid': (p, f) => `Your balance of ${f.money(p)} is paid: your order is in line for production.`,
+  'preorder.forfeited': (p, f) =>
+    `The balance was not paid by ${f.dateTime(p.dueBy)}, so your pre-order is cancelled and the deposit of ${f.money(p)} is not refunded.`,
+  'preorder.cancelled_forfeit': (p, f) => `You cancelled your pre-order before paying the balance; the deposit of ${f.money(p)} is not refunded.`,
   'preorder.updated': (p) => `Your order is ${steps[p.step] ?? 'updated'}.`,
 };

@@ -17,6 +17,8 @@ const steps: Readonly<Record<string, string>> = {
   'tracking-changed': '已改为单独包裹寄送',
   'refund-confirmed': '已退款',
   'price-dropped': '已降价',
+  'balance-due': '待付尾款',
+  'balance-paid': '已付清',
 };
 
 export const zhCN: NoticeTexts = {
@@ -61,5 +63,12 @@ export const zhCN: NoticeTexts = {
   'preorder.refund_confirmed': (p, f) => `退款${f.money(p)}已退还给您。`,
   'preorder.price_dropped': (p, f) =>
     `参团人数达到阶梯，价格降至每件${f.money({ amount: p.unitPrice, currency: p.currency })}；已为您申请退款${f.money(p)}（您${p.units}件的差价）。`,
+  'preorder.accepted_deposit': (p, f) =>
+    `您的预订已受理：${p.quantity}件，已付定金${f.money(p)}。活动于${f.date(p.closesAt)}结束后将通知您应付尾款。取消预订或未付尾款，定金不退；活动未成团则全额退还。`,
+  'preorder.balance_due': (p, f) =>
+    `活动已结束，您的成交价为每件${f.money({ amount: p.unitPrice, currency: p.currency })}。请在${f.dateTime(p.dueBy)}前支付尾款${f.money(p)}；逾期未付，订单将取消，定金不退。`,
+  'preorder.balance_paid': (p, f) => `尾款${f.money(p)}已付清，您的订单已排队等待生产。`,
+  'preorder.forfeited': (p, f) => `尾款未在${f.dateTime(p.dueBy)}前支付，预订已取消，定金${f.money(p)}不予退还。`,
+  'preorder.cancelled_forfeit': (p, f) => `您在支付尾款前取消了预订，定金${f.money(p)}不予退还。`,
   'preorder.updated': (p) => `您的订单${steps[p.step] ?? '有更新'}。`,
 };

@@ -39,6 +39,8 @@ import { acceptWindowHours } from '#shared/config.ts';
 import { withdrawFailedCampaignBatches } from './withdrawal.ts';
 import { offerSwitches, refundMissedVariants } from './switching.ts';
 import { repriceCampaign } from './repricing.ts';
+import { settleBalances } from './balances.ts';
+import { awaitingBalances, isDepositCampaign } from '#domain/payment.ts';
 
 /** A batch's manifest lives on its item (400 KB at most): past this many pre-orders a cut makes another batch. */
 export const maxPreordersPerBatch = 2_000;
@@ -109,7 +111,9 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
       if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date());
       // Demand is settled now (closed, nobody may switch any more): who paid more than the final tier price gets the
       // difference back. Not while buyers may still switch; repriceCampaign reads the campaign again (the window may have closed just above).
-      if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt && !windowOpen) await repriceCampaign(campaignId);
+      if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt && !windowOpen && !isDepositCampaign(campaign)) await repriceCampaign(campaignId);
+      // A deposit campaign: its balances are called once demand is settled; at their deadline the unpaid are forfeited, and then the last cut is due.
+      if (isDepositCampaign(campaign) && campaign.status === 'CLOSED' && !windowOpen && !campaign.balancesSettledAt && (await settleBalances(campaignId))) continue;
       return;
     }
     const { reason, picked } = plan;
@@ -156,6 +160,8 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
  * read, and the gates say how many must be waiting.
  */
 const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWindowOpen = false): Promise<{ reason: CutReason; picked: Preorder[] } | 'fail' | 'restart' | undefined> => {
+  // Closed, every balance paid or forfeited: the last cut takes everyone waiting. Until then cuts are of lots and of those who waited too long.
+  const final = campaign.status === 'CLOSED' && !awaitingBalances(campaign);
   for (let attempt = 0; ; attempt++) {
     const demand = await readDemand(campaign, true);
     const standing = standingOf(campaign.variants, demand.variants);
@@ -164,8 +170,10 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
       campaign.status === 'CLOSED' ? campaign.variants.map((v) => v.sku).filter((sku) => !campaign.variantsMissed?.includes(sku)) : variantsMeetingMinimum(standing),
     );
     const eligibleWaiting = demand.variants.filter((v) => eligible.has(v.sku)).reduce((n, v) => n + v.waiting, 0);
+    // What the eligible variants hold: in a deposit campaign, also the units whose balance is not due yet (nobody pays during a switch window).
+    const eligibleHeld = eligibleWaiting + demand.variants.filter((v) => eligible.has(v.sku)).reduce((n, v) => n + (v.awaitingBalance ?? 0), 0);
     const switching = campaign.status === 'CLOSED' && (campaign.variantsMissed?.length ?? 0) > 0 && !campaign.switchWindowClosedAt;
-    if (switching && demand.totals.batched + eligibleWaiting < campaign.minTotalQuantity) {
+    if (switching && demand.totals.batched + eligibleHeld < campaign.minTotalQuantity) {
       // What the variants that made their own minimum hold falls short of the
       // campaign's (and nothing is made yet: a first cut takes the whole minimum):
       // wait for switches, then the campaign fails after all.
@@ -174,14 +182,14 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
     if (demand.totals.waiting <= 0) return undefined;
     // What a lot cut needs waiting: a lot, and a first batch the whole minimum (planEarlyCut).
     const lotDueByGates = eligibleWaiting >= Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
-    if (campaign.status !== 'CLOSED') {
+    if (!final) {
       // Below the minimum nothing is cut: no need to read who waits (a hot room may have thousands).
       if (!minimumMet(campaign.minTotalQuantity, standing)) return undefined;
       if (!campaign.minimumMetAt) await markMinimumMet(campaign.campaignId, new Date());
       if (!lotDueByGates && campaign.maxWaitHours === undefined) return undefined;
     }
     const makePlan = (confirmed: readonly Preorder[]) =>
-      campaign.status === 'CLOSED'
+      final
         ? { reason: 'final' as const, picked: selectForBatch(confirmed, campaign.lotSize, 'final') }
         : campaign.status === 'FAILED'
           ? undefined
@@ -197,7 +205,7 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
     // what was read is the plan all of them would give (or there is no more):
     // reading more only adds newer pre-orders, which a plan takes last.
     const { confirmed, exhausted } = await readWaitingUntil(campaign, eligible, (read) => {
-      if (campaign.status === 'CLOSED') return read.length >= maxPreordersPerBatch;
+      if (final) return read.length >= maxPreordersPerBatch;
       if (!lotDueByGates) {
         // Only a max-wait cut can be due (the gates say less than a lot waits): none while the oldest has not waited that long.
         const oldest = read[0];
@@ -211,7 +219,7 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
     // fewer units than the gates say wait: a final batch takes all of them, and a
     // planned cut might be due once the rest shows.
     const listedUnits = confirmed.reduce((n, p) => n + p.quantity, 0);
-    const behind = exhausted && listedUnits < eligibleWaiting && (campaign.status === 'CLOSED' || (!plan && lotDueByGates));
+    const behind = exhausted && listedUnits < eligibleWaiting && (final || (!plan && lotDueByGates));
     if (!behind) return plan && plan.picked.length > 0 ? { reason: plan.reason, picked: plan.picked.slice(0, maxPreordersPerBatch) } : undefined;
     // A cut another cutter began since the campaign was read has taken some of what the gates still call waiting: not a lagging index.
     const now = await getCampaign(campaign.campaignId, true);
@@ -365,10 +373,11 @@ const putBack = async (campaign: Campaign, batch: Batch, now: Date): Promise<voi
 export const refundFailedCampaign = async (campaign: Campaign): Promise<void> => {
   await withdrawFailedCampaignBatches(campaign);
   for (;;) {
-    const waiting = await listWaiting(campaign);
+    // A deposit campaign's unpaid pre-orders too: the sale fell through, so the deposits come back (the seller's fault, not the buyer's).
+    const waiting = [...(await listWaiting(campaign)), ...(isDepositCampaign(campaign) ? await listWaiting(campaign, 'owing') : [])];
     if (waiting.length === 0) {
       const demand = await readDemand(campaign, true);
-      if (demand.totals.waiting > 0) throw new WaitingIndexBehindError(campaign.campaignId);
+      if (demand.totals.waiting + (demand.totals.awaitingBalance ?? 0) > 0) throw new WaitingIndexBehindError(campaign.campaignId);
       return;
     }
     for (let i = 0; i < waiting.length; i += 100) {

@@ -5,6 +5,7 @@ import { applyPriceDrop, forEachPreorderOfCampaign, getPreorder } from '#adapter
 import type { Campaign } from '#domain/campaign.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { priceDropOf } from '#domain/pricing.ts';
+import { isDepositCampaign } from '#domain/payment.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
 import { log } from '#shared/observability.ts';
 import { flushNotifications } from '../notifications/flush.ts';
@@ -19,6 +20,8 @@ export class PreorderListingBehindError extends Error {
 /** Are the campaign's prices final and not yet applied? Closed (not failed), and no buyer may still switch variant. */
 export const repriceDue = (c: Campaign): boolean =>
   c.status === 'CLOSED' &&
+  // A deposit campaign's buyers paid only their deposit: the final price lowers their balance instead (batches/balances.ts).
+  !isDepositCampaign(c) &&
   c.finalPrices !== undefined &&
   c.repricedAt === undefined &&
   ((c.variantsMissed?.length ?? 0) === 0 || c.switchWindowClosedAt !== undefined);

@@ -6,6 +6,7 @@ import type { Campaign } from '#domain/campaign.ts';
 import { dayOf, noticeEntry } from '#domain/notices.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
 import { stillHeld } from '#domain/pricing.ts';
+import { isDepositCampaign } from '#domain/payment.ts';
 import { log } from '#shared/observability.ts';
 import { flushNotifications } from '../notifications/flush.ts';
 import { inParallel } from './cutting.ts';
@@ -20,7 +21,9 @@ import { inParallel } from './cutting.ts';
  */
 const waitingOnMissedVariants = async (campaign: Campaign): Promise<Preorder[]> => {
   const missed = new Set(campaign.variantsMissed ?? []);
-  const listed = (await listWaiting(campaign)).filter((p) => missed.has(p.sku));
+  // In a deposit campaign, before balances are called, everyone is unpaid: listed on the owing side of the index.
+  const lines = await Promise.all([listWaiting(campaign), ...(isDepositCampaign(campaign) ? [listWaiting(campaign, 'owing')] : [])]);
+  const listed = lines.flat().filter((p) => missed.has(p.sku));
   return (await getPreorders(listed.map((p) => p.preorderId))).filter((p) => p.status === 'ACCEPTED' && missed.has(p.sku));
 };
 

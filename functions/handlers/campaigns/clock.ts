@@ -89,6 +89,8 @@ export const campaignMinute = async (campaignId: string, now: Date): Promise<voi
   }
   if (found.status === 'CLOSED') {
     if (found.switchBy !== undefined && found.switchWindowClosedAt === undefined && Date.parse(found.switchBy) <= now.getTime()) await requestCut(campaignId);
+    // A deposit campaign's balance deadline: the cutter forfeits the unpaid and makes the last cut.
+    else if (found.balanceDueBy !== undefined && found.balancesSettledAt === undefined && Date.parse(found.balanceDueBy) <= now.getTime()) await requestCut(campaignId);
     return;
   }
   // Does nothing unless a transition is due at `now`.

@@ -33,6 +33,8 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
   ...(c.variantsMissed !== undefined && { variantsMissed: [...c.variantsMissed] }),
   ...(c.switchBy !== undefined && { switchBy: c.switchBy }),
   ...(c.finalPrices !== undefined && { finalPrices: { ...c.finalPrices } }),
+  ...(c.payment !== undefined && { payment: { ...c.payment } }),
+  ...(c.balanceDueBy !== undefined && { balanceDueBy: c.balanceDueBy }),
   ...(owner && {
     anchorId: c.anchorId,
     factoryId: c.factoryId,

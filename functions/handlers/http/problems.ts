@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { problemTitles } from '#contracts/common.ts';
-import { CampaignChangeRefusedError, DomainError, InvalidInputError, LotSplitsOrderTooOftenError, OverloadedError, RefundAmountMismatchError, ServiceUnavailableError, type FieldIssue } from '#domain/errors.ts';
+import { BalanceNotPayableError, CampaignChangeRefusedError, DomainError, InvalidInputError, LotSplitsOrderTooOftenError, OverloadedError, RefundAmountMismatchError, ServiceUnavailableError, type FieldIssue } from '#domain/errors.ts';
 import { log } from '#shared/observability.ts';
 
 /**
@@ -94,7 +94,7 @@ export const errorToProblem = (err: unknown, c: Context): Response => {
     return problem(c, statusOf[err.kind], err.message, {
       type: `urn:c2m:problem:${slug(err.name)}`,
       ...(err.title !== undefined && { title: err.title }),
-      ...((err instanceof InvalidInputError || err instanceof CampaignChangeRefusedError || err instanceof LotSplitsOrderTooOftenError || err instanceof RefundAmountMismatchError) && { errors: err.errors }),
+      ...((err instanceof InvalidInputError || err instanceof CampaignChangeRefusedError || err instanceof LotSplitsOrderTooOftenError || err instanceof RefundAmountMismatchError || err instanceof BalanceNotPayableError) && { errors: err.errors }),
       ...((err instanceof OverloadedError || err instanceof ServiceUnavailableError) && {
         headers: { 'Retry-After': String(err.retryAfterSeconds) },
       }),

@@ -2,6 +2,7 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes/preorders.ts';
 import * as payments from '#contracts/routes/payments.ts';
 import { confirmRefund, listOwedRefunds } from '../payments/refunds.ts';
+import { payBalance } from '../payments/balances.ts';
 import { acceptedView, preorderView } from './views.ts';
 import { switchOwnPreorder } from './switch.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';
@@ -47,6 +48,9 @@ export const app = createApi()
   .openapi({ ...payments.confirmRefund, middleware: [allow('platform')] }, async (c) => {
     const platform = caller(c);
     return c.json(await confirmRefund(platform, c.req.valid('param').refundId, c.req.valid('json').amount), 200);
+  })
+  .openapi({ ...payments.payBalance, middleware: [allow('platform')] }, async (c) => {
+    return c.json(await payBalance(caller(c), c.req.valid('json')), 200);
   });
 
 export const handler = lambdaHandler(app);

@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { awaitsBalance, paidOf } from '#domain/payment.ts';
 import { cancelPreorder, getPreorder, getPreorderWithNotices, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
-import { eventOf, type DomainEvent } from '#adapters/event-bus.ts';
+import { eventOf, forfeitEvent, type DomainEvent } from '#adapters/event-bus.ts';
 import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
 import { holdsNoUnits } from '#domain/fulfillment.ts';
 import { removeUnits } from '#domain/production.ts';
@@ -66,6 +67,13 @@ export const placePreorder = async (
       { path: 'source.liveRoomId', message: `not one of this campaign's live rooms (${campaign.liveRoomIds.join(', ')})`, code: 'unknown_live_room' },
     ]);
   }
+  const deposit = campaign.payment?.mode === 'deposit' ? campaign.payment : undefined;
+  if (deposit && body.paymentRef === undefined) {
+    // The deposit is paid on the platform before the pre-order is placed: its reference is what the balance and every refund name.
+    throw new InvalidInputError('This campaign takes a deposit: name its payment', [
+      { path: 'paymentRef', message: "required in a deposit campaign: the platform's reference of the deposit paid", code: 'payment_ref_required' },
+    ]);
+  }
   if (!acceptsPreordersAt(campaign, now)) return replayOr(new CampaignNotOpenError(campaignId, campaign.status));
   if (dueToOpen(campaign, now)) campaign = await openNow(campaign, now);
 
@@ -84,6 +92,7 @@ export const placePreorder = async (
           ...(body.locale !== undefined && { locale: body.locale }),
           ...(body.paymentRef !== undefined && { paymentRef: body.paymentRef }),
           ...(body.source !== undefined && { source: body.source }),
+          ...(deposit && { deposit: { perUnit: deposit.deposit ?? 0, ...(deposit.depositDiscount !== undefined && { discount: deposit.depositDiscount }) } }),
           gateTakes,
           now,
         }),
@@ -150,6 +159,19 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     if (!campaign) throw new CampaignNotFoundError(p.campaignId);
     const now = new Date();
     if (p.status !== 'ACCEPTED') return cancelAfterDelay(buyer, p, campaign, now);
+    if (awaitsBalance(p)) {
+      // A deposit is the buyer's commitment (domain/payment.ts): walking away before paying the balance keeps it.
+      const kept = stillHeld(p);
+      const entries = [noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled_forfeit', { amount: kept, currency: p.currency }, localeOf(p))];
+      const events = [forfeitEvent(p, now, kept, 'buyer')];
+      if (await cancelPreorder(p, entries, campaign, now, events, 'forfeit')) {
+        metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
+        log().info('deposit pre-order cancelled by its buyer, deposit kept', { preorderId, campaignId: p.campaignId, forfeitedAmount: kept });
+        await publishCommitted(events);
+        return { ...p, status: 'CANCELLED', forfeitedAmount: kept, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+      }
+      continue;
+    }
     const refund = stillHeld(p);
     const entries = [
       noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled', {}, localeOf(p)),
@@ -160,7 +182,7 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
       metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
       log().info('pre-order cancelled and refunded', { preorderId, campaignId: p.campaignId, refundedAmount: refund });
       await publishCommitted(events);
-      return { ...p, status: 'REFUNDED', refundedAmount: p.amount, timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
+      return { ...p, status: 'REFUNDED', refundedAmount: paidOf(p), timeline: [...p.timeline, ...entries], updatedAt: now.toISOString() };
     }
     // Its status or its refunds changed since the read: read again.
   }
@@ -208,7 +230,7 @@ const cancelAfterDelay = async (buyer: Principal, p: Preorder, campaign: Campaig
       metrics.addMetric(metricNames.preordersCancelled, MetricUnit.Count, 1);
       log().info('pre-order cancelled after a delay notice and refunded', { preorderId: p.preorderId, batchId: current.batchId, refundedAmount: refund });
       await publishCommitted(events);
-      return { ...current, status: 'REFUNDED', refundedAmount: current.amount, timeline: [...current.timeline, ...entries], updatedAt: now.toISOString() };
+      return { ...current, status: 'REFUNDED', refundedAmount: paidOf(current), timeline: [...current.timeline, ...entries], updatedAt: now.toISOString() };
     }
   }
   throw new OverloadedError();

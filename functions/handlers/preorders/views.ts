@@ -2,6 +2,7 @@ import { priceNow } from '#domain/pricing.ts';
 import { defaultLocale, localeOf, type Preorder, type SentNotification } from '#domain/preorder.ts';
 import { genericNotice, noticeOfEntry } from '#domain/notices.ts';
 import { refundsOf } from '#domain/refunds.ts';
+import { paidOf } from '#domain/payment.ts';
 
 /** A notification as sent; one recorded before templates is shown as the generic update of its step (its text may name ids). */
 const notificationView = (n: SentNotification, p: Preorder) => {
@@ -44,8 +45,12 @@ export const preorderView = (p: Preorder) => ({
   shippedQuantity: p.shippedQuantity ?? 0,
   deliveredQuantity: p.deliveredQuantity ?? 0,
   refundedAmount: p.refundedAmount,
-  // Paid in full at order time: a deposit campaign (issue 16) will pay part now and part at the close.
-  paidAmount: p.amount,
+  paidAmount: paidOf(p),
+  ...(p.depositAmount !== undefined && { depositAmount: p.depositAmount }),
+  ...(p.balanceDue !== undefined && { balanceDue: p.balanceDue }),
+  ...(p.balanceDueBy !== undefined && { balanceDueBy: p.balanceDueBy }),
+  ...(p.balancePaidAt !== undefined && { balancePaidAt: p.balancePaidAt }),
+  ...(p.forfeitedAmount !== undefined && { forfeitedAmount: p.forfeitedAmount }),
   finalUnitPrice: priceNow(p),
   refunds: refundsOf(p),
   timeline: p.timeline.map((e) => {
@@ -73,4 +78,10 @@ export const acceptedView = (p: Preorder) =>
     firstPromisedShipBy: undefined,
     notifications: [],
     refundConfirmations: undefined,
+    finalUnitPrice: undefined,
+    paidAmount: p.depositAmount,
+    balanceDue: undefined,
+    balanceDueBy: undefined,
+    balancePaidAt: undefined,
+    forfeitedAmount: undefined,
   });
