@@ -634,6 +634,10 @@ export const rules: readonly RuleSpec[] = [
       source: ['c2m'],
       'detail-type': [
         'preorder.refunded',
+        // A deposit pre-order cancelled with its deposit kept (no preorder.refunded follows), its balance called or paid.
+        'preorder.cancelled',
+        'preorder.balance_due',
+        'preorder.balance_paid',
         'preorder.shipped',
         'preorder.delivered',
         'preorder.delayed',

@@ -108,6 +108,7 @@ describe('Deposit and balance', () => {
       [{ mode: 'deposit', balanceWindowHours: 48 }, 'payment.deposit'],
       [{ mode: 'full', deposit: 2000 }, 'payment.deposit'],
       [{ ...payment, balanceWindowHours: 0 }, 'payment.balanceWindowHours'],
+      [{ ...payment, balanceWindowHours: 24 * 31 }, 'payment.balanceWindowHours'],
       [{ ...payment, deposit: 20.5 }, 'payment.deposit'],
     ];
     for (const [terms, path] of cases) {

@@ -33,6 +33,8 @@ const preordersMovedBy = async (event: BusEnvelope): Promise<readonly string[]> 
     case 'preorder.delayed':
     case 'preorder.compensated':
     case 'preorder.address_changed':
+    case 'preorder.balance_due':
+    case 'preorder.balance_paid':
     case 'refund.confirmed':
       return [event.detail.preorderId];
     case 'batch.released':
