@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { startTestRuntime } from '../support/runtime.ts';
-import { op, opening, pipelineOn, report, terms, World, type Pipeline } from '../support/pipeline-world.ts';
+import { depositOps, depositTerms, interleave, op, opening, pipelineOn, report, terms, World, type Pipeline } from '../support/pipeline-world.ts';
 import { silenceBuyerNotifications } from '../support/quiet.ts';
 
 // Property: whatever the interleaving of pre-orders, cancels, cuts (lot, max-wait and final),
@@ -17,7 +17,8 @@ import { silenceBuyerNotifications } from '../support/quiet.ts';
 //     was refunded); each pre-order is in at most one batch's manifest;
 //   - every buyer was told each step of their pre-order exactly once (notifications against the
 //     timeline, the events published and what the channel printed);
-//   - once everything is closed, shipped and delivered, every pre-order is DELIVERED or REFUNDED.
+//   - once everything is closed, shipped and delivered, every pre-order is DELIVERED or REFUNDED, or
+//     CANCELLED with its deposit kept (a deposit campaign's balance never paid).
 // Each run's campaign draws its promises (README, "The promises a pre-sale makes"): a minimum of 1-8
 // units against lots of 2-4, variants with minimums of their own, a purchase limit, a ceiling of 1-3
 // days, late compensation; buyers switch variants, and the clock moves forward (only forward; real time
@@ -30,6 +31,9 @@ import { silenceBuyerNotifications } from '../support/quiet.ts';
 //   - no buyer holds more live units than the limit, and a 409 "Purchase limit reached" (or a 202) is
 //     what the units the buyer held say it must be;
 //   - a switch the buyer was offered, to a variant that made its minimum, within the window, is 200;
+//   - a deposit campaign (a third of the runs): paid = the deposit, then deposit + balance; the balance is the price
+//     fixed at close less the discount, on every unit, less the deposit; nothing unpaid is ever in a batch; past
+//     the deadline nobody owes, and a forfeit keeps the deposit and refunds nothing; no price-drop refunds;
 //   - refunded ≤ paid (REFUNDED: all of it); nobody is promised past the ceiling, and after a sweep past
 //     it nothing is left unshipped and unrefunded; compensation is owed exactly when a lot reached the
 //     buyer after the original promise, in the campaign's amount, once (timeline, notice, event, trust).
@@ -68,10 +72,11 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
     try {
       await fc.assert(
         // A campaign's promises, a few pre-orders first (so batches exist), then anything, pre-orders included.
-        fc.asyncProperty(terms, opening, fc.array(op, { minLength: 8, maxLength: 28, size: 'max' }), ending, async (promises, first, then, end) => {
+        fc.asyncProperty(terms, opening, fc.array(op, { minLength: 8, maxLength: 28, size: 'max' }), ending, depositTerms, depositOps, async (drawn, first, then, end, deposit, balanceSteps) => {
+          const promises = { ...drawn, deposit };
           const world = new World(pipe);
           await world.start({ ...promises, maxWaitHours });
-          for (const o of [...first, ...then]) {
+          for (const o of [...first, ...(deposit ? interleave(then, balanceSteps) : then)]) {
             await world.run(o);
             await runtime.emulator.drain(60_000);
             await world.checkInvariants(false);
@@ -82,7 +87,7 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
             pipe.count(`ended ${p.status}${p.refunds.some((r) => r.reason !== 'price-drop') && p.status === 'DELIVERED' ? ' (partly refunded)' : ''}`);
             if (p.compensatedAmount > 0) pipe.count('compensated (late lot)');
             if (p.switchedFrom !== undefined) pipe.count('ended switched');
-            for (const template of ['preorder.refunded_at_ceiling', 'preorder.refunded_variant_missed', 'preorder.variant_missed_minimum', 'preorder.price_dropped']) {
+            for (const template of ['preorder.refunded_at_ceiling', 'preorder.refunded_variant_missed', 'preorder.variant_missed_minimum', 'preorder.price_dropped', 'preorder.balance_due', 'preorder.forfeited', 'preorder.cancelled_forfeit']) {
               if (p.notifications.some((n) => n.template === template)) pipe.count(`told ${template}`);
             }
           }
@@ -91,6 +96,7 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
           pipe.count(`campaign ${status}${status === 'FAILED' ? ` (minimum ${promises.minTotalQuantity > 1 ? '> 1' : '1'})` : ''}`);
           if (promises.maxPerBuyer !== undefined) pipe.count('campaign with a purchase limit');
           if (promises.minQuantity.some((m) => m !== undefined)) pipe.count('campaign with a variant minimum');
+          if (promises.deposit !== undefined) pipe.count(`campaign with deposits ${status}`);
         }),
         { numRuns: Number(process.env.FC_RUNS ?? 20), seed: Number(process.env.FC_SEED ?? 20261122), endOnFailure: true },
       );
@@ -104,6 +110,8 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
       ...['ended DELIVERED', 'ended DELIVERED (partly refunded)', 'ended REFUNDED'],
       ...['switch 200', 'place 409 (purchase limit)', 'compensated (late lot)', 'told preorder.refunded_at_ceiling', 'told preorder.refunded_variant_missed', 'told preorder.price_dropped'],
       ...['campaign FAILED (minimum > 1)', 'confirm refund 200', 'confirm refund (again) 200', 'confirm refund (another amount) 409'],
+      ...['campaign with deposits CLOSED', 'campaign with deposits FAILED', 'payBalance 200', 'payBalance (another amount) 409', 'ended CANCELLED'],
+      ...['told preorder.balance_due', 'told preorder.forfeited'],
     ];
     for (const key of paths) {
       expect(pipe.tried.get(key) ?? 0, key).toBeGreaterThan(0);

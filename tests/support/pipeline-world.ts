@@ -96,6 +96,8 @@ export type Terms = {
   lateCompensation: { percent: number; minAmount: number; maxAmount: number } | undefined;
   /** Per sku of `skus`, its price tiers (阶梯价) when it has some. */
   priceTiers: readonly (readonly PriceTier[] | undefined)[];
+  /** A deposit campaign (定金/尾款): the deposit a unit, the discount it buys off the balance, the hours to pay the balance. */
+  deposit: { deposit: number; depositDiscount: number | undefined; balanceWindowHours: number } | undefined;
 };
 type PriceTier = { minUnits: number; unitPrice: number };
 
@@ -145,7 +147,25 @@ export const terms: fc.Arbitrary<Terms> = fc.record({
         ),
     },
   ),
+  deposit: fc.constant(undefined),
 });
+
+/**
+ * A third of the time a deposit campaign: the balances are called when demand is settled, some are paid (and only
+ * those made), the rest forfeited at the deadline; tiers lower the balance rather than refund. Drawn apart from
+ * `terms` and `op` (and after them), so that adding it left every other draw of a seed as it was.
+ */
+export const depositTerms: fc.Arbitrary<Terms['deposit']> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      deposit: fc.integer({ min: 500, max: 3000 }),
+      depositDiscount: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+      balanceWindowHours: fc.constantFrom(2, 12, 24),
+    }),
+  },
+);
 
 /** What the buyer is owed for a late lot: the campaign's share of the amount, rounded, within its bounds. */
 export const compensationFor = (c: NonNullable<Terms['lateCompensation']>, amount: number) =>
@@ -168,12 +188,14 @@ export type Op =
   | { kind: 'switch'; pick: number; target: number }
   /** The platform confirms a refund it paid: one listed (again, sometimes), or for another amount (`wrong`, refused). */
   | { kind: 'confirmRefund'; pick: number; wrong: boolean }
+  /** The platform records a balance paid: one due (three times in four), or any; for another amount (`wrong`, refused). */
+  | { kind: 'payBalance'; pick: number; wrong: boolean }
   /**
    * The clock moves forward (the minute sweep firing as it goes): an hour (the campaign closes, a switch window
    * stays open), a day (acceptance deadlines), or to just past the end of the switch window, the date promised at
    * order time (lots after it are late) or the ceiling.
    */
-  | { kind: 'time'; to: 'hour' | 'day' | 'window' | 'promise' | 'ceiling' };
+  | { kind: 'time'; to: 'hour' | 'day' | 'window' | 'promise' | 'ceiling' | 'balance' };
 
 const place = fc.record({
   kind: fc.constant('place' as const),
@@ -201,6 +223,22 @@ export const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), to: fc.constantFrom(...(['hour', 'day', 'window', 'promise', 'ceiling'] as const)) }) },
 );
 
+/**
+ * A deposit campaign's own steps, put among the others (one after every third): the platform records a balance
+ * (mostly one due), or the clock moves past the balance deadline. Only deposit campaigns take them.
+ */
+export const depositOps: fc.Arbitrary<Op[]> = fc.array(
+  fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('payBalance' as const), pick: fc.nat(), wrong: fc.nat(5).map((n) => n === 0) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'time' as const, to: 'balance' as const }) },
+  ),
+  { maxLength: 10 },
+);
+
+/** The steps of a run: `then`, with a deposit campaign's own among them (one after every third) when it is one. */
+export const interleave = (then: readonly Op[], extra: readonly Op[]): Op[] =>
+  then.flatMap((o, i) => (i % 3 === 2 && extra[Math.floor(i / 3)] ? [o, extra[Math.floor(i / 3)]!] : [o]));
+
 /** Two to six pre-orders first: against a minimum of up to 8, sometimes too few (a campaign that fails). */
 export const opening = fc.array(place, { minLength: 2, maxLength: 6 });
 
@@ -226,14 +264,19 @@ export type Preorder = {
   amount: number;
   paidAmount: number;
   finalUnitPrice: number;
+  depositAmount?: number;
+  balanceDue?: number;
+  balanceDueBy?: string;
+  balancePaidAt?: string;
+  forfeitedAmount?: number;
   refunds: { refundId: string; amount: number; reason: string; status: string }[];
   timeline: { at: string; status: string; note: string; step?: string; template: string; params?: Record<string, unknown> }[];
   notifications: { notificationId: string; at: string; step: string; message: string; template: string }[];
 };
-type Campaign = { status: string; switchBy?: string; closedAt?: string; variantsMissed?: string[]; finalPrices?: Record<string, number> };
+type Campaign = { status: string; switchBy?: string; closedAt?: string; variantsMissed?: string[]; finalPrices?: Record<string, number>; balanceDueBy?: string };
 
 type ManifestEntry = { preorderId: string; sku: string; quantity: number };
-type Demand = { variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number }[] };
+type Demand = { variants: { sku: string; ordered: number; batched: number; waiting: number; cancelled: number; awaitingBalance?: number }[] };
 
 /** Batches still to make or ship (a COMPLETED one is done, in full or closed short; a REJECTED one holds nobody). */
 const liveStatuses = ['RELEASED', 'ACCEPTED', 'IN_PRODUCTION', 'PARTIALLY_SHIPPED'];
@@ -242,26 +285,32 @@ const fulfillmentEvents = ['batch.accepted', 'batch.completed', 'shipment.create
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
 /** Templates that refund part of a pre-order's units, naming how many (`units`). */
 const partialRefundTemplates = ['preorder.partly_refunded_closed_short', 'preorder.partly_refunded_campaign_failed', 'preorder.refunded_at_ceiling'];
+/** Templates that cancel a deposit pre-order whose balance was never paid, its deposit kept. */
+const forfeitTemplates = ['preorder.cancelled_forfeit', 'preorder.forfeited'];
 /**
- * Units of the pre-order refunded, from its status and its timeline (not from money, which the invariants check
- * against it): all it did not get once REFUNDED, else what its partial refunds name; `before` counts only those
- * decided before then. A price drop refunds money, not units.
+ * Units of the pre-order given up, from its status and its timeline (not from money, which the invariants check
+ * against it): all it did not get once REFUNDED (or cancelled with its deposit forfeited), else what its partial
+ * refunds name; `before` counts only those decided before then. A price drop refunds money, not units.
  */
 const refundedUnitsOf = (p: Preorder, before?: string): number => {
   const inTime = (at: string) => before === undefined || at < before;
-  const whole = p.timeline.find((e) => e.status === 'REFUNDED' && e.step === undefined && inTime(e.at));
+  const whole = p.timeline.find((e) => ((e.status === 'REFUNDED' && e.step === undefined) || forfeitTemplates.includes(e.template)) && inTime(e.at));
   if (whole) return p.quantity - sum(p.shipments, (s) => s.quantity);
   return sum(p.timeline.filter((e) => partialRefundTemplates.includes(e.template) && e.step === 'partly-refunded' && inTime(e.at)), (e) => Number(e.params?.units ?? 0));
 };
 /** The channel prints a message on one line. */
 const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ');
+/** A deposit pre-order whose balance is not paid: out of line, never in a batch. */
+const awaitsBalance = (p: Preorder) => p.depositAmount !== undefined && p.balancePaidAt === undefined && p.status === 'ACCEPTED';
+/** What the buyer still owes: an unpaid balance (once called; before, what it would be at the price now). */
+const owedBalanceOf = (p: Preorder) => (awaitsBalance(p) ? (p.balanceDue ?? p.quantity * p.finalUnitPrice - p.paidAmount) : 0);
 
 /** One simulated campaign: what the test knows about it, learnt only through the API. */
 export class World {
   constructor(private readonly pipe: Pipeline) {}
 
   campaignId = '';
-  preorders: { id: string; buyer: number }[] = [];
+  preorders: { id: string; buyer: number; ref?: string }[] = [];
   /** Every lot the factory API took (201), as the test sent it, and whether the test confirmed its delivery. */
   shipments: { id: string; factoryId: string; batchId: string; items: { sku: string; quantity: number }[]; delivered: boolean }[] = [];
   log: string[] = [];
@@ -272,7 +321,7 @@ export class World {
   /** Manifests as last read, and what they were read against. */
   private manifestCache: { members: string; batches: Map<string, { key: string; items: ManifestEntry[] }> } = { members: '', batches: new Map() };
   /** The campaign's promises, as the test asked for them (defaults as the API answered). */
-  terms: Terms = { minTotalQuantity: 1, lotSize: 3, promisedShipDays: 2, maxDelayDays: 14, switchWindowHours: 24, minQuantity: [], maxPerBuyer: undefined, lateCompensation: undefined, priceTiers: [] };
+  terms: Terms = { minTotalQuantity: 1, lotSize: 3, promisedShipDays: 2, maxDelayDays: 14, switchWindowHours: 24, minQuantity: [], maxPerBuyer: undefined, lateCompensation: undefined, priceTiers: [], deposit: undefined };
   /** When the campaign closes, as sent: every pre-order is promised this plus promisedShipDays. */
   closesAt = 0;
   /** How far this world moved the clock, and how far it may (time steps). */
@@ -287,10 +336,12 @@ export class World {
   confirmedRefunds = new Set<string>();
   /** WITHDRAWN batches whose manifest was found refused. */
   private withdrawnChecked = new Set<string>();
+  /** Balances the platform recorded paid (200), by pre-order, as the test asked. */
+  paidBalances = new Map<string, number>();
 
   /** Opens the campaign; `terms` override the draft's (the property test draws them, with a maxWaitHours). */
   async start(terms: Partial<Terms> & { maxWaitHours?: number } = {}) {
-    const { minQuantity = [], maxPerBuyer, lateCompensation, priceTiers = [], ...rest } = terms;
+    const { minQuantity = [], maxPerBuyer, lateCompensation, priceTiers = [], deposit, ...rest } = terms;
     await registerFactories(this.pipe.runtime, ...pipelineFactories);
     const closesAt = Date.now() + hourMs;
     const r = await this.pipe.anchor.post<{ campaignId: string; maxDelayDays: number; switchWindowHours: number; closesAt: string }>(
@@ -311,6 +362,14 @@ export class World {
         })),
         ...(maxPerBuyer !== undefined && { maxPerBuyer }),
         ...(lateCompensation !== undefined && { lateCompensation }),
+        ...(deposit !== undefined && {
+          payment: {
+            mode: 'deposit',
+            deposit: deposit.deposit,
+            balanceWindowHours: deposit.balanceWindowHours,
+            ...(deposit.depositDiscount !== undefined && { depositDiscount: deposit.depositDiscount }),
+          },
+        }),
         ...rest,
       }),
     );
@@ -328,6 +387,7 @@ export class World {
       maxPerBuyer,
       lateCompensation,
       priceTiers,
+      deposit,
     };
     // The defaults the API applies, as it says it applied them.
     expect({ maxDelayDays: r.body.maxDelayDays, switchWindowHours: r.body.switchWindowHours }).toEqual({
@@ -387,9 +447,11 @@ export class World {
         const limit = this.terms.maxPerBuyer;
         const held = sum(this.seen.filter((p) => this.buyerOf(p.preorderId) === o.buyer), (p) => p.quantity - refundedUnitsOf(p));
         const quantity = o.over && limit !== undefined ? Math.max(1, limit - held + 1) : o.quantity;
+        const paymentRef = `pay_${this.log.length}_${o.buyer}`;
         const r = await this.pipe.buyers[o.buyer]!.post<{ preorderId: string; title?: string; detail?: string }>(
           `/v1/campaigns/${this.campaignId}/preorders`,
-          preorderDraft({ sku: skus[o.sku], quantity }),
+          // With the platform's reference of the payment (a deposit campaign requires it), unique per pre-order.
+          preorderDraft({ sku: skus[o.sku], quantity, paymentRef }),
         );
         expectNo5xx(r);
         const at = `${JSON.stringify(o)} (${quantity} units, pbuyer-${o.buyer} holding ${held} of ${limit}) → ${r.status} ${JSON.stringify(r.body)}`;
@@ -399,7 +461,7 @@ export class World {
           expect(r.body.detail, at).toContain(String(limit));
         }
         if (r.status === 202 && limit !== undefined) expect(held + quantity, `accepted past the limit: ${at}`).toBeLessThanOrEqual(limit);
-        if (r.status === 202) this.preorders.push({ id: r.body.preorderId, buyer: o.buyer });
+        if (r.status === 202) this.preorders.push({ id: r.body.preorderId, buyer: o.buyer, ref: paymentRef });
         return;
       }
       case 'switch': {
@@ -435,8 +497,9 @@ export class World {
         // To just past a moment still ahead, or a day on when it has passed.
         const promised = this.closesAt + this.terms.promisedShipDays * dayMs;
         const windowEnds = Math.max(0, ...this.seen.filter((p) => p.status === 'ACCEPTED' && p.switchBy).map((p) => Date.parse(p.switchBy!)));
-        const target = { hour: Date.now() + hourMs, day: Date.now() + 30 * hourMs, window: windowEnds, promise: promised, ceiling: promised + this.terms.maxDelayDays * dayMs }[o.to];
-        const wanted = target > Date.now() ? target - Date.now() + (o.to === 'hour' || o.to === 'day' ? 0 : 10 * 60_000) : o.to === 'window' ? 6 * hourMs : dayMs;
+        const dueBy = Math.max(0, ...this.seen.filter((p) => awaitsBalance(p) && p.balanceDueBy).map((p) => Date.parse(p.balanceDueBy!)));
+        const target = { hour: Date.now() + hourMs, day: Date.now() + 30 * hourMs, window: windowEnds, promise: promised, ceiling: promised + this.terms.maxDelayDays * dayMs, balance: dueBy }[o.to];
+        const wanted = target > Date.now() ? target - Date.now() + (o.to === 'hour' || o.to === 'day' ? 0 : 10 * 60_000) : o.to === 'window' || o.to === 'balance' ? 6 * hourMs : dayMs;
         const ms = Math.min(wanted, this.timeBudgetMs - this.movedMs);
         if (ms <= 0) return this.pipe.count('time (budget spent)');
         this.pipe.count(`time (${o.to})`);
@@ -472,6 +535,30 @@ export class World {
         this.pipe.count(`confirm refund${o.wrong ? ' (another amount)' : again ? ' (again)' : ''} ${res.status}`);
         expect(res.status, `confirm ${r.refundId} for ${o.wrong ? 'another amount' : 'its amount'}: ${JSON.stringify(res.body)}`).toBe(o.wrong ? 409 : 200);
         if (!o.wrong) this.confirmedRefunds.add(r.refundId);
+        return;
+      }
+      case 'payBalance': {
+        // Three times in four a balance due and unpaid as last seen; otherwise any pre-order, refusals included.
+        const due = new Set(this.seen.filter((p) => awaitsBalance(p) && p.balanceDue !== undefined).map((p) => p.preorderId));
+        const fitting = this.preorders.filter((p) => due.has(p.id));
+        const p = pick(o.pick % 4 === 0 || fitting.length === 0 ? this.preorders : fitting, Math.floor(o.pick / 4));
+        const was = p && this.seen.find((x) => x.preorderId === p.id);
+        if (!p || !was) return;
+        const amount = (was.balanceDue ?? 100) + (o.wrong ? 1 : 0);
+        const r = await this.pipe.platform.post<{ paidAmount?: number; errors?: { path: string }[] }>('/v1/payments/balances', { preorderId: p.id, paymentRef: p.ref ?? 'pay_none', amount });
+        expectNo5xx(r);
+        const left = was.balanceDueBy === undefined ? -Infinity : Date.parse(was.balanceDueBy) - Date.now();
+        const at = `balance of ${p.id} (${was.status}, due ${was.balanceDue} by ${was.balanceDueBy}, paid at ${was.balancePaidAt}, now ${new Date().toISOString()}) for ${amount} → ${r.status} ${JSON.stringify(r.body)}`;
+        const again = this.paidBalances.has(p.id);
+        this.pipe.count(`payBalance${o.wrong ? ' (another amount)' : again ? ' (again)' : ''} ${r.status}`);
+        if (o.wrong || was.depositAmount === undefined) expect(r.status, `a balance that cannot be recorded, answered: ${at}`).toBe(409);
+        else if (again) expect(r.status, `the same balance again: ${at}`).toBe(200);
+        else if (was.status !== 'ACCEPTED' || was.balanceDue === undefined || left < -60_000) expect(r.status, `a balance not due, answered: ${at}`).toBe(409);
+        else if (left > 60_000) expect(r.status, `a balance due, within its window, refused: ${at}`).toBe(200);
+        if (r.status === 200) {
+          expect(r.body.paidAmount, at).toBe(was.paidAmount + (again ? 0 : (was.balanceDue ?? 0)));
+          this.paidBalances.set(p.id, amount);
+        }
         return;
       }
       case 'redeliver': {
@@ -588,6 +675,20 @@ export class World {
     const { switchBy } = await this.campaign();
     const windowEnds = Math.max(0, ...offered.map((p) => Date.parse(p.switchBy!)), ...(switchBy ? [Date.parse(switchBy)] : []));
     if (windowEnds > Date.now()) await this.advanceClock(windowEnds - Date.now() + 60_000);
+    if (this.terms.deposit) {
+      // Two in three of the buyers asked for a balance pay it; the others let it lapse and lose their deposit.
+      this.seen = await this.preorderStates();
+      const owing = this.seen.filter((p) => awaitsBalance(p) && p.balanceDue !== undefined);
+      for (let i = 0; i < owing.length; i++) {
+        if (i % 3 === 2) continue;
+        const at = this.preorders.findIndex((x) => x.id === owing[i]!.preorderId);
+        // pick % 4 === 0: this very pre-order, of all of them.
+        await this.run({ kind: 'payBalance', pick: at * 4, wrong: false });
+      }
+      await this.pipe.runtime.emulator.drain(60_000);
+      const { balanceDueBy } = await this.campaign();
+      if (balanceDueBy !== undefined && Date.parse(balanceDueBy) > Date.now()) await this.advanceClock(Date.parse(balanceDueBy) - Date.now() + 60_000);
+    }
     const ok = (r: Reply) => {
       this.pipe.count(`finish ${r.status}`);
       expect(r.status).toBeLessThan(500);
@@ -720,7 +821,24 @@ export class World {
       expect(new Set(p.refunds.map((r) => r.refundId)).size, `a refund listed twice: ${at}`).toBe(p.refunds.length);
       expect(sum(p.refunds, (r) => r.amount), `its refunds against refundedAmount: ${at}`).toBe(p.refundedAmount);
       expect(p.refundedAmount, `refunded beyond what was paid: ${at}`).toBeLessThanOrEqual(p.paidAmount);
-      expect(p.paidAmount - p.refundedAmount, `charged − refunded against what the units kept cost: ${at}`).toBe((p.quantity - refunded) * p.finalUnitPrice);
+      // In a deposit campaign: paid (the deposit, then the balance) + what is still owed − refunded = what the units kept
+      // cost + the deposit kept when the balance was never paid.
+      expect(
+        p.paidAmount + owedBalanceOf(p) - p.refundedAmount,
+        `charged − refunded against what the units kept cost (owed ${owedBalanceOf(p)}, forfeited ${p.forfeitedAmount}): ${at}`,
+      ).toBe((p.quantity - refunded) * p.finalUnitPrice + (p.forfeitedAmount ?? 0));
+      if (p.depositAmount !== undefined) {
+        const deposit = `deposit ${p.depositAmount}, paid ${p.paidAmount}, balance ${p.balanceDue} by ${p.balanceDueBy} paid at ${p.balancePaidAt}, forfeited ${p.forfeitedAmount}: ${at}`;
+        expect(p.depositAmount, `the deposit against the terms: ${deposit}`).toBe(p.quantity * (this.terms.deposit?.deposit ?? NaN));
+        expect(p.paidAmount, `what was paid against deposit and balance: ${deposit}`).toBe(p.depositAmount + (p.balancePaidAt !== undefined ? p.balanceDue! : 0));
+        if (p.balanceDue !== undefined) expect(p.balanceDue, `the balance against the final price: ${deposit}`).toBe(p.quantity * p.finalUnitPrice - p.depositAmount);
+        // Only paid pre-orders are made; a forfeit keeps the deposit and refunds nothing.
+        if (p.balancePaidAt === undefined) expect(p.batchId, `an unpaid pre-order in a batch: ${deposit}`).toBeUndefined();
+        if (p.forfeitedAmount !== undefined) expect({ status: p.status, forfeited: p.forfeitedAmount, refunded: p.refundedAmount, paid: p.balancePaidAt }, deposit).toEqual({ status: 'CANCELLED', forfeited: p.depositAmount, refunded: 0, paid: undefined });
+        if (p.balancePaidAt !== undefined) expect(this.paidBalances.get(p.preorderId), `a balance paid that the platform never reported: ${deposit}`).toBe(p.balanceDue);
+      } else {
+        expect({ forfeited: p.forfeitedAmount, balanceDue: p.balanceDue }, `deposit fields on a pre-order paid in full: ${at}`).toEqual({ forfeited: undefined, balanceDue: undefined });
+      }
       for (const r of p.refunds) {
         expect(r.status, `refund ${r.refundId} against what the platform confirmed: ${at}`).toBe(this.confirmedRefunds.has(r.refundId) ? 'CONFIRMED' : 'REQUESTED');
       }
@@ -740,7 +858,9 @@ export class World {
           expect({ rest, delivered, shipped: shipped > 0 }, at).toEqual({ rest: 0, delivered: shipped, shipped: true });
           break;
         case 'REFUNDED':
+        case 'CANCELLED':
           expect({ refunded, shipped }, at).toEqual({ refunded: p.quantity, shipped: 0 });
+          if (p.status === 'CANCELLED') expect(p.forfeitedAmount, `cancelled without a deposit kept: ${at}`).toBeDefined();
           break;
         default:
           expect.fail(`a pre-order left in status ${p.status}: ${at}`);
@@ -755,13 +875,16 @@ export class World {
       const inFlight = sum(mine, (p) => shippedOf(p) - deliveredOf(p)); // the buyers' lots not delivered
       const refunded = sum(mine, refundedUnits); // the buyers' refunds
       const owed = sum(live, (b) => (lineOf(b, sku) ? lineOf(b, sku)!.quantity - lineOf(b, sku)!.shipped : 0)); // the factory's open batches
-      const notShipped = v.waiting + owed; // the campaign's waiting counter, and what open batches still owe
+      const unpaid = v.awaitingBalance ?? 0; // deposit campaigns: units whose balance is not paid
+      const notShipped = v.waiting + unpaid + owed; // the campaign's waiting counters, and what open batches still owe
       const terms = `${sku}: ordered ${v.ordered} vs delivered ${delivered} + in flight ${inFlight} + refunded ${refunded} + waiting ${v.waiting} + owed by batches ${owed} ${why}`;
       expect(delivered + inFlight + refunded + notShipped, terms).toBe(v.ordered);
       expect(sum(mine, (p) => p.quantity), `pre-orders against demand.ordered, ${terms}`).toBe(v.ordered);
-      expect(v.ordered, terms).toBe(v.batched + v.waiting + v.cancelled);
-      expect(v.cancelled, `demand.cancelled against refunds, ${terms}`).toBe(refunded);
-      expect(sum(mine.filter((p) => p.status === 'ACCEPTED'), (p) => p.quantity), `waiting pre-orders against demand.waiting, ${terms}`).toBe(v.waiting);
+      expect(v.ordered, terms).toBe(v.batched + v.waiting + unpaid + v.cancelled);
+      expect(v.cancelled, `demand.cancelled against refunds and forfeits, ${terms}`).toBe(refunded);
+      expect(sum(mine.filter((p) => p.status === 'ACCEPTED' && !awaitsBalance(p)), (p) => p.quantity), `waiting pre-orders against demand.waiting, ${terms}`).toBe(v.waiting);
+      expect(sum(mine.filter(awaitsBalance), (p) => p.quantity), `unpaid pre-orders against demand.awaitingBalance, ${terms}`).toBe(unpaid);
+      if (this.terms.deposit === undefined) expect(v.awaitingBalance, `awaitingBalance in a campaign paid in full, ${terms}`).toBeUndefined();
       // Batched units still held: what open batches were cut for, and what finished ones shipped.
       const held = sum(live, (b) => lineOf(b, sku)?.quantity ?? 0) + sum(batches.filter((b) => b.status === 'COMPLETED' || b.status === 'WITHDRAWN'), (b) => lineOf(b, sku)?.shipped ?? 0);
       expect(v.batched, `demand.batched against the batches' lines, ${terms}`).toBe(held);
@@ -868,7 +991,7 @@ export class World {
           p.notifications.map((n) => `${buyer} · ${n.step} · ${oneLine(n.message)}`),
         );
       }
-      if (finished) expect(['DELIVERED', 'REFUNDED'], `${p.preorderId} ${why}`).toContain(p.status);
+      if (finished) expect(p.forfeitedAmount !== undefined ? ['CANCELLED'] : ['DELIVERED', 'REFUNDED'], `${p.preorderId} ${why}`).toContain(p.status);
     }
     if (finished) for (const b of batches) expect(['COMPLETED', 'REJECTED', 'WITHDRAWN'], `batch ${b.batchId} ${why}`).toContain(b.status);
 
@@ -885,10 +1008,13 @@ export class World {
     const t = this.terms;
     const net = (sku?: string) => sum(ps.filter((p) => sku === undefined || p.sku === sku), (p) => p.quantity - refundedUnitsOf(p));
     const lineQuantity = (b: Batch, sku: string) => b.lines.find((l) => l.sku === sku)?.quantity ?? 0;
-    if (!this.everBatched && net() < t.minTotalQuantity) {
+    // A deposit campaign's minimum is judged at close on its buyers' commitments; past the balance deadline the last
+    // batch takes whoever paid, fewer than the minimum when some forfeited (decision 40). Any earlier cut takes it whole.
+    const judgedAtClose = (b: Batch) => t.deposit !== undefined && b.reason === 'final';
+    if (!this.everBatched && net() < t.minTotalQuantity && !(t.deposit !== undefined && campaign.status === 'CLOSED')) {
       expect(batches, `a batch below the minimum of ${t.minTotalQuantity} (net ordered ${net()}) ${why}`).toEqual([]);
     }
-    if (!this.everBatched && batches.length > 0) {
+    if (!this.everBatched && batches.length > 0 && !batches.some(judgedAtClose)) {
       const units = Math.max(...batches.map((b) => sum(b.lines, (l) => l.quantity)));
       expect(units, `the first batch does not take the whole minimum of ${t.minTotalQuantity}: ${JSON.stringify(batches)} ${why}`).toBeGreaterThanOrEqual(t.minTotalQuantity);
     }
@@ -897,7 +1023,7 @@ export class World {
     skus.forEach((sku, i) => {
       const min = t.minQuantity[i];
       if (min === undefined || this.skusBatched.has(sku)) return;
-      const lines = batches.map((b) => lineQuantity(b, sku)).filter((q) => q > 0);
+      const lines = batches.filter((b) => !judgedAtClose(b)).map((b) => lineQuantity(b, sku)).filter((q) => q > 0);
       if (campaign.status === 'OPEN' && net(sku) < min) {
         expect(lines, `${sku} below its own minimum of ${min} (net ${net(sku)}) in a batch ${why}`).toEqual([]);
       }
@@ -929,13 +1055,18 @@ export class World {
       if (price < unitPrice) expected[sku] = price;
     });
     expect(campaign.finalPrices ?? {}, `the prices fixed at close against the units sold then ${why}`).toEqual(expected);
+    // A deposit comes off the balance with its discount: no price is ever refunded then, it is billed lower.
+    const discount = t.deposit ? (t.deposit.depositDiscount ?? 0) : 0;
     for (const p of ps) {
       const final = campaign.finalPrices?.[p.sku];
       const drops = p.refunds.filter((r) => r.reason === 'price-drop');
       const at = `${p.preorderId} (${p.status}, ${p.quantity}× ${p.sku}, final ${p.finalUnitPrice}, refunds ${JSON.stringify(p.refunds)}) ${why}`;
       expect(drops.length, `a price drop applied twice: ${at}`).toBeLessThanOrEqual(1);
-      expect([p.unitPrice, ...(final !== undefined ? [final] : [])], `a price no tier gives: ${at}`).toContain(p.finalUnitPrice);
-      expect(drops.length === 1, `a price drop without its new price, or the other way round: ${at}`).toBe(p.finalUnitPrice < p.unitPrice);
+      expect([p.unitPrice - discount, ...(final !== undefined ? [Math.min(final, p.unitPrice) - discount] : [])], `a price no tier gives: ${at}`).toContain(p.finalUnitPrice);
+      if (t.deposit) expect(drops, `a price-drop refund in a deposit campaign: ${at}`).toEqual([]);
+      else expect(drops.length === 1, `a price drop without its new price, or the other way round: ${at}`).toBe(p.finalUnitPrice < p.unitPrice);
+      // Once the balances are called, each is at the price fixed at close (less the discount).
+      if (p.balanceDue !== undefined) expect(p.finalUnitPrice, `a balance at another price than the close's: ${at}`).toBe(Math.min(final ?? p.unitPrice, p.unitPrice) - discount);
     }
   }
 
@@ -957,7 +1088,9 @@ export class World {
       expect(live.map((b) => `${b.batchId} ${b.status}`), `a FAILED campaign's batch still live ${why}`).toEqual([]);
       for (const p of ps) {
         const at = `${p.preorderId} (${p.status}, ${p.quantity}, shipped ${shippedOf(p)}, refunded ${p.refundedAmount} of ${p.amount}) of a FAILED campaign ${why}`;
-        if (shippedOf(p) === 0) expect({ status: p.status, refundedAmount: p.refundedAmount }, at).toEqual({ status: 'REFUNDED', refundedAmount: p.amount });
+        // A buyer who walked away from a deposit before the sale failed kept nothing back: the deposit is theirs no more.
+        if (p.forfeitedAmount !== undefined) expect(p.status, at).toBe('CANCELLED');
+        else if (shippedOf(p) === 0) expect({ status: p.status, refundedAmount: p.refundedAmount }, at).toEqual({ status: 'REFUNDED', refundedAmount: p.paidAmount });
         else expect(shippedOf(p) + refundedUnits(p), `units neither shipped nor refunded: ${at}`).toBe(p.quantity);
       }
       for (const b of batches.filter((x) => x.status === 'WITHDRAWN' && !this.withdrawnChecked.has(x.batchId))) {
@@ -1018,7 +1151,11 @@ export class World {
       expect(p.amount, `amount: ${at}`).toBe(p.quantity * p.unitPrice);
       expect(p.refundedAmount, `refunded beyond what was paid: ${at}`).toBeLessThanOrEqual(p.amount);
       expect(p.refundedAmount, at).toBeGreaterThanOrEqual(0);
-      if (p.status === 'REFUNDED') expect(p.refundedAmount, `REFUNDED, not in full: ${at}`).toBe(p.amount);
+      if (p.status === 'REFUNDED') expect(p.refundedAmount, `REFUNDED, not in full: ${at}`).toBe(p.paidAmount);
+      // Past the balance deadline (the sweep saw it) nobody is left owing: paid, or cancelled with the deposit kept.
+      if (campaign.balanceDueBy !== undefined && this.lastSweepAt !== undefined && Date.parse(campaign.balanceDueBy) < this.lastSweepAt) {
+        expect(awaitsBalance(p), `still owing a balance after a sweep past ${campaign.balanceDueBy}: ${at}`).toBe(false);
+      }
       expect(Date.parse(p.originalPromisedShipBy), `the date promised at order time: ${at}`).toBe(promised);
       expect(Date.parse(p.promisedShipBy), `promised past the ceiling: ${at}`).toBeLessThanOrEqual(ceiling);
       if (this.lastSweepAt !== undefined && ceiling < this.lastSweepAt) {
@@ -1026,7 +1163,8 @@ export class World {
       }
       // Late compensation: owed exactly when a lot reached it after the original promise, in the campaign's amount, once.
       const late = p.shipments.some((s) => Date.parse(s.shippedAt) > Date.parse(p.originalPromisedShipBy));
-      const owed = t.lateCompensation && late ? compensationFor(t.lateCompensation, p.amount) : 0;
+      // A share of what the units finally cost (after a price drop, or a deposit's discount).
+      const owed = t.lateCompensation && late ? compensationFor(t.lateCompensation, p.finalUnitPrice * p.quantity) : 0;
       expect(p.compensatedAmount, `compensation: ${at}`).toBe(owed);
       const events = compensated.get(p.preorderId) ?? [];
       expect(new Set(events.map((e) => e.eventId)).size, `preorder.compensated events ${JSON.stringify(events)}: ${at}`).toBe(owed > 0 ? 1 : 0);
