@@ -79,8 +79,9 @@ const openCampaign = async (overrides: Record<string, unknown> = {}): Promise<Ca
 
 let fans = 0;
 /** A buyer's pre-order, with a shipping address the anchor must never see. */
-const preorder = async (campaignId: string, sku: string, quantity: number, buyerId = `fan-${++fans}`) => {
-  const r = await clientFor(runtime, 'buyer', buyerId).post<{ preorderId: string }>(`/v1/campaigns/${campaignId}/preorders`, preorderDraft({ sku, quantity }));
+const preorder = async (campaignId: string, sku: string, quantity: number, buyerId = `fan-${++fans}`, paymentRef?: string) => {
+  const body = preorderDraft({ sku, quantity, ...(paymentRef !== undefined && { paymentRef }) });
+  const r = await clientFor(runtime, 'buyer', buyerId).post<{ preorderId: string }>(`/v1/campaigns/${campaignId}/preorders`, body);
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   return { buyerId, ...r.body };
 };
@@ -250,6 +251,31 @@ describe('The anchor console in Chromium', () => {
     expect(await text(page, 'cap-progress-text')).toBe('6 of 80');
     await waitForValue(page, 'remaining', 74);
     expect(await pageMark(page), 'the page was reloaded').toBe('not reloaded');
+  });
+
+  it('A deposit campaign shows its terms and the units whose balance is unpaid apart from those waiting for a batch; once it closed, until when balances are due', async () => {
+    const campaign = await openCampaign({ payment: { mode: 'deposit', deposit: 2000, balanceWindowHours: 48, depositDiscount: 1000 } });
+    await preorder(campaign.campaignId, 'SHIRT-M', 2, undefined, 'pay-console-1');
+    await preorder(campaign.campaignId, 'SHIRT-S', 1, undefined, 'pay-console-2');
+    const page = await consoleAt('desktop', `campaigns/${campaign.campaignId}`);
+    await waitForValue(page, 'variant-awaiting-balance-SHIRT-M', 2);
+    await waitForValue(page, 'total-ordered', 3);
+    expect(await text(page, 'variant-waiting-SHIRT-M')).toBe('0');
+    expect(await text(page, 'deposit-terms')).toBe('Deposit ¥20.00 a unit (and ¥10.00 a unit off the balance for it); the balance is due within 48 h of the close.');
+    expect(await page.getByTestId('balance-due-by').count()).toBe(0);
+
+    expect((await anchor.post<{ status: string }>(`/v1/campaigns/${campaign.campaignId}/close`)).body.status).toBe('CLOSED');
+    const closed = await until(
+      () => anchor.get<Campaign & { balanceDueBy?: string }>(`/v1/campaigns/${campaign.campaignId}`),
+      (r) => r.body.balanceDueBy !== undefined,
+    );
+    await page.reload();
+    await page.getByTestId('balance-due-by').waitFor();
+    const dueBy = new Date(closed.body.balanceDueBy!);
+    // The deadline with its hour, as the anchor's locale writes it; nothing is made while nobody has paid.
+    expect(await text(page, 'balance-due-by')).toContain(String(dueBy.getUTCFullYear()));
+    expect(await text(page, 'variant-awaiting-balance-SHIRT-M')).toBe('2');
+    expect(await text(page, 'variant-batched-SHIRT-M')).toBe('0');
   });
 
   it('Raising the cap asks first (cancel changes nothing, a lower cap is refused in the dialog), then the page shows the new cap', async () => {

@@ -45,6 +45,15 @@ const VariantCard = (p: { campaign: Campaign; v: VariantDemand }) => {
         <Figure label={t.demand.waiting} value={count(p.v.waiting)} raw={p.v.waiting} testid={`variant-waiting-${p.v.sku}`} />
         <Figure label={t.demand.batched} value={count(p.v.batched)} raw={p.v.batched} testid={`variant-batched-${p.v.sku}`} />
         <Figure label={t.demand.cancelled} value={count(p.v.cancelled)} raw={p.v.cancelled} testid={`variant-cancelled-${p.v.sku}`} />
+        {p.v.awaitingBalance !== undefined && (
+          <Figure
+            label={t.demand.awaitingBalance}
+            value={count(p.v.awaitingBalance)}
+            raw={p.v.awaitingBalance}
+            testid={`variant-awaiting-balance-${p.v.sku}`}
+            hint={t.demand.awaitingBalanceHint}
+          />
+        )}
         {p.v.unitPriceNow !== undefined && (
           <Figure
             label={t.demand.priceNow}
@@ -70,6 +79,20 @@ const VariantCard = (p: { campaign: Campaign; v: VariantDemand }) => {
         />
       )}
     </li>
+  );
+};
+
+/** A deposit campaign's terms, and once its balances were called, until when they may be paid. */
+const DepositTerms = (p: { campaign: Campaign }) => {
+  const { t, money, dateTime } = useI18n();
+  const terms = p.campaign.payment;
+  if (terms?.mode !== 'deposit' || terms.deposit === undefined) return null;
+  const discount = terms.depositDiscount !== undefined ? money(terms.depositDiscount, p.campaign.currency) : undefined;
+  return (
+    <p class="deposit-terms" data-testid="deposit-terms">
+      {t.demand.depositTerms(money(terms.deposit, p.campaign.currency), terms.balanceWindowHours ?? 0, discount)}
+      {p.campaign.balanceDueBy !== undefined && <span data-testid="balance-due-by"> {t.demand.balanceDueBy(dateTime(p.campaign.balanceDueBy))}</span>}
+    </p>
   );
 };
 
@@ -152,6 +175,7 @@ export const LiveDemand = (p: { campaign: Campaign; live: Polled<Live> }) => {
         {remaining !== undefined && <Figure label={t.demand.remaining} value={count(remaining)} raw={remaining} testid="remaining" />}
         <Figure label={t.demand.forecast} value={count(totals.forecastFinal)} raw={totals.forecastFinal} testid="total-forecast" />
       </dl>
+      <DepositTerms campaign={p.campaign} />
       {cap !== undefined && (
         <ProgressBar label={t.demand.cap} value={Math.min(ordered, cap)} max={cap} text={t.list.orderedOfCap(count(ordered), count(cap))} testid="cap-progress" />
       )}

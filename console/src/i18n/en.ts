@@ -164,6 +164,11 @@ export const en = {
     waiting: 'Waiting for a batch',
     batched: 'In batches',
     cancelled: 'Cancelled',
+    awaitingBalance: 'Awaiting balance',
+    awaitingBalanceHint: 'Deposit paid, balance not yet: counted in demand, made only once the balance is paid',
+    depositTerms: (deposit: string, hours: number, discount?: string) =>
+      `Deposit ${deposit} a unit${discount ? ` (and ${discount} a unit off the balance for it)` : ''}; the balance is due within ${hours} h of the close.`,
+    balanceDueBy: (when: string) => `Balances due by ${when}.`,
     minimumOf: (n: string) => `minimum ${n}`,
     priceNow: 'Price now',
     priceNowHint: 'The tier price the units sold so far reach; at close it is fixed, and buyers who paid more get the difference back',
