@@ -567,10 +567,14 @@ export const closeCampaign = async (
     ...(finalPrices !== undefined && { finalPrices }),
   };
   const events = announce ? [announce(closed, demand)] : [];
+  // A deposit campaign that closed has its balances to call (and then their deadline): it stays on the clock's
+  // index, due now, so that the clock asks the cutter again should the close's own message be lost.
+  const callsBalances = status === 'CLOSED' && c.payment?.mode === 'deposit' && outcome.switchBy === undefined;
   const sets = [
     '#status = :status, closedAt = :now, updatedAt = :now',
     ...(outcome.variantsMissed.length > 0 ? ['variantsMissed = :missed'] : []),
     ...(outcome.switchBy !== undefined ? ['switchBy = :switchBy, GSI2SK = :due'] : []),
+    ...(callsBalances ? ['GSI2SK = :due'] : []),
     ...(finalPrices !== undefined ? ['finalPrices = :prices'] : []),
   ];
   // With a switch window the campaign stays on the clock's index until the window ends.
@@ -578,7 +582,7 @@ export const closeCampaign = async (
     {
       TableName: tableName(),
       Key: campaignKey(c.campaignId),
-      UpdateExpression: `SET ${sets.join(', ')}${outcome.switchBy !== undefined ? '' : ' REMOVE GSI2PK, GSI2SK'}`,
+      UpdateExpression: `SET ${sets.join(', ')}${outcome.switchBy !== undefined || callsBalances ? '' : ' REMOVE GSI2PK, GSI2SK'}`,
       // Only for the gates it sealed: a cap raised meanwhile may have added some (changeOpenCampaign).
       ConditionExpression: '#status IN (:open, :scheduled) AND gateShards = :shards',
       ExpressionAttributeNames: { '#status': 'status' },
@@ -590,6 +594,7 @@ export const closeCampaign = async (
         ':scheduled': 'SCHEDULED',
         ...(outcome.variantsMissed.length > 0 && { ':missed': outcome.variantsMissed }),
         ...(outcome.switchBy !== undefined && { ':switchBy': outcome.switchBy, ':due': `${outcome.switchBy}#${c.campaignId}` }),
+        ...(callsBalances && { ':due': `${closed.closedAt}#${c.campaignId}` }),
         ...(finalPrices !== undefined && { ':prices': finalPrices }),
       },
     },
@@ -644,12 +649,13 @@ export const markMinimumMet = async (campaignId: string, now: Date): Promise<voi
  * The end of a closed campaign's switch window was dealt with (the cutter
  * refunded what was not switched and cut the rest): the clock need not come by again.
  */
-export const closeSwitchWindow = async (campaignId: string, now: Date): Promise<void> => {
+export const closeSwitchWindow = async (campaignId: string, now: Date, balancesToCall = false): Promise<void> => {
   await ddb.send(
     new UpdateCommand({
       TableName: tableName(),
       Key: campaignKey(campaignId),
-      UpdateExpression: 'SET switchWindowClosedAt = if_not_exists(switchWindowClosedAt, :now) REMOVE GSI2PK, GSI2SK',
+      // A deposit campaign stays on the clock (due since the window's end) until its balances are called.
+      UpdateExpression: `SET switchWindowClosedAt = if_not_exists(switchWindowClosedAt, :now)${balancesToCall ? '' : ' REMOVE GSI2PK, GSI2SK'}`,
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeValues: { ':now': now.toISOString() },
     }),

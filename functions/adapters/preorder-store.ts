@@ -5,7 +5,7 @@ import { planCapTakes, type Campaign } from '#domain/campaign.ts';
 import type { GateTake, Preorder, TimelineEntry } from '#domain/preorder.ts';
 import { CampaignCapReachedError, CampaignNotOpenError, OverloadedError, PurchaseLimitReachedError, ServiceUnavailableError } from '#domain/errors.ts';
 import { batchGetItems, batchWriteItems, ddb, decodeCursor, encodeCursor, failedAt, guardedTransact, isConditionFailure, transactWrite, type TransactItem } from './dynamo.ts';
-import { gateKey, readGates, variantSlot } from './campaign-store.ts';
+import { campaignKey, gateKey, readGates, variantSlot } from './campaign-store.ts';
 import { outboxPut } from './outbox.ts';
 import { freeUnitsPart, takeUnitsPart } from './buyer-limit-store.ts';
 import type { DomainEvent } from './event-bus.ts';
@@ -540,7 +540,9 @@ const pageOfBuyerInCampaign = async (
  *
  * `forfeit`: a deposit pre-order whose balance was never paid, cancelled by its
  * buyer or past its deadline (domain/payment.ts): → CANCELLED, what was paid
- * (the deposit) kept as `forfeitedAmount`, nothing refunded.
+ * (the deposit) kept as `forfeitedAmount`, nothing refunded. Only while the
+ * fault is the buyer's: on condition that the campaign has not failed and the
+ * pre-order's variant did not miss its minimum (the seller's faults, refunded).
  */
 export const cancelPreorder = async (
   p: Preorder,
@@ -590,6 +592,19 @@ export const cancelPreorder = async (
       },
     })),
     ...freeUnitsPart(campaign, p.buyerId, p.quantity),
+    ...(outcome === 'forfeit'
+      ? [
+          {
+            ConditionCheck: {
+              TableName: tableName(),
+              Key: campaignKey(p.campaignId),
+              ConditionExpression: '#status <> :failed AND (attribute_not_exists(variantsMissed) OR NOT contains(variantsMissed, :sku))',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':failed': 'FAILED', ':sku': p.sku },
+            },
+          },
+        ]
+      : []),
     ...events.map(outboxPut),
   ])) === 'done';
 };

@@ -70,10 +70,13 @@ export const PaymentTermsInput = z
     deposit: z.number().int().min(1).max(100_000_000).optional().openapi({ description: 'Minor units a unit, paid when ordered; required in a deposit campaign', example: 2000 }),
     balanceWindowHours: z
       .number()
-      .positive()
+      .min(1)
       .max(24 * 30)
       .optional()
-      .openapi({ description: 'Hours after the sale closed to pay the balance; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited', example: 48 }),
+      .openapi({
+        description: 'Hours (at least one: buyers need time to pay) after the balances are called to pay them; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited',
+        example: 48,
+      }),
     depositDiscount: z
       .number()
       .int()

@@ -191,15 +191,17 @@ export const formatDate = (day: string, locale: Locale): string => {
   return Number.isNaN(t) ? ymd : dateFormats[locale].format(t);
 };
 
-const dateTimeFormats: Record<Locale, Intl.DateTimeFormat> = {
-  'zh-CN': new Intl.DateTimeFormat('zh-CN', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }),
-  en: new Intl.DateTimeFormat('en', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }),
+/** Chinese buyers read a deadline in Beijing time, as their live platform shows it; English ones in UTC, said so. */
+const dateTimeFormats: Record<Locale, { readonly format: Intl.DateTimeFormat; readonly zone: string }> = {
+  'zh-CN': { format: new Intl.DateTimeFormat('zh-CN', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Asia/Shanghai', hourCycle: 'h23' }), zone: '（北京时间）' },
+  en: { format: new Intl.DateTimeFormat('en', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }), zone: ' (UTC)' },
 };
 
-/** A timestamp with its hour, in UTC, as the locale writes it: 2026年12月14日 14:00 (UTC), December 14, 2026 at 14:00 (UTC). */
+/** A timestamp with its hour, as the locale writes it: 2026年12月14日 22:00（北京时间）, December 14, 2026 at 14:00 (UTC). */
 export const formatDateTime = (iso: string, locale: Locale): string => {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? iso.slice(0, 16) : `${dateTimeFormats[locale].format(t)} (UTC)`;
+  const { format, zone } = dateTimeFormats[locale];
+  return Number.isNaN(t) ? iso.slice(0, 16) : `${format.format(t)}${zone}`;
 };
 
 /** The calendar date of a timestamp, as template params carry it. */

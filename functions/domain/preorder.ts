@@ -208,9 +208,9 @@ export interface Preorder {
   readonly refundConfirmations?: readonly RefundConfirmation[];
 }
 
-/** Units that will never reach the buyer and were refunded. */
+/** Units that will never reach the buyer: refunded, or given up with a deposit kept (a CANCELLED deposit pre-order). */
 export const refundedUnitsOf = (p: Pick<Preorder, 'status' | 'quantity' | 'shippedQuantity' | 'refundedUnits'>): number =>
-  p.status === 'REFUNDED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0);
+  p.status === 'REFUNDED' || p.status === 'CANCELLED' ? p.quantity - (p.shippedQuantity ?? 0) : (p.refundedUnits ?? 0);
 
 /** The step a timeline entry tells the buyer about. */
 export const stepOf = (e: TimelineEntry): string => e.step ?? e.status;

@@ -107,7 +107,7 @@ describe('Deposit and balance', () => {
       [{ mode: 'deposit', deposit: 2000 }, 'payment.balanceWindowHours'],
       [{ mode: 'deposit', balanceWindowHours: 48 }, 'payment.deposit'],
       [{ mode: 'full', deposit: 2000 }, 'payment.deposit'],
-      [{ ...payment, balanceWindowHours: 0 }, 'payment.balanceWindowHours'],
+      [{ ...payment, balanceWindowHours: 0.5 }, 'payment.balanceWindowHours'],
       [{ ...payment, balanceWindowHours: 24 * 31 }, 'payment.balanceWindowHours'],
       [{ ...payment, deposit: 20.5 }, 'payment.deposit'],
     ];
@@ -131,6 +131,30 @@ describe('Deposit and balance', () => {
     conserved(refunded);
     const owed = (await platform.get<{ items: { preorderId: string; amount: number; paymentRef?: string }[] }>('/v1/payments/refunds?status=REQUESTED&limit=200')).body.items;
     expect(owed.find((r) => r.preorderId === a.preorderId)).toMatchObject({ amount: 4000, paymentRef: 'pay_fail_a' });
+  });
+
+  it('A buyer whose variant missed its minimum who cancels before paying gets the deposit back: the fault is not theirs', async () => {
+    const campaignId = await create(
+      depositCampaign({
+        minTotalQuantity: 1,
+        variants: [
+          { sku: 'SHIRT-S', name: 'Small', unitPrice: 12900, minQuantity: 5 },
+          { sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 },
+        ],
+      }),
+    );
+    const small = await place(campaignId, 4, { sku: 'SHIRT-S', quantity: 1, paymentRef: 'pay_missed_s' });
+    await place(campaignId, 5, { sku: 'SHIRT-M', quantity: 1, paymentRef: 'pay_missed_m' });
+    await runtime.emulator.drain();
+    expect((await anchor.post<{ status: string; variantsMissed?: string[] }>(`/v1/campaigns/${campaignId}/close`)).body).toMatchObject({ status: 'CLOSED', variantsMissed: ['SHIRT-S'] });
+    await runtime.emulator.drain();
+    const cancelled = await buyers[4]!.post<Preorder>(`/v1/preorders/${small.preorderId}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'REFUNDED', refundedAmount: 2000, paidAmount: 2000 });
+    expect(cancelled.body.forfeitedAmount).toBeUndefined();
+    await runtime.emulator.drain();
+    expect((await campaignOf(campaignId)).demand.find((d) => d.sku === 'SHIRT-S')).toMatchObject({ ordered: 1, cancelled: 1, awaitingBalance: 0 });
+    conserved(await read(small.preorderId, 4));
   });
 
   it('Deposits when ordering, the balance at the tier price less the discount when the sale closes, only paid pre-orders made, and the unpaid forfeited at the deadline', async () => {

@@ -98,10 +98,11 @@ describe('Buyer notices', () => {
     expect(render('preorder.in_production', 'zh-CN')).toContain('2026年12月10日');
   });
 
-  it('A balance deadline reads with its hour, in UTC, so a 48-hour window does not blur into a day', () => {
-    expect(formatDateTime('2026-12-06T14:05:00.000Z', 'zh-CN')).toMatch(/^2026年12月6日 14:05 \(UTC\)$/);
+  it('A balance deadline reads with its hour (Beijing time in Chinese, UTC in English, said so), so a 48-hour window does not blur into a day', () => {
+    expect(formatDateTime('2026-12-06T14:05:00.000Z', 'zh-CN')).toBe('2026年12月6日 22:05（北京时间）');
+    expect(formatDateTime('2026-12-06T17:05:00.000Z', 'zh-CN')).toBe('2026年12月7日 01:05（北京时间）');
     expect(formatDateTime('2026-12-06T14:05:00.000Z', 'en')).toMatch(/^December 6, 2026(,| at) 14:05 \(UTC\)$/);
-    expect(render('preorder.balance_due', 'zh-CN')).toMatch(/2026年12月6日 14:00 \(UTC\)前支付尾款¥178\.00/);
+    expect(render('preorder.balance_due', 'zh-CN')).toMatch(/2026年12月6日 22:00（北京时间）前支付尾款¥178\.00/);
     expect(render('preorder.forfeited', 'en')).toMatch(/deposit of ¥40\.00 is not refunded/);
   });
 

@@ -2169,7 +2169,7 @@ export interface components {
              */
             deposit?: number;
             /**
-             * @description Hours after the sale closed to pay the balance; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited
+             * @description Hours (at least one: buyers need time to pay) after the balances are called to pay them; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited
              * @example 48
              */
             balanceWindowHours?: number;

@@ -77,7 +77,7 @@ export const en: NoticeTexts = {
   'preorder.price_dropped': (p, f) =>
     `Enough buyers joined to drop the price to ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit; a refund of ${f.money(p)} for the difference on your ${units(p.units)} is on its way to you.`,
   'preorder.accepted_deposit': (p, f) =>
-    `Your pre-order of ${units(p.quantity)} is accepted with a deposit of ${f.money(p)}. When the sale ends on ${f.date(p.closesAt)} you will be told the balance to pay. The deposit is not refunded if you cancel or leave the balance unpaid, only if the sale falls through.`,
+    `Your pre-order of ${units(p.quantity)} is accepted with a deposit of ${f.money(p)}. After the sale ends on ${f.date(p.closesAt)} you will be told the balance to pay. The deposit is kept if you cancel or leave the balance unpaid; it is refunded in full if the sale, or your item, does not go ahead.`,
   'preorder.balance_due': (p, f) =>
     `The sale has closed at ${f.money({ amount: p.unitPrice, currency: p.currency })} a unit for you. Please pay the balance of ${f.money(p)} by ${f.dateTime(p.dueBy)}; unpaid by then, the order is cancelled and the deposit is not refunded.`,
   'preorder.balance_paid': (p, f) => `Your balance of ${f.money(p)} is paid: your order is in line for production.`,

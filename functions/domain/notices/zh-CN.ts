@@ -64,7 +64,7 @@ export const zhCN: NoticeTexts = {
   'preorder.price_dropped': (p, f) =>
     `参团人数达到阶梯，价格降至每件${f.money({ amount: p.unitPrice, currency: p.currency })}；已为您申请退款${f.money(p)}（您${p.units}件的差价）。`,
   'preorder.accepted_deposit': (p, f) =>
-    `您的预订已受理：${p.quantity}件，已付定金${f.money(p)}。活动于${f.date(p.closesAt)}结束后将通知您应付尾款。取消预订或未付尾款，定金不退；活动未成团则全额退还。`,
+    `您的预订已受理：${p.quantity}件，已付定金${f.money(p)}。活动于${f.date(p.closesAt)}结束后将通知您应付尾款。取消预订或未付尾款，定金不退；活动或所选款式未成团则全额退还。`,
   'preorder.balance_due': (p, f) =>
     `活动已结束，您的成交价为每件${f.money({ amount: p.unitPrice, currency: p.currency })}。请在${f.dateTime(p.dueBy)}前支付尾款${f.money(p)}；逾期未付，订单将取消，定金不退。`,
   'preorder.balance_paid': (p, f) => `尾款${f.money(p)}已付清，您的订单已排队等待生产。`,

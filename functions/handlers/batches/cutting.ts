@@ -108,7 +108,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
       continue;
     }
     if (!plan) {
-      if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date());
+      if (switching && !windowOpen) await closeSwitchWindow(campaignId, new Date(), isDepositCampaign(campaign));
       // Demand is settled now (closed, nobody may switch any more): who paid more than the final tier price gets the
       // difference back. Not while buyers may still switch; repriceCampaign reads the campaign again (the window may have closed just above).
       if (campaign.status === 'CLOSED' && campaign.finalPrices !== undefined && !campaign.repricedAt && !windowOpen && !isDepositCampaign(campaign)) await repriceCampaign(campaignId);

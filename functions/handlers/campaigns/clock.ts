@@ -8,6 +8,7 @@ import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage, type ClockWork } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
 import { advanceCampaign } from './use-cases.ts';
+import { balancesToCall } from '#domain/payment.ts';
 import { variantOutlook } from './forecasting.ts';
 import { batchesDuePages, getBatch, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';
 import { delayedDate } from '#domain/fulfillment.ts';
@@ -89,8 +90,11 @@ export const campaignMinute = async (campaignId: string, now: Date): Promise<voi
   }
   if (found.status === 'CLOSED') {
     if (found.switchBy !== undefined && found.switchWindowClosedAt === undefined && Date.parse(found.switchBy) <= now.getTime()) await requestCut(campaignId);
-    // A deposit campaign's balance deadline: the cutter forfeits the unpaid and makes the last cut.
-    else if (found.balanceDueBy !== undefined && found.balancesSettledAt === undefined && Date.parse(found.balanceDueBy) <= now.getTime()) await requestCut(campaignId);
+    // A deposit campaign's balances not called yet (its close's message may be lost), or their deadline: the cutter
+    // calls them, or forfeits the unpaid and makes the last cut.
+    else if (balancesToCall(found) || (found.balanceDueBy !== undefined && found.balancesSettledAt === undefined && Date.parse(found.balanceDueBy) <= now.getTime())) {
+      await requestCut(campaignId);
+    }
     return;
   }
   // Does nothing unless a transition is due at `now`.

@@ -52,12 +52,14 @@ export const payBalance = async (platform: Principal, body: PayBalanceBody): Pro
       if (body.amount !== p.balanceDue) throw refuse(`The balance was paid already, for ${p.balanceDue}`, 'amount', 'balance_amount_mismatch', { amount: p.balanceDue ?? 0 });
       return paid(p);
     }
+    const now = new Date();
+    // Too late, whether or not the cutter has cancelled it yet: one answer, and the platform pays the money back.
+    if (p.forfeitedAmount !== undefined || (p.balanceDueBy !== undefined && Date.parse(p.balanceDueBy) <= now.getTime())) {
+      const message = p.balanceDueBy ? `The balance was due by ${p.balanceDueBy}: the pre-order is cancelled, return the payment` : 'The pre-order was cancelled before its balance was paid: return the payment';
+      throw refuse(message, 'preorderId', 'balance_window_closed', p.balanceDueBy ? { balanceDueBy: p.balanceDueBy } : undefined);
+    }
     if (p.status !== 'ACCEPTED') throw refuse(`The pre-order is ${p.status.toLowerCase()}: no balance is due`, 'preorderId', 'balance_not_due');
     if (p.balanceDue === undefined || p.balanceDueBy === undefined) throw refuse('The sale has not closed yet: no balance is due', 'preorderId', 'balance_not_due');
-    const now = new Date();
-    if (Date.parse(p.balanceDueBy) <= now.getTime()) {
-      throw refuse(`The balance was due by ${p.balanceDueBy}`, 'preorderId', 'balance_window_closed', { balanceDueBy: p.balanceDueBy });
-    }
     if (body.amount !== p.balanceDue) throw refuse(`amount must be ${p.balanceDue}, the balance due in minor units`, 'amount', 'balance_amount_mismatch', { amount: p.balanceDue });
     const campaign = await cachedCampaign(p.campaignId);
     if (!campaign) throw new CampaignNotFoundError(p.campaignId);

@@ -3,6 +3,7 @@ import { awaitsBalance, paidOf } from '#domain/payment.ts';
 import { cancelPreorder, getPreorder, getPreorderWithNotices, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
 import { eventOf, forfeitEvent, type DomainEvent } from '#adapters/event-bus.ts';
 import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
+import { getCampaign } from '#adapters/campaign-store.ts';
 import { holdsNoUnits } from '#domain/fulfillment.ts';
 import { removeUnits } from '#domain/production.ts';
 import type { Campaign } from '#domain/campaign.ts';
@@ -159,7 +160,7 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     if (!campaign) throw new CampaignNotFoundError(p.campaignId);
     const now = new Date();
     if (p.status !== 'ACCEPTED') return cancelAfterDelay(buyer, p, campaign, now);
-    if (awaitsBalance(p)) {
+    if (awaitsBalance(p) && !(await sellerAtFault(p))) {
       // A deposit is the buyer's commitment (domain/payment.ts): walking away before paying the balance keeps it.
       const kept = stillHeld(p);
       const entries = [noticeEntry({ at: now.toISOString(), status: 'CANCELLED' }, 'preorder.cancelled_forfeit', { amount: kept, currency: p.currency }, localeOf(p))];
@@ -187,6 +188,16 @@ export const cancelOwnPreorder = async (buyer: Principal, preorderId: string): P
     // Its status or its refunds changed since the read: read again.
   }
   throw new OverloadedError();
+};
+
+/**
+ * Has the sale let this buyer down (the campaign failed, or the pre-order's variant missed its minimum)? Then
+ * a cancel gives the deposit back like any refund, rather than keep it. Read strongly; the forfeit's own
+ * write is conditional on it still being so (cancelPreorder).
+ */
+const sellerAtFault = async (p: Preorder): Promise<boolean> => {
+  const campaign = await getCampaign(p.campaignId, true);
+  return campaign?.status === 'FAILED' || (campaign?.variantsMissed ?? []).includes(p.sku);
 };
 
 const cancelEvents = (p: Preorder, now: Date, refund: number): DomainEvent[] => {
