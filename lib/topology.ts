@@ -321,7 +321,8 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Cuts waiting pre-orders into production batches; refunds failed campaigns',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    access: { table: { actions: readWrite, queryIndexes: ['GSI3'] }, publish: true, notify: true },
+    // ConditionCheckItem: a deposit forfeited at its deadline only while the campaign has not failed (preorder-store cancelPreorder).
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI3'] }, publish: true, notify: true },
     // How long a factory has to accept a released batch.
     settings: { BATCH_ACCEPT_WINDOW_HOURS: '24' },
   },

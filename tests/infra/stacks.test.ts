@@ -148,7 +148,8 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   // Reads the campaign and its gates (and a queued pre-order, for one release); writes the order refs of a stream batch, 25 a
   // BatchWriteItem; flushes what its pre-orders' buyers were not told yet (Query a pre-order with its notices, claim and record them).
   'preorder-intake': { table: ['GetItem', 'Query', 'UpdateItem', 'BatchGetItem', 'BatchWriteItem'], indexes: [] },
-  'batch-cutter': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI3'] },
+  // ConditionCheckItem: a deposit is forfeited at its deadline only while its campaign has not failed.
+  'batch-cutter': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI3'] },
   'signals-api': { table: ['GetItem', 'PutItem', 'DeleteItem'], indexes: [] },
   'signal-aggregator': { table: ['GetItem', 'PutItem', 'UpdateItem'], indexes: [] },
   'factory-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI1', 'GSI3'] },
@@ -775,14 +776,14 @@ describe('c2m-compute: grants are the narrowest that work', () => {
     30_000,
   );
 
-  it('only preorder-intake may BatchWriteItem, none TransactGetItems, and only preorders-api and campaigns-api ConditionCheckItem: no other code sends them', () => {
+  it('only preorder-intake may BatchWriteItem, none TransactGetItems, and only preorders-api, campaigns-api and batch-cutter ConditionCheckItem: no other code sends them', () => {
     for (const f of functions) {
       const dynamo = [...actionsOf(f.name)];
       for (const unused of ['dynamodb:TransactGetItems', 'dynamodb:TransactWriteItems']) {
         expect(dynamo, f.name).not.toContain(unused);
       }
       expect(dynamo.includes('dynamodb:BatchWriteItem'), f.name).toBe(f.name === 'preorder-intake');
-      expect(dynamo.includes('dynamodb:ConditionCheckItem'), f.name).toBe(f.name === 'preorders-api' || f.name === 'campaigns-api');
+      expect(dynamo.includes('dynamodb:ConditionCheckItem'), f.name).toBe(f.name === 'preorders-api' || f.name === 'campaigns-api' || f.name === 'batch-cutter');
     }
   });
 
