@@ -1,6 +1,6 @@
-import type { FlashSaleRun } from './record.ts';
+import type { DepositRun, FlashSaleRun } from './record.ts';
 import { printedNotificationLines } from './console.ts';
-import { compensationFor, finalStatuses, limitTitle, money, refundedUnits, signalTypes, type Preorder } from './views.ts';
+import { compensationFor, finalStatuses, limitTitle, money, refundedUnits, signalTypes, tierPriceReached, type Preorder } from './views.ts';
 
 /**
  * The properties of design.md ("measured, not hoped"), checked after the sale
@@ -186,15 +186,17 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
   );
 
   // The record alone cannot show a step the channel sent twice. Every recorded step was printed before it was
-  // recorded, so with each step recorded once, printed = recorded means each was printed exactly once.
-  const recorded = sum(final.preorders, (p) => p.notifications.length);
+  // recorded, so with each step recorded once, printed = recorded means each was printed exactly once. The channel
+  // printed the deposit sale's buyers' notices too: they are counted with the flash sale's.
+  const told = [...final.preorders, ...(run.deposit?.final?.preorders ?? [])];
+  const recorded = sum(told, (p) => p.notifications.length);
   check(
     printed === undefined
       ? 'every buyer heard each step exactly once (notifications = timeline)'
       : 'every buyer heard each step exactly once (printed = notifications = timeline)',
     [
       ...(printed === undefined || printed === recorded ? [] : [`the local channel printed ${fmt(printed)} notifications, ${fmt(recorded)} recorded`]),
-      ...final.preorders.flatMap((p) => notificationProblem(p)),
+      ...told.flatMap((p) => notificationProblem(p)),
     ],
     printed === undefined ? `${fmt(recorded)} notifications` : `${fmt(recorded)} notifications, each printed once`,
   );
@@ -333,6 +335,9 @@ export const checkFlashSale = (run: FlashSaleRun, printed: number | undefined = 
     );
   }
 
+  if (run.deposit) checks.push(...checkDepositSale(run.deposit));
+  else if (run.depositSkipped) for (const name of Object.values(depositChecks)) skip(name, run.depositSkipped);
+
   check('the API answered as the contract says (no 5xx, nothing lost, nothing unexpected)', [...run.http.failures, ...run.unexpected], `${fmt(run.http.requests)} requests`);
   check('the pipeline settled (no wait gave up)', run.stalls, 'every wait ended');
   return checks;
@@ -350,4 +355,171 @@ export const countBy = <T>(xs: readonly T[], key: (x: T) => string): string => {
   const m = new Map<string, number>();
   for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
   return [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${fmt(n)}`).join(' · ');
+};
+
+/**
+ * The deposit sale's checks (定金/尾款, decision 40), from what the demo recorded (who it meant to pay, what the
+ * platform was answered, the demand read when the balances were called) against the pre-orders, batches and demand
+ * read back at the end. The tier each variant reached is worked out here from the terms the anchor sent and the
+ * units sold at close, never read back from the API.
+ */
+export const depositChecks = {
+  ended: 'deposit sale: whoever paid the balance DELIVERED (or refunded, with a reason); the unpaid and the one who cancelled CANCELLED, deposit kept, nothing refunded',
+  money: 'deposit sale: money per buyer, paid − refunded = delivered units × final price + deposit kept',
+  unpaidNotMade: 'deposit sale: nothing of an unpaid pre-order reached a factory',
+  balances: 'deposit sale: each balance asked = (tier price reached − discount) × units − deposit',
+} as const;
+
+export const checkDepositSale = (dep: DepositRun): Check[] => {
+  const checks: Check[] = [];
+  const check = (name: string, problems: readonly string[], ok: string) =>
+    checks.push({ name, ok: problems.length === 0, detail: problems.length === 0 ? ok : some(problems) });
+  const final = dep.final;
+  if (!final) return [{ name: 'the deposit sale ran to the end', ok: false, detail: 'nothing was read back' }];
+  const { settings } = dep;
+  const currency = final.campaign.currency;
+  const m = (amount: number) => money(amount, currency);
+  const byId = new Map(final.preorders.map((p) => [p.preorderId, p]));
+  const template = (p: Preorder, t: string) => p.notifications.filter((n) => n.template === t).length;
+  const depositOf = (quantity: number) => settings.deposit * quantity;
+  const paidBalance = (b: DepositRun['buyers'][number]) => b.payStatus === 200;
+  /** Each buyer with the pre-order read back, or the problem of not having one. */
+  const seen = dep.buyers.map((b) => {
+    const p = b.preorderId ? byId.get(b.preorderId) : undefined;
+    return { b, p, at: `buyer ${b.index} (${b.preorderId ?? 'not placed'}, ${b.sku} × ${b.quantity})` };
+  });
+  const missing = seen.filter((x) => !x.p).map((x) => `${x.at}: ${x.b.preorderId ? 'not read back' : 'was never accepted'}`);
+  const read = seen.filter((x): x is typeof x & { p: Preorder } => x.p !== undefined);
+  const forfeitProblems = (p: Preorder, at: string, notice: string) => [
+    ...(p.status === 'CANCELLED' ? [] : [`${at} is ${p.status}, not CANCELLED`]),
+    ...(p.depositAmount === depositOf(p.quantity) ? [] : [`${at}: deposit ${p.depositAmount ?? 'none'}, the terms say ${m(depositOf(p.quantity))}`]),
+    ...(p.forfeitedAmount === p.depositAmount ? [] : [`${at}: ${m(p.forfeitedAmount ?? 0)} kept of a ${m(p.depositAmount ?? 0)} deposit`]),
+    ...(p.refundedAmount === 0 && p.refunds.length === 0 ? [] : [`${at}: ${m(p.refundedAmount)} refunded in ${p.refunds.length} refunds`]),
+    ...(p.balancePaidAt === undefined ? [] : [`${at}: its balance shows paid at ${p.balancePaidAt}`]),
+    ...(template(p, notice) === 1 ? [] : [`${at}: told ${template(p, notice)} times (${notice})`]),
+  ];
+
+  // (a) How each buyer's pre-order ended, against what the buyer and the platform did.
+  const paid = read.filter((x) => x.b.plan === 'pay');
+  const left = read.filter((x) => x.b.plan === 'leave');
+  const cancelled = read.filter((x) => x.b.plan === 'cancel');
+  check(
+    depositChecks.ended,
+    [
+      ...missing,
+      ...paid.flatMap(({ b, p, at }) => [
+        ...(paidBalance(b) ? [] : [`${at}: the platform's balance report was answered ${b.payStatus ?? '(never sent)'}`]),
+        ...(p.balancePaidAt !== undefined ? [] : [`${at}: paid, but no balancePaidAt`]),
+        ...(p.forfeitedAmount === undefined ? [] : [`${at}: paid, and ${m(p.forfeitedAmount)} forfeited`]),
+        ...(p.status === 'DELIVERED' && p.deliveredQuantity > 0
+          ? []
+          : p.status === 'REFUNDED' && p.refunds.length > 0
+            ? []
+            : [`${at} paid its balance and is ${p.status}, ${p.deliveredQuantity} delivered, ${p.refunds.length} refunds`]),
+        ...p.refunds.filter((r) => !r.reason).map((r) => `${at}: refund ${r.refundId} gives no reason`),
+        ...(template(p, 'preorder.balance_paid') === 1 ? [] : [`${at}: told its balance paid ${template(p, 'preorder.balance_paid')} times`]),
+      ]),
+      ...left.flatMap(({ p, at }) => forfeitProblems(p, at, 'preorder.forfeited')),
+      ...cancelled.flatMap(({ b, p, at }) => [
+        ...(b.cancelStatus === 200 ? [] : [`${at}: its cancel was answered ${b.cancelStatus ?? '(never sent)'}`]),
+        ...forfeitProblems(p, at, 'preorder.cancelled_forfeit'),
+      ]),
+      ...(dep.lateAttempt?.status === 409 && dep.lateAttempt.code === 'balance_window_closed'
+        ? []
+        : [`a balance reported after the deadline was answered ${dep.lateAttempt?.status ?? '(never sent)'} ${dep.lateAttempt?.code ?? ''}, not 409 balance_window_closed`]),
+    ],
+    `${paid.length} paid the balance: ${countBy(paid, (x) => x.p.status)} · ${left.length} left it unpaid: cancelled at the deadline, ${m(sum(left, (x) => x.p.forfeitedAmount ?? 0))} kept · ` +
+      `${cancelled.length} cancelled before the close, ${m(sum(cancelled, (x) => x.p.forfeitedAmount ?? 0))} kept · a balance after the deadline refused ${dep.lateAttempt?.status}` +
+      (dep.lateAttempt?.code ? ` (${dep.lateAttempt.code})` : ''),
+  );
+
+  // (b) Money per buyer: what the platform took (the deposit on the 202, the balance it reported) is what the pre-order
+  // says was paid; what was paid less what came back is what the delivered units cost at the final price, plus the
+  // deposit kept.
+  const unitsKept = (p: Preorder) => (p.status === 'REFUNDED' || p.status === 'CANCELLED' ? 0 : p.deliveredQuantity);
+  const paidIn = sum(read, (x) => x.p.paidAmount);
+  const paidBack = sum(read, (x) => x.p.refundedAmount);
+  const goods = sum(read, (x) => unitsKept(x.p) * x.p.finalUnitPrice);
+  const forfeited = sum(read, (x) => x.p.forfeitedAmount ?? 0);
+  const refunds = read.flatMap((x) => x.p.refunds);
+  check(
+    depositChecks.money,
+    [
+      ...read.flatMap(({ b, p, at }) => {
+        const platformTook = (b.depositPaid ?? 0) + (paidBalance(b) ? (b.balancePaid ?? 0) : 0);
+        const listed = sum(p.refunds, (r) => r.amount);
+        return [
+          ...(b.depositPaid === depositOf(b.quantity) ? [] : [`${at}: the 202 says ${m(b.depositPaid ?? 0)} paid, the terms ${m(depositOf(b.quantity))}`]),
+          ...(p.paidAmount === platformTook ? [] : [`${at}: paidAmount ${m(p.paidAmount)}, the platform took ${m(platformTook)}`]),
+          ...(!paidBalance(b) || b.paidAmountAnswered === p.paidAmount ? [] : [`${at}: the balance's answer said ${m(b.paidAmountAnswered ?? 0)} paid, the pre-order ${m(p.paidAmount)}`]),
+          ...(p.paidAmount - p.refundedAmount === unitsKept(p) * p.finalUnitPrice + (p.forfeitedAmount ?? 0)
+            ? []
+            : [`${at}: ${m(p.paidAmount)} − ${m(p.refundedAmount)} ≠ ${unitsKept(p)} × ${m(p.finalUnitPrice)} + ${m(p.forfeitedAmount ?? 0)} kept`]),
+          ...(listed === p.refundedAmount ? [] : [`${at}: its refunds add up to ${m(listed)}, refundedAmount ${m(p.refundedAmount)}`]),
+          ...p.refunds.filter((r) => r.status !== 'CONFIRMED').map((r) => `${at}: refund ${r.refundId} (${r.reason}) still ${r.status}`),
+        ];
+      }),
+      ...(paidIn - paidBack === goods + forfeited ? [] : [`in all: ${m(paidIn)} − ${m(paidBack)} ≠ ${m(goods)} + ${m(forfeited)}`]),
+      ...(dep.payments.confirmed === refunds.length ? [] : [`the platform confirmed ${dep.payments.confirmed} refunds, the pre-orders list ${refunds.length}`]),
+    ],
+    `${m(paidIn)} paid in (${m(sum(read, (x) => x.p.depositAmount ?? 0))} deposits + ${m(sum(read, (x) => x.p.paidAmount - (x.p.depositAmount ?? 0)))} balances) − ` +
+      `${m(paidBack)} refunded = ${m(goods)} for ${sum(read, (x) => unitsKept(x.p))} units delivered + ${m(forfeited)} in deposits kept`,
+  );
+
+  // (c) Only what was paid for was made: by the demo's own record of the balances the platform paid.
+  const unpaid = read.filter((x) => !paidBalance(x.b));
+  const inManifest = new Map<string, string>();
+  for (const [batchId, entries] of dep.manifests) for (const e of entries) inManifest.set(e.preorderId, batchId);
+  const paidUnits = sum(dep.buyers.filter(paidBalance), (b) => b.quantity);
+  const batchUnits = sum(final.batches, (b) => b.units);
+  check(
+    depositChecks.unpaidNotMade,
+    [
+      ...unpaid.flatMap(({ p, at }) => [
+        ...(p.batchId === undefined ? [] : [`${at} is unpaid and in batch ${p.batchId}`]),
+        ...(inManifest.has(p.preorderId) ? [`${at} is unpaid and in the manifest of ${inManifest.get(p.preorderId)}`] : []),
+      ]),
+      ...(batchUnits === paidUnits ? [] : [`the campaign's batches hold ${batchUnits} units, the platform paid the balance of ${paidUnits}`]),
+      ...(final.demand.totals.batched === paidUnits ? [] : [`demand says ${final.demand.totals.batched} units batched, ${paidUnits} were paid for`]),
+      ...((final.demand.totals.awaitingBalance ?? 0) === 0 ? [] : [`demand still counts ${final.demand.totals.awaitingBalance} units awaiting their balance`]),
+    ],
+    `${paidUnits} paid units in ${final.batches.length} batches · none of the ${unpaid.length} unpaid pre-orders (${sum(unpaid, (x) => x.p.quantity)} units) in a batch or a manifest`,
+  );
+
+  // (d) Each balance asked: the tier the variant's units sold at close reached, less the discount, on every unit, less
+  // the deposit; the sold units also against the demo's own count of who ordered and who cancelled.
+  const atClose = dep.demandAtClose;
+  const priced = settings.variants.map((v) => {
+    const d = atClose?.variants.find((x) => x.sku === v.sku);
+    const sold = d ? d.ordered - d.cancelled : 0;
+    const ordered = sum(dep.buyers.filter((b) => b.sku === v.sku && b.preorderId && b.cancelStatus !== 200), (b) => b.quantity);
+    const price = tierPriceReached(v, sold);
+    return { v, sold, ordered, price, unit: price - settings.depositDiscount };
+  });
+  const unitOf = new Map(priced.map((x) => [x.v.sku, x.unit]));
+  const asked = read.filter((x) => x.b.plan !== 'cancel');
+  check(
+    depositChecks.balances,
+    [
+      ...(atClose ? [] : ['demand was not read when the balances were called']),
+      ...priced.filter((x) => x.sold !== x.ordered).map((x) => `${x.v.sku}: demand at close says ${x.sold} sold, the buyers kept ${x.ordered}`),
+      ...(priced.some((x) => x.price < x.v.unitPrice) ? [] : ['no variant reached a tier: the demo\'s story did not happen']),
+      ...asked.flatMap(({ p, at }) => {
+        const unit = unitOf.get(p.sku) ?? Number.NaN;
+        const expected = unit * p.quantity - depositOf(p.quantity);
+        const notice = p.notifications.find((n) => n.template === 'preorder.balance_due');
+        return [
+          ...(p.balanceDue === expected ? [] : [`${at}: asked ${p.balanceDue === undefined ? 'nothing' : m(p.balanceDue)}, expected ${m(expected)}`]),
+          ...(p.finalUnitPrice === unit ? [] : [`${at}: final price ${m(p.finalUnitPrice)} a unit, expected ${m(unit)}`]),
+          ...(p.balanceDueBy !== undefined && p.balanceDueBy === final.campaign.balanceDueBy ? [] : [`${at}: due by ${p.balanceDueBy}, the campaign says ${final.campaign.balanceDueBy}`]),
+          ...(notice?.message.includes(m(expected)) ? [] : [`${at}: the balance notice does not name ${m(expected)}: "${notice?.message ?? '(none)'}"`]),
+        ];
+      }),
+      ...cancelled.filter((x) => x.p.balanceDue !== undefined).map((x) => `${x.at}: cancelled before the close and still asked ${m(x.p.balanceDue!)}`),
+    ],
+    `${priced
+      .map((x) => `${x.v.sku} ${x.sold} sold → ${x.price < x.v.unitPrice ? 'tier' : 'list'} ${m(x.price)} − ${m(settings.depositDiscount)} = ${m(x.unit)} a unit`)
+      .join(' · ')} · ${asked.length} balances asked, each as computed and told`,
+  );
+  return checks;
 };

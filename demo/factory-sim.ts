@@ -3,7 +3,7 @@ import type { ActorClient, HttpTally, TokenSource } from './support/api-client.t
 import { inPool, pollUntil } from './pacing.ts';
 import type { Bar } from './progress.ts';
 import { seededRandom, type Random } from './random.ts';
-import { expectAnswer, type FlashSaleRun } from './record.ts';
+import { expectAnswer, type FactoryLedger, type FlashSaleRun } from './record.ts';
 import type { ManifestEntry, Preorder } from './views.ts';
 
 /**
@@ -24,7 +24,8 @@ export interface FactoryWorld {
   /** The client of the buyer who owns a pre-order (for cancels after a delay notice). */
   readonly buyerOf: (preorderId: string) => ActorClient | undefined;
   readonly rng: Random;
-  readonly run: FlashSaleRun;
+  /** Where this sale's factory work is written: the flash sale's run, or the deposit sale's own ledger. */
+  readonly run: FactoryLedger;
   readonly bar: Bar;
   readonly stallMs: number;
   readonly promisedShipDays: number;

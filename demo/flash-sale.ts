@@ -7,6 +7,7 @@ import { inPool, pollUntil } from './pacing.ts';
 import { expectedUnitsPerBuyer, limitedSku, planCrowd, variants, type BuyerPlan, type RetryHabit } from './crowd.ts';
 import type { DemoClock } from './clock.ts';
 import { factoryClient, runFactory, type FactoryOutcome } from './factory-sim.ts';
+import { depositSale, depositSaleNeedsTheClock } from './deposit-sale.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { seededRandom } from './random.ts';
 import { expectAnswer, type Answered, type FlashSaleRun, type Placement, type SwitchRecord } from './record.ts';
@@ -49,6 +50,11 @@ import { limitTitle, type Campaign, type Preorder } from './views.ts';
  *    its buyers compensation; carriers confirm every delivery;
  * 7. the pipeline is left to settle, and everything is read back for the
  *    checks (checks.ts) and the summary (summary.ts).
+ *
+ * Beside it, after the burst, a small deposit sale (定金/尾款, deposit-sale.ts): a few dozen
+ * buyers pay a deposit, the sale closes at a tier price, the platform records the balances of
+ * those who pay, and once the balance deadline has passed (with the switch window's move of the
+ * clock) the unpaid are cancelled with their deposit kept and the factory makes what was paid for.
  *
  * Steps 5 and 6 take days. With `timeTravel` (the caller owns the runtime, in
  * this process) the demo moves the clock forward and fires the clock's sweep;
@@ -163,6 +169,10 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
   };
   const world: SaleWorld = { run, anchor, factory, owner, platform, progress, concurrency: o.concurrency, stallMs, ...(o.drain && { drain: drainRuntime }) };
   const { read, demand, campaignBatches } = saleReads(world);
+  // The deposit sale needs days to pass (its balance window is at least an hour): played only with a clock to move.
+  const deposits = travel ? depositSale({ world, actor, tag, seed: o.seed, crowd: o.buyers, moveClockTo }) : undefined;
+  if (!deposits) run.depositSkipped = depositSaleNeedsTheClock;
+  const idle = async () => undefined;
 
   // 1. An operator has registered the factories (a campaign may name no other), and the anchor opens the campaign.
   await phase('open', async () => {
@@ -198,6 +208,7 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
       `${run.campaignId} · ${variants.length} variants (${limitedSku} needs ${limitedMinQuantity}) · cap ${cap} · lot ${lotSize} · min ${minTotalQuantity} · ` +
         `${run.settings.maxPerBuyer} per buyer · ships in ${promisedShipDays} days`,
     );
+    await deposits?.open();
   });
   const preordersPath = `/v1/campaigns/${run.campaignId}/preorders`;
 
@@ -281,6 +292,20 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     bar.done();
   });
 
+  // Beside the flash sale's close and factory, the deposit sale: deposits, a cancel, the close, balances called and
+  // some paid. Its deadline comes before the flash sale's switch window ends, so the switch window's move of the clock
+  // passes it too. A failure is kept until the flash sale's factory is done, then thrown.
+  const besideStarted = performance.now();
+  const depositsPaid = (deposits?.orderCloseAndPay() ?? idle()).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (deposits) void depositsPaid.then(() => run.phases.push({ name: 'deposit sale', ms: performance.now() - besideStarted, beside: true }));
+  const depositsDone = async () => {
+    const err = await depositsPaid;
+    if (err !== undefined) throw err;
+  };
+
   // 3. The anchor closes the sale. The limited colour missed its own minimum: its buyers are told, and
   // those who would rather have a size switch at once; everything that made its minimum is cut.
   let switchBy: string | undefined;
@@ -341,6 +366,8 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     );
   });
 
+  await depositsDone();
+
   // 5. The switch window ends: who did not switch is refunded, the switchers' batch is cut and made.
   if (switchBy !== undefined) {
     const windowEnds = Date.parse(switchBy);
@@ -391,6 +418,10 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     });
   }
 
+  // The deposit sale's balance deadline has passed (or the clock is moved past it now): the unpaid forfeit their
+  // deposit, the last batch is cut, and the factory makes the deposit sale's batches before the late lot's move.
+  if (deposits) await phase('deposit deadline', deposits.deadline);
+
   // 6. The delayed batch ships after its buyers' original promise: a late lot. Only a clock that can be moved
   // gets there: days away in real time.
   if (!travel) run.lateLot.skipped = 'external runtime: its clock cannot be moved';
@@ -418,14 +449,15 @@ export const runFlashSale = async (o: FlashSaleOptions): Promise<FlashSaleRun> =
     });
   }
 
-  // Carriers deliver every lot.
-  await phase('deliveries', () => deliverLots(world));
-  // 7. Every buyer's order comes to rest: delivered or refunded, and told of each step.
-  await phase('settle', () => settlePreorders(world));
+  // Carriers deliver every lot (the deposit sale's beside the flash sale's, from here on).
+  const both = (a: () => Promise<void>, b: () => Promise<void>) => async () => void (await Promise.all([a(), b()]));
+  await phase('deliveries', both(() => deliverLots(world), deposits?.deliver ?? idle));
+  // 7. Every buyer's order comes to rest: delivered or refunded (a forfeited deposit: cancelled), and told of each step.
+  await phase('settle', both(() => settlePreorders(world), deposits?.settle ?? idle));
   // 8. The platform pays every refund back and confirms it; the buyers are told, once more each.
-  await phase('refunds paid', () => confirmRefunds(world));
-  await phase('told refunded', () => settlePreorders(world));
-  await phase('audit', () => readBack(world));
+  await phase('refunds paid', both(() => confirmRefunds(world), deposits?.refunds ?? idle));
+  await phase('told refunded', both(() => settlePreorders(world), deposits?.settle ?? idle));
+  await phase('audit', both(() => readBack(world), deposits?.readBack ?? idle));
   return run;
 };
 

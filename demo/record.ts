@@ -1,6 +1,6 @@
 import type { HttpTally, Reply } from './support/api-client.ts';
 import type { RetryHabit } from './crowd.ts';
-import type { Batch, Campaign, Demand, LateCompensation, ManifestEntry, Preorder, SignalType, Trust } from './views.ts';
+import type { Batch, Campaign, Demand, LateCompensation, ManifestEntry, PriceTier, Preorder, SignalType, Trust } from './views.ts';
 
 /**
  * What the flash sale did and what the API said, kept by the actors as they
@@ -109,6 +109,81 @@ export interface SignalRecord {
 export interface Phase {
   readonly name: string;
   readonly ms: number;
+  /** Ran beside other phases (the deposit sale's orders, beside the flash sale's close): not added to the total. */
+  readonly beside?: boolean;
+}
+
+/**
+ * What the factory simulation (factory-sim.ts) writes as it works one sale's batches: the
+ * manifests it read, the lots it shipped, its own figures; refusals and stalls go with the run's.
+ */
+export type FactoryLedger = Pick<FlashSaleRun, 'manifests' | 'shipments' | 'factory' | 'cancels' | 'unexpected' | 'stalls'>;
+
+/** One buyer of the deposit sale (定金/尾款), what they meant to do and what they were answered. */
+export interface DepositBuyer {
+  /** 1-based: how the summary names the buyer (ids stay out of what a person reads). */
+  readonly index: number;
+  readonly buyerId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  /** The platform's reference of the deposit paid; the balance is paid on the same one. */
+  readonly paymentRef: string;
+  /** Pays the balance, leaves it unpaid past the deadline, or cancels before the sale closes. */
+  readonly plan: 'pay' | 'leave' | 'cancel';
+  /** From the 202. */
+  preorderId?: string;
+  /** The 202's paidAmount: the deposit the platform took. */
+  depositPaid?: number;
+  /** The buyer's cancel, answered. */
+  cancelStatus?: number;
+  /** The balance the platform reported paid, and the answer (200, with paidAmount). */
+  balancePaid?: number;
+  payStatus?: number;
+  paidAmountAnswered?: number;
+}
+
+export interface DepositSettings {
+  readonly deposit: number;
+  readonly depositDiscount: number;
+  readonly balanceWindowHours: number;
+  readonly minTotalQuantity: number;
+  readonly lotSize: number;
+  readonly promisedShipDays: number;
+  /** The variants as the anchor listed them: the demo works out the tier each reached from these. */
+  readonly variants: readonly { readonly sku: string; readonly name: string; readonly unitPrice: number; readonly priceTiers?: readonly PriceTier[] }[];
+}
+
+/**
+ * The small deposit sale (定金/尾款, issue 16) the demo plays beside the flash sale: buyers pay a
+ * deposit when they order, the sale closes at a tier price, the platform records the balances of
+ * those who pay, the rest are cancelled at the deadline with their deposit kept, and the factory
+ * makes only what was paid for. Its factory work is kept apart from the flash sale's, so the flash
+ * sale's checks keep counting the flash sale's batches and lots alone.
+ */
+export interface DepositRun {
+  campaignId: string;
+  readonly settings: DepositSettings;
+  readonly buyers: DepositBuyer[];
+  /** Demand read once the balances were called: the units sold at close (ordered − cancelled) decide the tier. */
+  demandAtClose?: Demand;
+  balanceDueBy?: string;
+  /** Balance reports sent again (answered the same?), and one sent after the deadline (its status). */
+  readonly repeats: { sent: number; same: number };
+  lateAttempt?: { status: number; path?: string; code?: string };
+  readonly cancels: FlashSaleRun['cancels'];
+  readonly manifests: FlashSaleRun['manifests'];
+  readonly shipments: FlashSaleRun['shipments'];
+  readonly factory: FactoryRecord;
+  /** Refunds of the deposit sale the platform confirmed (a paid buyer's short batch, say; usually none). */
+  readonly payments: PaymentsRecord;
+  /** Why it was not played to the end, if it was not. */
+  skipped?: string;
+  final?: {
+    campaign: Campaign;
+    demand: Demand;
+    batches: Batch[];
+    preorders: Preorder[];
+  };
 }
 
 export interface FlashSaleRun {
@@ -154,6 +229,10 @@ export interface FlashSaleRun {
   readonly phases: Phase[];
   /** Set if a wait gave up because nothing moved for too long. */
   readonly stalls: string[];
+  /** The deposit sale played beside the flash sale (`npm run demo`; not the smoke run). */
+  deposit?: DepositRun;
+  /** Why `npm run demo` did not play the deposit sale (a runtime whose clock it cannot move): its checks are then skipped. */
+  depositSkipped?: string;
   /** Read back at the end. */
   final?: {
     campaign: Campaign;

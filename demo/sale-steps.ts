@@ -5,7 +5,7 @@ import { answered } from './factory-sim.ts';
 import { inPool, pollUntil } from './pacing.ts';
 import type { Bar, Progress } from './progress.ts';
 import type { Random } from './random.ts';
-import { expectAnswer, type Answered, type FlashSaleRun, type Placement } from './record.ts';
+import { expectAnswer, type Answered, type FlashSaleRun, type PaymentsRecord, type Placement, type ShipmentRecord } from './record.ts';
 import { finalStatuses, limitTitle, type Campaign, type Demand, type Preorder, type SignalType, type Trust } from './views.ts';
 
 /**
@@ -16,6 +16,8 @@ import { finalStatuses, limitTitle, type Campaign, type Demand, type Preorder, t
  */
 export interface SaleWorld {
   readonly run: FlashSaleRun;
+  /** The campaign read, settled and paid back: the run's own unless given (the deposit sale beside it). */
+  readonly campaignId?: string;
   readonly anchor: ActorClient;
   readonly factory: C2mClient;
   /** Who owns each accepted pre-order: reads go with the buyer's own token. */
@@ -50,6 +52,9 @@ export const phaseOf =
     }
   };
 
+/** The campaign a world plays: the one it names, else its run's. */
+export const campaignOf = (w: Pick<SaleWorld, 'run' | 'campaignId'>) => w.campaignId ?? w.run.campaignId;
+
 /** What a sale reads again and again: one pre-order (as its buyer), the campaign's demand (as its anchor), its batches (as its factory). */
 export const saleReads = (w: SaleWorld) => ({
   read: async (id: string): Promise<Preorder | undefined> => {
@@ -57,11 +62,11 @@ export const saleReads = (w: SaleWorld) => ({
     return expectAnswer(w.run, `read ${id}`, r, 200) ? r.body : undefined;
   },
   demand: async (): Promise<Demand> => {
-    const r = await w.anchor.get<Demand>(`/v1/campaigns/${w.run.campaignId}/demand`);
+    const r = await w.anchor.get<Demand>(`/v1/campaigns/${campaignOf(w)}/demand`);
     if (r.status !== 200) throw new SaleError(`GET demand → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
     return r.body;
   },
-  campaignBatches: async () => (await w.factory.factory.batches({ limit: 200 }).all()).filter((b) => b.campaignId === w.run.campaignId),
+  campaignBatches: async () => (await w.factory.factory.batches({ limit: 200 }).all()).filter((b) => b.campaignId === campaignOf(w)),
 });
 
 /**
@@ -109,28 +114,31 @@ export const cutSettled = async (w: SaleWorld, bar: Bar, mayWait: () => number, 
   return { ...value, stalled };
 };
 
-/** Carriers deliver every lot the factory shipped. */
-export const deliverLots = async (w: SaleWorld) => {
+/** Carriers deliver every lot the factory shipped (the run's, unless other lots are given). */
+export const deliverLots = async (w: SaleWorld, shipments: readonly ShipmentRecord[] = w.run.shipments, label = 'deliveries') => {
   const { run } = w;
-  const bar = w.progress.bar('deliveries', run.shipments.length, 'lots');
-  await inPool(run.shipments, 8, async (s) => {
+  const bar = w.progress.bar(label, shipments.length, 'lots');
+  await inPool(shipments, 8, async (s) => {
     if (await answered(run, `delivered ${s.shipmentId}`, () => w.factory.factory.delivered(s.shipmentId))) s.delivered = true;
     bar.tick();
   });
   bar.done();
 };
 
-/** Every buyer's order comes to rest: delivered or refunded, and told of each step. */
-export const settlePreorders = async (w: SaleWorld) => {
+/**
+ * Every buyer's order comes to rest: delivered or refunded (or, in a deposit sale, cancelled with
+ * its deposit kept: `finished` says what rest is), and told of each step.
+ */
+export const settlePreorders = async (w: SaleWorld, finished: ReadonlySet<string> = finalStatuses, label = 'settle') => {
   const { read } = saleReads(w);
   const ids = [...w.owner.keys()];
-  const bar = w.progress.bar('settle', ids.length, 'pre-orders');
+  const bar = w.progress.bar(label, ids.length, 'pre-orders');
   if (w.drain) {
     bar.info('draining the runtime\u2019s queues');
     await w.drain();
   }
   const pending = new Set(ids);
-  const isSettled = (p: Preorder) => finalStatuses.has(p.status) && p.notifications.length === p.timeline.length;
+  const isSettled = (p: Preorder) => finished.has(p.status) && p.notifications.length === p.timeline.length;
   // Each round reads a slice of what is still moving, not all of it: polling thousands of
   // pre-orders twice a second would take the very capacity the pipeline needs to settle them.
   const slice = Math.max(50, w.concurrency * 4);
@@ -147,7 +155,7 @@ export const settlePreorders = async (w: SaleWorld) => {
     w.stallMs,
     1_000,
   );
-  if (stalled) w.run.stalls.push(`settle: ${pending.size} pre-orders not delivered or refunded, or not told of every step`);
+  if (stalled) w.run.stalls.push(`${label}: ${pending.size} pre-orders not ${[...finished].join(' or ').toLowerCase()}, or not told of every step`);
   bar.done('');
 };
 
@@ -156,7 +164,7 @@ export const settlePreorders = async (w: SaleWorld) => {
  * refunds owed (GET /v1/payments/refunds, oldest first), as a payment service would: it never reads pre-orders. Every
  * fifth confirmation is sent again, as a service that lost the answer would: answered the same, changing nothing.
  */
-export const confirmRefunds = async (w: SaleWorld) => {
+export const confirmRefunds = async (w: SaleWorld, payments: PaymentsRecord = w.run.payments, label = 'refunds paid') => {
   const { run, platform } = w;
   if (!platform) return;
   type Owed = { refundId: string; campaignId: string; amount: number };
@@ -165,20 +173,20 @@ export const confirmRefunds = async (w: SaleWorld) => {
     const r = await platform.get<{ items: Owed[]; nextCursor?: string }>(`/v1/payments/refunds?status=REQUESTED&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     if (!expectAnswer(run, 'list the refunds owed', r, 200)) break;
     // A long-lived runtime owes refunds of other runs' campaigns too: this sale's only.
-    owed.push(...r.body.items.filter((x) => x.campaignId === run.campaignId));
+    owed.push(...r.body.items.filter((x) => x.campaignId === campaignOf(w)));
     cursor = r.body.nextCursor;
   }
-  const bar = w.progress.bar('refunds paid', owed.length, 'refunds');
+  const bar = w.progress.bar(label, owed.length, 'refunds');
   await inPool(owed.map((r, i) => ({ r, again: i % 5 === 0 })), w.concurrency, async ({ r, again }) => {
     const confirm = () => platform.post(`/v1/payments/refunds/${r.refundId}/confirm`, { amount: r.amount });
-    if (expectAnswer(run, `confirm ${r.refundId}`, await confirm(), 200)) run.payments.confirmed++;
+    if (expectAnswer(run, `confirm ${r.refundId}`, await confirm(), 200)) payments.confirmed++;
     if (again) {
-      run.payments.repeated++;
-      run.payments.repeatAnswers.push((await confirm()).status);
+      payments.repeated++;
+      payments.repeatAnswers.push((await confirm()).status);
     }
     bar.tick();
   });
-  bar.done(`${fmt(run.payments.confirmed)} confirmed · ${fmt(run.payments.repeated)} sent again`);
+  bar.done(`${fmt(payments.confirmed)} confirmed · ${fmt(payments.repeated)} sent again`);
 };
 
 /** Everything the checks compare, read back over the API: each pre-order, the campaign, its demand, batches and trust figures. */

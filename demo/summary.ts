@@ -1,7 +1,7 @@
 import type { Check } from './checks.ts';
 import { countBy } from './checks.ts';
-import type { FlashSaleRun } from './record.ts';
-import { limitTitle, money, refundedUnits } from './views.ts';
+import type { DepositRun, FlashSaleRun } from './record.ts';
+import { limitTitle, money, refundedUnits, tierPriceReached } from './views.ts';
 
 /**
  * The table the demo ends with: what the sale did, in the terms an anchor or a
@@ -160,9 +160,87 @@ export const renderSummary = (run: FlashSaleRun, checks: readonly Check[], extra
         (t.refundConfirmation ? ` · refund decision → paid p50 ≤ ${t.refundConfirmation.p50Seconds} s, p95 ≤ ${t.refundConfirmation.p95Seconds} s` : ''),
     );
   }
-  row('wall time', `${run.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(' · ')} · total ${secs(sum(run.phases, (p) => p.ms))}`);
+  const dep = run.deposit;
+  if (dep?.final) row('deposit sale', depositLine(dep));
+  else if (run.depositSkipped) row('deposit sale', `skipped (${run.depositSkipped})`);
+  row(
+    'wall time',
+    `${run.phases.map((p) => `${p.name} ${secs(p.ms)}${p.beside ? ' (beside)' : ''}`).join(' · ')} · total ${secs(sum(run.phases.filter((p) => !p.beside), (p) => p.ms))}`,
+  );
 
-  return [...renderTable('Flash sale summary', rows), ...renderChecks(checks)].join('\n');
+  return [...renderTable('Flash sale summary', rows), ...(dep?.final ? renderDepositMoney(dep) : []), ...renderChecks(checks)].join('\n');
+};
+
+/** The deposit sale in one line: its terms, the tier reached, who paid, who walked away, what was made. */
+const depositLine = (dep: DepositRun): string => {
+  const { settings: st, final } = dep;
+  const ps = final!.preorders;
+  const byId = new Map(ps.map((p) => [p.preorderId, p]));
+  const tiers = st.variants.map((v) => {
+    const d = dep.demandAtClose?.variants.find((x) => x.sku === v.sku);
+    const sold = d ? d.ordered - d.cancelled : 0;
+    const price = tierPriceReached(v, sold);
+    return `${v.sku} ${sold} sold at ${money(price)}${price < v.unitPrice ? ` (tier; list ${money(v.unitPrice)})` : ''}`;
+  });
+  const of = (plan: string) => dep.buyers.filter((b) => b.plan === plan);
+  const units = (bs: readonly DepositRun['buyers'][number][]) => sum(bs, (b) => b.quantity);
+  const kept = (bs: readonly DepositRun['buyers'][number][]) => money(sum(bs, (b) => byId.get(b.preorderId ?? '')?.forfeitedAmount ?? 0));
+  return (
+    `${dep.buyers.length} buyers · deposit ${money(st.deposit)} a unit, ${money(st.depositDiscount)} off the balance · ${tiers.join(' · ')} · ` +
+    `${of('pay').length} paid the balance (${units(of('pay'))} units, in ${final!.batches.length} ${final!.batches.length === 1 ? 'batch' : 'batches'}) · ` +
+    `${of('leave').length} left it unpaid (${kept(of('leave'))} kept at the deadline) · ${of('cancel').length} cancelled before the close (${kept(of('cancel'))} kept)`
+  );
+};
+
+/**
+ * Money in and out of the deposit sale, per buyer: the deposit and the balance the buyer paid, what came back, the
+ * deposit kept, and what the order finally cost; then the sale's totals, which must balance (paid in − refunded =
+ * the delivered units at their final price + the deposits kept). Buyers are named by number, not by id.
+ */
+const renderDepositMoney = (dep: DepositRun): string[] => {
+  const ps = new Map(dep.final!.preorders.map((p) => [p.preorderId, p]));
+  const currency = dep.final!.campaign.currency;
+  const m = (n: number) => money(n, currency);
+  const header = ['buyer', 'order', 'ended', 'deposit paid', 'balance paid', 'refunded', 'kept (forfeited)', 'final cost'];
+  const lines: string[][] = [];
+  const totals = { deposit: 0, balance: 0, refunded: 0, kept: 0, cost: 0, goods: 0 };
+  for (const b of dep.buyers) {
+    const p = ps.get(b.preorderId ?? '');
+    if (!p) {
+      lines.push([`buyer ${b.index}`, `${b.sku} × ${b.quantity}`, 'not read back', '', '', '', '', '']);
+      continue;
+    }
+    const deposit = p.depositAmount ?? 0;
+    const balance = p.paidAmount - deposit;
+    const kept = p.forfeitedAmount ?? 0;
+    const cost = p.paidAmount - p.refundedAmount;
+    totals.deposit += deposit;
+    totals.balance += balance;
+    totals.refunded += p.refundedAmount;
+    totals.kept += kept;
+    totals.cost += cost;
+    totals.goods += p.status === 'REFUNDED' || p.status === 'CANCELLED' ? 0 : p.deliveredQuantity * p.finalUnitPrice;
+    const ended = b.plan === 'cancel' && p.status === 'CANCELLED' ? 'CANCELLED (by the buyer)' : p.status === 'CANCELLED' ? 'CANCELLED (unpaid)' : p.status;
+    lines.push([`buyer ${b.index}`, `${b.sku} × ${b.quantity}`, ended, m(deposit), m(balance), m(p.refundedAmount), m(kept), m(cost)]);
+  }
+  lines.push(['all', `${fmt(sum(dep.buyers, (b) => b.quantity))} units`, '', m(totals.deposit), m(totals.balance), m(totals.refunded), m(totals.kept), m(totals.cost)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  // Text left, money right, as a ledger reads.
+  const cell = (text: string, i: number) => (i < 3 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
+  const render = (l: readonly string[]) => `  ${l.map(cell).join('  ').trimEnd()}`;
+  const paidIn = totals.deposit + totals.balance;
+  const holds = paidIn - totals.refunded === totals.goods + totals.kept;
+  return [
+    '',
+    'Money in and out, deposit campaign',
+    '─'.repeat(60),
+    render(header),
+    ...lines.slice(0, -1).map(render),
+    `  ${'─'.repeat(widths.reduce((n, x) => n + x + 2, -2))}`,
+    render(lines[lines.length - 1]!),
+    '',
+    `  conservation: ${m(paidIn)} paid in − ${m(totals.refunded)} refunded = ${m(totals.goods)} for the units delivered + ${m(totals.kept)} in deposits kept ${holds ? '✓' : '✗ (does not add up)'}`,
+  ];
 };
 
 /** A titled table of two columns; rows with no value are left out. */

@@ -13,6 +13,8 @@ export interface VariantDemand {
   cancelled: number;
   batched: number;
   waiting: number;
+  /** Deposit campaigns: units whose balance is not paid yet (counted in ordered, not in line). */
+  awaitingBalance?: number;
   signals: Record<SignalType, number>;
   forecastFinal: number;
 }
@@ -20,7 +22,7 @@ export interface VariantDemand {
 export interface Demand {
   campaignId: string;
   variants: VariantDemand[];
-  totals: { ordered: number; cancelled: number; batched: number; waiting: number; forecastFinal: number };
+  totals: { ordered: number; cancelled: number; batched: number; waiting: number; awaitingBalance?: number; forecastFinal: number };
   remaining?: number;
 }
 
@@ -30,11 +32,24 @@ export interface LateCompensation {
   maxAmount: number;
 }
 
+export interface PriceTier {
+  minUnits: number;
+  unitPrice: number;
+}
+
+/** A deposit campaign's terms (定金/尾款): minor units a unit, the balance window in hours. */
+export interface DepositTerms {
+  mode: 'deposit';
+  deposit: number;
+  balanceWindowHours: number;
+  depositDiscount?: number;
+}
+
 export interface Campaign {
   campaignId: string;
   status: string;
   currency: string;
-  variants: { sku: string; name: string; unitPrice: number; minQuantity?: number }[];
+  variants: { sku: string; name: string; unitPrice: number; minQuantity?: number; priceTiers?: PriceTier[] }[];
   closesAt: string;
   maxTotalQuantity?: number;
   promisedShipDays: number;
@@ -42,6 +57,9 @@ export interface Campaign {
   maxDelayDays: number;
   lateCompensation?: LateCompensation;
   switchWindowHours: number;
+  payment?: DepositTerms | { mode: 'full' };
+  /** Deposit campaigns, once the balances were called: the deadline for every balance. */
+  balanceDueBy?: string;
 }
 
 export interface BatchLine {
@@ -111,6 +129,13 @@ export interface Preorder {
   /** What the buyer paid for it, and what a unit finally costs them (minor units). */
   paidAmount: number;
   finalUnitPrice: number;
+  /** Deposit campaigns: the deposit paid when ordered; the balance asked once the sale closed, its deadline, when it was paid. */
+  depositAmount?: number;
+  balanceDue?: number;
+  balanceDueBy?: string;
+  balancePaidAt?: string;
+  /** The deposit kept: the buyer cancelled before paying the balance, or left it unpaid past balanceDueBy. */
+  forfeitedAmount?: number;
   /** Every refund c2m decided, and whether the platform confirmed paying it. */
   refunds: { refundId: string; amount: number; reason: string; status: 'REQUESTED' | 'CONFIRMED'; requestedAt: string; confirmedAt?: string }[];
   timeline: { at: string; status: string; note: string; template: string; step?: string }[];
@@ -155,3 +180,11 @@ export const compensationFor = (terms: LateCompensation, amount: number): number
 /** Units of a pre-order that were refunded: all of it once REFUNDED, else what its refunded amount pays for. */
 export const refundedUnits = (p: Preorder): number =>
   p.status === 'REFUNDED' ? p.quantity : Math.round(p.refundedAmount / (p.unitPrice || p.amount / p.quantity));
+
+/**
+ * The unit price a variant's units sold (ordered less cancelled) reach under its tiers: the
+ * lowest tier price whose minUnits they reach, else the list price. The demo's own reading of the
+ * campaign's terms, which the checks hold the balances the API asked against.
+ */
+export const tierPriceReached = (v: { readonly unitPrice: number; readonly priceTiers?: readonly PriceTier[] }, sold: number): number =>
+  Math.min(v.unitPrice, ...(v.priceTiers ?? []).filter((t) => sold >= t.minUnits).map((t) => t.unitPrice));

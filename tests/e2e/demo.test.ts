@@ -12,7 +12,8 @@ import { cachedTokens } from '../../lib/local/dev-tokens.ts';
 // `npm run demo`'s scenario, small: a flash sale played over HTTP from the burst to the last
 // delivery, then every invariant the demo prints checked. A broken invariant fails here, not
 // only in someone's terminal. The runtime is in this process, so the demo moves its clock: the
-// switch window ends and a lot ships after the original promise, as `npm run demo` does.
+// switch window ends and a lot ships after the original promise, as `npm run demo` does. Beside it a
+// small deposit sale (定金/尾款) runs to the end: its balance deadline passes with the same move.
 
 let runtime: LocalRuntime;
 let capture: StdoutCapture;
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('npm run demo: a live-room flash sale end to end', () => {
-  it('When 150 buyers rush a capped campaign, a colour misses its minimum, some buy past the limit and a lot ships late, every check holds', async () => {
+  it('When 150 buyers rush a capped campaign, a colour misses its minimum, some buy past the limit and a lot ships late, and a deposit sale leaves some balances unpaid, every check holds', async () => {
     // Asked of the runtime's issuer and renewed as they expire: the demo moves the clock by days.
     const tokens = cachedTokens(runtime.issuer);
     const run = await runFlashSale({
@@ -59,6 +60,10 @@ describe('npm run demo: a live-room flash sale end to end', () => {
         'every pre-order DELIVERED or REFUNDED',
         'every refund paid back once and told; for each buyer, paid − refunded = what the units kept cost',
         expect.stringMatching(/^every buyer heard each step exactly once/),
+        'deposit sale: whoever paid the balance DELIVERED (or refunded, with a reason); the unpaid and the one who cancelled CANCELLED, deposit kept, nothing refunded',
+        'deposit sale: money per buyer, paid − refunded = delivered units × final price + deposit kept',
+        'deposit sale: nothing of an unpaid pre-order reached a factory',
+        'deposit sale: each balance asked = (tier price reached − discount) × units − deposit',
       ]),
     );
 
@@ -101,6 +106,32 @@ describe('npm run demo: a live-room flash sale end to end', () => {
     expect(run.payments.repeated).toBeGreaterThan(0);
     expect(summary).toMatch(/money\s+¥[\d,]+\.\d\d paid in by \d+ pre-orders · ¥[\d,]+\.\d\d paid back in \d+ refunds \(.*cancelled.*\) · ¥[\d,]+\.\d\d kept/);
     expect(summary).toMatch(/refunds paid\s+(\d+) of \1 confirmed by the platform/);
+
+    // The deposit sale: some paid and were delivered, some left the balance and lost the deposit, one cancelled first;
+    // a tier was reached, and only what was paid for was made.
+    const dep = run.deposit!;
+    const ended = new Map(dep.final!.preorders.map((p) => [p.preorderId, p]));
+    const endOf = (plan: string) => dep.buyers.filter((b) => b.plan === plan).map((b) => ended.get(b.preorderId!)?.status);
+    expect(dep.buyers.length).toBeGreaterThanOrEqual(20);
+    expect(dep.buyers.length).toBeLessThanOrEqual(40);
+    expect(endOf('pay').length).toBeGreaterThan(0);
+    expect(endOf('pay').every((s) => s === 'DELIVERED')).toBe(true);
+    expect(endOf('leave').length).toBeGreaterThan(0);
+    expect(endOf('leave').every((s) => s === 'CANCELLED')).toBe(true);
+    expect(endOf('cancel')).toEqual(['CANCELLED']);
+    expect(dep.final!.preorders.some((p) => p.finalUnitPrice < p.unitPrice - dep.settings.depositDiscount)).toBe(true);
+    expect(dep.shipments.length).toBeGreaterThan(0);
+    expect(dep.shipments.every((s) => s.delivered)).toBe(true);
+    expect(dep.repeats).toEqual({ sent: 1, same: 1 });
+    expect(dep.lateAttempt).toEqual({ status: 409, path: 'preorderId', code: 'balance_window_closed' });
+    expect(summary).toMatch(/deposit sale\s+\d+ buyers · deposit ¥20\.00 a unit, ¥10\.00 off the balance · LINEN-WHITE \d+ sold at ¥119\.00 \(tier; list ¥129\.00\)/);
+    const ledger = summary.slice(summary.indexOf('Money in and out, deposit campaign'), summary.indexOf('\nChecks'));
+    expect(ledger).toMatch(/buyer\s+order\s+ended\s+deposit paid\s+balance paid\s+refunded\s+kept \(forfeited\)\s+final cost/);
+    expect(ledger.match(/^ {2}buyer \d+ /gm)).toHaveLength(dep.buyers.length);
+    expect(ledger).toMatch(/CANCELLED \(unpaid\)\s+¥20\.00|CANCELLED \(unpaid\)\s+¥40\.00/);
+    expect(ledger).toMatch(/conservation: ¥[\d,]+\.\d\d paid in − ¥[\d,]+\.\d\d refunded = ¥[\d,]+\.\d\d for the units delivered \+ ¥[\d,]+\.\d\d in deposits kept ✓/);
+    // What a person reads names buyers by number: no pre-order, buyer or payment ids.
+    expect(ledger).not.toMatch(/po_|deposit-fan-|dep_/);
     expect(summary).toMatch(new RegExp(`All ${checks.length} checks passed\\.`));
   }, 240_000);
 });
