@@ -437,6 +437,7 @@ const whoMayCall: Record<string, Access> = {
   'POST /v1/operator/factories/{factoryId}/revoke': ['operator'],
   'GET /v1/payments/refunds': ['platform'],
   'POST /v1/payments/refunds/{refundId}/confirm': ['platform'],
+  'POST /v1/payments/balances': ['platform'],
 };
 
 describe('Who may call what', () => {

@@ -130,6 +130,48 @@ describe('Consumers that crash part way through a batch', () => {
   }
 });
 
+describe('A deposit sale whose cutter dies part way', () => {
+  // Five buyers pay a deposit; at close the cutter calls each balance; two are paid; at the deadline it forfeits the
+  // other deposits and cuts the last batch. It dies once while calling and once while forfeiting.
+  const deposit = { deposit: 1000, depositDiscount: 500, balanceWindowHours: 2 };
+  const orders: Op[] = [0, 1, 2, 3, 0].map((buyer, i) => ({ kind: 'place', buyer, sku: i % 2, quantity: 1 + (i % 2) }));
+  it('batch-cutter dying before each of its first 2 writes while it calls the balances and while it forfeits the unpaid, is redelivered: each buyer told once, no deposit kept or balance asked twice', async () => {
+    for (let step = 1; step <= 2; step++) {
+      const world = new World(pipe);
+      await world.start({ deposit, minTotalQuantity: 1, lotSize: 50 });
+      for (const o of orders) {
+        await world.run(o);
+        await runtime.emulator.drain(90_000);
+      }
+      const calling = { fn: 'batch-cutter' as const, afterWrites: step, seen: 0, fired: 0, times: 1, reads: false };
+      fault = calling;
+      await world.run({ kind: 'close' });
+      await runtime.emulator.drain(90_000);
+      fault = undefined;
+      await world.checkInvariants(false);
+      // Two of the balances asked are paid (pick 1, 5: the first and second of those due).
+      for (const pick of [1, 5]) {
+        await world.run({ kind: 'payBalance', pick, wrong: false });
+        await runtime.emulator.drain(90_000);
+      }
+      await world.checkInvariants(false);
+      const forfeiting = { fn: 'batch-cutter' as const, afterWrites: step, seen: 0, fired: 0, times: 1, reads: false };
+      fault = forfeiting;
+      await world.run({ kind: 'time', to: 'balance' });
+      fault = undefined;
+      await runtime.emulator.drain(90_000);
+      await world.finish();
+      await world.checkInvariants(true);
+      const ps = await world.preorderStates();
+      expect({ calling: calling.fired, forfeiting: forfeiting.fired }, `the cutter never reached its write #${step}`).toEqual({ calling: 1, forfeiting: 1 });
+      expect(ps.filter((p) => p.balancePaidAt !== undefined).map((p) => p.status)).toEqual(['DELIVERED', 'DELIVERED']);
+      expect(ps.filter((p) => p.forfeitedAmount !== undefined)).toHaveLength(3);
+      for (const p of ps) expect(p.timeline.filter((e) => e.template === 'preorder.balance_due'), p.preorderId).toHaveLength(1);
+      tried.push(`batch-cutter crashed before its write #${step} calling a deposit sale's balances, and again forfeiting the unpaid: invariants hold`);
+    }
+  }, 300_000);
+});
+
 describe('Duplicated and reordered messages', () => {
   it('every event of a campaign delivered again, in reverse and shuffled order, changes nothing', async () => {
     const world = new World(pipe);
