@@ -3,6 +3,7 @@ import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { tableName } from '#shared/config.ts';
 import { log } from '#shared/observability.ts';
+import { isDepositCampaign } from '#domain/payment.ts';
 import {
   capSlices,
   gateShardsFor,
@@ -149,7 +150,7 @@ const gateItem = (c: Campaign, shard: number, cap: number | undefined): Item => 
   cancelled: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
   batched: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])),
   // Deposit campaigns count units whose balance is not paid (domain/payment.ts): out of the waiting line until it is.
-  ...(c.payment?.mode === 'deposit' && { unpaid: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])) }),
+  ...(isDepositCampaign(c) && { unpaid: Object.fromEntries(c.variants.map((_, i) => [`v${i}`, 0])) }),
 });
 
 /**
@@ -569,7 +570,7 @@ export const closeCampaign = async (
   const events = announce ? [announce(closed, demand)] : [];
   // A deposit campaign that closed has its balances to call (and then their deadline): it stays on the clock's
   // index, due now, so that the clock asks the cutter again should the close's own message be lost.
-  const callsBalances = status === 'CLOSED' && c.payment?.mode === 'deposit' && outcome.switchBy === undefined;
+  const callsBalances = status === 'CLOSED' && isDepositCampaign(c) && outcome.switchBy === undefined;
   const sets = [
     '#status = :status, closedAt = :now, updatedAt = :now',
     ...(outcome.variantsMissed.length > 0 ? ['variantsMissed = :missed'] : []),

@@ -3,6 +3,8 @@
  * until `closesAt` or an early close, then CLOSED when it met `minTotalQuantity`
  * or FAILED when it did not.
  */
+import { isDepositCampaign } from './payment.ts';
+
 export type CampaignStatus = 'SCHEDULED' | 'OPEN' | 'CLOSED' | 'FAILED';
 
 export interface Variant {
@@ -256,7 +258,7 @@ export interface Demand {
 }
 
 export const sumDemand = (c: Pick<Campaign, 'variants' | 'maxTotalQuantity' | 'payment'>, gates: readonly GateCounts[]): Demand => {
-  const deposits = c.payment?.mode === 'deposit';
+  const deposits = isDepositCampaign(c);
   const variants = c.variants.map((v) => {
     const ordered = gates.reduce((n, g) => n + (g.ordered[v.sku] ?? 0), 0);
     const cancelled = gates.reduce((n, g) => n + (g.cancelled[v.sku] ?? 0), 0);

@@ -25,9 +25,6 @@ import type { Preorder } from './preorder.ts';
 
 export const isDepositCampaign = (c: Pick<Campaign, 'payment'>): boolean => c.payment?.mode === 'deposit';
 
-/** What a deposit pre-order pays when it is placed: `deposit` on every unit. */
-export const depositFor = (terms: PaymentTerms, quantity: number): number => (terms.deposit ?? 0) * quantity;
-
 /** What the buyer has paid for the pre-order: its deposit, then the balance too; a pre-order paid in full paid `amount`. */
 export const paidOf = (p: Pick<Preorder, 'amount' | 'paidAmount'>): number => p.paidAmount ?? p.amount;
 

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { awaitsBalance, paidOf } from '#domain/payment.ts';
+import { awaitsBalance, isDepositCampaign, paidOf } from '#domain/payment.ts';
 import { cancelPreorder, getPreorder, getPreorderWithNotices, listPreordersForBuyer, placePreorder as placePreorderRecord } from '#adapters/preorder-store.ts';
 import { eventOf, forfeitEvent, type DomainEvent } from '#adapters/event-bus.ts';
 import { cancelFromBatch, getBatch, liveLine, productionOf } from '#adapters/batch-store.ts';
@@ -68,7 +68,7 @@ export const placePreorder = async (
       { path: 'source.liveRoomId', message: `not one of this campaign's live rooms (${campaign.liveRoomIds.join(', ')})`, code: 'unknown_live_room' },
     ]);
   }
-  const deposit = campaign.payment?.mode === 'deposit' ? campaign.payment : undefined;
+  const deposit = isDepositCampaign(campaign) ? campaign.payment : undefined;
   if (deposit && body.paymentRef === undefined) {
     // The deposit is paid on the platform before the pre-order is placed: its reference is what the balance and every refund name.
     throw new InvalidInputError('This campaign takes a deposit: name its payment', [
