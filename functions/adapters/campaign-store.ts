@@ -200,14 +200,22 @@ export const listCampaignsForAnchor = (anchorId: string, limit: number, cursor: 
 export interface ClockEntry {
   readonly campaignId: string;
   readonly status: CampaignStatus;
-  /** When its next step is due: its opening, its close, or (CLOSED) the end of its switch window. */
+  /** When its next step is due: its opening, its close, or (CLOSED) the end of its switch window or of its balance window. */
   readonly dueAt: string;
+  /**
+   * A closed deposit campaign in its balance window that promises the most a
+   * buyer waits (maxWaitHours): paid pre-orders join the line all through the
+   * window, so the cutter is asked every minute, as while it sells.
+   */
+  readonly cutsWhileBalancesDue: boolean;
 }
 
 const ClockIndexItem = z.object({
   campaignId: z.string().min(1),
   status: z.enum(['SCHEDULED', 'OPEN', 'CLOSED', 'FAILED'] as const satisfies readonly CampaignStatus[]),
   GSI2SK: z.string().regex(/^[^#]+#/),
+  maxWaitHours: z.number().optional(),
+  balancesCalledAt: z.string().optional(),
 });
 
 /**
@@ -225,7 +233,7 @@ export async function* clockIndexPages(pageSize = 200): AsyncGenerator<ClockEntr
         TableName: tableName(),
         IndexName: 'GSI2',
         KeyConditionExpression: 'GSI2PK = :pk',
-        ProjectionExpression: 'campaignId, #status, GSI2SK',
+        ProjectionExpression: 'campaignId, #status, GSI2SK, maxWaitHours, balancesCalledAt',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':pk': clockPartition },
         Limit: pageSize,
@@ -239,8 +247,10 @@ export async function* clockIndexPages(pageSize = 200): AsyncGenerator<ClockEntr
         log().error('an item on the clock index does not read as a campaign', { item, issues: parsed.error.issues });
         continue;
       }
-      const { campaignId, status, GSI2SK } = parsed.data;
-      page.push({ campaignId, status, dueAt: GSI2SK.slice(0, GSI2SK.indexOf('#')) });
+      const { campaignId, status, GSI2SK, maxWaitHours, balancesCalledAt } = parsed.data;
+      // Settled campaigns leave the index, so one on it with its balances called is in its balance window.
+      const cutsWhileBalancesDue = status === 'CLOSED' && balancesCalledAt !== undefined && maxWaitHours !== undefined;
+      page.push({ campaignId, status, dueAt: GSI2SK.slice(0, GSI2SK.indexOf('#')), cutsWhileBalancesDue });
     }
     yield page;
     start = out.LastEvaluatedKey;

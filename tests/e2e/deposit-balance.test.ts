@@ -157,6 +157,48 @@ describe('Deposit and balance', () => {
     conserved(await read(small.preorderId, 4));
   });
 
+  it('In the balance window whoever paid is still made within maxWaitHours: the minute tick cuts them before the deadline, the unpaid left to pay', async () => {
+    const campaignId = await create(depositCampaign({ variants: [{ sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 }], minTotalQuantity: 2, lotSize: 10, maxWaitHours: 3 }));
+    const [a, b, c] = [
+      await place(campaignId, 5, { quantity: 1, paymentRef: 'pay_wait_a' }),
+      await place(campaignId, 6, { quantity: 1, paymentRef: 'pay_wait_b' }),
+      await place(campaignId, 7, { quantity: 1, paymentRef: 'pay_wait_c' }),
+    ];
+    await runtime.emulator.drain();
+    expect((await anchor.post<{ status: string }>(`/v1/campaigns/${campaignId}/close`)).body.status).toBe('CLOSED');
+    const called = await untilDrained(runtime, () => read(a.preorderId, 5), (p) => p.balanceDue !== undefined);
+    // ¥129 less the ¥10 discount, less the ¥20 deposit.
+    expect(called.balanceDue).toBe(9900);
+    expect((await pay(a.preorderId, 'pay_wait_a', 9900)).status).toBe(200);
+    expect((await pay(b.preorderId, 'pay_wait_b', 9900)).status).toBe(200);
+    await runtime.emulator.drain();
+    // Two paid units wait (the whole minimum, but far from a lot of 10), and nobody has waited three hours: nothing cut.
+    expect(await medium(campaignId)).toMatchObject({ waiting: 2, awaitingBalance: 1 });
+    await runtime.emulator.fireSchedule('campaign-sweep');
+    await runtime.emulator.drain();
+    expect(await batchesOf(campaignId)).toEqual([]);
+
+    // Four hours on, the deadline still 44 hours away: the minute's tick has the waiting two cut, and the unpaid one may still pay.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    vi.setSystemTime(Date.now() + 4 * 3600_000);
+    await runtime.emulator.fireSchedule('campaign-sweep');
+    const [pa, pb] = await untilDrained(
+      runtime,
+      () => Promise.all([read(a.preorderId, 5), read(b.preorderId, 6)]),
+      (xs) => xs.every((p) => p.status === 'BATCHED'),
+    );
+    const batches = await batchesOf(campaignId);
+    expect(batches.map((x) => [x.reason, x.lines.map((l) => [l.sku, l.quantity])])).toEqual([['max-wait', [['SHIRT-M', 2]]]]);
+    expect([pa.batchId, pb.batchId]).toEqual([batches[0]!.batchId, batches[0]!.batchId]);
+    const unpaid = await read(c.preorderId, 7);
+    expect(unpaid).toMatchObject({ status: 'ACCEPTED', balanceDue: 9900 });
+    // The buyer's wait is counted from the order: paid now, four hours after it, it is past maxWaitHours and made at once.
+    expect((await pay(c.preorderId, 'pay_wait_c', 9900)).status).toBe(200);
+    await untilDrained(runtime, () => read(c.preorderId, 7), (p) => p.status === 'BATCHED');
+    expect(await medium(campaignId)).toMatchObject({ waiting: 0, awaitingBalance: 0, batched: 3 });
+    expect((await batchesOf(campaignId)).map((x) => x.reason)).toEqual(['max-wait', 'max-wait']);
+  });
+
   it('Deposits when ordering, the balance at the tier price less the discount when the sale closes, only paid pre-orders made, and the unpaid forfeited at the deadline', async () => {
     const campaignId = await create(depositCampaign());
     expect((await campaignOf(campaignId)).payment).toEqual(payment);

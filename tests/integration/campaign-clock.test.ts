@@ -168,7 +168,7 @@ describe('The minute sweep fans out one message per campaign', () => {
     expect(pages.every((p) => p.length <= 3)).toBe(true);
     const seen = pages.flat();
     expect(new Set(seen.map((e) => e.campaignId)).size).toBe(seen.length);
-    for (const c of mine) expect(seen.filter((e) => e.campaignId === c.campaignId)).toEqual([{ campaignId: c.campaignId, status: 'OPEN', dueAt: c.closesAt }]);
+    for (const c of mine) expect(seen.filter((e) => e.campaignId === c.campaignId)).toEqual([{ campaignId: c.campaignId, status: 'OPEN', dueAt: c.closesAt, cutsWhileBalancesDue: false }]);
   });
 
   it('When more batches come due in one minute than a page holds, one sweep hands every one its own message', async () => {

@@ -55,8 +55,9 @@ export const sweep = async (now: Date): Promise<void> => {
   const at = now.toISOString();
   let refused = 0;
   for await (const page of clockIndexPages()) {
-    // A SCHEDULED campaign not yet due, or a CLOSED one whose switch window has not ended, has nothing to do this minute.
-    const ticks = page.filter((c) => c.status === 'OPEN' || Date.parse(c.dueAt) <= now.getTime());
+    // A SCHEDULED campaign not yet due, or a CLOSED one whose switch window has not ended, has nothing to do this minute;
+    // one whose balances are due and that cuts who waited too long may (paid pre-orders join the line all through the window).
+    const ticks = page.filter((c) => c.status === 'OPEN' || c.cutsWhileBalancesDue || Date.parse(c.dueAt) <= now.getTime());
     refused += await enqueueClockWork(ticks.map((c): ClockWork => ({ kind: 'tick', campaignId: c.campaignId, at })));
   }
   for await (const due of batchesDuePages(now)) {
@@ -69,11 +70,13 @@ export const sweep = async (now: Date): Promise<void> => {
 /**
  * One campaign's minute (its `tick`), as of the sweep's time `now`: the step
  * due (it opens or closes; a closed campaign whose switch window ended is
- * handed to the cutter, which refunds the unswitched and cuts the rest); then,
+ * handed to the cutter, which refunds the unswitched and cuts the rest; a
+ * closed deposit campaign's balances to call, or their deadline, likewise); then,
  * while it is open, the demand snapshot the forecast reads its order rate from
  * (with the forecast made then, for the anchor's chart), and, where pre-orders
  * may not wait forever (maxWaitHours), a nudge to the cutter, which decides
- * whether anyone has waited long enough.
+ * whether anyone has waited long enough: while it sells, and while a deposit
+ * campaign's balances are due (who paid joins the line then).
  *
  * Idempotent, so a redelivered or duplicated tick changes nothing twice: the
  * transitions are conditional on the status read (only the call that made one
@@ -94,6 +97,9 @@ export const campaignMinute = async (campaignId: string, now: Date): Promise<voi
     // calls them, or forfeits the unpaid and makes the last cut.
     else if (balancesToCall(found) || (found.balanceDueBy !== undefined && found.balancesSettledAt === undefined && Date.parse(found.balanceDueBy) <= now.getTime())) {
       await requestCut(campaignId);
+    } else if (found.balancesCalledAt !== undefined && found.balancesSettledAt === undefined && found.maxWaitHours !== undefined) {
+      // In the balance window: whoever paid waits in line, and a max-wait cut may come due before the deadline.
+      if ((await readDemand(found)).totals.waiting > 0) await requestCut(campaignId);
     }
     return;
   }
