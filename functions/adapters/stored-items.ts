@@ -279,6 +279,7 @@ export const StoredCampaign = z.object({
   backupFactoryId: id.optional(),
   currency: z.string(),
   variants: z.array(StoredVariant),
+  priceTiers: z.array(z.object({ minUnits: z.number(), unitPrice: z.number() })).optional(),
   opensAt: time,
   closesAt: time,
   firstClosesAt: time.optional(),

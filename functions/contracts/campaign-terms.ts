@@ -1,6 +1,7 @@
 import * as z from './zod.ts';
 import { Timestamp } from './common.ts';
 import { Commission, LateCompensation } from './campaigns.ts';
+import { lowestPriceOf } from '#domain/pricing.ts';
 
 /**
  * A campaign's terms as an anchor writes them: the create and change bodies, and the rules
@@ -11,6 +12,43 @@ import { Commission, LateCompensation } from './campaigns.ts';
 const PartnerId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 letters, digits or _ . : -');
 const Sku = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'sku is 1-64 letters, digits or . _ -');
 const Count = z.number().int().min(0).max(10_000_000);
+
+const PriceTiersInput = z
+  .array(
+    z
+      .object({
+        minUnits: z.number().int().min(1).max(10_000_000).openapi({ description: 'Net sold units that unlock this price' }),
+        unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units' }),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(10);
+
+/** Tiers go up in units and down in price, each below the one before and the first below the list price. */
+const checkTiers = (
+  tiers: readonly { minUnits: number; unitPrice: number }[] | undefined,
+  listPrice: number,
+  path: (string | number)[],
+  ctx: z.RefinementCtx,
+  listedAs = "the variant's unitPrice",
+) => {
+  let before = { minUnits: 0, unitPrice: listPrice };
+  (tiers ?? []).forEach((t, i) => {
+    if (t.minUnits <= before.minUnits) {
+      ctx.addIssue({ code: 'custom', path: [...path, i, 'minUnits'], message: 'tiers go up: each minUnits above the one before', params: { code: 'tiers_not_ascending' } });
+    }
+    if (t.unitPrice >= before.unitPrice) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, i, 'unitPrice'],
+        message: i === 0 ? `a tier's unitPrice is below ${listedAs}` : "each tier's unitPrice is below the one before",
+        params: { code: 'tier_price_not_lower' },
+      });
+    }
+    before = t;
+  });
+};
 
 export const VariantInput = z
   .object({
@@ -24,45 +62,18 @@ export const VariantInput = z
       .max(10_000_000)
       .optional()
       .openapi({ description: "The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded" }),
-    priceTiers: z
-      .array(
-        z
-          .object({
-            minUnits: z.number().int().min(1).max(10_000_000).openapi({ description: 'Net sold units of the variant that unlock this price' }),
-            unitPrice: z.number().int().min(1).max(100_000_000).openapi({ description: 'Minor units' }),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(10)
-      .optional()
-      .openapi({
-        description:
-          '阶梯价: minUnits ascending, each unitPrice below the one before and below the variant\'s. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference',
-        example: [
-          { minUnits: 100, unitPrice: 11900 },
-          { minUnits: 500, unitPrice: 9900 },
-        ],
-      }),
+    priceTiers: PriceTiersInput.optional().openapi({
+      description:
+        "阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the variant's net sold units reached is the price, and who paid more is refunded the difference",
+      example: [
+        { minUnits: 100, unitPrice: 11900 },
+        { minUnits: 500, unitPrice: 9900 },
+      ],
+    }),
   })
   .strict()
-  .superRefine((v, ctx) => {
-    let before = { minUnits: 0, unitPrice: v.unitPrice };
-    (v.priceTiers ?? []).forEach((t, i) => {
-      if (t.minUnits <= before.minUnits) {
-        ctx.addIssue({ code: 'custom', path: ['priceTiers', i, 'minUnits'], message: 'tiers go up: each minUnits above the one before', params: { code: 'tiers_not_ascending' } });
-      }
-      if (t.unitPrice >= before.unitPrice) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['priceTiers', i, 'unitPrice'],
-          message: i === 0 ? "a tier's unitPrice is below the variant's unitPrice" : "each tier's unitPrice is below the one before",
-          params: { code: 'tier_price_not_lower' },
-        });
-      }
-      before = t;
-    });
-  });
+  .superRefine((v, ctx) => checkTiers(v.priceTiers, v.unitPrice, ['priceTiers'], ctx));
+
 /** How buyers pay (定金/尾款, domain/payment.ts): the rules between its fields and the prices are checked with the terms. */
 export const PaymentTermsInput = z
   .object({
@@ -109,6 +120,14 @@ const CampaignTerms = z
     currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as CNY'),
     // At most 24 variants keeps every gate item under 1 KB (2 WCU a transactional write).
     variants: z.array(VariantInput).min(1).max(24),
+    priceTiers: PriceTiersInput.optional().openapi({
+      description:
+        "全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant together and pricing every variant. The variants share one unitPrice and list no tiers of their own; minUnits ascending, each unitPrice below the one before and below the variants'",
+      example: [
+        { minUnits: 1000, unitPrice: 8900 },
+        { minUnits: 5000, unitPrice: 7900 },
+      ],
+    }),
     opensAt: Timestamp.optional().openapi({ description: 'Absent: open now' }),
     closesAt: Timestamp,
     minTotalQuantity: Count,
@@ -167,10 +186,29 @@ const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
   if (b.maxPerBuyer !== undefined && b.maxTotalQuantity !== undefined && b.maxPerBuyer > b.maxTotalQuantity) {
     ctx.addIssue({ code: 'custom', path: ['maxPerBuyer'], message: 'maxPerBuyer cannot be above maxTotalQuantity', params: { code: 'limit_above_cap' } });
   }
+  if (b.priceTiers !== undefined) {
+    // One price for every variant, so one tier price can replace it; and one set of tiers, so a price is never two tiers'.
+    const prices = new Set(b.variants.map((v) => v.unitPrice));
+    if (prices.size > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['priceTiers'],
+        message: 'tiers for the whole campaign need every variant at one unitPrice; give the variants their own priceTiers instead',
+        params: { code: 'tiers_need_one_price' },
+      });
+    } else {
+      checkTiers(b.priceTiers, b.variants[0]?.unitPrice ?? 0, ['priceTiers'], ctx, "the variants' unitPrice");
+    }
+    b.variants.forEach((v, i) => {
+      if (v.priceTiers !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'priceTiers'], message: 'a campaign with priceTiers of its own lists none per variant', params: { code: 'tiers_twice' } });
+      }
+    });
+  }
   if (b.payment?.mode === 'deposit' && b.payment.deposit !== undefined) {
     // The balance must be something on every unit, at the lowest price any tier can reach: else there is nothing left to pay.
     const { deposit, depositDiscount = 0 } = b.payment;
-    const lowest = b.variants.map((v) => ({ sku: v.sku, price: Math.min(v.unitPrice, ...(v.priceTiers ?? []).map((t) => t.unitPrice)) })).sort((x, y) => x.price - y.price)[0];
+    const lowest = b.variants.map((v) => ({ sku: v.sku, price: lowestPriceOf(v, b.priceTiers) })).sort((x, y) => x.price - y.price)[0];
     if (lowest && deposit >= lowest.price) {
       ctx.addIssue({ code: 'custom', path: ['payment', 'deposit'], message: `the deposit must be below every unit price (${lowest.sku} can cost ${lowest.price})`, params: { code: 'deposit_above_price' } });
     } else if (lowest && deposit + depositDiscount >= lowest.price) {

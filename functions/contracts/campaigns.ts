@@ -40,6 +40,14 @@ export const Commission = z
   .openapi('Commission');
 
 
+const NextTier = z.object({
+  minUnits: z.number().int(),
+  unitPrice: z.number().int(),
+  unitsToUnlock: z.number().int().openapi({ description: 'More net sold units that unlock this price' }),
+});
+
+const PriceTierView = z.object({ minUnits: z.number().int(), unitPrice: z.number().int() });
+
 export const VariantDemand = z
   .object({
     sku: z.string(),
@@ -52,15 +60,11 @@ export const VariantDemand = z
       .number()
       .int()
       .optional()
-      .openapi({ description: 'A variant with priceTiers: the unit price its net sold units reached (minor units); once the campaign closed, the price fixed then' }),
-    nextTier: z
-      .object({
-        minUnits: z.number().int(),
-        unitPrice: z.number().int(),
-        unitsToUnlock: z.number().int().openapi({ description: 'More net sold units that unlock this price' }),
-      })
-      .optional()
-      .openapi({ description: 'While the campaign sells: the next tier of a variant with priceTiers, "N more units to unlock ¥X"' }),
+      .openapi({
+        description:
+          "A variant with priceTiers (its own, or the campaign's): the unit price the net sold units reached (minor units); once the campaign closed, the price fixed then",
+      }),
+    nextTier: NextTier.optional().openapi({ description: 'While the campaign sells: the next tier of a variant with its own priceTiers, "N more units to unlock ¥X"' }),
   })
   .openapi('VariantDemand');
 
@@ -89,6 +93,7 @@ export const Demand = z
         .openapi({ description: "Sum of the variants' forecasts, never above the units the cap still allows" }),
     }),
     signalsWithoutSku: SignalSummary.openapi({ description: 'Signals the live room sent without a sku (about the campaign as a whole)' }),
+    nextTier: NextTier.optional().openapi({ description: 'While the campaign sells, with its own priceTiers: the next tier, "N more units (of any variant) to unlock ¥X"' }),
     remaining: z.number().int().optional().openapi({ description: 'Units left under maxTotalQuantity' }),
   })
   .openapi('Demand');
@@ -107,9 +112,13 @@ export const CampaignView = z
         name: z.string(),
         unitPrice: z.number().int(),
         minQuantity: z.number().int().optional(),
-        priceTiers: z.array(z.object({ minUnits: z.number().int(), unitPrice: z.number().int() })).optional(),
+        priceTiers: z.array(PriceTierView).optional(),
       }),
     ),
+    priceTiers: z
+      .array(PriceTierView)
+      .optional()
+      .openapi({ description: '全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant, pricing every variant' }),
     opensAt: Timestamp,
     closesAt: Timestamp,
     closedAt: Timestamp.optional(),
@@ -125,13 +134,17 @@ export const CampaignView = z
     finalPrices: z
       .record(z.string(), z.number().int())
       .optional()
-      .openapi({ description: 'Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop)' }),
+      .openapi({
+        description:
+          "Fixed at close: the tier price each variant with priceTiers (its own or the campaign's) reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop)",
+      }),
     payment: z
-      .object({ mode: z.enum(['full', 'deposit']), deposit: z.number().int().optional(), balanceWindowHours: z.number().int().optional(), depositDiscount: z.number().int().optional() })
+      .object({ mode: z.enum(['full', 'deposit']), deposit: z.number().int().optional(), balanceWindowHours: z.number().optional(), depositDiscount: z.number().int().optional() })
       .optional()
       .openapi({ description: 'How buyers pay: absent or full, when they order; deposit, a deposit then and the balance once the sale closed (minor units a unit)' }),
     balanceDueBy: Timestamp.optional().openapi({ description: 'A deposit campaign, once its balances were called: they must be paid by then; the unpaid are cancelled and their deposits kept' }),
     demand: z.array(VariantDemand),
+    nextTier: NextTier.optional().openapi({ description: 'While the campaign sells, with its own priceTiers: the next tier, "N more units (of any variant) to unlock ¥X"' }),
     remaining: z.number().int().optional(),
     // Owner-only fields below.
     anchorId: z.string().optional(),

@@ -67,6 +67,13 @@ export interface Campaign {
   readonly backupFactoryId?: string;
   readonly currency: string;
   readonly variants: readonly Variant[];
+  /**
+   * 阶梯价 for the whole campaign (全场阶梯价): as a variant's own tiers, but
+   * counting the net sold units of every variant, and pricing every variant
+   * (they share one list price). A campaign has these or per-variant tiers,
+   * never both (domain/pricing.ts).
+   */
+  readonly priceTiers?: readonly PriceTier[];
   readonly opensAt: string;
   readonly closesAt: string;
   /**
@@ -178,6 +185,7 @@ export const newCampaign = (input: {
     ...(draft.backupFactoryId !== undefined && { backupFactoryId: draft.backupFactoryId }),
     currency: draft.currency,
     variants: draft.variants,
+    ...(draft.priceTiers !== undefined && { priceTiers: draft.priceTiers }),
     opensAt,
     closesAt: new Date(draft.closesAt).toISOString(),
     minTotalQuantity: draft.minTotalQuantity,
@@ -326,6 +334,7 @@ export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string
   ...(c.backupFactoryId !== undefined && { backupFactoryId: c.backupFactoryId }),
   currency: c.currency,
   variants: c.variants,
+  ...(c.priceTiers !== undefined && { priceTiers: c.priceTiers }),
   opensAt: c.opensAt,
   closesAt: c.closesAt,
   minTotalQuantity: c.minTotalQuantity,

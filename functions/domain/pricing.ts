@@ -1,4 +1,4 @@
-import type { Campaign, Demand, Variant } from './campaign.ts';
+import type { Campaign, PriceTier, Variant, VariantDemand } from './campaign.ts';
 import { refundedUnitsOf, type Preorder } from './preorder.ts';
 
 /**
@@ -13,6 +13,11 @@ import { refundedUnitsOf, type Preorder } from './preorder.ts';
  * of a unit (a short batch, the ceiling) pays that back, and a refund of the
  * whole pays back what is still held. Money stays conserved: for every
  * pre-order, paid − refunded = units kept × the price it finally costs.
+ *
+ * Or the campaign lists the tiers (全场阶梯价): then the net sold units of every
+ * variant count, and the price reached is every variant's (they share one list
+ * price, checked with the terms). Every buyer sees the same "N more units to
+ * unlock", whatever they chose.
  */
 
 /** The unit price the variant's net sold units reach: the last tier reached, else the list price. */
@@ -28,21 +33,50 @@ export const nextTier = (
   return next && { minUnits: next.minUnits, unitPrice: next.unitPrice, unitsToUnlock: next.minUnits - soldUnits };
 };
 
+const netSold = (d: Pick<VariantDemand, 'ordered' | 'cancelled'> | undefined): number => (d ? d.ordered - d.cancelled : 0);
+
+/**
+ * What prices a variant: the tiers that apply to it (the campaign's, else its
+ * own) and the net sold units that count towards them (every variant's, else
+ * its own). Undefined when it has no tiers.
+ */
+export const pricingOf = (
+  c: Pick<Campaign, 'variants' | 'priceTiers'>,
+  sku: string,
+  demand: readonly Pick<VariantDemand, 'sku' | 'ordered' | 'cancelled'>[],
+): { readonly tiers: Pick<Variant, 'unitPrice' | 'priceTiers'>; readonly sold: number } | undefined => {
+  const v = c.variants.find((x) => x.sku === sku);
+  if (!v) return undefined;
+  if (c.priceTiers?.length) return { tiers: { unitPrice: v.unitPrice, priceTiers: c.priceTiers }, sold: demand.reduce((n, d) => n + netSold(d), 0) };
+  if (v.priceTiers?.length) return { tiers: v, sold: netSold(demand.find((d) => d.sku === sku)) };
+  return undefined;
+};
+
+/** Does the campaign price by tiers at all (its own, or any variant's)? */
+export const hasTiers = (c: Pick<Campaign, 'variants' | 'priceTiers'>): boolean => !!c.priceTiers?.length || c.variants.some((v) => !!v.priceTiers?.length);
+
+/** The lowest price any tier of the campaign can reach for a variant: what a deposit must stay below. */
+export const lowestPriceOf = (v: Pick<Variant, 'unitPrice' | 'priceTiers'>, campaignTiers: readonly PriceTier[] | undefined): number =>
+  Math.min(v.unitPrice, ...(v.priceTiers ?? []).map((t) => t.unitPrice), ...(campaignTiers ?? []).map((t) => t.unitPrice));
+
 /**
  * The prices fixed at close: for each variant that made its own minimum and
- * has tiers, the tier its net sold units reached, when that is below its list
- * price. Undefined when no price dropped.
+ * has tiers (its own or the campaign's), the tier the net sold units reached,
+ * when that is below its list price. Undefined when no price dropped. With the
+ * campaign's tiers every variant's units count, a missed variant's too: buyers
+ * were shown that count while they ordered, and a missed variant's buyers who
+ * switch bring their units along.
  */
 export const finalPricesAtClose = (
-  c: Pick<Campaign, 'variants'>,
-  demand: Pick<Demand, 'variants'>,
+  c: Pick<Campaign, 'variants' | 'priceTiers'>,
+  demand: { readonly variants: readonly Pick<VariantDemand, 'sku' | 'ordered' | 'cancelled'>[] },
   missed: readonly string[] = [],
 ): Record<string, number> | undefined => {
   const prices: Record<string, number> = {};
   for (const v of c.variants) {
-    if (!v.priceTiers?.length || missed.includes(v.sku)) continue;
-    const d = demand.variants.find((x) => x.sku === v.sku);
-    const price = tierPrice(v, d ? d.ordered - d.cancelled : 0);
+    const pricing = pricingOf(c, v.sku, demand.variants);
+    if (!pricing || missed.includes(v.sku)) continue;
+    const price = tierPrice(pricing.tiers, pricing.sold);
     if (price < v.unitPrice) prices[v.sku] = price;
   }
   return Object.keys(prices).length > 0 ? prices : undefined;

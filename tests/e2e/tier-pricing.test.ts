@@ -47,7 +47,15 @@ type Preorder = {
   notifications: { template: string; message: string; locale: string }[];
 };
 type VariantDemand = { sku: string; ordered: number; cancelled: number; unitPriceNow?: number; nextTier?: { minUnits: number; unitPrice: number; unitsToUnlock: number } };
-type CampaignView = { status: string; finalPrices?: Record<string, number>; variants: { sku: string; priceTiers?: { minUnits: number; unitPrice: number }[] }[]; demand: VariantDemand[] };
+type NextTier = { minUnits: number; unitPrice: number; unitsToUnlock: number };
+type CampaignView = {
+  status: string;
+  finalPrices?: Record<string, number>;
+  variants: { sku: string; priceTiers?: { minUnits: number; unitPrice: number }[] }[];
+  priceTiers?: { minUnits: number; unitPrice: number }[];
+  nextTier?: NextTier;
+  demand: VariantDemand[];
+};
 type Problem = { status: number; errors?: { path: string; message: string }[] };
 
 const tiers = [
@@ -218,5 +226,80 @@ describe('Tier pricing', () => {
     expect(campaign.finalPrices).toBeUndefined();
     expect(campaign.demand.find((d) => d.sku === 'SHIRT-M')).toMatchObject({ unitPriceNow: 12900 });
     expect(await read(p.preorderId, 4)).toMatchObject({ finalUnitPrice: 12900, refundedAmount: 0, refunds: [] });
+  });
+
+  it('Tiers for the whole campaign (全场阶梯价): the units of every variant count and the price of every variant drops; the variants need one list price and no tiers of their own, else 400 naming the field', async () => {
+    const before = (await anchor.get<{ items: unknown[] }>('/v1/campaigns?mine=true&limit=100')).body;
+    const refused: [Record<string, unknown>, string][] = [
+      // Variants at two prices: one tier price cannot replace both.
+      [{ variants: [{ sku: 'SHIRT-S', name: 'Small', unitPrice: 11900 }, { sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 }], priceTiers: [{ minUnits: 3, unitPrice: 9900 }] }, 'priceTiers'],
+      // Tiers twice: the campaign's and a variant's.
+      [{ priceTiers: [{ minUnits: 3, unitPrice: 9900 }] }, 'variants.1.priceTiers'],
+      // Not below the list price, or not ascending.
+      [{ variants: [{ sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 }], priceTiers: [{ minUnits: 3, unitPrice: 12900 }] }, 'priceTiers.0.unitPrice'],
+      [{ variants: [{ sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 }], priceTiers: [{ minUnits: 3, unitPrice: 11900 }, { minUnits: 2, unitPrice: 9900 }] }, 'priceTiers.1.minUnits'],
+      // A deposit no tier price leaves a balance above.
+      [
+        { variants: [{ sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 }], priceTiers: [{ minUnits: 3, unitPrice: 1900 }], payment: { mode: 'deposit', deposit: 2000, balanceWindowHours: 24 } },
+        'payment.deposit',
+      ],
+    ];
+    for (const [overrides, path] of refused) {
+      const res = await anchor.post<Problem>('/v1/campaigns', tiered(overrides));
+      expect(res.status, JSON.stringify(overrides)).toBe(400);
+      expect(res.body.errors?.map((e) => e.path), JSON.stringify(overrides)).toContain(path);
+    }
+    expect((await anchor.get<{ items: unknown[] }>('/v1/campaigns?mine=true&limit=100')).body.items).toHaveLength(before.items.length);
+
+    const wide = [
+      { minUnits: 3, unitPrice: 11900 },
+      { minUnits: 5, unitPrice: 10900 },
+    ];
+    const created = await anchor.post<CampaignView & { campaignId: string }>(
+      '/v1/campaigns',
+      tiered({ variants: [{ sku: 'SHIRT-S', name: 'Small', unitPrice: 12900 }, { sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 }], priceTiers: wide }),
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const campaignId = created.body.campaignId;
+    expect(created.body.priceTiers).toEqual(wide);
+    const view = async () => (await anchor.get<CampaignView>(`/v1/campaigns/${campaignId}`)).body;
+    expect((await view()).nextTier).toEqual({ minUnits: 3, unitPrice: 11900, unitsToUnlock: 3 });
+
+    // Two Small and two Medium: four units of the campaign reach ¥119 for both sizes; one more unlocks ¥109.
+    const s = await place(campaignId, 0, { sku: 'SHIRT-S', quantity: 2, paymentRef: 'pay_wide_s' });
+    const m = await place(campaignId, 1, { sku: 'SHIRT-M', quantity: 2, locale: 'en', paymentRef: 'pay_wide_m' });
+    await runtime.emulator.drain();
+    const selling = await view();
+    expect(selling.nextTier).toEqual({ minUnits: 5, unitPrice: 10900, unitsToUnlock: 1 });
+    expect(selling.demand.map((d) => [d.sku, d.unitPriceNow, d.nextTier])).toEqual([
+      ['SHIRT-S', 11900, undefined],
+      ['SHIRT-M', 11900, undefined],
+    ]);
+    // The demand the console polls says the same.
+    const demand = (await anchor.get<{ nextTier?: NextTier; variants: VariantDemand[] }>(`/v1/campaigns/${campaignId}/demand`)).body;
+    expect(demand.nextTier).toEqual({ minUnits: 5, unitPrice: 10900, unitsToUnlock: 1 });
+    expect(demand.variants.map((d) => d.unitPriceNow)).toEqual([11900, 11900]);
+    // While OPEN the tiers cannot change: buyers ordered on them.
+    const change = await anchor.patch<Problem>(`/v1/campaigns/${campaignId}`, { priceTiers: [{ minUnits: 2, unitPrice: 9900 }] });
+    expect(change.status).toBe(409);
+    expect(change.body.errors?.map((e) => e.path)).toEqual(['priceTiers']);
+
+    // Close at four units: both sizes at ¥119, each buyer refunded ¥10 a unit once.
+    expect((await anchor.post<{ status: string }>(`/v1/campaigns/${campaignId}/close`)).body.status).toBe('CLOSED');
+    const [ps, pm] = await untilDrained(
+      runtime,
+      () => Promise.all([read(s.preorderId, 0), read(m.preorderId, 1)]),
+      (xs) => xs.every((p) => p.refunds.length === 1 && p.notifications.length === p.timeline.length),
+    );
+    const closed = await view();
+    expect(closed.finalPrices).toEqual({ 'SHIRT-S': 11900, 'SHIRT-M': 11900 });
+    expect(closed.nextTier).toBeUndefined();
+    for (const p of [ps!, pm!]) {
+      expect(p).toMatchObject({ paidAmount: 25800, finalUnitPrice: 11900, refundedAmount: 2000 });
+      expect(p.refunds).toEqual([expect.objectContaining({ amount: 2000, reason: 'price-drop' })]);
+      expect(p.paidAmount - p.refundedAmount).toBe(kept(p) * p.finalUnitPrice);
+    }
+    expect(pm!.notifications.find((n) => n.template === 'preorder.price_dropped')!.message).toMatch(/¥119\.00 a unit; a refund of ¥20\.00/);
+    expectPublishedEventsFitTheirSchemas(runtime.emulator);
   });
 });

@@ -1294,6 +1294,11 @@ export interface components {
                     unitPrice: number;
                 }[];
             }[];
+            /** @description 全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant, pricing every variant */
+            priceTiers?: {
+                minUnits: number;
+                unitPrice: number;
+            }[];
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -1330,7 +1335,7 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             switchBy?: string;
-            /** @description Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
+            /** @description Fixed at close: the tier price each variant with priceTiers (its own or the campaign's) reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
             finalPrices?: {
                 [key: string]: number;
             };
@@ -1349,6 +1354,13 @@ export interface components {
              */
             balanceDueBy?: string;
             demand: components["schemas"]["VariantDemand"][];
+            /** @description While the campaign sells, with its own priceTiers: the next tier, "N more units (of any variant) to unlock ¥X" */
+            nextTier?: {
+                minUnits: number;
+                unitPrice: number;
+                /** @description More net sold units that unlock this price */
+                unitsToUnlock: number;
+            };
             remaining?: number;
             anchorId?: string;
             factoryId?: string;
@@ -1562,6 +1574,11 @@ export interface components {
                     unitPrice: number;
                 }[];
             }[];
+            /** @description 全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant, pricing every variant */
+            priceTiers?: {
+                minUnits: number;
+                unitPrice: number;
+            }[];
             /**
              * Format: date-time
              * @example 2026-12-01T12:00:00Z
@@ -1598,7 +1615,7 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             switchBy?: string;
-            /** @description Fixed at close: the tier price each variant with priceTiers reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
+            /** @description Fixed at close: the tier price each variant with priceTiers (its own or the campaign's) reached, where it fell below unitPrice (sku → minor units); buyers who paid more are refunded the difference (reason price-drop) */
             finalPrices?: {
                 [key: string]: number;
             };
@@ -1616,6 +1633,13 @@ export interface components {
              * @example 2026-12-01T12:00:00Z
              */
             balanceDueBy?: string;
+            /** @description While the campaign sells, with its own priceTiers: the next tier, "N more units (of any variant) to unlock ¥X" */
+            nextTier?: {
+                minUnits: number;
+                unitPrice: number;
+                /** @description More net sold units that unlock this price */
+                unitsToUnlock: number;
+            };
             anchorId?: string;
             factoryId?: string;
             backupFactoryId?: string;
@@ -1674,7 +1698,7 @@ export interface components {
                 /** @description The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded */
                 minQuantity?: number;
                 /**
-                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference
+                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the variant's net sold units reached is the price, and who paid more is refunded the difference
                  * @example [
                  *       {
                  *         "minUnits": 100,
@@ -1687,11 +1711,30 @@ export interface components {
                  *     ]
                  */
                 priceTiers?: {
-                    /** @description Net sold units of the variant that unlock this price */
+                    /** @description Net sold units that unlock this price */
                     minUnits: number;
                     /** @description Minor units */
                     unitPrice: number;
                 }[];
+            }[];
+            /**
+             * @description 全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant together and pricing every variant. The variants share one unitPrice and list no tiers of their own; minUnits ascending, each unitPrice below the one before and below the variants'
+             * @example [
+             *       {
+             *         "minUnits": 1000,
+             *         "unitPrice": 8900
+             *       },
+             *       {
+             *         "minUnits": 5000,
+             *         "unitPrice": 7900
+             *       }
+             *     ]
+             */
+            priceTiers?: {
+                /** @description Net sold units that unlock this price */
+                minUnits: number;
+                /** @description Minor units */
+                unitPrice: number;
             }[];
             /**
              * Format: date-time
@@ -1787,6 +1830,13 @@ export interface components {
                 forecastFinal: number;
             };
             signalsWithoutSku: components["schemas"]["SignalSummary"] & unknown;
+            /** @description While the campaign sells, with its own priceTiers: the next tier, "N more units (of any variant) to unlock ¥X" */
+            nextTier?: {
+                minUnits: number;
+                unitPrice: number;
+                /** @description More net sold units that unlock this price */
+                unitsToUnlock: number;
+            };
             /** @description Units left under maxTotalQuantity */
             remaining?: number;
         };
@@ -2678,7 +2728,7 @@ export interface components {
                 /** @description The variant's own minimum: below it at close, its buyers may switch to a variant that made its own, or are refunded */
                 minQuantity?: number;
                 /**
-                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the net sold units reached is the price, and who paid more is refunded the difference
+                 * @description 阶梯价: minUnits ascending, each unitPrice below the one before and below the variant's. Buyers pay unitPrice; at close the tier the variant's net sold units reached is the price, and who paid more is refunded the difference
                  * @example [
                  *       {
                  *         "minUnits": 100,
@@ -2691,11 +2741,30 @@ export interface components {
                  *     ]
                  */
                 priceTiers?: {
-                    /** @description Net sold units of the variant that unlock this price */
+                    /** @description Net sold units that unlock this price */
                     minUnits: number;
                     /** @description Minor units */
                     unitPrice: number;
                 }[];
+            }[];
+            /**
+             * @description 全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant together and pricing every variant. The variants share one unitPrice and list no tiers of their own; minUnits ascending, each unitPrice below the one before and below the variants'
+             * @example [
+             *       {
+             *         "minUnits": 1000,
+             *         "unitPrice": 8900
+             *       },
+             *       {
+             *         "minUnits": 5000,
+             *         "unitPrice": 7900
+             *       }
+             *     ]
+             */
+            priceTiers?: {
+                /** @description Net sold units that unlock this price */
+                minUnits: number;
+                /** @description Minor units */
+                unitPrice: number;
             }[];
             /**
              * Format: date-time
@@ -2742,9 +2811,9 @@ export interface components {
             waiting: number;
             /** @description Deposit campaigns: units whose balance is not paid yet (counted in ordered, not in line) */
             awaitingBalance?: number;
-            /** @description A variant with priceTiers: the unit price its net sold units reached (minor units); once the campaign closed, the price fixed then */
+            /** @description A variant with priceTiers (its own, or the campaign's): the unit price the net sold units reached (minor units); once the campaign closed, the price fixed then */
             unitPriceNow?: number;
-            /** @description While the campaign sells: the next tier of a variant with priceTiers, "N more units to unlock ¥X" */
+            /** @description While the campaign sells: the next tier of a variant with its own priceTiers, "N more units to unlock ¥X" */
             nextTier?: {
                 minUnits: number;
                 unitPrice: number;

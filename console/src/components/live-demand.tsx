@@ -96,6 +96,33 @@ const DepositTerms = (p: { campaign: Campaign }) => {
   );
 };
 
+/** A campaign priced by tiers of its own (全场阶梯价): each tier, whether the units of every variant reached it, and what unlocks the next. */
+const CampaignTiers = (p: { campaign: Campaign; demand: Demand }) => {
+  const { t, count, money } = useI18n();
+  const tiers = p.campaign.priceTiers;
+  if (!tiers?.length) return null;
+  const sold = net(p.demand.totals);
+  const next = p.demand.nextTier;
+  return (
+    <div class="campaign-tiers" data-testid="campaign-tiers">
+      <p>{t.demand.campaignTiers}</p>
+      <ul>
+        {tiers.map((tier) => (
+          <li key={tier.minUnits} data-testid="campaign-tier" data-reached={sold >= tier.minUnits ? 'true' : 'false'}>
+            {t.demand.campaignTier(count(tier.minUnits), money(tier.unitPrice, p.campaign.currency))}
+            {sold >= tier.minUnits && <strong> ✓ {t.demand.tierReached}</strong>}
+          </li>
+        ))}
+      </ul>
+      {next !== undefined && (
+        <p class="tier-next" data-testid="campaign-next-tier" data-value={next.unitsToUnlock}>
+          {t.demand.toUnlockAny(count(next.unitsToUnlock), money(next.unitPrice, p.campaign.currency))}
+        </p>
+      )}
+    </div>
+  );
+};
+
 export const SignalsPanel = (p: { demand: Demand }) => {
   const { t, count } = useI18n();
   const s = p.demand.totals.signals;
@@ -176,6 +203,7 @@ export const LiveDemand = (p: { campaign: Campaign; live: Polled<Live> }) => {
         <Figure label={t.demand.forecast} value={count(totals.forecastFinal)} raw={totals.forecastFinal} testid="total-forecast" />
       </dl>
       <DepositTerms campaign={p.campaign} />
+      <CampaignTiers campaign={p.campaign} demand={data.demand} />
       {cap !== undefined && (
         <ProgressBar label={t.demand.cap} value={Math.min(ordered, cap)} max={cap} text={t.list.orderedOfCap(count(ordered), count(cap))} testid="cap-progress" />
       )}

@@ -1,5 +1,5 @@
 import { isFinal, type Campaign, type Demand, type VariantDemand } from '#domain/campaign.ts';
-import { nextTier, tierPrice } from '#domain/pricing.ts';
+import { nextTier, pricingOf, tierPrice } from '#domain/pricing.ts';
 import type { Principal } from '#shared/principal.ts';
 import { signalTypes } from '#contracts/signals.ts';
 import type { CampaignOutlook } from './forecasting.ts';
@@ -20,6 +20,7 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
     ...(v.minQuantity !== undefined && { minQuantity: v.minQuantity }),
     ...(v.priceTiers !== undefined && { priceTiers: v.priceTiers.map((t) => ({ ...t })) }),
   })),
+  ...(c.priceTiers !== undefined && { priceTiers: c.priceTiers.map((t) => ({ ...t })) }),
   opensAt: c.opensAt,
   closesAt: c.closesAt,
   ...(c.closedAt !== undefined && { closedAt: c.closedAt }),
@@ -51,24 +52,34 @@ export const campaignSummary = (c: Campaign, owner: boolean) => ({
 
 /**
  * A tiered variant's price as its demand stands: the tier its net sold units
- * reached and, while the campaign sells, how many more units unlock the next
- * ("N more to unlock ¥X"). Once it closed, the price fixed then.
+ * (or, with the campaign's tiers, every variant's) reached and, while the
+ * campaign sells and the tiers are the variant's own, how many more units
+ * unlock the next ("N more to unlock ¥X"). Once it closed, the price fixed then.
  */
-const withPrice = (c: Campaign, d: VariantDemand) => {
-  const v = c.variants.find((x) => x.sku === d.sku);
-  if (!v?.priceTiers?.length) return d;
-  const sold = d.ordered - d.cancelled;
+const withPrice = (c: Campaign, demand: Demand, d: VariantDemand) => {
+  const pricing = pricingOf(c, d.sku, demand.variants);
+  if (!pricing) return d;
   // Closed: the price fixed then (the list price when none dropped); failed: nothing was sold, at any tier.
-  if (isFinal(c.status)) return { ...d, unitPriceNow: c.finalPrices?.[d.sku] ?? v.unitPrice };
-  const next = nextTier(v, sold);
-  return { ...d, unitPriceNow: tierPrice(v, sold), ...(next && { nextTier: next }) };
+  if (isFinal(c.status)) return { ...d, unitPriceNow: c.finalPrices?.[d.sku] ?? pricing.tiers.unitPrice };
+  const next = c.priceTiers?.length ? undefined : nextTier(pricing.tiers, pricing.sold);
+  return { ...d, unitPriceNow: tierPrice(pricing.tiers, pricing.sold), ...(next && { nextTier: next }) };
 };
 
-export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => ({
-  ...campaignSummary(c, owner),
-  demand: demand.variants.map((d) => withPrice(c, d)),
-  ...(demand.remaining !== undefined && { remaining: demand.remaining }),
-});
+/** The campaign's own tiers, while it sells: the next one, counted in units of any variant (the campaign view's `nextTier`). */
+const campaignNextTier = (c: Campaign, demand: Demand) => {
+  if (!c.priceTiers?.length || isFinal(c.status)) return undefined;
+  return nextTier(c, demand.variants.reduce((n, d) => n + d.ordered - d.cancelled, 0));
+};
+
+export const campaignView = (c: Campaign, demand: Demand, owner: boolean) => {
+  const next = campaignNextTier(c, demand);
+  return {
+    ...campaignSummary(c, owner),
+    demand: demand.variants.map((d) => withPrice(c, demand, d)),
+    ...(next && { nextTier: next }),
+    ...(demand.remaining !== undefined && { remaining: demand.remaining }),
+  };
+};
 
 type SignalSummary = CampaignOutlook['withoutSku'];
 
@@ -84,7 +95,7 @@ export const demandView = (c: Campaign, demand: Demand, outlook: CampaignOutlook
     const o = outlook.variants[i];
     if (!o || o.sku !== v.sku) throw new Error(`outlook does not match demand at ${v.sku}`);
     return {
-      ...withPrice(c, v),
+      ...withPrice(c, demand, v),
       signals: o.signals,
       forecastFinal: o.forecast.final,
       forecastLow: o.forecast.low,
@@ -97,9 +108,11 @@ export const demandView = (c: Campaign, demand: Demand, outlook: CampaignOutlook
   const forecastSum = variants.reduce((n, v) => n + v.forecastFinal, 0);
   const kept = demand.totals.ordered - demand.totals.cancelled;
   const forecastFinal = demand.remaining !== undefined ? Math.min(forecastSum, kept + demand.remaining) : forecastSum;
+  const next = campaignNextTier(c, demand);
   return {
     campaignId: c.campaignId,
     variants,
+    ...(next && { nextTier: next }),
     totals: {
       ...demand.totals,
       signals: addSignals([...variants.map((v) => v.signals), outlook.withoutSku]),
