@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import type { LocalRuntime } from '../../lib/local/runtime.ts';
 import { startTestRuntime } from '../support/runtime.ts';
-import { depositOps, depositTerms, interleave, op, opening, pipelineOn, report, terms, World, type Pipeline } from '../support/pipeline-world.ts';
+import { campaignTierTerms, depositOps, depositTerms, interleave, op, opening, pipelineOn, report, terms, World, type Pipeline } from '../support/pipeline-world.ts';
 import { silenceBuyerNotifications } from '../support/quiet.ts';
 
 // Property: whatever the interleaving of pre-orders, cancels, cuts (lot, max-wait and final),
@@ -34,6 +34,9 @@ import { silenceBuyerNotifications } from '../support/quiet.ts';
 //   - a deposit campaign (a third of the runs): paid = the deposit, then deposit + balance; the balance is the price
 //     fixed at close less the discount, on every unit, less the deposit; nothing unpaid is ever in a batch; past
 //     the deadline nobody owes, and a forfeit keeps the deposit and refunds nothing; no price-drop refunds;
+//   - price tiers, a variant's own (half the runs) or the whole campaign's (a quarter: counted over every
+//     variant's units, dropping every variant's price): the prices fixed at close are the tiers the units
+//     sold then reached, each buyer who paid more refunded the difference once;
 //   - refunded ≤ paid (REFUNDED: all of it); nobody is promised past the ceiling, and after a sweep past
 //     it nothing is left unshipped and unrefunded; compensation is owed exactly when a lot reached the
 //     buyer after the original promise, in the campaign's amount, once (timeline, notice, event, trust).
@@ -72,8 +75,10 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
     try {
       await fc.assert(
         // A campaign's promises, a few pre-orders first (so batches exist), then anything, pre-orders included.
-        fc.asyncProperty(terms, opening, fc.array(op, { minLength: 8, maxLength: 28, size: 'max' }), ending, depositTerms, depositOps, async (drawn, first, then, end, deposit, balanceSteps) => {
-          const promises = { ...drawn, deposit };
+        fc.asyncProperty(terms, opening, fc.array(op, { minLength: 8, maxLength: 28, size: 'max' }), ending, depositTerms, depositOps, campaignTierTerms, async (drawn, first, then, end, deposit, balanceSteps, wide) => {
+          // Tiers for the whole campaign only where the variants have none of their own (the API refuses both).
+          const campaignTiers = drawn.priceTiers.every((x) => x === undefined) ? wide : undefined;
+          const promises = { ...drawn, deposit, campaignTiers };
           const world = new World(pipe);
           await world.start({ ...promises, maxWaitHours });
           for (const o of [...first, ...(deposit ? interleave(then, balanceSteps) : then)]) {
@@ -97,6 +102,10 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
           if (promises.maxPerBuyer !== undefined) pipe.count('campaign with a purchase limit');
           if (promises.minQuantity.some((m) => m !== undefined)) pipe.count('campaign with a variant minimum');
           if (promises.deposit !== undefined) pipe.count(`campaign with deposits ${status}`);
+          if (campaignTiers !== undefined) {
+            const { finalPrices } = await world.campaign();
+            pipe.count(`campaign with tiers for the whole campaign ${status}${finalPrices && Object.keys(finalPrices).length > 1 ? ' (both prices dropped)' : ''}`);
+          }
         }),
         { numRuns: Number(process.env.FC_RUNS ?? 20), seed: Number(process.env.FC_SEED ?? 20261122), endOnFailure: true },
       );
@@ -111,7 +120,7 @@ describe('Fulfillment invariants under random interleavings (fast-check, real ha
       ...['switch 200', 'place 409 (purchase limit)', 'compensated (late lot)', 'told preorder.refunded_at_ceiling', 'told preorder.refunded_variant_missed', 'told preorder.price_dropped'],
       ...['campaign FAILED (minimum > 1)', 'confirm refund 200', 'confirm refund (again) 200', 'confirm refund (another amount) 409'],
       ...['campaign with deposits CLOSED', 'campaign with deposits FAILED', 'payBalance 200', 'payBalance (another amount) 409', 'ended CANCELLED'],
-      ...['told preorder.balance_due', 'told preorder.forfeited'],
+      ...['told preorder.balance_due', 'told preorder.forfeited', 'campaign with tiers for the whole campaign CLOSED (both prices dropped)'],
     ];
     for (const key of paths) {
       expect(pipe.tried.get(key) ?? 0, key).toBeGreaterThan(0);

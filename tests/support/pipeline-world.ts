@@ -98,6 +98,8 @@ export type Terms = {
   priceTiers: readonly (readonly PriceTier[] | undefined)[];
   /** A deposit campaign (定金/尾款): the deposit a unit, the discount it buys off the balance, the hours to pay the balance. */
   deposit: { deposit: number; depositDiscount: number | undefined; balanceWindowHours: number } | undefined;
+  /** Tiers for the whole campaign (全场阶梯价): every variant's units count, every variant's price drops. Never with `priceTiers`. */
+  campaignTiers?: readonly PriceTier[] | undefined;
 };
 type PriceTier = { minUnits: number; unitPrice: number };
 
@@ -164,6 +166,24 @@ export const depositTerms: fc.Arbitrary<Terms['deposit']> = fc.oneof(
       depositDiscount: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
       balanceWindowHours: fc.constantFrom(2, 12, 24),
     }),
+  },
+);
+
+/**
+ * Half the time tiers for the whole campaign (全场阶梯价), used only when the variants have none of their own (the
+ * API refuses both): the units of both variants count, and both prices drop. Drawn apart from the other draws
+ * (and after them), so that adding it left every other draw of a seed as it was.
+ */
+export const campaignTierTerms: fc.Arbitrary<readonly PriceTier[] | undefined> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(undefined) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 3000 }))
+      .map(([first, step, cut1, cut2]) => [
+        { minUnits: first, unitPrice: unitPrice - cut1 },
+        { minUnits: first + step, unitPrice: unitPrice - cut1 - cut2 },
+      ]),
   },
 );
 
@@ -341,7 +361,7 @@ export class World {
 
   /** Opens the campaign; `terms` override the draft's (the property test draws them, with a maxWaitHours). */
   async start(terms: Partial<Terms> & { maxWaitHours?: number } = {}) {
-    const { minQuantity = [], maxPerBuyer, lateCompensation, priceTiers = [], deposit, ...rest } = terms;
+    const { minQuantity = [], maxPerBuyer, lateCompensation, priceTiers = [], deposit, campaignTiers, ...rest } = terms;
     await registerFactories(this.pipe.runtime, ...pipelineFactories);
     const closesAt = Date.now() + hourMs;
     const r = await this.pipe.anchor.post<{ campaignId: string; maxDelayDays: number; switchWindowHours: number; closesAt: string }>(
@@ -360,6 +380,7 @@ export class World {
           ...(minQuantity[i] !== undefined && { minQuantity: minQuantity[i] }),
           ...(priceTiers[i] !== undefined && { priceTiers: priceTiers[i] }),
         })),
+        ...(campaignTiers !== undefined && { priceTiers: campaignTiers }),
         ...(maxPerBuyer !== undefined && { maxPerBuyer }),
         ...(lateCompensation !== undefined && { lateCompensation }),
         ...(deposit !== undefined && {
@@ -388,6 +409,7 @@ export class World {
       lateCompensation,
       priceTiers,
       deposit,
+      campaignTiers,
     };
     // The defaults the API applies, as it says it applied them.
     expect({ maxDelayDays: r.body.maxDelayDays, switchWindowHours: r.body.switchWindowHours }).toEqual({
@@ -1048,10 +1070,12 @@ export class World {
     }
     const closedAt = campaign.closedAt;
     const expected: Record<string, number> = {};
+    const soldAtClose = (of: (sku: string) => boolean) =>
+      sum(ps.filter((p) => of(p.switchedFrom ?? p.sku) && p.createdAt < closedAt), (p) => p.quantity - refundedUnitsOf(p, closedAt));
     skus.forEach((sku, i) => {
       if (campaign.variantsMissed?.includes(sku)) return;
-      const sold = sum(ps.filter((p) => (p.switchedFrom ?? p.sku) === sku && p.createdAt < closedAt), (p) => p.quantity - refundedUnitsOf(p, closedAt));
-      const price = tierPriceOf(t.priceTiers[i], sold);
+      // The campaign's tiers count the units of every variant, a missed one's too (buyers saw that count); a variant's own, its own.
+      const price = t.campaignTiers ? tierPriceOf(t.campaignTiers, soldAtClose(() => true)) : tierPriceOf(t.priceTiers[i], soldAtClose((x) => x === sku));
       if (price < unitPrice) expected[sku] = price;
     });
     expect(campaign.finalPrices ?? {}, `the prices fixed at close against the units sold then ${why}`).toEqual(expected);
