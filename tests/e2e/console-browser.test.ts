@@ -232,6 +232,102 @@ describe('The anchor console in Chromium', () => {
     ]);
   });
 
+  it('A deposit sale with tiers for the whole campaign and a commission, made through the form in Chinese: a tier price not below the one before and a deposit not below the lowest tier are refused on their fields in Chinese; corrected, the campaign holds exactly the terms typed and its page lists the tiers and what unlocks the next', async () => {
+    const page = await consoleAt('desktop', '', { locale: 'zh-CN' });
+    await page.getByTestId('nav-new-campaign').click();
+    await page.getByTestId('create-form').waitFor();
+
+    const fill = (path: string, value: string) => page.getByTestId(`field-${path}`).fill(value);
+    await fill('title', '亚麻衬衫 · 定金预售');
+    await fill('factoryId', factoryId);
+    await fill('variants.0.sku', 'TIER-S');
+    await fill('variants.0.name', '小号');
+    await fill('variants.0.unitPrice', '129.00');
+    await page.getByTestId('add-variant').click();
+    await fill('variants.1.sku', 'TIER-M');
+    await fill('variants.1.name', '中号');
+    await fill('variants.1.unitPrice', '129');
+    await page.getByTestId('add-tier-priceTiers').click();
+    await fill('priceTiers.0.minUnits', '3');
+    await fill('priceTiers.0.unitPrice', '119.00');
+    await page.getByTestId('add-tier-priceTiers').click();
+    await fill('priceTiers.1.minUnits', '10');
+    await fill('priceTiers.1.unitPrice', '119.00');
+    // The deposit terms show once the sale takes deposits.
+    expect(await page.getByTestId('field-payment.deposit').count()).toBe(0);
+    await page.getByTestId('field-payment.mode').selectOption('deposit');
+    await fill('payment.deposit', '120.00');
+    await fill('payment.balanceWindowHours', '36.5');
+    await fill('payment.depositDiscount', '10.00');
+    await fill('closesAt', inTwoDays().toISOString().slice(0, 16));
+    await fill('minTotalQuantity', '1');
+    await fill('lotSize', '50');
+    await fill('promisedShipDays', '14');
+    await fill('commission.anchorPercent', '12.5');
+    await fill('commission.affiliatePercent', '5');
+    await page.getByTestId('create-submit').click();
+
+    // What the API says of the same two mistakes, asked independently of the page.
+    const terms = {
+      variants: [
+        { sku: 'TIER-S', name: '小号', unitPrice: 12900 },
+        { sku: 'TIER-M', name: '中号', unitPrice: 12900 },
+      ],
+      payment: { mode: 'deposit', deposit: 12000, balanceWindowHours: 36.5, depositDiscount: 1000 },
+    };
+    const refused = await anchor.post<Problem>('/v1/campaigns', campaignDraft({ factoryId, closesAt: inTwoDays().toISOString(), ...terms, priceTiers: [{ minUnits: 3, unitPrice: 11900 }, { minUnits: 10, unitPrice: 11900 }] }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors?.map((e) => [e.path, e.code])).toEqual([
+      ['priceTiers.1.unitPrice', 'tier_price_not_lower'],
+      ['payment.deposit', 'deposit_above_price'],
+    ]);
+
+    const tierError = page.getByTestId('error-priceTiers.1.unitPrice');
+    await tierError.waitFor();
+    expect((await tierError.textContent())?.trim()).toBe('每一档的单价须低于上一档（第一档低于原单价）。');
+    expect((await page.getByTestId('error-payment.deposit').textContent())?.trim()).toBe('定金须低于每件可能的最低价（最低一档）。');
+    expect(await page.locator('[data-testid^="error-"]').count(), 'only the tier price and the deposit are wrong').toBe(2);
+    expect(await page.getByTestId('field-priceTiers.1.unitPrice').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('field-payment.deposit').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('field-priceTiers.0.unitPrice').getAttribute('aria-invalid')).toBeNull();
+    // Focus on the first of them on screen: the campaign's tiers come before how buyers pay.
+    await page.locator('[data-testid="field-priceTiers.1.unitPrice"]:focus').waitFor();
+    expect(await text(page, 'form-errors')).toBe('预售未创建。 有 2 项需要修改。');
+
+    await fill('priceTiers.1.unitPrice', '109.00');
+    await fill('payment.deposit', '20');
+    await page.getByTestId('create-submit').click();
+    await page.getByTestId('campaign-title').waitFor();
+    expect(await text(page, 'campaign-title')).toBe('亚麻衬衫 · 定金预售');
+
+    // What the API holds is what was typed, money in minor units, nothing more.
+    const campaignId = /\/campaigns\/(cmp_[0-9a-z]+)$/.exec(page.url())?.[1];
+    expect(campaignId).toBeTruthy();
+    const stored = await anchor.get<Campaign & { payment?: unknown; priceTiers?: unknown; commission?: unknown; variants: { priceTiers?: unknown }[] }>(`/v1/campaigns/${campaignId}`);
+    expect(stored.body.payment).toEqual({ mode: 'deposit', deposit: 2000, balanceWindowHours: 36.5, depositDiscount: 1000 });
+    expect(stored.body.priceTiers).toEqual([
+      { minUnits: 3, unitPrice: 11900 },
+      { minUnits: 10, unitPrice: 10900 },
+    ]);
+    expect(stored.body.commission).toEqual({ anchorPercent: 12.5, affiliatePercent: 5 });
+    expect(stored.body.variants).toEqual(terms.variants);
+
+    // The page lists the tiers, none reached yet, and what the first takes.
+    await page.getByTestId('campaign-tiers').waitFor();
+    expect(await page.getByTestId('campaign-tier').allTextContents()).toEqual(['满3件：每件¥119.00', '满10件：每件¥109.00']);
+    expect(await page.locator('[data-testid="campaign-tier"][data-reached="true"]').count()).toBe(0);
+    await waitForValue(page, 'campaign-next-tier', 3);
+    expect(await text(page, 'campaign-next-tier')).toBe('全场再售3件（任意规格），所有规格解锁每件¥119.00');
+    expect(await text(page, 'deposit-terms')).toBe('定金每件¥20.00，付定金尾款每件立减¥10.00；截单后36.5小时内付尾款。');
+
+    // Three units of one size reach the first tier for every size.
+    await preorder(campaignId!, 'TIER-M', 3, undefined, 'pay-console-tiers-1');
+    await waitForValue(page, 'campaign-next-tier', 7);
+    expect(await text(page, 'campaign-next-tier')).toBe('全场再售7件（任意规格），所有规格解锁每件¥109.00');
+    expect(await page.locator('[data-testid="campaign-tier"]').evaluateAll((items) => items.map((i) => i.getAttribute('data-reached')))).toEqual(['true', 'false']);
+    expect(await page.getByTestId('campaign-tier').first().textContent()).toBe('满3件：每件¥119.00 ✓ 已达成');
+  });
+
   it('Pre-orders that buyers send over the API show in the live figures, per variant and in total, without a reload', async () => {
     const campaign = await openCampaign({ maxTotalQuantity: 80 });
     const page = await consoleAt('desktop', `campaigns/${campaign.campaignId}`);

@@ -2,7 +2,7 @@ import type { ComponentChildren, TargetedEvent } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { newIdempotencyKey, type Api, type NewCampaign } from '../api.ts';
 import { fromLocalInput, minorDigits, parseMoney } from '../lib/format.ts';
-import { campaignFieldOrder, focusTarget, variantFields } from '../lib/campaign-fields.ts';
+import { campaignFieldOrder, focusTarget, tierFields, variantFields } from '../lib/campaign-fields.ts';
 import { ApiError, issueText, placeErrors, withoutIds, type FieldIssue } from '../lib/problems.ts';
 import { useI18n } from '../ui/i18n.tsx';
 import { base, navigate } from '../ui/router.tsx';
@@ -27,7 +27,23 @@ type Scalar =
   | 'lateCompensation.minAmount'
   | 'lateCompensation.maxAmount'
   | 'liveRoomIds'
-  | 'switchWindowHours';
+  | 'switchWindowHours'
+  | 'payment.mode'
+  | 'payment.deposit'
+  | 'payment.balanceWindowHours'
+  | 'payment.depositDiscount'
+  | 'commission.anchorPercent'
+  | 'commission.affiliatePercent';
+
+type VariantField = (typeof variantFields)[number];
+type TierField = (typeof tierFields)[number];
+
+/** One price tier (阶梯价) as typed: from how many units sold, the price a unit. */
+interface TierDraft {
+  readonly key: number;
+  minUnits: string;
+  unitPrice: string;
+}
 
 interface VariantDraft {
   readonly key: number;
@@ -35,10 +51,16 @@ interface VariantDraft {
   name: string;
   unitPrice: string;
   minQuantity: string;
+  priceTiers: TierDraft[];
 }
 
-const required = new Set<string>(['title', 'factoryId', 'currency', 'closesAt', 'minTotalQuantity', 'lotSize', 'promisedShipDays']);
+type Errors = Readonly<Record<string, readonly string[]>>;
+
+// The deposit terms are required only in a deposit sale, and their inputs show only then.
+const required = new Set<string>(['title', 'factoryId', 'currency', 'closesAt', 'minTotalQuantity', 'lotSize', 'promisedShipDays', 'payment.mode', 'payment.deposit', 'payment.balanceWindowHours']);
 const requiredInVariant = new Set<string>(['sku', 'name', 'unitPrice']);
+/** A tier's cell: `priceTiers.0.unitPrice`, `variants.1.priceTiers.0.minUnits`; both are required in a row that exists. */
+const tierCell = /^(?:variants\.(\d+)\.)?priceTiers\.(\d+)\.(minUnits|unitPrice)$/;
 const currencies = ['CNY', 'HKD', 'TWD', 'USD', 'EUR', 'GBP', 'JPY', 'KRW', 'SGD', 'MYR', 'THB'];
 
 const fieldId = (path: string) => `field-${path.replace(/\./g, '-')}`;
@@ -136,6 +158,12 @@ const emptyValues: Values = {
   'lateCompensation.maxAmount': '',
   liveRoomIds: '',
   switchWindowHours: '',
+  'payment.mode': 'full',
+  'payment.deposit': '',
+  'payment.balanceWindowHours': '',
+  'payment.depositDiscount': '',
+  'commission.anchorPercent': '',
+  'commission.affiliatePercent': '',
 };
 
 /**
@@ -143,7 +171,7 @@ const emptyValues: Values = {
  * an amount goes) is refused here; everything else, empty required fields included, goes to the
  * API, which judges and names each bad field.
  */
-const toBody = (v: Values, variants: readonly VariantDraft[], t: ReturnType<typeof useI18n>['t']) => {
+const toBody = (v: Values, variants: readonly VariantDraft[], campaignTiers: readonly TierDraft[], t: ReturnType<typeof useI18n>['t']) => {
   const local: FieldIssue[] = [];
   const body: Record<string, unknown> = {};
   const text = (k: Scalar) => v[k].trim();
@@ -169,6 +197,13 @@ const toBody = (v: Values, variants: readonly VariantDraft[], t: ReturnType<type
   const put = (k: string, value: unknown) => {
     if (value !== undefined && value !== '') body[k] = value;
   };
+  // Every row the anchor added is sent, an empty one too: the API names what it lacks.
+  const tiers = (group: string, rows: readonly TierDraft[]) =>
+    rows.map((r, j) => {
+      const minUnits = num(`${group}.${j}.minUnits`, r.minUnits);
+      const unitPrice = money(`${group}.${j}.unitPrice`, r.unitPrice);
+      return { ...(minUnits !== undefined && { minUnits }), ...(unitPrice !== undefined && { unitPrice }) };
+    });
 
   put('title', text('title'));
   put('factoryId', text('factoryId'));
@@ -182,8 +217,19 @@ const toBody = (v: Values, variants: readonly VariantDraft[], t: ReturnType<type
     if (price !== undefined) out.unitPrice = price;
     const min = num(`variants.${i}.minQuantity`, d.minQuantity);
     if (min !== undefined) out.minQuantity = min;
+    if (d.priceTiers.length > 0) out.priceTiers = tiers(`variants.${i}.priceTiers`, d.priceTiers);
     return out;
   });
+  if (campaignTiers.length > 0) body.priceTiers = tiers('priceTiers', campaignTiers);
+  // A full-payment sale sends no payment terms at all: deposit terms typed before switching back are kept on screen, not sent.
+  if (v['payment.mode'] === 'deposit') {
+    body.payment = {
+      mode: 'deposit',
+      deposit: money('payment.deposit', v['payment.deposit']),
+      balanceWindowHours: num('payment.balanceWindowHours', v['payment.balanceWindowHours']),
+      depositDiscount: money('payment.depositDiscount', v['payment.depositDiscount']),
+    };
+  }
   put('opensAt', date('opensAt', v.opensAt));
   put('closesAt', date('closesAt', v.closesAt));
   for (const k of ['minTotalQuantity', 'lotSize', 'maxWaitHours', 'maxTotalQuantity', 'maxPerBuyer', 'promisedShipDays', 'maxDelayDays', 'switchWindowHours'] as const) {
@@ -200,18 +246,86 @@ const toBody = (v: Values, variants: readonly VariantDraft[], t: ReturnType<type
     .map((s) => s.trim())
     .filter(Boolean);
   if (rooms.length > 0) body.liveRoomIds = rooms;
+  const anchorPercent = num('commission.anchorPercent', v['commission.anchorPercent']);
+  const affiliatePercent = num('commission.affiliatePercent', v['commission.affiliatePercent']);
+  if (anchorPercent !== undefined || affiliatePercent !== undefined) body.commission = { anchorPercent, affiliatePercent };
   return { body: body as unknown as NewCampaign, local };
 };
 
-let nextVariantKey = 1;
-const newVariant = (): VariantDraft => ({ key: nextVariantKey++, sku: '', name: '', unitPrice: '', minQuantity: '' });
+let nextKey = 1;
+const newVariant = (): VariantDraft => ({ key: nextKey++, sku: '', name: '', unitPrice: '', minQuantity: '', priceTiers: [] });
+const newTier = (): TierDraft => ({ key: nextKey++, minUnits: '', unitPrice: '' });
+
+/**
+ * A list of price tiers, a row each with add and remove: a variant's own (`variants.0.priceTiers`)
+ * or the whole campaign's (`priceTiers`). The list's own error (tiers the API refuses as a whole)
+ * shows above the rows; each cell's beside it.
+ */
+const TierRows = (p: {
+  path: string;
+  /** A card of its own (the campaign's tiers), or a part of a variant's fieldset. */
+  card?: boolean;
+  legend: string;
+  hint: string;
+  rows: readonly TierDraft[];
+  errors: Errors;
+  update: (f: (rows: readonly TierDraft[]) => TierDraft[]) => void;
+  /** Rows below the removed one change paths: their errors no longer name them. */
+  onRemove: () => void;
+}) => {
+  const { t } = useI18n();
+  const invalid = (p.errors[p.path]?.length ?? 0) > 0;
+  const setCell = (j: number, f: TierField) => (e: TargetedEvent<HTMLInputElement>) => {
+    const value = e.currentTarget.value;
+    p.update((rows) => rows.map((r, k) => (k === j ? { ...r, [f]: value } : r)));
+  };
+  return (
+    <fieldset class={p.card ? 'card' : 'tiers'} data-testid={`tiers-${p.path}`} aria-describedby={[hintId(p.path), invalid && errorId(p.path)].filter(Boolean).join(' ')}>
+      <legend>
+        {p.legend} <span class="opt">({t.form.optional})</span>
+      </legend>
+      <p class="hint" id={hintId(p.path)}>
+        {p.hint}
+      </p>
+      <FieldError path={p.path} messages={p.errors[p.path]} />
+      {p.rows.map((r, j) => (
+        <fieldset class="tier-row" key={r.key} data-testid="tier-row">
+          <legend>{t.form.tierN(j + 1)}</legend>
+          <div class="grid-2">
+            <Field path={`${p.path}.${j}.minUnits`} label={t.form.fields.tierMinUnits} required errors={p.errors[`${p.path}.${j}.minUnits`]}>
+              {(a) => <input type="text" {...a} inputMode="numeric" autoComplete="off" value={r.minUnits} onInput={setCell(j, 'minUnits')} />}
+            </Field>
+            <Field path={`${p.path}.${j}.unitPrice`} label={t.form.fields.tierUnitPrice} required errors={p.errors[`${p.path}.${j}.unitPrice`]}>
+              {(a) => <input type="text" {...a} inputMode="decimal" autoComplete="off" value={r.unitPrice} onInput={setCell(j, 'unitPrice')} />}
+            </Field>
+          </div>
+          <button
+            type="button"
+            class="button button-quiet"
+            data-testid={`remove-tier-${p.path}.${j}`}
+            onClick={() => {
+              p.update((rows) => rows.filter((_, k) => k !== j));
+              p.onRemove();
+            }}
+          >
+            {t.form.removeTier(j + 1)}
+          </button>
+        </fieldset>
+      ))}
+      <button type="button" class="button" data-testid={`add-tier-${p.path}`} onClick={() => p.update((rows) => [...rows, newTier()])}>
+        {t.form.addTier}
+      </button>
+    </fieldset>
+  );
+};
 
 export const CreateCampaignForm = (p: { api: Api }) => {
   const { t } = useI18n();
   const problemText = useProblemText();
   const [values, setValues] = useState<Values>(emptyValues);
   const [variants, setVariants] = useState<VariantDraft[]>(() => [newVariant()]);
-  const [errors, setErrors] = useState<Readonly<Record<string, readonly string[]>>>({});
+  const [campaignTiers, setCampaignTiers] = useState<TierDraft[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
   const [general, setGeneral] = useState<readonly string[]>([]);
   const [submitting, setSubmitting] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
@@ -222,23 +336,35 @@ export const CreateCampaignForm = (p: { api: Api }) => {
 
   const set = (k: Scalar) => (e: TargetedEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) =>
     setValues((v) => ({ ...v, [k]: e.currentTarget.value }));
-  const setVariant = (i: number, f: (typeof variantFields)[number]) => (e: TargetedEvent<HTMLInputElement>) => {
+  const setVariant = (i: number, f: VariantField) => (e: TargetedEvent<HTMLInputElement>) => {
     const value = e.currentTarget.value;
     setVariants((vs) => vs.map((d, j) => (j === i ? { ...d, [f]: value } : d)));
   };
+  const setVariantTiers = (i: number) => (f: (rows: readonly TierDraft[]) => TierDraft[]) =>
+    setVariants((vs) => vs.map((d, j) => (j === i ? { ...d, priceTiers: f(d.priceTiers) } : d)));
+  const deposit = values['payment.mode'] === 'deposit';
 
-  const isEmpty = (path: string): boolean => {
+  /** What is typed in the input at `path`; undefined for a path that names no input. */
+  const typed = (path: string): string | undefined => {
+    const tier = tierCell.exec(path);
+    if (tier) {
+      const rows = tier[1] === undefined ? campaignTiers : variants[Number(tier[1])]?.priceTiers;
+      return rows?.[Number(tier[2])]?.[tier[3] as TierField];
+    }
     const m = /^variants\.(\d+)\.(\w+)$/.exec(path);
-    if (m) return (variants[Number(m[1])]?.[m[2] as (typeof variantFields)[number]] ?? '').trim() === '';
-    return path in values && values[path as Scalar].trim() === '';
+    if (m) return (variantFields as readonly string[]).includes(m[2] ?? '') ? variants[Number(m[1])]?.[m[2] as VariantField] : undefined;
+    return path in values ? values[path as Scalar] : undefined;
   };
+  const isEmpty = (path: string): boolean => typed(path)?.trim() === '';
   const isRequired = (path: string): boolean => {
+    if (tierCell.test(path)) return true;
     const m = /^variants\.\d+\.(\w+)$/.exec(path);
     return m ? requiredInVariant.has(m[1] ?? '') : required.has(path);
   };
 
   const show = (issues: readonly FieldIssue[], extraGeneral: readonly string[] = []) => {
-    const placed = placeErrors(issues, campaignFieldOrder(variants.length));
+    const shape = { variantTiers: variants.map((d) => d.priceTiers.length), campaignTiers: campaignTiers.length, deposit };
+    const placed = placeErrors(issues, campaignFieldOrder(shape));
     // The API is the judge; for a required field left empty, its words are replaced by plainer ones in the anchor's language.
     const byField = Object.fromEntries(
       Object.entries(placed.byField).map(([path, msgs]) => [path, isRequired(path) && isEmpty(path) ? [t.form.requiredMessage] : msgs]),
@@ -246,7 +372,8 @@ export const CreateCampaignForm = (p: { api: Api }) => {
     setErrors(byField);
     setGeneral([...extraGeneral, ...placed.general]);
     requestAnimationFrame(() => {
-      const target = placed.first !== undefined ? document.getElementById(fieldId(focusTarget(placed.first))) : summaryRef.current;
+      // A group with no input to focus (a list of tiers with no row left): the summary says what is wrong.
+      const target = (placed.first !== undefined && document.getElementById(fieldId(focusTarget(placed.first)))) || summaryRef.current;
       target?.focus();
     });
   };
@@ -254,7 +381,7 @@ export const CreateCampaignForm = (p: { api: Api }) => {
   const submit = async (e: Event) => {
     e.preventDefault();
     if (submitting) return;
-    const { body, local } = toBody(values, variants, t);
+    const { body, local } = toBody(values, variants, campaignTiers, t);
     if (local.length > 0) {
       show(local);
       return;
@@ -352,6 +479,15 @@ export const CreateCampaignForm = (p: { api: Api }) => {
                   {(a) => <input type="text" {...a} {...whole} value={d.minQuantity} onInput={setVariant(i, 'minQuantity')} />}
                 </Field>
               </div>
+              <TierRows
+                path={`variants.${i}.priceTiers`}
+                legend={t.form.variantTiers}
+                hint={t.form.hints.variantTiers}
+                rows={d.priceTiers}
+                errors={errors}
+                update={setVariantTiers(i)}
+                onRemove={() => setErrors({})}
+              />
               {variants.length > 1 && (
                 <button
                   type="button"
@@ -370,6 +506,45 @@ export const CreateCampaignForm = (p: { api: Api }) => {
           <button type="button" class="button" data-testid="add-variant" onClick={() => setVariants((vs) => [...vs, newVariant()])}>
             {t.form.addVariant}
           </button>
+        </fieldset>
+
+        <TierRows
+          card
+          path="priceTiers"
+          legend={t.form.campaignTiers}
+          hint={t.form.hints.campaignTiers}
+          rows={campaignTiers}
+          errors={errors}
+          update={(f) => setCampaignTiers((rows) => f(rows))}
+          onRemove={() => setErrors({})}
+        />
+
+        <fieldset class="card" aria-describedby={errors.payment ? errorId('payment') : undefined}>
+          <legend>{t.form.payment}</legend>
+          <FieldError path="payment" messages={errors.payment} />
+          <Field path="payment.mode" label={t.form.fields.paymentMode} hint={t.form.hints.paymentMode} required errors={errors['payment.mode']}>
+            {(a) => (
+              <select
+                {...a}
+                value={values['payment.mode']}
+                onChange={(e) => {
+                  set('payment.mode')(e);
+                  // The deposit inputs come or go: what was said of them no longer applies.
+                  setErrors((es) => Object.fromEntries(Object.entries(es).filter(([path]) => path !== 'payment' && !path.startsWith('payment.'))));
+                }}
+              >
+                <option value="full">{t.form.paymentModes.full}</option>
+                <option value="deposit">{t.form.paymentModes.deposit}</option>
+              </select>
+            )}
+          </Field>
+          {deposit && (
+            <div class="grid-3">
+              {scalar('payment.deposit', t.form.fields.deposit, { hint: t.form.hints.deposit, input: decimal })}
+              {scalar('payment.balanceWindowHours', t.form.fields.balanceWindowHours, { hint: t.form.hints.balanceWindowHours, input: decimal })}
+              {scalar('payment.depositDiscount', t.form.fields.depositDiscount, { hint: t.form.hints.depositDiscount, input: decimal })}
+            </div>
+          )}
         </fieldset>
 
         <fieldset class="card">
@@ -421,6 +596,18 @@ export const CreateCampaignForm = (p: { api: Api }) => {
               />
             )}
           </Field>
+        </fieldset>
+
+        <fieldset class="card" aria-describedby={[hintId('commission'), errors.commission && errorId('commission')].filter(Boolean).join(' ')}>
+          <legend>{t.form.commission}</legend>
+          <p class="hint" id={hintId('commission')}>
+            {t.form.hints.commission}
+          </p>
+          <FieldError path="commission" messages={errors.commission} />
+          <div class="grid-2">
+            {scalar('commission.anchorPercent', t.form.fields.anchorPercent, { input: decimal })}
+            {scalar('commission.affiliatePercent', t.form.fields.affiliatePercent, { input: decimal })}
+          </div>
         </fieldset>
 
         <div class="form-actions">
