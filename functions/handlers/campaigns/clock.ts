@@ -7,7 +7,7 @@ import { unscheduleCampaign } from '#adapters/schedules.ts';
 import { relayOutbox } from '#adapters/outbox.ts';
 import { ClockMessage, type ClockWork } from '#contracts/messages.ts';
 import { log } from '#shared/observability.ts';
-import { advanceCampaign } from './use-cases.ts';
+import { advanceCampaign } from './transitions.ts';
 import { balancesToCall } from '#domain/payment.ts';
 import { variantOutlook } from './forecasting.ts';
 import { batchesDuePages, getBatch, productionOf, saveBatch, type Batch } from '#adapters/batch-store.ts';

@@ -1,18 +1,15 @@
 import {
   changeOpenCampaign,
-  closeCampaign as closeCampaignRecord,
   createCampaign as createCampaignRecord,
   getCampaign,
   listCampaignsForAnchor,
-  openCampaign,
   readDemand,
   replaceScheduledCampaign,
 } from '#adapters/campaign-store.ts';
-import { eventOf } from '#adapters/event-bus.ts';
 import { activeFactoryCheck, getFactory } from '#adapters/factory-store.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { rescheduleTransition, scheduleTransition } from '#adapters/schedules.ts';
-import { asCreated, dueToClose, dueToOpen, isFinal, newCampaign, planCampaignChange, sumDemand, termsOf, type Campaign } from '#domain/campaign.ts';
+import { asCreated, isFinal, newCampaign, planCampaignChange, sumDemand, termsOf, type Campaign } from '#domain/campaign.ts';
 import {
   CampaignChangeRefusedError,
   CampaignNotFoundError,
@@ -27,6 +24,7 @@ import { log, metricNames, metrics } from '#shared/observability.ts';
 import type { Principal } from '#shared/principal.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isOwner } from './views.ts';
+import { advanceCampaign, announceOpened } from './transitions.ts';
 
 /** Creates the campaign, its gates and its open/close schedules. A replay with the same key returns the first response. */
 export const createCampaign = async (anchor: Principal, body: CreateCampaignBody, idempotencyKey: string | undefined) => {
@@ -101,31 +99,6 @@ export const listOwnCampaigns = async (anchor: Principal, limit: number, cursor:
   const page = await listCampaignsForAnchor(anchor.id, limit, cursor);
   if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
   return page;
-};
-
-const announceOpened = (c: Campaign, now: Date) =>
-  eventOf('campaign.opened', { campaignId: c.campaignId, occurredAt: now.toISOString(), status: 'OPEN' }, c.campaignId);
-
-/** Applies whatever transition is due at `now`; the transitions this call made are announced through the outbox. */
-export const advanceCampaign = async (campaign: Campaign, now: Date, force?: 'close'): Promise<Campaign> => {
-  let current = campaign;
-  if (dueToOpen(current, now) && force !== 'close') {
-    const opened = await openCampaign(current, now, (c) => announceOpened(c, now));
-    current = opened.campaign;
-    await publishCommitted(opened.events);
-  }
-  if (force === 'close' || dueToClose(current, now)) {
-    const closed = await closeCampaignRecord(current, now, (c, demand) => {
-      const ended = { campaignId: c.campaignId, occurredAt: now.toISOString(), quantity: demand.totals.ordered - demand.totals.cancelled };
-      return c.status === 'FAILED'
-        ? eventOf('campaign.failed', { ...ended, status: 'FAILED' }, c.campaignId)
-        : eventOf('campaign.closed', { ...ended, status: 'CLOSED' }, c.campaignId);
-    });
-    current = closed.campaign;
-    if (closed.transitioned) log().info(`campaign ${current.status}`, { campaignId: current.campaignId });
-    await publishCommitted(closed.events);
-  }
-  return current;
 };
 
 export const closeEarly = async (anchor: Principal, campaignId: string) => {

@@ -1,5 +1,5 @@
 import { getCampaign } from '#adapters/campaign-store.ts';
-import { advanceCampaign } from '../campaigns/use-cases.ts';
+import { advanceCampaign } from '../campaigns/transitions.ts';
 import type { Campaign } from '#domain/campaign.ts';
 
 /**
