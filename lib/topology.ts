@@ -458,6 +458,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/payments/refunds', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/payments/refunds/{refundId}/confirm', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/payments/balances', fn: 'preorders-api', auth: true },
+  { method: 'GET', path: '/v1/payments/balances', fn: 'preorders-api', auth: true },
   { method: 'POST', path: '/v1/signals', fn: 'signals-api', auth: true },
   factory('GET', '/v1/factory/forecasts'),
   factory('GET', '/v1/factory/batches'),

@@ -54,6 +54,45 @@ export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${c
  */
 export const owingPartition = (campaignId: string, shard: number) => `OWE#${campaignId}#${shard}`;
 
+/** Where a page of the owing list ended: a sort key of the waiting index (`<createdAt>#<preorderId>`). */
+const owingSortKey = /^\d{4}-\d{2}-\d{2}T[^#]{1,40}#po_[0-9a-z]{24}$/;
+
+/**
+ * A page of a deposit campaign's pre-orders whose balance is not paid, oldest
+ * order first, merged over its owing partitions (eventually consistent, like
+ * the index): what the platform lists as balances due. Each partition reads at
+ * most `limit` after the cursor, so the page is the `limit` oldest of them all,
+ * and whatever a partition did not read sorts after the page's last.
+ */
+export const pageOfOwing = async (
+  c: Pick<Campaign, 'campaignId' | 'gateShards'>,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
+  const start = decodeCursor(cursor);
+  if (start === 'invalid' || (start && !(typeof start.after === 'string' && owingSortKey.test(start.after)))) return 'invalid-cursor';
+  const after = start ? String(start.after) : undefined;
+  const shards = await Promise.all(
+    Array.from({ length: c.gateShards }, async (_, shard) => {
+      const out = await ddb.send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: 'GSI3',
+          KeyConditionExpression: after === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND GSI3SK > :after',
+          ExpressionAttributeValues: { ':pk': owingPartition(c.campaignId, shard), ...(after !== undefined && { ':after': after }) },
+          Limit: limit,
+        }),
+      );
+      return { items: (out.Items ?? []).map((i) => ({ key: String(i.GSI3SK), p: fromItem(i) })), more: out.LastEvaluatedKey !== undefined };
+    }),
+  );
+  const all = shards.flatMap((s) => s.items).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const page = all.slice(0, limit);
+  const more = all.length > limit || shards.some((s) => s.more);
+  const last = page.at(-1)?.key;
+  return { items: page.map((x) => x.p), nextCursor: more && last !== undefined ? encodeCursor({ after: last }) : undefined };
+};
+
 /**
  * A campaign's pre-orders, for its anchor's list: one small item per pre-order,
  * `PK=ORDERS#<campaignId>#<gate shard>  SK=<createdAt>#<preorderId>`, written by

@@ -1,6 +1,7 @@
 import * as z from './zod.ts';
 import { ListQuery } from './common.ts';
 import { PaymentRef, PreorderId, RefundId, RefundView } from './preorders.ts';
+import { CampaignId } from './campaigns.ts';
 import { Timestamp } from './common.ts';
 
 /**
@@ -61,3 +62,27 @@ export const BalancePaid = z
     balancePaidAt: Timestamp,
   })
   .openapi('BalancePaid');
+
+export const BalancesDueQuery = ListQuery.extend({
+  campaignId: CampaignId.openapi({ description: 'The deposit campaign whose balances are due' }),
+});
+
+export const BalanceDue = z
+  .object({
+    preorderId: PreorderId,
+    campaignId: z.string(),
+    paymentRef: z.string().openapi({ description: "The deposit's payment: the balance is paid on the same order" }),
+    quantity: z.number().int(),
+    depositAmount: z.number().int().openapi({ description: 'Paid when ordered, minor units' }),
+    balanceDue: z.number().int().openapi({ description: 'Minor units to collect: POST /v1/payments/balances with exactly this amount' }),
+    balanceDueBy: Timestamp.openapi({ description: 'After it the pre-order is cancelled and its deposit kept: a payment then is refused' }),
+    currency: z.string(),
+  })
+  .openapi('BalanceDue');
+
+export const BalanceDueList = z
+  .object({
+    items: z.array(BalanceDue),
+    nextCursor: z.string().optional().openapi({ description: 'Absent on the last page; a page may hold fewer than limit and still have one' }),
+  })
+  .openapi('BalanceDueList');

@@ -73,5 +73,6 @@ export const allRoutes = [
   payments.listOwedRefunds,
   payments.confirmRefund,
   payments.payBalance,
+  payments.listBalancesDue,
 ] as const;
 

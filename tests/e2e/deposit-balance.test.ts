@@ -256,6 +256,32 @@ describe('Deposit and balance', () => {
     // Nothing is made while nobody has paid.
     expect(await batchesOf(campaignId)).toEqual([]);
 
+    // The platform's list of balances to collect: each called and unpaid pre-order, oldest first, a page at a time.
+    const due = async (query: string, as = platform) => as.get<Problem & { items: { preorderId: string; balanceDue: number; paymentRef: string }[]; nextCursor?: string }>(`/v1/payments/balances?${query}`);
+    const listed = await due(`campaignId=${campaignId}`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.items).toEqual([
+      { preorderId: a.preorderId, campaignId, paymentRef: 'pay_dep_a', quantity: 2, depositAmount: 4000, balanceDue: 17800, balanceDueBy: pa.balanceDueBy, currency: 'CNY' },
+      { preorderId: b.preorderId, campaignId, paymentRef: 'pay_dep_b', quantity: 1, depositAmount: 2000, balanceDue: 8900, balanceDueBy: pa.balanceDueBy, currency: 'CNY' },
+      { preorderId: c.preorderId, campaignId, paymentRef: 'pay_dep_c', quantity: 1, depositAmount: 2000, balanceDue: 8900, balanceDueBy: pa.balanceDueBy, currency: 'CNY' },
+    ]);
+    expect(listed.body.nextCursor).toBeUndefined();
+    const paged: string[] = [];
+    for (let cursor: string | undefined, pages = 0; pages === 0 || cursor !== undefined; pages++) {
+      const page = await due(`campaignId=${campaignId}&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.status).toBe(200);
+      paged.push(...page.body.items.map((x) => x.preorderId));
+      cursor = page.body.nextCursor;
+      expect(pages).toBeLessThan(5);
+    }
+    expect(paged).toEqual([a.preorderId, b.preorderId, c.preorderId]);
+    // Asked wrongly: 400 naming the field; an unknown campaign 404; a buyer or the anchor 403.
+    expect((await due('')).body.errors?.map((e) => e.path)).toEqual(['campaignId']);
+    expect((await due(`campaignId=${campaignId}&cursor=bm9wZQ`)).body.errors?.map((e) => e.path)).toEqual(['cursor']);
+    expect((await due('campaignId=cmp_000000000000000000000000')).status).toBe(404);
+    expect((await due(`campaignId=${campaignId}`, buyers[0]!)).status).toBe(403);
+    expect((await due(`campaignId=${campaignId}`, anchor)).status).toBe(403);
+
     // The platform records balances: a foreign reference, a wrong amount, an unknown pre-order, a buyer: refused, nothing written.
     const foreign = await pay(a.preorderId, 'pay_dep_b', 17800);
     expect([foreign.status, foreign.body.errors?.[0]?.path]).toEqual([409, 'paymentRef']);
@@ -274,6 +300,8 @@ describe('Deposit and balance', () => {
     expect((await pay(b.preorderId, 'pay_dep_b', 8900)).status).toBe(200);
     await runtime.emulator.drain();
     expect(await medium(campaignId)).toMatchObject({ waiting: 3, awaitingBalance: 1 });
+    // Paid: off the list.
+    expect((await due(`campaignId=${campaignId}`)).body.items.map((x) => x.preorderId)).toEqual([c.preorderId]);
     const told = await read(a.preorderId, 0);
     expect(told).toMatchObject({ paidAmount: 21800, status: 'ACCEPTED', balancePaidAt: expect.any(String) });
     expect(told.timeline.at(-1)).toMatchObject({ step: 'balance-paid', template: 'preorder.balance_paid' });
@@ -296,7 +324,8 @@ describe('Deposit and balance', () => {
     expect(batches.map((x) => x.lines.map((l) => [l.sku, l.quantity]))).toEqual([[['SHIRT-M', 3]]]);
     expect(fa.batchId).toBe(batches[0]!.batchId);
     expect(fb.batchId).toBe(batches[0]!.batchId);
-    // Too late for the unpaid one now.
+    // Too late for the unpaid one now, and nothing is left to collect.
+    expect((await due(`campaignId=${campaignId}`)).body.items).toEqual([]);
     const late = await pay(c.preorderId, 'pay_dep_c', 8900);
     expect(late.status).toBe(409);
     expect((await medium(campaignId)).awaitingBalance).toBe(0);

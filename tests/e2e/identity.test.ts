@@ -438,6 +438,7 @@ const whoMayCall: Record<string, Access> = {
   'GET /v1/payments/refunds': ['platform'],
   'POST /v1/payments/refunds/{refundId}/confirm': ['platform'],
   'POST /v1/payments/balances': ['platform'],
+  'GET /v1/payments/balances': ['platform'],
 };
 
 describe('Who may call what', () => {

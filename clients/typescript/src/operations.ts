@@ -27,6 +27,7 @@ export const operationRoutes = {
   getOpenApiDocument: { method: 'GET', path: '/v1/openapi.json', idempotencyKey: false, authenticated: false },
   getPreorder: { method: 'GET', path: '/v1/preorders/{preorderId}', idempotencyKey: false, authenticated: true },
   getShipment: { method: 'GET', path: '/v1/factory/shipments/{shipmentId}', idempotencyKey: false, authenticated: true },
+  listBalancesDue: { method: 'GET', path: '/v1/payments/balances', idempotencyKey: false, authenticated: true },
   listBatchShipments: { method: 'GET', path: '/v1/factory/batches/{batchId}/shipments', idempotencyKey: false, authenticated: true },
   listCampaignBatches: { method: 'GET', path: '/v1/campaigns/{campaignId}/batches', idempotencyKey: false, authenticated: true },
   listCampaignPreorders: { method: 'GET', path: '/v1/campaigns/{campaignId}/preorders', idempotencyKey: false, authenticated: true },

@@ -602,7 +602,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A deposit campaign's balances called and not paid, oldest order first: what to collect by balanceDueBy, whatever became of preorder.balance_due. Before the balances are called, after their deadline, or for a campaign paid in full, the list is empty */
+        get: operations["listBalancesDue"];
         put?: never;
         /** The buyer paid a deposit pre-order's balance (preorder.balance_due announced it): recorded once, and the pre-order joins the line for production. Again with the same amount → 200; unknown pre-order → 404; another payment's reference, another amount, not due or past balanceDueBy → 409 naming the field, nothing recorded */
         post: operations["payBalance"];
@@ -1054,6 +1055,30 @@ export interface components {
                 /** @description commission.affiliatePercent of netGmv for rows with an affiliate, half up; 0 otherwise */
                 affiliateCommission: number;
             };
+        };
+        BalanceDue: {
+            /** @example po_0000000000000000000000ab */
+            preorderId: string;
+            campaignId: string;
+            /** @description The deposit's payment: the balance is paid on the same order */
+            paymentRef: string;
+            quantity: number;
+            /** @description Paid when ordered, minor units */
+            depositAmount: number;
+            /** @description Minor units to collect: POST /v1/payments/balances with exactly this amount */
+            balanceDue: number;
+            /**
+             * Format: date-time
+             * @description After it the pre-order is cancelled and its deposit kept: a payment then is refused
+             * @example 2026-12-01T12:00:00Z
+             */
+            balanceDueBy: string;
+            currency: string;
+        };
+        BalanceDueList: {
+            items: components["schemas"]["BalanceDue"][];
+            /** @description Absent on the last page; a page may hold fewer than limit and still have one */
+            nextCursor?: string;
         };
         BalancePaid: {
             /** @example po_0000000000000000000000ab */
@@ -5940,6 +5965,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Factory"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBalancesDue: {
+        parameters: {
+            query: {
+                limit?: number;
+                cursor?: string;
+                /** @description The deposit campaign whose balances are due */
+                campaignId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Balances due */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceDueList"];
                 };
             };
             /** @description Invalid input */

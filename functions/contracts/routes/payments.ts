@@ -1,6 +1,6 @@
 import { createRoute } from '../route.ts';
 import { problemResponses } from '../common.ts';
-import { BalancePaid, ConfirmedRefund, ConfirmRefundBody, OwedRefundList, OwedRefundsQuery, PayBalanceBody, RefundParams } from '../payments.ts';
+import { BalanceDueList, BalancePaid, BalancesDueQuery, ConfirmedRefund, ConfirmRefundBody, OwedRefundList, OwedRefundsQuery, PayBalanceBody, RefundParams } from '../payments.ts';
 import { json, bearer } from './common.ts';
 
 export const listOwedRefunds = createRoute({
@@ -34,4 +34,15 @@ export const payBalance = createRoute({
   security: bearer,
   request: { body: { required: true, content: { 'application/json': { schema: PayBalanceBody } } } },
   responses: { 200: json(BalancePaid, 'Recorded'), ...problemResponses(400, 401, 403, 404, 409, 413, 415, 429) },
+});
+export const listBalancesDue = createRoute({
+  operationId: 'listBalancesDue',
+  method: 'get',
+  path: '/v1/payments/balances',
+  tags: ['platform'],
+  summary:
+    "A deposit campaign's balances called and not paid, oldest order first: what to collect by balanceDueBy, whatever became of preorder.balance_due. Before the balances are called, after their deadline, or for a campaign paid in full, the list is empty",
+  security: bearer,
+  request: { query: BalancesDueQuery },
+  responses: { 200: json(BalanceDueList, 'Balances due'), ...problemResponses(400, 401, 403, 404, 429) },
 });

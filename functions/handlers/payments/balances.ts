@@ -1,9 +1,9 @@
 import { eventOf } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
-import { getPreorder, recordBalancePaid } from '#adapters/preorder-store.ts';
-import { BalanceNotPayableError, CampaignNotFoundError, OverloadedError, PreorderNotFoundError } from '#domain/errors.ts';
+import { getPreorder, pageOfOwing, recordBalancePaid } from '#adapters/preorder-store.ts';
+import { BalanceNotPayableError, CampaignNotFoundError, InvalidInputError, OverloadedError, PreorderNotFoundError } from '#domain/errors.ts';
 import { noticeEntry } from '#domain/notices.ts';
-import { paidOf } from '#domain/payment.ts';
+import { awaitsBalance, paidOf } from '#domain/payment.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
 import type { PayBalanceBody } from '#contracts/payments.ts';
 import { log } from '#shared/observability.ts';
@@ -82,4 +82,36 @@ export const payBalance = async (platform: Principal, body: PayBalanceBody): Pro
     return paid({ ...p, balancePaidAt: now.toISOString(), paidAmount: paidOf(p) + p.balanceDue });
   }
   throw new OverloadedError();
+};
+
+/**
+ * The balances of a deposit campaign that are due now, oldest order first:
+ * what the platform collects, and reconciles against should a
+ * `preorder.balance_due` have gone astray. Listed from the campaign's owing
+ * partitions (eventually consistent: a balance paid a moment ago may still
+ * show, and paying it again answers as for a repeat). A pre-order not called
+ * yet, or past its deadline (a payment would be refused), is left out, so a
+ * page may be short and still have a cursor.
+ */
+export const listBalancesDue = async (campaignId: string, limit: number, cursor: string | undefined, now = new Date()) => {
+  const campaign = await cachedCampaign(campaignId);
+  if (!campaign) throw new CampaignNotFoundError(campaignId);
+  const page = await pageOfOwing(campaign, limit, cursor);
+  if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+  const due = page.items.filter(
+    (p) => awaitsBalance(p) && p.balanceDue !== undefined && p.balanceDueBy !== undefined && Date.parse(p.balanceDueBy) > now.getTime() && p.paymentRef !== undefined,
+  );
+  return {
+    items: due.map((p) => ({
+      preorderId: p.preorderId,
+      campaignId: p.campaignId,
+      paymentRef: p.paymentRef ?? '',
+      quantity: p.quantity,
+      depositAmount: p.depositAmount ?? 0,
+      balanceDue: p.balanceDue ?? 0,
+      balanceDueBy: p.balanceDueBy ?? '',
+      currency: p.currency,
+    })),
+    ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+  };
 };

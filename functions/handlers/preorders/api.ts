@@ -2,7 +2,7 @@ import { allow, createApi, caller, lambdaHandler } from '../http/app.ts';
 import * as routes from '#contracts/routes/preorders.ts';
 import * as payments from '#contracts/routes/payments.ts';
 import { confirmRefund, listOwedRefunds } from '../payments/refunds.ts';
-import { payBalance } from '../payments/balances.ts';
+import { listBalancesDue, payBalance } from '../payments/balances.ts';
 import { acceptedView, preorderView } from './views.ts';
 import { switchOwnPreorder } from './switch.ts';
 import { cancelOwnPreorder, findOwnPreorder, listOwnPreorders, placePreorder } from './use-cases.ts';
@@ -51,6 +51,10 @@ export const app = createApi()
   })
   .openapi({ ...payments.payBalance, middleware: [allow('platform')] }, async (c) => {
     return c.json(await payBalance(caller(c), c.req.valid('json')), 200);
+  })
+  .openapi({ ...payments.listBalancesDue, middleware: [allow('platform')] }, async (c) => {
+    const { campaignId, limit, cursor } = c.req.valid('query');
+    return c.json(await listBalancesDue(campaignId, limit, cursor), 200);
   });
 
 export const handler = lambdaHandler(app);
