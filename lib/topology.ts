@@ -279,12 +279,14 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'preorders-api',
     entry: 'functions/handlers/preorders/api.ts',
-    description: "Buyer API: place, read, list and cancel pre-orders; change their shipping address; switch a variant that missed its minimum. The platform's confirmations of refunds",
+    description:
+      "Buyer API: place, read, list and cancel pre-orders; change their shipping address; switch a variant that missed its minimum. The platform's confirmations of refunds and balances paid, and its list of balances due",
     memoryMb: 512,
     timeoutSeconds: 10,
     // With ConditionCheckItem, for an address change that holds only while the pre-order's batch has counted no lot since it was read.
     // notify: a buyer's own changes (a switch of variant, a new address) are told at once, not at the next event.
-    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1'] }, publish: true, notify: true },
+    // GSI3: the platform's list of balances due reads a deposit campaign's owing partitions.
+    access: { table: { actions: [...readWrite, 'ConditionCheckItem'], queryIndexes: ['GSI1', 'GSI3'] }, publish: true, notify: true },
     // The intake of a live sale. Budgeting 80 ms an invocation (one transaction; ~13 ms locally at p50,
     // bench/results.md), 250 at once serve ~3,100 pre-orders a second, the stage's rate (`throttling`);
     // past that clients get 429 with Retry-After either way. 250 + the authorizer's 100 leave 650 of a

@@ -21,7 +21,8 @@ import { ddb } from '../../functions/adapters/dynamo.ts';
 /** Which function invocation a DynamoDB call belongs to (the runtime runs them all in this process). */
 const invocation = new AsyncLocalStorage<{ fn: FunctionName }>();
 type Fault =
-  | { fn: FunctionName; afterWrites: number; seen: number; fired: number; times: number; reads: boolean }
+  /** `matching`: count only the writes whose input it matches (a step of the function's work, not the first writes it makes). */
+  | { fn: FunctionName; afterWrites: number; seen: number; fired: number; times: number; reads: boolean; matching?: RegExp }
   | { throttle: number; fired: number };
 let fault: Fault | undefined;
 /** Write commands, as the document client or the low-level client names them. */
@@ -32,7 +33,8 @@ const isWrite = (name: unknown) => /^(Put|Update|Delete|TransactWrite|BatchWrite
 ddb.middlewareStack.add(
   (next, context) => async (args) => {
     const f = fault;
-    if (f && 'fn' in f && invocation.getStore()?.fn === f.fn && (f.reads || isWrite(context.commandName)) && f.fired < f.times) {
+    const counted = (input: unknown) => !f || !('fn' in f) || f.matching === undefined || f.matching.test(JSON.stringify(input));
+    if (f && 'fn' in f && invocation.getStore()?.fn === f.fn && (f.reads || isWrite(context.commandName)) && f.fired < f.times && counted(args.input)) {
       if (++f.seen >= f.afterWrites) {
         f.fired++;
         f.seen = 0;
@@ -168,6 +170,43 @@ describe('A deposit sale whose cutter dies part way', () => {
       expect(ps.filter((p) => p.forfeitedAmount !== undefined)).toHaveLength(3);
       for (const p of ps) expect(p.timeline.filter((e) => e.template === 'preorder.balance_due'), p.preorderId).toHaveLength(1);
       tried.push(`batch-cutter crashed before its write #${step} calling a deposit sale's balances, and again forfeiting the unpaid: invariants hold`);
+    }
+  }, 300_000);
+});
+
+describe('A tiered sale whose cutter dies while it applies the price drops', () => {
+  // Five pre-orders of both sizes (7 units) reach the whole campaign's second tier (6 units: ¥99); at close the cutter
+  // refunds each the difference. It dies once part way through, and the redelivered close finishes the work.
+  const campaignTiers = [
+    { minUnits: 3, unitPrice: 11900 },
+    { minUnits: 6, unitPrice: 9900 },
+  ];
+  const orders: Op[] = [0, 1, 2, 3, 0].map((buyer, i) => ({ kind: 'place', buyer, sku: i % 2, quantity: 1 + (i % 2) }));
+  it('batch-cutter dying before its first and its second price drop is redelivered: every buyer refunded the difference once, told once', async () => {
+    for (let step = 1; step <= 2; step++) {
+      const world = new World(pipe);
+      await world.start({ campaignTiers, minTotalQuantity: 1, lotSize: 50 });
+      for (const o of orders) {
+        await world.run(o);
+        await runtime.emulator.drain(90_000);
+      }
+      // Only the price drops' writes count (each carries its buyer's notice): the close's final cut comes first.
+      const repricing = { fn: 'batch-cutter' as const, afterWrites: step, seen: 0, fired: 0, times: 1, reads: false, matching: /preorder\.price_dropped/ };
+      fault = repricing;
+      await world.run({ kind: 'close' });
+      await runtime.emulator.drain(90_000);
+      fault = undefined;
+      await world.checkInvariants(false);
+      const ps = await world.preorderStates();
+      expect(repricing.fired, `the cutter never reached its price drop #${step}`).toBe(1);
+      expect((await world.campaign()).finalPrices).toEqual({ [ps[0]!.sku]: 9900, [ps[1]!.sku]: 9900 });
+      for (const p of ps) {
+        expect(p.refunds.filter((r) => r.reason === 'price-drop').map((r) => r.amount), p.preorderId).toEqual([p.quantity * 3000]);
+        expect(p.timeline.filter((e) => e.template === 'preorder.price_dropped'), p.preorderId).toHaveLength(1);
+      }
+      await world.finish();
+      await world.checkInvariants(true);
+      tried.push(`batch-cutter crashed before its price drop #${step} after a tiered sale closed: each applied once, invariants hold`);
     }
   }, 300_000);
 });

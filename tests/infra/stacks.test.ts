@@ -143,7 +143,7 @@ const derivedTableAccess: Record<FunctionName, { table: readonly TableAction[]; 
   'service-api': { table: ['GetItem'], indexes: [] },
   'campaigns-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1', 'GSI3'] },
   // With ConditionCheckItem: an address change is conditional on the pre-order's batch being as read (no lot counted since).
-  'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1'] },
+  'preorders-api': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], indexes: ['GSI1', 'GSI3'] },
   'campaign-clock': { table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], indexes: ['GSI2'] },
   // Reads the campaign and its gates (and a queued pre-order, for one release); writes the order refs of a stream batch, 25 a
   // BatchWriteItem; flushes what its pre-orders' buyers were not told yet (Query a pre-order with its notices, claim and record them).
