@@ -23,7 +23,7 @@ const Percent = z
   .min(0)
   .max(100)
   // 0.07 × 100 is 7.000000000000001 in floating point: "two decimals" is a whole number of basis points, give or take that.
-  .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, { message: 'a percent has at most two decimals' });
+  .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, { message: 'a percent has at most two decimals', params: { code: 'percent_decimals' } });
 
 export const Commission = z
   .object({

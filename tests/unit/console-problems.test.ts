@@ -242,6 +242,7 @@ describe('console problem texts', () => {
       ...refused({ payment: { mode: 'deposit' } }),
       ...refused({ payment: { mode: 'full', deposit: 2000 } }),
       ...refused({ commission: { anchorPercent: 60, affiliatePercent: 50 } }),
+      ...refused({ commission: { anchorPercent: 12.345, affiliatePercent: 5 } }),
     ];
     const byCode = Object.fromEntries(issues.map((i) => [i.code, i]));
     expect(Object.keys(byCode).sort()).toEqual([
@@ -251,6 +252,7 @@ describe('console problem texts', () => {
       'deposit_required',
       'discount_above_price',
       'not_a_deposit_campaign',
+      'percent_decimals',
       'tier_price_not_lower',
       'tiers_need_one_price',
       'tiers_not_ascending',

@@ -374,6 +374,7 @@ export const en = {
     balance_window_required: (_p: IssueParams): string => 'Say how many hours buyers have to pay the balance.',
     not_a_deposit_campaign: (_p: IssueParams): string => 'Only in a deposit sale.',
     commission_above_100: (_p: IssueParams): string => "Your commission and the affiliate's together cannot pass 100 %.",
+    percent_decimals: (_p: IssueParams): string => 'A percent has at most two decimals, such as 12.5 or 3.75.',
   },
 };
 

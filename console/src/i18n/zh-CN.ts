@@ -361,5 +361,6 @@ export const zhCN: Messages = {
     balance_window_required: (_p: IssueParams) => '请填写付尾款的时限（小时）。',
     not_a_deposit_campaign: (_p: IssueParams) => '仅定金预售可填。',
     commission_above_100: (_p: IssueParams) => '主播佣金与推广佣金合计不能超过 100%。',
+    percent_decimals: (_p: IssueParams) => '百分比最多两位小数，例如 12.5 或 3.75。',
   },
 };
