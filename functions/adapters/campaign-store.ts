@@ -28,7 +28,8 @@ import { parseStoredCampaign, parseStoredGate, type StoredCampaignRecord } from 
  * Keys:
  *   campaign  PK=CAMPAIGN#<id>           SK=CAMPAIGN
  *             GSI1PK=ANCHOR#<anchorId>   GSI1SK=<createdAt>#<id>     (an anchor's campaigns)
- *             GSI2PK=CLOCK               GSI2SK=<next transition>#<id> (sparse: only while SCHEDULED/OPEN)
+ *             GSI2PK=CLOCK               GSI2SK=<next transition>#<id> (sparse: while SCHEDULED/OPEN, and CLOSED
+ *                                        until its switch window or a deposit campaign's balance window ends)
  *             GSI3PK=FACTORY#<factoryId> GSI3SK=<createdAt>#<id>     (a factory's campaigns)
  *   gate k    PK=CAMPAIGN#<id>#GATE#<k>  SK=GATE
  *             open, sealed, remaining (capped campaigns), ordered.v<n>, cancelled.v<n>, batched.v<n>

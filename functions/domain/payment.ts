@@ -72,3 +72,15 @@ export const balanceWindowOver = (c: Pick<Campaign, 'balanceDueBy'>, now: Date):
  * are called and then until their window ends and the unpaid are forfeited.
  */
 export const awaitingBalances = (c: Campaign): boolean => isDepositCampaign(c) && c.status === 'CLOSED' && c.balancesSettledAt === undefined;
+
+/**
+ * Are the campaign's minimums settled while its balances are due? A deposit
+ * campaign that closed, whose demand is settled (nobody may switch variant any
+ * more) and whose balances are not settled: it met its minimums at close on
+ * its buyers' commitments, and cannot fail any more for want of balances
+ * (decision 40). So a cut in the window needs not carry a whole minimum, and
+ * is not voided for falling short of one: whoever paid is made as lots fill or
+ * as they wait too long, and the last cut at the deadline makes the rest.
+ */
+export const minimumsSettledAwaitingBalances = (c: Campaign): boolean =>
+  awaitingBalances(c) && ((c.variantsMissed?.length ?? 0) === 0 || c.switchWindowClosedAt !== undefined);

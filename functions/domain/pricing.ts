@@ -52,9 +52,6 @@ export const pricingOf = (
   return undefined;
 };
 
-/** Does the campaign price by tiers at all (its own, or any variant's)? */
-export const hasTiers = (c: Pick<Campaign, 'variants' | 'priceTiers'>): boolean => !!c.priceTiers?.length || c.variants.some((v) => !!v.priceTiers?.length);
-
 /** The lowest price any tier of the campaign can reach for a variant: what a deposit must stay below. */
 export const lowestPriceOf = (v: Pick<Variant, 'unitPrice' | 'priceTiers'>, campaignTiers: readonly PriceTier[] | undefined): number =>
   Math.min(v.unitPrice, ...(v.priceTiers ?? []).map((t) => t.unitPrice), ...(campaignTiers ?? []).map((t) => t.unitPrice));

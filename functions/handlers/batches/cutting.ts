@@ -26,6 +26,7 @@ import {
   selectForBatch,
   standingOf,
   variantsMeetingMinimum,
+  type VariantStanding,
 } from '#domain/batching.ts';
 import type { Campaign } from '#domain/campaign.ts';
 import { campaignCeiling } from '#domain/fulfillment.ts';
@@ -40,7 +41,7 @@ import { withdrawFailedCampaignBatches } from './withdrawal.ts';
 import { offerSwitches, refundMissedVariants } from './switching.ts';
 import { repriceCampaign } from './repricing.ts';
 import { settleBalances } from './balances.ts';
-import { awaitingBalances, isDepositCampaign } from '#domain/payment.ts';
+import { awaitingBalances, isDepositCampaign, minimumsSettledAwaitingBalances } from '#domain/payment.ts';
 
 /** A batch's manifest lives on its item (400 KB at most): past this many pre-orders a cut makes another batch. */
 export const maxPreordersPerBatch = 2_000;
@@ -162,9 +163,12 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
 const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWindowOpen = false): Promise<{ reason: CutReason; picked: Preorder[] } | 'fail' | 'restart' | undefined> => {
   // Closed, every balance paid or forfeited: the last cut takes everyone waiting. Until then cuts are of lots and of those who waited too long.
   const final = campaign.status === 'CLOSED' && !awaitingBalances(campaign);
+  // In a deposit campaign's balance window the minimums were settled at close: its cuts are plain lots and max-wait cuts.
+  const settledMinimums = minimumsSettledAwaitingBalances(campaign);
   for (let attempt = 0; ; attempt++) {
     const demand = await readDemand(campaign, true);
-    const standing = standingOf(campaign.variants, demand.variants);
+    const standing = settledMinimums ? withoutMinimums(standingOf(campaign.variants, demand.variants)) : standingOf(campaign.variants, demand.variants);
+    const minTotalQuantity = settledMinimums ? 0 : campaign.minTotalQuantity;
     // Closed: the variants that made their own minimum at close (switching only adds to them).
     const eligible = new Set(
       campaign.status === 'CLOSED' ? campaign.variants.map((v) => v.sku).filter((sku) => !campaign.variantsMissed?.includes(sku)) : variantsMeetingMinimum(standing),
@@ -181,10 +185,10 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
     }
     if (demand.totals.waiting <= 0) return undefined;
     // What a lot cut needs waiting: a lot, and a first batch the whole minimum (planEarlyCut).
-    const lotDueByGates = eligibleWaiting >= Math.max(campaign.lotSize, campaign.minTotalQuantity - demand.totals.batched);
+    const lotDueByGates = eligibleWaiting >= Math.max(campaign.lotSize, minTotalQuantity - demand.totals.batched);
     if (!final) {
       // Below the minimum nothing is cut: no need to read who waits (a hot room may have thousands).
-      if (!minimumMet(campaign.minTotalQuantity, standing)) return undefined;
+      if (!minimumMet(minTotalQuantity, standing)) return undefined;
       if (!campaign.minimumMetAt) await markMinimumMet(campaign.campaignId, new Date());
       if (!lotDueByGates && campaign.maxWaitHours === undefined) return undefined;
     }
@@ -197,7 +201,7 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
               waiting: confirmed,
               lotSize: campaign.lotSize,
               ...(campaign.maxWaitHours !== undefined && { maxWaitHours: campaign.maxWaitHours }),
-              minTotalQuantity: campaign.minTotalQuantity,
+              minTotalQuantity,
               variants: standing,
               now: new Date(),
             });
@@ -341,7 +345,12 @@ const finishCut = async (campaign: Campaign, batchId: string): Promise<void> => 
   await endCut(campaign.campaignId, batchId);
 };
 
+/** The variants' standing with no minimum of their own: what a cut sees once the minimums are settled. */
+const withoutMinimums = (standing: readonly VariantStanding[]): VariantStanding[] => standing.map(({ minQuantity: _min, ...v }) => v);
+
 const keepsMinimums = async (campaign: Campaign, assigned: readonly PlannedPreorder[], countsAtRelease: boolean): Promise<boolean> => {
+  // Settled at close (a deposit campaign's balance window): a cut of whoever paid keeps every promise there is.
+  if (minimumsSettledAwaitingBalances(campaign)) return true;
   // The gates count this cut's pre-orders as batched only after its release: count them in here.
   const adding = (sku: string) => (countsAtRelease ? assigned.filter((p) => p.sku === sku).reduce((n, p) => n + p.quantity, 0) : 0);
   const counts = (await readDemand(campaign, true)).variants.map((v) => ({ ...v, batched: v.batched + adding(v.sku) }));

@@ -3,7 +3,7 @@ import { publishCommitted } from '#adapters/outbox.ts';
 import { getPreorder, pageOfOwing, recordBalancePaid } from '#adapters/preorder-store.ts';
 import { BalanceNotPayableError, CampaignNotFoundError, InvalidInputError, OverloadedError, PreorderNotFoundError } from '#domain/errors.ts';
 import { noticeEntry } from '#domain/notices.ts';
-import { awaitsBalance, paidOf } from '#domain/payment.ts';
+import { awaitsBalance, balanceWindowOver, paidOf } from '#domain/payment.ts';
 import { localeOf, type Preorder } from '#domain/preorder.ts';
 import type { PayBalanceBody } from '#contracts/payments.ts';
 import { log } from '#shared/observability.ts';
@@ -96,6 +96,9 @@ export const payBalance = async (platform: Principal, body: PayBalanceBody): Pro
 export const listBalancesDue = async (campaignId: string, limit: number, cursor: string | undefined, now = new Date()) => {
   const campaign = await cachedCampaign(campaignId);
   if (!campaign) throw new CampaignNotFoundError(campaignId);
+  // Nothing is due before the balances are called, nor once their window is over: no need to read who owes.
+  const windowOpen = campaign.balancesCalledAt !== undefined && campaign.balancesSettledAt === undefined && !balanceWindowOver(campaign, now);
+  if (!windowOpen) return { items: [] };
   const page = await pageOfOwing(campaign, limit, cursor);
   if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
   const due = page.items.filter(
