@@ -228,11 +228,27 @@ const checkTerms = (b: z.infer<typeof CampaignTerms>, ctx: z.RefinementCtx) => {
 export const CreateCampaignBody = CampaignTerms.superRefine(checkTerms).openapi('CreateCampaign');
 export type CreateCampaignBody = z.infer<typeof CreateCampaignBody>;
 
+/** `null`: take the term away (before opening; a default comes back where the term has one). */
+const removable = <T extends z.ZodType>(t: T) => t.nullable().optional().openapi({ description: 'null removes it (before the campaign opens)' });
+
 export const UpdateCampaignBody = CampaignTerms.partial()
+  .extend({
+    backupFactoryId: removable(PartnerId),
+    maxWaitHours: removable(CampaignTerms.shape.maxWaitHours.unwrap()),
+    maxTotalQuantity: removable(CampaignTerms.shape.maxTotalQuantity.unwrap()),
+    maxPerBuyer: removable(CampaignTerms.shape.maxPerBuyer.unwrap()),
+    maxDelayDays: removable(CampaignTerms.shape.maxDelayDays.unwrap()),
+    lateCompensation: removable(LateCompensation),
+    commission: removable(Commission),
+    liveRoomIds: removable(CampaignTerms.shape.liveRoomIds.unwrap()),
+    switchWindowHours: removable(CampaignTerms.shape.switchWindowHours.unwrap()),
+    payment: removable(PaymentTermsInput),
+    priceTiers: removable(PriceTiersInput),
+  })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one field to change' })
   .openapi('UpdateCampaign', {
     description:
-      'Before the campaign opens: any field of the create body (checked together with the stored ones). While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change.',
+      'Before the campaign opens: any field of the create body (checked together with the stored ones), and null for an optional one to remove it. While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change.',
   });
 export type UpdateCampaignBody = z.infer<typeof UpdateCampaignBody>;

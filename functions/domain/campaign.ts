@@ -353,6 +353,38 @@ export const termsOf = (c: Campaign): CampaignDraft & { readonly opensAt: string
 
 type Terms = ReturnType<typeof termsOf>;
 
+/**
+ * The optional terms a change before opening may remove, by sending `null` (as
+ * in a JSON merge patch): the campaign goes on without them, or with their
+ * default (`maxDelayDays`, `switchWindowHours`).
+ */
+export const removableTerms = [
+  'backupFactoryId',
+  'maxWaitHours',
+  'maxTotalQuantity',
+  'maxPerBuyer',
+  'maxDelayDays',
+  'lateCompensation',
+  'commission',
+  'liveRoomIds',
+  'switchWindowHours',
+  'payment',
+  'priceTiers',
+] as const satisfies readonly (keyof Terms)[];
+type Removable = (typeof removableTerms)[number];
+
+/** A change of terms as the anchor sends it: any term, and `null` for a removable one. */
+export type TermsChange = Omit<Partial<Terms>, Removable> & { readonly [K in Removable]?: Terms[K] | null };
+
+const defaultsOf: Partial<Record<Removable, unknown>> = { maxDelayDays: defaultMaxDelayDays, switchWindowHours: defaultSwitchWindowHours };
+
+/** The campaign's terms with the change applied: a `null` takes the term away (its default, where it has one, comes back with newCampaign). */
+export const mergedTerms = (c: Campaign, change: TermsChange): Terms => {
+  const merged: Record<string, unknown> = { ...termsOf(c), ...change };
+  for (const [k, v] of Object.entries(change)) if (v === null) delete merged[k];
+  return merged as Terms;
+};
+
 /** JSON with object keys sorted: stored maps come back in any key order. */
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
@@ -365,9 +397,15 @@ const sameValue = (key: keyof Terms, a: unknown, b: unknown): boolean => {
 };
 
 /** The fields of `change` whose value differs from the campaign's: a field sent with its stored value is no change. */
-export const changedTerms = (c: Campaign, change: Partial<Terms>): (keyof Terms)[] => {
+export const changedTerms = (c: Campaign, change: TermsChange): (keyof Terms)[] => {
   const terms = termsOf(c) as Partial<Terms>;
-  return (Object.keys(change) as (keyof Terms)[]).filter((k) => change[k] !== undefined && !sameValue(k, terms[k], change[k]));
+  return (Object.keys(change) as (keyof Terms)[]).filter((k) => {
+    const to: unknown = change[k];
+    if (to === undefined) return false;
+    // Removing a term the campaign does not have (or has at its default) is no change.
+    if (to === null) return terms[k] !== undefined && !sameValue(k, terms[k], defaultsOf[k as Removable]);
+    return !sameValue(k, terms[k], to);
+  });
 };
 
 /**
@@ -402,7 +440,7 @@ export interface RefusedField {
  */
 export const planCampaignChange = (
   c: Campaign,
-  change: Partial<Terms>,
+  change: TermsChange,
   now: Date,
 ): { change: CampaignChange } | { refused: RefusedField[] } => {
   const fields = changedTerms(c, change);
@@ -412,7 +450,7 @@ export const planCampaignChange = (
     if (Date.parse(c.opensAt) - now.getTime() < transitionGuardMs) {
       return { refused: fields.map((path) => ({ path, message: 'the campaign is opening now; change it again once it is open', code: 'opening_now' })) };
     }
-    const merged = { ...termsOf(c), ...change };
+    const merged = mergedTerms(c, change);
     const opensAt = Date.parse(merged.opensAt) > now.getTime() ? new Date(merged.opensAt).toISOString() : now.toISOString();
     const next: Campaign = {
       ...newCampaign({ campaignId: c.campaignId, anchorId: c.anchorId, draft: { ...merged, opensAt }, now }),
@@ -428,7 +466,10 @@ export const planCampaignChange = (
   let capRaisedBy: number | undefined;
   let closesAtMoved = false;
   for (const field of fields) {
-    if (field === 'maxTotalQuantity') {
+    if (change[field] === null) {
+      // Buyers ordered on every term the campaign has: none is taken away while it sells.
+      refused.push({ path: field, message: 'can be removed only before the campaign opens', code: 'only_before_open' });
+    } else if (field === 'maxTotalQuantity') {
       const to = change.maxTotalQuantity as number;
       if (c.maxTotalQuantity === undefined) refused.push({ path: field, message: 'the campaign has no cap; one cannot be set while it is open', code: 'no_cap_while_open' });
       else if (to < c.maxTotalQuantity) refused.push({ path: field, message: `while open the cap can only be raised (it is ${c.maxTotalQuantity})`, code: 'cap_only_raised', params: { cap: c.maxTotalQuantity } });

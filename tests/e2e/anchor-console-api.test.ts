@@ -86,6 +86,52 @@ describe('PATCH /v1/campaigns/{id} before the campaign opens', () => {
     expect((await anchor.get<Campaign>(`/v1/campaigns/${id}`)).body).toMatchObject({ status: 'OPEN', remaining: 0 });
   });
 
+  it('null takes an optional term away before opening (the cap, tiers for the whole campaign, a deposit sale); while it sells, 409 naming it', async () => {
+    const created = await anchor.post<Campaign & { priceTiers?: unknown; payment?: unknown }>(
+      '/v1/campaigns',
+      campaignDraft({
+        factoryId: 'console-factory',
+        backupFactoryId: 'console-backup',
+        maxWaitHours: 6,
+        maxTotalQuantity: 40,
+        variants: [{ sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900 }],
+        priceTiers: [{ minUnits: 10, unitPrice: 11900 }],
+        payment: { mode: 'deposit', deposit: 2000, balanceWindowHours: 24 },
+        opensAt: new Date(Date.now() + 3600_000).toISOString(),
+        closesAt: new Date(Date.now() + 7200_000).toISOString(),
+      }),
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.campaignId;
+    // The same tiers cannot go on the variant while the campaign keeps its own: the merged terms are refused, nothing written.
+    const twice = await patch(`/v1/campaigns/${id}`, { variants: [{ sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900, priceTiers: [{ minUnits: 10, unitPrice: 11900 }] }] });
+    expect([twice.status, fieldsOf(twice)]).toEqual([400, ['variants.0.priceTiers']]);
+    // Moved to the variant in one change, with the cap and the deposit taken away.
+    const changed = await patch<Campaign & { priceTiers?: unknown; payment?: unknown }>(`/v1/campaigns/${id}`, {
+      priceTiers: null,
+      variants: [{ sku: 'SHIRT-M', name: 'Medium', unitPrice: 12900, priceTiers: [{ minUnits: 10, unitPrice: 11900 }] }],
+      maxTotalQuantity: null,
+      payment: null,
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    for (const gone of ['priceTiers', 'maxTotalQuantity', 'remaining', 'payment']) expect(changed.body, gone).not.toHaveProperty(gone);
+    expect(changed.body.variants[0]).toMatchObject({ priceTiers: [{ minUnits: 10, unitPrice: 11900 }] });
+    // Sent again: no change; a term it never had: no change either.
+    expect((await patch(`/v1/campaigns/${id}`, { priceTiers: null, commission: null })).status).toBe(200);
+    // A required term cannot be taken away.
+    expect(fieldsOf(await patch(`/v1/campaigns/${id}`, { title: null }))).toEqual(['title']);
+
+    // Open: buyers ordered on its terms, none is taken away.
+    expect((await patch(`/v1/campaigns/${id}`, { opensAt: new Date().toISOString() })).status).toBe(200);
+    const [fan] = buyers(1);
+    expect((await fan!.post(`/v1/campaigns/${id}/preorders`, preorderDraft({ sku: 'SHIRT-M', quantity: 1 }))).status).toBe(202);
+    // (switchWindowHours is at its default: null asks for no change there.)
+    const whileOpen = await patch(`/v1/campaigns/${id}`, { backupFactoryId: null, maxWaitHours: null, switchWindowHours: null });
+    expect(whileOpen.status).toBe(409);
+    expect(fieldsOf(whileOpen)).toEqual(['backupFactoryId', 'maxWaitHours']);
+    expect((await anchor.get<Campaign & { backupFactoryId?: string; maxWaitHours?: number }>(`/v1/campaigns/${id}`)).body).toMatchObject({ backupFactoryId: 'console-backup', maxWaitHours: 6 });
+  });
+
   it('checks the merged terms like a create (400 naming the field) and writes nothing then', async () => {
     const created = await anchor.post<Campaign>(
       '/v1/campaigns',

@@ -36,6 +36,18 @@ describe('Changing a campaign before it opens', () => {
     expect('change' in r && r.change.kind === 'scheduled' && r.change.next).toMatchObject({ status: 'SCHEDULED', opensAt: now.toISOString() });
   });
 
+  it('null takes an optional term away (the cap, tiers for the whole campaign, a deposit), a default term back to its default; null for a term it lacks is no change', () => {
+    const c = scheduled({ maxTotalQuantity: 40, maxDelayDays: 3, priceTiers: [{ minUnits: 5, unitPrice: 11900 }], payment: { mode: 'deposit', deposit: 2000, balanceWindowHours: 24 } });
+    const r = planCampaignChange(c, { maxTotalQuantity: null, maxDelayDays: null, priceTiers: null, payment: null }, now);
+    if (!('change' in r) || r.change.kind !== 'scheduled') throw new Error(`expected a scheduled change, got ${JSON.stringify(r)}`);
+    const next = r.change.next;
+    expect([next.maxTotalQuantity, next.priceTiers, next.payment]).toEqual([undefined, undefined, undefined]);
+    expect(next.maxDelayDays).toBe(14);
+    // Uncapped now: as many gates as an uncapped campaign has.
+    expect(next.gateShards).toBe(64);
+    expect(planCampaignChange(scheduled(), { maxTotalQuantity: null, commission: null, switchWindowHours: null }, now)).toEqual({ change: { kind: 'none' } });
+  });
+
   it('refuses while it is about to open: a copy of the old time may be acting on it', () => {
     const c = scheduled({ opensAt: new Date(now.getTime() + transitionGuardMs - 1).toISOString() });
     expect(refusedPaths(planCampaignChange(c, { title: 'x' }, now))).toEqual(['title']);
@@ -82,6 +94,16 @@ describe('Changing an OPEN campaign keeps every promise made so far', () => {
   it('every other field is refused by name, all of them at once, and nothing of the change is applied', () => {
     const r = planCampaignChange(open({ maxTotalQuantity: 40 }), { maxTotalQuantity: 50, title: 'New', lotSize: 5, variants: [] }, now);
     expect(refusedPaths(r)).toEqual(['title', 'lotSize', 'variants']);
+  });
+
+  it('no term is taken away while it sells: null is refused by name', () => {
+    const c = open({ maxTotalQuantity: 40, priceTiers: [{ minUnits: 5, unitPrice: 11900 }], liveRoomIds: ['room-1'] });
+    const r = planCampaignChange(c, { maxTotalQuantity: null, priceTiers: null, liveRoomIds: null }, now);
+    expect('refused' in r && r.refused.map((f) => [f.path, f.code])).toEqual([
+      ['maxTotalQuantity', 'only_before_open'],
+      ['priceTiers', 'only_before_open'],
+      ['liveRoomIds', 'only_before_open'],
+    ]);
   });
 
   it('a CLOSED or FAILED campaign refuses every change', () => {

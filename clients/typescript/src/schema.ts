@@ -2736,11 +2736,12 @@ export interface components {
                 count: number;
             };
         };
-        /** @description Before the campaign opens: any field of the create body (checked together with the stored ones). While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change. */
+        /** @description Before the campaign opens: any field of the create body (checked together with the stored ones), and null for an optional one to remove it. While OPEN: only maxTotalQuantity raised, closesAt later and liveRoomIds added (the stored rooms kept); any other change is 409 naming the field. A field sent with its stored value is no change. */
         UpdateCampaign: {
             title?: string;
             factoryId?: string;
-            backupFactoryId?: string;
+            /** @description null removes it (before the campaign opens) */
+            backupFactoryId?: string | null;
             currency?: string;
             variants?: {
                 sku: string;
@@ -2772,25 +2773,13 @@ export interface components {
                     unitPrice: number;
                 }[];
             }[];
-            /**
-             * @description 全场阶梯价: tiers for the whole campaign, reached by the net sold units of every variant together and pricing every variant. The variants share one unitPrice and list no tiers of their own; minUnits ascending, each unitPrice below the one before and below the variants'
-             * @example [
-             *       {
-             *         "minUnits": 1000,
-             *         "unitPrice": 8900
-             *       },
-             *       {
-             *         "minUnits": 5000,
-             *         "unitPrice": 7900
-             *       }
-             *     ]
-             */
+            /** @description null removes it (before the campaign opens) */
             priceTiers?: {
                 /** @description Net sold units that unlock this price */
                 minUnits: number;
                 /** @description Minor units */
                 unitPrice: number;
-            }[];
+            }[] | null;
             /**
              * Format: date-time
              * @description Absent: open now
@@ -2804,20 +2793,73 @@ export interface components {
             closesAt?: string;
             minTotalQuantity?: number;
             lotSize?: number;
-            maxWaitHours?: number;
-            maxTotalQuantity?: number;
+            /** @description null removes it (before the campaign opens) */
+            maxWaitHours?: number | null;
+            /** @description null removes it (before the campaign opens) */
+            maxTotalQuantity?: number | null;
             promisedShipDays?: number;
-            /** @description Units one buyer may hold in this campaign (限购); cancelled or refunded units free room */
-            maxPerBuyer?: number;
-            /** @description Default 14: units not shipped by the original promise plus this many days are refunded by themselves */
-            maxDelayDays?: number;
-            lateCompensation?: components["schemas"]["LateCompensation"];
-            commission?: components["schemas"]["Commission"] & unknown;
-            /** @description The live rooms whose signals count for this campaign; absent: any room's */
-            liveRoomIds?: string[];
-            /** @description Default 24: how long buyers of a variant below its minimum may switch to another variant */
-            switchWindowHours?: number;
-            payment?: components["schemas"]["PaymentTerms"];
+            /** @description null removes it (before the campaign opens) */
+            maxPerBuyer?: number | null;
+            /** @description null removes it (before the campaign opens) */
+            maxDelayDays?: number | null;
+            /** @description null removes it (before the campaign opens) */
+            lateCompensation?: {
+                /**
+                 * @description Share of the pre-order's amount paid for shipping after the original promise
+                 * @example 10
+                 */
+                percent: number;
+                /**
+                 * @description Minor units
+                 * @example 500
+                 */
+                minAmount: number;
+                /**
+                 * @description Minor units
+                 * @example 10000
+                 */
+                maxAmount: number;
+            } | null;
+            /** @description null removes it (before the campaign opens) */
+            commission?: {
+                /**
+                 * @description The anchor's share of the net GMV of every pre-order of the campaign
+                 * @example 20
+                 */
+                anchorPercent: number;
+                /**
+                 * @description An affiliate's share of the net GMV of the pre-orders they brought (source.affiliateId)
+                 * @example 5
+                 */
+                affiliatePercent: number;
+            } | null;
+            /** @description null removes it (before the campaign opens) */
+            liveRoomIds?: string[] | null;
+            /** @description null removes it (before the campaign opens) */
+            switchWindowHours?: number | null;
+            /** @description null removes it (before the campaign opens) */
+            payment?: {
+                /**
+                 * @description full: paid when ordered (the default). deposit: a deposit when ordered, the balance once the sale closed
+                 * @enum {string}
+                 */
+                mode: "full" | "deposit";
+                /**
+                 * @description Minor units a unit, paid when ordered; required in a deposit campaign
+                 * @example 2000
+                 */
+                deposit?: number;
+                /**
+                 * @description Hours (at least one: buyers need time to pay) after the balances are called to pay them; required in a deposit campaign. Unpaid then: cancelled, the deposit forfeited
+                 * @example 48
+                 */
+                balanceWindowHours?: number;
+                /**
+                 * @description 付定金立减: minor units a unit taken off the balance of who paid a deposit
+                 * @example 1000
+                 */
+                depositDiscount?: number;
+            } | null;
         };
         UpdateWebhook: {
             /** Format: uri */

@@ -9,7 +9,7 @@ import {
 import { activeFactoryCheck, getFactory } from '#adapters/factory-store.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { rescheduleTransition, scheduleTransition } from '#adapters/schedules.ts';
-import { asCreated, isFinal, newCampaign, planCampaignChange, sumDemand, termsOf, type Campaign } from '#domain/campaign.ts';
+import { asCreated, isFinal, mergedTerms, newCampaign, planCampaignChange, sumDemand, type Campaign } from '#domain/campaign.ts';
 import {
   CampaignChangeRefusedError,
   CampaignNotFoundError,
@@ -133,7 +133,7 @@ export const changeCampaign = async (principal: Principal, campaignId: string, c
   const plan = planned.change;
   if (plan.kind === 'none') return { campaign: before, demand: await readDemand(before, true) };
   if (plan.kind === 'scheduled') {
-    const merged = CreateCampaignBody.safeParse({ ...termsOf(before), ...change });
+    const merged = CreateCampaignBody.safeParse(mergedTerms(before, change));
     if (!merged.success) throw new InvalidInputError('The campaign with this change would be invalid', zodIssues(merged.error));
     const partners = namedFactories(plan.next);
     const result = await replaceScheduledCampaign(before, plan.next, partners.map(([, id]) => activeFactoryCheck(id)));
