@@ -183,20 +183,28 @@ export async function* batchesDuePages(now: Date, pageSize = 100): AsyncGenerato
  * shards, each shard read a page at a time as the merge uses it up: a cut reads
  * about what it takes, not every waiting pre-order (a hot room may have a
  * hundred thousand). Eventually consistent, like the index: callers confirm.
+ * `line: 'owing'` reads a deposit campaign's unpaid pre-orders instead (the
+ * same index's other partitions), and `after` starts past a sort key
+ * (`<createdAt>#<preorderId>`), where a page of a list ended.
  */
-export async function* waitingOldestFirst(c: Pick<Campaign, 'campaignId' | 'gateShards'>, expected = 50): AsyncGenerator<Preorder> {
+export async function* waitingOldestFirst(
+  c: Pick<Campaign, 'campaignId' | 'gateShards'>,
+  expected = 50,
+  opts: { readonly line?: 'waiting' | 'owing'; readonly after?: string } = {},
+): AsyncGenerator<Preorder> {
   type Shard = { readonly pk: string; buffer: Preorder[]; start: Record<string, unknown> | undefined; done: boolean; page: number };
   // A first page of about the expected count spread over the shards; a shard the merge keeps draining reads more each time.
   const first = Math.max(1, Math.ceil(expected / c.gateShards));
-  const shards: Shard[] = Array.from({ length: c.gateShards }, (_, k) => ({ pk: waitingPartition(c.campaignId, k), buffer: [], start: undefined, done: false, page: first }));
+  const partition = opts.line === 'owing' ? owingPartition : waitingPartition;
+  const shards: Shard[] = Array.from({ length: c.gateShards }, (_, k) => ({ pk: partition(c.campaignId, k), buffer: [], start: undefined, done: false, page: first }));
   const refill = async (s: Shard) => {
     if (s.buffer.length > 0 || s.done) return;
     const out = await ddb.send(
       new QueryCommand({
         TableName: tableName(),
         IndexName: 'GSI3',
-        KeyConditionExpression: 'GSI3PK = :pk',
-        ExpressionAttributeValues: { ':pk': s.pk },
+        KeyConditionExpression: opts.after === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND GSI3SK > :after',
+        ExpressionAttributeValues: { ':pk': s.pk, ...(opts.after !== undefined && { ':after': opts.after }) },
         Limit: s.page,
         ...(s.start && { ExclusiveStartKey: s.start }),
       }),

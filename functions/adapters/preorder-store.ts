@@ -54,54 +54,6 @@ export const waitingPartition = (campaignId: string, shard: number) => `WAIT#${c
  */
 export const owingPartition = (campaignId: string, shard: number) => `OWE#${campaignId}#${shard}`;
 
-/** Where a page of the owing list ended: a sort key of the waiting index (`<createdAt>#<preorderId>`). */
-const owingSortKey = /^\d{4}-\d{2}-\d{2}T[^#]{1,40}#po_[0-9a-z]{24}$/;
-
-/**
- * A page of a deposit campaign's pre-orders whose balance is not paid, oldest
- * order first, merged over its owing partitions (eventually consistent, like
- * the index): what the platform lists as balances due. Each partition reads a
- * share of the page after the cursor; the page ends at the earliest last key
- * of the partitions that have more (whatever one of them did not read sorts
- * after it, whether it stopped at its share or at DynamoDB's 1 MB), so a page
- * may be short and still carry a cursor, and nothing is skipped or repeated.
- */
-export const pageOfOwing = async (
-  c: Pick<Campaign, 'campaignId' | 'gateShards'>,
-  limit: number,
-  cursor: string | undefined,
-): Promise<{ items: Preorder[]; nextCursor: string | undefined } | 'invalid-cursor'> => {
-  const start = decodeCursor(cursor);
-  if (start === 'invalid' || (start && !(typeof start.after === 'string' && owingSortKey.test(start.after)))) return 'invalid-cursor';
-  const after = start ? String(start.after) : undefined;
-  const share = Math.max(2, Math.ceil((limit * 1.2) / c.gateShards));
-  const shards = await Promise.all(
-    Array.from({ length: c.gateShards }, async (_, shard) => {
-      const out = await ddb.send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: 'GSI3',
-          KeyConditionExpression: after === undefined ? 'GSI3PK = :pk' : 'GSI3PK = :pk AND GSI3SK > :after',
-          ExpressionAttributeValues: { ':pk': owingPartition(c.campaignId, shard), ...(after !== undefined && { ':after': after }) },
-          Limit: share,
-        }),
-      );
-      const items = (out.Items ?? []).map((i) => ({ key: String(i.GSI3SK), p: fromItem(i) }));
-      return { items, more: out.LastEvaluatedKey !== undefined ? (items.at(-1)?.key ?? after ?? '') : undefined };
-    }),
-  );
-  // Read up to here in every partition: beyond it, one that has more may hold earlier items than another's read ones.
-  const bound = shards.reduce<string | undefined>((b, s) => (s.more !== undefined && (b === undefined || s.more < b) ? s.more : b), undefined);
-  const all = shards
-    .flatMap((s) => s.items)
-    .filter((x) => bound === undefined || x.key <= bound)
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const page = all.slice(0, limit);
-  const more = bound !== undefined || all.length > limit;
-  const last = page.at(-1)?.key ?? bound;
-  return { items: page.map((x) => x.p), nextCursor: more && last !== undefined && last !== '' ? encodeCursor({ after: last }) : undefined };
-};
-
 /**
  * A campaign's pre-orders, for its anchor's list: one small item per pre-order,
  * `PK=ORDERS#<campaignId>#<gate shard>  SK=<createdAt>#<preorderId>`, written by

@@ -214,3 +214,11 @@ export const batchedMeetsMinimums = (
 ): boolean =>
   variants.reduce((n, v) => n + v.batched, 0) >= minTotalQuantity &&
   variants.every((v) => !skusInBatch.includes(v.sku) || v.minQuantity === undefined || v.batched >= v.minQuantity);
+
+type SwitchState = { readonly status: string; readonly variantsMissed?: readonly string[]; readonly switchWindowClosedAt?: string };
+
+/** A closed campaign whose missed variants' buyers may still switch (or are yet to be refunded): its demand is not settled. */
+export const awaitingSwitches = (c: SwitchState): boolean => c.status === 'CLOSED' && (c.variantsMissed?.length ?? 0) > 0 && c.switchWindowClosedAt === undefined;
+
+/** Closed, and nobody may switch variant any more: what was sold is what is made (prices, balances and minimums follow from it). */
+export const demandSettled = (c: SwitchState): boolean => c.status === 'CLOSED' && !awaitingSwitches(c);

@@ -1,5 +1,6 @@
 import type { Campaign, PaymentTerms } from './campaign.ts';
 import type { Preorder } from './preorder.ts';
+import { demandSettled } from './batching.ts';
 
 /**
  * Deposit and balance (定金/尾款, issue 16, decision 40): pure, no I/O.
@@ -56,11 +57,7 @@ export const balanceDueByFrom = (terms: PaymentTerms, calledAt: Date): string =>
  * is settled (closed, and nobody may still switch variant) and they have not
  * been called yet.
  */
-export const balancesToCall = (c: Campaign): boolean =>
-  c.status === 'CLOSED' &&
-  isDepositCampaign(c) &&
-  c.balancesCalledAt === undefined &&
-  ((c.variantsMissed?.length ?? 0) === 0 || c.switchWindowClosedAt !== undefined);
+export const balancesToCall = (c: Campaign): boolean => demandSettled(c) && isDepositCampaign(c) && c.balancesCalledAt === undefined;
 
 /** Has the balance window of a called deposit campaign ended (the unpaid are forfeited, the last cut is due)? */
 export const balanceWindowOver = (c: Pick<Campaign, 'balanceDueBy'>, now: Date): boolean =>
@@ -82,5 +79,4 @@ export const awaitingBalances = (c: Campaign): boolean => isDepositCampaign(c) &
  * is not voided for falling short of one: whoever paid is made as lots fill or
  * as they wait too long, and the last cut at the deadline makes the rest.
  */
-export const minimumsSettledAwaitingBalances = (c: Campaign): boolean =>
-  awaitingBalances(c) && ((c.variantsMissed?.length ?? 0) === 0 || c.switchWindowClosedAt !== undefined);
+export const minimumsSettledAwaitingBalances = (c: Campaign): boolean => awaitingBalances(c) && demandSettled(c);

@@ -17,6 +17,7 @@ import { eventOf, refundedInFull, type DomainEvent } from '#adapters/event-bus.t
 import { publishCommitted } from '#adapters/outbox.ts';
 import {
   acceptBy,
+  awaitingSwitches,
   batchedMeetsMinimums,
   type CutReason,
   batchLines,
@@ -98,7 +99,7 @@ export const settleCampaign = async (campaignId: string): Promise<void> => {
       continue;
     }
     if (campaign.status === 'FAILED') return refundFailedCampaign(campaign);
-    const switching = campaign.status === 'CLOSED' && (campaign.variantsMissed?.length ?? 0) > 0 && !campaign.switchWindowClosedAt;
+    const switching = awaitingSwitches(campaign);
     const windowOpen = switching && campaign.switchBy !== undefined && Date.now() < Date.parse(campaign.switchBy);
     if (switching) await (windowOpen ? offerSwitches(campaign) : refundMissedVariants(campaign));
     const plan = await planCut(campaign, windowOpen);
@@ -176,7 +177,7 @@ const planCut = async (campaign: Campaign & { readonly cuts?: number }, switchWi
     const eligibleWaiting = demand.variants.filter((v) => eligible.has(v.sku)).reduce((n, v) => n + v.waiting, 0);
     // What the eligible variants hold: in a deposit campaign, also the units whose balance is not due yet (nobody pays during a switch window).
     const eligibleHeld = eligibleWaiting + demand.variants.filter((v) => eligible.has(v.sku)).reduce((n, v) => n + (v.awaitingBalance ?? 0), 0);
-    const switching = campaign.status === 'CLOSED' && (campaign.variantsMissed?.length ?? 0) > 0 && !campaign.switchWindowClosedAt;
+    const switching = awaitingSwitches(campaign);
     if (switching && demand.totals.batched + eligibleHeld < campaign.minTotalQuantity) {
       // What the variants that made their own minimum hold falls short of the
       // campaign's (and nothing is made yet: a first cut takes the whole minimum):

@@ -3,6 +3,7 @@ import { eventOf } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
 import { applyPriceDrop, forEachPreorderOfCampaign, getPreorder } from '#adapters/preorder-store.ts';
 import type { Campaign } from '#domain/campaign.ts';
+import { demandSettled } from '#domain/batching.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { priceDropOf } from '#domain/pricing.ts';
 import { isDepositCampaign } from '#domain/payment.ts';
@@ -19,12 +20,11 @@ export class PreorderListingBehindError extends Error {
 
 /** Are the campaign's prices final and not yet applied? Closed (not failed), and no buyer may still switch variant. */
 export const repriceDue = (c: Campaign): boolean =>
-  c.status === 'CLOSED' &&
+  demandSettled(c) &&
   // A deposit campaign's buyers paid only their deposit: the final price lowers their balance instead (batches/balances.ts).
   !isDepositCampaign(c) &&
   c.finalPrices !== undefined &&
-  c.repricedAt === undefined &&
-  ((c.variantsMissed?.length ?? 0) === 0 || c.switchWindowClosedAt !== undefined);
+  c.repricedAt === undefined;
 
 /**
  * The price drop (tier pricing, decision 39): once a closed campaign's demand

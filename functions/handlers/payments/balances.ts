@@ -1,6 +1,8 @@
 import { eventOf } from '#adapters/event-bus.ts';
 import { publishCommitted } from '#adapters/outbox.ts';
-import { getPreorder, pageOfOwing, recordBalancePaid } from '#adapters/preorder-store.ts';
+import { getPreorder, recordBalancePaid } from '#adapters/preorder-store.ts';
+import { waitingOldestFirst } from '#adapters/batch-store.ts';
+import { decodeCursor, encodeCursor } from '#adapters/dynamo.ts';
 import { BalanceNotPayableError, CampaignNotFoundError, InvalidInputError, OverloadedError, PreorderNotFoundError } from '#domain/errors.ts';
 import { noticeEntry } from '#domain/notices.ts';
 import { awaitsBalance, balanceWindowOver, paidOf } from '#domain/payment.ts';
@@ -84,26 +86,37 @@ export const payBalance = async (platform: Principal, body: PayBalanceBody): Pro
   throw new OverloadedError();
 };
 
+/** Where a page of the list ended: a sort key of the waiting index (`<createdAt>#<preorderId>`). */
+const owingSortKey = /^\d{4}-\d{2}-\d{2}T[^#]{1,40}#po_[0-9a-z]{24}$/;
+
 /**
  * The balances of a deposit campaign that are due now, oldest order first:
  * what the platform collects, and reconciles against should a
- * `preorder.balance_due` have gone astray. Listed from the campaign's owing
- * partitions (eventually consistent: a balance paid a moment ago may still
- * show, and paying it again answers as for a repeat). A pre-order not called
- * yet, or past its deadline (a payment would be refused), is left out, so a
- * page may be short and still have a cursor.
+ * `preorder.balance_due` have gone astray. Read from the campaign's owing
+ * partitions through the cutter's merge of the waiting index (eventually
+ * consistent: a balance paid a moment ago may still show, and paying it again
+ * answers as for a repeat). A pre-order past its deadline (a payment would be
+ * refused) is left out, so a page may be short and still have a cursor.
  */
 export const listBalancesDue = async (campaignId: string, limit: number, cursor: string | undefined, now = new Date()) => {
+  const start = decodeCursor(cursor);
+  if (start === 'invalid' || (start && !(typeof start.after === 'string' && owingSortKey.test(start.after)))) {
+    throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+  }
   const campaign = await cachedCampaign(campaignId);
   if (!campaign) throw new CampaignNotFoundError(campaignId);
   // Nothing is due before the balances are called, nor once their window is over: no need to read who owes.
   const windowOpen = campaign.balancesCalledAt !== undefined && campaign.balancesSettledAt === undefined && !balanceWindowOver(campaign, now);
   if (!windowOpen) return { items: [] };
-  const page = await pageOfOwing(campaign, limit, cursor);
-  if (page === 'invalid-cursor') throw new InvalidInputError('The cursor is not one this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
-  const due = page.items.filter(
-    (p) => awaitsBalance(p) && p.balanceDue !== undefined && p.balanceDueBy !== undefined && Date.parse(p.balanceDueBy) > now.getTime() && p.paymentRef !== undefined,
-  );
+  // One past the page says whether there is another.
+  const read: Preorder[] = [];
+  for await (const p of waitingOldestFirst(campaign, limit + 1, { line: 'owing', ...(start && { after: String(start.after) }) })) {
+    read.push(p);
+    if (read.length > limit) break;
+  }
+  const page = read.slice(0, limit);
+  const last = page.at(-1);
+  const due = page.filter((p) => awaitsBalance(p) && p.balanceDue !== undefined && p.balanceDueBy !== undefined && Date.parse(p.balanceDueBy) > now.getTime() && p.paymentRef !== undefined);
   return {
     items: due.map((p) => ({
       preorderId: p.preorderId,
@@ -115,6 +128,6 @@ export const listBalancesDue = async (campaignId: string, limit: number, cursor:
       balanceDueBy: p.balanceDueBy ?? '',
       currency: p.currency,
     })),
-    ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+    ...(read.length > limit && last && { nextCursor: encodeCursor({ after: `${last.createdAt}#${last.preorderId}` }) }),
   };
 };
