@@ -30,10 +30,26 @@ import type { FunctionName } from '../lib/topology.ts';
  * It charges 2 units per KB for each item that has index entries but lumps every
  * item without any into one 2-unit charge (a transaction of three plain Puts
  * reports 2), where AWS charges each item of a transaction 2 WCU per KB. The
- * shortfall is `2 × items − table units` when positive: a floor for AWS, exact
- * for items under 1 KB (all of c2m's but the pre-order and the batch members).
+ * shortfall is what AWS charges less the table units, when positive: 2 per
+ * started KB of each Put's item, 2 for each update (taken as under 1 KB, as
+ * c2m's are but a batch header from before its plan moved apart).
  */
 type Units = { table: number; indexes: Record<string, number>; total: number; txShortfall?: number };
+
+/**
+ * An item's size as DynamoDB counts it, near enough: each attribute's name and
+ * value (strings and numbers by their characters, maps and lists by their
+ * members plus a few bytes each).
+ */
+export const itemBytes = (value: unknown): number => {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (value instanceof Set) return [...value].reduce((n: number, v) => n + itemBytes(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + itemBytes(v), 0);
+  if (typeof value === 'object') return 3 + Object.entries(value as Record<string, unknown>).reduce((n, [k, v]) => n + 1 + Buffer.byteLength(k) + itemBytes(v), 0);
+  return 0;
+};
 
 const writeOps = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 
@@ -214,9 +230,12 @@ export const install = async (): Promise<void> => {
       const consumed = out.ConsumedCapacity as ConsumedCapacityLike | ConsumedCapacityLike[] | undefined;
       for (const cc of Array.isArray(consumed) ? consumed : [consumed]) addUnits(entry.units, cc);
       if (op === 'TransactWriteItems') {
-        const items = ((input.TransactItems ?? []) as Doc[]).filter((t) => !t.ConditionCheck).length;
+        // AWS charges each item 2 WCU per started KB: a Put's size is known from its item, an update's is taken as under 1 KB.
+        const charged = ((input.TransactItems ?? []) as Doc[])
+          .filter((t) => !t.ConditionCheck)
+          .reduce((n, t) => n + 2 * (t.Put ? Math.max(1, Math.ceil(itemBytes((t.Put as Doc).Item as Doc) / 1024)) : 1), 0);
         const table = (Array.isArray(consumed) ? consumed : [consumed]).reduce((n, cc) => n + (cc?.Table?.CapacityUnits ?? 0), 0);
-        entry.units.txShortfall = (entry.units.txShortfall ?? 0) + Math.max(0, 2 * items - table);
+        entry.units.txShortfall = (entry.units.txShortfall ?? 0) + Math.max(0, charged - table);
       }
       if (writeOps.has(op)) {
         const { keys, items } = writesOf(op, input, out);

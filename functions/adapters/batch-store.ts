@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { paidOf } from '#domain/payment.ts';
 import { tableName } from '#shared/config.ts';
 import type { Campaign } from '#domain/campaign.ts';
@@ -9,7 +9,7 @@ import { campaignKey, gateBatchedUpdate, gateKey, gateUnitsOf, releasedUnitsUpda
 import { OverloadedError } from '#domain/errors.ts';
 import { fromItem as preorderFromItem, getPreorders, owingPartition, preorderKey, waitingPartition } from './preorder-store.ts';
 import { outboxPut } from './outbox.ts';
-import { parseStoredBatch } from './stored-items.ts';
+import { parseStoredBatch, parseStoredBatchPlan, planLine } from './stored-items.ts';
 import type { DomainEvent } from './event-bus.ts';
 import type { FactoryBatchStatus, ProductionState } from '#domain/production.ts';
 import type { LinePreorder } from '#domain/fulfillment.ts';
@@ -76,6 +76,12 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
    * (no `gateUnits`). Batches begun before count gate by gate, as they did.
    */
   readonly countsInRelease?: boolean;
+  /**
+   * Set when the cut began with its plan on an item of its own (`BATCHPLAN#<id> / PLAN`,
+   * writePlan), not on the header: read with the batch while it is CUTTING or VOID.
+   * Absent on batches planned on their header.
+   */
+  readonly planApart?: boolean;
   /** Released with `countsAtRelease`: the units to add to each gate (shard → variant slot → units). */
   readonly gateUnits?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** The gates whose units were added already (each exactly once): marks `BATCH#<id> / COUNTED#<shard>` beside the batch. */
@@ -90,6 +96,14 @@ export interface PlannedPreorder extends WaitingPreorder {
 }
 
 export const batchKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'BATCH' });
+/**
+ * A cut's plan, in a partition of its own so that reading a batch (one Query of
+ * its partition) never reads it once the batch is released: only a cut, and
+ * the put-back of a VOID one, need it.
+ */
+const planKey = (batchId: string) => ({ PK: `BATCHPLAN#${batchId}`, SK: 'PLAN' });
+/** A plan is needed while its cut runs; DynamoDB's TTL deletes it, free, this long after. */
+const planKeptDays = 30;
 const membersKey = (batchId: string) => ({ PK: `BATCH#${batchId}`, SK: 'MEMBERS' });
 /** The mark that gate `shard` holds this batch's units in its `batched` (countReleasedUnits). */
 const gateCountedKey = (batchId: string, shard: number) => ({ PK: `BATCH#${batchId}`, SK: `COUNTED#${shard}` });
@@ -119,7 +133,16 @@ export const getBatch = async (batchId: string, consistent = true): Promise<Batc
   const header = out.Items?.find((i) => i.SK === 'BATCH');
   if (!header) return undefined;
   const counted = (out.Items ?? []).flatMap((i) => (String(i.SK).startsWith('COUNTED#') ? [Number(String(i.SK).slice('COUNTED#'.length))] : []));
-  return { ...fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')), ...(counted.length > 0 && { gatesCounted: new Set(counted) }) };
+  const batch = { ...fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')), ...(counted.length > 0 && { gatesCounted: new Set(counted) }) };
+  // Its plan, while a cut may still need it: assigning its pre-orders, or putting a VOID one's back.
+  return batch.planApart && (batch.status === 'CUTTING' || batch.status === 'VOID') ? { ...batch, planned: await readPlan(batchId, consistent) } : batch;
+};
+
+const readPlan = async (batchId: string, consistent: boolean): Promise<PlannedPreorder[]> => {
+  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: planKey(batchId), ConsistentRead: consistent }));
+  // Written before the lease that names the batch (startCut): a batch whose plan is gone is one a deploy or a person broke.
+  if (!out.Item) throw new Error(`batch ${batchId} is planned apart, and its plan is not in the table`);
+  return parseStoredBatchPlan(out.Item, `${planKey(batchId).PK} PLAN`);
 };
 
 /**
@@ -263,6 +286,21 @@ export const listWaiting = async (c: Pick<Campaign, 'campaignId' | 'gateShards'>
  * timeouts): a batch never starts with pre-orders another batch has taken.
  */
 export const startCut = async (draft: Batch, seenCuts: number): Promise<boolean> => {
+  // The plan first, on its own item, a plain write of about 75 bytes a pre-order: in the lease's transaction it
+  // cost twice that, and on the header it was written again by the release (issue 14). Unique to this batch id,
+  // so a lease lost below leaves only an item nothing names, which the TTL removes.
+  const { planned, ...header } = draft;
+  await ddb.send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...planKey(draft.batchId),
+        type: 'batch-plan',
+        planned: planned.map(planLine),
+        expiresAt: Math.floor(Date.parse(draft.createdAt) / 1000) + planKeptDays * 86_400,
+      },
+    }),
+  );
   // A conflict is an answer here too: whoever holds the campaign or the batch is moving them; plan again.
   const outcome = await transactWrite([
     {
@@ -277,7 +315,7 @@ export const startCut = async (draft: Batch, seenCuts: number): Promise<boolean>
     {
       Put: {
         TableName: tableName(),
-        Item: { ...batchKey(draft.batchId), type: 'batch', ...draft },
+        Item: { ...batchKey(draft.batchId), type: 'batch', ...header, planApart: true },
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     },

@@ -43,7 +43,7 @@ import type { Batch, BatchStatus, PlannedPreorder } from './batch-store.ts';
 
 // ---------------------------------------------------------------- the error
 
-export type StoredItemKind = 'preorder' | 'campaign' | 'gate' | 'batch' | 'batch members' | 'webhook' | 'delivery';
+export type StoredItemKind = 'preorder' | 'campaign' | 'gate' | 'batch' | 'batch members' | 'batch plan' | 'webhook' | 'delivery';
 
 /** Where a stored item does not fit its schema, and how: never its value (items hold addresses and secrets). */
 export interface StoredItemIssue {
@@ -405,6 +405,7 @@ export const StoredBatch = z.object({
   ceilingAt: time.optional(),
   countsAtRelease: z.boolean().optional(),
   countsInRelease: z.boolean().optional(),
+  planApart: z.boolean().optional(),
   gateUnits: z.record(z.string(), z.record(z.string(), z.number())).optional(),
   /** Kept on `COUNTED#<shard>` items beside the batch, not on its header (getBatch adds it); a number set if it ever were. */
   gatesCounted: z.set(z.number()).optional(),
@@ -428,6 +429,44 @@ export const StoredBatch = z.object({
   closedShortReason: z.string().optional(),
   withdrawnAt: time.optional(),
 }) satisfies z.ZodType<Batch>;
+
+/**
+ * A cut's plan (`BATCHPLAN#<id> / PLAN`, batch-store.ts writePlan): one line a
+ * planned pre-order, `<preorderId> <sku> <quantity> <createdAt> <gateShard>[ <locale>]`
+ * (no field holds a space: ids, skus of letters, digits and . _ -, ISO times).
+ * A line is about half a map's size, and the plan is written once.
+ */
+export const StoredBatchPlan = z.object({
+  planned: z.array(
+    z.string().transform((line, ctx): PlannedPreorder => {
+      const [preorderId, sku, quantity, createdAt, gateShard, locale, ...rest] = line.split(' ');
+      const parsed = StoredPlanned.safeParse({
+        preorderId,
+        sku,
+        quantity: Number(quantity),
+        createdAt,
+        gateShard: Number(gateShard),
+        ...(locale !== undefined && { locale }),
+      });
+      if (!parsed.success || rest.length > 0 || !Number.isInteger(parsed.data?.quantity) || !Number.isInteger(parsed.data?.gateShard)) {
+        const fields = line.split(' ').length;
+        const why = fields < 5 || fields > 6 ? `${fields} fields` : 'a quantity or gate shard that is not a whole number, or an unknown locale';
+        ctx.addIssue({ code: 'custom', message: `expected "<preorderId> <sku> <quantity> <createdAt> <gateShard>[ <locale>]", got ${why}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  ),
+});
+
+/** A plan's line (StoredBatchPlan). */
+export const planLine = (p: PlannedPreorder): string => [p.preorderId, p.sku, p.quantity, p.createdAt, p.gateShard, ...(p.locale ? [p.locale] : [])].join(' ');
+
+/** The plan of a cut as stored (its keys are ignored), parsed: a line that is not one fails here, naming the item. */
+export const parseStoredBatchPlan = (item: Record<string, unknown>, key: string): PlannedPreorder[] => {
+  const { PK: _pk, SK: _sk, type: _type, expiresAt: _exp, ...rest } = item;
+  return parseStored('batch plan', StoredBatchPlan, rest, key).planned;
+};
 
 /** The batch's MEMBERS item (`BATCH#<id> / MEMBERS`): its pre-orders, oldest first. */
 export const StoredBatchMembers = z.object({ preorderIds: z.array(z.string()).optional() });

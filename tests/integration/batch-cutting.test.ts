@@ -5,6 +5,7 @@ import { testCampaign } from '../support/campaigns.ts';
 import { startAwsEmulator } from '../../lib/local/aws-emulator.ts';
 import { envNames } from '../../lib/topology.ts';
 import { expectPublishedEventsFitTheirSchemas } from '../support/events.ts';
+import { itemBytes } from '../../bench/capacity.ts';
 
 // The cutter's use cases in-process against DynamoDB Local; EventBridge is the local emulator.
 await useLocalTable();
@@ -303,6 +304,38 @@ describe('Batch cutting against DynamoDB Local', () => {
     expect(batch!.reason).toBe('final');
     expect(await preorders.cancelPreorder(all[0]!, [], campaign, new Date(), [])).toBe(false);
   });
+
+  it('A cut of 1,000 pre-orders writes its plan once, plainly, and its release no copy of it: under 0.2 write units a pre-order beside their own', async () => {
+    // Prepare: a lot of 1,000 one-unit pre-orders waiting.
+    const campaign = await makeCampaign({ lotSize: 1_000 });
+    const ids = await place(campaign, 1_000, () => 1);
+    // Every write of the cut but the pre-orders' own (ACCEPTED → BATCHED, one each), in AWS write units: what DynamoDB Local
+    // reports, but for a transaction's Puts, which AWS charges 2 units per started KB and Local lumps together (bench/capacity.ts).
+    let units = 0;
+    const real = ddb.send.bind(ddb);
+    const spy = vi.spyOn(ddb, 'send').mockImplementation((async (command: { input: Record<string, unknown> }) => {
+      const assigning = command instanceof UpdateCommand && command.input.ExpressionAttributeValues?.[':batched'] === 'BATCHED';
+      const writing = /Put|Update|Delete|TransactWrite|BatchWrite/.test(command.constructor.name) && !assigning;
+      if (writing) command.input.ReturnConsumedCapacity = 'TOTAL';
+      const out = (await real(command as never)) as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] };
+      if (!writing) return out;
+      const reported = [out.ConsumedCapacity ?? []].flat().reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
+      const txItems = command instanceof TransactWriteCommand ? (command.input.TransactItems as { Put?: { Item: Record<string, unknown> } }[]) : [];
+      const charged = txItems.reduce((n, t) => n + 2 * (t.Put ? Math.max(1, Math.ceil(itemBytes(t.Put.Item) / 1024)) : 1), 0);
+      units += Math.max(reported, charged);
+      return out;
+    }) as typeof ddb.send);
+
+    // Act
+    await settleCampaign(campaign.campaignId).finally(() => spy.mockRestore());
+
+    // Assess: one batch of all 1,000, and its plan, lease, release and members cost a fraction of a unit a pre-order
+    // (they cost 0.55 on AWS when the plan rode in the lease's transaction and on the header the release rewrote).
+    const all = await expectConservation(campaign, ids);
+    const [batch] = await expectBatchesConsistent(all);
+    expect(batch!.preorderIds).toHaveLength(1_000);
+    expect(units / 1_000).toBeLessThan(0.2);
+  }, 60_000);
 
   it('A pre-order cancelled while a cut is planned is skipped, not batched', async () => {
     const campaign = await makeCampaign({ lotSize: 5 });

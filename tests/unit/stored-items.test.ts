@@ -5,11 +5,13 @@ import { toItem as campaignToItem } from '../../functions/adapters/campaign-stor
 import { toItem as preorderToItem } from '../../functions/adapters/preorder-store.ts';
 import {
   parseStoredBatch,
+  parseStoredBatchPlan,
   parseStoredCampaign,
   parseStoredDelivery,
   parseStoredGate,
   parseStoredPreorder,
   parseStoredWebhook,
+  planLine,
   StoredItemInvalidError,
 } from '../../functions/adapters/stored-items.ts';
 import { deliveryKey, webhookKey } from '../../functions/adapters/webhook-store.ts';
@@ -592,6 +594,22 @@ describe('A malformed item is refused, naming its kind, its key and the field, n
     expect(badMembers.kind).toBe('batch members');
     expect(badMembers.message).toBe(`stored batch members BATCH#${batchId} MEMBERS is not valid: preorderIds: expected array, got string`);
     expect(badMembers.message).not.toContain(preorderId);
+  });
+
+  it('A cut\'s plan reads back as planned, a line a pre-order; a line short of a field or with a quantity that is not a number is refused, naming the item', () => {
+    const planned = [
+      { preorderId, sku: 'SHIRT-M', quantity: 3, createdAt: '2026-12-02T10:00:00.000Z', gateShard: 17, locale: 'zh-CN' as const },
+      { preorderId: 'po_00000000000000000000000b', sku: 'v2.b_x', quantity: 1, createdAt: '2026-12-02T10:00:01.000Z', gateShard: 0 },
+    ];
+    const item = throughDynamo({ PK: `BATCHPLAN#${batchId}`, SK: 'PLAN', type: 'batch-plan', planned: planned.map(planLine), expiresAt: 1 });
+
+    expect(parseStoredBatchPlan(item, `BATCHPLAN#${batchId} PLAN`)).toEqual(planned);
+    const short = refusal(() => parseStoredBatchPlan({ ...item, planned: [`${preorderId} SHIRT-M 3`] }, `BATCHPLAN#${batchId} PLAN`));
+    const notANumber = refusal(() => parseStoredBatchPlan({ ...item, planned: [`${preorderId} SHIRT-M three 2026-12-02T10:00:00.000Z 1`] }, `BATCHPLAN#${batchId} PLAN`));
+    expect(short.kind).toBe('batch plan');
+    expect(short.message).toBe(`stored batch plan BATCHPLAN#${batchId} PLAN is not valid: planned.0: expected "<preorderId> <sku> <quantity> <createdAt> <gateShard>[ <locale>]", got 3 fields`);
+    expect(notANumber.message).toContain('got a quantity or gate shard that is not a whole number');
+    expect(notANumber.message).not.toContain(preorderId);
   });
 
   it('A webhook whose events are a string and whose secret is missing', () => {
