@@ -26,8 +26,8 @@ import { freeUnitsPart } from './buyer-limit-store.ts';
  *             on ACCEPTED pre-orders only (sparse), spread over the same shards as the gates
  *   lease     campaign.cutting = <batchId> while a batch is being cut; campaign.cuts = cuts finished
  *
- * A cut is resumable at every step: the lease names the batch, the batch item
- * names the pre-orders planned for it, each pre-order moves ACCEPTED → BATCHED
+ * A cut is resumable at every step: the lease names the batch, the batch's plan
+ * (`BATCHPLAN#<id> / PLAN`, written before the lease) names the pre-orders planned for it, each pre-order moves ACCEPTED → BATCHED
  * by one conditional write (so none can be in two batches), and the release
  * adds its units to the campaign's `batched` in its own transaction, on one item
  * beside the gates (releasedUnitsUpdate, decision 35). Outside a cut the
@@ -46,7 +46,7 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly factoryId: string;
   readonly status: BatchStatus;
   readonly reason: string;
-  /** Pre-orders chosen when the cut began (while CUTTING; dropped at release). */
+  /** Pre-orders chosen when the cut began (read from its plan item while CUTTING or VOID; empty after release). */
   readonly planned: readonly PlannedPreorder[];
   /** The pre-orders in the batch, oldest first (kept in the batch's members item). */
   readonly preorderIds: readonly string[];
@@ -88,7 +88,7 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly gatesCounted?: ReadonlySet<number>;
 }
 
-/** What a cut needs to know of a pre-order to assign it, kept on the batch so a resumed cut needs no lookup. */
+/** What a cut needs to know of a pre-order to assign it, kept with the batch (its plan item) so a resumed cut needs no lookup. */
 export interface PlannedPreorder extends WaitingPreorder {
   readonly gateShard: number;
   /** The buyer's language, for the batched notice (absent on batches planned before notices had one). */
