@@ -78,7 +78,7 @@ export interface Batch extends Omit<ProductionState, 'status' | 'acceptBy'> {
   readonly countsInRelease?: boolean;
   /**
    * Set when the cut began with its plan on an item of its own (`BATCHPLAN#<id> / PLAN`,
-   * writePlan), not on the header: read with the batch while it is CUTTING or VOID.
+   * written by startCut), not on the header: read with the batch while it is CUTTING or VOID.
    * Absent on batches planned on their header.
    */
   readonly planApart?: boolean;
@@ -135,14 +135,16 @@ export const getBatch = async (batchId: string, consistent = true): Promise<Batc
   const counted = (out.Items ?? []).flatMap((i) => (String(i.SK).startsWith('COUNTED#') ? [Number(String(i.SK).slice('COUNTED#'.length))] : []));
   const batch = { ...fromItem(header, out.Items?.find((i) => i.SK === 'MEMBERS')), ...(counted.length > 0 && { gatesCounted: new Set(counted) }) };
   // Its plan, while a cut may still need it: assigning its pre-orders, or putting a VOID one's back.
-  return batch.planApart && (batch.status === 'CUTTING' || batch.status === 'VOID') ? { ...batch, planned: await readPlan(batchId, consistent) } : batch;
+  return batch.planApart && (batch.status === 'CUTTING' || batch.status === 'VOID') ? { ...batch, planned: await readPlan(batch, consistent) } : batch;
 };
 
-const readPlan = async (batchId: string, consistent: boolean): Promise<PlannedPreorder[]> => {
-  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: planKey(batchId), ConsistentRead: consistent }));
-  // Written before the lease that names the batch (startCut): a batch whose plan is gone is one a deploy or a person broke.
-  if (!out.Item) throw new Error(`batch ${batchId} is planned apart, and its plan is not in the table`);
-  return parseStoredBatchPlan(out.Item, `${planKey(batchId).PK} PLAN`);
+const readPlan = async (batch: Batch, consistent: boolean): Promise<PlannedPreorder[]> => {
+  const out = await ddb.send(new GetCommand({ TableName: tableName(), Key: planKey(batch.batchId), ConsistentRead: consistent }));
+  if (out.Item) return parseStoredBatchPlan(out.Item, `${planKey(batch.batchId).PK} PLAN`);
+  // Written before the lease that names the batch (startCut): a cut whose plan is gone is one a deploy or a person broke.
+  if (batch.status === 'CUTTING') throw new Error(`batch ${batch.batchId} is planned apart, and its plan is not in the table`);
+  // A VOID batch's, after the TTL: its pre-orders went back in line long ago.
+  return [];
 };
 
 /**

@@ -431,7 +431,7 @@ export const StoredBatch = z.object({
 }) satisfies z.ZodType<Batch>;
 
 /**
- * A cut's plan (`BATCHPLAN#<id> / PLAN`, batch-store.ts writePlan): one line a
+ * A cut's plan (`BATCHPLAN#<id> / PLAN`, written by batch-store.ts startCut): one line a
  * planned pre-order, `<preorderId> <sku> <quantity> <createdAt> <gateShard>[ <locale>]`
  * (no field holds a space: ids, skus of letters, digits and . _ -, ISO times).
  * A line is about half a map's size, and the plan is written once.
